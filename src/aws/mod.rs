@@ -1,0 +1,1 @@
+//! Talking to AWS (or the emulator) with the Rust SDK: deploy, run records, reruns.

@@ -1,0 +1,1 @@
+//! Back-ends: ASL state machines, CloudFormation, reports and graphs.

@@ -1,0 +1,1 @@
+//! Business calendars, Japanese national holidays and schedule rules.

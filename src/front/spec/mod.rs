@@ -1,0 +1,1 @@
+//! Native YAML jobnet specs (`jobnet-specs/README.md`) → IR.

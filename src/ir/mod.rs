@@ -1,0 +1,447 @@
+//! The one intermediate representation every front-end produces and every back-end reads.
+//!
+//! It follows the contract in `jobnet-semantics.md`, not any input syntax: a project holds
+//! root jobnets, units live in one arena addressed by [`UnitId`], dependencies are edges
+//! between siblings of one net, and every node keeps the [`Span`] it came from.
+
+pub mod arena;
+pub mod time;
+
+pub use arena::{Arena, Id};
+pub use time::{ClockTime, Date};
+
+use crate::diag::{SourceMap, Span};
+use indexmap::IndexMap;
+
+pub type UnitId = Id<Unit>;
+pub type CalendarId = Id<Calendar>;
+
+/// Everything one compiler run knows: sources, units, calendars and the root jobnets.
+#[derive(Debug, Default)]
+pub struct Project {
+    pub sources: SourceMap,
+    pub units: Arena<Unit>,
+    pub calendars: Arena<Calendar>,
+    /// Root jobnets in source order; each becomes one state machine family.
+    pub roots: Vec<UnitId>,
+}
+
+impl Project {
+    /// The children of a net unit (empty for anything else).
+    pub fn children(&self, id: UnitId) -> &[UnitId] {
+        match &self.units[id].kind {
+            UnitKind::Net(net) => &net.children,
+            _ => &[],
+        }
+    }
+
+    /// Every unit below `root` (including it), depth first in source order.
+    pub fn descendants(&self, root: UnitId) -> Vec<UnitId> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(u) = stack.pop() {
+            out.push(u);
+            stack.extend(self.children(u).iter().rev().copied());
+        }
+        out
+    }
+
+    pub fn calendar_by_name(&self, name: &str) -> Option<CalendarId> {
+        self.calendars
+            .iter()
+            .find(|(_, c)| c.name == name)
+            .map(|(id, _)| id)
+    }
+}
+
+/// A unit: a job, a net, a judgment, a wait, … Anything a legacy scheduler draws as a box.
+#[derive(Debug, Clone)]
+pub struct Unit {
+    /// The name as written in the source (may be Japanese).
+    pub name: String,
+    /// Full unit path from the top of the source (`/group/net/job`), unique in a project.
+    pub path: String,
+    pub parent: Option<UnitId>,
+    pub kind: UnitKind,
+    /// How a unit with several predecessors starts.
+    pub join: JoinKind,
+    /// A recovery unit runs only when its predecessor ends abnormally.
+    pub recovery: bool,
+    pub comment: Option<String>,
+    /// Hold: the unit waits for an operator's release before it runs.
+    pub hold: bool,
+    pub start_delay: Option<DelayMonitor>,
+    pub end_delay: Option<DelayMonitor>,
+    /// Kill the unit after this long; it then ends with `on_timeout` (abnormal by default).
+    pub cutoff: Option<Cutoff>,
+    /// Expected duration in minutes (for critical-path figures and end-delay monitoring).
+    pub expected_minutes: Option<u32>,
+    /// Parameters the front-end kept but nothing maps yet; listed in the conversion report.
+    pub unmapped: Vec<Unmapped>,
+    pub span: Span,
+}
+
+impl Unit {
+    pub fn new(name: impl Into<String>, path: impl Into<String>, kind: UnitKind, span: Span) -> Self {
+        Unit {
+            name: name.into(),
+            path: path.into(),
+            parent: None,
+            kind,
+            join: JoinKind::And,
+            recovery: false,
+            comment: None,
+            hold: false,
+            start_delay: None,
+            end_delay: None,
+            cutoff: None,
+            expected_minutes: None,
+            unmapped: Vec::new(),
+            span,
+        }
+    }
+
+    pub fn as_net(&self) -> Option<&Net> {
+        match &self.kind {
+            UnitKind::Net(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// A source parameter that has no mapping (yet), kept so the report can list it.
+#[derive(Debug, Clone)]
+pub struct Unmapped {
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Start when every predecessor has ended normally (the default).
+    And,
+    /// Start once, when the first predecessor ends normally.
+    Or,
+}
+
+#[derive(Debug, Clone)]
+pub enum UnitKind {
+    Job(Job),
+    Net(Net),
+    Judgment(Judgment),
+    /// Does nothing; used for OR jobs, placeholders and join points.
+    NoOp,
+    Wait(TimeWait),
+    /// Wait for another jobnet's run of the same business date (connector, `eun`).
+    WaitFor(WaitFor),
+    /// A unit type the back-ends cannot express; compiled as a no-op only with
+    /// `--allow-partial`, and always listed in the report.
+    Unsupported { type_name: String, reason: String },
+}
+
+impl UnitKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            UnitKind::Job(_) => "job",
+            UnitKind::Net(_) => "jobnet",
+            UnitKind::Judgment(_) => "judgment",
+            UnitKind::NoOp => "no-op",
+            UnitKind::Wait(_) => "time wait",
+            UnitKind::WaitFor(_) => "cross-jobnet wait",
+            UnitKind::Unsupported { .. } => "unsupported",
+        }
+    }
+}
+
+/// A job: a piece of work run by a job type (template).
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Name of the job-type template (`lambda`, `ecs`, `ecs-windows`, `batch`, `glue`,
+    /// `statemachine`, `noop`, or a user template).
+    pub job_type: String,
+    /// Parameters handed to the template (`command`, `environment`, `function`, …).
+    pub params: IndexMap<String, serde_json::Value>,
+    pub end: EndJudgment,
+    pub retry: Option<Retry>,
+    /// The source location of the job type (for "unknown job type" errors).
+    pub type_span: Span,
+}
+
+/// How a job's end status is decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndJudgment {
+    /// rc <= warning (or rc <= abnormal when no warning threshold): normal;
+    /// warning < rc <= abnormal: warning end; rc > abnormal: abnormal end.
+    ReturnCode {
+        warning: Option<i64>,
+        abnormal: i64,
+    },
+    AlwaysNormal,
+    AlwaysAbnormal,
+    /// Normal when the file exists after the job ran.
+    FileExists(String),
+    /// Normal when the job modified the file.
+    FileModified(String),
+}
+
+impl Default for EndJudgment {
+    fn default() -> Self {
+        EndJudgment::ReturnCode {
+            warning: None,
+            abnormal: 0,
+        }
+    }
+}
+
+/// Automatic retry of a job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    pub max_attempts: u32,
+    pub interval_seconds: u32,
+    /// Retry only when the return code is in this inclusive range.
+    pub return_codes: Option<(i64, i64)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cutoff {
+    pub minutes: u32,
+    pub on_timeout: EndStatus,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndStatus {
+    Normal,
+    Warning,
+    Abnormal,
+}
+
+/// A net: nested or root. Edges connect its children.
+#[derive(Debug, Clone, Default)]
+pub struct Net {
+    pub children: Vec<UnitId>,
+    pub edges: Vec<Edge>,
+    /// Only meaningful on root nets (nested nets follow their root's run).
+    pub schedule: Option<Schedule>,
+    pub calendar: Option<CalendarRef>,
+    pub concurrency: Concurrency,
+    pub start_conditions: Option<StartConditions>,
+    /// Default parameters for every job below this net, overridden per job.
+    pub job_defaults: IndexMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// `to` starts after `from` ended normally (or with a warning).
+    Normal,
+    /// From a judgment to a dependent unit: runs only when the judgment is true.
+    Conditional,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub from: UnitId,
+    pub to: UnitId,
+    pub kind: EdgeKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct CalendarRef {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Concurrency {
+    /// Several runs of one business date allowed (each its own generation).
+    pub multiple_launch: bool,
+    /// Maximum number of jobs of this net running at once (None: unlimited).
+    pub max_parallel_jobs: Option<u32>,
+    pub span: Option<Span>,
+}
+
+/// A judgment unit: if-then. True runs the dependent units, false bypasses them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgment {
+    pub condition: Condition,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// The direct predecessor's return code compared with `value`.
+    ReturnCode { op: CmpOp, value: i64 },
+    /// The predecessor's return code inside (or outside) an inclusive range.
+    ReturnCodeRange { inside: bool, low: i64, high: i64 },
+    /// An object exists (or not) in storage; `path` is `s3://bucket/key` after mapping.
+    FileExists { path: String, exists: bool },
+    /// A run variable (from the execution input `vars`) compared with a value.
+    Variable {
+        name: String,
+        op: CmpOp,
+        value: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl CmpOp {
+    pub fn parse(s: &str) -> Option<CmpOp> {
+        Some(match s {
+            "eq" | "==" => CmpOp::Eq,
+            "ne" | "!=" => CmpOp::Ne,
+            "gt" | ">" => CmpOp::Gt,
+            "ge" | ">=" => CmpOp::Ge,
+            "lt" | "<" => CmpOp::Lt,
+            "le" | "<=" => CmpOp::Le,
+            _ => return None,
+        })
+    }
+}
+
+/// A wait inside a net: until a clock time of the business date, or for an interval.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeWait {
+    Until(ClockTime),
+    Minutes(u32),
+}
+
+/// Waits for a unit of another jobnet (same business date) to end normally.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitFor {
+    /// Path or name of the other jobnet (or unit in it).
+    pub target: String,
+    pub span: Span,
+}
+
+/// Start- or end-delay monitoring: alert, stop nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DelayMonitor {
+    pub at: TimeRef,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TimeRef {
+    /// A clock time of the business date (up to 47:59).
+    Absolute(ClockTime),
+    /// Minutes after the start of the root net.
+    AfterRootStart(u32),
+    /// Minutes after the start of the enclosing net.
+    AfterUpperStart(u32),
+    /// Minutes after the unit's own start.
+    AfterOwnStart(u32),
+    /// After the unit's expected duration.
+    ExpectedDuration,
+}
+
+/// Start conditions: the root net starts when these events happen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartConditions {
+    pub all: bool,
+    pub events: Vec<StartEvent>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartEvent {
+    /// An object arrives in storage (maps to an S3 object-created EventBridge rule).
+    FileCreated { path: String },
+    /// Something the back-ends cannot watch; listed in the report.
+    Other { kind: String, detail: String },
+}
+
+/// A calendar of open (business) and closed days.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    pub name: String,
+    /// Inherit every setting of this calendar, then apply our own on top.
+    pub inherits: Option<String>,
+    /// Open/closed by weekday, Monday first; None leaves the inherited value.
+    pub weekdays: [Option<DayKind>; 7],
+    /// Japanese national holidays (computed by rule) are closed days.
+    pub japanese_holidays: Option<bool>,
+    /// Explicit dates, later entries win.
+    pub dates: Vec<(Date, DayKind)>,
+    /// The business day starts at this time (e.g. 05:00: a 02:00 start belongs to the day before).
+    pub day_start: Option<ClockTime>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayKind {
+    Open,
+    Closed,
+}
+
+/// When a root jobnet runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub rules: Vec<ScheduleRule>,
+    /// Do not run on days when any of these jobnets runs.
+    pub exclusive_with: Vec<String>,
+    pub timezone: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleRule {
+    pub days: DayRule,
+    pub times: Vec<ClockTime>,
+    pub on_closed_day: ClosedDayAction,
+    /// Move the computed date by this many open days (reckoned schedule).
+    pub reckon: Option<Reckon>,
+    /// Repeat every this many minutes after each start time, within the business day.
+    pub repeat_minutes: Option<u32>,
+    pub valid_from: Option<Date>,
+    pub valid_until: Option<Date>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DayRule {
+    Daily,
+    Weekdays(Vec<chrono::Weekday>),
+    /// Day numbers of the month (1..=31).
+    DaysOfMonth(Vec<u32>),
+    /// The n-th open day of the month (1-based).
+    NthOpenDay(u32),
+    /// The n-th closed day of the month.
+    NthClosedDay(u32),
+    /// n days before the month end (0 is the last day).
+    DaysBeforeMonthEnd(u32),
+    /// The n-th open day counted back from the month end (1 is the last open day).
+    NthLastOpenDay(u32),
+    /// The n-th given weekday of the month (5 or -1 meaning the last).
+    NthWeekday { weekday: chrono::Weekday, n: i32 },
+    Dates(Vec<Date>),
+    EveryNDays { n: u32, from: Date },
+    EveryNWeeks { n: u32, from: Date },
+    EveryNMonths { n: u32, from: Date },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosedDayAction {
+    Skip,
+    Previous { max_days: u32 },
+    Next { max_days: u32 },
+    RunAnyway,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reckon {
+    /// Positive: later open days; negative: earlier.
+    pub open_days: i32,
+    pub max_days: u32,
+}

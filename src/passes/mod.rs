@@ -1,0 +1,1 @@
+//! Passes over the IR: validation, naming, structure (series-parallel and exact joins).

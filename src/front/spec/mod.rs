@@ -8,6 +8,7 @@
 //! Checks that need more than one file (calendar names, `wait_for` targets, cycles) belong
 //! to the validate pass.
 
+mod parts;
 mod read;
 mod schedule;
 mod suggest;

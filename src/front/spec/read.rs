@@ -346,7 +346,7 @@ impl Reader<'_> {
     }
 
     /// One word out of a fixed set.
-    pub fn choice<T: Copy>(
+    pub fn choice<T: Clone>(
         &mut self,
         node: &Node,
         what: &str,
@@ -359,7 +359,7 @@ impl Reader<'_> {
             return None;
         };
         if let Some((_, v)) = options.iter().find(|(n, _)| *n == s.as_str()) {
-            return Some(*v);
+            return Some(v.clone());
         }
         let hint = did_you_mean(s, names()).unwrap_or_else(|| {
             format!(

@@ -195,7 +195,7 @@ fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
                 node.span = sp;
                 (node, 0, *count)
             }
-            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
+            Event::SequenceStart(anchor, ref tag) | Event::MappingStart(anchor, ref tag) => {
                 let sp = lines.span(file, span.start, span.end, false);
                 if let Some(tag) = tag.as_deref() {
                     if !tag.is_yaml_core_schema() {

@@ -56,7 +56,13 @@ fn edges(p: &Project, net: &str) -> Vec<(String, String, EdgeKind)> {
     let n = unit(p, net).as_net().expect("a net");
     n.edges
         .iter()
-        .map(|e| (p.units[e.from].name.clone(), p.units[e.to].name.clone(), e.kind))
+        .map(|e| {
+            (
+                p.units[e.from].name.clone(),
+                p.units[e.to].name.clone(),
+                e.kind,
+            )
+        })
         .collect()
 }
 
@@ -109,7 +115,11 @@ fn daily_batch_facts() {
     );
     let retry = load_pos.retry.as_ref().unwrap();
     assert_eq!(
-        (retry.max_attempts, retry.interval_seconds, retry.return_codes),
+        (
+            retry.max_attempts,
+            retry.interval_seconds,
+            retry.return_codes
+        ),
         (3, 120, Some((100, 199)))
     );
     assert_eq!(load_pos.params["command"][2], "${BusinessDate}");
@@ -122,8 +132,20 @@ fn daily_batch_facts() {
         agg.end_delay.as_ref().unwrap().at,
         TimeRef::AfterOwnStart(120)
     );
-    assert!(has_edge(&p, "/daily_sales", "cleanse_pos", "aggregate", EdgeKind::Normal));
-    assert!(has_edge(&p, "/daily_sales/aggregate", "by_store", "reconcile", EdgeKind::Normal));
+    assert!(has_edge(
+        &p,
+        "/daily_sales",
+        "cleanse_pos",
+        "aggregate",
+        EdgeKind::Normal
+    ));
+    assert!(has_edge(
+        &p,
+        "/daily_sales/aggregate",
+        "by_store",
+        "reconcile",
+        EdgeKind::Normal
+    ));
     assert_eq!(edges(&p, "/daily_sales").len(), 10);
     // Span of a unit is its name; of an edge its reference.
     assert_eq!(unit(&p, "/daily_sales/stage_inputs").span.line, 16);
@@ -151,7 +173,11 @@ fn or_join_facts() {
     assert_eq!(unit(&p, "/master_import/import_master").join, JoinKind::Or);
     assert_eq!(unit(&p, "/master_import/refresh_cache").join, JoinKind::And);
     assert_eq!(
-        unit(&p, "/master_import/fetch_backup").start_delay.as_ref().unwrap().at,
+        unit(&p, "/master_import/fetch_backup")
+            .start_delay
+            .as_ref()
+            .unwrap()
+            .at,
         TimeRef::AfterRootStart(10)
     );
 }
@@ -169,20 +195,37 @@ fn judgment_and_recovery_facts() {
             value: 0
         }
     );
-    assert!(has_edge(&p, "/partner_feed", "check_rows", "load_rows", EdgeKind::Conditional));
-    assert!(has_edge(&p, "/partner_feed", "count_rows", "check_rows", EdgeKind::Normal));
+    assert!(has_edge(
+        &p,
+        "/partner_feed",
+        "check_rows",
+        "load_rows",
+        EdgeKind::Conditional
+    ));
+    assert!(has_edge(
+        &p,
+        "/partner_feed",
+        "count_rows",
+        "check_rows",
+        EdgeKind::Normal
+    ));
     assert!(unit(&p, "/partner_feed/restore_table").recovery);
     let UnitKind::Job(count) = &unit(&p, "/partner_feed/count_rows").kind else {
         panic!("job")
     };
     assert_eq!(count.end, EndJudgment::AlwaysNormal);
-    let conds: Vec<Condition> = ["marker_present", "region_is_west", "rc_in_band", "nothing_missing"]
-        .iter()
-        .map(|n| match &unit(&p, &format!("/regional_switch/{n}")).kind {
-            UnitKind::Judgment(j) => j.condition.clone(),
-            _ => panic!("judgment"),
-        })
-        .collect();
+    let conds: Vec<Condition> = [
+        "marker_present",
+        "region_is_west",
+        "rc_in_band",
+        "nothing_missing",
+    ]
+    .iter()
+    .map(|n| match &unit(&p, &format!("/regional_switch/{n}")).kind {
+        UnitKind::Judgment(j) => j.condition.clone(),
+        _ => panic!("judgment"),
+    })
+    .collect();
     assert_eq!(
         conds,
         vec![
@@ -215,11 +258,17 @@ fn windows_migration_facts() {
         panic!("job")
     };
     assert_eq!(j.job_type, "ecs-windows");
-    assert_eq!(j.params["command"][0], r"C:\Program Files\InvoiceTool\render.exe");
+    assert_eq!(
+        j.params["command"][0],
+        r"C:\Program Files\InvoiceTool\render.exe"
+    );
     let UnitKind::Job(up) = &unit(&p, "/invoice_print/upload").kind else {
         panic!("job")
     };
-    assert_eq!(up.end, EndJudgment::FileExists(r"D:\work\pdf\upload.ok".into()));
+    assert_eq!(
+        up.end,
+        EndJudgment::FileExists(r"D:\work\pdf\upload.ok".into())
+    );
 }
 
 #[test]
@@ -244,7 +293,10 @@ fn scheduled_with_calendar_facts() {
     assert_eq!(s.rules.len(), 2);
     assert_eq!(s.rules[1].times, vec![ClockTime::new(26, 0).unwrap()]);
     assert_eq!(s.rules[1].on_closed_day, ClosedDayAction::RunAnyway);
-    assert_eq!(s.rules[1].days, DayRule::Weekdays(vec![chrono::Weekday::Sat]));
+    assert_eq!(
+        s.rules[1].days,
+        DayRule::Weekdays(vec![chrono::Weekday::Sat])
+    );
     assert_eq!(net.concurrency.max_parallel_jobs, Some(4));
     assert_eq!(
         billing.start_delay.as_ref().unwrap().at,
@@ -259,14 +311,21 @@ fn scheduled_with_calendar_facts() {
         UnitKind::Wait(TimeWait::Minutes(10))
     ));
     assert_eq!(
-        unit(&p, "/daily_billing/bill").end_delay.as_ref().unwrap().at,
+        unit(&p, "/daily_billing/bill")
+            .end_delay
+            .as_ref()
+            .unwrap()
+            .at,
         TimeRef::ExpectedDuration
     );
 
     let close = unit(&p, "/month_end_close").as_net().unwrap();
     let rules = &close.schedule.as_ref().unwrap().rules;
     assert_eq!(rules[0].days, DayRule::NthLastOpenDay(1));
-    assert_eq!(rules[1].on_closed_day, ClosedDayAction::Previous { max_days: 3 });
+    assert_eq!(
+        rules[1].on_closed_day,
+        ClosedDayAction::Previous { max_days: 3 }
+    );
     assert_eq!(
         rules[2].days,
         DayRule::NthWeekday {
@@ -286,7 +345,10 @@ fn scheduled_with_calendar_facts() {
         }
     );
     assert_eq!(rules[0].repeat_minutes, Some(60));
-    assert_eq!(rules[1].on_closed_day, ClosedDayAction::Next { max_days: 2 });
+    assert_eq!(
+        rules[1].on_closed_day,
+        ClosedDayAction::Next { max_days: 2 }
+    );
     assert_eq!(
         rules[2].reckon,
         Some(Reckon {
@@ -314,13 +376,31 @@ fn japanese_names_facts() {
     let p = load_example("japanese_names");
     let agg = id(&p, "/日次バッチ/売上集計");
     assert_eq!(p.children(agg).len(), 2);
-    assert!(has_edge(&p, "/日次バッチ", "売上取込", "売上集計", EdgeKind::Normal));
-    assert!(has_edge(&p, "/日次バッチ", "件数確認", "帳票出力", EdgeKind::Conditional));
+    assert!(has_edge(
+        &p,
+        "/日次バッチ",
+        "売上取込",
+        "売上集計",
+        EdgeKind::Normal
+    ));
+    assert!(has_edge(
+        &p,
+        "/日次バッチ",
+        "件数確認",
+        "帳票出力",
+        EdgeKind::Conditional
+    ));
     // Columns count characters, not bytes.
     let u = unit(&p, "/日次バッチ/売上集計/店舗別集計");
     assert_eq!((u.span.line, u.span.col, u.span.len), (28, 19, 5));
     assert_eq!(
-        unit(&p, "/日次バッチ").as_net().unwrap().calendar.as_ref().unwrap().name,
+        unit(&p, "/日次バッチ")
+            .as_net()
+            .unwrap()
+            .calendar
+            .as_ref()
+            .unwrap()
+            .name,
         "営業日カレンダー"
     );
 }

@@ -47,7 +47,11 @@ impl Reader<'_> {
         let form = match forms.as_slice() {
             [(one, _)] => *one,
             [] => {
-                self.one_of(&f, &["abnormal_above", "always", "file_exists", "file_modified"], "`end`");
+                self.one_of(
+                    &f,
+                    &["abnormal_above", "always", "file_exists", "file_modified"],
+                    "`end`",
+                );
                 return None;
             }
             [(_, a), (_, b), ..] => {
@@ -56,7 +60,10 @@ impl Reader<'_> {
                     E_CONFLICT,
                     span,
                     format!("`end` has both `{a}` and `{b}`"),
-                    Some("use thresholds, `always`, `file_exists` or `file_modified`, not several".into()),
+                    Some(
+                        "use thresholds, `always`, `file_exists` or `file_modified`, not several"
+                            .into(),
+                    ),
                 );
                 return None;
             }
@@ -162,7 +169,10 @@ impl Reader<'_> {
             );
             return None;
         };
-        let (lo_v, hi_v) = (self.integer(lo, "a return code"), self.integer(hi, "a return code"));
+        let (lo_v, hi_v) = (
+            self.integer(lo, "a return code"),
+            self.integer(hi, "a return code"),
+        );
         let (lo_v, hi_v) = (lo_v?, hi_v?);
         if lo_v > hi_v {
             self.error(
@@ -203,7 +213,11 @@ impl Reader<'_> {
 
     /// `start_delay` / `end_delay`: a clock time, `expected` (end only) or one relative form.
     pub fn delay(&mut self, node: &Node, start: bool) -> Option<DelayMonitor> {
-        let what = if start { "`start_delay`" } else { "`end_delay`" };
+        let what = if start {
+            "`start_delay`"
+        } else {
+            "`end_delay`"
+        };
         let at = match &node.value {
             Value::Str(s) if s == "expected" => {
                 if start {
@@ -320,18 +334,18 @@ impl Reader<'_> {
                 let op = self
                     .require(&g, "op", "`variable`", None)
                     .and_then(|n| self.choice(n, "comparison", &OPS));
-                let value = self
-                    .require(&g, "value", "`variable`", None)
-                    .and_then(|n| match &n.value {
-                        Value::Str(s) => Some(s.clone()),
-                        Value::Int(i) => Some(i.to_string()),
-                        Value::Float(x) => Some(x.to_string()),
-                        Value::Bool(b) => Some(b.to_string()),
-                        _ => {
-                            self.wrong_type(n, "a value to compare with");
-                            None
-                        }
-                    });
+                let value =
+                    self.require(&g, "value", "`variable`", None)
+                        .and_then(|n| match &n.value {
+                            Value::Str(s) => Some(s.clone()),
+                            Value::Int(i) => Some(i.to_string()),
+                            Value::Float(x) => Some(x.to_string()),
+                            Value::Bool(b) => Some(b.to_string()),
+                            _ => {
+                                self.wrong_type(n, "a value to compare with");
+                                None
+                            }
+                        });
                 Some(Condition::Variable {
                     name: name?,
                     op: op?,
@@ -343,7 +357,10 @@ impl Reader<'_> {
 
     /// `wait: {until: "26:30"}` or `wait: {minutes: 10}`.
     pub fn time_wait(&mut self, node: &Node) -> Option<TimeWait> {
-        let f = self.fields(node, "a map such as `{until: \"26:30\"}` or `{minutes: 10}`")?;
+        let f = self.fields(
+            node,
+            "a map such as `{until: \"26:30\"}` or `{minutes: 10}`",
+        )?;
         self.check_keys(&f, &["until", "minutes"], "`wait`", &|_| None);
         match self.one_of(&f, &["until", "minutes"], "`wait`")? {
             "until" => self.time(f.get("until")?, "`until`").map(TimeWait::Until),

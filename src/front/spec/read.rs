@@ -1,9 +1,9 @@
 //! Typed reading of YAML nodes: each getter either returns the value or reports one
 //! diagnostic at the node and returns `None`, so callers can go on checking the rest.
 
+use super::codes::*;
 use super::suggest::did_you_mean;
 use super::yaml::{Node, Value};
-use super::codes::*;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::ir::{ClockTime, Date};
 
@@ -232,7 +232,11 @@ impl Reader<'_> {
     pub fn text(&mut self, node: &Node, expected: &str) -> Option<String> {
         let s = self.string(node, expected)?;
         if s.trim().is_empty() {
-            self.error(E_VALUE, node.span, format!("expected {expected}, found an empty string"));
+            self.error(
+                E_VALUE,
+                node.span,
+                format!("expected {expected}, found an empty string"),
+            );
             return None;
         }
         Some(s)
@@ -251,7 +255,11 @@ impl Reader<'_> {
             return None;
         }
         if s.chars().any(char::is_control) {
-            self.error(E_VALUE, node.span, format!("{what} name contains control characters"));
+            self.error(
+                E_VALUE,
+                node.span,
+                format!("{what} name contains control characters"),
+            );
             return None;
         }
         Some(s)
@@ -285,15 +293,27 @@ impl Reader<'_> {
     pub fn bounded(&mut self, node: &Node, what: &str, min: u32, max: u32) -> Option<u32> {
         let i = self.integer(node, what)?;
         if i < 0 {
-            self.error(E_VALUE, node.span, format!("{what} must not be negative, found {i}"));
+            self.error(
+                E_VALUE,
+                node.span,
+                format!("{what} must not be negative, found {i}"),
+            );
             return None;
         }
         if i < i64::from(min) {
-            self.error(E_VALUE, node.span, format!("{what} must be at least {min}, found {i}"));
+            self.error(
+                E_VALUE,
+                node.span,
+                format!("{what} must be at least {min}, found {i}"),
+            );
             return None;
         }
         if i > i64::from(max) {
-            self.error(E_VALUE, node.span, format!("{what} must be at most {max}, found {i}"));
+            self.error(
+                E_VALUE,
+                node.span,
+                format!("{what} must be at most {max}, found {i}"),
+            );
             return None;
         }
         u32::try_from(i).ok()
@@ -304,7 +324,10 @@ impl Reader<'_> {
             self.error_hint(
                 E_TYPE,
                 node.span,
-                format!("expected a time like \"02:30\" for {what}, found {}", node.value.describe()),
+                format!(
+                    "expected a time like \"02:30\" for {what}, found {}",
+                    node.value.describe()
+                ),
                 Some("write times as quoted `hh:mm` strings".into()),
             );
             return None;
@@ -326,7 +349,10 @@ impl Reader<'_> {
             self.error_hint(
                 E_TYPE,
                 node.span,
-                format!("expected a date like 2027-01-31 for {what}, found {}", node.value.describe()),
+                format!(
+                    "expected a date like 2027-01-31 for {what}, found {}",
+                    node.value.describe()
+                ),
                 Some("write dates as YYYY-MM-DD".into()),
             );
             return None;
@@ -354,7 +380,10 @@ impl Reader<'_> {
     ) -> Option<T> {
         let names = || options.iter().map(|(n, _)| *n);
         let Value::Str(s) = &node.value else {
-            let list = names().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+            let list = names()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             self.wrong_type(node, &format!("one of {list} for {what}"));
             return None;
         };
@@ -364,7 +393,10 @@ impl Reader<'_> {
         let hint = did_you_mean(s, names()).unwrap_or_else(|| {
             format!(
                 "expected one of {}",
-                names().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                names()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         });
         self.error_hint(
@@ -377,7 +409,12 @@ impl Reader<'_> {
     }
 
     /// A list, or a single item standing for a one-item list.
-    pub fn items<'t>(&mut self, node: &'t Node, expected: &str, single_ok: bool) -> Option<Vec<&'t Node>> {
+    pub fn items<'t>(
+        &mut self,
+        node: &'t Node,
+        expected: &str,
+        single_ok: bool,
+    ) -> Option<Vec<&'t Node>> {
         match &node.value {
             Value::Seq(items) => Some(items.iter().collect()),
             Value::Str(_) if single_ok => Some(vec![node]),
@@ -434,7 +471,10 @@ impl Reader<'_> {
     }
 
     /// A map of parameters (`params`, `job_defaults`).
-    pub fn json_map(&mut self, node: &Node) -> Option<indexmap::IndexMap<String, serde_json::Value>> {
+    pub fn json_map(
+        &mut self,
+        node: &Node,
+    ) -> Option<indexmap::IndexMap<String, serde_json::Value>> {
         let f = self.fields(node, "a map of parameters")?;
         let mut ok = true;
         let mut out = indexmap::IndexMap::with_capacity(f.entries.len());
@@ -456,8 +496,7 @@ pub fn parse_date(s: &str) -> Result<Date, String> {
     let shape = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b
-            .iter()
+        && b.iter()
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     if !shape {
@@ -486,10 +525,16 @@ mod tests {
 
     #[test]
     fn dates_are_strict() {
-        assert_eq!(parse_date("2027-01-04"), Date::from_ymd_opt(2027, 1, 4).ok_or(String::new()));
+        assert_eq!(
+            parse_date("2027-01-04"),
+            Date::from_ymd_opt(2027, 1, 4).ok_or(String::new())
+        );
         assert_eq!(parse_date("2027-02-29").unwrap_err(), "2027-02 has 28 days");
         assert_eq!(parse_date("2028-02-30").unwrap_err(), "2028-02 has 29 days");
-        assert_eq!(parse_date("2027-13-01").unwrap_err(), "there is no month 13");
+        assert_eq!(
+            parse_date("2027-13-01").unwrap_err(),
+            "there is no month 13"
+        );
         assert!(parse_date("2027-1-4").is_err());
         assert!(parse_date("2027/01/04").is_err());
         assert!(parse_date("２０２７-01-04").is_err());

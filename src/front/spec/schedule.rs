@@ -129,7 +129,9 @@ impl Reader<'_> {
     /// `{date: 2027-12-31, closed: true}` or `{date: …, open: true}`.
     fn calendar_date(&mut self, node: &Node) -> Option<(Date, DayKind)> {
         let f = self.fields(node, "a map such as `{date: 2027-12-31, closed: true}`")?;
-        self.check_keys(&f, &["date", "open", "closed"], "a calendar date", &|_| None);
+        self.check_keys(&f, &["date", "open", "closed"], "a calendar date", &|_| {
+            None
+        });
         let date = self
             .require(&f, "date", "a calendar date", None)
             .and_then(|n| self.date(n, "`date`"));
@@ -186,13 +188,18 @@ impl Reader<'_> {
             .collect();
         let mut rules = Vec::new();
         if let Some(n) = self.require(&f, "rules", "`schedule`", None) {
-            let items = self.items(n, "a list of schedule rules", false).unwrap_or_default();
+            let items = self
+                .items(n, "a list of schedule rules", false)
+                .unwrap_or_default();
             if items.is_empty() && matches!(n.value, Value::Seq(_)) {
                 self.error_hint(
                     E_VALUE,
                     n.span,
                     "a schedule needs at least one rule",
-                    Some("remove `schedule` for a jobnet that is only started by hand or by events".into()),
+                    Some(
+                        "remove `schedule` for a jobnet that is only started by hand or by events"
+                            .into(),
+                    ),
                 );
             }
             for item in items {
@@ -217,7 +224,12 @@ impl Reader<'_> {
             .one_of(&f, &DAY_SELECTORS, "a schedule rule")
             .and_then(|sel| self.day_rule(sel, f.get(sel)?));
         let times = self
-            .require(&f, "at", "a schedule rule", Some("give start times, e.g. `at: [\"02:30\"]`"))
+            .require(
+                &f,
+                "at",
+                "a schedule rule",
+                Some("give start times, e.g. `at: [\"02:30\"]`"),
+            )
             .and_then(|n| self.times(n));
         let shift = match f.get("on_closed_day") {
             None => Some(Shift::Skip),
@@ -260,8 +272,12 @@ impl Reader<'_> {
             None => Some(None),
             Some(n) => self.bounded(n, "`repeat_minutes`", 1, 1440).map(Some),
         };
-        let valid_from = f.get("valid_from").map(|n| (self.date(n, "`valid_from`"), n));
-        let valid_until = f.get("valid_until").map(|n| (self.date(n, "`valid_until`"), n));
+        let valid_from = f
+            .get("valid_from")
+            .map(|n| (self.date(n, "`valid_from`"), n));
+        let valid_until = f
+            .get("valid_until")
+            .map(|n| (self.date(n, "`valid_until`"), n));
         if let (Some((Some(a), _)), Some((Some(b), n))) = (&valid_from, &valid_until) {
             if a > b {
                 self.error(
@@ -300,7 +316,11 @@ impl Reader<'_> {
         for item in items {
             match self.time(item, "`at`") {
                 Some(t) if out.contains(&t) => {
-                    self.error(E_VALUE, item.span, format!("start time {t} is listed twice"));
+                    self.error(
+                        E_VALUE,
+                        item.span,
+                        format!("start time {t} is listed twice"),
+                    );
                     ok = false;
                 }
                 Some(t) => out.push(t),
@@ -375,12 +395,9 @@ impl Reader<'_> {
             "nth_closed_day" => {
                 DayRule::NthClosedDay(self.bounded(v, "`nth_closed_day`", 1, 31)?)
             }
-            "days_before_month_end" => DayRule::DaysBeforeMonthEnd(self.bounded(
-                v,
-                "`days_before_month_end`",
-                0,
-                30,
-            )?),
+            "days_before_month_end" => {
+                DayRule::DaysBeforeMonthEnd(self.bounded(v, "`days_before_month_end`", 0, 30)?)
+            }
             "nth_last_open_day" => {
                 DayRule::NthLastOpenDay(self.bounded(v, "`nth_last_open_day`", 1, 31)?)
             }
@@ -441,7 +458,12 @@ impl Reader<'_> {
                     )
                 });
                 let from = self
-                    .require(&f, "from", "`every`", Some("give the first date, e.g. `from: 2027-01-01`"))
+                    .require(
+                        &f,
+                        "from",
+                        "`every`",
+                        Some("give the first date, e.g. `from: 2027-01-01`"),
+                    )
                     .and_then(|x| self.date(x, "`from`"));
                 let (n, unit, from) = (n?, unit?, from?);
                 match unit {
@@ -498,8 +520,10 @@ impl Reader<'_> {
                 self.error(E_VALUE, n.span, "`events` needs at least one event");
             }
             for item in items {
-                let Some(e) = self.fields(item, "an event such as `{file_created: \"s3://bucket/key\"}`")
-                else {
+                let Some(e) = self.fields(
+                    item,
+                    "an event such as `{file_created: \"s3://bucket/key\"}`",
+                ) else {
                     continue;
                 };
                 self.check_keys(&e, &["file_created"], "an event", &|_| None);

@@ -165,14 +165,15 @@ impl<'p> Lower<'p> {
 
     /// Walks the whole document.
     pub fn file(mut self, root: &Node) {
-        let Some(f) = self
-            .r
-            .fields(root, "a map with `version: 1` and `jobnets`")
-        else {
+        let Some(f) = self.r.fields(root, "a map with `version: 1` and `jobnets`") else {
             return;
         };
-        self.r
-            .check_keys(&f, &["version", "calendars", "jobnets"], "the top level", &|_| None);
+        self.r.check_keys(
+            &f,
+            &["version", "calendars", "jobnets"],
+            "the top level",
+            &|_| None,
+        );
         match f.get("version") {
             None => self.r.error_hint(
                 E_MISSING,
@@ -506,10 +507,10 @@ impl<'p> Lower<'p> {
             return net;
         }
         if let Some(n) = f.get("calendar") {
-            net.calendar = self.r.name(n, "calendar").map(|name| CalendarRef {
-                name,
-                span: n.span,
-            });
+            net.calendar = self
+                .r
+                .name(n, "calendar")
+                .map(|name| CalendarRef { name, span: n.span });
         }
         if let Some(n) = f.get("schedule") {
             net.schedule = self.r.schedule(n);
@@ -530,7 +531,10 @@ impl<'p> Lower<'p> {
         let mut homes: HashMap<String, Vec<String>> = HashMap::new();
         for set in &sets {
             for name in set.siblings.keys() {
-                homes.entry(name.clone()).or_default().push(set.path.clone());
+                homes
+                    .entry(name.clone())
+                    .or_default()
+                    .push(set.path.clone());
             }
         }
         let roots: HashSet<String> = self

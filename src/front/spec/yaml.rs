@@ -387,7 +387,10 @@ mod tests {
     fn empty_and_multi_document() {
         assert_eq!(p("").unwrap(), None);
         assert_eq!(p("# only a comment\n").unwrap(), None);
-        assert!(p("a: 1\n---\nb: 2\n").unwrap_err().message.contains("one YAML document"));
+        assert!(p("a: 1\n---\nb: 2\n")
+            .unwrap_err()
+            .message
+            .contains("one YAML document"));
     }
 
     #[test]

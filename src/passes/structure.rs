@@ -15,8 +15,8 @@
 
 use crate::ir::{EdgeKind, JoinKind, Project, UnitId, UnitKind};
 use indexmap::IndexMap;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 /// A piece of structure: what runs in what order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,10 @@ pub enum Block {
     Series(Vec<Block>),
     Parallel(Vec<Block>),
     /// `from` ended normally: count (or claim) its arrival at the join `join`.
-    Arrive { join: UnitId, from: UnitId },
+    Arrive {
+        join: UnitId,
+        from: UnitId,
+    },
 }
 
 impl Block {
@@ -85,10 +88,8 @@ impl Block {
                 .min()
                 .unwrap_or(usize::MAX),
             Block::Parallel(v) => {
-                let mut keyed: Vec<(usize, Block)> = v
-                    .drain(..)
-                    .map(|mut b| (b.normalise(rank), b))
-                    .collect();
+                let mut keyed: Vec<(usize, Block)> =
+                    v.drain(..).map(|mut b| (b.normalise(rank), b)).collect();
                 keyed.sort_by_key(|(k, _)| *k);
                 let min = keyed.first().map_or(usize::MAX, |(k, _)| *k);
                 v.extend(keyed.into_iter().map(|(_, b)| b));
@@ -180,7 +181,8 @@ enum Owner {
 fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
     let net = project.units[net_id].as_net().expect("a net");
     let children = &net.children;
-    let rank_of: HashMap<UnitId, usize> = children.iter().enumerate().map(|(i, &u)| (u, i)).collect();
+    let rank_of: HashMap<UnitId, usize> =
+        children.iter().enumerate().map(|(i, &u)| (u, i)).collect();
 
     let mut recovery_of: HashMap<UnitId, UnitId> = HashMap::new();
     let mut dependents: HashMap<UnitId, Vec<UnitId>> = HashMap::new();
@@ -230,7 +232,11 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
         .copied()
         .filter(|u| !project.units[*u].recovery && !judgment_of.contains_key(u))
         .collect();
-    let idx: HashMap<UnitId, usize> = main_units.iter().enumerate().map(|(i, &u)| (u, i)).collect();
+    let idx: HashMap<UnitId, usize> = main_units
+        .iter()
+        .enumerate()
+        .map(|(i, &u)| (u, i))
+        .collect();
     let n = main_units.len();
     let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -269,7 +275,8 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
         let owner = owners(&topo, &preds, &is_join);
         let mut changed = false;
         for &v in &topo {
-            if owner[v] == Owner::Conflict && preds[v].iter().all(|&p| owner[p] != Owner::Conflict) {
+            if owner[v] == Owner::Conflict && preds[v].iter().all(|&p| owner[p] != Owner::Conflict)
+            {
                 is_join[v] = true;
                 changed = true;
             }
@@ -289,9 +296,13 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
             match reduce(r, &members, &preds, &succs, &is_join, &pos) {
                 Ok(b) => results.push((r, b)),
                 Err(stuck) => {
-                    let arrives = members.iter().any(|&m| succs[m].iter().any(|&s| is_join[s]));
+                    let arrives = members
+                        .iter()
+                        .any(|&m| succs[m].iter().any(|&s| is_join[s]));
                     if opts.approximate && !arrives {
-                        let weight = |v: usize| u64::from(project.units[main_units[v]].expected_minutes.unwrap_or(1));
+                        let weight = |v: usize| {
+                            u64::from(project.units[main_units[v]].expected_minutes.unwrap_or(1))
+                        };
                         let (b, a) = levelise(&members, &preds, &succs, &pos, &weight);
                         approximated.insert(r, (b.clone(), a));
                         results.push((r, b));
@@ -354,7 +365,10 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
 /// (rejected earlier by validation) are simply not returned.
 fn topo_order(preds: &[Vec<usize>], succs: &[Vec<usize>]) -> Vec<usize> {
     let mut indeg: Vec<usize> = preds.iter().map(Vec::len).collect();
-    let mut heap: BinaryHeap<Reverse<usize>> = (0..preds.len()).filter(|&v| indeg[v] == 0).map(Reverse).collect();
+    let mut heap: BinaryHeap<Reverse<usize>> = (0..preds.len())
+        .filter(|&v| indeg[v] == 0)
+        .map(Reverse)
+        .collect();
     let mut out = Vec::with_capacity(preds.len());
     while let Some(Reverse(v)) = heap.pop() {
         out.push(v);
@@ -409,7 +423,11 @@ fn reduce(
     };
     for (i, &v) in members.iter().enumerate() {
         g.add(vin(i), vout(i), Block::Unit(UnitId::from_index(v)));
-        let is_source = if root == MAIN { preds[v].is_empty() } else { v == root };
+        let is_source = if root == MAIN {
+            preds[v].is_empty()
+        } else {
+            v == root
+        };
         if is_source {
             g.add(S, vin(i), Block::Empty);
         }
@@ -518,7 +536,11 @@ fn levelise(
     let mut level: HashMap<usize, usize> = HashMap::new();
     let mut finish: HashMap<usize, u64> = HashMap::new();
     for &v in &order {
-        let ps: Vec<usize> = preds[v].iter().copied().filter(|p| set.contains(p)).collect();
+        let ps: Vec<usize> = preds[v]
+            .iter()
+            .copied()
+            .filter(|p| set.contains(p))
+            .collect();
         let l = ps.iter().map(|p| level[p] + 1).max().unwrap_or(0);
         level.insert(v, l);
         let f = ps.iter().map(|p| finish[p]).max().unwrap_or(0) + weight(v);
@@ -559,9 +581,9 @@ fn levelise(
         .sum();
     let _ = succs;
     let block = levels.iter().fold(Block::Empty, |acc, l| {
-        let par = l
-            .iter()
-            .fold(Block::Empty, |p, &v| Block::parallel(p, Block::Unit(UnitId::from_index(v))));
+        let par = l.iter().fold(Block::Empty, |p, &v| {
+            Block::parallel(p, Block::Unit(UnitId::from_index(v)))
+        });
         Block::series(acc, par)
     });
     (

@@ -276,11 +276,8 @@ fn compile(a: CompileArgs) -> i32 {
     let mut opts = compile_options(&a.common);
     opts.cfn.log_retention_days = a.log_retention_days;
     opts.cfn.log_level = a.log_level.clone();
-    let compiled = if diags.has_errors() {
-        None
-    } else {
-        driver::compile(&project, &opts, &mut diags)
-    };
+    // Validation runs even after front-end errors, so one run reports everything.
+    let compiled = driver::compile(&project, &opts, &mut diags);
     let Some(compiled) = compiled else {
         return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
     };
@@ -324,11 +321,7 @@ fn compile(a: CompileArgs) -> i32 {
 fn check(a: CheckArgs) -> i32 {
     let mut diags = Diagnostics::default();
     let project = load(&a.common, &mut diags);
-    let compiled = if diags.has_errors() {
-        None
-    } else {
-        driver::compile(&project, &compile_options(&a.common), &mut diags)
-    };
+    let compiled = driver::compile(&project, &compile_options(&a.common), &mut diags);
     let Some(compiled) = compiled else {
         return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
     };
@@ -351,11 +344,7 @@ fn check(a: CheckArgs) -> i32 {
 fn graph_cmd(a: GraphArgs) -> i32 {
     let mut diags = Diagnostics::default();
     let project = load(&a.common, &mut diags);
-    let compiled = if diags.has_errors() {
-        None
-    } else {
-        driver::compile(&project, &compile_options(&a.common), &mut diags)
-    };
+    let compiled = driver::compile(&project, &compile_options(&a.common), &mut diags);
     let Some(compiled) = compiled else {
         return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
     };

@@ -63,7 +63,8 @@ pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics
                             Diagnostic::error("E0211", format!("unknown job type `{}`", job.job_type))
                                 .at(job.type_span)
                                 .hint(format!(
-                                    "known types: {}; add `{}.json.tera` to a --templates directory for a new one",
+                                    "{} known types: {}; add `{}.json.tera` to a --templates directory for a new one",
+                                    suggest(&job.job_type, job_types.iter().map(String::as_str)),
                                     job_types.join(", "),
                                     job.job_type
                                 )),

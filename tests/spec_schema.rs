@@ -6,7 +6,7 @@
 //! compared context by context: the parser's "known keys here" hint for an unknown key
 //! must list exactly the properties the schema offers there.
 
-use jobnet2sfn::diag::{Diagnostics, FileId};
+use jobnet2sfn::diag::{Diagnostic, Diagnostics, FileId};
 use jobnet2sfn::front::spec::load;
 use jobnet2sfn::front::spec::yaml::{parse, Node, Value as Y};
 use jobnet2sfn::ir::Project;
@@ -474,5 +474,131 @@ fn schema_and_parser_know_the_same_keys_everywhere() {
             ));
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every position of `v` (as a JSON pointer) with the value there.
+fn positions(v: &Value, at: String, out: &mut Vec<(String, Value)>) {
+    out.push((at.clone(), v.clone()));
+    match v {
+        Value::Object(o) => {
+            for (k, c) in o {
+                let key = k.replace('~', "~0").replace('/', "~1");
+                positions(c, format!("{at}/{key}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                positions(c, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Mutated copies of the examples (each value replaced by values of other types and
+/// edge cases, each map given an unknown key or missing one of its keys), fed to both as
+/// JSON text (which is YAML). Whatever the parser accepts the schema must accept; what
+/// the schema accepts may only fail the parser's own checks (see
+/// `checks_beyond_the_schema_are_the_parsers`).
+#[test]
+fn mutated_examples_never_split_schema_and_parser() {
+    let v = validator();
+    let replacements = [
+        json!(null),
+        json!(true),
+        json!(0),
+        json!(1),
+        json!(-1),
+        json!(48),
+        json!(1.5),
+        json!("x"),
+        json!(""),
+        json!("a/b"),
+        json!("48:00"),
+        json!("23:59"),
+        json!("2027-02-30"),
+        json!("2027-12-31"),
+        json!("expected"),
+        json!([]),
+        json!(["x"]),
+        json!({}),
+    ];
+    // What a schema-valid document may still get from the parser: names, references,
+    // real dates, order between two values, repeated items.
+    let parser_only = |d: &Diagnostic| {
+        ["E0108", "E0109", "E0111", "E0113", "E0117"].contains(&d.code)
+            || (d.code == "E0112"
+                && ["listed twice", "is empty", "is below", "is before"]
+                    .iter()
+                    .any(|m| d.message.contains(m)))
+    };
+    let mut failures = Vec::new();
+    let mut tried = 0;
+    let mut examples: Vec<_> = std::fs::read_dir(root().join("examples"))
+        .expect("examples dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    examples.sort();
+    for path in examples {
+        let base = yaml_to_json(&std::fs::read_to_string(&path).expect("readable"));
+        let mut spots = Vec::new();
+        positions(&base, String::new(), &mut spots);
+        let mut variants = Vec::new();
+        for (at, here) in &spots {
+            if at.is_empty() {
+                continue;
+            }
+            for r in &replacements {
+                if r != here {
+                    let mut m = base.clone();
+                    *m.pointer_mut(at).expect("position exists") = r.clone();
+                    variants.push((format!("{at} = {r}"), m));
+                }
+            }
+            if let Value::Object(o) = here {
+                let mut m = base.clone();
+                if let Some(Value::Object(target)) = m.pointer_mut(at) {
+                    target.insert("zz_unknown".into(), json!(1));
+                }
+                variants.push((format!("{at} + zz_unknown"), m));
+                for k in o.keys() {
+                    let mut m = base.clone();
+                    if let Some(Value::Object(target)) = m.pointer_mut(at) {
+                        target.remove(k);
+                    }
+                    variants.push((format!("{at} - {k}"), m));
+                }
+            }
+        }
+        for (what, doc) in variants {
+            tried += 1;
+            let text = serde_json::to_string(&doc).expect("serialisable");
+            let schema_ok = v.is_valid(&doc);
+            let diags = parser_diags(&text);
+            let parser_ok = diags.items.is_empty();
+            if parser_ok && !schema_ok {
+                let errors = schema_errors(&v, &text);
+                failures.push(format!(
+                    "{}: {what}: parser accepts, schema rejects: {errors:?}",
+                    path.display()
+                ));
+            } else if schema_ok && !diags.items.iter().all(parser_only) {
+                let said: Vec<_> = diags
+                    .items
+                    .iter()
+                    .map(|d| format!("{} {}", d.code, d.message))
+                    .collect();
+                failures.push(format!(
+                    "{}: {what}: schema accepts, parser says {said:?}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(tried > 1000, "only {tried} variants");
+    failures.truncate(40);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

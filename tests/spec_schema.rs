@@ -602,3 +602,58 @@ fn mutated_examples_never_split_schema_and_parser() {
     failures.truncate(40);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The YAML examples of `jobnet-specs/README.md`, each made a whole spec: unit lists go
+/// into a root jobnet, root-jobnet keys onto one, single keys onto a job (line by line).
+fn readme_examples() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("jobnet-specs/README.md")).expect("README");
+    let indent = |block: &str, pad: &str| -> String {
+        block
+            .lines()
+            .map(|l| format!("{pad}{l}\n"))
+            .collect::<String>()
+    };
+    let mut out = Vec::new();
+    for chunk in text.split("```yaml\n").skip(1) {
+        let block = chunk.split("```").next().unwrap_or_default();
+        let first = block.lines().next().unwrap_or_default();
+        if first.starts_with("version:") {
+            out.push(block.to_string());
+        } else if first.starts_with("- name:") {
+            out.push(net(&indent(block, "      ")));
+        } else if first.starts_with("calendars:") {
+            out.push(format!("version: 1\n{block}"));
+        } else if first.starts_with("schedule:") || first.starts_with("start_conditions:") {
+            out.push(format!(
+                "version: 1\njobnets:\n  - name: n\n    units: []\n{}",
+                indent(block, "    ")
+            ));
+        } else if first.starts_with('#') {
+            continue;
+        } else {
+            for line in block.lines().filter(|l| !l.trim().is_empty()) {
+                out.push(net(&format!(
+                    "      - name: a\n        type: noop\n        {line}\n"
+                )));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn readme_examples_are_valid() {
+    let v = validator();
+    let examples = readme_examples();
+    assert!(examples.len() >= 15, "only {} examples", examples.len());
+    for text in &examples {
+        let errors = schema_errors(&v, text);
+        assert!(errors.is_empty(), "schema rejects:\n{text}\n{errors:#?}");
+        // Fragments may name siblings they do not show.
+        let codes: Vec<_> = parser_codes(text)
+            .into_iter()
+            .filter(|c| *c != "E0109")
+            .collect();
+        assert!(codes.is_empty(), "parser rejects:\n{text}\n{codes:?}");
+    }
+}

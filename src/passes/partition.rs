@@ -323,7 +323,7 @@ impl Partitioner<'_> {
             }
             let mark = self
                 .first_name(&b)
-                .is_some_and(|n| stable_hash(&n) % 4 == 0);
+                .is_some_and(|n| stable_hash(&n).is_multiple_of(4));
             cost = cost + c;
             cur.push((b, c));
             if mark && cost.half(&room) {

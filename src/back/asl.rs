@@ -567,7 +567,10 @@ impl Emitter<'_> {
         own: Option<&str>,
         next: Next,
     ) {
-        let name = self.entry(&Block::Parallel(branches.to_vec()), own);
+        let name = match own {
+            Some(o) => o.to_string(),
+            None => format!("{}.fork", self.entry(&branches[0], None)),
+        };
         let check = format!("{name}.check");
         let mut out_branches = Vec::new();
         let mut selector = Map::new();
@@ -772,8 +775,9 @@ impl Emitter<'_> {
         match &unit.kind {
             UnitKind::Job(_) => self.emit_job(scope, u, &fail_target, next),
             UnitKind::Net(_) => {
-                let main = self.plan.nets[&u].main.clone();
-                if main == Block::Empty {
+                let plan = self.plan;
+                let main = &plan.nets[&u].main;
+                if *main == Block::Empty {
                     self.map(u, &name);
                     let s = with_next(
                         json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}),
@@ -896,6 +900,36 @@ impl Emitter<'_> {
             return;
         };
         let name = self.names.state(u).to_string();
+        let cached = self.cache.0.borrow().get(&u).cloned();
+        let mut rendered = match cached {
+            Some(r) => r,
+            None => match self.render_job(u, &name) {
+                Ok(r) => {
+                    self.cache.0.borrow_mut().insert(u, r.clone());
+                    r
+                }
+                Err(e) => {
+                    self.errors
+                        .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
+                    return;
+                }
+            },
+        };
+        let run_id = self.run_id();
+        for st in &mut rendered.states {
+            for v in st.values_mut() {
+                replace_token(v, run_id);
+            }
+        }
+        self.emit_rendered(scope, u, &name, rendered, fail_target, next);
+    }
+
+    /// Renders a job's template with the job's params (inherited `job_defaults` first).
+    fn render_job(&self, u: UnitId, name: &str) -> Result<Rendered, String> {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return Err("not a job".into());
+        };
         let mut params = Map::new();
         let mut cur = unit.parent;
         let mut defaults = Vec::new();
@@ -925,34 +959,30 @@ impl Emitter<'_> {
                 *v = Value::String(text);
             }
         }
-        let prefix = pascal(&name);
+        let prefix = pascal(name);
         let ctx = json!({
             "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
-                    "param_prefix": prefix, "exec_suffix": shorten(&name, 32)},
+                    "param_prefix": prefix, "exec_suffix": shorten(name, 32)},
             "run": {"id": RUN_ID_TOKEN, "business_date": self.business_date()},
             "jobnet": {"name": self.project.units[self.plan.root].name}
         });
-        let cached = self.cache.0.borrow().get(&u).cloned();
-        let mut rendered = match cached {
-            Some(r) => r,
-            None => match self.templates.render(&job.job_type, &ctx) {
-                Ok(r) => {
-                    self.cache.0.borrow_mut().insert(u, r.clone());
-                    r
-                }
-                Err(e) => {
-                    self.errors
-                        .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
-                    return;
-                }
-            },
+        self.templates.render(&job.job_type, &ctx)
+    }
+
+    fn emit_rendered(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        name: &str,
+        rendered: Rendered,
+        fail_target: &str,
+        next: Next,
+    ) {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return;
         };
-        let run_id = self.run_id();
-        for st in &mut rendered.states {
-            for v in st.values_mut() {
-                replace_token(v, run_id);
-            }
-        }
+        let name = name.to_string();
         for (k, v) in &rendered.parameters {
             self.parameters
                 .entry(k.clone())

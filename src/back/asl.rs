@@ -790,7 +790,7 @@ impl Emitter<'_> {
                     if unit.cutoff.is_some() {
                         self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
                     }
-                    self.emit_block(scope, &main, Some(&name), next);
+                    self.emit_block(scope, main, Some(&name), next);
                 }
             }
             UnitKind::Judgment(j) => self.emit_judgment(scope, u, &j.condition.clone(), next),

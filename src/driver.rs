@@ -332,6 +332,7 @@ fn split(
     let cost = |u| costs.get(&u).copied().unwrap_or_default();
     let unsplit = plan.clone();
     let mut effective = *budgets;
+    let mut over = Vec::new();
     for _ in 0..4 {
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
@@ -349,6 +350,22 @@ fn split(
         if worst.1 {
             return Ok(out);
         }
+        over = out
+            .machines
+            .iter()
+            .map(|m| (m.name.clone(), crate::back::metrics::measure(&m.definition)))
+            .filter(|(_, m)| {
+                m.states > budgets.states
+                    || m.definition_bytes > budgets.definition_bytes
+                    || m.history_events > budgets.history_events
+            })
+            .map(|(n, m)| {
+                format!(
+                    "{n}: {} states, {} bytes, {} history events",
+                    m.states, m.definition_bytes, m.history_events
+                )
+            })
+            .collect();
         let shrink = 0.9 / worst.0;
         effective = Budgets {
             states: ((effective.states as f64) * shrink) as usize,
@@ -357,8 +374,12 @@ fn split(
         };
     }
     Err(vec![format!(
-        "{}: cannot split this jobnet under the budgets (a single unit may be larger than a whole machine may be)",
-        project.units[plan.root].path
+        "{}: cannot split this jobnet under the budgets ({} states, {} bytes, {} history events); still over: {}",
+        project.units[plan.root].path,
+        budgets.states,
+        budgets.definition_bytes,
+        budgets.history_events,
+        over.join("; ")
     )])
 }
 

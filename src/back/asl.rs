@@ -164,10 +164,22 @@ pub fn emit_cached(
     let states = scope.finish();
     machines.push(e.take_machine(&base, Role::Root, &start, states));
 
-    // Continuation machine, when any join needs one.
-    let regions: Vec<_> = plan.regions().map(|(_, r)| r.clone()).collect();
+    // Continuation machine(s), when any join needs one: one per group the partition pass
+    // made (one unless the regions outgrow a machine).
+    let all_regions: Vec<_> = plan.regions().map(|(_, r)| r.clone()).collect();
+    let groups = all_regions
+        .iter()
+        .map(|r| plan.cont_groups.get(&r.join).copied().unwrap_or(0))
+        .max()
+        .map_or(0, |g| g + 1);
     let mut joins = Vec::new();
-    if !regions.is_empty() {
+    for group in 0..groups {
+        let regions: Vec<_> = all_regions
+            .iter()
+            .filter(|r| plan.cont_groups.get(&r.join).copied().unwrap_or(0) == group)
+            .cloned()
+            .collect();
+        let cont_name = cont_machine(&cont_name, group);
         e.role = Role::Continuation;
         let mut states: IndexMap<String, Value> = IndexMap::new();
         let dispatch_choices: Vec<Value> = regions
@@ -716,15 +728,17 @@ impl Emitter<'_> {
                 }));
             }
         }
-        let cont = self.cont_name.clone();
-        self.may_start("ContinuationArn", &cont);
+        let group = self.plan.cont_groups.get(&join).copied().unwrap_or(0);
+        let cont = cont_machine(&self.cont_name, group);
+        let placeholder = cont_placeholder(group);
+        self.may_start(&placeholder, &cont);
         let state = json!({
             "Type": "Task",
             "Comment": format!("run {} and what follows it in the continuation machine", self.project.units[join].path),
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
             "Parameters": {
-                "StateMachineArn": "${ContinuationArn}",
-                "Name.$": format!("States.Format('{{}}-{key}', {run_id})"),
+                "StateMachineArn": format!("${{{placeholder}}}"),
+                "Name.$": format!("States.Format('{{}}-j-{key}', {run_id})"),
                 "Input": {
                     "join": key,
                     "runId.$": run_id,
@@ -769,7 +783,8 @@ impl Emitter<'_> {
     fn emit_child_call(&mut self, scope: &mut Scope, n: usize, next: Next) {
         let key = self.plan.children[n].key.clone();
         let machine = self.child_machine(&key);
-        let placeholder = format!("Child{}Arn", pascal(&key));
+        // `pascal` would merge `u2-2` and `u22`; keys are distinct with `-` read as `_`.
+        let placeholder = format!("Child_{}_Arn", key.replace('-', "_"));
         self.may_start(&placeholder, &machine);
         let handler = scope.handler();
         let run_id = self.run_id();
@@ -779,7 +794,7 @@ impl Emitter<'_> {
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
             "Parameters": {
                 "StateMachineArn": format!("${{{placeholder}}}"),
-                "Name.$": format!("States.Format('{{}}-{}', {run_id})", shorten(&key, 32)),
+                "Name.$": format!("States.Format('{{}}-p-{}', {run_id})", shorten(&key, 32)),
                 "Input": {
                     "runId.$": run_id,
                     "businessDate.$": self.business_date(),
@@ -1387,6 +1402,23 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Name of continuation machine `group` (`<base>-cont`, then `<base>-cont2`, …).
+fn cont_machine(first: &str, group: usize) -> String {
+    if group == 0 {
+        first.to_string()
+    } else {
+        format!("{first}{}", group + 1)
+    }
+}
+
+fn cont_placeholder(group: usize) -> String {
+    if group == 0 {
+        "ContinuationArn".into()
+    } else {
+        format!("Continuation{}Arn", group + 1)
+    }
+}
+
 /// Removes states no transition reaches, in the machine and inside every branch, and
 /// returns their names in `removed`.
 fn prune_unreachable(machine: &mut Value, removed: &mut Vec<String>) {

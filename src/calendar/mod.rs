@@ -1,1 +1,3 @@
 //! Business calendars, Japanese national holidays and schedule rules.
+
+pub mod holidays;

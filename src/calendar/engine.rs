@@ -282,7 +282,7 @@ pub fn business_date_of(cal: &Resolved, at: NaiveDateTime) -> Date {
 
 /// The start times of a rule on one business date: each time, then its repeats until the
 /// business day ends.
-fn start_times(cal: &Resolved, rule: &ScheduleRule) -> Vec<ClockTime> {
+pub fn start_times(cal: &Resolved, rule: &ScheduleRule) -> Vec<ClockTime> {
     let day_end = cal.day_start.minutes + 24 * 60;
     let mut out = BTreeSet::new();
     for t in &rule.times {

@@ -1,0 +1,526 @@
+//! Schedules on AWS: EventBridge Scheduler schedules that start a root jobnet's state
+//! machine, the business-day Lambda that tells a run day from a non-run day at run time,
+//! its calendar table, and the calendar data files that fill that table.
+//!
+//! EventBridge Scheduler knows nothing of business days, so each schedule fires at one
+//! wall-clock start time on every day a rule could run, and hands the state machine the
+//! jobnet's rules (as [`rule_json`]) with the scheduled time. The machine's first state asks
+//! the Lambda ([`gate_states`]); the Lambda reads open/closed days from the table, which the
+//! operator edits when a calendar changes: no recompilation.
+
+use crate::calendar::engine::calendar_of;
+use crate::calendar::{resolve, DayReason};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir::{
+    ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule, UnitId,
+};
+use chrono::{Datelike, Weekday};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Logical ids of the resources every template with schedules shares.
+pub const TABLE_LOGICAL: &str = "BusinessCalendarTable";
+pub const LAMBDA_LOGICAL: &str = "BusinessDayFunction";
+const LAMBDA_ROLE_LOGICAL: &str = "BusinessDayFunctionRole";
+
+/// The Lambda's source, inlined into the template (`ZipFile` holds at most 4096 bytes).
+pub const LAMBDA_SOURCE: &str = include_str!("../../templates/lambda/business_day.py");
+
+/// `ZipFile` code limit of `AWS::Lambda::Function`.
+pub const ZIP_FILE_LIMIT: usize = 4096;
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+/// A rule as the Lambda reads it: `days` is `[kind, args…]`, weekdays are 0 (Monday)..6.
+pub fn rule_json(rule: &ScheduleRule) -> Value {
+    let days = match &rule.days {
+        DayRule::Daily => json!(["daily"]),
+        DayRule::Weekdays(w) => json!([
+            "weekdays",
+            w.iter().map(|d| d.num_days_from_monday()).collect::<Vec<_>>()
+        ]),
+        DayRule::DaysOfMonth(v) => json!(["days_of_month", v]),
+        DayRule::NthOpenDay(n) => json!(["nth_open_day", n]),
+        DayRule::NthClosedDay(n) => json!(["nth_closed_day", n]),
+        DayRule::DaysBeforeMonthEnd(n) => json!(["days_before_month_end", n]),
+        DayRule::NthLastOpenDay(n) => json!(["nth_last_open_day", n]),
+        DayRule::NthWeekday { weekday, n } => {
+            json!(["nth_weekday", weekday.num_days_from_monday(), n])
+        }
+        DayRule::Dates(v) => json!([
+            "dates",
+            v.iter().map(ToString::to_string).collect::<Vec<_>>()
+        ]),
+        DayRule::EveryNDays { n, from } => json!(["every", "days", n, from.to_string()]),
+        DayRule::EveryNWeeks { n, from } => json!(["every", "weeks", n, from.to_string()]),
+        DayRule::EveryNMonths { n, from } => json!(["every", "months", n, from.to_string()]),
+    };
+    let mut m = Map::new();
+    m.insert("days".into(), days);
+    let (action, max) = match rule.on_closed_day {
+        ClosedDayAction::Skip => ("skip", None),
+        ClosedDayAction::RunAnyway => ("run", None),
+        ClosedDayAction::Previous { max_days } => ("previous", Some(max_days)),
+        ClosedDayAction::Next { max_days } => ("next", Some(max_days)),
+    };
+    m.insert("onClosed".into(), json!(action));
+    if let Some(max) = max {
+        m.insert("maxShift".into(), json!(max));
+    }
+    if let Some(r) = rule.reckon {
+        m.insert("reckon".into(), json!([r.open_days, r.max_days]));
+    }
+    if let Some(d) = rule.valid_from {
+        m.insert("validFrom".into(), json!(d.to_string()));
+    }
+    if let Some(d) = rule.valid_until {
+        m.insert("validUntil".into(), json!(d.to_string()));
+    }
+    Value::Object(m)
+}
+
+/// Reads [`rule_json`]'s form back (shared test vectors, hand-written Lambda inputs).
+/// `times` and `span` are not part of it and come back empty.
+pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
+    let obj = v.as_object().ok_or("a rule is a JSON object")?;
+    let date = |v: &Value| -> Result<Date, String> {
+        v.as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("`{v}` is no date (YYYY-MM-DD)"))
+    };
+    let num = |v: Option<&Value>| -> Result<i64, String> {
+        v.and_then(Value::as_i64)
+            .ok_or_else(|| format!("expected a number, found {v:?}"))
+    };
+    let unsigned = |v: Option<&Value>| -> Result<u32, String> {
+        u32::try_from(num(v)?).map_err(|_| format!("{v:?} is out of range"))
+    };
+    let days = obj
+        .get("days")
+        .and_then(Value::as_array)
+        .ok_or("`days` is a list such as [\"daily\"]")?;
+    let kind = days.first().and_then(Value::as_str).unwrap_or("");
+    let list = |v: Option<&Value>| -> Result<Vec<Value>, String> {
+        v.and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| format!("`{kind}` needs a list"))
+    };
+    let weekday = |v: &Value| -> Result<Weekday, String> {
+        let i = usize::try_from(num(Some(v))?).map_err(|e| e.to_string())?;
+        WEEKDAYS
+            .get(i)
+            .copied()
+            .ok_or_else(|| format!("weekday {i} is not 0..6"))
+    };
+    let day_rule = match kind {
+        "daily" => DayRule::Daily,
+        "weekdays" => DayRule::Weekdays(
+            list(days.get(1))?
+                .iter()
+                .map(weekday)
+                .collect::<Result<_, _>>()?,
+        ),
+        "days_of_month" => DayRule::DaysOfMonth(
+            list(days.get(1))?
+                .iter()
+                .map(|x| unsigned(Some(x)))
+                .collect::<Result<_, _>>()?,
+        ),
+        "nth_open_day" => DayRule::NthOpenDay(unsigned(days.get(1))?),
+        "nth_closed_day" => DayRule::NthClosedDay(unsigned(days.get(1))?),
+        "days_before_month_end" => DayRule::DaysBeforeMonthEnd(unsigned(days.get(1))?),
+        "nth_last_open_day" => DayRule::NthLastOpenDay(unsigned(days.get(1))?),
+        "nth_weekday" => DayRule::NthWeekday {
+            weekday: weekday(days.get(1).unwrap_or(&Value::Null))?,
+            n: i32::try_from(num(days.get(2))?).map_err(|e| e.to_string())?,
+        },
+        "dates" => DayRule::Dates(
+            list(days.get(1))?
+                .iter()
+                .map(date)
+                .collect::<Result<_, _>>()?,
+        ),
+        "every" => {
+            let n = unsigned(days.get(2))?;
+            let from = date(days.get(3).unwrap_or(&Value::Null))?;
+            match days.get(1).and_then(Value::as_str) {
+                Some("days") => DayRule::EveryNDays { n, from },
+                Some("weeks") => DayRule::EveryNWeeks { n, from },
+                Some("months") => DayRule::EveryNMonths { n, from },
+                other => return Err(format!("`every` unit {other:?} is not days/weeks/months")),
+            }
+        }
+        other => return Err(format!("unknown day rule `{other}`")),
+    };
+    let max_days = obj.get("maxShift").map_or(Ok(2), |v| unsigned(Some(v)))?;
+    let on_closed_day = match obj.get("onClosed").and_then(Value::as_str).unwrap_or("skip") {
+        "skip" => ClosedDayAction::Skip,
+        "run" => ClosedDayAction::RunAnyway,
+        "previous" => ClosedDayAction::Previous { max_days },
+        "next" => ClosedDayAction::Next { max_days },
+        other => return Err(format!("unknown closed-day action `{other}`")),
+    };
+    let reckon = match obj.get("reckon") {
+        None => None,
+        Some(r) => Some(Reckon {
+            open_days: i32::try_from(num(r.get(0))?).map_err(|e| e.to_string())?,
+            max_days: unsigned(r.get(1))?,
+        }),
+    };
+    let opt_date = |k: &str| obj.get(k).map(date).transpose();
+    Ok(ScheduleRule {
+        days: day_rule,
+        times: Vec::new(),
+        on_closed_day,
+        reckon,
+        repeat_minutes: None,
+        valid_from: opt_date("validFrom")?,
+        valid_until: opt_date("validUntil")?,
+        span: crate::diag::Span::new(crate::diag::FileId(0), 0, 0, 0),
+    })
+}
+
+/// A file name for a calendar name (which may be Japanese): path separators and control
+/// characters become `_`, and a leading dot is escaped.
+pub fn calendar_file(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() || c == ':' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if s.starts_with('.') || s.is_empty() {
+        s.insert(0, '_');
+    }
+    format!("calendars/{s}.json")
+}
+
+/// The holiday-table items of every calendar for `years`: one item per day with
+/// `pk` (calendar name), `sk` (date), `open` and, for holidays, `name`.
+///
+/// Each file is `{calendar, dayStart, years, items}`; load it with
+/// any DynamoDB batch writer (boto3 `Table.batch_writer`, see `tests/lambda_vectors.py`). Calendars that do not resolve are
+/// reported and left out.
+pub fn calendar_items(
+    project: &Project,
+    years: std::ops::RangeInclusive<i32>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let (Some(first), Some(last)) = (
+        Date::from_ymd_opt(*years.start(), 1, 1),
+        Date::from_ymd_opt(*years.end(), 12, 31),
+    ) else {
+        return out;
+    };
+    for (_, cal) in project.calendars.iter() {
+        let resolved = match resolve(project, &cal.name, cal.span) {
+            Ok(r) => r,
+            Err(d) => {
+                if !diags
+                    .items
+                    .iter()
+                    .any(|x| x.code == d.code && x.span == d.span)
+                {
+                    diags.push(d);
+                }
+                continue;
+            }
+        };
+        if let Some(w) = crate::calendar::holiday_range_warning(&resolved, first, last) {
+            diags.push(w.at(cal.span));
+        }
+        let items: Vec<Value> = first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| {
+                let (kind, reason) = resolved.day(d);
+                let mut item = json!({
+                    "pk": cal.name,
+                    "sk": d.to_string(),
+                    "open": kind == DayKind::Open,
+                });
+                let why = match reason {
+                    DayReason::Explicit => "date",
+                    DayReason::Holiday(name) => {
+                        item["name"] = json!(name);
+                        "holiday"
+                    }
+                    DayReason::Weekday => "weekday",
+                };
+                item["reason"] = json!(why);
+                item
+            })
+            .collect();
+        out.insert(
+            calendar_file(&cal.name),
+            json!({
+                "calendar": cal.name,
+                "dayStart": resolved.day_start.to_string(),
+                "years": [years.start(), years.end()],
+                "items": items,
+            }),
+        );
+    }
+    out
+}
+
+/// The calendar table, the business-day Lambda and its role: once per template.
+pub fn shared_resources() -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert(
+        TABLE_LOGICAL.into(),
+        json!({
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"}
+                ],
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"}
+                ],
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+                "SSESpecification": {"SSEEnabled": true}
+            }
+        }),
+    );
+    r.insert(
+        LAMBDA_ROLE_LOGICAL.into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": assume("lambda.amazonaws.com"),
+                "ManagedPolicyArns": [
+                    {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+                ],
+                "Policies": [{
+                    "PolicyName": "ReadBusinessCalendar",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": "dynamodb:Query",
+                            "Resource": {"Fn::GetAtt": [TABLE_LOGICAL, "Arn"]}
+                        }]
+                    }
+                }]
+            }
+        }),
+    );
+    r.insert(
+        LAMBDA_LOGICAL.into(),
+        json!({
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Timeout": 30,
+                "MemorySize": 256,
+                "Role": {"Fn::GetAtt": [LAMBDA_ROLE_LOGICAL, "Arn"]},
+                "Environment": {"Variables": {"TABLE": {"Ref": TABLE_LOGICAL}}},
+                "Code": {"ZipFile": LAMBDA_SOURCE}
+            }
+        }),
+    );
+    r
+}
+
+fn assume(service: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// The ASL states that gate a run: ask the Lambda with the execution input, then go on to
+/// `next` on a run day or end in `skipped` (a Succeed state) otherwise. The Lambda's answer
+/// is kept under `$.businessDay`; its `businessDate` is the run's business date.
+pub fn gate_states(next: &str) -> Map<String, Value> {
+    let mut s = Map::new();
+    s.insert(
+        "BusinessDay".into(),
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${BusinessDayFunctionArn}", "Payload.$": "$"},
+            "ResultSelector": {"run.$": "$.Payload.run", "businessDate.$": "$.Payload.businessDate", "runs.$": "$.Payload.runs"},
+            "ResultPath": "$.businessDay",
+            "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
+            "Next": "IsRunDay"
+        }),
+    );
+    s.insert(
+        "IsRunDay".into(),
+        json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.businessDay.run", "BooleanEquals": true, "Next": next}],
+            "Default": "NotARunDay"
+        }),
+    );
+    s.insert(
+        "NotARunDay".into(),
+        json!({"Type": "Succeed", "Comment": "the calendar says this business date has no run"}),
+    );
+    s
+}
+
+/// Days between the calendar date a start fires on and its business date.
+fn day_offset(day_start: ClockTime, t: ClockTime) -> u32 {
+    u32::from(t.minutes >= 24 * 60 || t.minutes < day_start.minutes)
+}
+
+/// The schedules (one per distinct start time) and their role for one root jobnet.
+///
+/// `machine_logical` is the logical id of the jobnet's `AWS::StepFunctions::StateMachine`.
+/// Each schedule's input is the Lambda's event: `scheduledTime`, `timezone`, `dayOffset`,
+/// `calendar`, `rules` (those with this start time), `exclusive`, plus `startTime`.
+pub fn jobnet_schedules(
+    project: &Project,
+    root: UnitId,
+    machine_logical: &str,
+    diags: &mut Diagnostics,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(net) = project.units[root].as_net() else {
+        return out;
+    };
+    let Some(schedule) = net.schedule.as_ref() else {
+        return out;
+    };
+    let cal = match calendar_of(project, root) {
+        Ok(c) => c,
+        Err(d) => {
+            diags.push(d);
+            return out;
+        }
+    };
+    let calendar = net.calendar.as_ref().map(|c| c.name.clone());
+    let mut exclusive = Vec::new();
+    for other in &schedule.exclusive_with {
+        let found = project.roots.iter().copied().find(|r| {
+            let u = &project.units[*r];
+            u.name == *other || u.path.trim_start_matches('/') == other.trim_start_matches('/')
+        });
+        match found.and_then(|r| Some((r, project.units[r].as_net()?.schedule.as_ref()?))) {
+            Some((r, s)) => exclusive.push(json!({
+                "jobnet": other,
+                "calendar": project.units[r].as_net().and_then(|n| n.calendar.as_ref()).map(|c| c.name.clone()),
+                "rules": s.rules.iter().map(rule_json).collect::<Vec<_>>(),
+            })),
+            None => diags.push(
+                Diagnostic::error(
+                    crate::calendar::codes::E_UNKNOWN_JOBNET,
+                    format!("`exclusive_with` names `{other}`, which is no scheduled root jobnet"),
+                )
+                .at(schedule.span)
+                .hint("name a root jobnet of the project that has a schedule"),
+            ),
+        }
+    }
+    let mut by_time: BTreeMap<ClockTime, Vec<usize>> = BTreeMap::new();
+    for (i, rule) in schedule.rules.iter().enumerate() {
+        for t in crate::calendar::engine::start_times(&cal, rule) {
+            by_time.entry(t).or_default().push(i);
+        }
+    }
+    let role = format!("{machine_logical}SchedulerRole");
+    for (t, rules) in &by_time {
+        let offset = day_offset(cal.day_start, *t);
+        let wall = t.minutes % (24 * 60);
+        let input = json!({
+            "scheduledTime": "<aws.scheduler.scheduled-time>",
+            "timezone": schedule.timezone,
+            "dayOffset": offset,
+            "startTime": t.to_string(),
+            "calendar": calendar,
+            "rules": rules.iter().map(|i| rule_json(&schedule.rules[*i])).collect::<Vec<_>>(),
+            "exclusive": exclusive,
+        });
+        out.insert(
+            format!("{machine_logical}Schedule{:02}{:02}", t.hour(), t.minute()),
+            json!({
+                "Type": "AWS::Scheduler::Schedule",
+                "Properties": {
+                    "Description": format!("{} at {t} (business-day time)", project.units[root].name),
+                    "ScheduleExpression": cron(wall / 60, wall % 60, &schedule.rules, rules, offset),
+                    "ScheduleExpressionTimezone": schedule.timezone,
+                    "FlexibleTimeWindow": {"Mode": "OFF"},
+                    "State": "ENABLED",
+                    "Target": {
+                        "Arn": {"Ref": machine_logical},
+                        "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
+                        "Input": input.to_string(),
+                        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+                    }
+                }
+            }),
+        );
+    }
+    if !by_time.is_empty() {
+        out.insert(
+            role,
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": assume("scheduler.amazonaws.com"),
+                    "Policies": [{
+                        "PolicyName": "StartJobnet",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{
+                                "Effect": "Allow",
+                                "Action": "states:StartExecution",
+                                "Resource": {"Ref": machine_logical}
+                            }]
+                        }
+                    }]
+                }
+            }),
+        );
+    }
+    out
+}
+
+/// The cron of one start time: only the rules' weekdays when every rule using it is a
+/// plain weekday rule (the Lambda still judges the calendar), otherwise every day.
+fn cron(hour: u32, minute: u32, all: &[ScheduleRule], used: &[usize], offset: u32) -> String {
+    let mut dows = BTreeSet::new();
+    for i in used {
+        let r = &all[*i];
+        match (&r.days, r.on_closed_day, r.reckon) {
+            (DayRule::Weekdays(w), ClosedDayAction::Skip | ClosedDayAction::RunAnyway, None) => {
+                dows.extend(w.iter().map(|d| (d.num_days_from_sunday() + offset) % 7 + 1));
+            }
+            _ => return format!("cron({minute} {hour} * * ? *)"),
+        }
+    }
+    let names: Vec<&str> = dows
+        .iter()
+        .map(|d| ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"][(*d as usize) - 1])
+        .collect();
+    format!("cron({minute} {hour} ? * {} *)", names.join(","))
+}
+
+/// First and last year of a project's calendar data: the current year and the next two.
+pub fn default_years(today: Date) -> std::ops::RangeInclusive<i32> {
+    today.year()..=today.year() + 2
+}

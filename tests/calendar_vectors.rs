@@ -56,7 +56,10 @@ fn engine_decides_every_vector() {
         let date: Date = v["date"].as_str().unwrap().parse().unwrap();
         let got = word(decide(&cal, &rule, date), date);
         if got != v["expect"].as_str().unwrap() {
-            failures.push(format!("{}: expected {}, got {got}", v["name"], v["expect"]));
+            failures.push(format!(
+                "{}: expected {}, got {got}",
+                v["name"], v["expect"]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

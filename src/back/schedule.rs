@@ -45,7 +45,9 @@ pub fn rule_json(rule: &ScheduleRule) -> Value {
         DayRule::Daily => json!(["daily"]),
         DayRule::Weekdays(w) => json!([
             "weekdays",
-            w.iter().map(|d| d.num_days_from_monday()).collect::<Vec<_>>()
+            w.iter()
+                .map(|d| d.num_days_from_monday())
+                .collect::<Vec<_>>()
         ]),
         DayRule::DaysOfMonth(v) => json!(["days_of_month", v]),
         DayRule::NthOpenDay(n) => json!(["nth_open_day", n]),
@@ -161,7 +163,11 @@ pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
         other => return Err(format!("unknown day rule `{other}`")),
     };
     let max_days = obj.get("maxShift").map_or(Ok(2), |v| unsigned(Some(v)))?;
-    let on_closed_day = match obj.get("onClosed").and_then(Value::as_str).unwrap_or("skip") {
+    let on_closed_day = match obj
+        .get("onClosed")
+        .and_then(Value::as_str)
+        .unwrap_or("skip")
+    {
         "skip" => ClosedDayAction::Skip,
         "run" => ClosedDayAction::RunAnyway,
         "previous" => ClosedDayAction::Previous { max_days },
@@ -508,7 +514,10 @@ fn cron(hour: u32, minute: u32, all: &[ScheduleRule], used: &[usize], offset: u3
         let r = &all[*i];
         match (&r.days, r.on_closed_day, r.reckon) {
             (DayRule::Weekdays(w), ClosedDayAction::Skip | ClosedDayAction::RunAnyway, None) => {
-                dows.extend(w.iter().map(|d| (d.num_days_from_sunday() + offset) % 7 + 1));
+                dows.extend(
+                    w.iter()
+                        .map(|d| (d.num_days_from_sunday() + offset) % 7 + 1),
+                );
             }
             _ => return format!("cron({minute} {hour} * * ? *)"),
         }
@@ -523,4 +532,131 @@ fn cron(hour: u32, minute: u32, all: &[ScheduleRule], used: &[usize], offset: u3
 /// First and last year of a project's calendar data: the current year and the next two.
 pub fn default_years(today: Date) -> std::ops::RangeInclusive<i32> {
     today.year()..=today.year() + 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::front::spec::load;
+
+    fn project(text: &str) -> (Project, Diagnostics) {
+        let mut p = Project::default();
+        let file = p.sources.add("t.yaml", text.to_string(), "utf-8");
+        let mut diags = Diagnostics::default();
+        load(&mut p, file, &mut diags);
+        assert!(!diags.has_errors(), "{:?}", diags.items);
+        (p, diags)
+    }
+
+    const SPEC: &str = r#"
+version: 1
+calendars:
+  - name: 営業日
+    weekdays: {sat: closed, sun: closed}
+    japanese_holidays: true
+    day_start: "05:00"
+jobnets:
+  - name: nightly
+    calendar: 営業日
+    schedule:
+      exclusive_with: [monthly]
+      rules:
+        - {weekdays: [mon, fri], at: ["01:30", "22:00"]}
+        - {nth_open_day: 1, at: "22:00", on_closed_day: next}
+    units:
+      - {name: a, type: lambda, params: {function: f}}
+  - name: monthly
+    schedule:
+      rules:
+        - {days_before_month_end: 0, at: "23:00"}
+    units:
+      - {name: a, type: lambda, params: {function: f}}
+"#;
+
+    #[test]
+    fn lambda_fits_in_zip_file() {
+        assert!(
+            LAMBDA_SOURCE.len() <= ZIP_FILE_LIMIT,
+            "{}",
+            LAMBDA_SOURCE.len()
+        );
+        let r = shared_resources();
+        assert_eq!(
+            r[LAMBDA_LOGICAL]["Properties"]["Code"]["ZipFile"],
+            LAMBDA_SOURCE
+        );
+        assert_eq!(r[TABLE_LOGICAL]["Type"], "AWS::DynamoDB::Table");
+    }
+
+    #[test]
+    fn one_schedule_per_start_time_with_a_narrow_role() {
+        let (p, _) = project(SPEC);
+        let mut diags = Diagnostics::default();
+        let r = jobnet_schedules(&p, p.roots[0], "NightlyMachine", &mut diags);
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        let keys: Vec<&str> = r.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "NightlyMachineSchedule0130",
+                "NightlyMachineSchedule2200",
+                "NightlyMachineSchedulerRole"
+            ]
+        );
+        // 01:30 is before the 05:00 day start: Monday's and Friday's runs fire on Tuesday
+        // and Saturday, and the Lambda takes one day off the scheduled date.
+        let early = &r["NightlyMachineSchedule0130"]["Properties"];
+        assert_eq!(early["ScheduleExpression"], "cron(30 1 ? * TUE,SAT *)");
+        assert_eq!(early["ScheduleExpressionTimezone"], "Asia/Tokyo");
+        let input: Value =
+            serde_json::from_str(early["Target"]["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(input["dayOffset"], 1);
+        assert_eq!(input["calendar"], "営業日");
+        assert_eq!(input["rules"].as_array().unwrap().len(), 1);
+        assert_eq!(input["exclusive"][0]["jobnet"], "monthly");
+        assert_eq!(input["scheduledTime"], "<aws.scheduler.scheduled-time>");
+        // 22:00 serves both rules; the open-day rule needs every day.
+        let late = &r["NightlyMachineSchedule2200"]["Properties"];
+        assert_eq!(late["ScheduleExpression"], "cron(0 22 * * ? *)");
+        let role = &r["NightlyMachineSchedulerRole"]["Properties"];
+        let stmt = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+        assert_eq!(stmt["Action"], "states:StartExecution");
+        assert_eq!(stmt["Resource"], json!({"Ref": "NightlyMachine"}));
+    }
+
+    #[test]
+    fn unknown_exclusive_jobnet_is_reported() {
+        let (p, _) = project(&SPEC.replace("[monthly]", "[ghost]"));
+        let mut diags = Diagnostics::default();
+        jobnet_schedules(&p, p.roots[0], "M", &mut diags);
+        assert_eq!(diags.items[0].code, "E0604");
+        assert!(diags.items[0].message.contains("ghost"));
+    }
+
+    #[test]
+    fn calendar_files_hold_every_day() {
+        let (p, _) = project(SPEC);
+        let mut diags = Diagnostics::default();
+        let files = calendar_items(&p, 2027..=2028, &mut diags);
+        assert!(diags.items.is_empty());
+        let f = &files["calendars/営業日.json"];
+        assert_eq!(f["dayStart"], "05:00");
+        let items = f["items"].as_array().unwrap();
+        assert_eq!(items.len(), 365 + 366);
+        assert_eq!(
+            items[0],
+            json!({"pk": "営業日", "sk": "2027-01-01", "open": false, "name": "元日", "reason": "holiday"})
+        );
+        assert_eq!(items[3]["open"], true);
+        assert_eq!(items[3]["reason"], "weekday");
+        assert_eq!(calendar_file("../a/b"), "calendars/_.._a_b.json");
+    }
+
+    #[test]
+    fn gate_goes_on_or_ends() {
+        let g = gate_states("FirstJob");
+        assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "FirstJob");
+        assert_eq!(g["BusinessDay"]["Next"], "IsRunDay");
+        assert_eq!(g["NotARunDay"]["Type"], "Succeed");
+    }
 }

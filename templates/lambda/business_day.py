@@ -66,7 +66,7 @@ def runs(cal,rules,t):
 def handler(e,_=None):
  """Is business date T a run day of these rules, and why (see the README of templates/lambda)."""
  if'nominal'in e:
-  d=P(e['nominal']);c=Cal(e.get('calendar'),d-400*O,d+400*O)
+  d=P(e['nominal']);m=max(map(reach,e['rules']))+40;c=Cal(e.get('calendar'),d-m*O,d+m*O)
   return{'decisions':[(lambda r:r and{'date':r[0]and str(r[0]),'reason':r[1]})(decide(c,R,d))for R in e['rules']]}
  if'businessDate'in e:t=P(e['businessDate'])
  else:t=D.datetime.fromisoformat(e['scheduledTime'].replace('Z','+00:00')).astimezone(ZoneInfo(e.get('timezone','Asia/Tokyo'))).date()-e.get('dayOffset',0)*O

@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod holidays;
+pub mod plan;
 
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{Calendar, ClockTime, Date, DayKind, Project};

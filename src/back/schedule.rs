@@ -8,6 +8,8 @@
 //! the Lambda ([`gate_states`]); the Lambda reads open/closed days from the table, which the
 //! operator edits when a calendar changes: no recompilation.
 
+use crate::back::asl::{JobnetOutput, Role};
+use crate::back::templates::IamStatement;
 use crate::calendar::engine::calendar_of;
 use crate::calendar::{resolve, DayReason};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -22,6 +24,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const TABLE_LOGICAL: &str = "BusinessCalendarTable";
 pub const LAMBDA_LOGICAL: &str = "BusinessDayFunction";
 const LAMBDA_ROLE_LOGICAL: &str = "BusinessDayFunctionRole";
+/// The gate's `${…}` placeholder for the Lambda's ARN.
+pub const LAMBDA_ARN_PLACEHOLDER: &str = "BusinessDayFunctionArn";
+/// A gate state name is already used by the jobnet.
+pub const E_GATE_CLASH: &str = "E0606";
 
 /// The Lambda's source, inlined into the template (`ZipFile` holds at most 4096 bytes).
 pub const LAMBDA_SOURCE: &str = include_str!("../../templates/lambda/business_day.py");
@@ -357,20 +363,41 @@ fn assume(service: &str) -> Value {
     })
 }
 
-/// The ASL states that gate a run: ask the Lambda with the execution input, then go on to
-/// `next` on a run day or end in `skipped` (a Succeed state) otherwise. The Lambda's answer
-/// is kept under `$.businessDay`; its `businessDate` is the run's business date.
+/// State names of the gate (checked against the machine's own names).
+pub const GATE_STATES: [&str; 6] = [
+    "ScheduledStart",
+    "BusinessDay",
+    "IsRunDay",
+    "StartRun",
+    "NotARunDay",
+    "AlreadyStarted",
+];
+
+/// The ASL states that turn a scheduled execution into a run: an execution started by a
+/// schedule (its input has `scheduledTime`) asks the Lambda whether its business date is
+/// a run day and, if so, starts this same machine named `<businessDate>-<runSuffix>` with
+/// input `{businessDate, startTime}`, then ends. Execution names are idempotent, so a
+/// second start for one date and time is refused (and ends in `AlreadyStarted`). Any other
+/// execution (a run, or an operator's start with `businessDate`) goes straight to `next`.
 pub fn gate_states(next: &str) -> Map<String, Value> {
     let mut s = Map::new();
+    s.insert(
+        "ScheduledStart".into(),
+        json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.scheduledTime", "IsPresent": true, "Next": "BusinessDay"}],
+            "Default": next
+        }),
+    );
     s.insert(
         "BusinessDay".into(),
         json!({
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {"FunctionName": "${BusinessDayFunctionArn}", "Payload.$": "$"},
-            "ResultSelector": {"run.$": "$.Payload.run", "businessDate.$": "$.Payload.businessDate", "runs.$": "$.Payload.runs"},
+            "ResultSelector": {"run.$": "$.Payload.run", "businessDate.$": "$.Payload.businessDate"},
             "ResultPath": "$.businessDay",
-            "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
+            "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
             "Next": "IsRunDay"
         }),
     );
@@ -378,15 +405,147 @@ pub fn gate_states(next: &str) -> Map<String, Value> {
         "IsRunDay".into(),
         json!({
             "Type": "Choice",
-            "Choices": [{"Variable": "$.businessDay.run", "BooleanEquals": true, "Next": next}],
+            "Choices": [{"Variable": "$.businessDay.run", "BooleanEquals": true, "Next": "StartRun"}],
             "Default": "NotARunDay"
+        }),
+    );
+    s.insert(
+        "StartRun".into(),
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {
+                "StateMachineArn.$": "$$.StateMachine.Id",
+                "Name.$": "States.Format('{}-{}', $.businessDay.businessDate, $.runSuffix)",
+                "Input": {
+                    "businessDate.$": "$.businessDay.businessDate",
+                    "startTime.$": "$.startTime",
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
+                }
+            },
+            "Catch": [{"ErrorEquals": ["StepFunctions.ExecutionAlreadyExistsException"], "Next": "AlreadyStarted"}],
+            "End": true
         }),
     );
     s.insert(
         "NotARunDay".into(),
         json!({"Type": "Succeed", "Comment": "the calendar says this business date has no run"}),
     );
+    s.insert(
+        "AlreadyStarted".into(),
+        json!({"Type": "Succeed", "Comment": "this business date and start time already ran"}),
+    );
     s
+}
+
+fn scheduled_roots(project: &Project) -> BTreeSet<UnitId> {
+    project
+        .roots
+        .iter()
+        .copied()
+        .filter(|r| {
+            project.units[*r]
+                .as_net()
+                .is_some_and(|n| n.schedule.as_ref().is_some_and(|s| !s.rules.is_empty()))
+        })
+        .collect()
+}
+
+/// Puts the gate in front of the root machine of every scheduled jobnet and grants it
+/// the Lambda and the start of itself. Call before writing definitions and the template.
+pub fn gate_machines(project: &Project, outputs: &mut [JobnetOutput], diags: &mut Diagnostics) {
+    let scheduled = scheduled_roots(project);
+    for out in outputs.iter_mut().filter(|o| scheduled.contains(&o.root)) {
+        let Some(m) = out.machines.iter_mut().find(|m| m.role == Role::Root) else {
+            continue;
+        };
+        let Some(states) = m.definition.get("States").and_then(Value::as_object) else {
+            continue;
+        };
+        if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(**n)) {
+            diags.push(
+                Diagnostic::error(
+                    E_GATE_CLASH,
+                    format!(
+                        "jobnet `{}` has a state named `{clash}`, which the schedule gate needs",
+                        project.units[out.root].name
+                    ),
+                )
+                .at(project.units[out.root].span)
+                .hint("rename that unit"),
+            );
+            continue;
+        }
+        let next = m.definition["StartAt"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut merged = gate_states(&next);
+        merged.extend(states.clone());
+        m.definition["States"] = Value::Object(merged);
+        m.definition["StartAt"] = json!("ScheduledStart");
+        m.placeholders.insert(LAMBDA_ARN_PLACEHOLDER.into());
+        m.iam.push(IamStatement {
+            actions: vec!["lambda:InvokeFunction".into()],
+            resources: vec![format!("${{{LAMBDA_LOGICAL}.Arn}}")],
+        });
+        m.iam.push(IamStatement {
+            actions: vec!["states:StartExecution".into()],
+            resources: vec![format!(
+                "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{}",
+                m.name
+            )],
+        });
+    }
+}
+
+/// Adds to a template from [`crate::back::cfn::template`] the calendar table, the Lambda,
+/// and each scheduled jobnet's schedules, and binds the gate's Lambda ARN.
+pub fn add_schedules(
+    template: &mut Value,
+    project: &Project,
+    outputs: &[JobnetOutput],
+    diags: &mut Diagnostics,
+) {
+    let scheduled = scheduled_roots(project);
+    let mut added = Map::new();
+    for out in outputs.iter().filter(|o| scheduled.contains(&o.root)) {
+        let Some(m) = out.machines.iter().find(|m| m.role == Role::Root) else {
+            continue;
+        };
+        let machine = format!("{}StateMachine", crate::back::cfn::logical(&m.name));
+        if let Some(subs) = template
+            .pointer_mut(&format!(
+                "/Resources/{machine}/Properties/DefinitionSubstitutions"
+            ))
+            .and_then(Value::as_object_mut)
+        {
+            subs.insert(
+                LAMBDA_ARN_PLACEHOLDER.into(),
+                json!({"Fn::GetAtt": [LAMBDA_LOGICAL, "Arn"]}),
+            );
+        }
+        added.extend(jobnet_schedules(project, out.root, &machine, diags));
+    }
+    if added.is_empty() {
+        return;
+    }
+    if let Some(params) = template
+        .get_mut("Parameters")
+        .and_then(Value::as_object_mut)
+    {
+        params.remove(LAMBDA_ARN_PLACEHOLDER);
+    }
+    if let Some(res) = template.get_mut("Resources").and_then(Value::as_object_mut) {
+        res.extend(shared_resources());
+        res.extend(added);
+    }
+    if let Some(outs) = template.get_mut("Outputs").and_then(Value::as_object_mut) {
+        outs.insert(
+            "BusinessCalendarTableName".into(),
+            json!({"Description": "Load calendars/*.json here (pk calendar, sk date)", "Value": {"Ref": TABLE_LOGICAL}}),
+        );
+    }
 }
 
 /// Days between the calendar date a start fires on and its business date.
@@ -457,6 +616,7 @@ pub fn jobnet_schedules(
             "timezone": schedule.timezone,
             "dayOffset": offset,
             "startTime": t.to_string(),
+            "runSuffix": format!("{:02}{:02}", t.hour(), t.minute()),
             "calendar": calendar,
             "rules": rules.iter().map(|i| rule_json(&schedule.rules[*i])).collect::<Vec<_>>(),
             "exclusive": exclusive,
@@ -655,8 +815,11 @@ jobnets:
     #[test]
     fn gate_goes_on_or_ends() {
         let g = gate_states("FirstJob");
-        assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "FirstJob");
+        assert_eq!(g["ScheduledStart"]["Default"], "FirstJob");
         assert_eq!(g["BusinessDay"]["Next"], "IsRunDay");
+        assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "StartRun");
         assert_eq!(g["NotARunDay"]["Type"], "Succeed");
+        let keys: Vec<&str> = g.keys().map(String::as_str).collect();
+        assert_eq!(keys, GATE_STATES);
     }
 }

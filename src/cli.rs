@@ -9,6 +9,7 @@ use crate::back::graph::{self, GraphFormat};
 use crate::diag::{self, Diagnostics};
 use crate::driver::{self, CompileOptions, Compiled, InputFormat, LoadOptions};
 use crate::ir::Project;
+use crate::passes::partition::Budgets;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -93,6 +94,16 @@ struct Common {
     /// compiling exact joins.
     #[arg(long)]
     approximate: bool,
+    /// Split any machine with more states than this into child machines.
+    #[arg(long, value_name = "N", default_value_t = Budgets::default().states)]
+    max_states: usize,
+    /// Split any machine whose definition would be larger than this (AWS limit: 1,048,576).
+    #[arg(long, value_name = "BYTES", default_value_t = Budgets::default().definition_bytes)]
+    max_definition_bytes: usize,
+    /// Split any machine whose worst-case run could log more history events than this
+    /// (AWS limit: 25,000 per execution).
+    #[arg(long, value_name = "N", default_value_t = Budgets::default().history_events)]
+    max_history_events: u64,
     /// Refuse input files larger than this.
     #[arg(long, value_name = "BYTES", default_value_t = driver::DEFAULT_MAX_INPUT_BYTES)]
     max_input_bytes: u64,
@@ -196,6 +207,11 @@ fn compile_options(common: &Common) -> CompileOptions {
         templates: common.templates.clone(),
         approximate: common.approximate,
         jobnets: common.jobnets.clone(),
+        budgets: Budgets {
+            states: common.max_states.max(10),
+            definition_bytes: common.max_definition_bytes.max(10_000),
+            history_events: common.max_history_events.max(100),
+        },
         ..CompileOptions::default()
     }
 }

@@ -3,7 +3,7 @@
 //! Parameters for the ARNs the user supplies. Also the deploy manifest the Rust deployer
 //! (and the emulator tests) read instead of parsing YAML.
 
-use crate::back::asl::{pascal, JobnetOutput, Machine, Role};
+use crate::back::asl::{pascal, JobnetOutput, Machine};
 use crate::back::templates::IamStatement;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -49,11 +49,15 @@ pub enum Substitution {
     Parameter(String),
 }
 
-pub fn substitution(name: &str, tables: &BTreeSet<String>, cont: Option<&str>) -> Substitution {
+pub fn substitution(
+    name: &str,
+    tables: &BTreeSet<String>,
+    machines: &BTreeMap<String, String>,
+) -> Substitution {
     if tables.contains(name) {
         Substitution::Table(name.to_string())
-    } else if name == "ContinuationArn" {
-        Substitution::StateMachine(cont.unwrap_or_default().to_string())
+    } else if let Some(m) = machines.get(name) {
+        Substitution::StateMachine(m.clone())
     } else {
         Substitution::Parameter(name.to_string())
     }
@@ -66,13 +70,6 @@ fn all_tables(outputs: &[JobnetOutput]) -> BTreeSet<String> {
         .collect()
 }
 
-fn cont_of(o: &JobnetOutput) -> Option<&str> {
-    o.machines
-        .iter()
-        .find(|m| m.role == Role::Continuation)
-        .map(|m| m.name.as_str())
-}
-
 /// Every CloudFormation parameter the outputs use, with a description.
 pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
     let tables = all_tables(outputs);
@@ -80,7 +77,7 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
     for o in outputs {
         for m in &o.machines {
             for p in &m.placeholders {
-                if let Substitution::Parameter(name) = substitution(p, &tables, cont_of(o)) {
+                if let Substitution::Parameter(name) = substitution(p, &tables, &o.machine_refs) {
                     let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
                         format!("Value for ${{{name}}} in the generated definitions")
                     });
@@ -162,7 +159,7 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             resources.insert(format!("{id}Role"), role(m, &tables));
             let mut subs = Map::new();
             for p in &m.placeholders {
-                let v = match substitution(p, &tables, cont_of(o)) {
+                let v = match substitution(p, &tables, &o.machine_refs) {
                     Substitution::Table(t) => json!({"Ref": t}),
                     Substitution::StateMachine(sm) => json!({"Fn::Sub": machine_arn(&sm)}),
                     Substitution::Parameter(name) => json!({"Ref": name}),
@@ -298,7 +295,7 @@ pub fn manifest(outputs: &[JobnetOutput]) -> Value {
         for m in &o.machines {
             let mut subs = Map::new();
             for p in &m.placeholders {
-                let v = match substitution(p, &tables, cont_of(o)) {
+                let v = match substitution(p, &tables, &o.machine_refs) {
                     Substitution::Table(t) => json!({"table": t}),
                     Substitution::StateMachine(sm) => json!({"state_machine": sm}),
                     Substitution::Parameter(name) => json!({"parameter": name}),

@@ -19,7 +19,7 @@ pub struct Metrics {
 }
 
 /// Events of the execution itself (ExecutionStarted and its terminal event).
-const EXECUTION_EVENTS: u64 = 2;
+pub const EXECUTION_EVENTS: u64 = 2;
 
 /// Measures a definition (`{"StartAt":…,"States":{…}}`).
 pub fn measure(definition: &Value) -> Metrics {

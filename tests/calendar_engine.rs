@@ -239,16 +239,20 @@ fn reckoning_nth_weekday_and_validity() {
         .collect();
     // January: open days 4, 5, 6 -> 3rd is 1/6, one open day back 1/5. February: 1, 2, 3
     // -> 2/2. March: 1, 2, 3 -> 3/2 … April: 1, 2, 5 -> 4/2. May: 6, 7, 10 -> 5/7.
-    // Last Fridays: 3/26, 4/30. Fifth Mondays: 3/29, 5/31.
+    // Last Fridays: 3/26, 4/30. "Fifth" Mondays mean the last ones: 1/25, 2/22, 3/29,
+    // 4/26, 5/31.
     assert_eq!(
         got,
         [
             "2027-01-05 r0",
+            "2027-01-25 r2",
             "2027-02-02 r0",
+            "2027-02-22 r2",
             "2027-03-02 r0",
             "2027-03-26 r1",
             "2027-03-29 r2",
             "2027-04-02 r0",
+            "2027-04-26 r2",
             "2027-04-30 r1",
             "2027-05-07 r0",
             "2027-05-31 r2"

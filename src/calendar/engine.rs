@@ -10,6 +10,7 @@
 //! - a reckoned rule moves the nominal date by open days and ignores `on_closed_day`;
 //!   more than `max_days` calendar days of search skips the run;
 //! - `nth_closed_day` runs on its closed day (that is its purpose);
+//! - `nth_weekday` with n 5 (or -1) is the month's last such weekday, as the IR says;
 //! - `days_of_month` days a month lacks (31 in April) select nothing; `every n months`
 //!   falls on the month's last day when the month is shorter than the start day;
 //! - a start time earlier than the calendar's day start belongs to the same business date
@@ -152,7 +153,7 @@ fn selects(days: &Days, rule: &DayRule, d: Date) -> bool {
         }
         DayRule::NthWeekday { weekday, n } => {
             d.weekday() == *weekday
-                && if *n < 0 {
+                && if *n < 0 || *n >= 5 {
                     (d + Duration::days(7)).month() != d.month()
                 } else {
                     i64::from(d.day0() / 7 + 1) == i64::from(*n)

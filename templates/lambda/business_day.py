@@ -32,7 +32,7 @@ def sel(c,R,d):
  if k=='nth_last_open_day':return c.op(d)and sum(map(c.op,days(d,mlast(d))))==a[0]
  if k=='days_before_month_end':return(mlast(d)-d).days==a[0]
  if k=='nth_weekday':
-  w,n=a;return d.weekday()==w and((d+7*O).month!=d.month if n<0 else(d.day-1)//7+1==n)
+  w,n=a;return d.weekday()==w and((d+7*O).month!=d.month if n<0 or n>4 else(d.day-1)//7+1==n)
  u,n,f=a;f=P(f)
  if u=='months':m=(d.year-f.year)*12+d.month-f.month;return m>=0 and m%n==0 and d.day==min(f.day,mlast(d).day)
  g=(d-f).days;return g>=0 and g%(n*(7 if u=='weeks'else 1))==0

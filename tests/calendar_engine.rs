@@ -318,3 +318,21 @@ fn bad_period_and_unknown_names_are_diagnostics() {
     let codes: Vec<&str> = diags.items.iter().map(|d| d.code).collect();
     assert_eq!(codes, ["E0601", "E0604"]);
 }
+
+#[test]
+fn years_without_holiday_rules_warn() {
+    let p = one("        - {days: daily, at: \"09:00\"}\n");
+    let mut diags = Diagnostics::default();
+    let f = forecast(
+        &p,
+        root(&p, "j"),
+        d("2100-01-01"),
+        d("2100-01-05"),
+        &mut diags,
+    );
+    assert_eq!(diags.items.len(), 1);
+    assert_eq!(diags.items[0].code, "W0603");
+    assert!(!diags.has_errors());
+    // 2100-01-01 is a Friday: open, as no holiday is known for that year.
+    assert_eq!(dates(&f)[0], "2100-01-01");
+}

@@ -119,6 +119,18 @@ def fixed_checks(bd):
         }
     )
     check(results, "holiday is not a run day", r["businessDate"] == "2027-01-11" and not r["run"], str(r))
+    # Without tz data (ZoneInfo fails) Tokyo is still UTC+9.
+    real = bd.ZoneInfo
+
+    def missing(name):
+        raise LookupError(name)
+
+    bd.ZoneInfo = missing
+    try:
+        offset = bd.tz("Asia/Tokyo").utcoffset(None)
+    finally:
+        bd.ZoneInfo = real
+    check(results, "fixed-offset fallback", offset == datetime.timedelta(hours=9), str(offset))
     # Exclusive: the month-end jobnet runs on 1/29, so the daily one does not.
     close = {"jobnet": "close", "calendar": "jp", "rules": [{"days": ["nth_last_open_day", 1]}]}
     r = bd.handler({"calendar": "jp", "rules": [daily], "businessDate": "2027-01-29", "exclusive": [close]})

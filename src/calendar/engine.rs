@@ -422,6 +422,9 @@ fn unexclusive(
             return out;
         }
     };
+    if let Some(w) = super::holiday_range_warning(&cal, from, to) {
+        diags.push(w.at(schedule.span));
+    }
     let jobnet = project.units[root].name.clone();
     let reach = i64::from(schedule.rules.iter().map(margin).max().unwrap_or(0));
     let (first, last) = (from - Duration::days(reach), to + Duration::days(reach));

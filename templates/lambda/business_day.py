@@ -63,12 +63,16 @@ def runs(cal,rules,t):
    r=decide(c,R,d)
    if r and r[0]==t:out.append({'rule':i,'nominal':str(d),'reason':r[1]})
  return out
+def tz(n):
+ # Runtimes without tz data still know the fixed-offset zones.
+ try:return ZoneInfo(n)
+ except Exception:return D.timezone(D.timedelta(minutes={'Asia/Tokyo':540,'UTC':0}[n]))
 def handler(e,_=None):
  """Is business date T a run day of these rules, and why (see the README of templates/lambda)."""
  if'nominal'in e:
   d=P(e['nominal']);m=max(map(reach,e['rules']))+40;c=Cal(e.get('calendar'),d-m*O,d+m*O)
   return{'decisions':[(lambda r:r and{'date':r[0]and str(r[0]),'reason':r[1]})(decide(c,R,d))for R in e['rules']]}
  if'businessDate'in e:t=P(e['businessDate'])
- else:t=D.datetime.fromisoformat(e['scheduledTime'].replace('Z','+00:00')).astimezone(ZoneInfo(e.get('timezone','Asia/Tokyo'))).date()-e.get('dayOffset',0)*O
+ else:t=D.datetime.fromisoformat(e['scheduledTime'].replace('Z','+00:00')).astimezone(tz(e.get('timezone','Asia/Tokyo'))).date()-e.get('dayOffset',0)*O
  r=runs(e.get('calendar'),e['rules'],t);x=[j['jobnet']for j in e.get('exclusive',[])if runs(j.get('calendar'),j['rules'],t)]
  return{'businessDate':str(t),'run':bool(r)and not x,'runs':r,'excludedBy':x}

@@ -20,6 +20,7 @@ pub mod codes {
     pub const W_HOLIDAY_RANGE: &str = "W0603";
     pub const E_UNKNOWN_JOBNET: &str = "E0604";
     pub const E_PERIOD: &str = "E0605";
+    pub const E_FORECAST: &str = "E0607";
 }
 
 /// Why a day is open or closed, most specific first.

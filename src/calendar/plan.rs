@@ -4,10 +4,11 @@
 
 use super::codes;
 use super::engine::{forecast, RunReason, SkipReason};
-use crate::diag::{Diagnostic, Diagnostics};
-use crate::ir::{Date, Project};
+use crate::diag::{Diagnostic, Diagnostics, FileId, SourceMap, Span};
+use crate::ir::{ClockTime, Date, Project};
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 /// One planned (or skipped) run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,8 @@ pub struct PlanRow {
     pub business_date: Date,
     /// Wall-clock start in `timezone`; None for a skipped date.
     pub start: Option<NaiveDateTime>,
+    /// The start as a time of the business date (may pass 24:00); None when skipped.
+    pub time: Option<ClockTime>,
     pub timezone: String,
     /// Rule number, 1-based as the rules are listed in the source.
     pub rule: usize,
@@ -137,6 +140,7 @@ pub fn plan(
             jobnet: r.jobnet,
             business_date: r.business_date,
             start: Some(r.start),
+            time: Some(r.time),
             timezone: timezone.clone(),
             rule: r.rule + 1,
             status: Status::Run,
@@ -148,6 +152,7 @@ pub fn plan(
                 jobnet: s.jobnet,
                 business_date: s.date,
                 start: None,
+                time: None,
                 timezone: timezone.clone(),
                 rule: s.rule + 1,
                 status: Status::Skipped,
@@ -280,6 +285,151 @@ pub fn render(rows: &[PlanRow], format: PlanFormat) -> String {
     }
 }
 
+/// A difference between our plan and another scheduler's forecast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub jobnet: String,
+    pub business_date: Date,
+    /// `HH:MM` when the other forecast gives times.
+    pub time: Option<String>,
+    /// True: only the other forecast has it; false: only ours.
+    pub only_theirs: bool,
+    /// Line of the other forecast (1-based), when it is theirs.
+    pub line: Option<u32>,
+}
+
+/// Splits one CSV line (RFC 4180 quoting, no line breaks inside fields).
+fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cur.push('"');
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if cur.is_empty() => quoted = true,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    (!quoted).then_some(out)
+}
+
+/// Compares our run rows with another scheduler's forecast, a CSV file with a header
+/// naming `jobnet`, `business_date` (or `date`) and optionally `time` (or `start`, whose
+/// `HH:MM` part is used). A time matches our wall-clock start or our business-day time
+/// (`26:00`). Returns the differences ordered by date; bad lines become diagnostics.
+pub fn compare(
+    rows: &[PlanRow],
+    sources: &SourceMap,
+    file: FileId,
+    diags: &mut Diagnostics,
+) -> Vec<Difference> {
+    let text = &sources.get(file).text;
+    let at = |line: u32, len: usize| Span::new(file, line, 1, u32::try_from(len).unwrap_or(0));
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let Some((_, header)) = lines.next() else {
+        diags.push(
+            Diagnostic::error(codes::E_FORECAST, "the forecast file is empty")
+                .hint("give a CSV with a header line: jobnet,business_date,time"),
+        );
+        return Vec::new();
+    };
+    let names: Vec<String> = csv_fields(header.trim_start_matches('\u{feff}'))
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let col = |want: &[&str]| names.iter().position(|n| want.contains(&n.as_str()));
+    let (Some(jc), Some(dc)) = (col(&["jobnet"]), col(&["business_date", "date"])) else {
+        diags.push(
+            Diagnostic::error(
+                codes::E_FORECAST,
+                format!("the forecast header `{header}` lacks `jobnet` or `business_date`"),
+            )
+            .at(at(1, header.chars().count()))
+            .hint("name the columns jobnet,business_date[,time]"),
+        );
+        return Vec::new();
+    };
+    let tc = col(&["time", "start"]);
+    let mut theirs: BTreeSet<(Date, String, Option<String>, u32)> = BTreeSet::new();
+    for (i, line) in lines {
+        let n = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        let fields = csv_fields(line).unwrap_or_default();
+        let get = |c: usize| fields.get(c).map(|f| f.trim().to_string());
+        let date = get(dc).and_then(|d| d.parse::<Date>().ok());
+        let time = match tc.map(get) {
+            None => Some(None),
+            Some(t) => t
+                .and_then(|t| ClockTime::parse(t.rsplit(' ').next().unwrap_or("")))
+                .map(|t| Some(t.to_string())),
+        };
+        match (get(jc).filter(|j| !j.is_empty()), date, time) {
+            (Some(j), Some(d), Some(t)) => {
+                theirs.insert((d, j, t, n));
+            }
+            _ => diags.push(
+                Diagnostic::error(
+                    codes::E_FORECAST,
+                    format!(
+                        "forecast line `{line}` needs a jobnet, a date YYYY-MM-DD and a time HH:MM"
+                    ),
+                )
+                .at(at(n, line.chars().count())),
+            ),
+        }
+    }
+    let with_times = tc.is_some();
+    let ours: Vec<&PlanRow> = rows.iter().filter(|r| r.status == Status::Run).collect();
+    let matches = |r: &PlanRow, d: Date, j: &str, t: &Option<String>| {
+        r.business_date == d
+            && r.jobnet == j
+            && t.as_ref().is_none_or(|t| {
+                r.time.is_some_and(|x| x.to_string() == *t)
+                    || r.start.is_some_and(|s| s.format("%H:%M").to_string() == *t)
+            })
+    };
+    let mut out = Vec::new();
+    for (d, j, t, n) in &theirs {
+        if !ours.iter().any(|r| matches(r, *d, j, t)) {
+            out.push(Difference {
+                jobnet: j.clone(),
+                business_date: *d,
+                time: t.clone(),
+                only_theirs: true,
+                line: Some(*n),
+            });
+        }
+    }
+    let mut reported = BTreeSet::new();
+    for r in &ours {
+        let found = theirs.iter().any(|(d, j, t, _)| matches(r, *d, j, t));
+        let time = with_times.then(|| r.time.map(|t| t.to_string())).flatten();
+        if !found && reported.insert((r.business_date, r.jobnet.clone(), time.clone())) {
+            out.push(Difference {
+                jobnet: r.jobnet.clone(),
+                business_date: r.business_date,
+                time,
+                only_theirs: false,
+                line: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.business_date, &a.jobnet, &a.time).cmp(&(b.business_date, &b.jobnet, &b.time))
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +517,48 @@ jobnets:
         assert_eq!(json[1]["start"], Value::Null);
         assert_eq!(PlanFormat::parse("xml"), None);
         assert!(render_table(&[]).contains("no runs"));
+    }
+
+    #[test]
+    fn comparison_with_another_forecast() {
+        let (r, _) = rows(false, &[]);
+        let mut sources = SourceMap::default();
+        let legacy = "Jobnet,Date,Time\n日次,2027-01-08,02:30\n日次,2027-01-11,02:30\n\"日次\",2027-01-12,2027-01-12 02:30\n日次,2027-01-1x,02:30\n";
+        let file = sources.add("legacy.csv", legacy.to_string(), "utf-8");
+        let mut diags = Diagnostics::default();
+        let d = compare(&r, &sources, file, &mut diags);
+        let got: Vec<String> = d
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {:?} {}",
+                    x.business_date,
+                    x.time,
+                    if x.only_theirs { "theirs" } else { "ours" }
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "2027-01-11 Some(\"02:30\") theirs",
+                "2027-01-12 Some(\"09:00\") ours"
+            ]
+        );
+        assert_eq!(d[0].line, Some(3));
+        assert_eq!(diags.items.len(), 1);
+        assert_eq!(diags.items[0].span.unwrap().line, 5);
+        // Without times, dates alone are compared.
+        let file = sources.add(
+            "dates.csv",
+            "jobnet,business_date\n日次,2027-01-08\n日次,2027-01-12\n".into(),
+            "utf-8",
+        );
+        let mut diags = Diagnostics::default();
+        assert!(compare(&r, &sources, file, &mut diags).is_empty());
+        let file = sources.add("bad.csv", "a,b\n".into(), "utf-8");
+        compare(&r, &sources, file, &mut diags);
+        assert_eq!(diags.items[0].code, "E0607");
     }
 
     #[test]

@@ -317,6 +317,21 @@ fn bad_period_and_unknown_names_are_diagnostics() {
     );
     let codes: Vec<&str> = diags.items.iter().map(|d| d.code).collect();
     assert_eq!(codes, ["E0601", "E0604"]);
+    // Extreme dates are refused, not overflowed.
+    let mut diags = Diagnostics::default();
+    let far = Date::MAX;
+    forecast(&p, root(&p, "x"), far, far, &mut diags);
+    assert_eq!(diags.items[0].code, "E0605");
+    let cal = Resolved::always_open();
+    let rule = jobnet2sfn::back::schedule::rule_from_json(
+        &serde_json::json!({"days": ["daily"], "onClosed": "next", "maxShift": 31}),
+    )
+    .unwrap();
+    assert_eq!(jobnet2sfn::calendar::engine::decide(&cal, &rule, far), None);
+    assert_eq!(
+        business_date_of(&cal, Date::MIN.and_hms_opt(0, 0, 0).unwrap()),
+        Date::MIN
+    );
 }
 
 #[test]

@@ -75,6 +75,9 @@ fn bad_rule_json_is_an_error_not_a_panic() {
         json!({"days": ["dates", ["2027-02-30"]]}),
         json!({"days": ["daily"], "onClosed": "later"}),
         json!({"days": ["nth_open_day", -1]}),
+        json!({"days": ["daily"], "onClosed": "next", "maxShift": 4000000000u64}),
+        json!({"days": ["daily"], "reckon": [1, 100000]}),
+        json!({"days": ["daily"], "reckon": [0, 5]}),
     ] {
         assert!(rule_from_json(&bad).is_err(), "{bad} was accepted");
     }

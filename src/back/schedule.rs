@@ -169,6 +169,9 @@ pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
         other => return Err(format!("unknown day rule `{other}`")),
     };
     let max_days = obj.get("maxShift").map_or(Ok(2), |v| unsigned(Some(v)))?;
+    if max_days > 31 {
+        return Err(format!("`maxShift` {max_days} is more than 31 days"));
+    }
     let on_closed_day = match obj
         .get("onClosed")
         .and_then(Value::as_str)
@@ -187,6 +190,11 @@ pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
             max_days: unsigned(r.get(1))?,
         }),
     };
+    if let Some(r) = reckon.filter(|r| r.max_days > 366 || r.open_days == 0) {
+        return Err(format!(
+            "`reckon` {r:?} needs non-zero open days within 366 days"
+        ));
+    }
     let opt_date = |k: &str| obj.get(k).map(date).transpose();
     Ok(ScheduleRule {
         days: day_rule,

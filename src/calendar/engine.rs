@@ -29,6 +29,13 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The longest period a forecast covers (ten years of days).
 pub const MAX_PERIOD_DAYS: i64 = 3660;
 
+/// The farthest a shift or a reckoning searches (the spec allows 31 and 366 days); larger
+/// values from other front-ends are cut here rather than searching for ever.
+pub const MAX_REACH_DAYS: u32 = 366;
+
+/// Years a business date may have: beyond them date arithmetic would overflow.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
 /// One run of a root jobnet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
@@ -163,10 +170,11 @@ fn selects(days: &Days, rule: &DayRule, d: Date) -> bool {
         DayRule::EveryNDays { n, from } => every(d, *from, i64::from(*n)),
         DayRule::EveryNWeeks { n, from } => every(d, *from, 7 * i64::from(*n)),
         DayRule::EveryNMonths { n, from } => {
-            let months = (d.year() - from.year()) * 12 + d.month() as i32 - from.month() as i32;
+            let months = i64::from(d.year() - from.year()) * 12 + i64::from(d.month())
+                - i64::from(from.month());
             *n > 0
                 && months >= 0
-                && months % *n as i32 == 0
+                && months % i64::from(*n) == 0
                 && d.day() == from.day().min(month_last(d).day())
         }
     }
@@ -179,6 +187,9 @@ fn every(d: Date, from: Date, step: i64) -> bool {
 
 /// Does the rule select nominal date `d` at all (day rule and validity period)?
 pub fn rule_selects(cal: &Resolved, rule: &ScheduleRule, d: Date) -> bool {
+    if !YEARS.contains(&d.year()) {
+        return false;
+    }
     let days = Days::new(cal, month_first(d), month_last(d));
     selects_in(&days, rule, d)
 }
@@ -191,6 +202,9 @@ fn selects_in(days: &Days, rule: &ScheduleRule, d: Date) -> bool {
 
 /// What the rule does with nominal date `d`, or None when it does not select `d`.
 pub fn decide(cal: &Resolved, rule: &ScheduleRule, d: Date) -> Option<Decision> {
+    if !YEARS.contains(&d.year()) {
+        return None;
+    }
     let reach = i64::from(margin(rule)) + 40;
     let days = Days::new(cal, d - Duration::days(reach), d + Duration::days(reach));
     selects_in(&days, rule, d).then(|| decide_in(&days, rule, d))
@@ -201,7 +215,7 @@ fn decide_in(days: &Days, rule: &ScheduleRule, d: Date) -> Decision {
         let step = if r.open_days < 0 { -1 } else { 1 };
         let mut left = r.open_days.unsigned_abs();
         let mut at = d;
-        for _ in 0..r.max_days {
+        for _ in 0..r.max_days.min(MAX_REACH_DAYS) {
             at += Duration::days(step);
             if days.is_open(at) {
                 left -= 1;
@@ -243,7 +257,7 @@ fn decide_in(days: &Days, rule: &ScheduleRule, d: Date) -> Decision {
         ClosedDayAction::Previous { max_days } => (-1, max_days),
         ClosedDayAction::Next { max_days } => (1, max_days),
     };
-    (1..=i64::from(max_days))
+    (1..=i64::from(max_days.min(MAX_REACH_DAYS)))
         .map(|k| d + Duration::days(step * k))
         .find(|x| days.is_open(*x))
         .map_or(
@@ -264,7 +278,9 @@ fn margin(rule: &ScheduleRule) -> u32 {
         ClosedDayAction::Previous { max_days } | ClosedDayAction::Next { max_days } => max_days,
         _ => 0,
     };
-    shift.max(rule.reckon.map_or(0, |r| r.max_days))
+    shift
+        .max(rule.reckon.map_or(0, |r| r.max_days))
+        .min(MAX_REACH_DAYS)
 }
 
 /// Wall-clock start of a run at `time` of business date `date`.
@@ -278,7 +294,9 @@ pub fn wall_clock(cal: &Resolved, date: Date, time: ClockTime) -> NaiveDateTime 
 
 /// The business date a wall-clock instant belongs to (the day boundary applied).
 pub fn business_date_of(cal: &Resolved, at: NaiveDateTime) -> Date {
-    (at - Duration::minutes(i64::from(cal.day_start.minutes))).date()
+    at.checked_sub_signed(Duration::minutes(i64::from(cal.day_start.minutes)))
+        .unwrap_or(at)
+        .date()
 }
 
 /// The start times of a rule on one business date: each time, then its repeats until the
@@ -339,14 +357,16 @@ pub fn forecast(
     to: Date,
     diags: &mut Diagnostics,
 ) -> Forecast {
-    if from > to || (to - from).num_days() > MAX_PERIOD_DAYS {
+    let supported = YEARS.contains(&from.year()) && YEARS.contains(&to.year());
+    if !supported || from > to || (to - from).num_days() > MAX_PERIOD_DAYS {
         diags.push(
             Diagnostic::error(
                 codes::E_PERIOD,
                 format!("cannot forecast the period {from} to {to}"),
             )
             .hint(format!(
-                "give a start date not after the end date, at most {MAX_PERIOD_DAYS} days apart"
+                "give a start date not after the end date, at most {MAX_PERIOD_DAYS} days apart, \
+                 in the years 1 to 9999"
             )),
         );
         return Forecast::default();

@@ -326,7 +326,8 @@ fn split(
     templates: &TemplateSet,
     budgets: &Budgets,
 ) -> Result<JobnetOutput, Vec<String>> {
-    let costs = asl::unit_costs(project, plan, names, templates);
+    let cache = asl::RenderCache::default();
+    let costs = asl::unit_costs(project, plan, names, templates, &cache);
     let state_name = |u| names.state(u).to_string();
     let cost = |u| costs.get(&u).copied().unwrap_or_default();
     let unsplit = plan.clone();
@@ -334,7 +335,7 @@ fn split(
     for _ in 0..4 {
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
-        let out = asl::emit(project, plan, names, templates)?;
+        let out = asl::emit_cached(project, plan, names, templates, &cache)?;
         let worst = out
             .machines
             .iter()

@@ -10,7 +10,7 @@
 //! enclosing scope fails after everything independent of the failure has ended.
 
 use crate::back::metrics;
-use crate::back::templates::{IamStatement, RcSource, TemplateSet};
+use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeWait, UnitId, UnitKind,
 };
@@ -91,12 +91,32 @@ pub struct JobnetOutput {
     pub splits: BTreeMap<String, String>,
 }
 
+/// Stands for the run id while a job is rendered: the rendered job is cached and the
+/// token replaced by the run id expression of whichever machine the job lands in, so a
+/// job's template runs once per compile however many times the jobnet is split.
+const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
+
+/// Rendered jobs by unit, shared by [`unit_costs`] and [`emit_cached`].
+#[derive(Default)]
+pub struct RenderCache(std::cell::RefCell<HashMap<UnitId, Rendered>>);
+
 /// Emits the machines of one root jobnet.
 pub fn emit(
     project: &Project,
     plan: &JobnetPlan,
     names: &Names,
     templates: &TemplateSet,
+) -> Result<JobnetOutput, Vec<String>> {
+    emit_cached(project, plan, names, templates, &RenderCache::default())
+}
+
+/// [`emit`] reusing jobs already rendered into `cache`.
+pub fn emit_cached(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+    cache: &RenderCache,
 ) -> Result<JobnetOutput, Vec<String>> {
     let base = names.machine.clone();
     let cont_name = format!("{base}-cont");
@@ -117,6 +137,7 @@ pub fn emit(
         starts: BTreeSet::new(),
         placeholders: BTreeSet::new(),
         machine_refs: BTreeMap::new(),
+        cache,
     };
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
@@ -262,6 +283,7 @@ pub fn unit_costs(
     plan: &JobnetPlan,
     names: &Names,
     templates: &TemplateSet,
+    cache: &RenderCache,
 ) -> HashMap<UnitId, Cost> {
     let mut e = Emitter {
         project,
@@ -280,6 +302,7 @@ pub fn unit_costs(
         starts: BTreeSet::new(),
         placeholders: BTreeSet::new(),
         machine_refs: BTreeMap::new(),
+        cache,
     };
     let mut costs = HashMap::new();
     for u in project.descendants(plan.root) {
@@ -402,6 +425,7 @@ struct Emitter<'a> {
     starts: BTreeSet<String>,
     placeholders: BTreeSet<String>,
     machine_refs: BTreeMap<String, String>,
+    cache: &'a RenderCache,
 }
 
 impl Emitter<'_> {
@@ -543,7 +567,10 @@ impl Emitter<'_> {
         own: Option<&str>,
         next: Next,
     ) {
-        let name = self.entry(&Block::Parallel(branches.to_vec()), own);
+        let name = match own {
+            Some(o) => o.to_string(),
+            None => format!("{}.fork", self.entry(&branches[0], None)),
+        };
         let check = format!("{name}.check");
         let mut out_branches = Vec::new();
         let mut selector = Map::new();
@@ -748,8 +775,9 @@ impl Emitter<'_> {
         match &unit.kind {
             UnitKind::Job(_) => self.emit_job(scope, u, &fail_target, next),
             UnitKind::Net(_) => {
-                let main = self.plan.nets[&u].main.clone();
-                if main == Block::Empty {
+                let plan = self.plan;
+                let main = &plan.nets[&u].main;
+                if *main == Block::Empty {
                     self.map(u, &name);
                     let s = with_next(
                         json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}),
@@ -762,7 +790,7 @@ impl Emitter<'_> {
                     if unit.cutoff.is_some() {
                         self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
                     }
-                    self.emit_block(scope, &main, Some(&name), next);
+                    self.emit_block(scope, main, Some(&name), next);
                 }
             }
             UnitKind::Judgment(j) => self.emit_judgment(scope, u, &j.condition.clone(), next),
@@ -872,6 +900,36 @@ impl Emitter<'_> {
             return;
         };
         let name = self.names.state(u).to_string();
+        let cached = self.cache.0.borrow().get(&u).cloned();
+        let mut rendered = match cached {
+            Some(r) => r,
+            None => match self.render_job(u, &name) {
+                Ok(r) => {
+                    self.cache.0.borrow_mut().insert(u, r.clone());
+                    r
+                }
+                Err(e) => {
+                    self.errors
+                        .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
+                    return;
+                }
+            },
+        };
+        let run_id = self.run_id();
+        for st in &mut rendered.states {
+            for v in st.values_mut() {
+                replace_token(v, run_id);
+            }
+        }
+        self.emit_rendered(scope, u, &name, rendered, fail_target, next);
+    }
+
+    /// Renders a job's template with the job's params (inherited `job_defaults` first).
+    fn render_job(&self, u: UnitId, name: &str) -> Result<Rendered, String> {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return Err("not a job".into());
+        };
         let mut params = Map::new();
         let mut cur = unit.parent;
         let mut defaults = Vec::new();
@@ -901,21 +959,30 @@ impl Emitter<'_> {
                 *v = Value::String(text);
             }
         }
-        let prefix = pascal(&name);
+        let prefix = pascal(name);
         let ctx = json!({
             "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
-                    "param_prefix": prefix, "exec_suffix": shorten(&name, 32)},
-            "run": {"id": self.run_id(), "business_date": self.business_date()},
+                    "param_prefix": prefix, "exec_suffix": shorten(name, 32)},
+            "run": {"id": RUN_ID_TOKEN, "business_date": self.business_date()},
             "jobnet": {"name": self.project.units[self.plan.root].name}
         });
-        let rendered = match self.templates.render(&job.job_type, &ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                self.errors
-                    .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
-                return;
-            }
+        self.templates.render(&job.job_type, &ctx)
+    }
+
+    fn emit_rendered(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        name: &str,
+        rendered: Rendered,
+        fail_target: &str,
+        next: Next,
+    ) {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return;
         };
+        let name = name.to_string();
         for (k, v) in &rendered.parameters {
             self.parameters
                 .entry(k.clone())
@@ -1261,6 +1328,16 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Replaces [`RUN_ID_TOKEN`] in every string of `v`.
+fn replace_token(v: &mut Value, run_id: &str) {
+    match v {
+        Value::String(s) if s.contains(RUN_ID_TOKEN) => *s = s.replace(RUN_ID_TOKEN, run_id),
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_token(x, run_id)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_token(x, run_id)),
+        _ => {}
+    }
+}
+
 pub fn pascal(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|p| !p.is_empty())

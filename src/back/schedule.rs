@@ -384,7 +384,7 @@ pub const GATE_STATES: [&str; 6] = [
 /// The ASL states that turn a scheduled execution into a run: an execution started by a
 /// schedule (its input has `scheduledTime`) asks the Lambda whether its business date is
 /// a run day and, if so, starts this same machine named `<businessDate>-<runSuffix>` with
-/// input `{businessDate, startTime}`, then ends. Execution names are idempotent, so a
+/// input `{businessDate, startTime, vars}`, then ends. Execution names are idempotent, so a
 /// second start for one date and time is refused (and ends in `AlreadyStarted`). Any other
 /// execution (a run, or an operator's start with `businessDate`) goes straight to `next`.
 pub fn gate_states(next: &str) -> Map<String, Value> {
@@ -428,6 +428,7 @@ pub fn gate_states(next: &str) -> Map<String, Value> {
                 "Input": {
                     "businessDate.$": "$.businessDay.businessDate",
                     "startTime.$": "$.startTime",
+                    "vars.$": "$.vars",
                     "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
                 }
             },
@@ -565,7 +566,8 @@ fn day_offset(day_start: ClockTime, t: ClockTime) -> u32 {
 ///
 /// `machine_logical` is the logical id of the jobnet's `AWS::StepFunctions::StateMachine`.
 /// Each schedule's input is the Lambda's event: `scheduledTime`, `timezone`, `dayOffset`,
-/// `calendar`, `rules` (those with this start time), `exclusive`, plus `startTime`.
+/// `calendar`, `rules` (those with this start time), `exclusive`, plus `startTime`,
+/// `runSuffix` (`HHMM`, for the run's execution name) and empty run `vars`.
 pub fn jobnet_schedules(
     project: &Project,
     root: UnitId,
@@ -625,6 +627,7 @@ pub fn jobnet_schedules(
             "dayOffset": offset,
             "startTime": t.to_string(),
             "runSuffix": format!("{:02}{:02}", t.hour(), t.minute()),
+            "vars": {},
             "calendar": calendar,
             "rules": rules.iter().map(|i| rule_json(&schedule.rules[*i])).collect::<Vec<_>>(),
             "exclusive": exclusive,

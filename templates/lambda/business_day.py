@@ -68,7 +68,7 @@ def tz(n):
  try:return ZoneInfo(n)
  except Exception:return D.timezone(D.timedelta(minutes={'Asia/Tokyo':540,'UTC':0}[n]))
 def handler(e,_=None):
- """Is business date T a run day of these rules, and why (see the README of templates/lambda)."""
+ """Is business date T a run day of these rules, and why (docs/calendars.md)."""
  if'nominal'in e:
   d=P(e['nominal']);m=max(map(reach,e['rules']))+40;c=Cal(e.get('calendar'),d-m*O,d+m*O)
   return{'decisions':[(lambda r:r and{'date':r[0]and str(r[0]),'reason':r[1]})(decide(c,R,d))for R in e['rules']]}

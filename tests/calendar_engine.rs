@@ -351,3 +351,12 @@ fn years_without_holiday_rules_warn() {
     // 2100-01-01 is a Friday: open, as no holiday is known for that year.
     assert_eq!(dates(&f)[0], "2100-01-01");
 }
+
+#[test]
+fn one_start_written_two_ways_runs_once() {
+    let p = one("        - {dates: [2027-01-04], at: [\"01:30\", \"25:30\"]}\n");
+    let f = run(&p, "j", "2027-01-04", "2027-01-04");
+    assert_eq!(f.runs.len(), 1);
+    assert_eq!(f.runs[0].time.to_string(), "25:30");
+    assert_eq!(f.runs[0].start.to_string(), "2027-01-05 01:30:00");
+}

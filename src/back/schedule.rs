@@ -28,6 +28,10 @@ const LAMBDA_ROLE_LOGICAL: &str = "BusinessDayFunctionRole";
 pub const LAMBDA_ARN_PLACEHOLDER: &str = "BusinessDayFunctionArn";
 /// A gate state name is already used by the jobnet.
 pub const E_GATE_CLASH: &str = "E0606";
+/// A jobnet needs more schedules than [`MANY_SCHEDULES`].
+pub const W_MANY_SCHEDULES: &str = "W0608";
+/// Schedules of one jobnet above which the template size becomes a concern.
+pub const MANY_SCHEDULES: usize = 48;
 
 /// The Lambda's source, inlined into the template (`ZipFile` holds at most 4096 bytes).
 pub const LAMBDA_SOURCE: &str = include_str!("../../templates/lambda/business_day.py");
@@ -617,6 +621,20 @@ pub fn jobnet_schedules(
             by_time.entry(t).or_default().push(i);
         }
     }
+    if by_time.len() > MANY_SCHEDULES {
+        diags.push(
+            Diagnostic::warning(
+                W_MANY_SCHEDULES,
+                format!(
+                    "jobnet `{}` needs {} schedules, one per start time (repeats included)",
+                    project.units[root].name,
+                    by_time.len()
+                ),
+            )
+            .at(schedule.span)
+            .hint("a template holds at most 500 resources: use a longer `repeat_minutes` or fewer start times"),
+        );
+    }
     let role = format!("{machine_logical}SchedulerRole");
     for (t, rules) in &by_time {
         let offset = day_offset(cal.day_start, *t);
@@ -769,14 +787,14 @@ jobnets:
         assert_eq!(
             keys,
             [
-                "NightlyMachineSchedule0130",
                 "NightlyMachineSchedule2200",
+                "NightlyMachineSchedule2530",
                 "NightlyMachineSchedulerRole"
             ]
         );
         // 01:30 is before the 05:00 day start: Monday's and Friday's runs fire on Tuesday
         // and Saturday, and the Lambda takes one day off the scheduled date.
-        let early = &r["NightlyMachineSchedule0130"]["Properties"];
+        let early = &r["NightlyMachineSchedule2530"]["Properties"];
         assert_eq!(early["ScheduleExpression"], "cron(30 1 ? * TUE,SAT *)");
         assert_eq!(early["ScheduleExpressionTimezone"], "Asia/Tokyo");
         let input: Value =
@@ -793,6 +811,22 @@ jobnets:
         let stmt = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
         assert_eq!(stmt["Action"], "states:StartExecution");
         assert_eq!(stmt["Resource"], json!({"Ref": "NightlyMachine"}));
+    }
+
+    #[test]
+    fn frequent_repeats_warn() {
+        let spec = SPEC.replace(
+            r#"{nth_open_day: 1, at: "22:00", on_closed_day: next}"#,
+            r#"{nth_open_day: 1, at: "05:00", repeat_minutes: 20}"#,
+        );
+        let (p, _) = project(&spec);
+        let mut diags = Diagnostics::default();
+        let r = jobnet_schedules(&p, p.roots[0], "M", &mut diags);
+        assert_eq!(diags.items.len(), 1, "{:?}", diags.items);
+        assert_eq!(diags.items[0].code, W_MANY_SCHEDULES);
+        assert!(!diags.has_errors());
+        // 05:00 to 28:40 every 20 minutes (22:00 among them), 25:30 (01:30), the role.
+        assert_eq!(r.len(), 72 + 1 + 1);
     }
 
     #[test]

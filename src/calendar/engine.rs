@@ -43,7 +43,8 @@ pub struct Run {
     pub business_date: Date,
     /// Wall-clock start in the schedule's time zone.
     pub start: NaiveDateTime,
-    /// The start time as the rule gives it (a repeat adds its cycle).
+    /// The start as a time of the business date (`01:30` before a 05:00 day start is
+    /// `25:30`; a repeat adds its cycle).
     pub time: ClockTime,
     /// Index of the rule in the schedule.
     pub rule: usize,
@@ -285,10 +286,7 @@ fn margin(rule: &ScheduleRule) -> u32 {
 
 /// Wall-clock start of a run at `time` of business date `date`.
 pub fn wall_clock(cal: &Resolved, date: Date, time: ClockTime) -> NaiveDateTime {
-    let mut minutes = time.minutes;
-    if minutes < cal.day_start.minutes {
-        minutes += 24 * 60;
-    }
+    let minutes = business_time(cal, time).minutes;
     date.and_time(chrono::NaiveTime::MIN) + Duration::minutes(i64::from(minutes))
 }
 
@@ -305,14 +303,10 @@ pub fn start_times(cal: &Resolved, rule: &ScheduleRule) -> Vec<ClockTime> {
     let day_end = cal.day_start.minutes + 24 * 60;
     let mut out = BTreeSet::new();
     for t in &rule.times {
-        out.insert(*t);
+        let base = business_time(cal, *t);
+        out.insert(base);
         if let Some(step) = rule.repeat_minutes.filter(|s| *s > 0) {
-            let base = if t.minutes < cal.day_start.minutes {
-                t.minutes + 24 * 60
-            } else {
-                t.minutes
-            };
-            let mut m = base + step;
+            let mut m = base.minutes + step;
             while m < day_end && m <= ClockTime::MAX_MINUTES {
                 out.insert(ClockTime { minutes: m });
                 m += step;
@@ -320,6 +314,19 @@ pub fn start_times(cal: &Resolved, rule: &ScheduleRule) -> Vec<ClockTime> {
         }
     }
     out.into_iter().collect()
+}
+
+/// A start time as a time of the business date: before the day start it is the next
+/// calendar day's (`01:30` with days from 05:00 is `25:30`), so `01:30` and `25:30` are
+/// one start, not two.
+pub fn business_time(cal: &Resolved, t: ClockTime) -> ClockTime {
+    if t.minutes < cal.day_start.minutes {
+        ClockTime {
+            minutes: t.minutes + 24 * 60,
+        }
+    } else {
+        t
+    }
 }
 
 /// The calendar of a root jobnet (always open when it names none).

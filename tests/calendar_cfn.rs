@@ -13,8 +13,8 @@ fn scheduled_example_gets_gate_schedules_and_calendars() {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/scheduled_with_calendar.yaml");
     let mut diags = Diagnostics::default();
     let project = load(&[path], &LoadOptions::default(), &mut diags);
-    let mut compiled = compile(&project, &CompileOptions::default(), &mut diags).expect("compiles");
-    schedule::gate_machines(&project, &mut compiled.outputs, &mut diags);
+    // `compile` puts the gate in front of scheduled jobnets itself.
+    let compiled = compile(&project, &CompileOptions::default(), &mut diags).expect("compiles");
     let mut template = cfn::template(&compiled.outputs, &CompileOptions::default().cfn);
     schedule::add_schedules(&mut template, &project, &compiled.outputs, &mut diags);
     assert!(!diags.has_errors(), "{:?}", diags.items);

@@ -941,11 +941,10 @@ impl Emitter<'_> {
                 }
             }
             UnitKind::Net(net) => {
-                if net.schedule.is_some() {
-                    items.push((FindingKind::NotYetCompiled, "schedule".into(), "schedules arrive with the calendar issue; start runs by hand meanwhile".into()));
-                }
-                if net.calendar.is_some() {
-                    items.push((FindingKind::NotYetCompiled, "calendar".into(), "calendars arrive with the calendar issue".into()));
+                // A root's schedule and calendar become EventBridge schedules, the business
+                // calendar table and the gate (src/back/schedule.rs).
+                if u != self.plan.root && (net.schedule.is_some() || net.calendar.is_some()) {
+                    items.push((FindingKind::Approximated, "schedule or calendar on a nested jobnet".into(), "a nested jobnet runs when its place in the root jobnet comes; put the schedule on the root".into()));
                 }
                 if net.start_conditions.is_some() {
                     items.push((FindingKind::NotYetCompiled, "start conditions".into(), "start conditions arrive with the JP1 and calendar issues".into()));

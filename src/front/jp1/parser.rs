@@ -25,9 +25,10 @@ pub struct UnitDef {
 }
 
 impl UnitDef {
-    /// The first parameter with this key (JP1 keeps the first of a repeated single key).
+    /// The last parameter with this key: a repeated single-valued key is overridden by
+    /// its later occurrence (lowering warns about the repetition).
     pub fn get(&self, key: &str) -> Option<&Param> {
-        self.params.iter().find(|p| p.key == key)
+        self.params.iter().rev().find(|p| p.key == key)
     }
 
     /// The unit type code (`ty=`), if any.

@@ -9,15 +9,14 @@ use super::parser::{parse, Item, Param, UnitDef};
 use super::report::{coverage, Jp1Coverage, Record, Status};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Span};
 use crate::ir::{
-    Calendar, CalendarRef, ClockTime, ClosedDayAction, CmpOp, Concurrency, Condition, Cutoff,
-    Date, DayKind, DayRule, DelayMonitor, Edge, EdgeKind, EndJudgment, EndStatus, Job, JoinKind,
-    Judgment, Net, Project, Reckon, Retry, Schedule, ScheduleRule, StartConditions, StartEvent,
-    TimeRef, TimeWait, Unit, UnitId, UnitKind, Unmapped, WaitFor,
+    Calendar, CalendarRef, ClockTime, Concurrency, Cutoff, Date, DayKind, DelayMonitor, Edge,
+    EdgeKind, EndStatus, Job, JoinKind, Net, Project, TimeRef, TimeWait, Unit, UnitId, UnitKind,
+    Unmapped,
 };
-use chrono::{Datelike, Weekday};
+use chrono::Weekday;
 use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 /// The time zone of generated schedules: JP1/AJS3 runs on Japanese local time.
 pub const DEFAULT_TIMEZONE: &str = "Asia/Tokyo";
@@ -67,11 +66,14 @@ pub fn base_type(ty: &str) -> (&str, bool) {
     }
 }
 
-/// Reads, parses and lowers one loaded source file into `project`; returns its coverage.
-pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) -> Jp1Coverage {
-    let src = project.sources.get(file);
-    let (path, encoding, text) = (src.path.clone(), src.encoding.clone(), src.text.clone());
-    let units = parse(&text, file, diags);
+/// Parses and lowers one loaded source file into `project`; returns the records of what
+/// happened to every unit and parameter (for [`coverage`]).
+pub(super) fn lower_file(
+    project: &mut Project,
+    file: FileId,
+    diags: &mut Diagnostics,
+) -> Vec<Record> {
+    let units = parse(&project.sources.get(file).text, file, diags);
     if units.is_empty() && !diags.has_errors() {
         diags.push(
             Diagnostic::error("E0318", "no unit definitions in the file")
@@ -89,7 +91,13 @@ pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) -> Jp1
     for u in &units {
         cx.top(u, "", None);
     }
-    coverage(&path, &encoding, &cx.records)
+    cx.records
+}
+
+/// Coverage of the records of one file.
+pub(super) fn file_coverage(project: &Project, file: FileId, records: &[Record]) -> Jp1Coverage {
+    let src = project.sources.get(file);
+    coverage(&src.path, &src.encoding, records)
 }
 
 /// The calendar in force for the units below a group.
@@ -106,7 +114,7 @@ pub(super) struct Lower<'a> {
     warned_keys: HashSet<String>,
     /// Cross-jobnet waits of units whose parent net is still being built:
     /// (parent net, wait unit, waiting unit).
-    pending_waits: Vec<(UnitId, UnitId, UnitId)>,
+    pub(super) pending_waits: Vec<(UnitId, UnitId, UnitId)>,
 }
 
 /// Per-parameter statuses of one unit, filled by the mapping code.
@@ -138,8 +146,10 @@ fn indices<'u>(u: &'u UnitDef, key: &'u str) -> impl Iterator<Item = (usize, &'u
     u.params.iter().enumerate().filter(move |(_, p)| p.key == key)
 }
 
-fn last_index(u: &UnitDef, key: &str) -> Option<usize> {
-    u.params.iter().rposition(|p| p.key == key)
+/// The IR name of a job group's calendar: its JP1 path without the leading `/`, with `:`
+/// between levels (calendar names cannot hold `/`, and JP1 unit names cannot hold `:`).
+pub(super) fn calendar_name(group_path: &str) -> String {
+    group_path.trim_start_matches('/').replace('/', ":")
 }
 
 fn join_path(prefix: &str, name: &str) -> String {
@@ -313,7 +323,7 @@ impl Lower<'_> {
         let keys = ["op", "cl", "sdd", "stt", "md"];
         let first = u.params.iter().find(|p| keys.contains(&p.key.as_str()))?;
         let mut cal = Calendar {
-            name: path.to_string(),
+            name: calendar_name(path),
             inherits: None,
             weekdays: [None; 7],
             japanese_holidays: None,
@@ -369,7 +379,7 @@ impl Lower<'_> {
         let day_start = cal.day_start;
         self.project.calendars.alloc(cal);
         Some(CalCtx {
-            name: path.to_string(),
+            name: calendar_name(path),
             day_start,
         })
     }

@@ -1,10 +1,12 @@
 //! JP1/AJS3 unit definition files (ajsprint output) → IR.
 //!
-//! Pipeline: [`decode`] bytes (UTF-8 or CP932) → [`lexer`] → [`parser`] (unit tree with
-//! spans) → [`lower`] (IR units, calendars, schedules) with [`report`] coverage.
+//! Pipeline: [`decode()`] bytes (UTF-8 or CP932) → [`lexer`] → [`parser`] (unit tree with
+//! spans) → lowering (IR units, calendars, schedules), which records what happened to every
+//! unit and parameter for the [`coverage()`] report. [`to_spec_yaml`] writes lowered jobnets
+//! back out as native YAML specs, so a migration can continue in the native format.
 //!
 //! Diagnostic codes:
-//! - `E0301` the file cannot be decoded (reported by the caller of [`decode::decode`])
+//! - `E0301` the file cannot be decoded ([`DecodeError::to_diagnostic`])
 //! - `E0302` unterminated `/* */` comment
 //! - `E0303` unterminated quoted string
 //! - `E0304` syntax error: unexpected token, missing `;`, unclosed `(`
@@ -22,13 +24,74 @@
 //! - `E0319` single-valued key or schedule rule key repeated (warning; last one wins)
 
 pub mod decode;
+pub mod export;
 pub mod lexer;
-pub mod lower;
+mod lower;
 pub mod parser;
 pub mod report;
 mod schedule;
 mod units;
 
-pub use decode::{decode, looks_like_jp1};
-pub use lower::load;
-pub use report::{coverage, Jp1Coverage};
+pub use decode::{decode, looks_like_jp1, DecodeError, Encoding};
+pub use export::to_spec_yaml;
+pub use lower::DEFAULT_TIMEZONE;
+pub use report::{Jp1Coverage, Status};
+
+use crate::diag::{Diagnostics, FileId};
+use crate::ir::Project;
+
+/// Parses one ajsprint file already in `project.sources` (decoded text) and adds its
+/// calendars and root jobnets to `project`. Same shape as [`crate::front::spec::load`].
+pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
+    lower::lower_file(project, file, diags);
+}
+
+/// [`load`], also returning the file's conversion coverage (saves a second lowering).
+pub fn load_with_coverage(
+    project: &mut Project,
+    file: FileId,
+    diags: &mut Diagnostics,
+) -> Jp1Coverage {
+    let records = lower::lower_file(project, file, diags);
+    lower::file_coverage(project, file, &records)
+}
+
+/// Conversion coverage of one JP1 file of `project`: per unit type and per parameter,
+/// what was mapped, approximated (how) or unsupported (what to do). The file is lowered
+/// again into a scratch project, so `project` is left as it is.
+pub fn coverage(project: &Project, file: FileId) -> Jp1Coverage {
+    let src = project.sources.get(file);
+    let mut scratch = Project::default();
+    let id = scratch
+        .sources
+        .add(src.path.clone(), src.text.clone(), &src.encoding);
+    let mut diags = Diagnostics::default();
+    load_with_coverage(&mut scratch, id, &mut diags)
+}
+
+/// The coverage as a Markdown section for `report.md`.
+pub fn render_markdown(c: &Jp1Coverage) -> String {
+    c.to_markdown()
+}
+
+/// Decodes `bytes`, adds the text to `project.sources` under `path` and loads it. A file
+/// that cannot be decoded gives an `E0301` diagnostic and `None`.
+pub fn load_bytes(
+    project: &mut Project,
+    path: &str,
+    bytes: &[u8],
+    forced: Option<Encoding>,
+    diags: &mut Diagnostics,
+) -> Option<FileId> {
+    match decode(bytes, forced) {
+        Ok((text, enc)) => {
+            let file = project.sources.add(path, text, enc.name());
+            load(project, file, diags);
+            Some(file)
+        }
+        Err(e) => {
+            diags.push(e.to_diagnostic(path));
+            None
+        }
+    }
+}

@@ -262,7 +262,7 @@ impl Lower<'_> {
                 marks.set(i, Status::Mapped);
             } else if key == "jc" {
                 net.calendar = Some(CalendarRef {
-                    name: p.value.first_text().to_string(),
+                    name: super::lower::calendar_name(p.value.first_text()),
                     span: p.key_span,
                 });
                 marks.set(i, Status::Mapped);

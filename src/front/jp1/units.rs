@@ -185,7 +185,7 @@ impl Lower<'_> {
         let form = ej.map(|i| u.params[i].value.first_text()).unwrap_or("gt");
         let text = |k: &str| idx(u, k).map(|i| (i, u.params[i].value.first_text().to_string()));
         let mut used: Vec<&str> = vec!["ej"];
-        let mut num = |this: &mut Self, k: &'static str, default: Option<i64>| -> Option<i64> {
+        let num = |this: &mut Self, k: &'static str, default: Option<i64>| -> Option<i64> {
             match idx(u, k) {
                 Some(i) => this.number::<i64>(&u.params[i], "an integer").ok(),
                 None => default,

@@ -193,14 +193,18 @@ fn corpus_sample_maps_its_features() {
         panic!("job")
     };
     assert_eq!(job.job_type, "ecs");
-    assert_eq!(job.params["command"], "ls\npwd\nscript.sh param1");
+    assert_eq!(
+        job.params["command"],
+        "cd '/tmp' && ls\npwd\nscript.sh param1"
+    );
+    assert_eq!(job.params["working_directory"], "/tmp");
     assert_eq!(job.params["environment"]["ENV"], "test");
     let pc = unit(&format!("{root}/ジョブネット/PCジョブ"));
     let UnitKind::Job(job) = &pc.kind else {
         panic!("job")
     };
     assert_eq!(job.job_type, "ecs-windows");
-    assert_eq!(job.params["command"], "script.cmd param1");
+    assert_eq!(job.params["command"], "cd /d \"c:\\temp\" && script.cmd param1");
     let or = unit(&format!("{root}/ORジョブ"));
     assert_eq!(or.join, JoinKind::Or);
     let judge = unit(&format!("{root}/判定ジョブ"));

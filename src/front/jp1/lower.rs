@@ -542,6 +542,17 @@ impl Lower<'_> {
         if kind == EdgeKind::Conditional
             && !matches!(self.project.units[from].kind, UnitKind::Judgment(_))
         {
+            if reaches(&net.edges, to, from) {
+                self.diags.push(
+                    Diagnostic::warning(
+                        "E0314",
+                        format!("`con` relation from `{}`, which is not a judgment job, closes a cycle", f.text),
+                    )
+                    .at(p.key_span)
+                    .hint("JP1 accepts `con` only from judgment jobs; the relation is left out"),
+                );
+                return unsup("`con` from a non-judgment unit against the other relations: left out, add the dependency by hand if it is meant");
+            }
             self.diags.push(
                 Diagnostic::warning(
                     "E0314",
@@ -735,21 +746,29 @@ impl Lower<'_> {
         let mut env: serde_json::Map<String, Json> = serde_json::Map::new();
         let text = |k: &str| u.get(k).map(|p| p.value.first_text().to_string());
         let (te, sc, prm) = (text("te"), text("sc"), text("prm"));
-        let command = match (&te, &sc) {
-            (Some(te), _) => Some(te.clone()),
-            (None, Some(sc)) => Some(match &prm {
-                Some(a) if !a.is_empty() => format!("{sc} {a}"),
-                _ => sc.clone(),
-            }),
-            _ => None,
+        let has_sc = sc.is_some();
+        // JP1 runs the command text first, then the script file with its parameters.
+        let script = sc.map(|sc| match &prm {
+            Some(a) if !a.is_empty() => format!("{sc} {a}"),
+            _ => sc,
+        });
+        let command = match (te, script) {
+            (Some(te), Some(sc)) => Some(format!("{te}\n{sc}")),
+            (te, sc) => te.or(sc),
         };
+        let wkp = text("wkp").filter(|w| !w.is_empty());
+        let windows = job_type == "ecs-windows";
         if let Some(c) = command {
+            // The job runs in its work directory, as on the agent.
+            let c = match &wkp {
+                Some(w) if windows => format!("cd /d \"{w}\" && {c}"),
+                Some(w) => format!("cd '{}' && {c}", w.replace('\'', "'\\''")),
+                None => c,
+            };
             params.insert("command".into(), json!(c));
         }
-        for (key, name) in [("sc", "script"), ("prm", "arguments")] {
-            if let Some(v) = text(key) {
-                params.insert(name.into(), json!(v));
-            }
+        if let Some(w) = &wkp {
+            params.insert("working_directory".into(), json!(w));
         }
         let (mut jd, mut wth, mut tho, mut jdf) = (None, None, None, None);
         let (mut abr, mut rjs, mut rje, mut rec, mut rei) = (None, None, None, None, None);
@@ -758,22 +777,25 @@ impl Lower<'_> {
         for (i, p) in u.params.iter().enumerate() {
             let v = p.value.first_text();
             let s = match p.key.as_str() {
-                "te" | "sc" | "prm" => Status::Mapped,
-                "wkp" | "un" | "ex" | "da" | "si" | "so" | "se" => {
+                "te" | "sc" | "wkp" => Status::Mapped,
+                "prm" if has_sc => Status::Mapped,
+                "prm" => ignored("parameters apply to the script file `sc=`, which is not given"),
+                "un" => {
+                    params.insert("user".into(), json!(v));
+                    approx("the OS user becomes the task role: the `user` parameter is informational")
+                }
+                "ex" | "da" => {
+                    params.insert("host".into(), json!(v));
+                    approx("the agent host has no equivalent on ECS: kept as the informational `host` parameter")
+                }
+                "si" | "so" | "se" => {
                     let name = match p.key.as_str() {
-                        "wkp" => "workdir",
-                        "un" => "user",
                         "si" => "stdin",
                         "so" => "stdout",
-                        "se" => "stderr",
-                        _ => "host",
+                        _ => "stderr",
                     };
                     params.insert(name.into(), json!(v));
-                    if matches!(p.key.as_str(), "ex" | "da") {
-                        approx("the agent host becomes the `host` parameter of the job template")
-                    } else {
-                        Status::Mapped
-                    }
+                    approx("standard streams of the task go to CloudWatch Logs; the file name is kept as a parameter")
                 }
                 "env" => match v.split_once('=') {
                     Some((k, val)) if !k.trim().is_empty() => {
@@ -900,6 +922,21 @@ fn known_type(t: &str) -> bool {
     [GROUP_TYPES, NET_TYPES, JOB_TYPES, MONITOR_TYPES, SEND_TYPES, POWER_TYPES, OTHER_TYPES]
         .iter()
         .any(|l| l.contains(&t))
+}
+
+/// True when `to` is reachable from `from` along `edges`.
+fn reaches(edges: &[Edge], from: UnitId, to: UnitId) -> bool {
+    let mut stack = vec![from];
+    let mut seen = HashSet::new();
+    while let Some(u) = stack.pop() {
+        if u == to {
+            return true;
+        }
+        if seen.insert(u) {
+            stack.extend(edges.iter().filter(|e| e.from == u).map(|e| e.to));
+        }
+    }
+    false
 }
 
 /// Why a unit type has no AWS meaning here, and what the user can do instead.

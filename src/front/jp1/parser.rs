@@ -144,6 +144,17 @@ struct Parser<'d> {
     diags: &'d mut Diagnostics,
 }
 
+/// The line a token ends on (quoted strings may span lines).
+fn end_line(t: &Token) -> u32 {
+    match &t.tok {
+        Tok::Str(s) => {
+            let n = u32::try_from(s.matches('\n').count()).unwrap_or(u32::MAX);
+            t.span.line.saturating_add(n)
+        }
+        _ => t.span.line,
+    }
+}
+
 fn describe(t: &Tok) -> String {
     match t {
         Tok::LBrace => "`{`".into(),
@@ -340,6 +351,11 @@ impl Parser<'_> {
         let span = self.cur().span;
         let mut items = vec![Item::default()];
         loop {
+            // Bare values never continue on a new line: a token there means a missing `;`.
+            let prev = end_line(&self.tokens[self.pos.saturating_sub(1)]);
+            if self.cur().span.line > prev && self.peek() != &Tok::Eof {
+                break;
+            }
             match self.peek() {
                 Tok::Semi | Tok::LBrace | Tok::RBrace | Tok::Eof => break,
                 Tok::Comma => {

@@ -72,6 +72,20 @@ impl Lower<'_> {
                         }
                     }
                 }
+                if let (Some(w), Some(i)) = (warning, wth) {
+                    if tho.is_some() && w > abnormal {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E0311",
+                                format!("warning threshold `wth={w}` is above the abnormal threshold `tho={abnormal}`"),
+                            )
+                            .at(u.params[i].key_span)
+                            .hint("JP1 needs `wth` below `tho`: codes above `tho` are abnormal"),
+                        );
+                        warning = None;
+                        marks.set(i, unsup("fix the thresholds: `wth` must not exceed `tho`"));
+                    }
+                }
                 EndJudgment::ReturnCode { warning, abnormal }
             }
             "nm" => EndJudgment::AlwaysNormal,

@@ -417,6 +417,8 @@ impl Lower<'_> {
         let mut net = Net::default();
         let mut by_name: IndexMap<String, UnitId> = IndexMap::new();
         let mut conditions: Option<&UnitDef> = None;
+        // Children already reported as broken: relations naming them are not errors again.
+        let mut broken: HashSet<String> = HashSet::new();
         for c in &u.children {
             if c.ty() == Some("rc") {
                 conditions = Some(c);
@@ -426,13 +428,18 @@ impl Lower<'_> {
                 self.duplicate(c);
                 continue;
             }
-            if let Some(cid) = self.child(c, &join_path(path, &c.name), id, cal) {
-                by_name.insert(c.name.clone(), cid);
-                net.children.push(cid);
+            match self.child(c, &join_path(path, &c.name), id, cal) {
+                Some(cid) => {
+                    by_name.insert(c.name.clone(), cid);
+                    net.children.push(cid);
+                }
+                None => {
+                    broken.insert(c.name.clone());
+                }
             }
         }
         for (i, p) in indices(u, "ar") {
-            let s = self.edge(p, &by_name, &mut net);
+            let s = self.edge(p, &by_name, &broken, &mut net);
             marks.set(i, s);
         }
         if let Some(rc) = conditions {
@@ -501,7 +508,13 @@ impl Lower<'_> {
     }
 
     /// ar=(f=A,t=B[,seq|con]) between two children of this net.
-    fn edge(&mut self, p: &Param, by_name: &IndexMap<String, UnitId>, net: &mut Net) -> Status {
+    fn edge(
+        &mut self,
+        p: &Param,
+        by_name: &IndexMap<String, UnitId>,
+        broken: &HashSet<String>,
+        net: &mut Net,
+    ) -> Status {
         let Some(item) = p.value.items.first().filter(|i| i.tuple.is_some()) else {
             return self.bad_value(p, "`(f=FROM,t=TO[,seq|con])`");
         };
@@ -519,6 +532,7 @@ impl Lower<'_> {
         for (slot, end) in ends.iter_mut().zip([f, t]) {
             match by_name.get(&end.text) {
                 Some(id) => *slot = Some(*id),
+                None if broken.contains(&end.text) => {}
                 None => {
                     self.diags.push(
                         Diagnostic::error(

@@ -567,3 +567,22 @@ fn corpus_files_import_and_load_back() {
     }
     assert!(n >= 9);
 }
+
+#[test]
+fn nested_group_calendars_inherit() {
+    let p = lower_ok(
+        "unit=top,,,;{ty=g;cl=sa;cl=su;stt=04:00;
+           unit=sub,,,;{ty=g;op=sa;
+             unit=n,,,;{ty=n;sd=1,*1;cy=1,(1,m);st=1,+01:00;unit=a,,,;{ty=j;te=\"a\";}}}}",
+    );
+    let sub = &p.calendars[p.calendar_by_name("top:sub").expect("sub calendar")];
+    assert_eq!(sub.inherits.as_deref(), Some("top"));
+    assert_eq!(sub.weekdays[5], Some(DayKind::Open));
+    assert_eq!(sub.weekdays[6], None, "Sunday comes from `top`");
+    let n = unit(&p, "/top/sub/n").as_net().unwrap();
+    assert_eq!(n.calendar.as_ref().unwrap().name, "top:sub");
+    let rule = &n.schedule.as_ref().unwrap().rules[0];
+    assert_eq!(rule.times, vec![ClockTime::new(5, 0).unwrap()], "base time of `top`");
+    let (_, d) = lower("unit=g,,,;{ty=g;stt=25:00;}");
+    assert!(d.items.iter().any(|x| x.code == "E0311"));
+}

@@ -297,7 +297,7 @@ impl Lower<'_> {
                 _ => {}
             }
         }
-        let own = self.calendar(u, path, &mut marks);
+        let own = self.calendar(u, path, &mut marks, cal);
         let here = own.or_else(|| cal.cloned());
         self.record(u, path, None, Status::Mapped);
         self.finish(u, path, marks, None);
@@ -319,12 +319,20 @@ impl Lower<'_> {
     }
 
     /// op/cl/sdd/stt/md of a group → an IR calendar named after the group path.
-    fn calendar(&mut self, u: &UnitDef, path: &str, marks: &mut Marks) -> Option<CalCtx> {
+    /// A nested group's calendar inherits its upper group's: days it does not set stay
+    /// as the upper group has them, as does the base time.
+    fn calendar(
+        &mut self,
+        u: &UnitDef,
+        path: &str,
+        marks: &mut Marks,
+        upper: Option<&CalCtx>,
+    ) -> Option<CalCtx> {
         let keys = ["op", "cl", "sdd", "stt", "md"];
         let first = u.params.iter().find(|p| keys.contains(&p.key.as_str()))?;
         let mut cal = Calendar {
             name: calendar_name(path),
-            inherits: None,
+            inherits: upper.map(|c| c.name.clone()),
             weekdays: [None; 7],
             japanese_holidays: None,
             dates: Vec::new(),
@@ -348,11 +356,11 @@ impl Lower<'_> {
                 "stt" => {
                     let v = p.value.items.last().map(|x| x.text.clone()).unwrap_or_default();
                     let s = match ClockTime::parse(v.trim_start_matches('+')) {
-                        Some(t) => {
+                        Some(t) if t.hour() < 24 => {
                             cal.day_start = Some(t);
                             Status::Mapped
                         }
-                        None => self.bad_value(p, "a base time `hh:mm`"),
+                        _ => self.bad_value(p, "a base time `hh:mm` from 00:00 to 23:59"),
                     };
                     marks.set(i, s);
                     continue;
@@ -376,7 +384,7 @@ impl Lower<'_> {
             }
             marks.set(i, status);
         }
-        let day_start = cal.day_start;
+        let day_start = cal.day_start.or(upper.and_then(|c| c.day_start));
         self.project.calendars.alloc(cal);
         Some(CalCtx {
             name: calendar_name(path),
@@ -610,7 +618,14 @@ impl Lower<'_> {
         let (kind, status) = if JOB_TYPES.contains(&base) {
             let (job, cut) = self.job(c, base, &mut marks);
             cutoff = cut;
-            (UnitKind::Job(job), Status::Mapped)
+            let status = match base {
+                "qj" => approx("QUEUE job: runs directly as a container task, not through a queue"),
+                "cj" | "cpj" => approx("custom job: its program runs as the task command; the custom job's own options are not converted"),
+                "fxj" => approx("flexible job: runs as a container task instead of on the relay/destination agent"),
+                "htpj" => approx("HTTP connection job: runs as a container task; make its command perform the HTTP call"),
+                _ => Status::Mapped,
+            };
+            (UnitKind::Job(job), status)
         } else {
             match base {
                 "jdj" => match self.judgment(c, &mut marks) {

@@ -82,7 +82,16 @@ fn nested_nets_edges_and_paths() {
         ]
     );
     assert_eq!(edges(&p, "/g/n/sub"), vec![e("x", "y", EdgeKind::Normal)]);
-    assert_eq!(unit(&p, "/g/n/sub/y").parent, Some(p.units.iter().find(|(_, u)| u.path == "/g/n/sub").unwrap().0));
+    assert_eq!(
+        unit(&p, "/g/n/sub/y").parent,
+        Some(
+            p.units
+                .iter()
+                .find(|(_, u)| u.path == "/g/n/sub")
+                .unwrap()
+                .0
+        )
+    );
     assert_eq!(job(&p, "/g/n/c").params["command"], "c.sh 1 2");
     assert_eq!(job(&p, "/g/n/c").job_type, "ecs");
 }
@@ -105,7 +114,10 @@ fn job_types_and_parameters() {
     assert_eq!(u.params["host"], "host1");
     let w = job(&p, "/g/n/w");
     assert_eq!(w.job_type, "ecs-windows");
-    assert_eq!(w.params["command"], "cd /d \"D:\\work\" && C:\\bin\\a.exe /q");
+    assert_eq!(
+        w.params["command"],
+        "cd /d \"D:\\work\" && C:\\bin\\a.exe /q"
+    );
     assert_eq!(w.params["working_directory"], "D:\\work");
     assert_eq!(job(&p, "/g/n/q").job_type, "ecs");
     assert_eq!(job(&p, "/g/n/r").job_type, "ecs-windows");
@@ -115,14 +127,12 @@ fn job_types_and_parameters() {
 
 #[test]
 fn end_judgment_thresholds() {
-    let p = lower_ok(&net(
-        "unit=a,,,;{ty=j;te=\"x\";wth=3;tho=8;}
+    let p = lower_ok(&net("unit=a,,,;{ty=j;te=\"x\";wth=3;tho=8;}
          unit=b,,,;{ty=j;te=\"x\";jd=nm;}
          unit=c,,,;{ty=j;te=\"x\";jd=ab;}
          unit=d,,,;{ty=j;te=\"x\";jd=exf;jdf=\"/data/ok\";}
          unit=e,,,;{ty=j;te=\"x\";jd=mdf;jdf=\"/data/m\";}
-         unit=f,,,;{ty=j;te=\"x\";}",
-    ));
+         unit=f,,,;{ty=j;te=\"x\";}"));
     assert_eq!(
         job(&p, "/g/n/a").end,
         EndJudgment::ReturnCode {
@@ -142,7 +152,10 @@ fn end_judgment_thresholds() {
     );
     assert_eq!(job(&p, "/g/n/f").end, EndJudgment::default());
     let (_, d) = lower(&net("unit=a,,,;{ty=j;te=\"x\";wth=9;tho=2;}"));
-    assert!(d.items.iter().any(|x| x.code == "E0311" && x.severity == Severity::Error));
+    assert!(d
+        .items
+        .iter()
+        .any(|x| x.code == "E0311" && x.severity == Severity::Error));
 }
 
 #[test]
@@ -165,7 +178,10 @@ fn retry_cutoff_expected_and_hold() {
     let b = unit(&p, "/g/n/b");
     let UnitKind::Job(j) = &b.kind else { panic!() };
     assert!(j.retry.is_none());
-    assert_eq!(b.cutoff.as_ref().map(|c| c.on_timeout), Some(EndStatus::Abnormal));
+    assert_eq!(
+        b.cutoff.as_ref().map(|c| c.on_timeout),
+        Some(EndStatus::Abnormal)
+    );
 }
 
 #[test]
@@ -183,8 +199,7 @@ fn or_job_joins_or() {
 
 #[test]
 fn judgments_every_form_and_conditional_edges() {
-    let p = lower_ok(&net(
-        "unit=a,,,;{ty=j;te=\"a\";}
+    let p = lower_ok(&net("unit=a,,,;{ty=j;te=\"a\";}
          unit=j1,,,;{ty=jdj;ej=ge;ejc=4;}
          unit=d1,,,;{ty=j;te=\"d\";}
          unit=after,,,;{ty=j;te=\"x\";}
@@ -197,8 +212,7 @@ fn judgments_every_form_and_conditional_edges() {
          unit=j7,,,;{ty=jdj;ej=ro;ejl=2;ejm=gt;ejh=9;eju=lt;}
          unit=j8,,,;{ty=jdj;}
          unit=b,,,;{ty=j;te=\"b\";}unit=c,,,;{ty=j;te=\"c\";}unit=k,,,;{ty=j;te=\"k\";}
-         ar=(f=b,t=j2);ar=(f=c,t=j7);ar=(f=k,t=j8);",
-    ));
+         ar=(f=b,t=j2);ar=(f=c,t=j7);ar=(f=k,t=j8);"));
     let cond = |path: &str| match &unit(&p, path).kind {
         UnitKind::Judgment(j) => j.condition.clone(),
         other => panic!("{path}: {other:?}"),
@@ -268,7 +282,10 @@ fn judgments_every_form_and_conditional_edges() {
     assert!(es.contains(&e("j1", "after", EdgeKind::Normal)));
     // A variable-range judgment has no IR form: kept as an unsupported unit.
     let (p, _) = lower(&net("unit=v,,,;{ty=jdj;ej=vri;ejv=\"X\";}"));
-    assert!(matches!(unit(&p, "/g/n/v").kind, UnitKind::Unsupported { .. }));
+    assert!(matches!(
+        unit(&p, "/g/n/v").kind,
+        UnitKind::Unsupported { .. }
+    ));
 }
 
 #[test]
@@ -305,9 +322,13 @@ fn waits_connectors_and_cross_jobnet_waits() {
         unit(&p, "/g/n/t").kind.label(),
         UnitKind::Wait(TimeWait::Minutes(15)).label()
     );
-    let UnitKind::Wait(w) = &unit(&p, "/g/n/t").kind else { panic!() };
+    let UnitKind::Wait(w) = &unit(&p, "/g/n/t").kind else {
+        panic!()
+    };
     assert_eq!(*w, TimeWait::Minutes(15));
-    let UnitKind::WaitFor(w) = &unit(&p, "/g/n/c").kind else { panic!() };
+    let UnitKind::WaitFor(w) = &unit(&p, "/g/n/c").kind else {
+        panic!()
+    };
     assert_eq!(w.target, "/g/other");
     let waits: Vec<_> = p
         .units
@@ -353,40 +374,69 @@ fn calendars_schedules_and_delays() {
     let d = |y, m, dd| Date::from_ymd_opt(y, m, dd).unwrap();
     let r = &s.rules;
     assert_eq!(r.len(), 5, "{r:#?}");
-    assert_eq!(r[0].days, DayRule::EveryNDays { n: 1, from: d(2026, 4, 1) });
-    assert_eq!(r[0].times, vec![ClockTime::new(7, 30).unwrap()], "+02:30 after the 05:00 base time");
+    assert_eq!(
+        r[0].days,
+        DayRule::EveryNDays {
+            n: 1,
+            from: d(2026, 4, 1)
+        }
+    );
+    assert_eq!(
+        r[0].times,
+        vec![ClockTime::new(7, 30).unwrap()],
+        "+02:30 after the 05:00 base time"
+    );
     assert_eq!(r[0].on_closed_day, ClosedDayAction::Next { max_days: 3 });
     assert_eq!(r[1].days, DayRule::NthOpenDay(1));
-    assert_eq!(r[1].reckon, Some(Reckon { open_days: -2, max_days: 5 }));
+    assert_eq!(
+        r[1].reckon,
+        Some(Reckon {
+            open_days: -2,
+            max_days: 5
+        })
+    );
     assert_eq!(r[2].days, DayRule::DaysBeforeMonthEnd(0));
     assert_eq!(r[2].times, vec![ClockTime::new(26, 0).unwrap()]);
-    assert_eq!(r[2].on_closed_day, ClosedDayAction::Previous { max_days: 2 });
+    assert_eq!(
+        r[2].on_closed_day,
+        ClosedDayAction::Previous { max_days: 2 }
+    );
     assert_eq!(r[3].days, DayRule::Weekdays(vec![chrono::Weekday::Mon]));
     assert_eq!(r[3].valid_until, Some(d(2026, 12, 31)));
     assert_eq!(r[4].days, DayRule::Dates(vec![d(2026, 4, 10)]));
-    assert_eq!(n.start_delay.as_ref().unwrap().at, TimeRef::AfterRootStart(30));
+    assert_eq!(
+        n.start_delay.as_ref().unwrap().at,
+        TimeRef::AfterRootStart(30)
+    );
     assert_eq!(
         n.end_delay.as_ref().unwrap().at,
         TimeRef::Absolute(ClockTime::new(23, 0).unwrap())
     );
     let a = unit(&p, "/grp/n/a");
-    assert_eq!(a.start_delay.as_ref().unwrap().at, TimeRef::AfterOwnStart(5));
-    assert_eq!(a.end_delay.as_ref().unwrap().at, TimeRef::AfterUpperStart(10));
+    assert_eq!(
+        a.start_delay.as_ref().unwrap().at,
+        TimeRef::AfterOwnStart(5)
+    );
+    assert_eq!(
+        a.end_delay.as_ref().unwrap().at,
+        TimeRef::AfterUpperStart(10)
+    );
     let o = unit(&p, "/grp/other").as_net().unwrap();
     assert_eq!(
         o.schedule.as_ref().unwrap().rules[0].days,
-        DayRule::NthWeekday { weekday: chrono::Weekday::Fri, n: -1 }
+        DayRule::NthWeekday {
+            weekday: chrono::Weekday::Fri,
+            n: -1
+        }
     );
 }
 
 #[test]
 fn start_conditions() {
-    let p = lower_ok(&net(
-        "unit=.CONDITION,,,;{ty=rc;cond=or;
+    let p = lower_ok(&net("unit=.CONDITION,,,;{ty=rc;cond=or;
            unit=f,,,;{ty=flwj;flwf=\"s3://drop/in.csv\";}
            unit=e,,,;{ty=evwj;evwid=1;}}
-         unit=a,,,;{ty=j;te=\"a\";}",
-    ));
+         unit=a,,,;{ty=j;te=\"a\";}"));
     let net = unit(&p, "/g/n").as_net().unwrap();
     let sc = net.start_conditions.as_ref().expect("conditions");
     assert!(!sc.all);
@@ -432,7 +482,10 @@ fn diagnostics_point_at_the_source_and_keep_going() {
         .map(|x| (x.code, x.span.unwrap().line, x.span.unwrap().col))
         .collect();
     assert!(at.contains(&("E0313", 7, 15)), "{at:?}");
-    assert!(!at.contains(&("E0313", 7, 11)), "no cascade for the broken unit `a`: {at:?}");
+    assert!(
+        !at.contains(&("E0313", 7, 11)),
+        "no cascade for the broken unit `a`: {at:?}"
+    );
     assert!(at.contains(&("E0310", 8, 10)), "{at:?}");
     assert!(at.contains(&("E0311", 15, 11)), "{at:?}");
     assert!(d.error_count() >= 3);
@@ -440,7 +493,14 @@ fn diagnostics_point_at_the_source_and_keep_going() {
 
 #[test]
 fn garbage_gives_diagnostics() {
-    for text in ["", "hello world", "unit=", "}}}{{{", "unit=a,,,;{ty=n;ar=(f=;", "\u{0}\u{1}"] {
+    for text in [
+        "",
+        "hello world",
+        "unit=",
+        "}}}{{{",
+        "unit=a,,,;{ty=n;ar=(f=;",
+        "\u{0}\u{1}",
+    ] {
         let (_, d) = lower(text);
         assert!(d.has_errors(), "{text:?}");
     }
@@ -462,11 +522,13 @@ fn structure(p: &Project, root: UnitId) -> Vec<String> {
             UnitKind::Job(j) if j.job_type == "noop" => "noop".to_string(),
             UnitKind::NoOp | UnitKind::Unsupported { .. } => "noop".to_string(),
             UnitKind::Job(j) => format!(
-                "job {} {} end={:?} retry={:?}",
+                "job {} {:?} end={:?} retry={:?}",
                 j.job_type,
-                format!("{:?}", j.params),
+                j.params,
                 j.end,
-                j.retry.as_ref().map(|r| (r.max_attempts, r.interval_seconds, r.return_codes))
+                j.retry
+                    .as_ref()
+                    .map(|r| (r.max_attempts, r.interval_seconds, r.return_codes))
             ),
             UnitKind::Net(_) => "net".into(),
             UnitKind::Judgment(j) => format!("judge {:?}", j.condition),
@@ -501,10 +563,20 @@ fn structure(p: &Project, root: UnitId) -> Vec<String> {
                     n.schedule.as_ref().map(|s| s
                         .rules
                         .iter()
-                        .map(|r| (r.days.clone(), r.times.clone(), r.on_closed_day, r.reckon, r.valid_from, r.valid_until))
+                        .map(|r| (
+                            r.days.clone(),
+                            r.times.clone(),
+                            r.on_closed_day,
+                            r.reckon,
+                            r.valid_from,
+                            r.valid_until
+                        ))
                         .collect::<Vec<_>>())
                 ));
-                out.push(format!("calendar {:?}", n.calendar.as_ref().map(|c| &c.name)));
+                out.push(format!(
+                    "calendar {:?}",
+                    n.calendar.as_ref().map(|c| &c.name)
+                ));
             }
         }
     }
@@ -519,17 +591,20 @@ fn round_trip(p: &Project) {
         let f = q.sources.add(name.clone(), yaml.clone(), "utf-8");
         let mut d = Diagnostics::default();
         spec::load(&mut q, f, &mut d);
-        assert!(
-            !d.has_errors(),
-            "{name}:\n{yaml}\n{:#?}",
-            d.items
-        );
+        assert!(!d.has_errors(), "{name}:\n{yaml}\n{:#?}", d.items);
         assert_eq!(q.roots.len(), 1, "{name}");
-        assert_eq!(structure(p, root), structure(&q, q.roots[0]), "{name}:\n{yaml}");
+        assert_eq!(
+            structure(p, root),
+            structure(&q, q.roots[0]),
+            "{name}:\n{yaml}"
+        );
         if let Some(c) = p.units[root].as_net().unwrap().calendar.as_ref() {
             let a = &p.calendars[p.calendar_by_name(&c.name).unwrap()];
             let b = &q.calendars[q.calendar_by_name(&c.name).expect("calendar exported")];
-            assert_eq!((a.weekdays, &a.dates, a.day_start), (b.weekdays, &b.dates, b.day_start));
+            assert_eq!(
+                (a.weekdays, &a.dates, a.day_start),
+                (b.weekdays, &b.dates, b.day_start)
+            );
         }
     }
 }
@@ -582,7 +657,11 @@ fn nested_group_calendars_inherit() {
     let n = unit(&p, "/top/sub/n").as_net().unwrap();
     assert_eq!(n.calendar.as_ref().unwrap().name, "top:sub");
     let rule = &n.schedule.as_ref().unwrap().rules[0];
-    assert_eq!(rule.times, vec![ClockTime::new(5, 0).unwrap()], "base time of `top`");
+    assert_eq!(
+        rule.times,
+        vec![ClockTime::new(5, 0).unwrap()],
+        "base time of `top`"
+    );
     let (_, d) = lower("unit=g,,,;{ty=g;stt=25:00;}");
     assert!(d.items.iter().any(|x| x.code == "E0311"));
 }

@@ -200,7 +200,10 @@ mod tests {
     fn cp932_is_detected_and_forced() {
         let (bytes, _, _) = SHIFT_JIS.encode("cm=\"ジョブネット\";");
         let (text, enc) = decode(&bytes, None).unwrap();
-        assert_eq!((text.as_str(), enc), ("cm=\"ジョブネット\";", Encoding::Cp932));
+        assert_eq!(
+            (text.as_str(), enc),
+            ("cm=\"ジョブネット\";", Encoding::Cp932)
+        );
         let forced = Encoding::parse("Shift_JIS").unwrap();
         assert_eq!(decode(&bytes, Some(forced)).unwrap().1, Encoding::Cp932);
         let err = decode(&bytes, Some(Encoding::Utf8)).unwrap_err();

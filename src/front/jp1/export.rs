@@ -41,7 +41,10 @@ pub fn to_spec_yaml(project: &Project, roots: &[UnitId]) -> Vec<(String, String)
                     break;
                 }
                 cals.push(calendar_value(c));
-                cur = c.inherits.as_deref().and_then(|p| project.calendar_by_name(p));
+                cur = c
+                    .inherits
+                    .as_deref()
+                    .and_then(|p| project.calendar_by_name(p));
             }
             cals.reverse();
             doc.insert("calendars".into(), Value::Array(cals));
@@ -194,7 +197,10 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
         m.insert("expected_minutes".into(), json!(e));
     }
     for un in &u.unmapped {
-        notes.push(format!("{}: {}={} ({})", u.path, un.key, un.value, un.reason));
+        notes.push(format!(
+            "{}: {}={} ({})",
+            u.path, un.key, un.value, un.reason
+        ));
     }
     let cutoff = u.cutoff.as_ref().map(|c| {
         let mut cm = Map::new();
@@ -282,10 +288,8 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
                             StartEvent::FileCreated { path } => {
                                 events.push(json!({"file_created": path}));
                             }
-                            StartEvent::Other { kind, detail } => notes.push(format!(
-                                "{}: start condition `{kind}` ({detail})",
-                                u.path
-                            )),
+                            StartEvent::Other { kind, detail } => notes
+                                .push(format!("{}: start condition `{kind}` ({detail})", u.path)),
                         }
                     }
                     if !events.is_empty() {

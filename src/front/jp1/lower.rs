@@ -23,16 +23,16 @@ pub const DEFAULT_TIMEZONE: &str = "Asia/Tokyo";
 
 /// Keys this front-end knows; any other key is kept, reported and warned about once.
 const KNOWN_KEYS: &[&str] = &[
-    "ty", "cm", "el", "sz", "ar", "gty", "op", "cl", "sdd", "stt", "md", "sd", "st", "cy",
-    "sh", "shd", "cftd", "ln", "ed", "ejn", "jc", "de", "sy", "ey", "mp", "ms", "ha", "rg",
-    "fd", "ex", "pr", "ni", "te", "sc", "prm", "wkp", "env", "ev", "si", "so", "se", "soa",
-    "sea", "un", "da", "jd", "jdf", "wth", "tho", "etm", "ets", "etn", "abr", "rjs", "rje",
-    "rec", "rei", "eu", "jty", "top1", "top2", "top3", "top4", "ts1", "ts2", "ts3", "ts4",
-    "tu", "ej", "ejc", "ejl", "ejh", "ejf", "ejv", "ejt", "eji", "ejs", "ejg", "ejm", "eju",
-    "tmitv", "cond", "wc", "wt", "eun", "mm", "ega", "uem", "ncn", "ncl", "ncs", "nchn",
-    "ncsv", "qu", "qm", "req", "flwf", "flwc", "flwi", "evwid", "evwms", "evsid", "evsms",
-    "evssv", "ntlgt", "ntevt", "ntsrc", "ntcls", "nteid", "ntdis", "mladr", "mlsbj",
-    "mltxt", "pfm", "pwrh", "pwrf", "pwrn", "cty", "sha", "prm1",
+    "ty", "cm", "el", "sz", "ar", "gty", "op", "cl", "sdd", "stt", "md", "sd", "st", "cy", "sh",
+    "shd", "cftd", "ln", "ed", "ejn", "jc", "de", "sy", "ey", "mp", "ms", "ha", "rg", "fd", "ex",
+    "pr", "ni", "te", "sc", "prm", "wkp", "env", "ev", "si", "so", "se", "soa", "sea", "un", "da",
+    "jd", "jdf", "wth", "tho", "etm", "ets", "etn", "abr", "rjs", "rje", "rec", "rei", "eu", "jty",
+    "top1", "top2", "top3", "top4", "ts1", "ts2", "ts3", "ts4", "tu", "ej", "ejc", "ejl", "ejh",
+    "ejf", "ejv", "ejt", "eji", "ejs", "ejg", "ejm", "eju", "tmitv", "cond", "wc", "wt", "eun",
+    "mm", "ega", "uem", "ncn", "ncl", "ncs", "nchn", "ncsv", "qu", "qm", "req", "flwf", "flwc",
+    "flwi", "evwid", "evwms", "evsid", "evsms", "evssv", "ntlgt", "ntevt", "ntsrc", "ntcls",
+    "nteid", "ntdis", "mladr", "mlsbj", "mltxt", "pfm", "pwrh", "pwrf", "pwrn", "cty", "sha",
+    "prm1",
 ];
 
 const GROUP_TYPES: &[&str] = &["g", "mg"];
@@ -46,9 +46,17 @@ const OTHER_TYPES: &[&str] = &["rc", "nc", "jdj", "orj", "tmwj", "hln"];
 /// Splits a type code into its base type and whether it is a recovery unit (`rj` → `j`).
 pub fn base_type(ty: &str) -> (&str, bool) {
     let known = |t: &str| {
-        [GROUP_TYPES, NET_TYPES, JOB_TYPES, MONITOR_TYPES, SEND_TYPES, POWER_TYPES, OTHER_TYPES]
-            .iter()
-            .any(|list| list.contains(&t))
+        [
+            GROUP_TYPES,
+            NET_TYPES,
+            JOB_TYPES,
+            MONITOR_TYPES,
+            SEND_TYPES,
+            POWER_TYPES,
+            OTHER_TYPES,
+        ]
+        .iter()
+        .any(|list| list.contains(&t))
     };
     if known(ty) {
         return (ty, false);
@@ -143,7 +151,10 @@ pub(super) fn unsup(what: impl Into<String>) -> Status {
 }
 
 fn indices<'u>(u: &'u UnitDef, key: &'u str) -> impl Iterator<Item = (usize, &'u Param)> + 'u {
-    u.params.iter().enumerate().filter(move |(_, p)| p.key == key)
+    u.params
+        .iter()
+        .enumerate()
+        .filter(move |(_, p)| p.key == key)
 }
 
 /// The IR name of a job group's calendar: its JP1 path without the leading `/`, with `:`
@@ -186,12 +197,9 @@ impl Lower<'_> {
                 None if !KNOWN_KEYS.contains(&p.key.as_str()) => {
                     if self.warned_keys.insert(p.key.clone()) {
                         self.diags.push(
-                            Diagnostic::warning(
-                                "E0312",
-                                format!("unknown parameter `{}`", p.key),
-                            )
-                            .at(p.key_span)
-                            .hint("it is kept and listed in the conversion report"),
+                            Diagnostic::warning("E0312", format!("unknown parameter `{}`", p.key))
+                                .at(p.key_span)
+                                .hint("it is kept and listed in the conversion report"),
                         );
                     }
                     unsup("unknown parameter: check its meaning and convert it by hand")
@@ -201,8 +209,10 @@ impl Lower<'_> {
                     p.key
                 )),
             };
-            if matches!(p.key.as_str(), "ty" | "cm" | "jd" | "tho" | "wth" | "etm" | "fd")
-                && !seen.insert(p.key.as_str())
+            if matches!(
+                p.key.as_str(),
+                "ty" | "cm" | "jd" | "tho" | "wth" | "etm" | "fd"
+            ) && !seen.insert(p.key.as_str())
             {
                 self.diags.push(
                     Diagnostic::warning("E0319", format!("`{}=` is repeated", p.key))
@@ -228,13 +238,22 @@ impl Lower<'_> {
                 "E0311",
                 format!("invalid value `{}` for `{}=`", p.value.raw(), p.key),
             )
-            .at(p.value.items.first().and_then(|i| i.span).unwrap_or(p.key_span))
+            .at(p
+                .value
+                .items
+                .first()
+                .and_then(|i| i.span)
+                .unwrap_or(p.key_span))
             .hint(format!("expected {expected}")),
         );
         unsup(format!("fix the value: expected {expected}"))
     }
 
-    pub(super) fn number<T: std::str::FromStr>(&mut self, p: &Param, expected: &str) -> Result<T, Status> {
+    pub(super) fn number<T: std::str::FromStr>(
+        &mut self,
+        p: &Param,
+        expected: &str,
+    ) -> Result<T, Status> {
         p.value
             .first_text()
             .trim()
@@ -242,7 +261,13 @@ impl Lower<'_> {
             .map_err(|_| self.bad_value(p, expected))
     }
 
-    pub(super) fn alloc(&mut self, u: &UnitDef, path: String, kind: UnitKind, parent: Option<UnitId>) -> UnitId {
+    pub(super) fn alloc(
+        &mut self,
+        u: &UnitDef,
+        path: String,
+        kind: UnitKind,
+        parent: Option<UnitId>,
+    ) -> UnitId {
         let mut unit = Unit::new(u.name.clone(), path, kind, u.name_span);
         unit.parent = parent;
         self.project.units.alloc(unit)
@@ -354,7 +379,12 @@ impl Lower<'_> {
                     continue;
                 }
                 "stt" => {
-                    let v = p.value.items.last().map(|x| x.text.clone()).unwrap_or_default();
+                    let v = p
+                        .value
+                        .items
+                        .last()
+                        .map(|x| x.text.clone())
+                        .unwrap_or_default();
                     let s = match ClockTime::parse(v.trim_start_matches('+')) {
                         Some(t) if t.hour() < 24 => {
                             cal.day_start = Some(t);
@@ -366,7 +396,10 @@ impl Lower<'_> {
                     continue;
                 }
                 "md" => {
-                    marks.set(i, unsup("base month treatment is not converted: check month-relative rules"));
+                    marks.set(
+                        i,
+                        unsup("base month treatment is not converted: check month-relative rules"),
+                    );
                     continue;
                 }
                 _ => continue,
@@ -406,7 +439,13 @@ impl Lower<'_> {
 
     // ----- nets ------------------------------------------------------------------------
 
-    fn net(&mut self, u: &UnitDef, path: &str, parent: Option<UnitId>, cal: Option<&CalCtx>) -> UnitId {
+    fn net(
+        &mut self,
+        u: &UnitDef,
+        path: &str,
+        parent: Option<UnitId>,
+        cal: Option<&CalCtx>,
+    ) -> UnitId {
         let ty = u.ty().unwrap_or("n");
         let (base, recovery) = base_type(ty);
         let id = self.alloc(u, path.to_string(), UnitKind::Net(Net::default()), parent);
@@ -416,7 +455,9 @@ impl Lower<'_> {
         self.project.units[id].recovery = recovery;
         let unit_status = match base {
             "rm" => approx("remote jobnet: runs in the same state machine as its parent"),
-            "mn" => approx("manager jobnet: the referenced jobnet must be converted from its own manager"),
+            "mn" => approx(
+                "manager jobnet: the referenced jobnet must be converted from its own manager",
+            ),
             _ => Status::Mapped,
         };
         self.record(u, path, None, unit_status);
@@ -492,7 +533,8 @@ impl Lower<'_> {
         for (i, p) in u.params.iter().enumerate() {
             let s = match p.key.as_str() {
                 "ex" => {
-                    net.job_defaults.insert("host".into(), json!(p.value.first_text()));
+                    net.job_defaults
+                        .insert("host".into(), json!(p.value.first_text()));
                     Status::Mapped
                 }
                 "mp" => {
@@ -505,10 +547,14 @@ impl Lower<'_> {
                 }
                 "ms" => match p.value.first_text() {
                     "sch" => Status::Mapped,
-                    _ => unsup("multi-schedule (run every missed start): start the missed runs by hand"),
+                    _ => unsup(
+                        "multi-schedule (run every missed start): start the missed runs by hand",
+                    ),
                 },
                 "rg" => ignored("generations kept: Step Functions keeps execution history itself"),
-                "pr" | "ni" => unsup("job priority/nice value has no AWS equivalent: size the task instead"),
+                "pr" | "ni" => {
+                    unsup("job priority/nice value has no AWS equivalent: size the task instead")
+                }
                 _ => continue,
             };
             marks.set(i, s);
@@ -568,7 +614,10 @@ impl Lower<'_> {
                 self.diags.push(
                     Diagnostic::warning(
                         "E0314",
-                        format!("`con` relation from `{}`, which is not a judgment job, closes a cycle", f.text),
+                        format!(
+                            "`con` relation from `{}`, which is not a judgment job, closes a cycle",
+                            f.text
+                        ),
                     )
                     .at(p.key_span)
                     .hint("JP1 accepts `con` only from judgment jobs; the relation is left out"),
@@ -578,10 +627,15 @@ impl Lower<'_> {
             self.diags.push(
                 Diagnostic::warning(
                     "E0314",
-                    format!("`con` relation from `{}`, which is not a judgment job", f.text),
+                    format!(
+                        "`con` relation from `{}`, which is not a judgment job",
+                        f.text
+                    ),
                 )
                 .at(p.key_span)
-                .hint("only judgment jobs have dependent units; the relation is converted as `seq`"),
+                .hint(
+                    "only judgment jobs have dependent units; the relation is converted as `seq`",
+                ),
             );
             kind = EdgeKind::Normal;
         }
@@ -599,7 +653,13 @@ impl Lower<'_> {
     }
 
     /// A child of a net: anything but `.CONDITION`.
-    fn child(&mut self, c: &UnitDef, path: &str, parent: UnitId, cal: Option<&CalCtx>) -> Option<UnitId> {
+    fn child(
+        &mut self,
+        c: &UnitDef,
+        path: &str,
+        parent: UnitId,
+        cal: Option<&CalCtx>,
+    ) -> Option<UnitId> {
         let Some(ty) = c.ty() else {
             self.diags.push(
                 Diagnostic::error("E0310", format!("unit `{}` has no `ty=`", c.name))
@@ -632,7 +692,9 @@ impl Lower<'_> {
                     Ok(j) => (UnitKind::Judgment(j), Status::Mapped),
                     Err(why) => (
                         unsupported(ty, &why),
-                        unsup(format!("{why}: rewrite the condition as a job that exits 0/1")),
+                        unsup(format!(
+                            "{why}: rewrite the condition as a job that exits 0/1"
+                        )),
                     ),
                 },
                 "orj" => (UnitKind::NoOp, Status::Mapped),
@@ -678,7 +740,10 @@ impl Lower<'_> {
         if unsupported_unit {
             for (i, p) in c.params.iter().enumerate() {
                 if marks.0[i].is_none() {
-                    marks.set(i, unsup(format!("part of unsupported unit type `{ty}`: {}", p.key)));
+                    marks.set(
+                        i,
+                        unsup(format!("part of unsupported unit type `{ty}`: {}", p.key)),
+                    );
                 }
             }
         }
@@ -811,7 +876,9 @@ impl Lower<'_> {
                 "prm" => ignored("parameters apply to the script file `sc=`, which is not given"),
                 "un" => {
                     params.insert("user".into(), json!(v));
-                    approx("the OS user becomes the task role: the `user` parameter is informational")
+                    approx(
+                        "the OS user becomes the task role: the `user` parameter is informational",
+                    )
                 }
                 "ex" | "da" => {
                     params.insert("host".into(), json!(v));
@@ -884,9 +951,9 @@ impl Lower<'_> {
                 "top1" | "top2" | "top3" | "top4" | "ts1" | "ts2" | "ts3" | "ts4" | "tu" => {
                     unsup("file transfer to the agent: stage the file in S3 and copy it in the job")
                 }
-                "qu" | "qm" | "req" => {
-                    approx("queue/submit options: the job runs directly as a task, not through a queue")
-                }
+                "qu" | "qm" | "req" => approx(
+                    "queue/submit options: the job runs directly as a task, not through a queue",
+                ),
                 "jty" => approx("QUEUE job submission type: the job runs directly as a task"),
                 _ => continue,
             };
@@ -926,7 +993,10 @@ impl Lower<'_> {
             };
             marks.set(i, s);
         } else if let Some(j) = ets {
-            marks.set(j, ignored("no `etm=`: the end state after a timeout never applies"));
+            marks.set(
+                j,
+                ignored("no `etm=`: the end state after a timeout never applies"),
+            );
         }
         let type_span = u.get("ty").map(|p| p.key_span).unwrap_or(u.name_span);
         let job = Job {
@@ -948,9 +1018,17 @@ fn unsupported(ty: &str, reason: &str) -> UnitKind {
 }
 
 fn known_type(t: &str) -> bool {
-    [GROUP_TYPES, NET_TYPES, JOB_TYPES, MONITOR_TYPES, SEND_TYPES, POWER_TYPES, OTHER_TYPES]
-        .iter()
-        .any(|l| l.contains(&t))
+    [
+        GROUP_TYPES,
+        NET_TYPES,
+        JOB_TYPES,
+        MONITOR_TYPES,
+        SEND_TYPES,
+        POWER_TYPES,
+        OTHER_TYPES,
+    ]
+    .iter()
+    .any(|l| l.contains(&t))
 }
 
 /// True when `to` is reachable from `from` along `edges`.
@@ -971,21 +1049,54 @@ fn reaches(edges: &[Edge], from: UnitId, to: UnitId) -> bool {
 /// Why a unit type has no AWS meaning here, and what the user can do instead.
 fn unsupported_reason(base: &str) -> (String, String) {
     let (r, t) = match base {
-        "flwj" => ("file monitoring inside a jobnet", "use an S3 event start condition or a polling job"),
-        "evwj" => ("JP1 event reception monitoring", "replace with an EventBridge rule or a polling job"),
-        "mlwj" => ("mail reception monitoring", "replace with SES receiving rules or a polling job"),
-        "mqwj" | "mswj" => ("message queue reception monitoring", "replace with an SQS-triggered start or a polling job"),
-        "lfwj" => ("log file monitoring", "replace with a CloudWatch Logs metric filter and alarm"),
-        "ntwj" => ("Windows event log monitoring", "replace with CloudWatch agent event collection and an alarm"),
-        "evsj" => ("JP1 event sending", "publish to EventBridge or SNS from a job"),
+        "flwj" => (
+            "file monitoring inside a jobnet",
+            "use an S3 event start condition or a polling job",
+        ),
+        "evwj" => (
+            "JP1 event reception monitoring",
+            "replace with an EventBridge rule or a polling job",
+        ),
+        "mlwj" => (
+            "mail reception monitoring",
+            "replace with SES receiving rules or a polling job",
+        ),
+        "mqwj" | "mswj" => (
+            "message queue reception monitoring",
+            "replace with an SQS-triggered start or a polling job",
+        ),
+        "lfwj" => (
+            "log file monitoring",
+            "replace with a CloudWatch Logs metric filter and alarm",
+        ),
+        "ntwj" => (
+            "Windows event log monitoring",
+            "replace with CloudWatch agent event collection and an alarm",
+        ),
+        "evsj" => (
+            "JP1 event sending",
+            "publish to EventBridge or SNS from a job",
+        ),
         "mlsj" => ("mail sending", "send through SNS or SES from a job"),
         "mqsj" | "mssj" => ("message queue sending", "send to SQS from a job"),
         "cmsj" => ("status notification to JP1/IM", "publish to SNS from a job"),
-        "pwlj" | "pwrj" => ("host power control", "start/stop EC2 instances from a job if still needed"),
+        "pwlj" | "pwrj" => (
+            "host power control",
+            "start/stop EC2 instances from a job if still needed",
+        ),
         "hln" => ("host-link jobnet", "convert the linked jobnet separately"),
-        "g" | "mg" => ("job group inside a jobnet", "move the group out of the jobnet"),
-        "rc" => ("start condition outside a root jobnet", "move the `.CONDITION` into the root jobnet"),
-        _ => ("unknown unit type", "check the type code and convert the unit by hand"),
+        "g" | "mg" => (
+            "job group inside a jobnet",
+            "move the group out of the jobnet",
+        ),
+        "rc" => (
+            "start condition outside a root jobnet",
+            "move the `.CONDITION` into the root jobnet",
+        ),
+        _ => (
+            "unknown unit type",
+            "check the type code and convert the unit by hand",
+        ),
     };
     (r.to_string(), t.to_string())
 }

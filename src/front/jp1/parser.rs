@@ -230,11 +230,7 @@ impl Parser<'_> {
         let mut texts = head.items.iter().map(|i| i.text.clone());
         let name = texts.next().unwrap_or_default();
         let attrs: Vec<String> = texts.collect();
-        let name_span = head
-            .items
-            .first()
-            .and_then(|i| i.span)
-            .unwrap_or(head.span);
+        let name_span = head.items.first().and_then(|i| i.span).unwrap_or(head.span);
         if name.is_empty() {
             self.diags.push(
                 Diagnostic::error("E0306", "unit without a name")
@@ -258,20 +254,20 @@ impl Parser<'_> {
         };
         if self.peek() != &Tok::LBrace {
             self.diags.push(
-                Diagnostic::error(
-                    "E0306",
-                    format!("unit `{}` has no body", unit.name),
-                )
-                .at(self.cur().span)
-                .hint("follow `unit=NAME,,,;` with `{ ty=…; … }`"),
+                Diagnostic::error("E0306", format!("unit `{}` has no body", unit.name))
+                    .at(self.cur().span)
+                    .hint("follow `unit=NAME,,,;` with `{ ty=…; … }`"),
             );
             return Some(unit);
         }
         let open = self.bump();
         if depth >= MAX_DEPTH {
             self.diags.push(
-                Diagnostic::error("E0307", format!("units nested deeper than {MAX_DEPTH} levels"))
-                    .at(open.span),
+                Diagnostic::error(
+                    "E0307",
+                    format!("units nested deeper than {MAX_DEPTH} levels"),
+                )
+                .at(open.span),
             );
             self.skip_block();
             return None;
@@ -284,12 +280,9 @@ impl Parser<'_> {
                 }
                 Tok::Eof => {
                     self.diags.push(
-                        Diagnostic::error(
-                            "E0305",
-                            format!("unit `{}` is not closed", unit.name),
-                        )
-                        .at(open.span)
-                        .hint("add the missing `}`"),
+                        Diagnostic::error("E0305", format!("unit `{}` is not closed", unit.name))
+                            .at(open.span)
+                            .hint("add the missing `}`"),
                     );
                     return Some(unit);
                 }

@@ -124,7 +124,10 @@ impl Jp1Coverage {
         let mut out = String::new();
         let _ = writeln!(out, "## JP1/AJS3: `{}` ({})\n", self.file, self.encoding);
         let _ = writeln!(out, "Coverage: **{:.1}%**\n", self.coverage_percent);
-        for (title, map) in [("Unit types", &self.unit_types), ("Parameters", &self.params)] {
+        for (title, map) in [
+            ("Unit types", &self.unit_types),
+            ("Parameters", &self.params),
+        ] {
             let _ = writeln!(out, "### {title}\n");
             let _ = writeln!(
                 out,

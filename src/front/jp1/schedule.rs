@@ -24,7 +24,10 @@ enum DaySpec {
     Open(u32),
     Closed(u32),
     /// `b[-DD]` with its prefix: ' ' plain, '*' open days, '@' closed days.
-    Last { before: u32, prefix: char },
+    Last {
+        before: u32,
+        prefix: char,
+    },
     Weekday(Weekday, Option<i32>),
 }
 
@@ -81,7 +84,12 @@ fn parse_sd(s: &str) -> Option<StartDate> {
         let n = match &rest[2..] {
             "" => None,
             ":b" => Some(-1),
-            r => Some(r.strip_prefix(':')?.parse::<i32>().ok().filter(|n| (1..=5).contains(n))?),
+            r => Some(
+                r.strip_prefix(':')?
+                    .parse::<i32>()
+                    .ok()
+                    .filter(|n| (1..=5).contains(n))?,
+            ),
         };
         DaySpec::Weekday(wd, n)
     } else {
@@ -140,21 +148,23 @@ struct DayPlan {
 }
 
 fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, String> {
-    let (year, month, day) = match sd {
-        StartDate::Undefined => return Ok(None),
-        StartDate::Registration => {
-            return Err("start date is the registration date: write the first run date as `sd=yyyy/mm/dd`".into())
-        }
-        StartDate::Spec { year, month, day } => (*year, *month, *day),
-    };
+    let (year, month, day) =
+        match sd {
+            StartDate::Undefined => return Ok(None),
+            StartDate::Registration => return Err(
+                "start date is the registration date: write the first run date as `sd=yyyy/mm/dd`"
+                    .into(),
+            ),
+            StartDate::Spec { year, month, day } => (*year, *month, *day),
+        };
     if month.is_some() && year.is_none() {
         return Err("month without a year: give `yyyy/mm/dd` or a monthly day".into());
     }
     let ym = year.zip(month);
     let date = match (ym, day) {
-        (Some((y, m)), DaySpec::Day(d)) => Some(
-            Date::from_ymd_opt(y, m, d).ok_or_else(|| format!("{y}/{m}/{d} is not a date"))?,
-        ),
+        (Some((y, m)), DaySpec::Day(d)) => {
+            Some(Date::from_ymd_opt(y, m, d).ok_or_else(|| format!("{y}/{m}/{d} is not a date"))?)
+        }
         _ => None,
     };
     let first = ym.and_then(|(y, m)| month_bounds(y, m));
@@ -198,7 +208,11 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
         },
         Some((n, 'm')) => match date {
             Some(from) => plain(DayRule::EveryNMonths { n, from }),
-            None => return Err(format!("every {n} months from a computed day: list the dates")),
+            None => {
+                return Err(format!(
+                    "every {n} months from a computed day: list the dates"
+                ))
+            }
         },
         Some((n, 'd')) => match (date, first) {
             (Some(from), _) => plain(DayRule::EveryNDays { n, from }),
@@ -252,7 +266,10 @@ impl Lower<'_> {
                         .at(p.key_span)
                         .hint("the last occurrence is used"),
                     );
-                    marks.set(prev, unsup(format!("overridden by a later `{k}=` for rule {n}")));
+                    marks.set(
+                        prev,
+                        unsup(format!("overridden by a later `{k}=` for rule {n}")),
+                    );
                 }
                 if k == "sd" && span.is_none() {
                     span = Some(p.key_span);
@@ -337,7 +354,10 @@ impl Lower<'_> {
         };
         let sd_text = sd.first().cloned().unwrap_or_default();
         let Some(start) = parse_sd(&sd_text) else {
-            let s = self.bad_value(&u.params[sd_i], "a start date such as `2024/04/01`, `*1`, `b`, `mo:1`, `en` or `ud`");
+            let s = self.bad_value(
+                &u.params[sd_i],
+                "a start date such as `2024/04/01`, `*1`, `b`, `mo:1`, `en` or `ud`",
+            );
             marks.set(sd_i, s);
             return Ok(None);
         };
@@ -370,7 +390,9 @@ impl Lower<'_> {
             }
             return Ok(None);
         };
-        let mut time = cal.and_then(|c| c.day_start).unwrap_or(ClockTime { minutes: 0 });
+        let mut time = cal
+            .and_then(|c| c.day_start)
+            .unwrap_or(ClockTime { minutes: 0 });
         if let Some((i, t)) = rest("st") {
             let text = t.first().cloned().unwrap_or_default();
             let parsed = match text.strip_prefix('+') {
@@ -529,17 +551,49 @@ mod tests {
             month: m,
             day,
         };
-        assert_eq!(sd("2014/12/12"), spec(Some(2014), Some(12), DaySpec::Day(12)));
+        assert_eq!(
+            sd("2014/12/12"),
+            spec(Some(2014), Some(12), DaySpec::Day(12))
+        );
         assert_eq!(sd("*12"), spec(None, None, DaySpec::Open(12)));
-        assert_eq!(sd("2020/04/@01"), spec(Some(2020), Some(4), DaySpec::Closed(1)));
+        assert_eq!(
+            sd("2020/04/@01"),
+            spec(Some(2020), Some(4), DaySpec::Closed(1))
+        );
         assert_eq!(
             sd("2020/05/+b-10"),
-            spec(Some(2020), Some(5), DaySpec::Last { before: 10, prefix: ' ' })
+            spec(
+                Some(2020),
+                Some(5),
+                DaySpec::Last {
+                    before: 10,
+                    prefix: ' '
+                }
+            )
         );
-        assert_eq!(sd("@b-5"), spec(None, None, DaySpec::Last { before: 5, prefix: '@' }));
-        assert_eq!(sd("+mo:1"), spec(None, None, DaySpec::Weekday(Weekday::Mon, Some(1))));
-        assert_eq!(sd("fr:b"), spec(None, None, DaySpec::Weekday(Weekday::Fri, Some(-1))));
-        assert_eq!(sd("th"), spec(None, None, DaySpec::Weekday(Weekday::Thu, None)));
+        assert_eq!(
+            sd("@b-5"),
+            spec(
+                None,
+                None,
+                DaySpec::Last {
+                    before: 5,
+                    prefix: '@'
+                }
+            )
+        );
+        assert_eq!(
+            sd("+mo:1"),
+            spec(None, None, DaySpec::Weekday(Weekday::Mon, Some(1)))
+        );
+        assert_eq!(
+            sd("fr:b"),
+            spec(None, None, DaySpec::Weekday(Weekday::Fri, Some(-1)))
+        );
+        assert_eq!(
+            sd("th"),
+            spec(None, None, DaySpec::Weekday(Weekday::Thu, None))
+        );
         assert!(parse_sd("2014/13/01").is_none());
         assert!(parse_sd("*mo").is_none());
         assert!(parse_sd("zz").is_none());
@@ -549,12 +603,21 @@ mod tests {
     fn plans() {
         let d = |y, m, dd| Date::from_ymd_opt(y, m, dd).unwrap();
         let p = plan(&sd("2024/04/01"), Some((3, 'd'))).unwrap().unwrap();
-        assert_eq!(p.rule, DayRule::EveryNDays { n: 3, from: d(2024, 4, 1) });
+        assert_eq!(
+            p.rule,
+            DayRule::EveryNDays {
+                n: 3,
+                from: d(2024, 4, 1)
+            }
+        );
         let p = plan(&sd("*1"), Some((1, 'm'))).unwrap().unwrap();
         assert_eq!((p.rule, p.note), (DayRule::NthOpenDay(1), None));
         let p = plan(&sd("2024/04/*b"), None).unwrap().unwrap();
         assert_eq!(p.rule, DayRule::NthLastOpenDay(1));
-        assert_eq!((p.from, p.until), (Some(d(2024, 4, 1)), Some(d(2024, 4, 30))));
+        assert_eq!(
+            (p.from, p.until),
+            (Some(d(2024, 4, 1)), Some(d(2024, 4, 30)))
+        );
         let p = plan(&sd("mo"), Some((1, 'w'))).unwrap().unwrap();
         assert_eq!(p.rule, DayRule::Weekdays(vec![Weekday::Mon]));
         assert!(plan(&sd("ud"), None).unwrap().is_none());

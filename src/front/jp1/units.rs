@@ -10,8 +10,7 @@ use super::parser::{Param, UnitDef};
 use super::report::Status;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    CmpOp, Condition, EndJudgment, Judgment, StartConditions, StartEvent, UnitId, UnitKind,
-    WaitFor,
+    CmpOp, Condition, EndJudgment, Judgment, StartConditions, StartEvent, UnitId, UnitKind, WaitFor,
 };
 
 const RETRY_MAX_CODE: i64 = 4_294_967_295;
@@ -140,7 +139,10 @@ impl Lower<'_> {
         }
         if let Some(i) = jdf {
             if marks.is_unset(i) {
-                marks.set(i, ignored("the judgment file applies only with `jd=mdf|exf`"));
+                marks.set(
+                    i,
+                    ignored("the judgment file applies only with `jd=mdf|exf`"),
+                );
             }
         }
         end
@@ -225,7 +227,11 @@ impl Lower<'_> {
                 Condition::ReturnCodeRange {
                     inside: form == "ri",
                     low: if low_excl { low.saturating_add(1) } else { low },
-                    high: if high_excl { high.saturating_sub(1) } else { high },
+                    high: if high_excl {
+                        high.saturating_sub(1)
+                    } else {
+                        high
+                    },
                 }
             }
             "ef" | "nf" => {
@@ -269,7 +275,8 @@ impl Lower<'_> {
             "spe" | "spn" => return Err("variable substring judgment (`spe`/`spn`)".into()),
             _ => {
                 if let Some(i) = ej {
-                    let s = self.bad_value(&u.params[i], "a judgment condition such as `gt` or `ef`");
+                    let s =
+                        self.bad_value(&u.params[i], "a judgment condition such as `gt` or `ef`");
                     marks.set(i, s);
                 }
                 return Err(format!("unknown judgment condition `{form}`"));
@@ -309,7 +316,10 @@ impl Lower<'_> {
     pub(super) fn connector(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
         for (i, p) in u.params.iter().enumerate() {
             if matches!(p.key.as_str(), "nchn" | "ncsv") {
-                marks.set(i, unsup("connection to another manager: convert that jobnet too and wait for it"));
+                marks.set(
+                    i,
+                    unsup("connection to another manager: convert that jobnet too and wait for it"),
+                );
             }
         }
         match idx(u, "ncn") {
@@ -337,8 +347,12 @@ impl Lower<'_> {
     /// eun=/mm=/ega=/uem=: waits for units of other jobnets, as WaitFor units placed
     /// before the waiting unit (or before every entry unit of a waiting net).
     pub(super) fn wait_conditions(&mut self, u: &UnitDef, id: UnitId, marks: &mut Marks) {
-        let targets: Vec<(usize, &Param)> =
-            u.params.iter().enumerate().filter(|(_, p)| p.key == "eun").collect();
+        let targets: Vec<(usize, &Param)> = u
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.key == "eun")
+            .collect();
         for (i, p) in u.params.iter().enumerate() {
             let s = match p.key.as_str() {
                 "mm" if targets.len() > 1 && p.value.first_text() == "or" => {
@@ -385,7 +399,10 @@ impl Lower<'_> {
                 self.pending_waits.push((par, wid, id));
                 marks.set(i, Status::Mapped);
             } else {
-                marks.set(i, unsup("wait condition outside a jobnet: add it to a jobnet"));
+                marks.set(
+                    i,
+                    unsup("wait condition outside a jobnet: add it to a jobnet"),
+                );
             }
         }
     }
@@ -403,7 +420,12 @@ impl Lower<'_> {
     }
 
     /// `.CONDITION` (ty=rc) → start conditions of its net.
-    pub(super) fn conditions(&mut self, rc: &UnitDef, net_path: &str, net: UnitId) -> StartConditions {
+    pub(super) fn conditions(
+        &mut self,
+        rc: &UnitDef,
+        net_path: &str,
+        net: UnitId,
+    ) -> StartConditions {
         let path = format!("{net_path}/{}", rc.name);
         let mut marks = Marks::new(rc);
         self.common(rc, &mut marks);
@@ -482,7 +504,10 @@ impl Lower<'_> {
             };
             for (i, p) in c.params.iter().enumerate() {
                 if m.is_unset(i) {
-                    m.set(i, unsup(format!("part of the start condition `{ty}`: {}", p.key)));
+                    m.set(
+                        i,
+                        unsup(format!("part of the start condition `{ty}`: {}", p.key)),
+                    );
                 }
             }
             events.push(event);

@@ -124,6 +124,12 @@ fn corpus_files_lower_and_compile() {
             );
         }
         let cov = jp1::coverage(&project, file);
+        eprintln!(
+            "{}: {} units, coverage {:.1}%",
+            path.file_name().unwrap().to_string_lossy(),
+            project.units.len(),
+            cov.coverage_percent
+        );
         assert!(cov.coverage_percent > 0.0 && cov.coverage_percent <= 100.0);
         assert!(jp1::render_markdown(&cov).contains("Coverage:"));
     }
@@ -243,4 +249,31 @@ fn corpus_sample_maps_its_features() {
         .collect();
     assert_eq!(con.len(), 1);
     assert_eq!(con[0].1, "JP1イベント送信");
+}
+
+#[test]
+fn root_jobnet_calendar_and_schedule_from_the_reference_sample() {
+    let (p, _, _) = load(&fixtures().join("03_kittybbit_ref_schedule.txt"));
+    let root = &p.units[p.roots[0]];
+    let net = root.as_net().unwrap();
+    let cal_name = &net.calendar.as_ref().expect("own calendar").name;
+    assert_eq!(cal_name, "sample_ref_schedule:root_jn");
+    let cal = &p.calendars[p.calendar_by_name(cal_name).unwrap()];
+    assert_eq!(cal.weekdays[0], Some(DayKind::Open));
+    assert_eq!(cal.weekdays[5], Some(DayKind::Closed));
+    assert_eq!(cal.dates.len(), 2);
+    // Rule 1 (`en` with a yearly cycle) cannot be converted; rule 2 is the 1st closed day
+    // of April 2026 at 00:00.
+    let rules = &net.schedule.as_ref().unwrap().rules;
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].days, DayRule::NthClosedDay(1));
+    assert_eq!(rules[0].valid_from, Date::from_ymd_opt(2026, 4, 1));
+    assert_eq!(
+        root.start_delay.as_ref().unwrap().at,
+        TimeRef::AfterRootStart(500)
+    );
+    let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let sd = &cov.params["sd"];
+    assert_eq!((sd.total, sd.mapped), (2, 0));
+    assert_eq!(sd.unsupported.values().sum::<u32>(), 1);
 }

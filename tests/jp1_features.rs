@@ -453,7 +453,7 @@ fn start_conditions() {
 #[test]
 fn unsupported_units_and_unknown_keys_are_kept() {
     let (p, d) = lower(&net(
-        "unit=m,,,;{ty=mlsj;mladr=to:\"a@b\";}unit=a,,,;{ty=j;te=\"a\";zz=1;pr=3;}ar=(f=m,t=a);",
+        "unit=m,,,;{ty=mlsj;mladr=to:\"a@b\";}unit=a,,,;{ty=j;te=\"a\";zz=1;ev=\"e.env\";pr=3;}ar=(f=m,t=a);",
     ));
     assert!(!d.has_errors(), "{:?}", d.items);
     assert!(d.items.iter().any(|x| x.code == "E0312"));
@@ -463,7 +463,8 @@ fn unsupported_units_and_unknown_keys_are_kept() {
     assert_eq!(type_name, "mlsj");
     let a = unit(&p, "/g/n/a");
     let keys: Vec<_> = a.unmapped.iter().map(|u| u.key.as_str()).collect();
-    assert!(keys.contains(&"zz") && keys.contains(&"pr"), "{keys:?}");
+    assert!(keys.contains(&"zz") && keys.contains(&"ev"), "{keys:?}");
+    assert!(!keys.contains(&"pr"), "priority is ignored, not unmapped");
     let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
     assert!(cov.unit_types["mlsj"].unsupported.values().sum::<u32>() == 1);
     assert!(cov.params["zz"].total == 1);

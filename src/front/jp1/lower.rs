@@ -495,6 +495,9 @@ impl Lower<'_> {
             net.start_conditions = Some(self.conditions(rc, path, id));
         }
         if parent.is_none() {
+            // op/cl on a root jobnet: its own calendar on top of its group's.
+            let own = self.calendar(u, path, &mut marks, cal);
+            let cal = own.as_ref().or(cal);
             net.calendar = cal.map(|c| CalendarRef {
                 name: c.name.clone(),
                 span: u.name_span,
@@ -552,9 +555,9 @@ impl Lower<'_> {
                     ),
                 },
                 "rg" => ignored("generations kept: Step Functions keeps execution history itself"),
-                "pr" | "ni" => {
-                    unsup("job priority/nice value has no AWS equivalent: size the task instead")
-                }
+                "pr" | "ni" => ignored(
+                    "job priority and nice value only order jobs waiting for an agent; tasks do not queue for one",
+                ),
                 _ => continue,
             };
             marks.set(i, s);
@@ -946,7 +949,7 @@ impl Lower<'_> {
                     ets = Some(i);
                     continue;
                 }
-                "pr" => unsup("job priority has no AWS equivalent: size the task instead"),
+                "pr" => ignored("job priority only orders jobs waiting for an agent; tasks do not queue for one"),
                 "eu" => approx("the execution user type is replaced by the task role"),
                 "top1" | "top2" | "top3" | "top4" | "ts1" | "ts2" | "ts3" | "ts4" | "tu" => {
                     unsup("file transfer to the agent: stage the file in S3 and copy it in the job")

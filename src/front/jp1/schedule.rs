@@ -148,15 +148,28 @@ struct DayPlan {
 }
 
 fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, String> {
-    let (year, month, day) =
-        match sd {
-            StartDate::Undefined => return Ok(None),
-            StartDate::Registration => return Err(
+    let (year, month, day) = match sd {
+        StartDate::Undefined => return Ok(None),
+        // Every day from registration is the usual "daily" definition; the first run
+        // becomes the first day after deployment.
+        StartDate::Registration if cycle == Some((1, 'd')) => {
+            return Ok(Some(DayPlan {
+                rule: DayRule::Daily,
+                from: None,
+                until: None,
+                note: Some(
+                    "every day from the registration date: runs daily from deployment on".into(),
+                ),
+            }))
+        }
+        StartDate::Registration => {
+            return Err(
                 "start date is the registration date: write the first run date as `sd=yyyy/mm/dd`"
                     .into(),
-            ),
-            StartDate::Spec { year, month, day } => (*year, *month, *day),
-        };
+            )
+        }
+        StartDate::Spec { year, month, day } => (*year, *month, *day),
+    };
     if month.is_some() && year.is_none() {
         return Err("month without a year: give `yyyy/mm/dd` or a monthly day".into());
     }
@@ -298,7 +311,7 @@ impl Lower<'_> {
                                 if *k == "sd" {
                                     unsup(why.clone())
                                 } else {
-                                    unsup(format!("schedule rule {n} is not converted"))
+                                    unsup(format!("schedule rule {n} is not converted: {why}"))
                                 },
                             );
                         }
@@ -521,6 +534,13 @@ impl Lower<'_> {
         });
         for (i, p) in u.params.iter().enumerate() {
             let k = p.key.as_str();
+            if matches!(k, "op" | "cl" | "sdd" | "stt" | "md") {
+                marks.set(
+                    i,
+                    unsup("calendar days on a nested jobnet: nested jobnets follow their root's calendar; put them on the root jobnet or its group"),
+                );
+                continue;
+            }
             if !(RULE_KEYS.contains(&k) || k == "ejn" || k == "jc") {
                 continue;
             }
@@ -622,6 +642,9 @@ mod tests {
         assert_eq!(p.rule, DayRule::Weekdays(vec![Weekday::Mon]));
         assert!(plan(&sd("ud"), None).unwrap().is_none());
         assert!(plan(&sd("en"), None).is_err());
+        let p = plan(&sd("en"), Some((1, 'd'))).unwrap().unwrap();
+        assert_eq!(p.rule, DayRule::Daily);
+        assert!(p.note.is_some());
         assert!(plan(&sd("2024/01/01"), Some((1, 'y'))).is_err());
         assert!(plan(&sd("12/12"), None).is_err());
         assert!(plan(&sd("2023/02/29"), None).is_err());

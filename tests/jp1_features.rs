@@ -666,3 +666,24 @@ fn nested_group_calendars_inherit() {
     let (_, d) = lower("unit=g,,,;{ty=g;stt=25:00;}");
     assert!(d.items.iter().any(|x| x.code == "E0311"));
 }
+
+#[test]
+fn deep_and_wide_input_is_handled() {
+    let depth = 62;
+    let mut text = String::from("unit=g,,,;{ty=g;");
+    for i in 0..depth {
+        text.push_str(&format!("unit=n{i},,,;{{ty=n;"));
+    }
+    text.push_str("unit=j,,,;{ty=j;te=\"x\";}");
+    text.push_str(&"}".repeat(depth + 1));
+    let (p, d) = lower(&text);
+    assert!(!d.has_errors(), "{:?}", d.items.first());
+    assert_eq!(p.units.len(), depth + 1);
+    let _ = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let _ = jp1::to_spec_yaml(&p, &p.roots);
+    let (_, d) = lower(&format!(
+        "unit=g,,,;{{ty=g;{}",
+        "unit=n,,,;{ty=n;".repeat(400)
+    ));
+    assert!(d.items.iter().any(|x| x.code == "E0307"));
+}

@@ -8,8 +8,9 @@ use super::lexer::{lex, Tok, Token};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Span};
 use std::fmt;
 
-/// Deeper nesting than any real export (JP1 allows about 30 levels).
-const MAX_DEPTH: usize = 128;
+/// Deeper nesting than any real export (JP1 allows about 30 levels), and the spec
+/// format's limit, so that lowering's recursion stays shallow and imports load back.
+pub const MAX_DEPTH: usize = 64;
 
 /// A parsed unit definition.
 #[derive(Debug, Clone)]

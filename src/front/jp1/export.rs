@@ -451,3 +451,29 @@ fn rule_value(r: &ScheduleRule) -> Value {
     }
     Value::Object(m)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostics;
+
+    #[test]
+    fn one_file_per_root_with_notes_and_unique_names() {
+        let mut p = Project::default();
+        let text = "unit=a,,,;{ty=g;unit=n,,,;{ty=n;unit=m,,,;{ty=mlsj;}unit=j,,,;{ty=j;te=\"x\";ev=\"e\";}}}
+unit=b,,,;{ty=g;unit=n,,,;{ty=n;unit=k,,,;{ty=j;te=\"y\";}}}
+unit=a.n,,,;{ty=n;unit=z,,,;{ty=j;te=\"z\";}}";
+        let f = p.sources.add("t", text.into(), "utf-8");
+        let mut d = Diagnostics::default();
+        crate::front::jp1::load(&mut p, f, &mut d);
+        let files = to_spec_yaml(&p, &p.roots);
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a_n.yaml", "b_n.yaml", "a_n_2.yaml"]);
+        let first = &files[0].1;
+        assert!(first.starts_with("# Imported from JP1/AJS3 jobnet /a/n\n"), "{first}");
+        assert!(first.contains("#   - /a/n/m: JP1 unit type `mlsj`"), "{first}");
+        assert!(first.contains("#   - /a/n/j: ev=\"e\""), "{first}");
+        assert!(first.contains("version: 1\njobnets:\n  - name: \"n\"\n"), "{first}");
+        assert!(!files[1].1.contains("Not converted"), "{}", files[1].1);
+    }
+}

@@ -555,6 +555,9 @@ impl Lower<'_> {
                     ),
                 },
                 "rg" => ignored("generations kept: Step Functions keeps execution history itself"),
+                "ncl" | "ncs" => approx(
+                    "connected to a jobnet connector: the connector waits for this jobnet's run; this jobnet does not wait for the connector",
+                ),
                 "pr" | "ni" => ignored(
                     "job priority and nice value only order jobs waiting for an agent; tasks do not queue for one",
                 ),

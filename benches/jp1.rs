@@ -1,7 +1,8 @@
 //! Parse + lower of a generated 100,000-unit ajsprint file (`cargo bench --bench jp1`).
 //!
 //! The file is one job group with 100 root jobnets of 999 jobs each (100,101 units): chains
-//! with a fan-out every ten jobs, typical job parameters, a calendar and schedule rules.
+//! with a fan-out every ten jobs, Japanese job names, typical job parameters, a calendar
+//! and schedule rules.
 
 use jobnet2sfn::diag::Diagnostics;
 use jobnet2sfn::front::jp1;
@@ -22,12 +23,12 @@ static TEXT: LazyLock<String> = LazyLock::new(|| {
         );
         for j in 1..JOBS {
             let from = if j % 10 == 0 { j - 10 } else { j - 1 };
-            let _ = writeln!(s, "\t\tar=(f=job{from:04},t=job{j:04},seq);");
+            let _ = writeln!(s, "\t\tar=(f=ジョブ{from:04},t=ジョブ{j:04},seq);");
         }
         for j in 0..JOBS {
             let _ = write!(
                 s,
-                "\t\tunit=job{j:04},,jp1admin,;\n\t\t{{\n\t\t\tty=j;\n\t\t\tsc=\"/opt/batch/run{j}.sh\";\n\t\t\tprm=\"--date ${{DATE}} --part {j}\";\n\t\t\tenv=\"PART={j}\";\n\t\t\twth=1;\n\t\t\ttho=8;\n\t\t\tetm=120;\n\t\t}}\n"
+                "\t\tunit=ジョブ{j:04},,jp1admin,;\n\t\t{{\n\t\t\tty=j;\n\t\t\tsc=\"/opt/batch/run{j}.sh\";\n\t\t\tprm=\"--date ${{DATE}} --part {j}\";\n\t\t\tenv=\"PART={j}\";\n\t\t\twth=1;\n\t\t\ttho=8;\n\t\t\tetm=120;\n\t\t}}\n"
             );
         }
         s.push_str("\t}\n");
@@ -58,9 +59,14 @@ fn parse_and_lower_100k_units(bencher: divan::Bencher) {
         });
 }
 
+/// The same file in CP932 (Japanese unit names), found by auto-detection.
 #[divan::bench(sample_count = 10)]
 fn decode_cp932(bencher: divan::Bencher) {
     let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(&TEXT);
     let bytes = bytes.into_owned();
-    bencher.bench(|| jp1::decode(&bytes, None).map(|(t, _)| t.len()));
+    bencher.bench(|| {
+        let (text, enc) = jp1::decode(&bytes, None).expect("decodes");
+        assert_eq!(enc, jp1::Encoding::Cp932);
+        text.len()
+    });
 }

@@ -470,10 +470,19 @@ unit=a.n,,,;{ty=n;unit=z,,,;{ty=j;te=\"z\";}}";
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["a_n.yaml", "b_n.yaml", "a_n_2.yaml"]);
         let first = &files[0].1;
-        assert!(first.starts_with("# Imported from JP1/AJS3 jobnet /a/n\n"), "{first}");
-        assert!(first.contains("#   - /a/n/m: JP1 unit type `mlsj`"), "{first}");
+        assert!(
+            first.starts_with("# Imported from JP1/AJS3 jobnet /a/n\n"),
+            "{first}"
+        );
+        assert!(
+            first.contains("#   - /a/n/m: JP1 unit type `mlsj`"),
+            "{first}"
+        );
         assert!(first.contains("#   - /a/n/j: ev=\"e\""), "{first}");
-        assert!(first.contains("version: 1\njobnets:\n  - name: \"n\"\n"), "{first}");
+        assert!(
+            first.contains("version: 1\njobnets:\n  - name: \"n\"\n"),
+            "{first}"
+        );
         assert!(!files[1].1.contains("Not converted"), "{}", files[1].1);
     }
 }

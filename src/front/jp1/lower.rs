@@ -74,12 +74,13 @@ pub fn base_type(ty: &str) -> (&str, bool) {
     }
 }
 
-/// Parses and lowers one loaded source file into `project`; returns the records of what
-/// happened to every unit and parameter (for [`coverage`]).
+/// Parses and lowers one loaded source file into `project`; with `want_records`, returns
+/// the records of what happened to every unit and parameter (for [`coverage`]).
 pub(super) fn lower_file(
     project: &mut Project,
     file: FileId,
     diags: &mut Diagnostics,
+    want_records: bool,
 ) -> Vec<Record> {
     let units = parse(&project.sources.get(file).text, file, diags);
     if units.is_empty() && !diags.has_errors() {
@@ -92,14 +93,14 @@ pub(super) fn lower_file(
     let mut cx = Lower {
         project,
         diags,
-        records: Vec::new(),
+        records: want_records.then(Vec::new),
         warned_keys: HashSet::new(),
         pending_waits: Vec::new(),
     };
     for u in &units {
         cx.top(u, "", None);
     }
-    cx.records
+    cx.records.unwrap_or_default()
 }
 
 /// Coverage of the records of one file.
@@ -118,7 +119,8 @@ pub(super) struct CalCtx {
 pub(super) struct Lower<'a> {
     pub(super) project: &'a mut Project,
     pub(super) diags: &'a mut Diagnostics,
-    records: Vec<Record>,
+    /// What happened to every unit and parameter; None when only the IR is wanted.
+    records: Option<Vec<Record>>,
     warned_keys: HashSet<String>,
     /// Cross-jobnet waits of units whose parent net is still being built:
     /// (parent net, wait unit, waiting unit).
@@ -171,11 +173,14 @@ impl Lower<'_> {
     // ----- plumbing -------------------------------------------------------------------
 
     pub(super) fn record(&mut self, u: &UnitDef, path: &str, key: Option<&Param>, status: Status) {
+        let Some(records) = self.records.as_mut() else {
+            return;
+        };
         let (k, v, span) = match key {
             Some(p) => (Some(p.key.clone()), p.value.raw(), p.key_span),
             None => (None, u.name.clone(), u.name_span),
         };
-        self.records.push(Record {
+        records.push(Record {
             unit_path: path.to_string(),
             unit_type: u.ty().unwrap_or("?").to_string(),
             key: k,

@@ -43,7 +43,7 @@ use crate::ir::Project;
 /// Parses one ajsprint file already in `project.sources` (decoded text) and adds its
 /// calendars and root jobnets to `project`. Same shape as [`crate::front::spec::load`].
 pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
-    lower::lower_file(project, file, diags);
+    lower::lower_file(project, file, diags, false);
 }
 
 /// [`load`], also returning the file's conversion coverage (saves a second lowering).
@@ -52,7 +52,7 @@ pub fn load_with_coverage(
     file: FileId,
     diags: &mut Diagnostics,
 ) -> Jp1Coverage {
-    let records = lower::lower_file(project, file, diags);
+    let records = lower::lower_file(project, file, diags, true);
     lower::file_coverage(project, file, &records)
 }
 

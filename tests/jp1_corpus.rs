@@ -277,3 +277,17 @@ fn root_jobnet_calendar_and_schedule_from_the_reference_sample() {
     assert_eq!((sd.total, sd.mapped), (2, 0));
     assert_eq!(sd.unsupported.values().sum::<u32>(), 1);
 }
+
+#[test]
+fn crlf_copy_lowers_like_the_original() {
+    let path = fixtures().join("02_kittybbit_sample1_large.txt");
+    let (a, da, _) = load(&path);
+    let crlf = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace('\n', "\r\n");
+    let mut b = Project::default();
+    let mut db = Diagnostics::default();
+    jp1::load_bytes(&mut b, "crlf.txt", crlf.as_bytes(), None, &mut db).unwrap();
+    assert_eq!(dump(&a), dump(&b));
+    assert_eq!(da.items.len(), db.items.len());
+}

@@ -189,6 +189,8 @@ fn take_string(cur: &mut Cursor<'_>) -> (String, bool) {
             '#' if matches!(cur.peek(), Some('"') | Some('#')) => {
                 s.extend(cur.bump());
             }
+            // Windows exports end lines with CRLF; commands and texts keep plain newlines.
+            '\r' if cur.peek() == Some('\n') => {}
             _ => s.push(c),
         }
     }
@@ -241,6 +243,14 @@ mod tests {
         let (_, d) = toks("ty=n; /* never");
         assert_eq!(d.items[0].code, "E0302");
         assert_eq!(d.items[0].span.unwrap().col, 7);
+    }
+
+    #[test]
+    fn crlf_inside_strings_becomes_lf() {
+        let (t, d) = toks("te=\"ls\r\npwd\";\r\nty=j;");
+        assert!(d.items.is_empty());
+        assert_eq!(t[2].tok, Tok::Str("ls\npwd".into()));
+        assert_eq!((t[4].span.line, t[4].span.col), (2, 1));
     }
 
     #[test]

@@ -250,7 +250,7 @@ mod tests {
         let (t, d) = toks("te=\"ls\r\npwd\";\r\nty=j;");
         assert!(d.items.is_empty());
         assert_eq!(t[2].tok, Tok::Str("ls\npwd".into()));
-        assert_eq!((t[4].span.line, t[4].span.col), (2, 1));
+        assert_eq!((t[4].span.line, t[4].span.col), (3, 1));
     }
 
     #[test]

@@ -687,3 +687,29 @@ fn deep_and_wide_input_is_handled() {
     ));
     assert!(d.items.iter().any(|x| x.code == "E0307"));
 }
+
+#[test]
+fn structural_warnings_and_errors_have_codes() {
+    let codes = |text: &str| -> Vec<(&'static str, Severity)> {
+        let (_, d) = lower(text);
+        d.items.iter().map(|x| (x.code, x.severity)).collect()
+    };
+    let c = codes(&net(
+        "unit=a,,,;{ty=j;te=\"a\";}unit=b,,,;{ty=j;te=\"b\";}ar=(f=a,t=b,con);",
+    ));
+    assert!(c.contains(&("E0314", Severity::Warning)), "{c:?}");
+    let c = codes(&net("unit=a,,,;{ty=j;}unit=a,,,;{ty=j;}"));
+    assert!(c.contains(&("E0315", Severity::Error)), "{c:?}");
+    let c = codes("unit=j,,,;{ty=j;te=\"x\";}");
+    assert!(c.contains(&("E0316", Severity::Warning)), "{c:?}");
+    let c = codes(&net("unit=x,,,;{ty=g;}"));
+    assert!(c.contains(&("E0316", Severity::Warning)), "{c:?}");
+    let c = codes("/* only a comment */");
+    assert_eq!(c, vec![("E0318", Severity::Error)]);
+    let c = codes(&net("unit=a,,,;{ty=j;tho=1;tho=2;}sd=1,*1;sd=1,*2;"));
+    assert_eq!(c.iter().filter(|x| x.0 == "E0319").count(), 2, "{c:?}");
+    let c = codes(&net("unit=a,,,;{ty=zz;}"));
+    assert!(c.contains(&("E0310", Severity::Warning)), "{c:?}");
+    let c = codes(&net("ar=(f=a);unit=a,,,;{ty=j;}"));
+    assert!(c.contains(&("E0311", Severity::Error)), "{c:?}");
+}

@@ -37,6 +37,7 @@ fn load(path: &Path) -> (Project, Diagnostics, FileIdOf) {
         &path.display().to_string(),
         &bytes,
         None,
+        &jp1::LoadOptions::default(),
         &mut diags,
     )
     .expect("decodes");
@@ -287,7 +288,15 @@ fn crlf_copy_lowers_like_the_original() {
         .replace('\n', "\r\n");
     let mut b = Project::default();
     let mut db = Diagnostics::default();
-    jp1::load_bytes(&mut b, "crlf.txt", crlf.as_bytes(), None, &mut db).unwrap();
+    jp1::load_bytes(
+        &mut b,
+        "crlf.txt",
+        crlf.as_bytes(),
+        None,
+        &jp1::LoadOptions::default(),
+        &mut db,
+    )
+    .unwrap();
     assert_eq!(dump(&a), dump(&b));
     assert_eq!(da.items.len(), db.items.len());
 }

@@ -507,7 +507,15 @@ fn garbage_gives_diagnostics() {
     }
     let mut p = Project::default();
     let mut d = Diagnostics::default();
-    assert!(jp1::load_bytes(&mut p, "bin", &[0xff, 0xfe, 0x00, 0x81], None, &mut d).is_none());
+    assert!(jp1::load_bytes(
+        &mut p,
+        "bin",
+        &[0xff, 0xfe, 0x00, 0x81],
+        None,
+        &jp1::LoadOptions::default(),
+        &mut d
+    )
+    .is_none());
     assert_eq!(d.items[0].code, "E0301");
 }
 
@@ -637,7 +645,15 @@ fn corpus_files_import_and_load_back() {
         let bytes = std::fs::read(&path).unwrap();
         let mut p = Project::default();
         let mut d = Diagnostics::default();
-        jp1::load_bytes(&mut p, &path.display().to_string(), &bytes, None, &mut d).unwrap();
+        jp1::load_bytes(
+            &mut p,
+            &path.display().to_string(),
+            &bytes,
+            None,
+            &jp1::LoadOptions::default(),
+            &mut d,
+        )
+        .unwrap();
         round_trip(&p);
         n += 1;
     }
@@ -712,4 +728,23 @@ fn structural_warnings_and_errors_have_codes() {
     assert!(c.contains(&("E0310", Severity::Warning)), "{c:?}");
     let c = codes(&net("ar=(f=a);unit=a,,,;{ty=j;}"));
     assert!(c.contains(&("E0311", Severity::Error)), "{c:?}");
+}
+
+#[test]
+fn job_types_can_be_chosen() {
+    let mut p = Project::default();
+    let f = p.sources.add(
+        "t",
+        net("unit=u,,,;{ty=j;te=\"a\";}unit=w,,,;{ty=pj;sc=\"b.bat\";}"),
+        "utf-8",
+    );
+    let opts = jp1::LoadOptions {
+        unix_job_type: "batch".into(),
+        windows_job_type: "ecs".into(),
+    };
+    let mut d = Diagnostics::default();
+    let cov = jp1::load_with_coverage(&mut p, f, &opts, &mut d);
+    assert_eq!(job(&p, "/g/n/u").job_type, "batch");
+    assert_eq!(job(&p, "/g/n/w").job_type, "ecs");
+    assert_eq!(cov.unit_types["j"].mapped, 1);
 }

@@ -10,7 +10,14 @@ use proptest::prelude::*;
 fn run(bytes: &[u8]) {
     let mut project = Project::default();
     let mut diags = Diagnostics::default();
-    let Some(file) = jp1::load_bytes(&mut project, "fuzz.ajs", bytes, None, &mut diags) else {
+    let Some(file) = jp1::load_bytes(
+        &mut project,
+        "fuzz.ajs",
+        bytes,
+        None,
+        &jp1::LoadOptions::default(),
+        &mut diags,
+    ) else {
         assert!(diags.has_errors(), "undecodable input must be reported");
         return;
     };

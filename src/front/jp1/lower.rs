@@ -79,6 +79,7 @@ pub fn base_type(ty: &str) -> (&str, bool) {
 pub(super) fn lower_file(
     project: &mut Project,
     file: FileId,
+    opts: &LoadOptions,
     diags: &mut Diagnostics,
     want_records: bool,
 ) -> Vec<Record> {
@@ -96,6 +97,7 @@ pub(super) fn lower_file(
         records: want_records.then(Vec::new),
         warned_keys: HashSet::new(),
         pending_waits: Vec::new(),
+        opts,
     };
     for u in &units {
         cx.top(u, "", None);
@@ -125,6 +127,25 @@ pub(super) struct Lower<'a> {
     /// Cross-jobnet waits of units whose parent net is still being built:
     /// (parent net, wait unit, waiting unit).
     pub(super) pending_waits: Vec<(UnitId, UnitId, UnitId)>,
+    opts: &'a LoadOptions,
+}
+
+/// Choices the conversion leaves to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Job type (template) of UNIX-side jobs (`j`, `qj`, `cj`, `fxj`, `htpj`).
+    pub unix_job_type: String,
+    /// Job type of PC (Windows) jobs (`pj`, `cpj`).
+    pub windows_job_type: String,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            unix_job_type: "ecs".into(),
+            windows_job_type: "ecs-windows".into(),
+        }
+    }
 }
 
 /// Per-parameter statuses of one unit, filled by the mapping code.
@@ -842,10 +863,11 @@ impl Lower<'_> {
 
     /// A job and its cutoff (which lives on the unit, not the job).
     fn job(&mut self, u: &UnitDef, base: &str, marks: &mut Marks) -> (Job, Option<Cutoff>) {
-        let job_type = if matches!(base, "pj" | "cpj") {
-            "ecs-windows"
+        let windows = matches!(base, "pj" | "cpj");
+        let job_type = if windows {
+            self.opts.windows_job_type.clone()
         } else {
-            "ecs"
+            self.opts.unix_job_type.clone()
         };
         let mut params: IndexMap<String, Json> = IndexMap::new();
         let mut env: serde_json::Map<String, Json> = serde_json::Map::new();
@@ -862,7 +884,6 @@ impl Lower<'_> {
             (te, sc) => te.or(sc),
         };
         let wkp = text("wkp").filter(|w| !w.is_empty());
-        let windows = job_type == "ecs-windows";
         if let Some(c) = command {
             // The job runs in its work directory, as on the agent.
             let c = match &wkp {
@@ -1011,7 +1032,7 @@ impl Lower<'_> {
         }
         let type_span = u.get("ty").map(|p| p.key_span).unwrap_or(u.name_span);
         let job = Job {
-            job_type: job_type.to_string(),
+            job_type,
             params,
             end,
             retry,

@@ -34,7 +34,7 @@ mod units;
 
 pub use decode::{decode, looks_like_jp1, DecodeError, Encoding};
 pub use export::to_spec_yaml;
-pub use lower::DEFAULT_TIMEZONE;
+pub use lower::{LoadOptions, DEFAULT_TIMEZONE};
 pub use report::{Jp1Coverage, Status};
 
 use crate::diag::{Diagnostics, FileId};
@@ -43,16 +43,28 @@ use crate::ir::Project;
 /// Parses one ajsprint file already in `project.sources` (decoded text) and adds its
 /// calendars and root jobnets to `project`. Same shape as [`crate::front::spec::load`].
 pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
-    lower::lower_file(project, file, diags, false);
+    lower::lower_file(project, file, &LoadOptions::default(), diags, false);
 }
 
-/// [`load`], also returning the file's conversion coverage (saves a second lowering).
+/// [`load`] with the job types chosen by the user instead of `ecs` / `ecs-windows`.
+pub fn load_with_options(
+    project: &mut Project,
+    file: FileId,
+    opts: &LoadOptions,
+    diags: &mut Diagnostics,
+) {
+    lower::lower_file(project, file, opts, diags, false);
+}
+
+/// [`load_with_options`], also returning the file's conversion coverage (saves the second
+/// lowering that [`coverage`] does).
 pub fn load_with_coverage(
     project: &mut Project,
     file: FileId,
+    opts: &LoadOptions,
     diags: &mut Diagnostics,
 ) -> Jp1Coverage {
-    let records = lower::lower_file(project, file, diags, true);
+    let records = lower::lower_file(project, file, opts, diags, true);
     lower::file_coverage(project, file, &records)
 }
 
@@ -66,7 +78,7 @@ pub fn coverage(project: &Project, file: FileId) -> Jp1Coverage {
         .sources
         .add(src.path.clone(), src.text.clone(), &src.encoding);
     let mut diags = Diagnostics::default();
-    load_with_coverage(&mut scratch, id, &mut diags)
+    load_with_coverage(&mut scratch, id, &LoadOptions::default(), &mut diags)
 }
 
 /// The coverage as a Markdown section for `report.md`.
@@ -74,19 +86,20 @@ pub fn render_markdown(c: &Jp1Coverage) -> String {
     c.to_markdown()
 }
 
-/// Decodes `bytes`, adds the text to `project.sources` under `path` and loads it. A file
-/// that cannot be decoded gives an `E0301` diagnostic and `None`.
+/// Decodes `bytes` (`forced` is `--encoding`), adds the text to `project.sources` under
+/// `path` and loads it. A file that cannot be decoded gives an `E0301` diagnostic and `None`.
 pub fn load_bytes(
     project: &mut Project,
     path: &str,
     bytes: &[u8],
     forced: Option<Encoding>,
+    opts: &LoadOptions,
     diags: &mut Diagnostics,
 ) -> Option<FileId> {
     match decode(bytes, forced) {
         Ok((text, enc)) => {
             let file = project.sources.add(path, text, enc.name());
-            load(project, file, diags);
+            load_with_options(project, file, opts, diags);
             Some(file)
         }
         Err(e) => {

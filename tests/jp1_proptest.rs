@@ -151,3 +151,15 @@ proptest! {
         run(&bytes);
     }
 }
+
+/// Inputs that once made the front-end panic (found by `fuzz/`), kept as regressions.
+#[test]
+fn fuzz_regressions_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jp1_fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        run(&std::fs::read(entry.unwrap().path()).unwrap());
+        n += 1;
+    }
+    assert!(n >= 1);
+}

@@ -71,17 +71,16 @@ fn parse_sd(s: &str) -> Option<StartDate> {
     };
     let spec = if let Some(b) = rest.strip_prefix('b') {
         let before = match b.strip_prefix('-') {
-            Some(n) => n.parse().ok()?,
+            Some(n) => n.parse().ok().filter(|n: &u32| *n <= 31)?,
             None if b.is_empty() => 0,
             None => return None,
         };
         DaySpec::Last { before, prefix }
-    } else if rest.len() >= 2 && weekday(&rest[..2]).is_some() {
+    } else if let Some(wd) = rest.get(..2).and_then(weekday) {
         if prefix != ' ' {
             return None;
         }
-        let wd = weekday(&rest[..2])?;
-        let n = match &rest[2..] {
+        let n = match rest.get(2..)? {
             "" => None,
             ":b" => Some(-1),
             r => Some(
@@ -617,6 +616,9 @@ mod tests {
         assert!(parse_sd("2014/13/01").is_none());
         assert!(parse_sd("*mo").is_none());
         assert!(parse_sd("zz").is_none());
+        assert!(parse_sd("1墜").is_none());
+        assert!(parse_sd("*b-4294967295").is_none());
+        assert!(parse_sd("*墜").is_none());
     }
 
     #[test]

@@ -150,10 +150,29 @@ impl Jp1Coverage {
             out.push('\n');
         }
         if !self.findings.is_empty() {
+            // The same advice across thousands of units reads best once, with a count.
+            let mut todo: BTreeMap<(&str, &str), u32> = BTreeMap::new();
+            for r in &self.findings {
+                let key = match &r.status {
+                    Status::Approximated(n) => ("approximated", n.as_str()),
+                    Status::Unsupported(n) => ("unsupported", n.as_str()),
+                    _ => continue,
+                };
+                *todo.entry(key).or_default() += 1;
+            }
+            let mut todo: Vec<_> = todo.into_iter().collect();
+            todo.sort_by(|a, b| a.0 .0.cmp(b.0 .0).reverse().then(b.1.cmp(&a.1)));
+            let _ = writeln!(out, "### What to do\n");
+            let _ = writeln!(out, "| status | count | note |");
+            let _ = writeln!(out, "|---|---:|---|");
+            for ((st, note), n) in &todo {
+                let _ = writeln!(out, "| {st} | {n} | {} |", md_escape(note));
+            }
+            out.push('\n');
             let _ = writeln!(out, "### Findings\n");
             let _ = writeln!(out, "| line | unit | parameter | status | note |");
             let _ = writeln!(out, "|---:|---|---|---|---|");
-            for r in &self.findings {
+            for r in self.findings.iter().take(MAX_MD_FINDINGS) {
                 let (st, note) = match &r.status {
                     Status::Approximated(n) => ("approximated", n),
                     Status::Unsupported(n) => ("unsupported", n),
@@ -173,10 +192,20 @@ impl Jp1Coverage {
                     md_escape(note)
                 );
             }
+            if self.findings.len() > MAX_MD_FINDINGS {
+                let _ = writeln!(
+                    out,
+                    "\n… and {} more findings (all of them are in the JSON report).",
+                    self.findings.len() - MAX_MD_FINDINGS
+                );
+            }
         }
         out
     }
 }
+
+/// Findings listed one by one in Markdown; the JSON form keeps them all.
+const MAX_MD_FINDINGS: usize = 500;
 
 #[cfg(test)]
 mod tests {
@@ -212,6 +241,7 @@ mod tests {
         assert!(md.contains("Coverage: **80.0%**"), "{md}");
         assert!(md.contains("| `sd` | 2 | 1 | 0 | 0 | 1 |"), "{md}");
         assert!(md.contains("`sd=v\\|x`"), "{md}");
+        assert!(md.contains("| unsupported | 1 | give a date |"), "{md}");
         let json = serde_json::to_value(&c).unwrap();
         assert_eq!(json["findings"][0]["status"], "unsupported");
     }

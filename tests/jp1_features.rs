@@ -329,7 +329,10 @@ fn waits_connectors_and_cross_jobnet_waits() {
     let UnitKind::WaitFor(w) = &unit(&p, "/g/n/c").kind else {
         panic!()
     };
-    assert_eq!(w.target, "/g/other");
+    assert_eq!(
+        w.target, "other",
+        "JP1 paths of loaded roots become root names"
+    );
     let waits: Vec<_> = p
         .units
         .iter()
@@ -339,7 +342,10 @@ fn waits_connectors_and_cross_jobnet_waits() {
         })
         .collect();
     assert_eq!(waits.len(), 1, "{waits:?}");
-    assert_eq!(waits[0].1, "/g/other/z");
+    assert_eq!(waits[0].1, "other/z");
+    let mut vd = Diagnostics::default();
+    jobnet2sfn::passes::validate::validate(&p, &["ecs".to_string()], &mut vd);
+    assert!(!vd.has_errors(), "{:?}", vd.items);
     let wname = waits[0].0.rsplit('/').next().unwrap().to_string();
     assert!(edges(&p, "/g/n").contains(&e(&wname, "a", EdgeKind::Normal)));
 }

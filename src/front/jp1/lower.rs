@@ -84,6 +84,7 @@ pub(super) fn lower_file(
     want_records: bool,
 ) -> Vec<Record> {
     let units = parse(&project.sources.get(file).text, file, diags);
+    let first_new = project.units.len();
     if units.is_empty() && !diags.has_errors() {
         diags.push(
             Diagnostic::error("E0318", "no unit definitions in the file")
@@ -102,7 +103,36 @@ pub(super) fn lower_file(
     for u in &units {
         cx.top(u, "", None);
     }
-    cx.records.unwrap_or_default()
+    let records = cx.records.unwrap_or_default();
+    resolve_wait_targets(project, first_new);
+    records
+}
+
+/// JP1 names the jobnet a connector or `eun=` waits for by its full path
+/// (`/group/net/unit`); the rest of the compiler knows root jobnets by name. Targets under
+/// a root jobnet loaded so far become `net/unit`; others are left for validation to report.
+fn resolve_wait_targets(project: &mut Project, first_new: usize) {
+    let roots: Vec<(String, String)> = project
+        .roots
+        .iter()
+        .map(|&r| (project.units[r].path.clone(), project.units[r].name.clone()))
+        .collect();
+    for i in first_new..project.units.len() {
+        let id = UnitId::from_index(i);
+        let UnitKind::WaitFor(w) = &mut project.units[id].kind else {
+            continue;
+        };
+        if !w.target.starts_with('/') {
+            continue;
+        }
+        let found = roots.iter().find_map(|(path, name)| {
+            let rest = w.target.strip_prefix(path.as_str())?;
+            (rest.is_empty() || rest.starts_with('/')).then(|| format!("{name}{rest}"))
+        });
+        if let Some(t) = found {
+            w.target = t;
+        }
+    }
 }
 
 /// Coverage of the records of one file.

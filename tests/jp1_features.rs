@@ -360,7 +360,7 @@ fn calendars_schedules_and_delays() {
              sd=3,b;cy=3,(1,m);st=3,26:00;sh=3,be;
              sd=4,mo;cy=4,(1,w);ed=4,2026/12/31;
              sd=5,2026/04/10;
-             sy=1,M30;ey=1,23:00;mp=y;ejn=other;
+             sy=1,M30;ey=1,23:00;mp=y;ejn=\"/grp/other\";
              unit=a,,,;{ty=j;te=\"a\";sy=C5;ey=U10;}}
            unit=other,,,;{ty=n;sd=1,fr:b;cy=1,(1,m);unit=b,,,;{ty=j;te=\"b\";}}}",
     );

@@ -108,9 +108,10 @@ pub(super) fn lower_file(
     records
 }
 
-/// JP1 names the jobnet a connector or `eun=` waits for by its full path
-/// (`/group/net/unit`); the rest of the compiler knows root jobnets by name. Targets under
-/// a root jobnet loaded so far become `net/unit`; others are left for validation to report.
+/// JP1 names the jobnet a connector or `eun=` waits for (and an exclusive schedule's
+/// jobnet) by its full path (`/group/net/unit`); the rest of the compiler knows root
+/// jobnets by name. Targets under a root jobnet loaded so far become `net/unit`; others
+/// are left for validation to report.
 fn resolve_wait_targets(project: &mut Project, first_new: usize) {
     let roots: Vec<(String, String)> = project
         .roots
@@ -119,6 +120,17 @@ fn resolve_wait_targets(project: &mut Project, first_new: usize) {
         .collect();
     for i in first_new..project.units.len() {
         let id = UnitId::from_index(i);
+        if let UnitKind::Net(Net {
+            schedule: Some(s), ..
+        }) = &mut project.units[id].kind
+        {
+            for other in &mut s.exclusive_with {
+                if let Some((_, name)) = roots.iter().find(|(p, _)| p == other) {
+                    *other = name.clone();
+                }
+            }
+            continue;
+        }
         let UnitKind::WaitFor(w) = &mut project.units[id].kind else {
             continue;
         };

@@ -1,5 +1,6 @@
-//! ASL back-end: a [`JobnetPlan`] becomes a root state machine and, when the jobnet has
-//! exact joins, one continuation machine that dispatches on the join id.
+//! ASL back-end: a [`JobnetPlan`] becomes a root state machine, one continuation machine
+//! that dispatches on the join id when the jobnet has exact joins, and the child machines
+//! the partition pass split off.
 //!
 //! Data invariant: every state's output is an object with `"failed": false` (or, from a
 //! branch's failure handler, `true`). Jobs reset their output with `ResultSelector`, a
@@ -8,15 +9,17 @@
 //! its own successors: its branch ends normally with a marker, siblings run on, and the
 //! enclosing scope fails after everything independent of the failure has ended.
 
-use crate::back::templates::{IamStatement, RcSource, TemplateSet};
+use crate::back::metrics;
+use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeWait, UnitId, UnitKind,
 };
 use crate::passes::naming::{shorten, Names};
+use crate::passes::partition::Cost;
 use crate::passes::structure::{Block, JobnetPlan};
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Placeholder for the run table (DynamoDB) name in generated definitions.
 pub const RUN_TABLE: &str = "RunTable";
@@ -26,6 +29,8 @@ pub const RUN_TABLE: &str = "RunTable";
 pub enum Role {
     Root,
     Continuation,
+    /// A part of the jobnet moved out by the partition pass.
+    Child,
 }
 
 /// One generated state machine.
@@ -80,7 +85,20 @@ pub struct JobnetOutput {
     pub tables: BTreeSet<String>,
     pub findings: Vec<Finding>,
     pub joins: Vec<JoinInfo>,
+    /// `${Placeholder}` → name of the generated machine whose ARN fills it.
+    pub machine_refs: BTreeMap<String, String>,
+    /// Child machine name → which budget forced the split.
+    pub splits: BTreeMap<String, String>,
 }
+
+/// Stands for the run id while a job is rendered: the rendered job is cached and the
+/// token replaced by the run id expression of whichever machine the job lands in, so a
+/// job's template runs once per compile however many times the jobnet is split.
+const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
+
+/// Rendered jobs by unit, shared by [`unit_costs`] and [`emit_cached`].
+#[derive(Default)]
+pub struct RenderCache(std::cell::RefCell<HashMap<UnitId, Rendered>>);
 
 /// Emits the machines of one root jobnet.
 pub fn emit(
@@ -88,6 +106,17 @@ pub fn emit(
     plan: &JobnetPlan,
     names: &Names,
     templates: &TemplateSet,
+) -> Result<JobnetOutput, Vec<String>> {
+    emit_cached(project, plan, names, templates, &RenderCache::default())
+}
+
+/// [`emit`] reusing jobs already rendered into `cache`.
+pub fn emit_cached(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+    cache: &RenderCache,
 ) -> Result<JobnetOutput, Vec<String>> {
     let base = names.machine.clone();
     let cont_name = format!("{base}-cont");
@@ -107,6 +136,8 @@ pub fn emit(
         events_rules: BTreeSet::new(),
         starts: BTreeSet::new(),
         placeholders: BTreeSet::new(),
+        machine_refs: BTreeMap::new(),
+        cache,
     };
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
@@ -180,8 +211,33 @@ pub fn emit(
         }
         machines.push(e.take_machine(&cont_name, Role::Continuation, "continuation.start", states));
     }
-    for p in &root_net.approximations {
-        let _ = p;
+    // Child machines made by the partition pass.
+    let mut splits = BTreeMap::new();
+    for c in &plan.children {
+        e.role = Role::Child;
+        let name = e.child_machine(&c.key);
+        let start = "child.start".to_string();
+        let mut scope = Scope::top("child");
+        let first = if c.body == Block::Empty {
+            Next::End
+        } else {
+            Next::To(e.entry(&c.body, None))
+        };
+        scope.insert(
+            &start,
+            with_next(
+                json!({"Type": "Pass", "Comment": "a part of the jobnet run as its own machine (budgets); state data carries only the failure marker", "Parameters": {"failed": false}}),
+                &first,
+            ),
+        );
+        if c.body != Block::Empty {
+            e.emit_block(&mut scope, &c.body, None, Next::End);
+        } else {
+            scope.done();
+        }
+        let states = scope.finish();
+        splits.insert(name.clone(), c.reason.clone());
+        machines.push(e.take_machine(&name, Role::Child, &start, states));
     }
     for (net, p) in &plan.nets {
         for a in &p.approximations {
@@ -215,7 +271,59 @@ pub fn emit(
         tables: e.tables,
         findings: e.findings,
         joins,
+        machine_refs: e.machine_refs,
+        splits,
     })
+}
+
+/// Size of each unit as emitted (with its recovery chain and judgment dependents), for
+/// the partition pass. Emits every unit once into a scratch scope and measures it.
+pub fn unit_costs(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+    cache: &RenderCache,
+) -> HashMap<UnitId, Cost> {
+    let mut e = Emitter {
+        project,
+        plan,
+        names,
+        templates,
+        role: Role::Root,
+        cont_name: String::new(),
+        mapping: BTreeMap::new(),
+        parameters: BTreeMap::new(),
+        tables: BTreeSet::new(),
+        findings: Vec::new(),
+        errors: Vec::new(),
+        iam: Vec::new(),
+        events_rules: BTreeSet::new(),
+        starts: BTreeSet::new(),
+        placeholders: BTreeSet::new(),
+        machine_refs: BTreeMap::new(),
+        cache,
+    };
+    let mut costs = HashMap::new();
+    for u in project.descendants(plan.root) {
+        if project.units[u].as_net().is_some() {
+            continue;
+        }
+        let mut scope = Scope::branch("cost");
+        e.emit_unit(&mut scope, u, Next::End);
+        let states = scope.finish();
+        let m = metrics::measure(&json!({"States": Value::Object(states.into_iter().collect())}));
+        costs.insert(
+            u,
+            Cost {
+                states: m.states,
+                // Nesting indents every line further; a third more covers deep branches.
+                bytes: m.definition_bytes + m.definition_bytes / 3,
+                events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
+            },
+        );
+    }
+    costs
 }
 
 #[derive(Debug, Clone)]
@@ -316,6 +424,8 @@ struct Emitter<'a> {
     events_rules: BTreeSet<String>,
     starts: BTreeSet<String>,
     placeholders: BTreeSet<String>,
+    machine_refs: BTreeMap<String, String>,
+    cache: &'a RenderCache,
 }
 
 impl Emitter<'_> {
@@ -336,8 +446,37 @@ impl Emitter<'_> {
                 "jobnet2sfn: exact joins of jobnet {} (generated)",
                 root.path
             ),
+            Role::Child => format!(
+                "jobnet2sfn: part of jobnet {} split off to stay under the budgets (generated)",
+                root.path
+            ),
         };
-        let definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
+        let mut definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
+        // Step Functions rejects unreachable states; they arise only where the source has
+        // a unit that can never run (a recovery unit behind a unit that cannot fail).
+        let mut removed = Vec::new();
+        prune_unreachable(&mut definition, &mut removed);
+        for gone in removed {
+            let owners: Vec<String> = self
+                .mapping
+                .iter()
+                .filter(|(_, v)| v.contains(&gone))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for path in owners {
+                let states = self.mapping.get_mut(&path).expect("present");
+                states.retain(|s| s != &gone);
+                if states.is_empty() {
+                    self.mapping.remove(&path);
+                    self.findings.push(Finding {
+                        unit: path,
+                        kind: FindingKind::Approximated,
+                        what: "never runs: the unit it depends on cannot end abnormally, so no state is generated".into(),
+                        action: "remove the unit, or attach it to a unit that can fail".into(),
+                    });
+                }
+            }
+        }
         let mut placeholders = std::mem::take(&mut self.placeholders);
         collect_placeholders(&definition, &mut placeholders);
         Machine {
@@ -354,7 +493,7 @@ impl Emitter<'_> {
     fn run_id(&self) -> &'static str {
         match self.role {
             Role::Root => "$$.Execution.Name",
-            Role::Continuation => "$$.Execution.Input.runId",
+            Role::Continuation | Role::Child => "$$.Execution.Input.runId",
         }
     }
 
@@ -398,6 +537,7 @@ impl Emitter<'_> {
                 || format!("{}.fork", self.entry(&v[0], None)),
                 str::to_string,
             ),
+            Block::Child(n) => format!("{}.child", self.plan.children[*n].key),
             Block::Arrive { join, from } => {
                 let verb = match self.project.units[*join].join {
                     JoinKind::And => "arrive",
@@ -412,9 +552,20 @@ impl Emitter<'_> {
         }
     }
 
+    /// Whether unit `u` has recovery units attached.
+    fn has_recovery(&self, u: UnitId) -> bool {
+        let parent = self.project.units[u].parent.unwrap_or(self.plan.root);
+        self.plan
+            .nets
+            .get(&parent)
+            .and_then(|p| p.recovery.get(&u))
+            .is_some_and(|r| !r.is_empty())
+    }
+
     fn unit_entry(&self, u: UnitId) -> String {
         let own = self.names.state(u);
         match &self.project.units[u].kind {
+            UnitKind::Net(_) if self.has_recovery(u) => own.to_string(),
             UnitKind::Net(_) => {
                 let main = &self.plan.nets[&u].main;
                 match main {
@@ -441,6 +592,7 @@ impl Emitter<'_> {
             }
             Block::Parallel(branches) => self.emit_parallel(scope, branches, own, next),
             Block::Arrive { join, from } => self.emit_arrive(scope, *join, *from, next),
+            Block::Child(n) => self.emit_child_call(scope, *n, next),
         }
     }
 
@@ -451,7 +603,10 @@ impl Emitter<'_> {
         own: Option<&str>,
         next: Next,
     ) {
-        let name = self.entry(&Block::Parallel(branches.to_vec()), own);
+        let name = match own {
+            Some(o) => o.to_string(),
+            None => format!("{}.fork", self.entry(&branches[0], None)),
+        };
         let check = format!("{name}.check");
         let mut out_branches = Vec::new();
         let mut selector = Map::new();
@@ -561,18 +716,8 @@ impl Emitter<'_> {
                 }));
             }
         }
-        self.starts.insert(self.cont_name.clone());
-        self.events_rules
-            .insert("StepFunctionsGetEventsForStepFunctionsExecutionRule".into());
         let cont = self.cont_name.clone();
-        self.iam.push(IamStatement {
-            actions: vec!["states:StartExecution".into()],
-            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{cont}")],
-        });
-        self.iam.push(IamStatement {
-            actions: vec!["states:DescribeExecution".into(), "states:StopExecution".into()],
-            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{cont}:*")],
-        });
+        self.may_start("ContinuationArn", &cont);
         let state = json!({
             "Type": "Task",
             "Comment": format!("run {} and what follows it in the continuation machine", self.project.units[join].path),
@@ -594,6 +739,60 @@ impl Emitter<'_> {
         scope.insert(&start, state);
     }
 
+    /// Records that the machine being emitted starts machine `name` (placeholder, IAM).
+    fn may_start(&mut self, placeholder: &str, name: &str) {
+        self.starts.insert(name.to_string());
+        self.machine_refs
+            .insert(placeholder.to_string(), name.to_string());
+        self.events_rules
+            .insert("StepFunctionsGetEventsForStepFunctionsExecutionRule".into());
+        self.iam.push(IamStatement {
+            actions: vec!["states:StartExecution".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}")],
+        });
+        self.iam.push(IamStatement {
+            actions: vec!["states:DescribeExecution".into(), "states:StopExecution".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{name}:*")],
+        });
+    }
+
+    /// Name of the child machine with key `key`: `[A-Za-z0-9_-]`, at most 80 characters.
+    fn child_machine(&self, key: &str) -> String {
+        shorten(
+            &format!("{}-{}", self.names.machine, key.replace('.', "-")),
+            80,
+        )
+    }
+
+    /// Starts child machine `n` and waits for it; its failure is this branch's failure,
+    /// exactly as a failed job's would be.
+    fn emit_child_call(&mut self, scope: &mut Scope, n: usize, next: Next) {
+        let key = self.plan.children[n].key.clone();
+        let machine = self.child_machine(&key);
+        let placeholder = format!("Child{}Arn", pascal(&key));
+        self.may_start(&placeholder, &machine);
+        let handler = scope.handler();
+        let run_id = self.run_id();
+        let state = json!({
+            "Type": "Task",
+            "Comment": format!("run the part starting at {key} in child machine {machine} (split to stay under the budgets)"),
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": format!("${{{placeholder}}}"),
+                "Name.$": format!("States.Format('{{}}-{}', {run_id})", shorten(&key, 32)),
+                "Input": {
+                    "runId.$": run_id,
+                    "businessDate.$": self.business_date(),
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
+                }
+            },
+            "ResultSelector": {"failed": false},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}]
+        });
+        let name = format!("{key}.child");
+        scope.insert(&name, with_next(state, &next));
+    }
+
     fn emit_unit(&mut self, scope: &mut Scope, u: UnitId, next: Next) {
         let unit = &self.project.units[u];
         let name = self.names.state(u).to_string();
@@ -612,8 +811,9 @@ impl Emitter<'_> {
         match &unit.kind {
             UnitKind::Job(_) => self.emit_job(scope, u, &fail_target, next),
             UnitKind::Net(_) => {
-                let main = self.plan.nets[&u].main.clone();
-                if main == Block::Empty {
+                let plan = self.plan;
+                let main = &plan.nets[&u].main;
+                if *main == Block::Empty {
                     self.map(u, &name);
                     let s = with_next(
                         json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}),
@@ -626,7 +826,30 @@ impl Emitter<'_> {
                     if unit.cutoff.is_some() {
                         self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
                     }
-                    self.emit_block(scope, &main, Some(&name), next);
+                    if self.has_recovery(u) {
+                        // The net runs as a one-branch Parallel so that an abnormal end
+                        // anywhere inside it reaches its recovery units.
+                        let inner = self.entry(main, None);
+                        let mut sub = Scope::branch(&inner);
+                        self.emit_block(&mut sub, main, None, Next::End);
+                        let check = format!("{name}.check");
+                        scope.insert(&name, json!({
+                            "Type": "Parallel",
+                            "Comment": format!("{}: nested jobnet with recovery units", unit.path),
+                            "Branches": [{"StartAt": inner, "States": Value::Object(sub.finish().into_iter().collect())}],
+                            "ResultSelector": {"failed": false, "b0.$": "$[0].failed"},
+                            "Next": check
+                        }));
+                        let default = scope.target(&next);
+                        scope.insert(&check, json!({
+                            "Type": "Choice",
+                            "Comment": "an abnormal end inside the jobnet runs its recovery units",
+                            "Choices": [{"Variable": "$.b0", "BooleanEquals": true, "Next": fail_target}],
+                            "Default": default
+                        }));
+                    } else {
+                        self.emit_block(scope, main, Some(&name), next);
+                    }
                 }
             }
             UnitKind::Judgment(j) => self.emit_judgment(scope, u, &j.condition.clone(), next),
@@ -736,6 +959,36 @@ impl Emitter<'_> {
             return;
         };
         let name = self.names.state(u).to_string();
+        let cached = self.cache.0.borrow().get(&u).cloned();
+        let mut rendered = match cached {
+            Some(r) => r,
+            None => match self.render_job(u, &name) {
+                Ok(r) => {
+                    self.cache.0.borrow_mut().insert(u, r.clone());
+                    r
+                }
+                Err(e) => {
+                    self.errors
+                        .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
+                    return;
+                }
+            },
+        };
+        let run_id = self.run_id();
+        for st in &mut rendered.states {
+            for v in st.values_mut() {
+                replace_token(v, run_id);
+            }
+        }
+        self.emit_rendered(scope, u, &name, rendered, fail_target, next);
+    }
+
+    /// Renders a job's template with the job's params (inherited `job_defaults` first).
+    fn render_job(&self, u: UnitId, name: &str) -> Result<Rendered, String> {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return Err("not a job".into());
+        };
         let mut params = Map::new();
         let mut cur = unit.parent;
         let mut defaults = Vec::new();
@@ -765,21 +1018,30 @@ impl Emitter<'_> {
                 *v = Value::String(text);
             }
         }
-        let prefix = pascal(&name);
+        let prefix = pascal(name);
         let ctx = json!({
             "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
-                    "param_prefix": prefix, "exec_suffix": shorten(&name, 32)},
-            "run": {"id": self.run_id(), "business_date": self.business_date()},
+                    "param_prefix": prefix, "exec_suffix": shorten(name, 32)},
+            "run": {"id": RUN_ID_TOKEN, "business_date": self.business_date()},
             "jobnet": {"name": self.project.units[self.plan.root].name}
         });
-        let rendered = match self.templates.render(&job.job_type, &ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                self.errors
-                    .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
-                return;
-            }
+        self.templates.render(&job.job_type, &ctx)
+    }
+
+    fn emit_rendered(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        name: &str,
+        rendered: Rendered,
+        fail_target: &str,
+        next: Next,
+    ) {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return;
         };
+        let name = name.to_string();
         for (k, v) in &rendered.parameters {
             self.parameters
                 .entry(k.clone())
@@ -1125,6 +1387,65 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Removes states no transition reaches, in the machine and inside every branch, and
+/// returns their names in `removed`.
+fn prune_unreachable(machine: &mut Value, removed: &mut Vec<String>) {
+    let start = machine
+        .get("StartAt")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(states) = machine.get_mut("States").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut todo = vec![start];
+    while let Some(n) = todo.pop() {
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        let Some(st) = states.get(&n) else { continue };
+        let mut push = |v: Option<&Value>| {
+            if let Some(t) = v.and_then(Value::as_str) {
+                todo.push(t.to_string());
+            }
+        };
+        push(st.get("Next"));
+        push(st.get("Default"));
+        for key in ["Choices", "Catch"] {
+            for c in st.get(key).and_then(Value::as_array).into_iter().flatten() {
+                push(c.get("Next"));
+            }
+        }
+    }
+    let gone: Vec<String> = states
+        .keys()
+        .filter(|k| !seen.contains(*k))
+        .cloned()
+        .collect();
+    for g in gone {
+        states.shift_remove(&g);
+        removed.push(g);
+    }
+    for st in states.values_mut() {
+        if let Some(branches) = st.get_mut("Branches").and_then(Value::as_array_mut) {
+            for b in branches {
+                prune_unreachable(b, removed);
+            }
+        }
+    }
+}
+
+/// Replaces [`RUN_ID_TOKEN`] in every string of `v`.
+fn replace_token(v: &mut Value, run_id: &str) {
+    match v {
+        Value::String(s) if s.contains(RUN_ID_TOKEN) => *s = s.replace(RUN_ID_TOKEN, run_id),
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_token(x, run_id)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_token(x, run_id)),
+        _ => {}
+    }
+}
+
 pub fn pascal(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|p| !p.is_empty())
@@ -1183,6 +1504,68 @@ mod tests {
             &mut s,
         );
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["RunTable", "X_1"]);
+    }
+
+    fn compile_one(yaml: &str) -> crate::driver::Compiled {
+        use crate::diag::Diagnostics;
+        use crate::driver::{compile, load_text, CompileOptions, InputFormat};
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(&mut p, "t.yaml", yaml.into(), InputFormat::Spec, &mut d);
+        compile(&p, &CompileOptions::default(), &mut d).expect("compiles")
+    }
+
+    /// Every transition target exists and every state is reachable, recursively.
+    fn assert_well_formed(machine: &Value) {
+        let mut copy = machine.clone();
+        let mut removed = Vec::new();
+        prune_unreachable(&mut copy, &mut removed);
+        assert!(removed.is_empty(), "unreachable: {removed:?}");
+    }
+
+    #[test]
+    fn a_nested_net_failure_reaches_its_recovery_unit() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: nr\n    units:\n      - name: inner\n        units:\n          - {name: a, type: lambda}\n      - {name: fix, type: noop, after: [inner], recovery: true}\n      - {name: next, type: noop, after: [inner]}\n",
+        );
+        let m = &c.outputs[0].machines[0].definition;
+        assert_well_formed(m);
+        assert_eq!(m["States"]["inner"]["Type"], "Parallel");
+        assert_eq!(m["States"]["inner.check"]["Choices"][0]["Next"], "fix");
+        assert_eq!(m["States"]["inner.check"]["Default"], "next");
+        let inner = &m["States"]["inner"]["Branches"][0]["States"];
+        assert!(
+            inner["a"]["Catch"].to_string().contains("a.failed"),
+            "{inner}"
+        );
+    }
+
+    #[test]
+    fn a_recovery_unit_that_can_never_run_is_pruned_and_reported() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: np\n    units:\n      - {name: a, type: noop}\n      - {name: fix, type: noop, after: [a], recovery: true}\n",
+        );
+        let out = &c.outputs[0];
+        assert_well_formed(&out.machines[0].definition);
+        assert!(out.machines[0].definition["States"].get("fix").is_none());
+        assert!(!out.mapping.contains_key("/np/fix"));
+        assert!(out
+            .findings
+            .iter()
+            .any(|f| f.unit == "/np/fix" && f.what.contains("never runs")));
+    }
+
+    #[test]
+    fn every_example_is_well_formed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for e in std::fs::read_dir(dir).expect("examples") {
+            let text = std::fs::read_to_string(e.expect("entry").path()).expect("text");
+            for out in compile_one(&text).outputs {
+                for m in &out.machines {
+                    assert_well_formed(&m.definition);
+                }
+            }
+        }
     }
 
     #[test]

@@ -232,6 +232,8 @@ impl<'a> Sim<'a> {
                 self.threads[t].state = next;
             }
             "Wait" => {
+                // Clock-time waits (TimestampPath) are not timed here: jobs' start times
+                // are compared on structure, and generated nets in these tests have none.
                 let secs = st.get("Seconds").and_then(Value::as_u64).unwrap_or(0);
                 self.threads[t].time += secs;
                 self.go_next(t, st, input);

@@ -21,6 +21,9 @@ use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// The alert topic the template creates; `${AlertTopic}` in definitions and policies.
+pub const ALERT_TOPIC: &str = "AlertTopic";
+
 /// Placeholder for the run table (DynamoDB) name in generated definitions.
 pub const RUN_TABLE: &str = "RunTable";
 
@@ -144,6 +147,29 @@ pub fn emit_cached(
 
     // Root machine.
     let mut scope = Scope::top("jobnet");
+    let root_unit = &project.units[plan.root];
+    scope.alert = Some(json!({
+        "Type": "Task",
+        "Comment": "alert: the run ended abnormally (SNS topic of the template, KMS-encrypted)",
+        "Resource": "arn:aws:states:::sns:publish",
+        "Parameters": {
+            "TopicArn": format!("${{{ALERT_TOPIC}}}"),
+            "Subject": format!("[jobnet2sfn] ABNORMAL END {}", shorten(&base, 60)),
+            "Message.$": format!(
+                "States.Format('jobnet: {}\nstatus: ABNORMAL END\nbusiness date: {{}}\nrun: {{}}\nexecution: {{}}\nconsole: https://console.aws.amazon.com/states/home#/v2/executions/details/{{}}', $$.Execution.Input.businessDate, $$.Execution.Name, $$.Execution.Id, $$.Execution.Id)",
+                intrinsic_literal(&root_unit.path)
+            ),
+            "MessageAttributes": {
+                "jobnet": {"DataType": "String", "StringValue": root_unit.path},
+                "status": {"DataType": "String", "StringValue": "ABNORMAL_END"}
+            }
+        },
+        "ResultPath": null
+    }));
+    e.iam.push(IamStatement {
+        actions: vec!["sns:Publish".into()],
+        resources: vec![format!("${{{ALERT_TOPIC}}}")],
+    });
     let start = "jobnet.start".to_string();
     let main = root_net.main.clone();
     let first = if main == Block::Empty {
@@ -352,6 +378,8 @@ struct Scope {
     top: bool,
     handler_used: bool,
     done_used: bool,
+    /// For the root machine: the SNS publish that runs before the run fails.
+    alert: Option<Value>,
 }
 
 impl Scope {
@@ -362,6 +390,7 @@ impl Scope {
             top: true,
             handler_used: false,
             done_used: false,
+            alert: None,
         }
     }
 
@@ -396,12 +425,21 @@ impl Scope {
     fn finish(mut self) -> IndexMap<String, Value> {
         if self.handler_used {
             let h = format!("{}.failed", self.key);
-            let state = if self.top {
-                json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."})
+            if let Some(mut alert) = self.alert.take() {
+                // The root alerts before it fails; a failed alert must not hide the failure.
+                let end = format!("{}.abnormal-end", self.key);
+                alert["Next"] = json!(end);
+                alert["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": end}]);
+                self.states.insert(h, alert);
+                self.states.insert(end, json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."}));
             } else {
-                json!({"Type": "Pass", "Comment": "end this branch, marked failed; sibling branches run on", "Result": {"failed": true}, "End": true})
-            };
-            self.states.insert(h, state);
+                let state = if self.top {
+                    json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."})
+                } else {
+                    json!({"Type": "Pass", "Comment": "end this branch, marked failed; sibling branches run on", "Result": {"failed": true}, "End": true})
+                };
+                self.states.insert(h, state);
+            }
         }
         if self.done_used {
             let d = format!("{}.done", self.key);
@@ -1466,6 +1504,18 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Escapes text for a string literal inside an intrinsic function (`States.Format('…')`).
+fn intrinsic_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\'' | '{' | '}' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Name of continuation machine `group` (`<base>-cont`, then `<base>-cont2`, …).
 fn cont_machine(first: &str, group: usize) -> String {
     if group == 0 {

@@ -1135,6 +1135,13 @@ impl Emitter<'_> {
                 *v = Value::String(text);
             }
         }
+        // A multi-line script (JP1 `te`/`sc` with several lines) becomes one command line:
+        // container APIs take it, but validators reject control characters in definitions.
+        if let Some(Value::String(cmd)) = params.get_mut("command") {
+            if cmd.contains('\n') {
+                *cmd = one_line(cmd, job.job_type.contains("windows"));
+            }
+        }
         let prefix = pascal(name);
         let ctx = json!({
             "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
@@ -1504,6 +1511,35 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Joins script lines with `; ` (`cmd.exe`: ` & `), except where a line continues the
+/// next (a trailing `\`, `&&`, `||`, `|`, or a shell keyword that opens a block).
+fn one_line(script: &str, windows: bool) -> String {
+    let sep = if windows { " & " } else { "; " };
+    let mut out = String::new();
+    let mut glue = "";
+    for line in script
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+    {
+        out.push_str(glue);
+        let (text, continues) = match line.strip_suffix('\\') {
+            Some(t) => (t.trim_end(), true),
+            None => {
+                let last = line.split_whitespace().last().unwrap_or("");
+                let opens = !windows && matches!(last, "then" | "do" | "else" | "{" | "in");
+                (
+                    line,
+                    opens || ["&&", "||", "|", "("].iter().any(|op| line.ends_with(op)),
+                )
+            }
+        };
+        out.push_str(text);
+        glue = if continues { " " } else { sep };
+    }
+    out
+}
+
 /// Escapes text for a string literal inside an intrinsic function (`States.Format('…')`).
 fn intrinsic_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -1736,6 +1772,20 @@ mod tests {
             "{:?}",
             c.outputs[0].findings
         );
+    }
+
+    #[test]
+    fn multi_line_scripts_become_one_command_line() {
+        assert_eq!(
+            one_line("cd /tmp && ls\npwd\n\nrun.sh a", false),
+            "cd /tmp && ls; pwd; run.sh a"
+        );
+        assert_eq!(
+            one_line("if [ -f x ]; then\n  echo y\nfi", false),
+            "if [ -f x ]; then   echo y; fi"
+        );
+        assert_eq!(one_line("a \\\n  b\nc |\nd", false), "a   b; c | d");
+        assert_eq!(one_line("copy a b\r\ndel a", true), "copy a b & del a");
     }
 
     #[test]

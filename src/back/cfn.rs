@@ -37,6 +37,10 @@ pub const INLINE_LIMIT: usize = 400_000;
 /// by the jobnet's machine-name prefix.
 const MAX_LISTED_CHILDREN: usize = 20;
 
+/// Above this many machine resources, continuation machines share their root's role and
+/// log group (leaving room under the 500-resource stack limit for schedules and tables).
+const COMPACT_ABOVE: usize = 250;
+
 #[derive(Debug, Clone)]
 pub struct CfnOptions {
     pub log_retention_days: u32,
@@ -102,7 +106,7 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
             for p in &m.placeholders {
                 if let Substitution::Parameter(name) = substitution(p, &tables, &o.machine_refs) {
                     let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
-                        format!("Value for ${{{name}}} in the generated definitions")
+                        format!("Value for {name} in the generated definitions")
                     });
                     params.entry(name).or_insert(desc);
                 }
@@ -115,9 +119,11 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
                         let is_table_arn =
                             name.strip_suffix("Arn").is_some_and(|t| tables.contains(t));
                         if !is_table_arn && !tables.contains(&name) && name != ALERT_TOPIC {
-                            let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
-                                format!("Value for ${{{name}}} in IAM policies")
-                            });
+                            let desc = o
+                                .parameters
+                                .get(&name)
+                                .cloned()
+                                .unwrap_or_else(|| format!("Value for {name} in IAM policies"));
                             params.entry(name).or_insert(desc);
                         }
                     }
@@ -206,6 +212,15 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             json!({"Description": "Subscribe operators here (e-mail, HTTPS, or a queue inside the VPC); reachable through an SNS VPC endpoint", "Value": {"Ref": ALERT_TOPIC}}),
         );
     }
+    // A stack holds at most 500 resources. Each machine normally gets its own role and log
+    // group; when that would come close to the limit (with room for schedules), the
+    // continuation machines share their root's as well, as child machines always do.
+    let own_resources: usize = outputs
+        .iter()
+        .flat_map(|o| &o.machines)
+        .map(|m| if m.role == Role::Child { 1 } else { 3 })
+        .sum();
+    let compact = own_resources > COMPACT_ABOVE;
     for o in outputs {
         // Child machines (split off by budgets) share the root's role and log group, so a
         // split adds one resource per child and the stack stays under its resource limit.
@@ -217,7 +232,11 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                 .iter()
                 .filter(|m| m.role == Role::Child)
                 .collect();
-            for c in &children {
+            let continuations = o
+                .machines
+                .iter()
+                .filter(|m| compact && m.role == Role::Continuation);
+            for c in children.iter().copied().chain(continuations) {
                 sh.iam.extend(c.iam.iter().cloned());
                 sh.events_rules.extend(c.events_rules.iter().cloned());
             }
@@ -250,6 +269,7 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             let id = logical(&m.name);
             let owner = match (&m.role, &root_id) {
                 (Role::Child, Some(r)) => r.clone(),
+                (Role::Continuation, Some(r)) if compact => r.clone(),
                 _ => id.clone(),
             };
             if owner == id {

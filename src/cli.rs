@@ -441,20 +441,20 @@ fn check(a: CheckArgs) -> i32 {
         &compile_options(&a.common),
         &mut diags,
     );
-    let Some(compiled) = compiled else {
-        return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
-    };
-    let (exit, note) = partial_exit(&compiled, a.allow_partial);
-    let summary = if note.is_empty() {
-        format!("ok: {} jobnet(s)", compiled.report.totals.jobnets)
-    } else {
-        note
+    let (exit, summary) = match &compiled {
+        None => (EXIT_INPUT, String::new()),
+        Some(c) => match partial_exit(c, a.allow_partial) {
+            (exit, note) if note.is_empty() => {
+                (exit, format!("ok: {} jobnet(s)", c.report.totals.jobnets))
+            }
+            other => other,
+        },
     };
     finish(
         &a.common,
         project,
         &mut diags,
-        Some(&compiled),
+        compiled.as_ref(),
         exit,
         &summary,
     )

@@ -123,25 +123,7 @@ pub fn emit_cached(
 ) -> Result<JobnetOutput, Vec<String>> {
     let base = names.machine.clone();
     let cont_name = format!("{base}-cont");
-    let mut e = Emitter {
-        project,
-        plan,
-        names,
-        templates,
-        role: Role::Root,
-        cont_name: cont_name.clone(),
-        mapping: BTreeMap::new(),
-        parameters: BTreeMap::new(),
-        tables: BTreeSet::new(),
-        findings: Vec::new(),
-        errors: Vec::new(),
-        iam: Vec::new(),
-        events_rules: BTreeSet::new(),
-        starts: BTreeSet::new(),
-        placeholders: BTreeSet::new(),
-        machine_refs: BTreeMap::new(),
-        cache,
-    };
+    let mut e = Emitter::new(project, plan, names, templates, cache, cont_name.clone());
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
 
@@ -323,25 +305,7 @@ pub fn unit_costs(
     templates: &TemplateSet,
     cache: &RenderCache,
 ) -> HashMap<UnitId, Cost> {
-    let mut e = Emitter {
-        project,
-        plan,
-        names,
-        templates,
-        role: Role::Root,
-        cont_name: String::new(),
-        mapping: BTreeMap::new(),
-        parameters: BTreeMap::new(),
-        tables: BTreeSet::new(),
-        findings: Vec::new(),
-        errors: Vec::new(),
-        iam: Vec::new(),
-        events_rules: BTreeSet::new(),
-        starts: BTreeSet::new(),
-        placeholders: BTreeSet::new(),
-        machine_refs: BTreeMap::new(),
-        cache,
-    };
+    let mut e = Emitter::new(project, plan, names, templates, cache, String::new());
     let mut costs = HashMap::new();
     for u in project.descendants(plan.root) {
         if project.units[u].as_net().is_some() {
@@ -478,7 +442,36 @@ struct Emitter<'a> {
     cache: &'a RenderCache,
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
+    fn new(
+        project: &'a Project,
+        plan: &'a JobnetPlan,
+        names: &'a Names,
+        templates: &'a TemplateSet,
+        cache: &'a RenderCache,
+        cont_name: String,
+    ) -> Self {
+        Emitter {
+            project,
+            plan,
+            names,
+            templates,
+            role: Role::Root,
+            cont_name,
+            mapping: BTreeMap::new(),
+            parameters: BTreeMap::new(),
+            tables: BTreeSet::new(),
+            findings: Vec::new(),
+            errors: Vec::new(),
+            iam: Vec::new(),
+            events_rules: BTreeSet::new(),
+            starts: BTreeSet::new(),
+            placeholders: BTreeSet::new(),
+            machine_refs: BTreeMap::new(),
+            cache,
+        }
+    }
+
     fn take_machine(
         &mut self,
         name: &str,

@@ -270,52 +270,43 @@ impl Partitioner<'_> {
                 }
                 _ => (b, (self.unit_cost)(u)),
             },
-            Block::Series(items) => {
-                let fitted: Vec<(Block, Cost)> = items.into_iter().map(|i| self.fit(i)).collect();
-                let total = fitted.iter().fold(Cost::default(), |a, x| a + x.1);
-                if total.fits(&self.budgets) {
-                    return (
-                        Block::Series(fitted.into_iter().map(|x| x.0).collect()),
-                        total,
-                    );
-                }
-                let reason = total.over(&self.budgets);
-                let n = fitted.len();
-                let groups = self.cut(fitted, Cost::default());
-                let merged = groups.len() < n;
-                let mut out = Vec::new();
-                let mut cost = Cost::default();
-                for g in groups {
-                    let (b, c) = self.group_block(g, false, reason);
-                    out.push(b);
-                    cost = cost + c;
-                }
-                self.refit(Block::Series(out), cost, merged)
-            }
-            Block::Parallel(branches) => {
-                let fitted: Vec<(Block, Cost)> =
-                    branches.into_iter().map(|i| self.fit(i)).collect();
-                let total = fitted.iter().fold(PARALLEL, |a, x| a + x.1 + BRANCH);
-                if total.fits(&self.budgets) {
-                    return (
-                        Block::Parallel(fitted.into_iter().map(|x| x.0).collect()),
-                        total,
-                    );
-                }
-                let reason = total.over(&self.budgets);
-                let n = fitted.len();
-                let groups = self.cut(fitted, BRANCH);
-                let merged = groups.len() < n;
-                let mut out = Vec::new();
-                let mut cost = PARALLEL;
-                for g in groups {
-                    let (b, c) = self.group_block(g, true, reason);
-                    out.push(b);
-                    cost = cost + c + BRANCH;
-                }
-                self.refit(Block::Parallel(out), cost, merged)
-            }
+            Block::Series(items) => self.fit_list(items, false),
+            Block::Parallel(branches) => self.fit_list(branches, true),
         }
+    }
+
+    /// Fits the items of a series (or the branches of a parallel block); over budget, cuts
+    /// them into groups that each become a child machine.
+    fn fit_list(&mut self, items: Vec<Block>, parallel: bool) -> (Block, Cost) {
+        let (base, per_item) = if parallel {
+            (PARALLEL, BRANCH)
+        } else {
+            (Cost::default(), Cost::default())
+        };
+        let make = |v: Vec<Block>| {
+            if parallel {
+                Block::Parallel(v)
+            } else {
+                Block::Series(v)
+            }
+        };
+        let fitted: Vec<(Block, Cost)> = items.into_iter().map(|i| self.fit(i)).collect();
+        let total = fitted.iter().fold(base, |a, x| a + x.1 + per_item);
+        if total.fits(&self.budgets) {
+            return (make(fitted.into_iter().map(|x| x.0).collect()), total);
+        }
+        let reason = total.over(&self.budgets);
+        let n = fitted.len();
+        let groups = self.cut(fitted, per_item);
+        let merged = groups.len() < n;
+        let mut out = Vec::new();
+        let mut cost = base;
+        for g in groups {
+            let (b, c) = self.group_block(g, parallel, reason);
+            out.push(b);
+            cost = cost + c + per_item;
+        }
+        self.refit(make(out), cost, merged)
     }
 
     /// After a cut, many child calls may still be too many for one machine: cut again (the

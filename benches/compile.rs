@@ -32,3 +32,29 @@ fn load_and_compile(bencher: divan::Bencher, jobs: usize) {
         out
     });
 }
+
+/// 1,000 root jobnets of 50 jobs each in one compile (a whole system migrated at once).
+#[divan::bench(sample_count = 5)]
+fn thousand_jobnets_of_50_jobs(bencher: divan::Bencher) {
+    let mut text = String::from("version: 1\njobnets:\n");
+    for n in 0..1000 {
+        let one = spec(&format!("net{n:04}"), Shape::with_jobs(50));
+        // Keep the jobnet entries, drop each spec's own header.
+        let body = one.split_once("jobnets:\n").map_or("", |(_, b)| b);
+        text.push_str(body);
+    }
+    bencher.bench(|| {
+        let mut project = Project::default();
+        let mut diags = Diagnostics::default();
+        load_text(
+            &mut project,
+            "many.yaml",
+            text.clone(),
+            InputFormat::Spec,
+            &mut diags,
+        );
+        let out = compile(&project, &CompileOptions::default(), &mut diags);
+        assert!(out.is_some(), "{:?}", diags.items.first());
+        out
+    });
+}

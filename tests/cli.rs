@@ -355,3 +355,47 @@ fn plan_prints_a_forecast() {
         "{out}"
     );
 }
+
+#[test]
+fn deep_nesting_and_huge_files_get_errors_not_panics() {
+    let dir = tmp("bad-big");
+    std::fs::create_dir_all(&dir).unwrap();
+    // 1,000 nested jobnets.
+    let mut deep = String::from("version: 1\njobnets:\n  - name: n0\n    units:\n");
+    for i in 1..1000 {
+        let pad = " ".repeat(6 + (i - 1) * 4);
+        deep.push_str(&format!("{pad}- name: n{i}\n{pad}  units:\n"));
+    }
+    let pad = " ".repeat(6 + 999 * 4);
+    deep.push_str(&format!("{pad}- {{name: leaf, type: noop}}\n"));
+    let deep_file = dir.join("deep.yaml");
+    std::fs::write(&deep_file, deep).unwrap();
+    let o = run(&["check", deep_file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    assert!(stderr(&o).contains("E01"), "{}", stderr(&o));
+
+    // 50 MB: one valid spec followed by garbage, and 50 MB of binary noise.
+    let mut big =
+        String::from("version: 1\njobnets:\n  - name: x\n    units: [{name: a, type: noop}]\n");
+    let line = "garbage: [unclosed, {still: open\n";
+    while big.len() < 50 * 1024 * 1024 {
+        big.push_str(line);
+    }
+    let big_file = dir.join("big.yaml");
+    std::fs::write(&big_file, big).unwrap();
+    let o = run(&["check", big_file.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(v["errors"].as_u64().unwrap() >= 1);
+
+    let noise: Vec<u8> = (0..50 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let noise_file = dir.join("noise.bin");
+    std::fs::write(&noise_file, noise).unwrap();
+    let o = run(&["check", noise_file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -354,14 +354,21 @@ pub fn compile_with(
     if diags.has_errors() {
         return None;
     }
-    let mut report = report::build(project, &outputs);
-    report.jp1 = jp1.to_vec();
+    // Each definition is serialised once: its text is written and its length reported.
     let mut files = BTreeMap::new();
+    let mut measured = BTreeMap::new();
     for out in &outputs {
         for m in &out.machines {
-            files.insert(report::machine_file(&m.name), pretty(&m.definition));
+            let text = pretty(&m.definition);
+            measured.insert(
+                m.name.clone(),
+                crate::back::metrics::measure_with_len(&m.definition, text.len()),
+            );
+            files.insert(report::machine_file(&m.name), text);
         }
     }
+    let mut report = report::build_measured(project, &outputs, &measured);
+    report.jp1 = jp1.to_vec();
     let mut template = cfn::template(&outputs, &opts.cfn);
     schedule::add_schedules(&mut template, project, &outputs, diags);
     files.insert("template.yaml".into(), yaml::to_yaml(&template));

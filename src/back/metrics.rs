@@ -40,8 +40,13 @@ pub fn pretty_len(v: &Value) -> usize {
 
 /// Measures a definition (`{"StartAt":…,"States":{…}}`).
 pub fn measure(definition: &Value) -> Metrics {
+    measure_with_len(definition, pretty_len(definition))
+}
+
+/// [`measure`] when the pretty text is already at hand (its length is `bytes`).
+pub fn measure_with_len(definition: &Value, bytes: usize) -> Metrics {
     let mut m = Metrics {
-        definition_bytes: pretty_len(definition),
+        definition_bytes: bytes,
         history_events: EXECUTION_EVENTS,
         ..Metrics::default()
     };

@@ -69,6 +69,15 @@ pub fn machine_file(name: &str) -> String {
 
 /// Builds the report from the emitted outputs.
 pub fn build(project: &Project, outputs: &[JobnetOutput]) -> Report {
+    build_measured(project, outputs, &BTreeMap::new())
+}
+
+/// [`build`] with figures already measured (machine name → metrics); others are measured.
+pub fn build_measured(
+    project: &Project,
+    outputs: &[JobnetOutput],
+    measured: &BTreeMap<String, Metrics>,
+) -> Report {
     let mut totals = Totals::default();
     let mut jobnets = Vec::new();
     for out in outputs {
@@ -88,7 +97,10 @@ pub fn build(project: &Project, outputs: &[JobnetOutput]) -> Report {
                 role: m.role,
                 file: machine_file(&m.name),
                 split_because: out.splits.get(&m.name).cloned(),
-                metrics: measure(&m.definition),
+                metrics: measured
+                    .get(&m.name)
+                    .copied()
+                    .unwrap_or_else(|| measure(&m.definition)),
             })
             .collect();
         totals.jobnets += 1;

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# The single test command: installs every tool the tests need (idempotently) and runs every test.
+# A missing tool is an error, never a skipped test.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is required but not installed ($2)"; }
+
+need cargo "install Rust with rustup"
+need node "apt-get install nodejs"
+need npm "apt-get install npm"
+
+# Debian's python3 first: the venv must not depend on a user-level interpreter manager.
+PYTHON=${PYTHON:-}
+if [[ -z $PYTHON ]]; then
+    if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
+fi
+need "$PYTHON" "apt-get install python3 python3-venv"
+
+step "Python test tools (.venv, requirements-test.txt)"
+if [[ ! -x .venv/bin/python ]]; then
+    "$PYTHON" -m venv .venv || die "python3 -m venv failed (apt-get install python3-venv)"
+fi
+# pip is slow to decide that nothing changed, so a stamp of the requirements file skips it.
+STAMP=.venv/.requirements-test.stamp
+if [[ ! -f $STAMP ]] || ! cmp -s requirements-test.txt "$STAMP"; then
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
+    cp requirements-test.txt "$STAMP"
+fi
+for tool in moto_server cfn-lint checkov; do
+    [[ -x .venv/bin/$tool ]] || die ".venv/bin/$tool missing after install"
+done
+.venv/bin/python -c 'import jpholiday' || die "jpholiday missing from .venv"
+
+step "Node test tools (npm ci)"
+if [[ ! -x node_modules/.bin/asl-validator ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+[[ -x node_modules/.bin/asl-validator ]] || die "asl-validator missing after npm ci"
+
+export PATH="$ROOT/.venv/bin:$ROOT/node_modules/.bin:$PATH"
+export JOBNET2SFN_VENV="$ROOT/.venv"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --all-targets -- -D warnings
+
+step "cargo test"
+cargo test
+
+step "compile examples and JP1 fixtures"
+OUT=target/test-out
+rm -rf "$OUT"
+mkdir -p "$OUT"
+cargo build --release -q
+BIN="${CARGO_TARGET_DIR:-target}/release/jobnet2sfn"
+shopt -s nullglob
+inputs=(examples/*.yaml tests/fixtures/jp1/*.txt)
+shopt -u nullglob
+# The compile subcommand is the lead's CLI; every input must compile (partial output allowed for
+# JP1 files with units the tool reports as unsupported).
+for f in "${inputs[@]}"; do
+    name=$(basename "$f")
+    name=${name%.*}
+    case $f in
+        tests/fixtures/jp1/*) dest=$OUT/jp1-$name ;;
+        *) dest=$OUT/$name ;;
+    esac
+    echo "compile $f -> $dest"
+    "$BIN" compile "$f" -o "$dest" --allow-partial || die "compile failed: $f"
+done
+
+step "validate generated artifacts"
+if ((${#inputs[@]} > 0)); then
+    scripts/validate-artifacts.sh "$OUT"
+else
+    die "no inputs under examples/ or tests/fixtures/jp1/: nothing was validated"
+fi
+
+step "all tests passed"

@@ -1,0 +1,99 @@
+"""Runs moto's server (moto 5.2.5) with three fixes that the emulator tests need.
+
+Usage: python moto_patched.py -H 127.0.0.1 -p PORT  (same arguments as moto_server)
+
+Why each fix exists (all are gaps of moto 5.2.5's Step Functions interpreter, not behaviour
+of AWS that the generated state machines rely on):
+
+1. `states:startExecution` (.sync, .sync:2 and plain) fails every time with cause
+   'StateMachineArn': the base `StateTaskService._normalise_parameters` and
+   `_normalise_response` are no-ops, so the ASL-cased parameters (StateMachineArn, Input, Name)
+   reach boto3 unconverted and the response comes back in boto casing (executionArn, output)
+   where the resolver expects ExecutionArn/Output. The fix converts both ways with the helpers
+   moto already has (`_to_boto_request`, `_from_boto_response`) and botocore's Step Functions
+   model, for the `states` integration only (DynamoDB already normalises itself).
+
+2. An execution started without a name (a child started without `Name`, or a StartExecution
+   call without `name`) is named "None", so a second one fails with ExecutionAlreadyExists.
+   AWS generates a UUID: so does the fix.
+
+3. Variables (`Assign`, then `$name` in a JSONPath state) are evaluated through JSONata, which
+   moto ships stubbed out (its JVM bridge is not included), so any read of a variable fails with
+   "'NoneType' object is not callable". The fix plugs in the pure-Python `jsonata-python`
+   package, which also makes `QueryLanguage: JSONata` states work.
+"""
+
+import sys
+import uuid
+
+from botocore.session import get_session
+
+from moto.server import main
+from moto.stepfunctions.parser import models as parser_models
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_sfn as sfn_service,
+)
+from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+
+_SFN_MODEL = get_session().get_service_model("stepfunctions")
+_OPERATIONS = {
+    # "start_execution" -> OperationModel("StartExecution")
+    "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_"): _SFN_MODEL.operation_model(name)
+    for name in _SFN_MODEL.operation_names
+}
+
+_original_normalise_parameters = sfn_service.StateTaskServiceSfn._normalise_parameters
+
+
+def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+    _original_normalise_parameters(
+        self,
+        parameters,
+        boto_service_name=boto_service_name,
+        service_action_name=service_action_name,
+    )
+    operation = _OPERATIONS.get(self._get_boto_service_action(service_action_name))
+    if operation is not None and operation.input_shape is not None:
+        self._to_boto_request(parameters, operation.input_shape)
+
+
+def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
+    operation = _OPERATIONS.get(self._get_boto_service_action(service_action_name))
+    if operation is not None and operation.output_shape is not None:
+        self._from_boto_response(response, operation.output_shape)
+
+
+sfn_service.StateTaskServiceSfn._normalise_parameters = _normalise_parameters
+sfn_service.StateTaskServiceSfn._normalise_response = _normalise_response
+
+_original_start_execution = parser_models.StepFunctionsParserBackend.start_execution
+
+
+def _start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+    if name is None:
+        name = str(uuid.uuid4())
+    return _original_start_execution(
+        self,
+        state_machine_arn,
+        name=name,
+        execution_input=execution_input,
+        trace_header=trace_header,
+    )
+
+
+parser_models.StepFunctionsParserBackend.start_execution = _start_execution
+
+
+def _eval_jsonata(expression):
+    import jsonata
+
+    try:
+        return jsonata.Jsonata(expression).evaluate(None)
+    except Exception as ex:  # moto maps JSONataException to States.QueryEvaluationError
+        raise moto_jsonata.JSONataException("UNKNOWN", str(ex)) from ex
+
+
+moto_jsonata._eval_jsonata = _eval_jsonata
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -184,10 +184,18 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
         Severity::Warning => ("warning", "\x1b[1;33m"),
         Severity::Note => ("note", "\x1b[1;36m"),
     };
-    let (bold, reset) = if color { ("\x1b[1m", "\x1b[0m") } else { ("", "") };
+    let (bold, reset) = if color {
+        ("\x1b[1m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
     let paint = if color { paint } else { "" };
     let mut out = String::new();
-    let _ = writeln!(out, "{paint}{sev}[{}]{reset}{bold}: {}{reset}", d.code, d.message);
+    let _ = writeln!(
+        out,
+        "{paint}{sev}[{}]{reset}{bold}: {}{reset}",
+        d.code, d.message
+    );
     if let Some(span) = d.span {
         let file = sources.get(span.file);
         let _ = writeln!(out, "  --> {}:{}:{}", file.path, span.line, span.col);
@@ -221,10 +229,7 @@ pub fn to_json(d: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
         v["file"] = sources.get(span.file).path.clone().into();
         v["line"] = span.line.into();
         v["col"] = span.col.into();
-        v["text"] = sources
-            .line_text(span.file, span.line)
-            .unwrap_or("")
-            .into();
+        v["text"] = sources.line_text(span.file, span.line).unwrap_or("").into();
     }
     v
 }

@@ -82,7 +82,12 @@ pub struct Unit {
 }
 
 impl Unit {
-    pub fn new(name: impl Into<String>, path: impl Into<String>, kind: UnitKind, span: Span) -> Self {
+    pub fn new(
+        name: impl Into<String>,
+        path: impl Into<String>,
+        kind: UnitKind,
+        span: Span,
+    ) -> Self {
         Unit {
             name: name.into(),
             path: path.into(),
@@ -138,7 +143,10 @@ pub enum UnitKind {
     WaitFor(WaitFor),
     /// A unit type the back-ends cannot express; compiled as a no-op only with
     /// `--allow-partial`, and always listed in the report.
-    Unsupported { type_name: String, reason: String },
+    Unsupported {
+        type_name: String,
+        reason: String,
+    },
 }
 
 impl UnitKind {
@@ -424,11 +432,23 @@ pub enum DayRule {
     /// The n-th open day counted back from the month end (1 is the last open day).
     NthLastOpenDay(u32),
     /// The n-th given weekday of the month (5 or -1 meaning the last).
-    NthWeekday { weekday: chrono::Weekday, n: i32 },
+    NthWeekday {
+        weekday: chrono::Weekday,
+        n: i32,
+    },
     Dates(Vec<Date>),
-    EveryNDays { n: u32, from: Date },
-    EveryNWeeks { n: u32, from: Date },
-    EveryNMonths { n: u32, from: Date },
+    EveryNDays {
+        n: u32,
+        from: Date,
+    },
+    EveryNWeeks {
+        n: u32,
+        from: Date,
+    },
+    EveryNMonths {
+        n: u32,
+        from: Date,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,1 +1,5 @@
 //! Passes over the IR: validation, naming, structure (series-parallel and exact joins).
+
+pub mod naming;
+pub mod structure;
+pub mod validate;

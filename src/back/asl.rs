@@ -1,0 +1,1044 @@
+//! ASL back-end: a [`JobnetPlan`] becomes a root state machine and, when the jobnet has
+//! exact joins, one continuation machine that dispatches on the join id.
+//!
+//! Data invariant: every state's output is an object with `"failed": false` (or, from a
+//! branch's failure handler, `true`). Jobs reset their output with `ResultSelector`, a
+//! `Parallel` condenses its branches to `{"failed": false, "b0": …}` and a `Choice` after it
+//! routes to the failure handler when any branch failed. This is how a failed job stops only
+//! its own successors: its branch ends normally with a marker, siblings run on, and the
+//! enclosing scope fails after everything independent of the failure has ended.
+
+use crate::back::templates::{IamStatement, RcSource, TemplateSet};
+use crate::ir::{
+    CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeWait, UnitId, UnitKind,
+};
+use crate::passes::naming::{shorten, Names};
+use crate::passes::structure::{Block, JobnetPlan};
+use indexmap::IndexMap;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Placeholder for the run table (DynamoDB) name in generated definitions.
+pub const RUN_TABLE: &str = "RunTable";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Root,
+    Continuation,
+}
+
+/// One generated state machine.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub name: String,
+    pub role: Role,
+    pub definition: Value,
+    /// `${Name}` placeholders used by the definition.
+    pub placeholders: BTreeSet<String>,
+    pub iam: Vec<IamStatement>,
+    pub events_rules: BTreeSet<String>,
+    /// Other generated machines this one starts.
+    pub starts: BTreeSet<String>,
+}
+
+/// Something the report must say about the output: an approximation or an item not compiled.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Finding {
+    pub unit: String,
+    pub kind: FindingKind,
+    pub what: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    Approximated,
+    NotYetCompiled,
+    Unsupported,
+}
+
+/// A join compiled with the exact-join mechanism.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JoinInfo {
+    pub unit: String,
+    pub kind: &'static str,
+    pub predecessors: Vec<String>,
+}
+
+/// Everything generated for one root jobnet.
+#[derive(Debug, Clone)]
+pub struct JobnetOutput {
+    pub root: UnitId,
+    pub machine_base: String,
+    pub machines: Vec<Machine>,
+    /// Unit path → state names (in the machine that holds them).
+    pub mapping: BTreeMap<String, Vec<String>>,
+    /// CloudFormation parameter name → description.
+    pub parameters: BTreeMap<String, String>,
+    pub tables: BTreeSet<String>,
+    pub findings: Vec<Finding>,
+    pub joins: Vec<JoinInfo>,
+}
+
+/// Emits the machines of one root jobnet.
+pub fn emit(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+) -> Result<JobnetOutput, Vec<String>> {
+    let base = names.machine.clone();
+    let cont_name = format!("{base}-cont");
+    let mut e = Emitter {
+        project,
+        plan,
+        names,
+        templates,
+        role: Role::Root,
+        cont_name: cont_name.clone(),
+        mapping: BTreeMap::new(),
+        parameters: BTreeMap::new(),
+        tables: BTreeSet::new(),
+        findings: Vec::new(),
+        errors: Vec::new(),
+        iam: Vec::new(),
+        events_rules: BTreeSet::new(),
+        starts: BTreeSet::new(),
+        placeholders: BTreeSet::new(),
+    };
+    let root_net = &plan.nets[&plan.root];
+    let mut machines = Vec::new();
+
+    // Root machine.
+    let mut scope = Scope::top("jobnet");
+    let start = "jobnet.start".to_string();
+    let main = root_net.main.clone();
+    let first = if main == Block::Empty {
+        Next::End
+    } else {
+        Next::To(e.entry(&main, None))
+    };
+    scope.insert(
+        &start,
+        with_next(
+            json!({"Type": "Pass", "Comment": format!("{}: run starts; state data carries only the failure marker", project.units[plan.root].path), "Parameters": {"failed": false}}),
+            &first,
+        ),
+    );
+    if main != Block::Empty {
+        e.emit_block(&mut scope, &main, None, Next::End);
+    }
+    let states = scope.finish();
+    machines.push(e.take_machine(&base, Role::Root, &start, states));
+
+    // Continuation machine, when any join needs one.
+    let regions: Vec<_> = plan.regions().map(|(_, r)| r.clone()).collect();
+    let mut joins = Vec::new();
+    if !regions.is_empty() {
+        e.role = Role::Continuation;
+        let mut states: IndexMap<String, Value> = IndexMap::new();
+        let dispatch_choices: Vec<Value> = regions
+            .iter()
+            .map(|r| json!({"Variable": "$.join", "StringEquals": e.join_key(r.join), "Next": e.entry(&r.body, None)}))
+            .collect();
+        states.insert(
+            "continuation.start".into(),
+            json!({"Type": "Pass", "Comment": "normalise state data; keep the join id", "Parameters": {"failed": false, "join.$": "$.join"}, "Next": "continuation.dispatch"}),
+        );
+        states.insert(
+            "continuation.dispatch".into(),
+            json!({"Type": "Choice", "Comment": "start the unit whose join completed", "Choices": dispatch_choices, "Default": "continuation.unknown"}),
+        );
+        states.insert(
+            "continuation.unknown".into(),
+            json!({"Type": "Fail", "Error": "UnknownJoin", "Cause": "the execution input names no join of this jobnet"}),
+        );
+        for r in &regions {
+            let key = e.names.state(r.join).to_string();
+            let mut scope = Scope::top(&key);
+            e.emit_block(&mut scope, &r.body, None, Next::End);
+            for (k, v) in scope.finish() {
+                if states.insert(k.clone(), v).is_some() {
+                    e.errors.push(format!("internal: duplicate state name `{k}`"));
+                }
+            }
+            joins.push(JoinInfo {
+                unit: project.units[r.join].path.clone(),
+                kind: match r.kind {
+                    JoinKind::And => "and",
+                    JoinKind::Or => "or",
+                },
+                predecessors: r.preds.iter().map(|&p| project.units[p].path.clone()).collect(),
+            });
+        }
+        machines.push(e.take_machine(&cont_name, Role::Continuation, "continuation.start", states));
+    }
+    for p in &root_net.approximations {
+        let _ = p;
+    }
+    for (net, p) in &plan.nets {
+        for a in &p.approximations {
+            e.findings.push(Finding {
+                unit: project.units[*net].path.clone(),
+                kind: FindingKind::Approximated,
+                what: format!(
+                    "--approximate added {} edge(s) to make the net series-parallel ({}); critical path {} -> {} minutes",
+                    a.added.len(),
+                    a.added
+                        .iter()
+                        .map(|x| format!("{} -> {}", project.units[x.from].name, project.units[x.to].name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    a.critical_path_before,
+                    a.critical_path_after
+                ),
+                action: "compile without --approximate for exact joins".into(),
+            });
+        }
+    }
+    if !e.errors.is_empty() {
+        return Err(e.errors);
+    }
+    Ok(JobnetOutput {
+        root: plan.root,
+        machine_base: base,
+        machines,
+        mapping: e.mapping,
+        parameters: e.parameters,
+        tables: e.tables,
+        findings: e.findings,
+        joins,
+    })
+}
+
+#[derive(Debug, Clone)]
+enum Next {
+    To(String),
+    End,
+}
+
+/// The states of one ASL scope (a machine's top level or a Parallel branch) and the names of
+/// its shared failure handler and success end, created only when something uses them.
+struct Scope {
+    states: IndexMap<String, Value>,
+    key: String,
+    top: bool,
+    handler_used: bool,
+    done_used: bool,
+}
+
+impl Scope {
+    fn top(key: &str) -> Scope {
+        Scope {
+            states: IndexMap::new(),
+            key: key.to_string(),
+            top: true,
+            handler_used: false,
+            done_used: false,
+        }
+    }
+
+    fn branch(key: &str) -> Scope {
+        Scope {
+            top: false,
+            ..Scope::top(key)
+        }
+    }
+
+    fn handler(&mut self) -> String {
+        self.handler_used = true;
+        format!("{}.failed", self.key)
+    }
+
+    fn done(&mut self) -> String {
+        self.done_used = true;
+        format!("{}.done", self.key)
+    }
+
+    fn target(&mut self, next: &Next) -> String {
+        match next {
+            Next::To(s) => s.clone(),
+            Next::End => self.done(),
+        }
+    }
+
+    fn insert(&mut self, name: &str, state: Value) {
+        self.states.insert(name.to_string(), state);
+    }
+
+    fn finish(mut self) -> IndexMap<String, Value> {
+        if self.handler_used {
+            let h = format!("{}.failed", self.key);
+            let state = if self.top {
+                json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."})
+            } else {
+                json!({"Type": "Pass", "Comment": "end this branch, marked failed; sibling branches run on", "Result": {"failed": true}, "End": true})
+            };
+            self.states.insert(h, state);
+        }
+        if self.done_used {
+            let d = format!("{}.done", self.key);
+            self.states.insert(d, json!({"Type": "Succeed"}));
+        }
+        self.states
+    }
+}
+
+/// Sets `Next` or `End` on a state that supports them.
+fn with_next(mut state: Value, next: &Next) -> Value {
+    match next {
+        Next::To(n) => state["Next"] = json!(n),
+        Next::End => state["End"] = json!(true),
+    }
+    state
+}
+
+struct Emitter<'a> {
+    project: &'a Project,
+    plan: &'a JobnetPlan,
+    names: &'a Names,
+    templates: &'a TemplateSet,
+    role: Role,
+    cont_name: String,
+    mapping: BTreeMap<String, Vec<String>>,
+    parameters: BTreeMap<String, String>,
+    tables: BTreeSet<String>,
+    findings: Vec<Finding>,
+    errors: Vec<String>,
+    iam: Vec<IamStatement>,
+    events_rules: BTreeSet<String>,
+    starts: BTreeSet<String>,
+    placeholders: BTreeSet<String>,
+}
+
+impl Emitter<'_> {
+    fn take_machine(&mut self, name: &str, role: Role, start: &str, states: IndexMap<String, Value>) -> Machine {
+        let root = &self.project.units[self.plan.root];
+        let comment = match role {
+            Role::Root => format!("jobnet2sfn: jobnet {} (generated; edit the source, not this file)", root.path),
+            Role::Continuation => format!("jobnet2sfn: exact joins of jobnet {} (generated)", root.path),
+        };
+        let definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
+        let mut placeholders = std::mem::take(&mut self.placeholders);
+        collect_placeholders(&definition, &mut placeholders);
+        Machine {
+            name: name.to_string(),
+            role,
+            definition,
+            placeholders,
+            iam: dedup(std::mem::take(&mut self.iam)),
+            events_rules: std::mem::take(&mut self.events_rules),
+            starts: std::mem::take(&mut self.starts),
+        }
+    }
+
+    fn run_id(&self) -> &'static str {
+        match self.role {
+            Role::Root => "$$.Execution.Name",
+            Role::Continuation => "$$.Execution.Input.runId",
+        }
+    }
+
+    fn business_date(&self) -> &'static str {
+        "$$.Execution.Input.businessDate"
+    }
+
+    fn join_key(&self, join: UnitId) -> String {
+        shorten(self.names.state(join), 32)
+    }
+
+    fn map(&mut self, u: UnitId, state: &str) {
+        self.mapping
+            .entry(self.project.units[u].path.clone())
+            .or_default()
+            .push(state.to_string());
+    }
+
+    fn finding(&mut self, u: UnitId, kind: FindingKind, what: impl Into<String>, action: impl Into<String>) {
+        self.findings.push(Finding {
+            unit: self.project.units[u].path.clone(),
+            kind,
+            what: what.into(),
+            action: action.into(),
+        });
+    }
+
+    /// The name of the first state a block runs.
+    fn entry(&self, b: &Block, own: Option<&str>) -> String {
+        match b {
+            Block::Empty => own.map_or_else(|| "jobnet.empty".into(), str::to_string),
+            Block::Unit(u) => self.unit_entry(*u),
+            Block::Series(v) => self.entry(&v[0], own),
+            Block::Parallel(v) => own.map_or_else(|| format!("{}.fork", self.entry(&v[0], None)), str::to_string),
+            Block::Arrive { join, from } => {
+                let verb = match self.project.units[*join].join {
+                    JoinKind::And => "arrive",
+                    JoinKind::Or => "claim",
+                };
+                format!("{}.{verb}.{}", self.names.state(*join), self.names.state(*from))
+            }
+        }
+    }
+
+    fn unit_entry(&self, u: UnitId) -> String {
+        let own = self.names.state(u);
+        match &self.project.units[u].kind {
+            UnitKind::Net(_) => {
+                let main = &self.plan.nets[&u].main;
+                match main {
+                    Block::Empty | Block::Parallel(_) => own.to_string(),
+                    _ => self.entry(main, Some(own)),
+                }
+            }
+            _ => own.to_string(),
+        }
+    }
+
+    fn emit_block(&mut self, scope: &mut Scope, b: &Block, own: Option<&str>, next: Next) {
+        match b {
+            Block::Empty => {}
+            Block::Unit(u) => self.emit_unit(scope, *u, next),
+            Block::Series(v) => {
+                for (i, item) in v.iter().enumerate() {
+                    let n = match v.get(i + 1) {
+                        Some(following) => Next::To(self.entry(following, None)),
+                        None => next.clone(),
+                    };
+                    self.emit_block(scope, item, if i == 0 { own } else { None }, n);
+                }
+            }
+            Block::Parallel(branches) => self.emit_parallel(scope, branches, own, next),
+            Block::Arrive { join, from } => self.emit_arrive(scope, *join, *from, next),
+        }
+    }
+
+    fn emit_parallel(&mut self, scope: &mut Scope, branches: &[Block], own: Option<&str>, next: Next) {
+        let name = self.entry(&Block::Parallel(branches.to_vec()), own);
+        let check = format!("{name}.check");
+        let mut out_branches = Vec::new();
+        let mut selector = Map::new();
+        selector.insert("failed".into(), json!(false));
+        let mut rules = Vec::new();
+        for (i, br) in branches.iter().enumerate() {
+            let entry = self.entry(br, None);
+            let mut sub = Scope::branch(&entry);
+            self.emit_block(&mut sub, br, None, Next::End);
+            out_branches.push(json!({"StartAt": entry, "States": Value::Object(sub.finish().into_iter().collect())}));
+            selector.insert(format!("b{i}.$"), json!(format!("$[{i}].failed")));
+            rules.push(json!({"Variable": format!("$.b{i}"), "BooleanEquals": true}));
+        }
+        let comment = match own.and_then(|o| self.find_net_named(o)) {
+            Some(net) => format!("{}: nested jobnet, its units run in parallel", self.project.units[net].path),
+            None => "fork: these branches have no dependency on each other".to_string(),
+        };
+        scope.insert(
+            &name,
+            json!({"Type": "Parallel", "Comment": comment, "Branches": out_branches, "ResultSelector": selector, "Next": check}),
+        );
+        let handler = scope.handler();
+        let default = scope.target(&next);
+        scope.insert(
+            &check,
+            json!({"Type": "Choice", "Comment": "join: stop the successors if any branch had an abnormal end", "Choices": [{"Or": rules, "Next": handler}], "Default": default}),
+        );
+    }
+
+    fn find_net_named(&self, state: &str) -> Option<UnitId> {
+        self.plan
+            .nets
+            .keys()
+            .copied()
+            .find(|&n| n != self.plan.root && self.names.state(n) == state)
+    }
+
+    fn emit_arrive(&mut self, scope: &mut Scope, join: UnitId, from: UnitId, next: Next) {
+        let key = self.join_key(join);
+        let j = self.names.state(join).to_string();
+        let x = self.names.state(from).to_string();
+        let n = self
+            .plan
+            .regions()
+            .find(|(_, r)| r.join == join)
+            .map_or(0, |(_, r)| r.preds.len());
+        let run_id = self.run_id();
+        let item_key = json!({"pk": {"S.$": format!("States.Format('{{}}#join#{}', {run_id})", key)}});
+        let start = format!("{j}.start.{x}");
+        let handler = scope.handler();
+        self.tables.insert(RUN_TABLE.into());
+        self.iam.push(IamStatement {
+            actions: vec!["dynamodb:UpdateItem".into()],
+            resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+        });
+        match self.project.units[join].join {
+            JoinKind::And => {
+                let arrive = format!("{j}.arrive.{x}");
+                let gate = format!("{j}.gate.{x}");
+                scope.insert(&arrive, json!({
+                    "Type": "Task",
+                    "Comment": format!("{} ended normally: count its arrival at {}", self.project.units[from].path, self.project.units[join].path),
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": format!("${{{RUN_TABLE}}}"),
+                        "Key": item_key,
+                        "UpdateExpression": "ADD arrived :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                        "ReturnValues": "UPDATED_NEW"
+                    },
+                    "ResultSelector": {"failed": false, "arrived.$": "$.Attributes.arrived.N"},
+                    "Next": gate,
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}]
+                }));
+                let wait = scope.done();
+                scope.insert(&gate, json!({
+                    "Type": "Choice",
+                    "Comment": format!("the last of {n} predecessors to arrive starts {}", self.project.units[join].path),
+                    "Choices": [{"Variable": "$.arrived", "StringEquals": n.to_string(), "Next": start}],
+                    "Default": wait
+                }));
+            }
+            JoinKind::Or => {
+                let claim = format!("{j}.claim.{x}");
+                let lost = scope.done();
+                scope.insert(&claim, json!({
+                    "Type": "Task",
+                    "Comment": format!("{} ended normally: the first arrival starts OR-join {}", self.project.units[from].path, self.project.units[join].path),
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": format!("${{{RUN_TABLE}}}"),
+                        "Key": item_key,
+                        "UpdateExpression": "SET claimedBy = :by",
+                        "ConditionExpression": "attribute_not_exists(claimedBy)",
+                        "ExpressionAttributeValues": {":by": {"S": x}}
+                    },
+                    "ResultSelector": {"failed": false},
+                    "Next": start,
+                    "Catch": [
+                        {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.error", "Next": lost},
+                        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}
+                    ]
+                }));
+            }
+        }
+        self.starts.insert(self.cont_name.clone());
+        self.events_rules.insert("StepFunctionsGetEventsForStepFunctionsExecutionRule".into());
+        let cont = self.cont_name.clone();
+        self.iam.push(IamStatement {
+            actions: vec!["states:StartExecution".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{cont}")],
+        });
+        self.iam.push(IamStatement {
+            actions: vec!["states:DescribeExecution".into(), "states:StopExecution".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{cont}:*")],
+        });
+        let state = json!({
+            "Type": "Task",
+            "Comment": format!("run {} and what follows it in the continuation machine", self.project.units[join].path),
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": "${ContinuationArn}",
+                "Name.$": format!("States.Format('{{}}-{key}', {run_id})"),
+                "Input": {
+                    "join": key,
+                    "runId.$": run_id,
+                    "businessDate.$": self.business_date(),
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
+                }
+            },
+            "ResultSelector": {"failed": false},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}]
+        });
+        let state = with_next(state, &next);
+        scope.insert(&start, state);
+    }
+
+    fn emit_unit(&mut self, scope: &mut Scope, u: UnitId, next: Next) {
+        let unit = &self.project.units[u];
+        let name = self.names.state(u).to_string();
+        // Where an abnormal end goes: the recovery units if any, else the scope's handler.
+        let recovery = self.plan.nets.get(&unit.parent.unwrap_or(self.plan.root)).and_then(|p| p.recovery.get(&u)).cloned();
+        let fail_target = match &recovery {
+            Some(r) if !r.is_empty() => self.unit_entry(r[0]),
+            _ => scope.handler(),
+        };
+        self.pending(u);
+        match &unit.kind {
+            UnitKind::Job(_) => self.emit_job(scope, u, &fail_target, next),
+            UnitKind::Net(_) => {
+                let main = self.plan.nets[&u].main.clone();
+                if main == Block::Empty {
+                    self.map(u, &name);
+                    let s = with_next(json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}), &next);
+                    scope.insert(&name, s);
+                } else {
+                    let entry = self.unit_entry(u);
+                    self.map(u, &entry);
+                    if unit.cutoff.is_some() {
+                        self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
+                    }
+                    self.emit_block(scope, &main, Some(&name), next);
+                }
+            }
+            UnitKind::Judgment(j) => self.emit_judgment(scope, u, &j.condition.clone(), next),
+            UnitKind::NoOp => {
+                self.map(u, &name);
+                let s = with_next(json!({"Type": "Pass", "Comment": format!("{}: no-op", unit.path), "Result": {"failed": false}}), &next);
+                scope.insert(&name, s);
+            }
+            UnitKind::Wait(TimeWait::Minutes(m)) => {
+                self.map(u, &name);
+                let s = with_next(json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * 60}), &next);
+                scope.insert(&name, s);
+            }
+            UnitKind::Wait(TimeWait::Until(_)) | UnitKind::WaitFor(_) | UnitKind::Unsupported { .. } => {
+                self.map(u, &name);
+                let s = with_next(json!({"Type": "Pass", "Comment": format!("{}: NOT COMPILED ({}); see report.md", unit.path, unit.kind.label())}), &next);
+                scope.insert(&name, s);
+            }
+        }
+        if let Some(chain) = recovery {
+            let handler = scope.handler();
+            for (i, &r) in chain.iter().enumerate() {
+                let n = match chain.get(i + 1) {
+                    Some(&f) => Next::To(self.unit_entry(f)),
+                    None => Next::To(handler.clone()),
+                };
+                self.emit_unit(scope, r, n);
+            }
+        }
+    }
+
+    /// Lists what this unit asks for that is compiled by a later issue (or not at all).
+    fn pending(&mut self, u: UnitId) {
+        let unit = &self.project.units[u];
+        let mut items: Vec<(FindingKind, String, String)> = Vec::new();
+        if unit.hold {
+            items.push((FindingKind::NotYetCompiled, "hold".into(), "hold/release arrives with the operations issue; hold the unit by hand meanwhile".into()));
+        }
+        if unit.start_delay.is_some() || unit.end_delay.is_some() {
+            items.push((FindingKind::NotYetCompiled, "delay monitor".into(), "delay monitors arrive with the time-monitor issue".into()));
+        }
+        match &unit.kind {
+            UnitKind::Wait(TimeWait::Until(t)) => items.push((FindingKind::NotYetCompiled, format!("time wait until {t}"), "clock-time waits arrive with the time-monitor issue".into())),
+            UnitKind::WaitFor(w) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), "cross-jobnet waits arrive with the operations issue".into())),
+            UnitKind::Unsupported { type_name, reason } => items.push((FindingKind::Unsupported, format!("unit type `{type_name}`: {reason}"), "replace it with a job, or compile with --allow-partial to keep a no-op in its place".into())),
+            UnitKind::Job(job) => {
+                if let Some(r) = &job.retry {
+                    if let Some((lo, hi)) = r.return_codes {
+                        items.push((FindingKind::Approximated, format!("retry only on return codes {lo}..{hi}"), "the generated Retry retries any abnormal end; narrow it in the job if it matters".into()));
+                    }
+                }
+                if matches!(job.end, EndJudgment::FileExists(_) | EndJudgment::FileModified(_)) {
+                    items.push((FindingKind::NotYetCompiled, "end judgment by file".into(), "judged by return code meanwhile; check the file in the job itself".into()));
+                }
+            }
+            UnitKind::Net(net) => {
+                if net.schedule.is_some() {
+                    items.push((FindingKind::NotYetCompiled, "schedule".into(), "schedules arrive with the calendar issue; start runs by hand meanwhile".into()));
+                }
+                if net.calendar.is_some() {
+                    items.push((FindingKind::NotYetCompiled, "calendar".into(), "calendars arrive with the calendar issue".into()));
+                }
+                if net.start_conditions.is_some() {
+                    items.push((FindingKind::NotYetCompiled, "start conditions".into(), "start conditions arrive with the JP1 and calendar issues".into()));
+                }
+                if net.concurrency != crate::ir::Concurrency::default() {
+                    items.push((FindingKind::NotYetCompiled, "concurrency settings".into(), "run identity and multiple launch arrive with the operations issue".into()));
+                }
+            }
+            _ => {}
+        }
+        for m in &unit.unmapped {
+            items.push((FindingKind::Unsupported, format!("parameter `{}={}`: {}", m.key, m.value, m.reason), "map it by hand".into()));
+        }
+        for (kind, what, action) in items {
+            self.finding(u, kind, what, action);
+        }
+    }
+
+    fn emit_job(&mut self, scope: &mut Scope, u: UnitId, fail_target: &str, next: Next) {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else { return };
+        let name = self.names.state(u).to_string();
+        let mut params = Map::new();
+        let mut cur = unit.parent;
+        let mut defaults = Vec::new();
+        while let Some(p) = cur {
+            if let Some(n) = self.project.units[p].as_net() {
+                defaults.push(&n.job_defaults);
+            }
+            cur = self.project.units[p].parent;
+        }
+        for d in defaults.iter().rev() {
+            for (k, v) in d.iter() {
+                params.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, v) in &job.params {
+            params.insert(k.clone(), v.clone());
+        }
+        let prefix = pascal(&name);
+        let ctx = json!({
+            "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
+                    "param_prefix": prefix, "exec_suffix": shorten(&name, 32)},
+            "run": {"id": self.run_id(), "business_date": self.business_date()},
+            "jobnet": {"name": self.project.units[self.plan.root].name}
+        });
+        let rendered = match self.templates.render(&job.job_type, &ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                self.errors.push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
+                return;
+            }
+        };
+        for (k, v) in &rendered.parameters {
+            self.parameters.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        self.iam.extend(rendered.iam.iter().cloned());
+        if let Some(r) = &rendered.events_rule {
+            self.events_rules.insert(r.clone());
+        }
+        self.tables.extend(rendered.tables.iter().cloned());
+
+        let count = rendered.states.len();
+        let names: Vec<String> = (0..count)
+            .map(|i| if i == 0 { name.clone() } else { format!("{name}.{}", i + 1) })
+            .collect();
+        for n in &names {
+            self.map(u, n);
+        }
+        let after = match &next {
+            Next::To(s) => s.clone(),
+            Next::End => String::new(),
+        };
+        let explicit_thresholds = job.end != EndJudgment::default();
+        let (abnormal, warning) = match &job.end {
+            EndJudgment::ReturnCode { warning, abnormal } => (*abnormal, *warning),
+            _ => (0, None),
+        };
+        let rc_check_result = matches!(rendered.rc, Some(RcSource::Result { .. }))
+            && (explicit_thresholds || rendered.check_default_rc)
+            && matches!(job.end, EndJudgment::ReturnCode { .. });
+        let rc_check_error = matches!(rendered.rc, Some(RcSource::ErrorCause { .. }))
+            && explicit_thresholds
+            && matches!(job.end, EndJudgment::ReturnCode { .. });
+        let _ = warning;
+        let rc_state = format!("{name}.rc");
+        let cause_state = format!("{name}.cause");
+
+        for (i, mut state) in rendered.states.into_iter().enumerate() {
+            let last = i + 1 == count;
+            let is_task = state.get("Type").and_then(Value::as_str) == Some("Task");
+            state.insert("Comment".into(), json!(if count == 1 { unit.path.clone() } else { format!("{} (step {} of {count})", unit.path, i + 1) }));
+            if !last {
+                state.insert("Next".into(), json!(names[i + 1]));
+                if is_task {
+                    state.insert("Catch".into(), json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}]));
+                }
+            } else {
+                let kind = state.get("Type").and_then(Value::as_str).unwrap_or("").to_string();
+                // Normalise the output: the failure marker and the return code only.
+                let rc_value = match &rendered.rc {
+                    Some(RcSource::Result { path }) if rc_check_result || self.rc_needed(u) => json!({"rc.$": path}),
+                    _ => json!({"rc": 0}),
+                };
+                if kind == "Task" || kind == "Parallel" || kind == "Map" {
+                    let mut sel = match state.remove("ResultSelector") {
+                        Some(Value::Object(m)) => m,
+                        _ => Map::new(),
+                    };
+                    sel.insert("failed".into(), json!(false));
+                    if let Value::Object(rc) = rc_value {
+                        sel.extend(rc);
+                    }
+                    state.insert("ResultSelector".into(), Value::Object(sel));
+                    state.remove("ResultPath");
+                    state.remove("OutputPath");
+                } else if kind == "Pass" {
+                    state.insert("Result".into(), json!({"failed": false, "rc": 0}));
+                    state.remove("Parameters");
+                }
+                if let Some(r) = &job.retry {
+                    if is_task {
+                        state.insert("Retry".into(), json!([{
+                            "ErrorEquals": ["States.TaskFailed"],
+                            "IntervalSeconds": r.interval_seconds.max(1),
+                            "MaxAttempts": r.max_attempts,
+                            "BackoffRate": 1.0
+                        }]));
+                    }
+                }
+                if let Some(c) = &unit.cutoff {
+                    if is_task {
+                        state.insert("TimeoutSeconds".into(), json!(u64::from(c.minutes) * 60));
+                    }
+                }
+                let needs_continue = unit.cutoff.as_ref().is_some_and(|c| c.on_timeout != EndStatus::Abnormal)
+                    || job.end == EndJudgment::AlwaysNormal;
+                let continue_to = if !needs_continue {
+                    String::new()
+                } else if after.is_empty() {
+                    scope.done()
+                } else {
+                    after.clone()
+                };
+                let success_next = if rc_check_result {
+                    Next::To(rc_state.clone())
+                } else if job.end == EndJudgment::AlwaysAbnormal {
+                    Next::To(fail_target.to_string())
+                } else {
+                    next.clone()
+                };
+                match success_next {
+                    Next::To(n) => {
+                        state.insert("Next".into(), json!(n));
+                    }
+                    Next::End => {
+                        state.insert("End".into(), json!(true));
+                    }
+                }
+                if is_task {
+                    let mut catches = Vec::new();
+                    if let Some(c) = &unit.cutoff {
+                        if c.on_timeout != EndStatus::Abnormal {
+                            catches.push(json!({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": continue_to}));
+                        }
+                    }
+                    if job.end == EndJudgment::AlwaysNormal {
+                        catches.push(json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": continue_to}));
+                    }
+                    if rc_check_error {
+                        catches.push(json!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": cause_state}));
+                    }
+                    catches.push(json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
+                    state.insert("Catch".into(), Value::Array(catches));
+                }
+            }
+            scope.insert(&names[i], Value::Object(state));
+        }
+        let continue_to = if !(rc_check_result || rc_check_error) {
+            String::new()
+        } else if after.is_empty() {
+            scope.done()
+        } else {
+            after
+        };
+        if rc_check_result {
+            self.map(u, &rc_state);
+            scope.insert(&rc_state, json!({
+                "Type": "Choice",
+                "Comment": format!("{}: return code above {abnormal} is an abnormal end{}", unit.path, warning.map(|w| format!(", above {w} a warning")).unwrap_or_default()),
+                "Choices": [{"And": [
+                    {"Variable": "$.rc", "IsPresent": true},
+                    {"Variable": "$.rc", "IsNumeric": true},
+                    {"Variable": "$.rc", "NumericLessThanEquals": abnormal}
+                ], "Next": continue_to}],
+                "Default": fail_target
+            }));
+        }
+        if rc_check_error {
+            let Some(RcSource::ErrorCause { path }) = &rendered.rc else { return };
+            let path = path.clone();
+            self.map(u, &cause_state);
+            self.map(u, &rc_state);
+            scope.insert(&cause_state, json!({
+                "Type": "Pass",
+                "Comment": format!("{}: read the exit code from the failed task", unit.path),
+                "Parameters": {"failed": false, "cause.$": "States.StringToJson($.error.Cause)"},
+                "Next": rc_state
+            }));
+            scope.insert(&rc_state, json!({
+                "Type": "Choice",
+                "Comment": format!("{}: exit code up to {abnormal} is a normal or warning end", unit.path),
+                "Choices": [{"And": [
+                    {"Variable": path, "IsPresent": true},
+                    {"Variable": path, "NumericLessThanEquals": abnormal}
+                ], "Next": continue_to}],
+                "Default": fail_target
+            }));
+        }
+    }
+
+    /// A judgment right after this job reads its return code.
+    fn rc_needed(&self, u: UnitId) -> bool {
+        let Some(parent) = self.project.units[u].parent else { return false };
+        let Some(net) = self.project.units[parent].as_net() else { return false };
+        net.edges.iter().any(|e| {
+            e.from == u
+                && matches!(&self.project.units[e.to].kind, UnitKind::Judgment(j)
+                    if matches!(j.condition, Condition::ReturnCode { .. } | Condition::ReturnCodeRange { .. }))
+        })
+    }
+
+    fn emit_judgment(&mut self, scope: &mut Scope, u: UnitId, cond: &Condition, next: Next) {
+        let unit = &self.project.units[u];
+        let name = self.names.state(u).to_string();
+        self.map(u, &name);
+        let parent = unit.parent.unwrap_or(self.plan.root);
+        let deps = self.plan.nets[&parent].dependents.get(&u).cloned().unwrap_or_default();
+        let then_block = match deps.len() {
+            0 => Block::Empty,
+            1 => Block::Unit(deps[0]),
+            _ => Block::Parallel(deps.iter().map(|&d| Block::Unit(d)).collect()),
+        };
+        let after = scope.target(&next);
+        let then_entry = if then_block == Block::Empty { after.clone() } else { self.entry(&then_block, None) };
+        let path = unit.path.clone();
+        match cond {
+            Condition::FileExists { path: file, exists } => {
+                let (bucket, key) = split_s3(file);
+                let handler = scope.handler();
+                let (found, missing) = if *exists { (then_entry.clone(), after.clone()) } else { (after.clone(), then_entry.clone()) };
+                self.iam.push(IamStatement {
+                    actions: vec!["s3:GetObject".into()],
+                    resources: vec![format!("arn:${{AWS::Partition}}:s3:::{bucket}/{key}")],
+                });
+                scope.insert(&name, json!({
+                    "Type": "Task",
+                    "Comment": format!("{path}: judgment, does {file} exist?"),
+                    "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+                    "Parameters": {"Bucket": bucket, "Key": key},
+                    "ResultSelector": {"failed": false},
+                    "Next": found,
+                    "Catch": [
+                        {"ErrorEquals": ["S3.NoSuchKeyException", "S3.S3Exception"], "ResultPath": "$.error", "Next": missing},
+                        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}
+                    ]
+                }));
+            }
+            _ => {
+                let rule = condition_rule(cond);
+                scope.insert(&name, json!({
+                    "Type": "Choice",
+                    "Comment": format!("{path}: judgment; true runs its dependent units, false bypasses them"),
+                    "Choices": [{"And": rule, "Next": then_entry}],
+                    "Default": after
+                }));
+            }
+        }
+        if then_block != Block::Empty {
+            self.emit_block(scope, &then_block, None, Next::To(after));
+        }
+    }
+}
+
+fn condition_rule(cond: &Condition) -> Vec<Value> {
+    let num = |path: &str, op: CmpOp, v: i64| -> Value {
+        let key = match op {
+            CmpOp::Eq | CmpOp::Ne => "NumericEquals",
+            CmpOp::Gt => "NumericGreaterThan",
+            CmpOp::Ge => "NumericGreaterThanEquals",
+            CmpOp::Lt => "NumericLessThan",
+            CmpOp::Le => "NumericLessThanEquals",
+        };
+        let rule = json!({"Variable": path, key: v});
+        if op == CmpOp::Ne {
+            json!({"Not": rule})
+        } else {
+            rule
+        }
+    };
+    match cond {
+        Condition::ReturnCode { op, value } => vec![
+            json!({"Variable": "$.rc", "IsPresent": true}),
+            json!({"Variable": "$.rc", "IsNumeric": true}),
+            num("$.rc", *op, *value),
+        ],
+        Condition::ReturnCodeRange { inside, low, high } => {
+            let range = json!({"And": [
+                {"Variable": "$.rc", "NumericGreaterThanEquals": low},
+                {"Variable": "$.rc", "NumericLessThanEquals": high}
+            ]});
+            vec![
+                json!({"Variable": "$.rc", "IsPresent": true}),
+                json!({"Variable": "$.rc", "IsNumeric": true}),
+                if *inside { range } else { json!({"Not": range}) },
+            ]
+        }
+        Condition::Variable { name, op, value } => {
+            let path = format!("$$.Execution.Input.vars.{name}");
+            let key = match op {
+                CmpOp::Eq | CmpOp::Ne => "StringEquals",
+                CmpOp::Gt => "StringGreaterThan",
+                CmpOp::Ge => "StringGreaterThanEquals",
+                CmpOp::Lt => "StringLessThan",
+                CmpOp::Le => "StringLessThanEquals",
+            };
+            let rule = json!({"Variable": path, key: value});
+            vec![
+                json!({"Variable": path, "IsPresent": true}),
+                if *op == CmpOp::Ne { json!({"Not": rule}) } else { rule },
+            ]
+        }
+        Condition::FileExists { .. } => Vec::new(),
+    }
+}
+
+fn split_s3(path: &str) -> (String, String) {
+    let rest = path.strip_prefix("s3://").unwrap_or(path);
+    match rest.split_once('/') {
+        Some((b, k)) => (b.to_string(), k.to_string()),
+        None => (rest.to_string(), String::new()),
+    }
+}
+
+/// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+pub fn pascal(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map_or_else(String::new, |f| f.to_ascii_uppercase().to_string() + c.as_str())
+        })
+        .collect()
+}
+
+fn dedup(items: Vec<IamStatement>) -> Vec<IamStatement> {
+    let mut out: Vec<IamStatement> = Vec::new();
+    for s in items {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Collects `${Name}` placeholders (not CloudFormation pseudo parameters like `${AWS::Region}`).
+pub fn collect_placeholders(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) => {
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find("${") {
+                rest = &rest[i + 2..];
+                if let Some(j) = rest.find('}') {
+                    let name = &rest[..j];
+                    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        out.insert(name.to_string());
+                    }
+                    rest = &rest[j + 1..];
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_placeholders(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_placeholders(x, out)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_skip_pseudo_parameters() {
+        let mut s = BTreeSet::new();
+        collect_placeholders(&json!({"a": "${RunTable}", "b": ["arn:${AWS::Region}:${X_1}"]}), &mut s);
+        assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["RunTable", "X_1"]);
+    }
+
+    #[test]
+    fn pascal_case_parameter_prefix() {
+        assert_eq!(pascal("extract_sales-v2"), "ExtractSalesV2");
+    }
+}

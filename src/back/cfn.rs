@@ -1,0 +1,329 @@
+//! CloudFormation back-end: one template deploying every generated machine with a
+//! least-privilege role and a log group each, the run table when a jobnet needs one, and
+//! Parameters for the ARNs the user supplies. Also the deploy manifest the Rust deployer
+//! (and the emulator tests) read instead of parsing YAML.
+
+use crate::back::asl::{pascal, JobnetOutput, Machine, Role};
+use crate::back::templates::IamStatement;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Retention values CloudWatch Logs accepts.
+pub const RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+pub const LOG_LEVELS: &[&str] = &["ALL", "ERROR", "FATAL", "OFF"];
+
+#[derive(Debug, Clone)]
+pub struct CfnOptions {
+    pub log_retention_days: u32,
+    pub log_level: String,
+}
+
+impl Default for CfnOptions {
+    fn default() -> Self {
+        CfnOptions {
+            log_retention_days: 90,
+            log_level: "ERROR".into(),
+        }
+    }
+}
+
+/// Logical id of a machine's resources (`DailySales` → `DailySalesStateMachine`, …).
+fn logical(machine: &str) -> String {
+    let p = pascal(machine);
+    if p.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        format!("M{p}")
+    } else {
+        p
+    }
+}
+
+/// How each `${Name}` of a definition is filled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Substitution {
+    Table(String),
+    StateMachine(String),
+    Parameter(String),
+}
+
+pub fn substitution(name: &str, tables: &BTreeSet<String>, cont: Option<&str>) -> Substitution {
+    if tables.contains(name) {
+        Substitution::Table(name.to_string())
+    } else if name == "ContinuationArn" {
+        Substitution::StateMachine(cont.unwrap_or_default().to_string())
+    } else {
+        Substitution::Parameter(name.to_string())
+    }
+}
+
+fn all_tables(outputs: &[JobnetOutput]) -> BTreeSet<String> {
+    outputs.iter().flat_map(|o| o.tables.iter().cloned()).collect()
+}
+
+fn cont_of(o: &JobnetOutput) -> Option<&str> {
+    o.machines
+        .iter()
+        .find(|m| m.role == Role::Continuation)
+        .map(|m| m.name.as_str())
+}
+
+/// Every CloudFormation parameter the outputs use, with a description.
+pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
+    let tables = all_tables(outputs);
+    let mut params = BTreeMap::new();
+    for o in outputs {
+        for m in &o.machines {
+            for p in &m.placeholders {
+                if let Substitution::Parameter(name) = substitution(p, &tables, cont_of(o)) {
+                    let desc = o
+                        .parameters
+                        .get(&name)
+                        .cloned()
+                        .unwrap_or_else(|| format!("Value for ${{{name}}} in the generated definitions"));
+                    params.entry(name).or_insert(desc);
+                }
+            }
+            for s in &m.iam {
+                for r in &s.resources {
+                    let mut found = BTreeSet::new();
+                    crate::back::asl::collect_placeholders(&json!(r), &mut found);
+                    for name in found {
+                        let is_table_arn = name.strip_suffix("Arn").is_some_and(|t| tables.contains(t));
+                        if !is_table_arn && !tables.contains(&name) {
+                            let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| format!("Value for ${{{name}}} in IAM policies"));
+                            params.entry(name).or_insert(desc);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    params
+}
+
+pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
+    let tables = all_tables(outputs);
+    let mut parameters = Map::new();
+    parameters.insert(
+        "LogRetentionDays".into(),
+        json!({"Type": "Number", "Default": opts.log_retention_days, "AllowedValues": RETENTION_DAYS,
+               "Description": "Days to keep state machine logs"}),
+    );
+    parameters.insert(
+        "LogLevel".into(),
+        json!({"Type": "String", "Default": opts.log_level, "AllowedValues": LOG_LEVELS,
+               "Description": "State machine logging level (execution data is never logged)"}),
+    );
+    for (name, desc) in parameters_of(outputs) {
+        parameters.insert(name, json!({"Type": "String", "Description": desc}));
+    }
+    let mut resources = Map::new();
+    for t in &tables {
+        resources.insert(
+            t.clone(),
+            json!({
+                "Type": "AWS::DynamoDB::Table",
+                "DeletionPolicy": "Retain",
+                "UpdateReplacePolicy": "Retain",
+                "Properties": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                    "SSESpecification": {"SSEEnabled": true},
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+                    "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": true}
+                }
+            }),
+        );
+    }
+    let mut outputs_section = Map::new();
+    for o in outputs {
+        for m in &o.machines {
+            let id = logical(&m.name);
+            resources.insert(
+                format!("{id}LogGroup"),
+                json!({
+                    "Type": "AWS::Logs::LogGroup",
+                    "DeletionPolicy": "Delete",
+                    "UpdateReplacePolicy": "Delete",
+                    "Properties": {
+                        "LogGroupName": format!("/aws/vendedlogs/states/jobnet2sfn/{}", m.name),
+                        "RetentionInDays": {"Ref": "LogRetentionDays"}
+                    }
+                }),
+            );
+            resources.insert(format!("{id}Role"), role(m, &tables));
+            let mut subs = Map::new();
+            for p in &m.placeholders {
+                let v = match substitution(p, &tables, cont_of(o)) {
+                    Substitution::Table(t) => json!({"Ref": t}),
+                    Substitution::StateMachine(sm) => json!({"Fn::Sub": machine_arn(&sm)}),
+                    Substitution::Parameter(name) => json!({"Ref": name}),
+                };
+                subs.insert(p.clone(), v);
+            }
+            let mut props = Map::new();
+            props.insert("StateMachineName".into(), json!(m.name));
+            props.insert("StateMachineType".into(), json!("STANDARD"));
+            props.insert("RoleArn".into(), json!({"Fn::GetAtt": [format!("{id}Role"), "Arn"]}));
+            props.insert("Definition".into(), m.definition.clone());
+            if !subs.is_empty() {
+                props.insert("DefinitionSubstitutions".into(), Value::Object(subs));
+            }
+            props.insert(
+                "LoggingConfiguration".into(),
+                json!({"Level": {"Ref": "LogLevel"}, "IncludeExecutionData": false,
+                       "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [format!("{id}LogGroup"), "Arn"]}}}]}),
+            );
+            props.insert("TracingConfiguration".into(), json!({"Enabled": false}));
+            resources.insert(
+                format!("{id}StateMachine"),
+                json!({"Type": "AWS::StepFunctions::StateMachine", "Properties": Value::Object(props)}),
+            );
+            outputs_section.insert(
+                format!("{id}StateMachineArn"),
+                json!({"Description": format!("ARN of {}", m.name), "Value": {"Ref": format!("{id}StateMachine")}}),
+            );
+        }
+    }
+    json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": "jobnet2sfn: generated state machines, roles and logs (edit the jobnet sources, not this file)",
+        "Parameters": parameters,
+        "Resources": resources,
+        "Outputs": outputs_section
+    })
+}
+
+fn parameters_of(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
+    parameters(outputs)
+}
+
+fn machine_arn(name: &str) -> String {
+    format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}")
+}
+
+/// A `Resource` string: plain when it has no placeholder, `Fn::Sub` otherwise, with table
+/// ARNs (`${RunTableArn}`) bound to the tables' `Arn` attributes.
+fn resource(r: &str, tables: &BTreeSet<String>) -> Value {
+    if !r.contains("${") {
+        return json!(r);
+    }
+    let mut found = BTreeSet::new();
+    crate::back::asl::collect_placeholders(&json!(r), &mut found);
+    let mut vars = Map::new();
+    for name in found {
+        if let Some(t) = name.strip_suffix("Arn").filter(|t| tables.contains(*t)) {
+            vars.insert(name.clone(), json!({"Fn::GetAtt": [t, "Arn"]}));
+        } else if tables.contains(&name) {
+            vars.insert(name.clone(), json!({"Ref": name}));
+        }
+    }
+    if vars.is_empty() {
+        json!({"Fn::Sub": r})
+    } else {
+        json!({"Fn::Sub": [r, Value::Object(vars)]})
+    }
+}
+
+fn role(m: &Machine, tables: &BTreeSet<String>) -> Value {
+    let mut statements: Vec<Value> = Vec::new();
+    // Grouping by action list keeps the policy short and stable.
+    let mut grouped: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
+    for IamStatement { actions, resources } in &m.iam {
+        let mut a = actions.clone();
+        a.sort();
+        grouped.entry(a).or_default().extend(resources.iter().cloned());
+    }
+    for (actions, resources) in grouped {
+        let res: Vec<Value> = resources.iter().map(|r| resource(r, tables)).collect();
+        statements.push(json!({"Effect": "Allow", "Action": actions, "Resource": res}));
+    }
+    for rule in &m.events_rules {
+        statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+            "Resource": [{"Fn::Sub": format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule}")}]
+        }));
+    }
+    // CloudWatch Logs delivery APIs accept no narrower resource than `*` (AWS documents this).
+    statements.push(json!({
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups",
+                   "logs:DescribeResourcePolicies", "logs:GetLogDelivery", "logs:ListLogDeliveries",
+                   "logs:PutResourcePolicy", "logs:UpdateLogDelivery"],
+        "Resource": "*"
+    }));
+    json!({
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": format!("Role of state machine {}", m.name),
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "states.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+                }]
+            },
+            "Policies": [{
+                "PolicyName": "jobnet2sfn",
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}
+            }]
+        }
+    })
+}
+
+/// `manifest.json`: machines, their files and how to fill their placeholders.
+pub fn manifest(outputs: &[JobnetOutput]) -> Value {
+    let tables = all_tables(outputs);
+    let mut machines = Vec::new();
+    for o in outputs {
+        for m in &o.machines {
+            let mut subs = Map::new();
+            for p in &m.placeholders {
+                let v = match substitution(p, &tables, cont_of(o)) {
+                    Substitution::Table(t) => json!({"table": t}),
+                    Substitution::StateMachine(sm) => json!({"state_machine": sm}),
+                    Substitution::Parameter(name) => json!({"parameter": name}),
+                };
+                subs.insert(p.clone(), v);
+            }
+            machines.push(json!({
+                "name": m.name,
+                "file": format!("statemachines/{}.asl.json", m.name),
+                "jobnet": o.machine_base,
+                "role": m.role,
+                "substitutions": subs
+            }));
+        }
+    }
+    let table_list: Vec<Value> = tables
+        .iter()
+        .map(|t| json!({"logical_id": t, "partition_key": "pk", "sort_key": null}))
+        .collect();
+    let params: Vec<Value> = parameters(outputs)
+        .into_iter()
+        .map(|(name, description)| json!({"name": name, "description": description}))
+        .collect();
+    json!({"version": 1, "state_machines": machines, "tables": table_list, "parameters": params})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::back::asl::RUN_TABLE;
+
+    #[test]
+    fn table_arns_bind_to_get_att() {
+        let tables: BTreeSet<String> = [RUN_TABLE.to_string()].into();
+        assert_eq!(
+            resource("${RunTableArn}", &tables),
+            json!({"Fn::Sub": ["${RunTableArn}", {"RunTableArn": {"Fn::GetAtt": ["RunTable", "Arn"]}}]})
+        );
+        assert_eq!(resource("arn:aws:s3:::b/k", &tables), json!("arn:aws:s3:::b/k"));
+    }
+}

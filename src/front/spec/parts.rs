@@ -1,0 +1,397 @@
+//! The per-unit settings: end judgment, retry, cutoff, delay monitors, judgments and waits.
+
+use super::codes::*;
+use super::read::Reader;
+use super::yaml::{Node, Value};
+use crate::ir::*;
+
+const OPS: [(&str, CmpOp); 12] = [
+    ("eq", CmpOp::Eq),
+    ("ne", CmpOp::Ne),
+    ("gt", CmpOp::Gt),
+    ("ge", CmpOp::Ge),
+    ("lt", CmpOp::Lt),
+    ("le", CmpOp::Le),
+    ("==", CmpOp::Eq),
+    ("!=", CmpOp::Ne),
+    (">", CmpOp::Gt),
+    (">=", CmpOp::Ge),
+    ("<", CmpOp::Lt),
+    ("<=", CmpOp::Le),
+];
+
+impl Reader<'_> {
+    /// `end:` — return-code thresholds, `always`, `file_exists` or `file_modified`.
+    pub fn end_judgment(&mut self, node: &Node) -> Option<EndJudgment> {
+        let f = self.fields(node, "a map such as `{abnormal_above: 8}`")?;
+        let keys = [
+            "warning_above",
+            "abnormal_above",
+            "always",
+            "file_exists",
+            "file_modified",
+        ];
+        self.check_keys(&f, &keys, "`end`", &|_| None);
+        // Thresholds are one form written with one or two keys.
+        let mut forms: Vec<(&str, &str)> = Vec::new();
+        for (k, _, _) in &f.entries {
+            let group = match *k {
+                "warning_above" | "abnormal_above" => "thresholds",
+                "always" | "file_exists" | "file_modified" => k,
+                _ => continue,
+            };
+            if !forms.iter().any(|(g, _)| *g == group) {
+                forms.push((group, k));
+            }
+        }
+        let form = match forms.as_slice() {
+            [(one, _)] => *one,
+            [] => {
+                self.one_of(
+                    &f,
+                    &["abnormal_above", "always", "file_exists", "file_modified"],
+                    "`end`",
+                );
+                return None;
+            }
+            [(_, a), (_, b), ..] => {
+                let span = f.key_span(b).unwrap_or(f.span);
+                self.error_hint(
+                    E_CONFLICT,
+                    span,
+                    format!("`end` has both `{a}` and `{b}`"),
+                    Some(
+                        "use thresholds, `always`, `file_exists` or `file_modified`, not several"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+        };
+        match form {
+            "thresholds" => {
+                let abnormal = self.require(
+                    &f,
+                    "abnormal_above",
+                    "`end`",
+                    Some("a job with `warning_above` needs `abnormal_above` too"),
+                )?;
+                let abnormal_n = self.integer(abnormal, "`abnormal_above`");
+                let warning = match f.get("warning_above") {
+                    Some(w) => Some((self.integer(w, "`warning_above`")?, w.span)),
+                    None => None,
+                };
+                let abnormal_n = abnormal_n?;
+                if let Some((w, span)) = warning {
+                    if w > abnormal_n {
+                        self.error_hint(
+                            E_THRESHOLD,
+                            span,
+                            format!("warning threshold {w} is above the abnormal threshold {abnormal_n}"),
+                            Some("return codes above `abnormal_above` are abnormal, so `warning_above` must not exceed it".into()),
+                        );
+                        return None;
+                    }
+                }
+                Some(EndJudgment::ReturnCode {
+                    warning: warning.map(|(w, _)| w),
+                    abnormal: abnormal_n,
+                })
+            }
+            "always" => self.choice(
+                f.get("always")?,
+                "end status",
+                &[
+                    ("normal", EndJudgment::AlwaysNormal),
+                    ("abnormal", EndJudgment::AlwaysAbnormal),
+                ],
+            ),
+            "file_exists" => self
+                .text(f.get("file_exists")?, "a file path")
+                .map(EndJudgment::FileExists),
+            _ => self
+                .text(f.get("file_modified")?, "a file path")
+                .map(EndJudgment::FileModified),
+        }
+    }
+
+    /// `retry: {attempts, interval_seconds, return_codes}`.
+    pub fn retry(&mut self, node: &Node) -> Option<Retry> {
+        let f = self.fields(node, "a map such as `{attempts: 3}`")?;
+        self.check_keys(
+            &f,
+            &["attempts", "interval_seconds", "return_codes"],
+            "`retry`",
+            &|_| None,
+        );
+        let attempts_node = self.require(&f, "attempts", "`retry`", None);
+        let attempts = match attempts_node {
+            Some(n) if n.value == Value::Int(0) => {
+                self.error_hint(
+                    E_VALUE,
+                    n.span,
+                    "retry attempts must be at least 1",
+                    Some("remove `retry` to run the job once without retries".into()),
+                );
+                None
+            }
+            Some(n) => self.count(n, "`attempts`", 1),
+            None => None,
+        };
+        let interval = match f.get("interval_seconds") {
+            Some(n) => self.count(n, "`interval_seconds`", 1),
+            None => Some(60),
+        };
+        let codes = match f.get("return_codes") {
+            None => Some(None),
+            Some(n) => self.code_range(n).map(Some),
+        };
+        Some(Retry {
+            max_attempts: attempts?,
+            interval_seconds: interval?,
+            return_codes: codes?,
+            span: node.span,
+        })
+    }
+
+    /// `[low, high]` (inclusive) or a single return code.
+    fn code_range(&mut self, node: &Node) -> Option<(i64, i64)> {
+        if let Value::Int(i) = node.value {
+            return Some((i, i));
+        }
+        let items = self.items(node, "a return-code range `[low, high]`", false)?;
+        let [lo, hi] = items.as_slice() else {
+            self.error_hint(
+                E_VALUE,
+                node.span,
+                format!("expected `[low, high]`, found {} values", items.len()),
+                Some("`return_codes` is an inclusive range such as `[1, 10]`".into()),
+            );
+            return None;
+        };
+        let (lo_v, hi_v) = (
+            self.integer(lo, "a return code"),
+            self.integer(hi, "a return code"),
+        );
+        let (lo_v, hi_v) = (lo_v?, hi_v?);
+        if lo_v > hi_v {
+            self.error(
+                E_VALUE,
+                node.span,
+                format!("range `[{lo_v}, {hi_v}]` is empty: low is above high"),
+            );
+            return None;
+        }
+        Some((lo_v, hi_v))
+    }
+
+    /// `cutoff: {minutes, status}`.
+    pub fn cutoff(&mut self, node: &Node) -> Option<Cutoff> {
+        let f = self.fields(node, "a map such as `{minutes: 60}`")?;
+        self.check_keys(&f, &["minutes", "status"], "`cutoff`", &|_| None);
+        let minutes = self
+            .require(&f, "minutes", "`cutoff`", None)
+            .and_then(|n| self.count(n, "`minutes`", 1));
+        let on_timeout = match f.get("status") {
+            Some(n) => self.choice(
+                n,
+                "end status",
+                &[
+                    ("normal", EndStatus::Normal),
+                    ("warning", EndStatus::Warning),
+                    ("abnormal", EndStatus::Abnormal),
+                ],
+            ),
+            None => Some(EndStatus::Abnormal),
+        };
+        Some(Cutoff {
+            minutes: minutes?,
+            on_timeout: on_timeout?,
+            span: node.span,
+        })
+    }
+
+    /// `start_delay` / `end_delay`: a clock time, `expected` (end only) or one relative form.
+    pub fn delay(&mut self, node: &Node, start: bool) -> Option<DelayMonitor> {
+        let what = if start {
+            "`start_delay`"
+        } else {
+            "`end_delay`"
+        };
+        let at = match &node.value {
+            Value::Str(s) if s == "expected" => {
+                if start {
+                    self.error_hint(
+                        E_VALUE,
+                        node.span,
+                        "`start_delay` cannot be `expected`",
+                        Some("`expected` means the unit's expected duration after its start; use it with `end_delay`".into()),
+                    );
+                    return None;
+                }
+                TimeRef::ExpectedDuration
+            }
+            Value::Str(_) => TimeRef::Absolute(self.time(node, what)?),
+            Value::Map(_) => {
+                let f = self.fields(node, "a delay")?;
+                let mut forms = vec!["after_root_start", "after_upper_start"];
+                if !start {
+                    forms.push("after_own_start");
+                }
+                self.check_keys(&f, &forms, what, &|k| {
+                    (k == "after_own_start").then(|| {
+                        "a unit that has not started has no start to count from; use `after_root_start` or `after_upper_start`".to_string()
+                    })
+                });
+                let form = self.one_of(&f, &forms, what)?;
+                let minutes = self.count(f.get(form)?, &format!("`{form}`"), 1)?;
+                match form {
+                    "after_root_start" => TimeRef::AfterRootStart(minutes),
+                    "after_upper_start" => TimeRef::AfterUpperStart(minutes),
+                    _ => TimeRef::AfterOwnStart(minutes),
+                }
+            }
+            _ => {
+                self.wrong_type(
+                    node,
+                    "a time like \"02:00\", `expected`, or a map such as `{after_root_start: 30}`",
+                );
+                return None;
+            }
+        };
+        Some(DelayMonitor {
+            at,
+            span: node.span,
+        })
+    }
+
+    /// `judge:` — exactly one condition.
+    pub fn judge(&mut self, node: &Node) -> Option<Condition> {
+        let f = self.fields(node, "a map such as `{return_code: {op: gt, value: 3}}`")?;
+        let forms = [
+            "return_code",
+            "return_code_range",
+            "file_exists",
+            "file_missing",
+            "variable",
+        ];
+        self.check_keys(&f, &forms, "`judge`", &|_| None);
+        let form = self.one_of(&f, &forms, "`judge`")?;
+        let v = f.get(form)?;
+        match form {
+            "return_code" => {
+                let g = self.fields(v, "a map such as `{op: gt, value: 3}`")?;
+                self.check_keys(&g, &["op", "value"], "`return_code`", &|_| None);
+                let op = self
+                    .require(&g, "op", "`return_code`", None)
+                    .and_then(|n| self.choice(n, "comparison", &OPS));
+                let value = self
+                    .require(&g, "value", "`return_code`", None)
+                    .and_then(|n| self.integer(n, "`value`"));
+                Some(Condition::ReturnCode {
+                    op: op?,
+                    value: value?,
+                })
+            }
+            "return_code_range" => {
+                let g = self.fields(v, "a map such as `{low: 1, high: 5}`")?;
+                self.check_keys(
+                    &g,
+                    &["inside", "low", "high"],
+                    "`return_code_range`",
+                    &|_| None,
+                );
+                let inside = match g.get("inside") {
+                    Some(n) => self.boolean(n, "`inside`"),
+                    None => Some(true),
+                };
+                let low = self
+                    .require(&g, "low", "`return_code_range`", None)
+                    .and_then(|n| self.integer(n, "`low`"));
+                let high_node = self.require(&g, "high", "`return_code_range`", None);
+                let high = high_node.and_then(|n| self.integer(n, "`high`"));
+                let (inside, low, high) = (inside?, low?, high?);
+                if low > high {
+                    self.error(
+                        E_VALUE,
+                        high_node.map_or(v.span, |n| n.span),
+                        format!("`high` ({high}) is below `low` ({low})"),
+                    );
+                    return None;
+                }
+                Some(Condition::ReturnCodeRange { inside, low, high })
+            }
+            "file_exists" | "file_missing" => Some(Condition::FileExists {
+                path: self.text(v, "a file path")?,
+                exists: form == "file_exists",
+            }),
+            _ => {
+                let g = self.fields(v, "a map such as `{name: REGION, op: eq, value: east}`")?;
+                self.check_keys(&g, &["name", "op", "value"], "`variable`", &|_| None);
+                let name = self
+                    .require(&g, "name", "`variable`", None)
+                    .and_then(|n| self.text(n, "a variable name"));
+                let op = self
+                    .require(&g, "op", "`variable`", None)
+                    .and_then(|n| self.choice(n, "comparison", &OPS));
+                let value =
+                    self.require(&g, "value", "`variable`", None)
+                        .and_then(|n| match &n.value {
+                            Value::Str(s) => Some(s.clone()),
+                            Value::Int(i) => Some(i.to_string()),
+                            Value::Float(x) => Some(x.to_string()),
+                            Value::Bool(b) => Some(b.to_string()),
+                            _ => {
+                                self.wrong_type(n, "a value to compare with");
+                                None
+                            }
+                        });
+                Some(Condition::Variable {
+                    name: name?,
+                    op: op?,
+                    value: value?,
+                })
+            }
+        }
+    }
+
+    /// `wait: {until: "26:30"}` or `wait: {minutes: 10}`.
+    pub fn time_wait(&mut self, node: &Node) -> Option<TimeWait> {
+        let f = self.fields(
+            node,
+            "a map such as `{until: \"26:30\"}` or `{minutes: 10}`",
+        )?;
+        self.check_keys(&f, &["until", "minutes"], "`wait`", &|_| None);
+        match self.one_of(&f, &["until", "minutes"], "`wait`")? {
+            "until" => self.time(f.get("until")?, "`until`").map(TimeWait::Until),
+            _ => self
+                .count(f.get("minutes")?, "`minutes`", 1)
+                .map(TimeWait::Minutes),
+        }
+    }
+
+    /// `wait_for: {jobnet: "other_net"}` or `"other_net/unit"`.
+    pub fn wait_for(&mut self, node: &Node) -> Option<WaitFor> {
+        let f = self.fields(node, "a map such as `{jobnet: other_net}`")?;
+        self.check_keys(&f, &["jobnet"], "`wait_for`", &|_| None);
+        let n = self.require(&f, "jobnet", "`wait_for`", None)?;
+        let target = self.text(n, "a jobnet name or `jobnet/unit` path")?;
+        if target
+            .trim_start_matches('/')
+            .split('/')
+            .any(|seg| seg.trim().is_empty())
+        {
+            self.error_hint(
+                E_VALUE,
+                n.span,
+                format!("invalid `wait_for` target `{target}`"),
+                Some("write a root jobnet name, or `jobnet/unit` for a unit in it".into()),
+            );
+            return None;
+        }
+        Some(WaitFor {
+            target,
+            span: n.span,
+        })
+    }
+}

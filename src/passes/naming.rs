@@ -1,0 +1,169 @@
+//! Stable, ASCII-safe names for generated states and machines.
+//!
+//! Names are derived from source names only (never from arena indices), so an edit to one
+//! unit does not rename others. Japanese names are transliterated with `deunicode` and get a
+//! short hash of the original so that two names with the same reading stay distinct.
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir::{Project, UnitId};
+use std::collections::{BTreeMap, HashMap};
+
+/// Step Functions allows 80 characters for state and machine names.
+pub const MAX_NAME: usize = 80;
+
+/// FNV-1a, 64 bit: a tiny stable hash; output names must not change between Rust releases.
+pub fn stable_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Maps any source name onto `[A-Za-z0-9_-]`, transliterating non-ASCII text.
+pub fn sanitize(name: &str) -> String {
+    let ascii = name.is_ascii();
+    let base = if ascii {
+        name.to_string()
+    } else {
+        deunicode::deunicode_with_tofu(name, "_")
+    };
+    let mut out = String::with_capacity(base.len());
+    let mut last_us = false;
+    for c in base.trim().chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            c
+        } else {
+            '_'
+        };
+        if c == '_' && last_us {
+            continue;
+        }
+        last_us = c == '_';
+        out.push(c);
+    }
+    let mut out = out.trim_matches('_').to_string();
+    if out.is_empty() {
+        out.push('u');
+    }
+    if !ascii {
+        out = format!("{out}_{:04x}", stable_hash(name) & 0xffff);
+    }
+    shorten(&out, MAX_NAME - 24)
+}
+
+/// Cuts a name to `max` characters, keeping it unique with a hash of the whole.
+pub fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let h = format!("{:08x}", stable_hash(name) & 0xffff_ffff);
+    let keep = max.saturating_sub(h.len() + 1);
+    format!("{}_{}", &name[..keep], h)
+}
+
+/// The state-name table of one root jobnet.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    /// ASCII-safe machine base name of the root.
+    pub machine: String,
+    by_unit: HashMap<UnitId, String>,
+}
+
+impl Names {
+    pub fn state(&self, u: UnitId) -> &str {
+        &self.by_unit[&u]
+    }
+}
+
+/// Assigns names for every unit below `root`. A unit's name is its sanitised source name;
+/// when several units of the jobnet share it, each is qualified by its path below the root.
+/// Names that still collide are errors (E0201) the user fixes by renaming.
+pub fn assign(project: &Project, root: UnitId, diags: &mut Diagnostics) -> Names {
+    let units = project.descendants(root);
+    let mut count: HashMap<String, usize> = HashMap::new();
+    let simple: Vec<(UnitId, String)> = units
+        .iter()
+        .skip(1)
+        .map(|&u| (u, sanitize(&project.units[u].name)))
+        .collect();
+    for (_, s) in &simple {
+        *count.entry(s.clone()).or_default() += 1;
+    }
+    let mut by_unit = HashMap::new();
+    let mut taken: BTreeMap<String, UnitId> = BTreeMap::new();
+    for (u, s) in simple {
+        let name = if count[&s] > 1 {
+            qualified(project, root, u)
+        } else {
+            s
+        };
+        if let Some(&other) = taken.get(&name) {
+            let a = &project.units[other];
+            let b = &project.units[u];
+            diags.push(
+                Diagnostic::error(
+                    "E0201",
+                    format!(
+                        "units `{}` and `{}` get the same state name `{name}`",
+                        a.path, b.path
+                    ),
+                )
+                .at(b.span)
+                .hint("rename one of them; state names must be unique in a state machine"),
+            );
+        }
+        taken.insert(name.clone(), u);
+        by_unit.insert(u, name);
+    }
+    let machine = sanitize(&project.units[root].name);
+    by_unit.insert(root, machine.clone());
+    Names { machine, by_unit }
+}
+
+fn qualified(project: &Project, root: UnitId, u: UnitId) -> String {
+    let mut parts = Vec::new();
+    let mut cur = Some(u);
+    while let Some(c) = cur {
+        if c == root {
+            break;
+        }
+        parts.push(sanitize(&project.units[c].name));
+        cur = project.units[c].parent;
+    }
+    parts.reverse();
+    shorten(&parts.join("__"), MAX_NAME - 24)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ascii_names_stay_readable() {
+        assert_eq!(sanitize("extract_sales"), "extract_sales");
+        assert_eq!(sanitize("load data/v2"), "load_data_v2");
+        assert_eq!(sanitize("  "), "u");
+    }
+
+    #[test]
+    fn japanese_names_are_ascii_and_distinct() {
+        let a = sanitize("売上集計");
+        let b = sanitize("売上集計2");
+        assert!(a.is_ascii() && b.is_ascii());
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+        assert_ne!(a, b);
+        assert_eq!(a, sanitize("売上集計"), "deterministic");
+    }
+
+    #[test]
+    fn long_names_are_shortened_with_a_hash() {
+        let long = "x".repeat(200);
+        let s = sanitize(&long);
+        assert!(s.len() <= MAX_NAME - 24);
+        assert_ne!(s, sanitize(&"x".repeat(199)));
+    }
+}

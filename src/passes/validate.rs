@@ -1,0 +1,306 @@
+//! Whole-project validation: what no single front-end file can check alone.
+//!
+//! Cycles (printed in full), references across files (calendars, exclusive schedules,
+//! cross-jobnet waits), duplicate root names, unknown job types, and the shape rules that
+//! judgment and recovery units need. Every finding is collected; nothing stops early.
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir::{Condition, EdgeKind, Project, UnitId, UnitKind};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Validates the project. `job_types` are the names of the templates available.
+pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics) {
+    check_roots(project, diags);
+    for &root in &project.roots {
+        for u in project.descendants(root) {
+            let unit = &project.units[u];
+            if let UnitKind::Net(net) = &unit.kind {
+                check_cycles(project, net.children.as_slice(), &net.edges, diags);
+                check_shapes(project, u, diags);
+                if let Some(c) = &net.calendar {
+                    if project.calendar_by_name(&c.name).is_none() {
+                        diags.push(
+                            Diagnostic::error("E0207", format!("unknown calendar `{}`", c.name))
+                                .at(c.span)
+                                .hint(suggest(&c.name, project.calendars.iter().map(|(_, c)| c.name.as_str()))),
+                        );
+                    }
+                }
+                if let Some(s) = &net.schedule {
+                    for other in &s.exclusive_with {
+                        if !project.roots.iter().any(|&r| &project.units[r].name == other) {
+                            diags.push(
+                                Diagnostic::error("E0208", format!("exclusive schedule names unknown jobnet `{other}`"))
+                                    .at(s.span)
+                                    .hint(suggest(other, project.roots.iter().map(|&r| project.units[r].name.as_str()))),
+                            );
+                        }
+                    }
+                }
+            }
+            match &unit.kind {
+                UnitKind::Job(job) => {
+                    if !job_types.iter().any(|t| t == &job.job_type) {
+                        diags.push(
+                            Diagnostic::error("E0211", format!("unknown job type `{}`", job.job_type))
+                                .at(job.type_span)
+                                .hint(format!(
+                                    "known types: {}; add `{}.json.tera` to a --templates directory for a new one",
+                                    job_types.join(", "),
+                                    job.job_type
+                                )),
+                        );
+                    }
+                }
+                UnitKind::WaitFor(w) => {
+                    let target = w.target.trim_start_matches('/');
+                    let net = target.split('/').next().unwrap_or("");
+                    if !project.roots.iter().any(|&r| project.units[r].name == net || project.units[r].path.trim_start_matches('/') == target) {
+                        diags.push(
+                            Diagnostic::error("E0209", format!("waits for unknown jobnet `{}`", w.target))
+                                .at(w.span)
+                                .hint(suggest(net, project.roots.iter().map(|&r| project.units[r].name.as_str()))),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    check_calendars(project, diags);
+}
+
+fn check_roots(project: &Project, diags: &mut Diagnostics) {
+    let mut seen: HashMap<String, UnitId> = HashMap::new();
+    for &r in &project.roots {
+        let key = crate::passes::naming::sanitize(&project.units[r].name);
+        if let Some(&other) = seen.get(&key) {
+            diags.push(
+                Diagnostic::error(
+                    "E0210",
+                    format!(
+                        "jobnets `{}` and `{}` get the same machine name `{key}`",
+                        project.units[other].path, project.units[r].path
+                    ),
+                )
+                .at(project.units[r].span)
+                .hint("root jobnet names must be unique after sanitising to [A-Za-z0-9_-]"),
+            );
+        } else {
+            seen.insert(key, r);
+        }
+    }
+}
+
+fn check_calendars(project: &Project, diags: &mut Diagnostics) {
+    for (_, c) in project.calendars.iter() {
+        if let Some(parent) = &c.inherits {
+            if project.calendar_by_name(parent).is_none() {
+                diags.push(
+                    Diagnostic::error("E0207", format!("calendar `{}` inherits unknown calendar `{parent}`", c.name))
+                        .at(c.span)
+                        .hint(suggest(parent, project.calendars.iter().map(|(_, c)| c.name.as_str()))),
+                );
+            }
+        }
+    }
+}
+
+/// Finds every cycle's strongly connected component and prints one cycle through it.
+fn check_cycles(project: &Project, children: &[UnitId], edges: &[crate::ir::Edge], diags: &mut Diagnostics) {
+    let idx: HashMap<UnitId, usize> = children.iter().enumerate().map(|(i, &u)| (u, i)).collect();
+    let n = children.len();
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for e in edges {
+        if let (Some(&a), Some(&b)) = (idx.get(&e.from), idx.get(&e.to)) {
+            succ[a].push(b);
+        }
+    }
+    for comp in sccs(&succ) {
+        let self_loop = comp.len() == 1 && succ[comp[0]].contains(&comp[0]);
+        if comp.len() < 2 && !self_loop {
+            continue;
+        }
+        let set: HashSet<usize> = comp.iter().copied().collect();
+        let start = *comp.iter().min().expect("non-empty");
+        // Walk inside the component until a unit repeats: that is a cycle.
+        let mut path = vec![start];
+        let mut on_path: HashMap<usize, usize> = HashMap::from([(start, 0)]);
+        let cycle = loop {
+            let cur = *path.last().expect("path");
+            let next = *succ[cur].iter().filter(|s| set.contains(s)).min().expect("scc has an edge");
+            if let Some(&at) = on_path.get(&next) {
+                let mut c = path[at..].to_vec();
+                c.push(next);
+                break c;
+            }
+            on_path.insert(next, path.len());
+            path.push(next);
+        };
+        let names: Vec<String> = cycle.iter().map(|&i| format!("`{}`", project.units[children[i]].name)).collect();
+        let first = children[cycle[0]];
+        diags.push(
+            Diagnostic::error("E0202", format!("dependency cycle: {}", names.join(" -> ")))
+                .at(project.units[first].span)
+                .note(format!("in {}", project.units[first].parent.map_or("", |p| project.units[p].path.as_str())))
+                .hint("a unit cannot (even indirectly) wait for itself; remove one of these dependencies"),
+        );
+    }
+}
+
+/// Tarjan's algorithm, iterative so that deep graphs cannot overflow the stack.
+fn sccs(succ: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = succ.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut out = Vec::new();
+    let mut counter = 0;
+    for s in 0..n {
+        if index[s] != usize::MAX {
+            continue;
+        }
+        let mut call: Vec<(usize, usize)> = vec![(s, 0)];
+        index[s] = counter;
+        low[s] = counter;
+        counter += 1;
+        stack.push(s);
+        on_stack[s] = true;
+        while let Some(&mut (v, ref mut i)) = call.last_mut() {
+            if *i < succ[v].len() {
+                let w = succ[v][*i];
+                *i += 1;
+                if index[w] == usize::MAX {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    call.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                call.pop();
+                if let Some(&(p, _)) = call.last() {
+                    low[p] = low[p].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    let mut comp = Vec::new();
+                    while let Some(w) = stack.pop() {
+                        on_stack[w] = false;
+                        comp.push(w);
+                        if w == v {
+                            break;
+                        }
+                    }
+                    comp.sort_unstable();
+                    out.push(comp);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Judgment, dependent and recovery units need particular shapes to mean what they say.
+fn check_shapes(project: &Project, net_id: UnitId, diags: &mut Diagnostics) {
+    let net = project.units[net_id].as_net().expect("net");
+    let mut preds: BTreeMap<UnitId, Vec<&crate::ir::Edge>> = BTreeMap::new();
+    for e in &net.edges {
+        preds.entry(e.to).or_default().push(e);
+    }
+    for &c in &net.children {
+        let unit = &project.units[c];
+        let ps = preds.get(&c).map(Vec::as_slice).unwrap_or(&[]);
+        let conditional: Vec<_> = ps
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Conditional && matches!(project.units[e.from].kind, UnitKind::Judgment(_)))
+            .collect();
+        if !conditional.is_empty() && ps.len() > 1 {
+            diags.push(
+                Diagnostic::error("E0204", format!("`{}` depends on judgment `{}` and on other units", unit.name, project.units[conditional[0].from].name))
+                    .at(unit.span)
+                    .hint("a judgment's dependent unit must have no other predecessor; put further units after it instead"),
+            );
+        }
+        if unit.recovery {
+            if ps.len() != 1 {
+                diags.push(
+                    Diagnostic::error("E0205", format!("recovery unit `{}` needs exactly one predecessor, found {}", unit.name, ps.len()))
+                        .at(unit.span)
+                        .hint("a recovery unit runs when the one unit before it ends abnormally"),
+                );
+            }
+            for e in net.edges.iter().filter(|e| e.from == c) {
+                if !project.units[e.to].recovery {
+                    diags.push(
+                        Diagnostic::error("E0205", format!("recovery unit `{}` is followed by normal unit `{}`", unit.name, project.units[e.to].name))
+                            .at(e.span)
+                            .hint("only recovery units may follow a recovery unit"),
+                    );
+                }
+            }
+        }
+        if let UnitKind::Judgment(j) = &unit.kind {
+            let needs_rc = matches!(j.condition, Condition::ReturnCode { .. } | Condition::ReturnCodeRange { .. });
+            if needs_rc {
+                let normal: Vec<_> = ps.iter().filter(|e| e.kind == EdgeKind::Normal).collect();
+                let ok = normal.len() == 1 && matches!(project.units[normal[0].from].kind, UnitKind::Job(_));
+                if !ok {
+                    diags.push(
+                        Diagnostic::error("E0206", format!("judgment `{}` tests a return code but does not follow exactly one job", unit.name))
+                            .at(unit.span)
+                            .hint("make the job whose return code is judged the judgment's only predecessor"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// "did you mean" text from the closest candidate by edit distance.
+pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let best = candidates
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2))
+        .min();
+    match best {
+        Some((_, c)) => format!("did you mean `{c}`?"),
+        None => "check the spelling, or define it".to_string(),
+    }
+}
+
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sccs_find_cycles_only() {
+        let succ = vec![vec![1], vec![2], vec![0], vec![0]];
+        let c = sccs(&succ);
+        assert!(c.contains(&vec![0, 1, 2]));
+        assert!(c.contains(&vec![3]));
+    }
+
+    #[test]
+    fn suggestions_use_edit_distance() {
+        assert_eq!(suggest("extrct", ["extract", "load"].into_iter()), "did you mean `extract`?");
+        assert_eq!(suggest("zzz", ["extract"].into_iter()), "check the spelling, or define it");
+    }
+}

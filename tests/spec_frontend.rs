@@ -1,0 +1,406 @@
+//! Every bundled example loads without diagnostics and lowers to the IR it describes.
+
+use jobnet2sfn::diag::{render, Diagnostics};
+use jobnet2sfn::front::spec::load;
+use jobnet2sfn::ir::*;
+use std::path::Path;
+
+const EXAMPLES: [&str; 7] = [
+    "daily_batch",
+    "non_series_parallel",
+    "or_join",
+    "judgment_and_recovery",
+    "windows_migration",
+    "scheduled_with_calendar",
+    "japanese_names",
+];
+
+fn load_example(name: &str) -> Project {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.yaml"));
+    let text = std::fs::read_to_string(&path).expect("example exists");
+    let mut project = Project::default();
+    let file = project
+        .sources
+        .add(path.display().to_string(), text, "utf-8");
+    let mut diags = Diagnostics::default();
+    load(&mut project, file, &mut diags);
+    let shown: Vec<String> = diags
+        .items
+        .iter()
+        .map(|d| render(d, &project.sources, false))
+        .collect();
+    assert!(shown.is_empty(), "{name}:\n{}", shown.join("\n"));
+    project
+}
+
+fn unit<'p>(p: &'p Project, path: &str) -> &'p Unit {
+    p.units
+        .iter()
+        .map(|(_, u)| u)
+        .find(|u| u.path == path)
+        .unwrap_or_else(|| panic!("no unit {path}"))
+}
+
+fn id(p: &Project, path: &str) -> UnitId {
+    p.units
+        .iter()
+        .find(|(_, u)| u.path == path)
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("no unit {path}"))
+}
+
+/// `(from, to, kind)` by unit name, for readable asserts.
+fn edges(p: &Project, net: &str) -> Vec<(String, String, EdgeKind)> {
+    let n = unit(p, net).as_net().expect("a net");
+    n.edges
+        .iter()
+        .map(|e| {
+            (
+                p.units[e.from].name.clone(),
+                p.units[e.to].name.clone(),
+                e.kind,
+            )
+        })
+        .collect()
+}
+
+fn has_edge(p: &Project, net: &str, from: &str, to: &str, kind: EdgeKind) -> bool {
+    edges(p, net).contains(&(from.to_string(), to.to_string(), kind))
+}
+
+#[test]
+fn every_example_loads_and_keeps_the_tree_consistent() {
+    for name in EXAMPLES {
+        let p = load_example(name);
+        assert!(!p.roots.is_empty(), "{name}: no roots");
+        for (uid, u) in p.units.iter() {
+            // Every unit is reachable from a root, its path is its parent's path plus its name.
+            match u.parent {
+                None => assert!(p.roots.contains(&uid), "{name}: orphan {}", u.path),
+                Some(parent) => {
+                    assert!(p.children(parent).contains(&uid), "{name}: {}", u.path);
+                    assert_eq!(u.path, format!("{}/{}", p.units[parent].path, u.name));
+                }
+            }
+            if let UnitKind::Net(n) = &u.kind {
+                for e in &n.edges {
+                    assert!(n.children.contains(&e.from) && n.children.contains(&e.to));
+                }
+            }
+        }
+        let total: usize = p.roots.iter().map(|r| p.descendants(*r).len()).sum();
+        assert_eq!(total, p.units.len(), "{name}");
+    }
+}
+
+#[test]
+fn daily_batch_facts() {
+    let p = load_example("daily_batch");
+    let root = unit(&p, "/daily_sales");
+    let net = root.as_net().unwrap();
+    assert_eq!(net.children.len(), 9);
+    assert_eq!(net.job_defaults["cluster"], "${EcsClusterArn}");
+    let UnitKind::Job(load_pos) = &unit(&p, "/daily_sales/load_pos").kind else {
+        panic!("job")
+    };
+    assert_eq!(load_pos.job_type, "ecs");
+    assert_eq!(
+        load_pos.end,
+        EndJudgment::ReturnCode {
+            warning: Some(0),
+            abnormal: 4
+        }
+    );
+    let retry = load_pos.retry.as_ref().unwrap();
+    assert_eq!(
+        (
+            retry.max_attempts,
+            retry.interval_seconds,
+            retry.return_codes
+        ),
+        (3, 120, Some((100, 199)))
+    );
+    assert_eq!(load_pos.params["command"][2], "${BusinessDate}");
+    let cleanse = unit(&p, "/daily_sales/cleanse_pos");
+    assert_eq!(cleanse.cutoff.as_ref().unwrap().minutes, 90);
+    assert_eq!(cleanse.expected_minutes, Some(40));
+    let agg = unit(&p, "/daily_sales/aggregate");
+    assert_eq!(agg.as_net().unwrap().children.len(), 4);
+    assert_eq!(
+        agg.end_delay.as_ref().unwrap().at,
+        TimeRef::AfterOwnStart(120)
+    );
+    assert!(has_edge(
+        &p,
+        "/daily_sales",
+        "cleanse_pos",
+        "aggregate",
+        EdgeKind::Normal
+    ));
+    assert!(has_edge(
+        &p,
+        "/daily_sales/aggregate",
+        "by_store",
+        "reconcile",
+        EdgeKind::Normal
+    ));
+    assert_eq!(edges(&p, "/daily_sales").len(), 10);
+    // Span of a unit is its name; of an edge its reference.
+    assert_eq!(unit(&p, "/daily_sales/stage_inputs").span.line, 16);
+    let e = &net.edges[0];
+    assert_eq!(p.units[e.from].name, "stage_inputs");
+    assert_eq!((e.span.line, e.span.col), (25, 17));
+}
+
+#[test]
+fn non_series_parallel_facts() {
+    let p = load_example("non_series_parallel");
+    let mut n = edges(&p, "/n_shape");
+    n.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let want: Vec<(String, String, EdgeKind)> = [("A", "C"), ("A", "D"), ("B", "D")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string(), EdgeKind::Normal))
+        .collect();
+    assert_eq!(n, want);
+    assert_eq!(edges(&p, "/month_end_reports").len(), 10);
+}
+
+#[test]
+fn or_join_facts() {
+    let p = load_example("or_join");
+    assert_eq!(unit(&p, "/master_import/import_master").join, JoinKind::Or);
+    assert_eq!(unit(&p, "/master_import/refresh_cache").join, JoinKind::And);
+    assert_eq!(
+        unit(&p, "/master_import/fetch_backup")
+            .start_delay
+            .as_ref()
+            .unwrap()
+            .at,
+        TimeRef::AfterRootStart(10)
+    );
+}
+
+#[test]
+fn judgment_and_recovery_facts() {
+    let p = load_example("judgment_and_recovery");
+    let UnitKind::Judgment(j) = &unit(&p, "/partner_feed/check_rows").kind else {
+        panic!("judgment")
+    };
+    assert_eq!(
+        j.condition,
+        Condition::ReturnCode {
+            op: CmpOp::Gt,
+            value: 0
+        }
+    );
+    assert!(has_edge(
+        &p,
+        "/partner_feed",
+        "check_rows",
+        "load_rows",
+        EdgeKind::Conditional
+    ));
+    assert!(has_edge(
+        &p,
+        "/partner_feed",
+        "count_rows",
+        "check_rows",
+        EdgeKind::Normal
+    ));
+    assert!(unit(&p, "/partner_feed/restore_table").recovery);
+    let UnitKind::Job(count) = &unit(&p, "/partner_feed/count_rows").kind else {
+        panic!("job")
+    };
+    assert_eq!(count.end, EndJudgment::AlwaysNormal);
+    let conds: Vec<Condition> = [
+        "marker_present",
+        "region_is_west",
+        "rc_in_band",
+        "nothing_missing",
+    ]
+    .iter()
+    .map(|n| match &unit(&p, &format!("/regional_switch/{n}")).kind {
+        UnitKind::Judgment(j) => j.condition.clone(),
+        _ => panic!("judgment"),
+    })
+    .collect();
+    assert_eq!(
+        conds,
+        vec![
+            Condition::FileExists {
+                path: "s3://partner-drop/east/READY".into(),
+                exists: true
+            },
+            Condition::Variable {
+                name: "REGION".into(),
+                op: CmpOp::Eq,
+                value: "west".into()
+            },
+            Condition::ReturnCodeRange {
+                inside: true,
+                low: 1,
+                high: 5
+            },
+            Condition::FileExists {
+                path: "s3://partner-drop/west/ERROR".into(),
+                exists: false
+            },
+        ]
+    );
+}
+
+#[test]
+fn windows_migration_facts() {
+    let p = load_example("windows_migration");
+    let UnitKind::Job(j) = &unit(&p, "/invoice_print/render_pdf").kind else {
+        panic!("job")
+    };
+    assert_eq!(j.job_type, "ecs-windows");
+    assert_eq!(
+        j.params["command"][0],
+        r"C:\Program Files\InvoiceTool\render.exe"
+    );
+    let UnitKind::Job(up) = &unit(&p, "/invoice_print/upload").kind else {
+        panic!("job")
+    };
+    assert_eq!(
+        up.end,
+        EndJudgment::FileExists(r"D:\work\pdf\upload.ok".into())
+    );
+}
+
+#[test]
+fn scheduled_with_calendar_facts() {
+    let p = load_example("scheduled_with_calendar");
+    assert_eq!(p.calendars.len(), 2);
+    let cal = &p.calendars[p.calendar_by_name("jp-business").unwrap()];
+    assert_eq!(cal.inherits.as_deref(), Some("base"));
+    assert_eq!(cal.day_start, ClockTime::new(5, 0));
+    assert_eq!(cal.japanese_holidays, Some(true));
+    assert_eq!(cal.dates.len(), 2);
+    assert_eq!(cal.dates[0].1, DayKind::Closed);
+    let base = &p.calendars[p.calendar_by_name("base").unwrap()];
+    assert_eq!(base.weekdays[5], Some(DayKind::Closed));
+
+    let billing = unit(&p, "/daily_billing");
+    let net = billing.as_net().unwrap();
+    assert_eq!(net.calendar.as_ref().unwrap().name, "jp-business");
+    let s = net.schedule.as_ref().unwrap();
+    assert_eq!(s.timezone, "Asia/Tokyo");
+    assert_eq!(s.exclusive_with, vec!["month_end_close".to_string()]);
+    assert_eq!(s.rules.len(), 2);
+    assert_eq!(s.rules[1].times, vec![ClockTime::new(26, 0).unwrap()]);
+    assert_eq!(s.rules[1].on_closed_day, ClosedDayAction::RunAnyway);
+    assert_eq!(
+        s.rules[1].days,
+        DayRule::Weekdays(vec![chrono::Weekday::Sat])
+    );
+    assert_eq!(net.concurrency.max_parallel_jobs, Some(4));
+    assert_eq!(
+        billing.start_delay.as_ref().unwrap().at,
+        TimeRef::Absolute(ClockTime::new(3, 0).unwrap())
+    );
+    assert!(matches!(
+        unit(&p, "/daily_billing/wait_for_bank").kind,
+        UnitKind::Wait(TimeWait::Until(t)) if t == ClockTime::new(6, 30).unwrap()
+    ));
+    assert!(matches!(
+        unit(&p, "/daily_billing/cool_down").kind,
+        UnitKind::Wait(TimeWait::Minutes(10))
+    ));
+    assert_eq!(
+        unit(&p, "/daily_billing/bill")
+            .end_delay
+            .as_ref()
+            .unwrap()
+            .at,
+        TimeRef::ExpectedDuration
+    );
+
+    let close = unit(&p, "/month_end_close").as_net().unwrap();
+    let rules = &close.schedule.as_ref().unwrap().rules;
+    assert_eq!(rules[0].days, DayRule::NthLastOpenDay(1));
+    assert_eq!(
+        rules[1].on_closed_day,
+        ClosedDayAction::Previous { max_days: 3 }
+    );
+    assert_eq!(
+        rules[2].days,
+        DayRule::NthWeekday {
+            weekday: chrono::Weekday::Fri,
+            n: -1
+        }
+    );
+    assert_eq!(rules[2].valid_until, Date::from_ymd_opt(2027, 12, 31));
+
+    let sync = unit(&p, "/periodic_sync").as_net().unwrap();
+    let rules = &sync.schedule.as_ref().unwrap().rules;
+    assert_eq!(
+        rules[0].days,
+        DayRule::EveryNWeeks {
+            n: 2,
+            from: Date::from_ymd_opt(2027, 1, 4).unwrap()
+        }
+    );
+    assert_eq!(rules[0].repeat_minutes, Some(60));
+    assert_eq!(
+        rules[1].on_closed_day,
+        ClosedDayAction::Next { max_days: 2 }
+    );
+    assert_eq!(
+        rules[2].reckon,
+        Some(Reckon {
+            open_days: -1,
+            max_days: 5
+        })
+    );
+    assert_eq!(rules[4].days, DayRule::NthClosedDay(1));
+    let sc = sync.start_conditions.as_ref().unwrap();
+    assert!(!sc.all);
+    assert_eq!(
+        sc.events,
+        vec![StartEvent::FileCreated {
+            path: "s3://sync-drop/in/trigger.csv".into()
+        }]
+    );
+    let UnitKind::WaitFor(w) = &unit(&p, "/periodic_sync/upstream_done").kind else {
+        panic!("wait_for")
+    };
+    assert_eq!(w.target, "daily_billing/confirm");
+}
+
+#[test]
+fn japanese_names_facts() {
+    let p = load_example("japanese_names");
+    let agg = id(&p, "/日次バッチ/売上集計");
+    assert_eq!(p.children(agg).len(), 2);
+    assert!(has_edge(
+        &p,
+        "/日次バッチ",
+        "売上取込",
+        "売上集計",
+        EdgeKind::Normal
+    ));
+    assert!(has_edge(
+        &p,
+        "/日次バッチ",
+        "件数確認",
+        "帳票出力",
+        EdgeKind::Conditional
+    ));
+    // Columns count characters, not bytes.
+    let u = unit(&p, "/日次バッチ/売上集計/店舗別集計");
+    assert_eq!((u.span.line, u.span.col, u.span.len), (28, 19, 5));
+    assert_eq!(
+        unit(&p, "/日次バッチ")
+            .as_net()
+            .unwrap()
+            .calendar
+            .as_ref()
+            .unwrap()
+            .name,
+        "営業日カレンダー"
+    );
+}

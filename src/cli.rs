@@ -1,6 +1,399 @@
-//! Command-line interface.
+//! Command line: argument parsing, output to the terminal, exit codes.
+//!
+//! Exit codes (also in `jobnet2sfn --help` and README.md):
+//! 0 success; 1 errors in the inputs; 2 usage or I/O error; 3 the output is incomplete
+//! (not-yet-compiled or unsupported items) and `--allow-partial` was not given.
 
-/// Runs the CLI and returns the process exit code.
+use crate::back::asl::Role;
+use crate::back::graph::{self, GraphFormat};
+use crate::diag::{self, Diagnostics};
+use crate::driver::{self, CompileOptions, Compiled, InputFormat, LoadOptions};
+use crate::ir::Project;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_INPUT: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_PARTIAL: i32 = 3;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  errors in the inputs (all of them are printed)
+  2  usage error, or a file could not be read or written
+  3  output incomplete: items not yet compiled or unsupported (see the report);
+     pass --allow-partial to accept it
+
+Examples:
+  jobnet2sfn compile examples/daily_batch.yaml -o out/
+  jobnet2sfn check jobnets/*.yaml --format json
+  jobnet2sfn graph examples/or_join.yaml --syntax dot > or_join.dot";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jobnet2sfn",
+    version,
+    about = "Compile legacy jobnets (JP1/AJS3, native YAML specs) into AWS Step Functions, EventBridge Scheduler and CloudFormation",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compile jobnets into state machines, a CloudFormation template and a report.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn compile examples/daily_batch.yaml -o out/\n  jobnet2sfn compile specs/*.yaml -o out/ --templates my-templates/ --allow-partial"
+    )]
+    Compile(CompileArgs),
+    /// Validate jobnets without writing anything (for CI).
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn check specs/*.yaml\n  jobnet2sfn check specs/*.yaml --format json"
+    )]
+    Check(CheckArgs),
+    /// Draw a jobnet (as written, or as generated) in Mermaid or DOT.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn graph examples/non_series_parallel.yaml\n  jobnet2sfn graph examples/daily_batch.yaml --view generated --syntax dot\n  jobnet2sfn graph examples/*.yaml -o graphs/"
+    )]
+    Graph(GraphArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+struct Common {
+    /// Input files: jobnet specs (*.yaml) or JP1/AJS3 definitions.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Force the input format instead of detecting it per file.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    input_format: InputFormat,
+    /// Directory of job-type templates (*.json.tera) that add to or override the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Only these root jobnets (repeatable).
+    #[arg(long = "jobnet", value_name = "NAME")]
+    jobnets: Vec<String>,
+    /// Make non-series-parallel nets series-parallel by adding edges (reported) instead of
+    /// compiling exact joins.
+    #[arg(long)]
+    approximate: bool,
+    /// Refuse input files larger than this.
+    #[arg(long, value_name = "BYTES", default_value_t = driver::DEFAULT_MAX_INPUT_BYTES)]
+    max_input_bytes: u64,
+    /// Diagnostics and results as text or as JSON (for CI).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    /// Colour diagnostics (auto: only on a terminal, and not when NO_COLOR is set).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+struct CompileArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output directory.
+    #[arg(short, long, value_name = "DIR")]
+    out: PathBuf,
+    /// Exit 0 even when items are not yet compiled or unsupported (they stay in the report).
+    #[arg(long)]
+    allow_partial: bool,
+    /// Retention of the state machines' log groups.
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    log_retention_days: u32,
+    /// Step Functions logging level.
+    #[arg(long, value_name = "LEVEL", default_value = "ERROR", value_parser = ["ALL", "ERROR", "FATAL", "OFF"])]
+    log_level: String,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Exit 0 even when items are not yet compiled or unsupported.
+    #[arg(long)]
+    allow_partial: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum View {
+    /// The net as written: units, nested nets, dependencies.
+    Source,
+    /// The generated state machines.
+    Generated,
+}
+
+#[derive(Debug, Args)]
+struct GraphArgs {
+    #[command(flatten)]
+    common: Common,
+    /// What to draw.
+    #[arg(long, value_enum, default_value_t = View::Source)]
+    view: View,
+    /// Graph language.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    syntax: GraphFormat,
+    /// Write every view of every jobnet into this directory instead of printing one graph.
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Entry point used by `main`; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    match cli.command {
+        Command::Compile(a) => compile(a),
+        Command::Check(a) => check(a),
+        Command::Graph(a) => graph_cmd(a),
+    }
+}
+
+fn use_color(c: ColorChoice) -> bool {
+    match c {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+fn load(common: &Common, diags: &mut Diagnostics) -> Project {
+    driver::load(
+        &common.inputs,
+        &LoadOptions {
+            format: common.input_format,
+            max_input_bytes: common.max_input_bytes,
+        },
+        diags,
+    )
+}
+
+fn compile_options(common: &Common) -> CompileOptions {
+    CompileOptions {
+        templates: common.templates.clone(),
+        approximate: common.approximate,
+        jobnets: common.jobnets.clone(),
+        ..CompileOptions::default()
+    }
+}
+
+fn print_diags(project: &Project, diags: &mut Diagnostics, color: bool) {
+    diags.sort();
+    let mut err = std::io::stderr().lock();
+    for d in &diags.items {
+        let _ = write!(err, "{}", diag::render(d, &project.sources, color));
+    }
+    let errors = diags.error_count();
+    if errors > 0 {
+        let _ = writeln!(err, "{errors} error(s)");
+    }
+}
+
+/// The JSON document printed by `--format json`.
+fn json_result(
+    project: &Project,
+    diags: &mut Diagnostics,
+    compiled: Option<&Compiled>,
+    exit: i32,
+) -> serde_json::Value {
+    diags.sort();
+    let list: Vec<serde_json::Value> = diags
+        .items
+        .iter()
+        .map(|d| diag::to_json(d, &project.sources))
+        .collect();
+    serde_json::json!({
+        "exit_code": exit,
+        "errors": diags.error_count(),
+        "diagnostics": list,
+        "report": compiled.map(|c| serde_json::to_value(&c.report).unwrap_or_default()),
+    })
+}
+
+fn finish(
+    common: &Common,
+    project: &Project,
+    diags: &mut Diagnostics,
+    compiled: Option<&Compiled>,
+    exit: i32,
+    summary: &str,
+) -> i32 {
+    match common.format {
+        OutputFormat::Json => {
+            println!(
+                "{}",
+                crate::back::pretty(&json_result(project, diags, compiled, exit)).trim_end()
+            );
+        }
+        OutputFormat::Text => {
+            print_diags(project, diags, use_color(common.color));
+            if !summary.is_empty() {
+                println!("{summary}");
+            }
+        }
+    }
+    exit
+}
+
+fn partial_exit(compiled: &Compiled, allow_partial: bool) -> (i32, String) {
+    let partial = compiled.partial_items();
+    if partial > 0 && !allow_partial {
+        (
+            EXIT_PARTIAL,
+            format!("{partial} item(s) not yet compiled or unsupported (see the report); pass --allow-partial to accept"),
+        )
+    } else {
+        (EXIT_OK, String::new())
+    }
+}
+
+fn compile(a: CompileArgs) -> i32 {
+    let mut diags = Diagnostics::default();
+    let project = load(&a.common, &mut diags);
+    let mut opts = compile_options(&a.common);
+    opts.cfn.log_retention_days = a.log_retention_days;
+    opts.cfn.log_level = a.log_level.clone();
+    // Validation runs even after front-end errors, so one run reports everything.
+    let compiled = driver::compile(&project, &opts, &mut diags);
+    let Some(compiled) = compiled else {
+        return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
+    };
+    if let Err(e) = driver::write(&a.out, &compiled.files) {
+        diags.push(diag::Diagnostic::error(
+            "E0008",
+            format!("cannot write to `{}`: {e}", a.out.display()),
+        ));
+        return finish(
+            &a.common,
+            &project,
+            &mut diags,
+            Some(&compiled),
+            EXIT_USAGE,
+            "",
+        );
+    }
+    let (exit, note) = partial_exit(&compiled, a.allow_partial);
+    let t = &compiled.report.totals;
+    let mut summary = format!(
+        "compiled {} jobnet(s) into {} state machine(s) ({} states) in {}; report: {}",
+        t.jobnets,
+        t.machines,
+        t.states,
+        a.out.display(),
+        a.out.join("report.md").display()
+    );
+    if !note.is_empty() {
+        summary = format!("{summary}\n{note}");
+    }
+    finish(
+        &a.common,
+        &project,
+        &mut diags,
+        Some(&compiled),
+        exit,
+        &summary,
+    )
+}
+
+fn check(a: CheckArgs) -> i32 {
+    let mut diags = Diagnostics::default();
+    let project = load(&a.common, &mut diags);
+    let compiled = driver::compile(&project, &compile_options(&a.common), &mut diags);
+    let Some(compiled) = compiled else {
+        return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
+    };
+    let (exit, note) = partial_exit(&compiled, a.allow_partial);
+    let summary = if note.is_empty() {
+        format!("ok: {} jobnet(s)", compiled.report.totals.jobnets)
+    } else {
+        note
+    };
+    finish(
+        &a.common,
+        &project,
+        &mut diags,
+        Some(&compiled),
+        exit,
+        &summary,
+    )
+}
+
+fn graph_cmd(a: GraphArgs) -> i32 {
+    let mut diags = Diagnostics::default();
+    let project = load(&a.common, &mut diags);
+    let compiled = driver::compile(&project, &compile_options(&a.common), &mut diags);
+    let Some(compiled) = compiled else {
+        return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
+    };
+    let ext = match a.syntax {
+        GraphFormat::Mermaid => "mmd",
+        GraphFormat::Dot => "dot",
+    };
+    // (file name, graph) for every view of every selected jobnet, in a stable order.
+    let mut graphs = Vec::new();
+    for out in &compiled.outputs {
+        if a.out.is_some() || a.view == View::Source {
+            graphs.push((
+                format!("{}.source.{ext}", out.machine_base),
+                graph::source(&project, out.root, a.syntax),
+            ));
+        }
+        if a.out.is_some() || a.view == View::Generated {
+            // Printed alone, the generated view is the root machine; -o writes them all.
+            let all = a.out.is_some();
+            for m in out.machines.iter().filter(|m| all || m.role == Role::Root) {
+                graphs.push((
+                    format!("{}.generated.{ext}", m.name),
+                    graph::generated(&m.name, &m.definition, a.syntax),
+                ));
+            }
+        }
+    }
+    if let Some(dir) = &a.out {
+        let files = graphs.into_iter().collect();
+        if let Err(e) = driver::write(dir, &files) {
+            diags.push(diag::Diagnostic::error(
+                "E0008",
+                format!("cannot write to `{}`: {e}", dir.display()),
+            ));
+            return finish(&a.common, &project, &mut diags, None, EXIT_USAGE, "");
+        }
+        let summary = format!("graphs written to {}", dir.display());
+        return finish(&a.common, &project, &mut diags, None, EXIT_OK, &summary);
+    }
+    if graphs.len() != 1 {
+        let names: Vec<&str> = graphs.iter().map(|(n, _)| n.as_str()).collect();
+        eprintln!(
+            "error: this would print {} graphs ({}); choose one jobnet with --jobnet (and --view), or write them all with -o DIR",
+            graphs.len(),
+            names.join(", ")
+        );
+        return EXIT_USAGE;
+    }
+    print_diags(&project, &mut diags, use_color(a.common.color));
+    print!("{}", graphs[0].1);
+    EXIT_OK
 }

@@ -3,13 +3,14 @@
 //! The pipeline flows one way: `front` (one module per input format) builds the
 //! [`ir::Project`]; `passes` validate it and compute its structure; `back` writes ASL,
 //! CloudFormation, reports and graphs; `cli` wires it together. The library never exits the
-//! process: [`cli::run`] returns an exit code and only `main` exits.
+//! process: [`cli::main`] returns an exit code and only `main` exits.
 
 pub mod aws;
 pub mod back;
 pub mod calendar;
 pub mod cli;
 pub mod diag;
+pub mod driver;
 pub mod front;
 pub mod ir;
 pub mod passes;

@@ -161,7 +161,8 @@ pub fn emit(
             e.emit_block(&mut scope, &r.body, None, Next::End);
             for (k, v) in scope.finish() {
                 if states.insert(k.clone(), v).is_some() {
-                    e.errors.push(format!("internal: duplicate state name `{k}`"));
+                    e.errors
+                        .push(format!("internal: duplicate state name `{k}`"));
                 }
             }
             joins.push(JoinInfo {
@@ -170,7 +171,11 @@ pub fn emit(
                     JoinKind::And => "and",
                     JoinKind::Or => "or",
                 },
-                predecessors: r.preds.iter().map(|&p| project.units[p].path.clone()).collect(),
+                predecessors: r
+                    .preds
+                    .iter()
+                    .map(|&p| project.units[p].path.clone())
+                    .collect(),
             });
         }
         machines.push(e.take_machine(&cont_name, Role::Continuation, "continuation.start", states));
@@ -314,11 +319,23 @@ struct Emitter<'a> {
 }
 
 impl Emitter<'_> {
-    fn take_machine(&mut self, name: &str, role: Role, start: &str, states: IndexMap<String, Value>) -> Machine {
+    fn take_machine(
+        &mut self,
+        name: &str,
+        role: Role,
+        start: &str,
+        states: IndexMap<String, Value>,
+    ) -> Machine {
         let root = &self.project.units[self.plan.root];
         let comment = match role {
-            Role::Root => format!("jobnet2sfn: jobnet {} (generated; edit the source, not this file)", root.path),
-            Role::Continuation => format!("jobnet2sfn: exact joins of jobnet {} (generated)", root.path),
+            Role::Root => format!(
+                "jobnet2sfn: jobnet {} (generated; edit the source, not this file)",
+                root.path
+            ),
+            Role::Continuation => format!(
+                "jobnet2sfn: exact joins of jobnet {} (generated)",
+                root.path
+            ),
         };
         let definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
         let mut placeholders = std::mem::take(&mut self.placeholders);
@@ -356,7 +373,13 @@ impl Emitter<'_> {
             .push(state.to_string());
     }
 
-    fn finding(&mut self, u: UnitId, kind: FindingKind, what: impl Into<String>, action: impl Into<String>) {
+    fn finding(
+        &mut self,
+        u: UnitId,
+        kind: FindingKind,
+        what: impl Into<String>,
+        action: impl Into<String>,
+    ) {
         self.findings.push(Finding {
             unit: self.project.units[u].path.clone(),
             kind,
@@ -371,13 +394,20 @@ impl Emitter<'_> {
             Block::Empty => own.map_or_else(|| "jobnet.empty".into(), str::to_string),
             Block::Unit(u) => self.unit_entry(*u),
             Block::Series(v) => self.entry(&v[0], own),
-            Block::Parallel(v) => own.map_or_else(|| format!("{}.fork", self.entry(&v[0], None)), str::to_string),
+            Block::Parallel(v) => own.map_or_else(
+                || format!("{}.fork", self.entry(&v[0], None)),
+                str::to_string,
+            ),
             Block::Arrive { join, from } => {
                 let verb = match self.project.units[*join].join {
                     JoinKind::And => "arrive",
                     JoinKind::Or => "claim",
                 };
-                format!("{}.{verb}.{}", self.names.state(*join), self.names.state(*from))
+                format!(
+                    "{}.{verb}.{}",
+                    self.names.state(*join),
+                    self.names.state(*from)
+                )
             }
         }
     }
@@ -414,7 +444,13 @@ impl Emitter<'_> {
         }
     }
 
-    fn emit_parallel(&mut self, scope: &mut Scope, branches: &[Block], own: Option<&str>, next: Next) {
+    fn emit_parallel(
+        &mut self,
+        scope: &mut Scope,
+        branches: &[Block],
+        own: Option<&str>,
+        next: Next,
+    ) {
         let name = self.entry(&Block::Parallel(branches.to_vec()), own);
         let check = format!("{name}.check");
         let mut out_branches = Vec::new();
@@ -430,7 +466,10 @@ impl Emitter<'_> {
             rules.push(json!({"Variable": format!("$.b{i}"), "BooleanEquals": true}));
         }
         let comment = match own.and_then(|o| self.find_net_named(o)) {
-            Some(net) => format!("{}: nested jobnet, its units run in parallel", self.project.units[net].path),
+            Some(net) => format!(
+                "{}: nested jobnet, its units run in parallel",
+                self.project.units[net].path
+            ),
             None => "fork: these branches have no dependency on each other".to_string(),
         };
         scope.insert(
@@ -463,7 +502,8 @@ impl Emitter<'_> {
             .find(|(_, r)| r.join == join)
             .map_or(0, |(_, r)| r.preds.len());
         let run_id = self.run_id();
-        let item_key = json!({"pk": {"S.$": format!("States.Format('{{}}#join#{}', {run_id})", key)}});
+        let item_key =
+            json!({"pk": {"S.$": format!("States.Format('{{}}#join#{}', {run_id})", key)}});
         let start = format!("{j}.start.{x}");
         let handler = scope.handler();
         self.tables.insert(RUN_TABLE.into());
@@ -522,7 +562,8 @@ impl Emitter<'_> {
             }
         }
         self.starts.insert(self.cont_name.clone());
-        self.events_rules.insert("StepFunctionsGetEventsForStepFunctionsExecutionRule".into());
+        self.events_rules
+            .insert("StepFunctionsGetEventsForStepFunctionsExecutionRule".into());
         let cont = self.cont_name.clone();
         self.iam.push(IamStatement {
             actions: vec!["states:StartExecution".into()],
@@ -557,7 +598,12 @@ impl Emitter<'_> {
         let unit = &self.project.units[u];
         let name = self.names.state(u).to_string();
         // Where an abnormal end goes: the recovery units if any, else the scope's handler.
-        let recovery = self.plan.nets.get(&unit.parent.unwrap_or(self.plan.root)).and_then(|p| p.recovery.get(&u)).cloned();
+        let recovery = self
+            .plan
+            .nets
+            .get(&unit.parent.unwrap_or(self.plan.root))
+            .and_then(|p| p.recovery.get(&u))
+            .cloned();
         let fail_target = match &recovery {
             Some(r) if !r.is_empty() => self.unit_entry(r[0]),
             _ => scope.handler(),
@@ -569,7 +615,10 @@ impl Emitter<'_> {
                 let main = self.plan.nets[&u].main.clone();
                 if main == Block::Empty {
                     self.map(u, &name);
-                    let s = with_next(json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}), &next);
+                    let s = with_next(
+                        json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}),
+                        &next,
+                    );
                     scope.insert(&name, s);
                 } else {
                     let entry = self.unit_entry(u);
@@ -583,17 +632,28 @@ impl Emitter<'_> {
             UnitKind::Judgment(j) => self.emit_judgment(scope, u, &j.condition.clone(), next),
             UnitKind::NoOp => {
                 self.map(u, &name);
-                let s = with_next(json!({"Type": "Pass", "Comment": format!("{}: no-op", unit.path), "Result": {"failed": false}}), &next);
+                let s = with_next(
+                    json!({"Type": "Pass", "Comment": format!("{}: no-op", unit.path), "Result": {"failed": false}}),
+                    &next,
+                );
                 scope.insert(&name, s);
             }
             UnitKind::Wait(TimeWait::Minutes(m)) => {
                 self.map(u, &name);
-                let s = with_next(json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * 60}), &next);
+                let s = with_next(
+                    json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * 60}),
+                    &next,
+                );
                 scope.insert(&name, s);
             }
-            UnitKind::Wait(TimeWait::Until(_)) | UnitKind::WaitFor(_) | UnitKind::Unsupported { .. } => {
+            UnitKind::Wait(TimeWait::Until(_))
+            | UnitKind::WaitFor(_)
+            | UnitKind::Unsupported { .. } => {
                 self.map(u, &name);
-                let s = with_next(json!({"Type": "Pass", "Comment": format!("{}: NOT COMPILED ({}); see report.md", unit.path, unit.kind.label())}), &next);
+                let s = with_next(
+                    json!({"Type": "Pass", "Comment": format!("{}: NOT COMPILED ({}); see report.md", unit.path, unit.kind.label())}),
+                    &next,
+                );
                 scope.insert(&name, s);
             }
         }
@@ -614,10 +674,19 @@ impl Emitter<'_> {
         let unit = &self.project.units[u];
         let mut items: Vec<(FindingKind, String, String)> = Vec::new();
         if unit.hold {
-            items.push((FindingKind::NotYetCompiled, "hold".into(), "hold/release arrives with the operations issue; hold the unit by hand meanwhile".into()));
+            items.push((
+                FindingKind::NotYetCompiled,
+                "hold".into(),
+                "hold/release arrives with the operations issue; hold the unit by hand meanwhile"
+                    .into(),
+            ));
         }
         if unit.start_delay.is_some() || unit.end_delay.is_some() {
-            items.push((FindingKind::NotYetCompiled, "delay monitor".into(), "delay monitors arrive with the time-monitor issue".into()));
+            items.push((
+                FindingKind::NotYetCompiled,
+                "delay monitor".into(),
+                "delay monitors arrive with the time-monitor issue".into(),
+            ));
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) => items.push((FindingKind::NotYetCompiled, format!("time wait until {t}"), "clock-time waits arrive with the time-monitor issue".into())),
@@ -650,7 +719,11 @@ impl Emitter<'_> {
             _ => {}
         }
         for m in &unit.unmapped {
-            items.push((FindingKind::Unsupported, format!("parameter `{}={}`: {}", m.key, m.value, m.reason), "map it by hand".into()));
+            items.push((
+                FindingKind::Unsupported,
+                format!("parameter `{}={}`: {}", m.key, m.value, m.reason),
+                "map it by hand".into(),
+            ));
         }
         for (kind, what, action) in items {
             self.finding(u, kind, what, action);
@@ -659,7 +732,9 @@ impl Emitter<'_> {
 
     fn emit_job(&mut self, scope: &mut Scope, u: UnitId, fail_target: &str, next: Next) {
         let unit = &self.project.units[u];
-        let UnitKind::Job(job) = &unit.kind else { return };
+        let UnitKind::Job(job) = &unit.kind else {
+            return;
+        };
         let name = self.names.state(u).to_string();
         let mut params = Map::new();
         let mut cur = unit.parent;
@@ -678,6 +753,18 @@ impl Emitter<'_> {
         for (k, v) in &job.params {
             params.insert(k.clone(), v.clone());
         }
+        // Environment variables are strings in every AWS API (ECS, Batch); a YAML `8` or
+        // `true` must not reach the template as a JSON number or boolean.
+        if let Some(Value::Object(env)) = params.get_mut("environment") {
+            for v in env.values_mut() {
+                let text = match &*v {
+                    Value::String(_) => continue,
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                *v = Value::String(text);
+            }
+        }
         let prefix = pascal(&name);
         let ctx = json!({
             "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
@@ -688,12 +775,15 @@ impl Emitter<'_> {
         let rendered = match self.templates.render(&job.job_type, &ctx) {
             Ok(r) => r,
             Err(e) => {
-                self.errors.push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
+                self.errors
+                    .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
                 return;
             }
         };
         for (k, v) in &rendered.parameters {
-            self.parameters.entry(k.clone()).or_insert_with(|| v.clone());
+            self.parameters
+                .entry(k.clone())
+                .or_insert_with(|| v.clone());
         }
         self.iam.extend(rendered.iam.iter().cloned());
         if let Some(r) = &rendered.events_rule {
@@ -703,7 +793,13 @@ impl Emitter<'_> {
 
         let count = rendered.states.len();
         let names: Vec<String> = (0..count)
-            .map(|i| if i == 0 { name.clone() } else { format!("{name}.{}", i + 1) })
+            .map(|i| {
+                if i == 0 {
+                    name.clone()
+                } else {
+                    format!("{name}.{}", i + 1)
+                }
+            })
             .collect();
         for n in &names {
             self.map(u, n);
@@ -730,17 +826,30 @@ impl Emitter<'_> {
         for (i, mut state) in rendered.states.into_iter().enumerate() {
             let last = i + 1 == count;
             let is_task = state.get("Type").and_then(Value::as_str) == Some("Task");
-            state.insert("Comment".into(), json!(if count == 1 { unit.path.clone() } else { format!("{} (step {} of {count})", unit.path, i + 1) }));
+            state.insert(
+                "Comment".into(),
+                json!(if count == 1 {
+                    unit.path.clone()
+                } else {
+                    format!("{} (step {} of {count})", unit.path, i + 1)
+                }),
+            );
             if !last {
                 state.insert("Next".into(), json!(names[i + 1]));
                 if is_task {
                     state.insert("Catch".into(), json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}]));
                 }
             } else {
-                let kind = state.get("Type").and_then(Value::as_str).unwrap_or("").to_string();
+                let kind = state
+                    .get("Type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 // Normalise the output: the failure marker and the return code only.
                 let rc_value = match &rendered.rc {
-                    Some(RcSource::Result { path }) if rc_check_result || self.rc_needed(u) => json!({"rc.$": path}),
+                    Some(RcSource::Result { path }) if rc_check_result || self.rc_needed(u) => {
+                        json!({"rc.$": path})
+                    }
                     _ => json!({"rc": 0}),
                 };
                 if kind == "Task" || kind == "Parallel" || kind == "Map" {
@@ -761,12 +870,15 @@ impl Emitter<'_> {
                 }
                 if let Some(r) = &job.retry {
                     if is_task {
-                        state.insert("Retry".into(), json!([{
-                            "ErrorEquals": ["States.TaskFailed"],
-                            "IntervalSeconds": r.interval_seconds.max(1),
-                            "MaxAttempts": r.max_attempts,
-                            "BackoffRate": 1.0
-                        }]));
+                        state.insert(
+                            "Retry".into(),
+                            json!([{
+                                "ErrorEquals": ["States.TaskFailed"],
+                                "IntervalSeconds": r.interval_seconds.max(1),
+                                "MaxAttempts": r.max_attempts,
+                                "BackoffRate": 1.0
+                            }]),
+                        );
                     }
                 }
                 if let Some(c) = &unit.cutoff {
@@ -774,7 +886,10 @@ impl Emitter<'_> {
                         state.insert("TimeoutSeconds".into(), json!(u64::from(c.minutes) * 60));
                     }
                 }
-                let needs_continue = unit.cutoff.as_ref().is_some_and(|c| c.on_timeout != EndStatus::Abnormal)
+                let needs_continue = unit
+                    .cutoff
+                    .as_ref()
+                    .is_some_and(|c| c.on_timeout != EndStatus::Abnormal)
                     || job.end == EndJudgment::AlwaysNormal;
                 let continue_to = if !needs_continue {
                     String::new()
@@ -838,7 +953,9 @@ impl Emitter<'_> {
             }));
         }
         if rc_check_error {
-            let Some(RcSource::ErrorCause { path }) = &rendered.rc else { return };
+            let Some(RcSource::ErrorCause { path }) = &rendered.rc else {
+                return;
+            };
             let path = path.clone();
             self.map(u, &cause_state);
             self.map(u, &rc_state);
@@ -862,8 +979,12 @@ impl Emitter<'_> {
 
     /// A judgment right after this job reads its return code.
     fn rc_needed(&self, u: UnitId) -> bool {
-        let Some(parent) = self.project.units[u].parent else { return false };
-        let Some(net) = self.project.units[parent].as_net() else { return false };
+        let Some(parent) = self.project.units[u].parent else {
+            return false;
+        };
+        let Some(net) = self.project.units[parent].as_net() else {
+            return false;
+        };
         net.edges.iter().any(|e| {
             e.from == u
                 && matches!(&self.project.units[e.to].kind, UnitKind::Judgment(j)
@@ -876,20 +997,32 @@ impl Emitter<'_> {
         let name = self.names.state(u).to_string();
         self.map(u, &name);
         let parent = unit.parent.unwrap_or(self.plan.root);
-        let deps = self.plan.nets[&parent].dependents.get(&u).cloned().unwrap_or_default();
+        let deps = self.plan.nets[&parent]
+            .dependents
+            .get(&u)
+            .cloned()
+            .unwrap_or_default();
         let then_block = match deps.len() {
             0 => Block::Empty,
             1 => Block::Unit(deps[0]),
             _ => Block::Parallel(deps.iter().map(|&d| Block::Unit(d)).collect()),
         };
         let after = scope.target(&next);
-        let then_entry = if then_block == Block::Empty { after.clone() } else { self.entry(&then_block, None) };
+        let then_entry = if then_block == Block::Empty {
+            after.clone()
+        } else {
+            self.entry(&then_block, None)
+        };
         let path = unit.path.clone();
         match cond {
             Condition::FileExists { path: file, exists } => {
                 let (bucket, key) = split_s3(file);
                 let handler = scope.handler();
-                let (found, missing) = if *exists { (then_entry.clone(), after.clone()) } else { (after.clone(), then_entry.clone()) };
+                let (found, missing) = if *exists {
+                    (then_entry.clone(), after.clone())
+                } else {
+                    (after.clone(), then_entry.clone())
+                };
                 self.iam.push(IamStatement {
                     actions: vec!["s3:GetObject".into()],
                     resources: vec![format!("arn:${{AWS::Partition}}:s3:::{bucket}/{key}")],
@@ -953,7 +1086,11 @@ fn condition_rule(cond: &Condition) -> Vec<Value> {
             vec![
                 json!({"Variable": "$.rc", "IsPresent": true}),
                 json!({"Variable": "$.rc", "IsNumeric": true}),
-                if *inside { range } else { json!({"Not": range}) },
+                if *inside {
+                    range
+                } else {
+                    json!({"Not": range})
+                },
             ]
         }
         Condition::Variable { name, op, value } => {
@@ -968,7 +1105,11 @@ fn condition_rule(cond: &Condition) -> Vec<Value> {
             let rule = json!({"Variable": path, key: value});
             vec![
                 json!({"Variable": path, "IsPresent": true}),
-                if *op == CmpOp::Ne { json!({"Not": rule}) } else { rule },
+                if *op == CmpOp::Ne {
+                    json!({"Not": rule})
+                } else {
+                    rule
+                },
             ]
         }
         Condition::FileExists { .. } => Vec::new(),
@@ -989,7 +1130,9 @@ pub fn pascal(s: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut c = p.chars();
-            c.next().map_or_else(String::new, |f| f.to_ascii_uppercase().to_string() + c.as_str())
+            c.next().map_or_else(String::new, |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
         })
         .collect()
 }
@@ -1013,7 +1156,9 @@ pub fn collect_placeholders(v: &Value, out: &mut BTreeSet<String>) {
                 rest = &rest[i + 2..];
                 if let Some(j) = rest.find('}') {
                     let name = &rest[..j];
-                    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    if !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    {
                         out.insert(name.to_string());
                     }
                     rest = &rest[j + 1..];
@@ -1033,7 +1178,10 @@ mod tests {
     #[test]
     fn placeholders_skip_pseudo_parameters() {
         let mut s = BTreeSet::new();
-        collect_placeholders(&json!({"a": "${RunTable}", "b": ["arn:${AWS::Region}:${X_1}"]}), &mut s);
+        collect_placeholders(
+            &json!({"a": "${RunTable}", "b": ["arn:${AWS::Region}:${X_1}"]}),
+            &mut s,
+        );
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["RunTable", "X_1"]);
     }
 

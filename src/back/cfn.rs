@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Retention values CloudWatch Logs accepts.
 pub const RETENTION_DAYS: &[u32] = &[
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
 ];
 
 pub const LOG_LEVELS: &[&str] = &["ALL", "ERROR", "FATAL", "OFF"];
@@ -59,7 +60,10 @@ pub fn substitution(name: &str, tables: &BTreeSet<String>, cont: Option<&str>) -
 }
 
 fn all_tables(outputs: &[JobnetOutput]) -> BTreeSet<String> {
-    outputs.iter().flat_map(|o| o.tables.iter().cloned()).collect()
+    outputs
+        .iter()
+        .flat_map(|o| o.tables.iter().cloned())
+        .collect()
 }
 
 fn cont_of(o: &JobnetOutput) -> Option<&str> {
@@ -77,11 +81,9 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
         for m in &o.machines {
             for p in &m.placeholders {
                 if let Substitution::Parameter(name) = substitution(p, &tables, cont_of(o)) {
-                    let desc = o
-                        .parameters
-                        .get(&name)
-                        .cloned()
-                        .unwrap_or_else(|| format!("Value for ${{{name}}} in the generated definitions"));
+                    let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
+                        format!("Value for ${{{name}}} in the generated definitions")
+                    });
                     params.entry(name).or_insert(desc);
                 }
             }
@@ -90,9 +92,12 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
                     let mut found = BTreeSet::new();
                     crate::back::asl::collect_placeholders(&json!(r), &mut found);
                     for name in found {
-                        let is_table_arn = name.strip_suffix("Arn").is_some_and(|t| tables.contains(t));
+                        let is_table_arn =
+                            name.strip_suffix("Arn").is_some_and(|t| tables.contains(t));
                         if !is_table_arn && !tables.contains(&name) {
-                            let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| format!("Value for ${{{name}}} in IAM policies"));
+                            let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
+                                format!("Value for ${{{name}}} in IAM policies")
+                            });
                             params.entry(name).or_insert(desc);
                         }
                     }
@@ -167,7 +172,10 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             let mut props = Map::new();
             props.insert("StateMachineName".into(), json!(m.name));
             props.insert("StateMachineType".into(), json!("STANDARD"));
-            props.insert("RoleArn".into(), json!({"Fn::GetAtt": [format!("{id}Role"), "Arn"]}));
+            props.insert(
+                "RoleArn".into(),
+                json!({"Fn::GetAtt": [format!("{id}Role"), "Arn"]}),
+            );
             props.insert("Definition".into(), m.definition.clone());
             if !subs.is_empty() {
                 props.insert("DefinitionSubstitutions".into(), Value::Object(subs));
@@ -202,7 +210,9 @@ fn parameters_of(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
 }
 
 fn machine_arn(name: &str) -> String {
-    format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}")
+    format!(
+        "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}"
+    )
 }
 
 /// A `Resource` string: plain when it has no placeholder, `Fn::Sub` otherwise, with table
@@ -235,7 +245,10 @@ fn role(m: &Machine, tables: &BTreeSet<String>) -> Value {
     for IamStatement { actions, resources } in &m.iam {
         let mut a = actions.clone();
         a.sort();
-        grouped.entry(a).or_default().extend(resources.iter().cloned());
+        grouped
+            .entry(a)
+            .or_default()
+            .extend(resources.iter().cloned());
     }
     for (actions, resources) in grouped {
         let res: Vec<Value> = resources.iter().map(|r| resource(r, tables)).collect();
@@ -324,6 +337,9 @@ mod tests {
             resource("${RunTableArn}", &tables),
             json!({"Fn::Sub": ["${RunTableArn}", {"RunTableArn": {"Fn::GetAtt": ["RunTable", "Arn"]}}]})
         );
-        assert_eq!(resource("arn:aws:s3:::b/k", &tables), json!("arn:aws:s3:::b/k"));
+        assert_eq!(
+            resource("arn:aws:s3:::b/k", &tables),
+            json!("arn:aws:s3:::b/k")
+        );
     }
 }

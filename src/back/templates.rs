@@ -8,14 +8,38 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("batch", include_str!("../../templates/jobtypes/batch.json.tera")),
-    ("ecs", include_str!("../../templates/jobtypes/ecs.json.tera")),
-    ("ecs-windows", include_str!("../../templates/jobtypes/ecs-windows.json.tera")),
-    ("glue", include_str!("../../templates/jobtypes/glue.json.tera")),
-    ("lambda", include_str!("../../templates/jobtypes/lambda.json.tera")),
-    ("noop", include_str!("../../templates/jobtypes/noop.json.tera")),
-    ("statemachine", include_str!("../../templates/jobtypes/statemachine.json.tera")),
-    ("test", include_str!("../../templates/jobtypes/test.json.tera")),
+    (
+        "batch",
+        include_str!("../../templates/jobtypes/batch.json.tera"),
+    ),
+    (
+        "ecs",
+        include_str!("../../templates/jobtypes/ecs.json.tera"),
+    ),
+    (
+        "ecs-windows",
+        include_str!("../../templates/jobtypes/ecs-windows.json.tera"),
+    ),
+    (
+        "glue",
+        include_str!("../../templates/jobtypes/glue.json.tera"),
+    ),
+    (
+        "lambda",
+        include_str!("../../templates/jobtypes/lambda.json.tera"),
+    ),
+    (
+        "noop",
+        include_str!("../../templates/jobtypes/noop.json.tera"),
+    ),
+    (
+        "statemachine",
+        include_str!("../../templates/jobtypes/statemachine.json.tera"),
+    ),
+    (
+        "test",
+        include_str!("../../templates/jobtypes/test.json.tera"),
+    ),
 ];
 
 /// Where a job's return code is found.
@@ -80,7 +104,10 @@ impl TemplateSet {
                 .collect();
             files.sort();
             for path in files {
-                let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+                let file = path
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .unwrap_or_default();
                 let name = file.trim_end_matches(".json.tera").to_string();
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read template {}: {e}", path.display()))?;
@@ -135,30 +162,47 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
     };
     for s in &states {
         if !s.get("Type").is_some_and(Value::is_string) {
-            return Err(format!("template `{job_type}`: every state needs a string `Type`"));
+            return Err(format!(
+                "template `{job_type}`: every state needs a string `Type`"
+            ));
         }
         for k in ["Next", "End", "Catch"] {
             if s.contains_key(k) {
-                return Err(format!("template `{job_type}`: states must not set `{k}`; the compiler links them"));
+                return Err(format!(
+                    "template `{job_type}`: states must not set `{k}`; the compiler links them"
+                ));
             }
         }
     }
     let rc = match obj.remove("rc") {
         None | Some(Value::Null) => None,
         Some(Value::Object(r)) => {
-            let path = r.get("path").and_then(Value::as_str).unwrap_or("").to_string();
+            let path = r
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             if !path.starts_with('$') {
-                return Err(format!("template `{job_type}`: `rc.path` must be a JSONPath"));
+                return Err(format!(
+                    "template `{job_type}`: `rc.path` must be a JSONPath"
+                ));
             }
             match r.get("from").and_then(Value::as_str) {
                 Some("result") => Some(RcSource::Result { path }),
                 Some("error") => Some(RcSource::ErrorCause { path }),
-                _ => return Err(format!("template `{job_type}`: `rc.from` must be `result` or `error`")),
+                _ => {
+                    return Err(format!(
+                        "template `{job_type}`: `rc.from` must be `result` or `error`"
+                    ))
+                }
             }
         }
         Some(_) => return Err(format!("template `{job_type}`: `rc` must be an object")),
     };
-    let check_default_rc = obj.get("check_default_rc").and_then(Value::as_bool).unwrap_or(false);
+    let check_default_rc = obj
+        .get("check_default_rc")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let parameters = match obj.remove("parameters") {
         Some(Value::Object(p)) => p
             .into_iter()
@@ -177,11 +221,19 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
             .collect(),
         None => Vec::new(),
     };
-    let events_rule = obj.get("events_rule").and_then(Value::as_str).map(str::to_string);
+    let events_rule = obj
+        .get("events_rule")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let tables = obj
         .get("tables")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Rendered {
         states,
@@ -232,7 +284,10 @@ mod tests {
     fn every_builtin_renders_with_minimal_params() {
         let t = TemplateSet::load(None).unwrap();
         for name in t.names() {
-            let r = t.render(name, &ctx(json!({"function": "arn:aws:lambda:ap-northeast-1:1:function:f"})));
+            let r = t.render(
+                name,
+                &ctx(json!({"function": "arn:aws:lambda:ap-northeast-1:1:function:f"})),
+            );
             assert!(r.is_ok(), "{name}: {r:?}");
         }
     }
@@ -241,18 +296,34 @@ mod tests {
     fn ecs_string_command_runs_under_a_shell_and_keeps_environment() {
         let t = TemplateSet::load(None).unwrap();
         let r = t
-            .render("ecs", &ctx(json!({"command": "run.sh --all", "environment": {"MODE": "full"}})))
+            .render(
+                "ecs",
+                &ctx(json!({"command": "run.sh --all", "environment": {"MODE": "full"}})),
+            )
             .unwrap();
         let over = &r.states[0]["Parameters"]["Overrides"]["ContainerOverrides"][0];
         assert_eq!(over["Command"], json!(["/bin/sh", "-c", "run.sh --all"]));
-        assert_eq!(over["Environment"][3], json!({"Name": "MODE", "Value": "full"}));
-        assert_eq!(r.rc, Some(RcSource::ErrorCause { path: "$.cause.Containers[0].ExitCode".into() }));
+        assert_eq!(
+            over["Environment"][3],
+            json!({"Name": "MODE", "Value": "full"})
+        );
+        assert_eq!(
+            r.rc,
+            Some(RcSource::ErrorCause {
+                path: "$.cause.Containers[0].ExitCode".into()
+            })
+        );
     }
 
     #[test]
     fn windows_jobs_run_under_cmd() {
         let t = TemplateSet::load(None).unwrap();
-        let r = t.render("ecs-windows", &ctx(json!({"command": "C:\\jobs\\daily.bat"}))).unwrap();
+        let r = t
+            .render(
+                "ecs-windows",
+                &ctx(json!({"command": "C:\\jobs\\daily.bat"})),
+            )
+            .unwrap();
         let cmd = &r.states[0]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"];
         assert_eq!(cmd, &json!(["cmd.exe", "/c", "C:\\jobs\\daily.bat"]));
     }
@@ -261,10 +332,21 @@ mod tests {
     fn user_templates_override_and_bad_ones_are_reported() {
         let dir = std::env::temp_dir().join(format!("j2s-tpl-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("noop.json.tera"), r#"{"state": {"Type": "Pass", "Comment": "mine"}}"#).unwrap();
-        std::fs::write(dir.join("bad.json.tera"), r#"{"state": {"Type": "Task", "Next": "x"}}"#).unwrap();
+        std::fs::write(
+            dir.join("noop.json.tera"),
+            r#"{"state": {"Type": "Pass", "Comment": "mine"}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("bad.json.tera"),
+            r#"{"state": {"Type": "Task", "Next": "x"}}"#,
+        )
+        .unwrap();
         let t = TemplateSet::load(Some(&dir)).unwrap();
-        assert_eq!(t.render("noop", &ctx(json!({}))).unwrap().states[0]["Comment"], "mine");
+        assert_eq!(
+            t.render("noop", &ctx(json!({}))).unwrap().states[0]["Comment"],
+            "mine"
+        );
         let err = t.render("bad", &ctx(json!({}))).unwrap_err();
         assert!(err.contains("must not set `Next`"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();

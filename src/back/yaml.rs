@@ -105,7 +105,9 @@ fn plain_ok(s: &str) -> bool {
         return false;
     }
     let lower = s.to_ascii_lowercase();
-    const SPECIAL: &[&str] = &["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"];
+    const SPECIAL: &[&str] = &[
+        "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~",
+    ];
     if SPECIAL.contains(&lower.as_str()) {
         return false;
     }

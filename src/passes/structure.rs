@@ -15,8 +15,8 @@
 
 use crate::ir::{EdgeKind, JoinKind, Project, UnitId, UnitKind};
 use indexmap::IndexMap;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 /// A piece of structure: what runs in what order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,10 @@ pub enum Block {
     Series(Vec<Block>),
     Parallel(Vec<Block>),
     /// `from` ended normally: count (or claim) its arrival at the join `join`.
-    Arrive { join: UnitId, from: UnitId },
+    Arrive {
+        join: UnitId,
+        from: UnitId,
+    },
 }
 
 impl Block {
@@ -85,10 +88,8 @@ impl Block {
                 .min()
                 .unwrap_or(usize::MAX),
             Block::Parallel(v) => {
-                let mut keyed: Vec<(usize, Block)> = v
-                    .drain(..)
-                    .map(|mut b| (b.normalise(rank), b))
-                    .collect();
+                let mut keyed: Vec<(usize, Block)> =
+                    v.drain(..).map(|mut b| (b.normalise(rank), b)).collect();
                 keyed.sort_by_key(|(k, _)| *k);
                 let min = keyed.first().map_or(usize::MAX, |(k, _)| *k);
                 v.extend(keyed.into_iter().map(|(_, b)| b));
@@ -180,7 +181,8 @@ enum Owner {
 fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
     let net = project.units[net_id].as_net().expect("a net");
     let children = &net.children;
-    let rank_of: HashMap<UnitId, usize> = children.iter().enumerate().map(|(i, &u)| (u, i)).collect();
+    let rank_of: HashMap<UnitId, usize> =
+        children.iter().enumerate().map(|(i, &u)| (u, i)).collect();
 
     let mut recovery_of: HashMap<UnitId, UnitId> = HashMap::new();
     let mut dependents: HashMap<UnitId, Vec<UnitId>> = HashMap::new();
@@ -230,7 +232,11 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
         .copied()
         .filter(|u| !project.units[*u].recovery && !judgment_of.contains_key(u))
         .collect();
-    let idx: HashMap<UnitId, usize> = main_units.iter().enumerate().map(|(i, &u)| (u, i)).collect();
+    let idx: HashMap<UnitId, usize> = main_units
+        .iter()
+        .enumerate()
+        .map(|(i, &u)| (u, i))
+        .collect();
     let n = main_units.len();
     let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -269,7 +275,8 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
         let owner = owners(&topo, &preds, &is_join);
         let mut changed = false;
         for &v in &topo {
-            if owner[v] == Owner::Conflict && preds[v].iter().all(|&p| owner[p] != Owner::Conflict) {
+            if owner[v] == Owner::Conflict && preds[v].iter().all(|&p| owner[p] != Owner::Conflict)
+            {
                 is_join[v] = true;
                 changed = true;
             }
@@ -289,9 +296,13 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
             match reduce(r, &members, &preds, &succs, &is_join, &pos) {
                 Ok(b) => results.push((r, b)),
                 Err(stuck) => {
-                    let arrives = members.iter().any(|&m| succs[m].iter().any(|&s| is_join[s]));
+                    let arrives = members
+                        .iter()
+                        .any(|&m| succs[m].iter().any(|&s| is_join[s]));
                     if opts.approximate && !arrives {
-                        let weight = |v: usize| u64::from(project.units[main_units[v]].expected_minutes.unwrap_or(1));
+                        let weight = |v: usize| {
+                            u64::from(project.units[main_units[v]].expected_minutes.unwrap_or(1))
+                        };
                         let (b, a) = levelise(&members, &preds, &succs, &pos, &weight);
                         approximated.insert(r, (b.clone(), a));
                         results.push((r, b));
@@ -354,7 +365,10 @@ fn plan_net(project: &Project, net_id: UnitId, opts: Options) -> NetPlan {
 /// (rejected earlier by validation) are simply not returned.
 fn topo_order(preds: &[Vec<usize>], succs: &[Vec<usize>]) -> Vec<usize> {
     let mut indeg: Vec<usize> = preds.iter().map(Vec::len).collect();
-    let mut heap: BinaryHeap<Reverse<usize>> = (0..preds.len()).filter(|&v| indeg[v] == 0).map(Reverse).collect();
+    let mut heap: BinaryHeap<Reverse<usize>> = (0..preds.len())
+        .filter(|&v| indeg[v] == 0)
+        .map(Reverse)
+        .collect();
     let mut out = Vec::with_capacity(preds.len());
     while let Some(Reverse(v)) = heap.pop() {
         out.push(v);
@@ -409,7 +423,11 @@ fn reduce(
     };
     for (i, &v) in members.iter().enumerate() {
         g.add(vin(i), vout(i), Block::Unit(UnitId::from_index(v)));
-        let is_source = if root == MAIN { preds[v].is_empty() } else { v == root };
+        let is_source = if root == MAIN {
+            preds[v].is_empty()
+        } else {
+            v == root
+        };
         if is_source {
             g.add(S, vin(i), Block::Empty);
         }
@@ -518,7 +536,11 @@ fn levelise(
     let mut level: HashMap<usize, usize> = HashMap::new();
     let mut finish: HashMap<usize, u64> = HashMap::new();
     for &v in &order {
-        let ps: Vec<usize> = preds[v].iter().copied().filter(|p| set.contains(p)).collect();
+        let ps: Vec<usize> = preds[v]
+            .iter()
+            .copied()
+            .filter(|p| set.contains(p))
+            .collect();
         let l = ps.iter().map(|p| level[p] + 1).max().unwrap_or(0);
         level.insert(v, l);
         let f = ps.iter().map(|p| finish[p]).max().unwrap_or(0) + weight(v);
@@ -559,9 +581,9 @@ fn levelise(
         .sum();
     let _ = succs;
     let block = levels.iter().fold(Block::Empty, |acc, l| {
-        let par = l
-            .iter()
-            .fold(Block::Empty, |p, &v| Block::parallel(p, Block::Unit(UnitId::from_index(v))));
+        let par = l.iter().fold(Block::Empty, |p, &v| {
+            Block::parallel(p, Block::Unit(UnitId::from_index(v)))
+        });
         Block::series(acc, par)
     });
     (
@@ -572,4 +594,220 @@ fn levelise(
             critical_path_after: after,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    //! Properties of the plan, on random DAGs: every unit is planned exactly once, every
+    //! dependency is kept, and no unit waits for anything that is not its ancestor.
+
+    use super::*;
+    use crate::diag::Diagnostics;
+    use crate::driver::{load_text, InputFormat};
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+
+    /// A net of `n` jobs `j0..`, edges `(from, to)` with `from < to`, and the OR-join units.
+    fn project(n: usize, edges: &[(usize, usize)], or: &BTreeSet<usize>) -> Project {
+        let mut y = String::from("version: 1\njobnets:\n  - name: n\n    units:\n");
+        for j in 0..n {
+            y.push_str(&format!("      - name: j{j}\n        type: noop\n"));
+            let preds: Vec<String> = edges
+                .iter()
+                .filter(|e| e.1 == j)
+                .map(|e| format!("j{}", e.0))
+                .collect();
+            if !preds.is_empty() {
+                y.push_str(&format!("        after: [{}]\n", preds.join(", ")));
+                if or.contains(&j) && preds.len() > 1 {
+                    y.push_str("        join: or\n");
+                }
+            }
+        }
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(&mut p, "t.yaml", y.clone(), InputFormat::Spec, &mut d);
+        assert!(!d.has_errors(), "{y}\n{:?}", d.items);
+        p
+    }
+
+    /// What must have ended before each unit starts, according to the plan.
+    struct Walk {
+        before: HashMap<UnitId, HashSet<UnitId>>,
+        arrivals: HashMap<(UnitId, UnitId), HashSet<UnitId>>,
+        seen: Vec<UnitId>,
+    }
+
+    impl Walk {
+        /// Returns the units finished when `b` has finished.
+        fn block(&mut self, b: &Block, before: &HashSet<UnitId>) -> HashSet<UnitId> {
+            match b {
+                Block::Empty => before.clone(),
+                Block::Unit(u) => {
+                    self.seen.push(*u);
+                    self.before.insert(*u, before.clone());
+                    let mut after = before.clone();
+                    after.insert(*u);
+                    after
+                }
+                Block::Arrive { join, from } => {
+                    self.arrivals.insert((*join, *from), before.clone());
+                    before.clone()
+                }
+                Block::Series(v) => {
+                    let mut cur = before.clone();
+                    for x in v {
+                        cur = self.block(x, &cur);
+                    }
+                    cur
+                }
+                Block::Parallel(v) => {
+                    let mut all = before.clone();
+                    for x in v {
+                        all.extend(self.block(x, before));
+                    }
+                    all
+                }
+            }
+        }
+    }
+
+    fn check(n: usize, edges: &[(usize, usize)], or: &BTreeSet<usize>, approximate: bool) {
+        let p = project(n, edges, or);
+        let root = p.roots[0];
+        let plan = plan(&p, root, Options { approximate });
+        let np = &plan.nets[&root];
+        let ids: Vec<UnitId> = p.children(root).to_vec();
+        let unit_of = |u: UnitId| ids.iter().position(|&x| x == u).expect("child");
+        let mut w = Walk {
+            before: HashMap::new(),
+            arrivals: HashMap::new(),
+            seen: Vec::new(),
+        };
+        w.block(&np.main, &HashSet::new());
+        // Regions start once their arrivals are known; they may depend on each other.
+        let mut pending: Vec<&Region> = np.regions.iter().collect();
+        while !pending.is_empty() {
+            let before_len = pending.len();
+            pending.retain(|r| {
+                let known: Option<Vec<&HashSet<UnitId>>> = r
+                    .preds
+                    .iter()
+                    .map(|&pr| w.arrivals.get(&(r.join, pr)))
+                    .collect();
+                let Some(known) = known else { return true };
+                let mut start = HashSet::new();
+                for (k, &pr) in known.iter().zip(&r.preds) {
+                    assert!(k.contains(&pr), "arrival of {pr:?} before it ended");
+                    start.extend(k.iter().copied());
+                }
+                if r.kind == JoinKind::Or {
+                    // Only one arrival is awaited: what is certain is their intersection.
+                    let mut common: Option<HashSet<UnitId>> = None;
+                    for k in &known {
+                        common = Some(match common {
+                            None => (*k).clone(),
+                            Some(c) => c.intersection(k).copied().collect(),
+                        });
+                    }
+                    start = common.unwrap_or_default();
+                }
+                w.block(&r.body, &start);
+                false
+            });
+            assert!(
+                pending.len() < before_len,
+                "regions never start: {pending:?}"
+            );
+        }
+        // Every unit exactly once.
+        let mut seen = w.seen.clone();
+        seen.sort();
+        let mut all = ids.clone();
+        all.sort();
+        assert_eq!(seen, all, "each unit planned exactly once");
+        // Ancestors in the DAG.
+        let mut anc: Vec<HashSet<usize>> = vec![HashSet::new(); n];
+        for j in 0..n {
+            for &(a, b) in edges {
+                if b == j {
+                    let mut s = anc[a].clone();
+                    s.insert(a);
+                    anc[j].extend(s);
+                }
+            }
+        }
+        for (j, &u) in ids.iter().enumerate() {
+            let before: HashSet<usize> = w.before[&u].iter().map(|&x| unit_of(x)).collect();
+            let preds: Vec<usize> = edges.iter().filter(|e| e.1 == j).map(|e| e.0).collect();
+            let is_or = or.contains(&j) && preds.len() > 1;
+            if !is_or {
+                for &pr in &preds {
+                    assert!(
+                        before.contains(&pr),
+                        "j{j} may start before its predecessor j{pr}"
+                    );
+                }
+            }
+            if !approximate {
+                for &x in &before {
+                    assert!(anc[j].contains(&x), "j{j} waits for j{x}, not an ancestor");
+                }
+            }
+        }
+    }
+
+    fn dag() -> impl Strategy<Value = (usize, Vec<(usize, usize)>, BTreeSet<usize>)> {
+        (1usize..10).prop_flat_map(|n| {
+            let pairs: Vec<(usize, usize)> =
+                (0..n).flat_map(|b| (0..b).map(move |a| (a, b))).collect();
+            let m = pairs.len();
+            (
+                Just(n),
+                proptest::collection::vec(any::<bool>(), m).prop_map(move |keep| {
+                    pairs
+                        .iter()
+                        .zip(keep)
+                        .filter(|(_, k)| *k)
+                        .map(|(e, _)| *e)
+                        .collect::<Vec<_>>()
+                }),
+                proptest::collection::btree_set(0..n, 0..3),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn exact_plans_keep_every_dependency_and_add_none((n, edges, or) in dag()) {
+            check(n, &edges, &or, false);
+        }
+
+        #[test]
+        fn approximate_plans_keep_every_dependency((n, edges, or) in dag()) {
+            check(n, &edges, &or, true);
+        }
+    }
+
+    #[test]
+    fn smallest_non_series_parallel_net_gets_one_region() {
+        // A→C, A→D, B→D
+        check(4, &[(0, 2), (0, 3), (1, 3)], &BTreeSet::new(), false);
+        let p = project(4, &[(0, 2), (0, 3), (1, 3)], &BTreeSet::new());
+        let root = p.roots[0];
+        let np = &plan(&p, root, Options::default()).nets[&root];
+        assert_eq!(np.regions.len(), 1);
+        assert_eq!(p.units[np.regions[0].join].name, "j3");
+    }
+
+    #[test]
+    fn series_parallel_net_needs_no_region() {
+        let edges = [(0, 1), (0, 2), (1, 3), (2, 3)];
+        let p = project(4, &edges, &BTreeSet::new());
+        let root = p.roots[0];
+        let np = &plan(&p, root, Options::default()).nets[&root];
+        assert!(np.regions.is_empty());
+        check(4, &edges, &BTreeSet::new(), false);
+    }
 }

@@ -22,44 +22,74 @@ pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics
                         diags.push(
                             Diagnostic::error("E0207", format!("unknown calendar `{}`", c.name))
                                 .at(c.span)
-                                .hint(suggest(&c.name, project.calendars.iter().map(|(_, c)| c.name.as_str()))),
+                                .hint(suggest(
+                                    &c.name,
+                                    project.calendars.iter().map(|(_, c)| c.name.as_str()),
+                                )),
                         );
                     }
                 }
                 if let Some(s) = &net.schedule {
                     for other in &s.exclusive_with {
-                        if !project.roots.iter().any(|&r| &project.units[r].name == other) {
+                        if !project
+                            .roots
+                            .iter()
+                            .any(|&r| &project.units[r].name == other)
+                        {
                             diags.push(
-                                Diagnostic::error("E0208", format!("exclusive schedule names unknown jobnet `{other}`"))
-                                    .at(s.span)
-                                    .hint(suggest(other, project.roots.iter().map(|&r| project.units[r].name.as_str()))),
+                                Diagnostic::error(
+                                    "E0208",
+                                    format!("exclusive schedule names unknown jobnet `{other}`"),
+                                )
+                                .at(s.span)
+                                .hint(suggest(
+                                    other,
+                                    project
+                                        .roots
+                                        .iter()
+                                        .map(|&r| project.units[r].name.as_str()),
+                                )),
                             );
                         }
                     }
                 }
             }
             match &unit.kind {
-                UnitKind::Job(job) => {
-                    if !job_types.iter().any(|t| t == &job.job_type) {
-                        diags.push(
+                // No job types at all means the templates failed to load (already reported).
+                UnitKind::Job(job)
+                    if !job_types.is_empty() && !job_types.iter().any(|t| t == &job.job_type) =>
+                {
+                    diags.push(
                             Diagnostic::error("E0211", format!("unknown job type `{}`", job.job_type))
                                 .at(job.type_span)
                                 .hint(format!(
-                                    "known types: {}; add `{}.json.tera` to a --templates directory for a new one",
+                                    "{} known types: {}; add `{}.json.tera` to a --templates directory for a new one",
+                                    suggest(&job.job_type, job_types.iter().map(String::as_str)),
                                     job_types.join(", "),
                                     job.job_type
                                 )),
                         );
-                    }
                 }
                 UnitKind::WaitFor(w) => {
                     let target = w.target.trim_start_matches('/');
                     let net = target.split('/').next().unwrap_or("");
-                    if !project.roots.iter().any(|&r| project.units[r].name == net || project.units[r].path.trim_start_matches('/') == target) {
+                    if !project.roots.iter().any(|&r| {
+                        project.units[r].name == net
+                            || project.units[r].path.trim_start_matches('/') == target
+                    }) {
                         diags.push(
-                            Diagnostic::error("E0209", format!("waits for unknown jobnet `{}`", w.target))
-                                .at(w.span)
-                                .hint(suggest(net, project.roots.iter().map(|&r| project.units[r].name.as_str()))),
+                            Diagnostic::error(
+                                "E0209",
+                                format!("waits for unknown jobnet `{}`", w.target),
+                            )
+                            .at(w.span)
+                            .hint(suggest(
+                                net,
+                                project
+                                    .roots
+                                    .iter()
+                                    .map(|&r| project.units[r].name.as_str()),
+                            )),
                         );
                     }
                 }
@@ -97,9 +127,15 @@ fn check_calendars(project: &Project, diags: &mut Diagnostics) {
         if let Some(parent) = &c.inherits {
             if project.calendar_by_name(parent).is_none() {
                 diags.push(
-                    Diagnostic::error("E0207", format!("calendar `{}` inherits unknown calendar `{parent}`", c.name))
-                        .at(c.span)
-                        .hint(suggest(parent, project.calendars.iter().map(|(_, c)| c.name.as_str()))),
+                    Diagnostic::error(
+                        "E0207",
+                        format!("calendar `{}` inherits unknown calendar `{parent}`", c.name),
+                    )
+                    .at(c.span)
+                    .hint(suggest(
+                        parent,
+                        project.calendars.iter().map(|(_, c)| c.name.as_str()),
+                    )),
                 );
             }
         }
@@ -107,7 +143,12 @@ fn check_calendars(project: &Project, diags: &mut Diagnostics) {
 }
 
 /// Finds every cycle's strongly connected component and prints one cycle through it.
-fn check_cycles(project: &Project, children: &[UnitId], edges: &[crate::ir::Edge], diags: &mut Diagnostics) {
+fn check_cycles(
+    project: &Project,
+    children: &[UnitId],
+    edges: &[crate::ir::Edge],
+    diags: &mut Diagnostics,
+) {
     let idx: HashMap<UnitId, usize> = children.iter().enumerate().map(|(i, &u)| (u, i)).collect();
     let n = children.len();
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
@@ -128,7 +169,11 @@ fn check_cycles(project: &Project, children: &[UnitId], edges: &[crate::ir::Edge
         let mut on_path: HashMap<usize, usize> = HashMap::from([(start, 0)]);
         let cycle = loop {
             let cur = *path.last().expect("path");
-            let next = *succ[cur].iter().filter(|s| set.contains(s)).min().expect("scc has an edge");
+            let next = *succ[cur]
+                .iter()
+                .filter(|s| set.contains(s))
+                .min()
+                .expect("scc has an edge");
             if let Some(&at) = on_path.get(&next) {
                 let mut c = path[at..].to_vec();
                 c.push(next);
@@ -137,7 +182,10 @@ fn check_cycles(project: &Project, children: &[UnitId], edges: &[crate::ir::Edge
             on_path.insert(next, path.len());
             path.push(next);
         };
-        let names: Vec<String> = cycle.iter().map(|&i| format!("`{}`", project.units[children[i]].name)).collect();
+        let names: Vec<String> = cycle
+            .iter()
+            .map(|&i| format!("`{}`", project.units[children[i]].name))
+            .collect();
         let first = children[cycle[0]];
         diags.push(
             Diagnostic::error("E0202", format!("dependency cycle: {}", names.join(" -> ")))
@@ -217,7 +265,10 @@ fn check_shapes(project: &Project, net_id: UnitId, diags: &mut Diagnostics) {
         let ps = preds.get(&c).map(Vec::as_slice).unwrap_or(&[]);
         let conditional: Vec<_> = ps
             .iter()
-            .filter(|e| e.kind == EdgeKind::Conditional && matches!(project.units[e.from].kind, UnitKind::Judgment(_)))
+            .filter(|e| {
+                e.kind == EdgeKind::Conditional
+                    && matches!(project.units[e.from].kind, UnitKind::Judgment(_))
+            })
             .collect();
         if !conditional.is_empty() && ps.len() > 1 {
             diags.push(
@@ -229,26 +280,43 @@ fn check_shapes(project: &Project, net_id: UnitId, diags: &mut Diagnostics) {
         if unit.recovery {
             if ps.len() != 1 {
                 diags.push(
-                    Diagnostic::error("E0205", format!("recovery unit `{}` needs exactly one predecessor, found {}", unit.name, ps.len()))
-                        .at(unit.span)
-                        .hint("a recovery unit runs when the one unit before it ends abnormally"),
+                    Diagnostic::error(
+                        "E0205",
+                        format!(
+                            "recovery unit `{}` needs exactly one predecessor, found {}",
+                            unit.name,
+                            ps.len()
+                        ),
+                    )
+                    .at(unit.span)
+                    .hint("a recovery unit runs when the one unit before it ends abnormally"),
                 );
             }
             for e in net.edges.iter().filter(|e| e.from == c) {
                 if !project.units[e.to].recovery {
                     diags.push(
-                        Diagnostic::error("E0205", format!("recovery unit `{}` is followed by normal unit `{}`", unit.name, project.units[e.to].name))
-                            .at(e.span)
-                            .hint("only recovery units may follow a recovery unit"),
+                        Diagnostic::error(
+                            "E0205",
+                            format!(
+                                "recovery unit `{}` is followed by normal unit `{}`",
+                                unit.name, project.units[e.to].name
+                            ),
+                        )
+                        .at(e.span)
+                        .hint("only recovery units may follow a recovery unit"),
                     );
                 }
             }
         }
         if let UnitKind::Judgment(j) = &unit.kind {
-            let needs_rc = matches!(j.condition, Condition::ReturnCode { .. } | Condition::ReturnCodeRange { .. });
+            let needs_rc = matches!(
+                j.condition,
+                Condition::ReturnCode { .. } | Condition::ReturnCodeRange { .. }
+            );
             if needs_rc {
                 let normal: Vec<_> = ps.iter().filter(|e| e.kind == EdgeKind::Normal).collect();
-                let ok = normal.len() == 1 && matches!(project.units[normal[0].from].kind, UnitKind::Job(_));
+                let ok = normal.len() == 1
+                    && matches!(project.units[normal[0].from].kind, UnitKind::Job(_));
                 if !ok {
                     diags.push(
                         Diagnostic::error("E0206", format!("judgment `{}` tests a return code but does not follow exactly one job", unit.name))
@@ -279,7 +347,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -300,7 +370,13 @@ mod tests {
 
     #[test]
     fn suggestions_use_edit_distance() {
-        assert_eq!(suggest("extrct", ["extract", "load"].into_iter()), "did you mean `extract`?");
-        assert_eq!(suggest("zzz", ["extract"].into_iter()), "check the spelling, or define it");
+        assert_eq!(
+            suggest("extrct", ["extract", "load"].into_iter()),
+            "did you mean `extract`?"
+        );
+        assert_eq!(
+            suggest("zzz", ["extract"].into_iter()),
+            "check the spelling, or define it"
+        );
     }
 }

@@ -370,7 +370,7 @@ mod tests {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..10 {
             let prev = format!("*a{}", i - 1);
-            let row = vec![prev.as_str(); 10].join(", ");
+            let row = [prev.as_str(); 10].join(", ");
             text.push_str(&format!("a{i}: &a{i} [{row}]\n"));
         }
         let e = p(&text).unwrap_err();

@@ -1,0 +1,121 @@
+//! Size figures of a generated definition: states, bytes, worst-case history events.
+//!
+//! The history estimate is an upper bound, not a simulation: generated machines have no
+//! loops, so every state runs at most once per execution and summing each state's events
+//! (with every retry attempt taken) bounds any path. It is what the splitting budgets and
+//! the report use, so it must never under-count.
+
+use serde_json::Value;
+
+/// Figures of one state machine definition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Metrics {
+    /// States, including those inside Parallel branches and Map iterators.
+    pub states: usize,
+    /// Upper bound of history events of one execution.
+    pub history_events: u64,
+    /// Bytes of the pretty-printed definition as written to disk.
+    pub definition_bytes: usize,
+}
+
+/// Events of the execution itself (ExecutionStarted and its terminal event).
+const EXECUTION_EVENTS: u64 = 2;
+
+/// Measures a definition (`{"StartAt":…,"States":{…}}`).
+pub fn measure(definition: &Value) -> Metrics {
+    let mut m = Metrics {
+        definition_bytes: crate::back::pretty(definition).len(),
+        history_events: EXECUTION_EVENTS,
+        ..Metrics::default()
+    };
+    walk(definition, &mut m);
+    m
+}
+
+fn walk(machine: &Value, m: &mut Metrics) {
+    let Some(states) = machine.get("States").and_then(Value::as_object) else {
+        return;
+    };
+    for state in states.values() {
+        m.states += 1;
+        m.history_events += state_events(state);
+        match state.get("Type").and_then(Value::as_str) {
+            Some("Parallel") => {
+                for b in state
+                    .get("Branches")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    walk(b, m);
+                }
+            }
+            Some("Map") => {
+                let inner = state.get("ItemProcessor").or_else(|| state.get("Iterator"));
+                if let Some(inner) = inner {
+                    // Generated machines only use Map over a bounded list known at compile
+                    // time; without it, count one iteration and let the caller budget more.
+                    let items = state
+                        .get("Items")
+                        .and_then(Value::as_array)
+                        .map_or(1, Vec::len) as u64;
+                    let mut sub = Metrics::default();
+                    walk(inner, &mut sub);
+                    m.states += sub.states;
+                    m.history_events += items * (sub.history_events + 2);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Events of one state, retries included: entered/exited for all, plus the task or
+/// parallel lifecycle events, plus four per retry attempt (scheduled, started, submitted,
+/// failed).
+fn state_events(state: &Value) -> u64 {
+    let base = match state.get("Type").and_then(Value::as_str) {
+        Some("Task") => 6,
+        Some("Parallel") | Some("Map") => 4,
+        Some("Fail") => 2,
+        _ => 2,
+    };
+    let retries: u64 = state
+        .get("Retry")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|r| r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3))
+        .sum();
+    base + 4 * retries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn counts_nested_states_and_retries() {
+        let def = json!({"StartAt": "p", "States": {
+            "p": {"Type": "Parallel", "Next": "t", "Branches": [
+                {"StartAt": "a", "States": {"a": {"Type": "Pass", "End": true}}},
+                {"StartAt": "b", "States": {"b": {"Type": "Task", "Resource": "x", "End": true,
+                    "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}]}}}
+            ]},
+            "t": {"Type": "Succeed"}
+        }});
+        let m = measure(&def);
+        assert_eq!(m.states, 4);
+        // execution 2 + parallel 4 + pass 2 + task 6 + 2 retries * 4 + succeed 2
+        assert_eq!(m.history_events, 2 + 4 + 2 + 6 + 8 + 2);
+        assert_eq!(m.definition_bytes, crate::back::pretty(&def).len());
+    }
+
+    #[test]
+    fn empty_definition_has_only_execution_events() {
+        let m = measure(&json!({}));
+        assert_eq!(m.states, 0);
+        assert_eq!(m.history_events, EXECUTION_EVENTS);
+    }
+}

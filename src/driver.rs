@@ -1,0 +1,429 @@
+//! The compile pipeline as a library: read inputs → front-end → validate → per root jobnet
+//! (naming, structure, ASL) → CloudFormation, manifest, report → files.
+//!
+//! The CLI, the tests and the benchmarks all go through here, so what they exercise is
+//! what users run. Nothing here prints or exits; problems become diagnostics.
+
+use crate::back::asl::{self, FindingKind, JobnetOutput};
+use crate::back::cfn::{self, CfnOptions};
+use crate::back::report::{self, Report};
+use crate::back::templates::TemplateSet;
+use crate::back::{pretty, yaml};
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::front;
+use crate::ir::Project;
+use crate::passes::{naming, structure, validate};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Driver diagnostic codes (E00xx): problems with the input files themselves.
+pub mod codes {
+    /// The file cannot be read.
+    pub const E_READ: &str = "E0001";
+    /// The file is larger than `--max-input-bytes`.
+    pub const E_TOO_LARGE: &str = "E0002";
+    /// The bytes are not text in the expected encoding.
+    pub const E_ENCODING: &str = "E0003";
+    /// The input format cannot be recognised.
+    pub const E_FORMAT: &str = "E0004";
+    /// The job-type templates cannot be loaded.
+    pub const E_TEMPLATES: &str = "E0005";
+    /// A job-type template failed while rendering a job.
+    pub const E_RENDER: &str = "E0006";
+    /// No jobnet in the inputs (or none matches `--jobnet`).
+    pub const E_NO_JOBNET: &str = "E0007";
+}
+
+/// Default cap on one input file: far above any real export, low enough that a wrong file
+/// (a disk image, a log) is refused before it is read into memory.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum InputFormat {
+    /// Decide per file: `.yaml`/`.yml` is a jobnet spec, a file starting with `unit=` is JP1.
+    #[default]
+    Auto,
+    /// Native YAML jobnet spec.
+    Spec,
+    /// JP1/AJS3 unit definitions (ajsprint output).
+    Jp1,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub format: InputFormat,
+    pub max_input_bytes: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            format: InputFormat::Auto,
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
+}
+
+/// Reads and parses every input into one project. All problems of all files are reported.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions, diags: &mut Diagnostics) -> Project {
+    let mut project = Project::default();
+    for path in paths {
+        load_one(&mut project, path, opts, diags);
+    }
+    project
+}
+
+/// Parses text that is already in memory (tests, benchmarks, fuzzing).
+pub fn load_text(
+    project: &mut Project,
+    name: &str,
+    text: String,
+    format: InputFormat,
+    diags: &mut Diagnostics,
+) {
+    let format = match format {
+        InputFormat::Auto => detect(name, &text),
+        f => Some(f),
+    };
+    match format {
+        Some(InputFormat::Jp1) => {
+            let file = project.sources.add(name, text, "utf-8");
+            diags.push(
+                Diagnostic::error(
+                    codes::E_FORMAT,
+                    "this looks like a JP1/AJS3 unit definition, which this build cannot read",
+                )
+                .at(Span::new(file, 1, 1, 0))
+                .hint("convert it to a jobnet spec (see jobnet-specs/README.md)"),
+            );
+        }
+        Some(_) => {
+            let file = project.sources.add(name, text, "utf-8");
+            front::spec::load(project, file, diags);
+        }
+        None => {
+            let file = project.sources.add(name, text, "utf-8");
+            diags.push(
+                Diagnostic::error(codes::E_FORMAT, "cannot tell the input format of this file")
+                    .at(Span::new(file, 1, 1, 0))
+                    .hint("name jobnet specs *.yaml, or pass --input-format spec|jp1"),
+            );
+        }
+    }
+}
+
+fn load_one(project: &mut Project, path: &Path, opts: &LoadOptions, diags: &mut Diagnostics) {
+    let shown = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(codes::E_READ, format!("cannot read `{shown}`: {e}"))
+                    .hint("check the path and its permissions"),
+            );
+            return;
+        }
+    };
+    if meta.is_dir() {
+        diags.push(
+            Diagnostic::error(codes::E_READ, format!("`{shown}` is a directory"))
+                .hint("pass the files inside it, e.g. `dir/*.yaml`"),
+        );
+        return;
+    }
+    if meta.len() > opts.max_input_bytes {
+        diags.push(
+            Diagnostic::error(
+                codes::E_TOO_LARGE,
+                format!(
+                    "`{shown}` is {} bytes, above the limit of {} bytes",
+                    meta.len(),
+                    opts.max_input_bytes
+                ),
+            )
+            .hint("raise it with --max-input-bytes if this really is a jobnet definition"),
+        );
+        return;
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                codes::E_READ,
+                format!("cannot read `{shown}`: {e}"),
+            ));
+            return;
+        }
+    };
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let text = match String::from_utf8(bytes.to_vec()) {
+        Ok(t) => t,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let before = &bytes[..at];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = at
+                - before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1)
+                + 1;
+            let file = project.sources.add(
+                shown.clone(),
+                String::from_utf8_lossy(bytes).into_owned(),
+                "invalid",
+            );
+            diags.push(
+                Diagnostic::error(
+                    codes::E_ENCODING,
+                    format!("`{shown}` is not valid UTF-8 (byte 0x{:02X})", bytes[at]),
+                )
+                .at(Span::new(file, line as u32, col as u32, 1))
+                .hint("jobnet specs are UTF-8; JP1 exports in Shift_JIS/CP932 need --input-format jp1"),
+            );
+            return;
+        }
+    };
+    load_text(project, &shown, text, opts.format, diags);
+}
+
+/// Recognises the format from the file name and the first meaningful text.
+pub fn detect(name: &str, text: &str) -> Option<InputFormat> {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        return Some(InputFormat::Spec);
+    }
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("/*"));
+    match first {
+        Some(l) if l.starts_with("unit=") => Some(InputFormat::Jp1),
+        Some(l) if l.starts_with("version:") || l.starts_with("jobnets:") => {
+            Some(InputFormat::Spec)
+        }
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    pub templates: Option<PathBuf>,
+    pub approximate: bool,
+    pub cfn: CfnOptions,
+    /// Compile only these root jobnets (by name); all when empty.
+    pub jobnets: Vec<String>,
+}
+
+/// The result of a successful compile: file contents by relative path, plus the data
+/// behind them for callers that want more than files.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub outputs: Vec<JobnetOutput>,
+    pub report: Report,
+    /// Relative path → content, in a stable order.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Compiled {
+    /// Items that make the output incomplete: not yet compiled or unsupported.
+    pub fn partial_items(&self) -> usize {
+        self.outputs
+            .iter()
+            .flat_map(|o| &o.findings)
+            .filter(|f| f.kind != FindingKind::Approximated)
+            .count()
+    }
+}
+
+/// Validates and compiles a loaded project. Returns `None` when there are errors (all of
+/// them are in `diags`).
+pub fn compile(
+    project: &Project,
+    opts: &CompileOptions,
+    diags: &mut Diagnostics,
+) -> Option<Compiled> {
+    let templates = match TemplateSet::load(opts.templates.as_deref()) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(codes::E_TEMPLATES, format!("job-type templates: {e}"))
+                    .hint("fix the template, or remove it from the --templates directory"),
+            );
+            None
+        }
+    };
+    let job_types = templates
+        .as_ref()
+        .map(|t| t.names().to_vec())
+        .unwrap_or_default();
+    validate::validate(project, &job_types, diags);
+    let roots = select_roots(project, &opts.jobnets, diags);
+    if diags.has_errors() {
+        return None;
+    }
+    let templates = templates?;
+    let mut outputs = Vec::new();
+    for root in roots {
+        let names = naming::assign(project, root, diags);
+        let plan = structure::plan(
+            project,
+            root,
+            structure::Options {
+                approximate: opts.approximate,
+            },
+        );
+        match asl::emit(project, &plan, &names, &templates) {
+            Ok(out) => outputs.push(out),
+            Err(errors) => {
+                for e in errors {
+                    diags.push(
+                        Diagnostic::error(codes::E_RENDER, e)
+                            .at(project.units[root].span)
+                            .hint("check the job's params against its job-type template"),
+                    );
+                }
+            }
+        }
+    }
+    if diags.has_errors() {
+        return None;
+    }
+    let report = report::build(project, &outputs);
+    let mut files = BTreeMap::new();
+    for out in &outputs {
+        for m in &out.machines {
+            files.insert(report::machine_file(&m.name), pretty(&m.definition));
+        }
+    }
+    files.insert(
+        "template.yaml".into(),
+        yaml::to_yaml(&cfn::template(&outputs, &opts.cfn)),
+    );
+    files.insert("manifest.json".into(), pretty(&cfn::manifest(&outputs)));
+    files.insert("report.md".into(), report::markdown(&report));
+    files.insert(
+        "report.json".into(),
+        pretty(&serde_json::to_value(&report).unwrap_or_default()),
+    );
+    Some(Compiled {
+        outputs,
+        report,
+        files,
+    })
+}
+
+fn select_roots(
+    project: &Project,
+    wanted: &[String],
+    diags: &mut Diagnostics,
+) -> Vec<crate::ir::UnitId> {
+    if project.roots.is_empty() && !diags.has_errors() {
+        diags.push(
+            Diagnostic::error(codes::E_NO_JOBNET, "the inputs define no jobnet")
+                .hint("a spec needs a `jobnets:` list with at least one jobnet"),
+        );
+    }
+    if wanted.is_empty() {
+        return project.roots.clone();
+    }
+    let mut out = Vec::new();
+    for w in wanted {
+        match project.roots.iter().find(|&&r| &project.units[r].name == w) {
+            Some(&r) => out.push(r),
+            None => {
+                let names = project
+                    .roots
+                    .iter()
+                    .map(|&r| project.units[r].name.as_str());
+                diags.push(
+                    Diagnostic::error(codes::E_NO_JOBNET, format!("no root jobnet `{w}`"))
+                        .hint(validate::suggest(w, names)),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Writes the files under `dir`, replacing generated definitions of machines that no
+/// longer exist so the directory always mirrors one compile.
+pub fn write(dir: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
+    let machines = dir.join("statemachines");
+    if machines.is_dir() {
+        for entry in std::fs::read_dir(&machines)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let rel = format!("statemachines/{name}");
+            if name.ends_with(".asl.json") && !files.contains_key(&rel) {
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    for (rel, content) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        // Unchanged files keep their timestamps, so build tools downstream stay quiet.
+        if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {
+            continue;
+        }
+        std::fs::write(&path, content)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_formats() {
+        assert_eq!(detect("a.yaml", ""), Some(InputFormat::Spec));
+        assert_eq!(detect("a.YML", ""), Some(InputFormat::Spec));
+        assert_eq!(
+            detect("net.txt", "\n/* x */\nunit=G,,jp1admin,;\n"),
+            Some(InputFormat::Jp1)
+        );
+        assert_eq!(detect("x", "version: 1\n"), Some(InputFormat::Spec));
+        assert_eq!(detect("x", "\u{0}\u{1}garbage"), None);
+    }
+
+    #[test]
+    fn compiles_text_and_reports_missing_jobnets() {
+        let mut project = Project::default();
+        let mut diags = Diagnostics::default();
+        load_text(
+            &mut project,
+            "t.yaml",
+            "version: 1\njobnets: []\n".into(),
+            InputFormat::Auto,
+            &mut diags,
+        );
+        assert!(compile(&project, &CompileOptions::default(), &mut diags).is_none());
+        assert!(diags.items.iter().any(|d| d.code == codes::E_NO_JOBNET));
+    }
+
+    #[test]
+    fn compile_is_deterministic() {
+        let text = "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: a, type: noop}\n      - {name: b, type: noop, after: [a]}\n      - {name: c, type: noop, after: [a]}\n";
+        let run = || {
+            let mut project = Project::default();
+            let mut diags = Diagnostics::default();
+            load_text(
+                &mut project,
+                "t.yaml",
+                text.into(),
+                InputFormat::Auto,
+                &mut diags,
+            );
+            compile(&project, &CompileOptions::default(), &mut diags)
+                .expect("compiles")
+                .files
+        };
+        let a = run();
+        assert_eq!(a, run());
+        assert!(a.contains_key("statemachines/n.asl.json"), "{:?}", a.keys());
+    }
+}

@@ -1,0 +1,265 @@
+//! The command line as users and CI see it: exit codes, diagnostics, JSON output, files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env_remove("NO_COLOR");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("jobnet2sfn-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("inside").display().to_string();
+                out.push((rel, std::fs::read(&p).expect("file")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn compiles_an_example_and_writes_every_artifact() {
+    let out = tmp("daily");
+    let o = run(&[
+        "compile",
+        "examples/daily_batch.yaml",
+        "-o",
+        out.to_str().unwrap(),
+        "--allow-partial",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in [
+        "statemachines/daily_sales.asl.json",
+        "template.yaml",
+        "manifest.json",
+        "report.md",
+        "report.json",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let asl: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("statemachines/daily_sales.asl.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(asl["StartAt"], "jobnet.start");
+    assert!(stdout(&o).contains("compiled 1 jobnet(s)"));
+}
+
+#[test]
+fn output_is_byte_identical_across_runs() {
+    let (a, b) = (tmp("det-a"), tmp("det-b"));
+    for d in [&a, &b] {
+        let o = run(&[
+            "compile",
+            "examples/non_series_parallel.yaml",
+            "examples/japanese_names.yaml",
+            "-o",
+            d.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    assert_eq!(read_all(&a), read_all(&b));
+}
+
+#[test]
+fn not_yet_compiled_items_exit_3_unless_allowed() {
+    let out = tmp("partial");
+    let args = [
+        "compile",
+        "examples/scheduled_with_calendar.yaml",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).contains("--allow-partial"));
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("not yet compiled"), "{report}");
+    let o = run(&[&args[..], &["--allow-partial"]].concat());
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn reports_every_error_with_position_and_hint() {
+    let o = run(&[
+        "check",
+        "tests/fixtures/spec/many_errors.yaml",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    // unknown reference, cycle, unknown job type (with suggestion), bad time: all in one run.
+    assert!(
+        err.contains("tests/fixtures/spec/many_errors.yaml:"),
+        "{err}"
+    );
+    assert!(err.contains("missing"), "{err}");
+    assert!(err.contains("48:00"), "{err}");
+    let errors: usize = err
+        .lines()
+        .find_map(|l| l.strip_suffix(" error(s)"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(errors >= 3, "expected several errors:\n{err}");
+    assert!(!err.contains("\x1b["), "no colour when not asked");
+}
+
+#[test]
+fn a_cycle_is_printed_in_full() {
+    let o = run(&["check", "tests/fixtures/spec/cycle.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for u in ["extract", "transform", "load"] {
+        assert!(err.contains(u), "{err}");
+    }
+    assert!(err.contains("E0202"), "{err}");
+}
+
+#[test]
+fn json_format_is_machine_readable() {
+    let o = run(&[
+        "check",
+        "tests/fixtures/spec/cycle.yaml",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json on stdout");
+    assert_eq!(v["exit_code"], 1);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["severity"], "error");
+    assert!(d["file"].as_str().unwrap().ends_with("cycle.yaml"));
+    assert!(d["line"].as_u64().unwrap() >= 1);
+
+    let out = tmp("json");
+    let o = run(&[
+        "compile",
+        "examples/or_join.yaml",
+        "-o",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+        "--allow-partial",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json on stdout");
+    assert_eq!(v["report"]["jobnets"][0]["name"], "master_import");
+    assert_eq!(v["report"]["jobnets"][0]["exact_joins"][0]["kind"], "or");
+}
+
+#[test]
+fn bad_files_get_clear_errors_not_panics() {
+    for (file, code) in [
+        ("tests/fixtures/spec/latin1.yaml", "E0003"),
+        ("tests/fixtures/spec/garbage.bin", "E0003"),
+        ("tests/fixtures/spec/does-not-exist.yaml", "E0001"),
+        ("tests/fixtures/spec", "E0001"),
+    ] {
+        let o = run(&["check", file]);
+        assert_eq!(o.status.code(), Some(1), "{file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(code), "{file}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{file}");
+    }
+    let o = run(&[
+        "check",
+        "examples/daily_batch.yaml",
+        "--max-input-bytes",
+        "100",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("E0002"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["compile"]).status.code(), Some(2));
+    assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
+    let o = run(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("Exit codes"));
+}
+
+#[test]
+fn user_templates_add_job_types_without_recompiling() {
+    let o = run(&["check", "tests/fixtures/spec/custom_type.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("unknown job type `sftp`"),
+        "{}",
+        stderr(&o)
+    );
+    let out = tmp("custom");
+    let o = run(&[
+        "compile",
+        "tests/fixtures/spec/custom_type.yaml",
+        "--templates",
+        "tests/fixtures/spec/templates",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let asl = std::fs::read_to_string(out.join("statemachines/custom.asl.json")).unwrap();
+    assert!(asl.contains("files.example.jp"), "{asl}");
+    let tpl = std::fs::read_to_string(out.join("template.yaml")).unwrap();
+    assert!(tpl.contains("SftpFunctionArn"), "{tpl}");
+}
+
+#[test]
+fn graphs_in_mermaid_and_dot() {
+    let o = run(&["graph", "examples/or_join.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("flowchart TD"));
+    assert!(stdout(&o).contains("(OR)"));
+    let o = run(&[
+        "graph",
+        "examples/or_join.yaml",
+        "--syntax",
+        "dot",
+        "--view",
+        "generated",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).starts_with("digraph"));
+    let o = run(&["graph", "examples/non_series_parallel.yaml"]);
+    assert_eq!(o.status.code(), Some(2), "two jobnets need --jobnet or -o");
+    let out = tmp("graphs");
+    let o = run(&[
+        "graph",
+        "examples/non_series_parallel.yaml",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(out.join("n_shape.source.mmd").is_file());
+    assert!(out.join("n_shape-cont.generated.mmd").is_file());
+}

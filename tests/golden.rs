@@ -1,0 +1,45 @@
+//! Golden files: every bundled example compiles to exactly the committed output (ASL,
+//! template, manifest, reports, source graph). Review changes with `cargo insta review`,
+//! or accept them with `INSTA_UPDATE=always cargo test --test golden`.
+
+use jobnet2sfn::back::graph::{self, GraphFormat};
+use jobnet2sfn::diag::Diagnostics;
+use jobnet2sfn::driver::{compile, load_text, CompileOptions, InputFormat};
+use jobnet2sfn::ir::Project;
+use std::path::Path;
+
+fn examples() -> Vec<String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("examples/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no examples found");
+    names
+}
+
+#[test]
+fn every_example_matches_its_golden_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for file in examples() {
+        let rel = format!("examples/{file}");
+        let text = std::fs::read_to_string(root.join(&rel)).expect("readable");
+        let mut project = Project::default();
+        let mut diags = Diagnostics::default();
+        load_text(&mut project, &rel, text, InputFormat::Auto, &mut diags);
+        let compiled = compile(&project, &CompileOptions::default(), &mut diags)
+            .unwrap_or_else(|| panic!("{rel} does not compile: {:?}", diags.items));
+        let stem = file.trim_end_matches(".yaml");
+        for (path, content) in &compiled.files {
+            let name = format!("{stem}__{}", path.replace(['/', '.'], "_"));
+            insta::assert_snapshot!(name, content);
+        }
+        for out in &compiled.outputs {
+            let g = graph::source(&project, out.root, GraphFormat::Mermaid);
+            insta::assert_snapshot!(format!("{stem}__graph_{}_mmd", out.machine_base), g);
+        }
+    }
+}

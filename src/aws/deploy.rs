@@ -115,8 +115,39 @@ impl Deployed {
     }
 }
 
+/// Deployment parameter that names the role every state machine runs as (the SDK path
+/// creates no IAM roles; CloudFormation does that from `template.yaml`).
+pub const ROLE_PARAMETER: &str = "StateMachineRoleArn";
+
+/// Deploys `<out_dir>/manifest.json` to `endpoint_url` (None: AWS) in `region`.
+///
+/// `params` holds the manifest's parameters plus [`ROLE_PARAMETER`]. With an endpoint and no
+/// `AWS_ACCESS_KEY_ID` in the environment, fixed dummy credentials are used: emulators accept
+/// any, and the default chain would otherwise wait for instance metadata that is not there.
+pub async fn deploy(
+    out_dir: &Path,
+    endpoint_url: Option<&str>,
+    region: &str,
+    params: &BTreeMap<String, String>,
+) -> anyhow::Result<Deployed> {
+    let role = params.get(ROLE_PARAMETER).ok_or_else(|| {
+        anyhow!("missing deployment parameter {ROLE_PARAMETER} (the state machines' role ARN)")
+    })?;
+    let mut opts = DeployOptions::new(role.clone());
+    opts.endpoint_url = endpoint_url.map(str::to_string);
+    opts.region = Some(region.to_string());
+    if endpoint_url.is_some() && std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        opts.credentials = Some(StaticCredentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+        });
+    }
+    opts.parameters = params.clone();
+    deploy_with(out_dir, &opts).await
+}
+
 /// Deploys `<out_dir>/manifest.json`: tables first, then state machines in dependency order.
-pub async fn deploy(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result<Deployed> {
+pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result<Deployed> {
     let manifest_path = out_dir.join("manifest.json");
     let text = std::fs::read_to_string(&manifest_path)
         .with_context(|| format!("cannot read {}", manifest_path.display()))?;
@@ -160,7 +191,7 @@ pub async fn deploy(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result<Depl
         if refers_to_itself && !existing.contains_key(&m.name) {
             // Its own ARN is only known once it exists: create it with a trivial definition,
             // then give it the real one below.
-            let arn = create_state_machine(&clients.sfn, &m.name, PLACEHOLDER_ASL, opts).await?;
+            let arn = create_state_machine(&clients.sfn, &m.name, PLACEHOLDER_ASL, &opts.role_arn).await?;
             existing.insert(m.name.clone(), arn);
         }
         if let Some(arn) = existing.get(&m.name) {
@@ -183,21 +214,14 @@ pub async fn deploy(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result<Depl
                 m.name, m.file
             )
         })?;
-        let arn = match existing.get(&m.name) {
-            Some(arn) => {
-                clients
-                    .sfn
-                    .update_state_machine()
-                    .state_machine_arn(arn)
-                    .definition(&definition)
-                    .role_arn(&opts.role_arn)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error(e, &format!("updating state machine {:?}", m.name)))?;
-                arn.clone()
-            }
-            None => create_state_machine(&clients.sfn, &m.name, &definition, opts).await?,
-        };
+        let arn = upsert_state_machine(
+            &clients.sfn,
+            &m.name,
+            &definition,
+            &opts.role_arn,
+            existing.get(&m.name).map(String::as_str),
+        )
+        .await?;
         arns.insert(m.name.clone(), arn);
     }
     Ok(Deployed {
@@ -214,17 +238,41 @@ fn sdk_error(e: impl std::error::Error + Send + Sync + 'static, doing: &str) -> 
     anyhow!("{doing}: {}", aws_sdk_sfn::error::DisplayErrorContext(e))
 }
 
+/// Creates the machine, or gives the existing one (`existing` ARN) the new definition:
+/// CreateStateMachine with an existing name does not update it.
+pub async fn upsert_state_machine(
+    sfn: &aws_sdk_sfn::Client,
+    name: &str,
+    definition: &str,
+    role_arn: &str,
+    existing: Option<&str>,
+) -> anyhow::Result<String> {
+    match existing {
+        Some(arn) => {
+            sfn.update_state_machine()
+                .state_machine_arn(arn)
+                .definition(definition)
+                .role_arn(role_arn)
+                .send()
+                .await
+                .map_err(|e| sdk_error(e, &format!("updating state machine {name:?}")))?;
+            Ok(arn.to_string())
+        }
+        None => create_state_machine(sfn, name, definition, role_arn).await,
+    }
+}
+
 async fn create_state_machine(
     sfn: &aws_sdk_sfn::Client,
     name: &str,
     definition: &str,
-    opts: &DeployOptions,
+    role_arn: &str,
 ) -> anyhow::Result<String> {
     let out = sfn
         .create_state_machine()
         .name(name)
         .definition(definition)
-        .role_arn(&opts.role_arn)
+        .role_arn(role_arn)
         .r#type(StateMachineType::Standard)
         .send()
         .await
@@ -232,7 +280,8 @@ async fn create_state_machine(
     Ok(out.state_machine_arn().to_string())
 }
 
-async fn list_state_machines(
+/// Name -> ARN of every state machine of the account and region.
+pub async fn list_state_machines(
     sfn: &aws_sdk_sfn::Client,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut found = BTreeMap::new();
@@ -354,6 +403,9 @@ impl AwsClients {
         timeout: Duration,
     ) -> anyhow::Result<ExecutionResult> {
         let deadline = Instant::now() + timeout;
+        // Short first polls for quick runs, then at most one a second: an emulator serving
+        // many concurrent executions slows down under eager polling.
+        let mut pause = Duration::from_millis(200);
         loop {
             let result = self.describe_execution(execution_arn).await?;
             if result.status != ExecutionStatus::Running.as_str() {
@@ -362,7 +414,8 @@ impl AwsClients {
             if Instant::now() >= deadline {
                 bail!("execution {execution_arn} still RUNNING after {timeout:?}");
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
         }
     }
 
@@ -480,7 +533,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("jobnet2sfn-deploy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let opts = DeployOptions::new("arn:aws:iam::123456789012:role/r");
-        let err = rt.block_on(deploy(&dir, &opts)).unwrap_err();
+        let err = rt.block_on(deploy_with(&dir, &opts)).unwrap_err();
         assert!(format!("{err:#}").contains("manifest.json"), "{err:#}");
         std::fs::write(
             dir.join("manifest.json"),
@@ -488,7 +541,7 @@ mod tests {
                 "parameters": [{"name": "EcsClusterArn"}, {"name": "Other"}]}"#,
         )
         .unwrap();
-        let err = rt.block_on(deploy(&dir, &opts)).unwrap_err();
+        let err = rt.block_on(deploy_with(&dir, &opts)).unwrap_err();
         assert!(
             format!("{err:#}").contains("EcsClusterArn, Other"),
             "{err:#}"

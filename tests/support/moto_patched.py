@@ -21,13 +21,22 @@ of AWS that the generated state machines rely on):
    moto ships stubbed out (its JVM bridge is not included), so any read of a variable fails with
    "'NoneType' object is not callable". The fix plugs in the pure-Python `jsonata-python`
    package, which also makes `QueryLanguage: JSONata` states work.
+
+4. DynamoDB applies each write to one item atomically; moto's in-memory backend does not
+   (`update_item` reads, evaluates and writes back without a lock), so two parallel branches
+   appending to the same list (the test job type's event log, the exact-join counters) could
+   lose an update under the threaded server. The fix serialises item writes with one lock.
 """
 
+import functools
+import os
 import sys
+import threading
 import uuid
 
 from botocore.session import get_session
 
+from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
@@ -95,5 +104,31 @@ def _eval_jsonata(expression):
 
 moto_jsonata._eval_jsonata = _eval_jsonata
 
+_ITEM_WRITE_LOCK = threading.RLock()
+
+
+def _atomic(method):
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with _ITEM_WRITE_LOCK:
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+for _name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+    setattr(DynamoDBBackend, _name, _atomic(getattr(DynamoDBBackend, _name)))
+
+
+
+def _exit_when_parent_goes():
+    """With JOBNET2SFN_EXIT_ON_STDIN_EOF=1 the server exits when its stdin closes: the test
+    process holds the pipe, so even a test binary killed mid-run leaves no server behind."""
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
 if __name__ == "__main__":
+    if os.environ.get("JOBNET2SFN_EXIT_ON_STDIN_EOF") == "1":
+        threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
     main(sys.argv[1:])

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Validates generated output directories with the pinned offline tools:
+#   asl-validator (npm, package-lock.json)  every statemachines/*.asl.json
+#   cfn-lint, checkov (PyPI, requirements-test.txt)  every template.yaml
+# Usage: scripts/validate-artifacts.sh DIR...   (each DIR is searched recursively)
+# A missing tool or an empty DIR is an error: nothing is ever skipped silently.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+die() { printf 'validate-artifacts: %s\n' "$*" >&2; exit 1; }
+
+(($# > 0)) || die "usage: scripts/validate-artifacts.sh DIR..."
+
+ASL_VALIDATOR=$ROOT/node_modules/.bin/asl-validator
+PY=$ROOT/.venv/bin/python
+CFN_LINT=$ROOT/.venv/bin/cfn-lint
+CHECKOV=$ROOT/.venv/bin/checkov
+[[ -x $ASL_VALIDATOR ]] || die "asl-validator missing: run 'npm ci' (or scripts/test.sh)"
+[[ -x $PY && -x $CFN_LINT && -x $CHECKOV ]] ||
+    die "cfn-lint/checkov missing from .venv: run scripts/test.sh (pip install -r requirements-test.txt)"
+
+want_asl=4.0.0
+got_asl=$("$ASL_VALIDATOR" --version)
+[[ $got_asl == "$want_asl" ]] || die "asl-validator $got_asl installed, $want_asl pinned: run 'npm ci'"
+for pin in cfn-lint checkov; do
+    want=$(sed -n "s/^$pin==//p" requirements-test.txt)
+    got=$("$PY" -c "import importlib.metadata as m; print(m.version('$pin'))")
+    [[ $got == "$want" ]] || die "$pin $got installed, $want pinned: run scripts/test.sh"
+done
+
+mapfile -t asl_files < <(find "$@" -path '*/statemachines/*.asl.json' -type f | sort)
+mapfile -t templates < <(find "$@" -name template.yaml -type f | sort)
+((${#asl_files[@]} > 0)) || die "no statemachines/*.asl.json under: $*"
+((${#templates[@]} > 0)) || die "no template.yaml under: $*"
+
+failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Definitions hold `${Name}` DefinitionSubstitutions that CloudFormation or the deployer fill
+# in. They are replaced by dummy values of the same kind (an ARN for *Arn, a name otherwise)
+# so the validator checks what AWS will see, including Resource ARNs.
+echo "asl-validator: ${#asl_files[@]} definition(s)"
+for f in "${asl_files[@]}"; do
+    sub=$work/$(echo "$f" | tr '/' '_')
+    "$PY" - "$f" "$sub" <<'EOF'
+import json, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+def dummy(m):
+    name = m.group(1)
+    if name.endswith("Arn"):
+        return f"arn:aws:states:ap-northeast-1:123456789012:stateMachine:{name}"
+    return f"placeholder-{name}"
+out = re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)
+json.loads(out)
+open(sys.argv[2], "w", encoding="utf-8").write(out)
+EOF
+    if ! out=$("$ASL_VALIDATOR" --json-path "$sub" 2>&1); then
+        printf 'INVALID %s\n%s\n' "$f" "$out"
+        failed=1
+    fi
+done
+
+# cfn-lint also validates the ASL embedded in each template (rule E3601).
+echo "cfn-lint: ${#templates[@]} template(s)"
+if ! "$CFN_LINT" --non-zero-exit-code warning -- "${templates[@]}"; then
+    failed=1
+fi
+
+# checkov: the CloudFormation framework only (no secrets or network scans of generated
+# files), every check enabled: the generated templates pass all of them, so none is skipped.
+echo "checkov: ${#templates[@]} template(s)"
+for t in "${templates[@]}"; do
+    if ! "$CHECKOV" --quiet --compact --framework cloudformation \
+        --skip-download -f "$t"; then
+        printf 'checkov found problems in %s\n' "$t"
+        failed=1
+    fi
+done
+
+((failed == 0)) || die "generated artifacts are invalid (see above)"
+echo "validate-artifacts: all valid"

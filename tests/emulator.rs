@@ -73,7 +73,8 @@ fn start_moto() -> Moto {
         .and_then(|l| l.local_addr())
         .expect("no free loopback port")
         .port();
-    let log = std::env::temp_dir().join(format!("jobnet2sfn-moto-{}-{port}.log", std::process::id()));
+    let log =
+        std::env::temp_dir().join(format!("jobnet2sfn-moto-{}-{port}.log", std::process::id()));
     let log_file = std::fs::File::create(&log).expect("cannot create the moto log file");
     let mut child = Command::new(&python)
         .arg(root.join("tests/support/moto_patched.py"))
@@ -113,9 +114,13 @@ fn start_moto() -> Moto {
         std::thread::sleep(Duration::from_millis(200));
     }
     // Must come before any state machine exists: the executing backend is a separate store.
-    let config = json!({"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}});
+    let config =
+        json!({"stepfunctions": {"execute_state_machine": true}, "lambda": {"use_docker": false}});
     let (code, body) = http(port, "POST", "/moto-api/config", &config.to_string()).expect("config");
-    assert_eq!(code, 200, "moto refused its config: {body}");
+    assert!(
+        (200..300).contains(&code),
+        "moto refused its config: {body}"
+    );
     moto
 }
 
@@ -354,7 +359,9 @@ impl<'a> Check<'a> {
         for u in units {
             let p = self.path(u);
             let s = self.run.count(EventKind::Start, &p);
-            self.expect(s == 0, || format!("{p} started {s} time(s), expected never"));
+            self.expect(s == 0, || {
+                format!("{p} started {s} time(s), expected never")
+            });
         }
         self
     }
@@ -398,14 +405,16 @@ impl<'a> Check<'a> {
     }
 }
 
-type Scenario = fn(&Env) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>>;
+type Scenario =
+    fn(
+        &Env,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>>;
 
 macro_rules! scenario {
     ($name:ident, |$env:ident| $body:block) => {
         fn $name(
             $env: &Env,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>>
-        {
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + '_>> {
             Box::pin(async move { $body })
         }
     };
@@ -426,7 +435,9 @@ scenario!(linear, |env| {
         "start /t_linear/c",
         "end /t_linear/c (try 0)",
     ];
-    c.expect(order == want, || format!("order {order:?}, expected {want:?}"));
+    c.expect(order == want, || {
+        format!("order {order:?}, expected {want:?}")
+    });
     c.result()
 });
 
@@ -435,7 +446,14 @@ scenario!(fan, |env| {
     Check::new(&r, "t_fan")
         .status("SUCCEEDED")
         .ran(&["a", "b", "c", "d", "e"])
-        .before(&[("a", "b"), ("a", "c"), ("a", "d"), ("b", "e"), ("c", "e"), ("d", "e")])
+        .before(&[
+            ("a", "b"),
+            ("a", "c"),
+            ("a", "d"),
+            ("b", "e"),
+            ("c", "e"),
+            ("d", "e"),
+        ])
         .result()
 });
 
@@ -502,7 +520,13 @@ scenario!(recovery, |env| {
 });
 
 scenario!(judgment_true, |env| {
-    let r = run(env, "t_judge_var", "judge-yes", input(json!({"FLAG": "yes"}))).await?;
+    let r = run(
+        env,
+        "t_judge_var",
+        "judge-yes",
+        input(json!({"FLAG": "yes"})),
+    )
+    .await?;
     Check::new(&r, "t_judge_var")
         .status("SUCCEEDED")
         .ran(&["before", "dependent", "successor"])
@@ -664,7 +688,8 @@ fn scenarios_run_with_jobnet_semantics() {
 }
 
 fn tempdir(what: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("jobnet2sfn-emulator-{what}-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("jobnet2sfn-emulator-{what}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
@@ -748,10 +773,7 @@ impl Dag {
         let path = |i: usize| format!("/{net}/j{i}");
         let stopped = self.descendants_of_failures();
         for i in 0..self.n {
-            let (s, e) = (
-                run.count(Start, &path(i)),
-                run.count(End, &path(i)),
-            );
+            let (s, e) = (run.count(Start, &path(i)), run.count(End, &path(i)));
             let want = if stopped.contains(&i) {
                 (0, 0)
             } else if self.failing.contains(&i) {
@@ -776,7 +798,11 @@ impl Dag {
                 }
             }
         }
-        let want = if self.failing.is_empty() { "SUCCEEDED" } else { "FAILED" };
+        let want = if self.failing.is_empty() {
+            "SUCCEEDED"
+        } else {
+            "FAILED"
+        };
         if run.status != want {
             problems.push(format!("status {}, expected {want}", run.status));
         }

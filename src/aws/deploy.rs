@@ -167,8 +167,9 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
     let mut definitions = Vec::with_capacity(manifest.state_machines.len());
     for m in &manifest.state_machines {
         let path = out_dir.join(&m.file);
-        let asl = std::fs::read_to_string(&path)
-            .with_context(|| format!("state machine {:?}: cannot read {}", m.name, path.display()))?;
+        let asl = std::fs::read_to_string(&path).with_context(|| {
+            format!("state machine {:?}: cannot read {}", m.name, path.display())
+        })?;
         definitions.push(asl);
     }
 
@@ -191,7 +192,8 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
         if refers_to_itself && !existing.contains_key(&m.name) {
             // Its own ARN is only known once it exists: create it with a trivial definition,
             // then give it the real one below.
-            let arn = create_state_machine(&clients.sfn, &m.name, PLACEHOLDER_ASL, &opts.role_arn).await?;
+            let arn = create_state_machine(&clients.sfn, &m.name, PLACEHOLDER_ASL, &opts.role_arn)
+                .await?;
             existing.insert(m.name.clone(), arn);
         }
         if let Some(arn) = existing.get(&m.name) {

@@ -299,7 +299,11 @@ mod tests {
     fn substitute_fills_placeholders_and_rejects_unknown_ones() {
         let values: BTreeMap<String, String> = [("A".to_string(), "x".to_string())].into();
         assert_eq!(
-            substitute("{\"t\": \"${A}\", \"p\": \"$.a\", \"q\": \"${A}${A}\"}", &values).unwrap(),
+            substitute(
+                "{\"t\": \"${A}\", \"p\": \"$.a\", \"q\": \"${A}${A}\"}",
+                &values
+            )
+            .unwrap(),
             "{\"t\": \"x\", \"p\": \"$.a\", \"q\": \"xx\"}"
         );
         let err = substitute("${B}", &values).unwrap_err().to_string();

@@ -129,7 +129,10 @@ mod tests {
         assert_eq!(events[1].attempt, 2);
         assert_eq!(events[1].to_string(), "end /n/a (try 2)");
         let lost = json!({"seq": 3, "events": [{"k": "start", "u": "/n/a", "try": 0}]});
-        assert!(parse_events(&lost).unwrap_err().to_string().contains("lost"));
+        assert!(parse_events(&lost)
+            .unwrap_err()
+            .to_string()
+            .contains("lost"));
         let bad = json!({"seq": 1, "events": [{"k": "begin", "u": "/n/a", "try": 0}]});
         assert!(parse_events(&bad).is_err());
     }

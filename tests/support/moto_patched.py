@@ -26,10 +26,18 @@ of AWS that the generated state machines rely on):
    (`update_item` reads, evaluates and writes back without a lock), so two parallel branches
    appending to the same list (the test job type's event log, the exact-join counters) could
    lose an update under the threaded server. The fix serialises item writes with one lock.
+
+5. A definite JSONPath that starts with an index, such as `$[0].failed` (how a Parallel's
+   ResultSelector reads one branch's result), yields a one-element list in moto (`[true]`)
+   where AWS yields the value (`true`): moto's fix for its issue 7825 wraps any match whose
+   parent step is an index. The fix returns the single value for definite paths (no wildcard,
+   slice, filter or recursive descent) and leaves every other path to moto.
 """
 
 import functools
+import importlib
 import os
+import re
 import sys
 import threading
 import uuid
@@ -43,6 +51,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_sfn as sfn_service,
 )
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
+from moto.stepfunctions.parser.asl.utils import json_path as moto_json_path
 
 _SFN_MODEL = get_session().get_service_model("stepfunctions")
 _OPERATIONS = {
@@ -103,6 +112,34 @@ def _eval_jsonata(expression):
 
 
 moto_jsonata._eval_jsonata = _eval_jsonata
+
+_DEFINITE_PATH = re.compile(r"^\$(?:\.[A-Za-z_][A-Za-z0-9_-]*|\['[^'\]]*'\]|\[\d+\])*$")
+_original_extract_json = moto_json_path.extract_json
+
+
+def _extract_json(path, data):
+    if _DEFINITE_PATH.match(path):
+        from jsonpath_ng.ext import parse
+
+        matches = parse(path).find(data)
+        if len(matches) == 1:
+            return matches[0].value
+    return _original_extract_json(path, data)
+
+
+moto_json_path.extract_json = _extract_json
+for _module in (
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression",
+    "moto.stepfunctions.parser.asl.component.intrinsic.argument.argument",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.timestamp_operators",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.boolean_equals",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.numeric",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations.string_operators",
+    "moto.stepfunctions.parser.asl.eval.states",
+):
+    _mod = importlib.import_module(_module)
+    assert _mod.extract_json is _original_extract_json, _module
+    _mod.extract_json = _extract_json
 
 _ITEM_WRITE_LOCK = threading.RLock()
 

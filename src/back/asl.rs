@@ -274,6 +274,12 @@ impl Scope {
     }
 
     fn finish(mut self) -> IndexMap<String, Value> {
+        // A handler or end asked for by a unit whose states cannot fail (a Pass-only job
+        // type) has no transition into it; AWS rejects unreachable states, so drop it.
+        let handler_name = format!("{}.failed", self.key);
+        let done_name = format!("{}.done", self.key);
+        self.handler_used &= self.states.values().any(|s| refers_to(s, &handler_name));
+        self.done_used &= self.states.values().any(|s| refers_to(s, &done_name));
         if self.handler_used {
             let h = format!("{}.failed", self.key);
             let state = if self.top {
@@ -288,6 +294,18 @@ impl Scope {
             self.states.insert(d, json!({"Type": "Succeed"}));
         }
         self.states
+    }
+}
+
+/// Whether `state` transitions to `name` (`Next`, `Default`, or inside `Choices`/`Catch`).
+/// Branches of a Parallel are scanned too: harmless, state names are unique per machine.
+fn refers_to(state: &Value, name: &str) -> bool {
+    match state {
+        Value::Object(o) => o.iter().any(|(k, v)| {
+            ((k == "Next" || k == "Default") && v.as_str() == Some(name)) || refers_to(v, name)
+        }),
+        Value::Array(a) => a.iter().any(|v| refers_to(v, name)),
+        _ => false,
     }
 }
 
@@ -1183,6 +1201,18 @@ mod tests {
             &mut s,
         );
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["RunTable", "X_1"]);
+    }
+
+    #[test]
+    fn unused_handlers_are_not_emitted() {
+        let mut scope = Scope::branch("a");
+        let _ = scope.handler();
+        scope.insert("a", json!({"Type": "Pass", "End": true}));
+        assert!(!scope.finish().contains_key("a.failed"));
+        let mut scope = Scope::branch("a");
+        let h = scope.handler();
+        scope.insert("a", json!({"Type": "Task", "End": true, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": h}]}));
+        assert!(scope.finish().contains_key("a.failed"));
     }
 
     #[test]

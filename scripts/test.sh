@@ -58,8 +58,8 @@ step "compile examples and JP1 fixtures"
 OUT=target/test-out
 rm -rf "$OUT"
 mkdir -p "$OUT"
-cargo build --release -q
-BIN="${CARGO_TARGET_DIR:-target}/release/jobnet2sfn"
+cargo build -q
+BIN="${CARGO_TARGET_DIR:-target}/debug/jobnet2sfn"
 shopt -s nullglob
 inputs=(examples/*.yaml tests/fixtures/jp1/*.txt)
 shopt -u nullglob
@@ -75,6 +75,11 @@ for f in "${inputs[@]}"; do
     echo "compile $f -> $dest"
     "$BIN" compile "$f" -o "$dest" --allow-partial || die "compile failed: $f"
 done
+
+# The emulator scenarios compile together (as tests/emulator.rs does): this validates the
+# `test` job type's output and a template with many machines and exact joins.
+echo "compile tests/scenarios/*.yaml -> $OUT/scenarios"
+"$BIN" compile tests/scenarios/*.yaml -o "$OUT/scenarios" || die "compile failed: tests/scenarios"
 
 step "validate generated artifacts"
 if ((${#inputs[@]} > 0)); then

@@ -495,6 +495,26 @@ scenario!(nested, |env| {
         .result()
 });
 
+scenario!(nested_failure, |env| {
+    let r = run(env, "t_nested_fail", "nested-fail-1", input(json!({}))).await?;
+    Check::new(&r, "t_nested_fail")
+        .status("FAILED")
+        .failed(&["sub/x"])
+        .ran(&["sub/y", "outer"])
+        .never(&["sub/z", "b"])
+        .result()
+});
+
+scenario!(or_join_failure, |env| {
+    let r = run(env, "t_or_fail", "or-fail-1", input(json!({}))).await?;
+    Check::new(&r, "t_or_fail")
+        .status("FAILED")
+        .failed(&["fast"])
+        .ran(&["slow", "j"])
+        .before(&[("slow", "j")])
+        .result()
+});
+
 scenario!(failure, |env| {
     let r = run(env, "t_failure", "failure-1", input(json!({}))).await?;
     Check::new(&r, "t_failure")
@@ -620,6 +640,8 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("non_series_parallel", non_series_parallel),
     ("or_join", or_join),
     ("nested", nested),
+    ("nested_failure", nested_failure),
+    ("or_join_failure", or_join_failure),
     ("failure", failure),
     ("recovery", recovery),
     ("judgment_true", judgment_true),

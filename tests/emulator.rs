@@ -678,7 +678,15 @@ fn scenarios_run_with_jobnet_semantics() {
     compile(&scenario_inputs(), &dir);
     let rt = runtime();
     let failures = rt.block_on(async {
-        let env = Arc::new(deploy(&moto, &dir).await);
+        let env = deploy(&moto, &dir).await;
+        // Deploying again is idempotent: same machines (updated in place), same table.
+        let again = deploy(&moto, &dir).await;
+        assert_eq!(
+            again.machines, env.machines,
+            "a second deploy changed the machines"
+        );
+        assert_eq!(again.table, env.table);
+        let env = Arc::new(env);
         let mut tasks = tokio::task::JoinSet::new();
         for (name, scenario) in SCENARIOS {
             let env = Arc::clone(&env);
@@ -720,13 +728,15 @@ fn tempdir(what: &str) -> PathBuf {
 // ---------------------------------------------------------------------------------------------
 // Random DAGs
 
-/// A random jobnet: `n` jobs, edges only from lower to higher index (so it is acyclic), and
-/// the jobs that end abnormally.
+/// A random jobnet: `n` jobs, edges only from lower to higher index (so it is acyclic), the
+/// jobs that end abnormally, and the jobs (among those with several predecessors) that are
+/// OR-joins.
 #[derive(Debug, Clone)]
 struct Dag {
     n: usize,
     edges: Vec<(usize, usize)>,
     failing: BTreeSet<usize>,
+    or_joins: BTreeSet<usize>,
 }
 
 fn dag_strategy() -> impl Strategy<Value = Dag> {
@@ -735,8 +745,9 @@ fn dag_strategy() -> impl Strategy<Value = Dag> {
         (
             proptest::collection::vec(proptest::bool::weighted(0.35), pairs),
             proptest::collection::vec(proptest::bool::weighted(0.15), n),
+            proptest::collection::vec(proptest::bool::weighted(0.25), n),
         )
-            .prop_map(move |(edge_bits, fail_bits)| {
+            .prop_map(move |(edge_bits, fail_bits, or_bits)| {
                 let mut edges = Vec::new();
                 let mut k = 0;
                 for a in 0..n {
@@ -748,24 +759,38 @@ fn dag_strategy() -> impl Strategy<Value = Dag> {
                     }
                 }
                 let failing = (0..n).filter(|&i| fail_bits[i]).collect();
-                Dag { n, edges, failing }
+                let or_joins = (0..n)
+                    .filter(|&i| or_bits[i] && edges.iter().filter(|e| e.1 == i).count() >= 2)
+                    .collect();
+                Dag {
+                    n,
+                    edges,
+                    failing,
+                    or_joins,
+                }
             })
     })
 }
 
 impl Dag {
+    fn preds(&self, i: usize) -> Vec<usize> {
+        self.edges
+            .iter()
+            .filter(|e| e.1 == i)
+            .map(|e| e.0)
+            .collect()
+    }
+
     fn spec(&self, net: &str) -> String {
         let mut s = format!("version: 1\njobnets:\n  - name: {net}\n    units:\n");
         for i in 0..self.n {
-            let after: Vec<String> = self
-                .edges
-                .iter()
-                .filter(|&&(_, b)| b == i)
-                .map(|&(a, _)| format!("j{a}"))
-                .collect();
+            let after: Vec<String> = self.preds(i).iter().map(|a| format!("j{a}")).collect();
             s.push_str(&format!("      - {{name: j{i}, type: test"));
             if !after.is_empty() {
                 s.push_str(&format!(", after: [{}]", after.join(", ")));
+            }
+            if self.or_joins.contains(&i) {
+                s.push_str(", join: or");
             }
             if self.failing.contains(&i) {
                 s.push_str(", params: {outcome: fail}");
@@ -775,34 +800,32 @@ impl Dag {
         s
     }
 
-    /// Jobs reachable from a failing job (not counting the failing jobs themselves, unless
-    /// one is reachable from another).
-    fn descendants_of_failures(&self) -> BTreeSet<usize> {
-        let mut out = BTreeSet::new();
-        let mut stack: Vec<usize> = self.failing.iter().copied().collect();
-        while let Some(u) = stack.pop() {
-            for &(a, b) in &self.edges {
-                if a == u && out.insert(b) {
-                    stack.push(b);
-                }
-            }
+    /// The jobnet semantics, simulated: which jobs start and which end normally. A job starts
+    /// when all (OR-join: any) of its predecessors ended normally; edges go from lower to
+    /// higher index, so one pass in index order suffices.
+    fn expected(&self) -> (Vec<bool>, Vec<bool>) {
+        let mut started = vec![false; self.n];
+        let mut ended = vec![false; self.n];
+        for i in 0..self.n {
+            let preds = self.preds(i);
+            started[i] = preds.is_empty()
+                || if self.or_joins.contains(&i) {
+                    preds.iter().any(|&p| ended[p])
+                } else {
+                    preds.iter().all(|&p| ended[p])
+                };
+            ended[i] = started[i] && !self.failing.contains(&i);
         }
-        out
+        (started, ended)
     }
 
     fn check(&self, run: &Run, net: &str) -> Result<(), String> {
         let mut problems = Vec::new();
         let path = |i: usize| format!("/{net}/j{i}");
-        let stopped = self.descendants_of_failures();
+        let (started, ended) = self.expected();
         for i in 0..self.n {
             let (s, e) = (run.count(Start, &path(i)), run.count(End, &path(i)));
-            let want = if stopped.contains(&i) {
-                (0, 0)
-            } else if self.failing.contains(&i) {
-                (1, 0)
-            } else {
-                (1, 1)
-            };
+            let want = (usize::from(started[i]), usize::from(ended[i]));
             if (s, e) != want {
                 problems.push(format!(
                     "j{i}: {s} start(s), {e} end(s), expected {} and {}",
@@ -810,20 +833,32 @@ impl Dag {
                 ));
             }
         }
-        for &(a, b) in &self.edges {
-            if let Some(sb) = run.at(Start, &path(b)) {
-                match run.at(End, &path(a)) {
-                    Some(ea) if ea < sb => {}
-                    ea => problems.push(format!(
-                        "j{b} started (at {sb}) before its predecessor j{a} ended (at {ea:?})"
-                    )),
-                }
+        for b in 0..self.n {
+            let Some(sb) = run.at(Start, &path(b)) else {
+                continue;
+            };
+            let ended_before: Vec<bool> = self
+                .preds(b)
+                .iter()
+                .map(|&a| run.at(End, &path(a)).is_some_and(|ea| ea < sb))
+                .collect();
+            let ok = if self.or_joins.contains(&b) {
+                ended_before.iter().any(|&x| x)
+            } else {
+                ended_before.iter().all(|&x| x)
+            };
+            if !ok {
+                problems.push(format!(
+                    "j{b} started (at {sb}) before its predecessors {:?} had ended as required",
+                    self.preds(b)
+                ));
             }
         }
-        let want = if self.failing.is_empty() {
-            "SUCCEEDED"
-        } else {
+        let any_failure_ran = (0..self.n).any(|i| started[i] && self.failing.contains(&i));
+        let want = if any_failure_ran {
             "FAILED"
+        } else {
+            "SUCCEEDED"
         };
         if run.status != want {
             problems.push(format!("status {}, expected {want}", run.status));
@@ -841,11 +876,16 @@ impl Dag {
     }
 }
 
-/// Cases per run; the seed is printed and can be replayed with JOBNET2SFN_DAG_SEED.
+/// Cases per run (JOBNET2SFN_DAG_CASES overrides); the seed is printed and can be replayed
+/// with JOBNET2SFN_DAG_SEED.
 const DAG_CASES: usize = 20;
 
 #[test]
 fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
+    let cases: usize = std::env::var("JOBNET2SFN_DAG_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(DAG_CASES);
     let seed: u64 = match std::env::var("JOBNET2SFN_DAG_SEED") {
         Ok(s) => s.parse().expect("JOBNET2SFN_DAG_SEED must be a number"),
         Err(_) => std::time::SystemTime::now()
@@ -860,7 +900,7 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
         TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
     );
     let strategy = dag_strategy();
-    let dags: Vec<Dag> = (0..DAG_CASES)
+    let dags: Vec<Dag> = (0..cases)
         .map(|_| {
             strategy
                 .new_tree(&mut runner)
@@ -868,6 +908,13 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
                 .current()
         })
         .collect();
+    eprintln!(
+        "{} DAG(s): {} with failing jobs, {} with OR-joins, {} edge(s) in all",
+        dags.len(),
+        dags.iter().filter(|d| !d.failing.is_empty()).count(),
+        dags.iter().filter(|d| !d.or_joins.is_empty()).count(),
+        dags.iter().map(|d| d.edges.len()).sum::<usize>()
+    );
     let inputs: Vec<(String, String)> = dags
         .iter()
         .enumerate()
@@ -901,7 +948,7 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
     });
     assert!(
         failures.is_empty(),
-        "{} of {DAG_CASES} random DAG(s) failed (seed {seed}, moto log: {}):\n\n{}",
+        "{} of {cases} random DAG(s) failed (seed {seed}, moto log: {}):\n\n{}",
         failures.len(),
         moto.log.display(),
         failures.join("\n\n")

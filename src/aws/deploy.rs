@@ -534,6 +534,16 @@ mod tests {
             .unwrap();
         let dir = std::env::temp_dir().join(format!("jobnet2sfn-deploy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        let params = BTreeMap::new();
+        let err = rt
+            .block_on(deploy(
+                &dir,
+                Some("http://127.0.0.1:9"),
+                "us-east-1",
+                &params,
+            ))
+            .unwrap_err();
+        assert!(format!("{err:#}").contains(ROLE_PARAMETER), "{err:#}");
         let opts = DeployOptions::new("arn:aws:iam::123456789012:role/r");
         let err = rt.block_on(deploy_with(&dir, &opts)).unwrap_err();
         assert!(format!("{err:#}").contains("manifest.json"), "{err:#}");

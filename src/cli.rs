@@ -5,10 +5,12 @@
 //! (not-yet-compiled or unsupported items) and `--allow-partial` was not given.
 
 use crate::back::asl::Role;
+use crate::back::cfn::Definitions;
 use crate::back::graph::{self, GraphFormat};
 use crate::diag::{self, Diagnostics};
 use crate::driver::{self, CompileOptions, Compiled, InputFormat, LoadOptions};
 use crate::ir::Project;
+use crate::passes::partition::Budgets;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -60,6 +62,16 @@ enum Command {
         after_help = "Examples:\n  jobnet2sfn graph examples/non_series_parallel.yaml\n  jobnet2sfn graph examples/daily_batch.yaml --view generated --syntax dot\n  jobnet2sfn graph examples/*.yaml -o graphs/"
     )]
     Graph(GraphArgs),
+    /// Write a synthetic jobnet spec of N jobs (for benchmarks and scale tests).
+    #[command(hide = true)]
+    Synth {
+        /// Number of jobs.
+        #[arg(long, default_value_t = 1000)]
+        jobs: usize,
+        /// Name of the root jobnet.
+        #[arg(long, default_value = "synthetic")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +105,16 @@ struct Common {
     /// compiling exact joins.
     #[arg(long)]
     approximate: bool,
+    /// Split any machine with more states than this into child machines.
+    #[arg(long, value_name = "N", default_value_t = Budgets::default().states)]
+    max_states: usize,
+    /// Split any machine whose definition would be larger than this (AWS limit: 1,048,576).
+    #[arg(long, value_name = "BYTES", default_value_t = Budgets::default().definition_bytes)]
+    max_definition_bytes: usize,
+    /// Split any machine whose worst-case run could log more history events than this
+    /// (AWS limit: 25,000 per execution).
+    #[arg(long, value_name = "N", default_value_t = Budgets::default().history_events)]
+    max_history_events: u64,
     /// Refuse input files larger than this.
     #[arg(long, value_name = "BYTES", default_value_t = driver::DEFAULT_MAX_INPUT_BYTES)]
     max_input_bytes: u64,
@@ -117,6 +139,10 @@ struct CompileArgs {
     /// Retention of the state machines' log groups.
     #[arg(long, value_name = "DAYS", default_value_t = 90)]
     log_retention_days: u32,
+    /// Where the template takes definitions from: inline, or S3 (large outputs; upload
+    /// `statemachines/` to the bucket given at deploy time).
+    #[arg(long, value_enum, default_value_t = Definitions::Auto)]
+    definitions: Definitions,
     /// Step Functions logging level.
     #[arg(long, value_name = "LEVEL", default_value = "ERROR", value_parser = ["ALL", "ERROR", "FATAL", "OFF"])]
     log_level: String,
@@ -167,6 +193,13 @@ pub fn main() -> i32 {
         Command::Compile(a) => compile(a),
         Command::Check(a) => check(a),
         Command::Graph(a) => graph_cmd(a),
+        Command::Synth { jobs, name } => {
+            print!(
+                "{}",
+                crate::synth::spec(&name, crate::synth::Shape::with_jobs(jobs))
+            );
+            EXIT_OK
+        }
     }
 }
 
@@ -196,6 +229,11 @@ fn compile_options(common: &Common) -> CompileOptions {
         templates: common.templates.clone(),
         approximate: common.approximate,
         jobnets: common.jobnets.clone(),
+        budgets: Budgets {
+            states: common.max_states.max(10),
+            definition_bytes: common.max_definition_bytes.max(10_000),
+            history_events: common.max_history_events.max(100),
+        },
         ..CompileOptions::default()
     }
 }
@@ -276,6 +314,7 @@ fn compile(a: CompileArgs) -> i32 {
     let mut opts = compile_options(&a.common);
     opts.cfn.log_retention_days = a.log_retention_days;
     opts.cfn.log_level = a.log_level.clone();
+    opts.cfn.definitions = a.definitions;
     // Validation runs even after front-end errors, so one run reports everything.
     let compiled = driver::compile(&project, &opts, &mut diags);
     let Some(compiled) = compiled else {

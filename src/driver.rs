@@ -12,6 +12,7 @@ use crate::back::{pretty, yaml};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::front;
 use crate::ir::Project;
+use crate::passes::partition::{self, Budgets};
 use crate::passes::{naming, structure, validate};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -213,6 +214,8 @@ pub struct CompileOptions {
     pub cfn: CfnOptions,
     /// Compile only these root jobnets (by name); all when empty.
     pub jobnets: Vec<String>,
+    /// Budgets every generated machine must stay under (split otherwise).
+    pub budgets: Budgets,
 }
 
 /// The result of a successful compile: file contents by relative path, plus the data
@@ -266,14 +269,14 @@ pub fn compile(
     let mut outputs = Vec::new();
     for root in roots {
         let names = naming::assign(project, root, diags);
-        let plan = structure::plan(
+        let mut plan = structure::plan(
             project,
             root,
             structure::Options {
                 approximate: opts.approximate,
             },
         );
-        match asl::emit(project, &plan, &names, &templates) {
+        match split(project, &mut plan, &names, &templates, &opts.budgets) {
             Ok(out) => outputs.push(out),
             Err(errors) => {
                 for e in errors {
@@ -311,6 +314,52 @@ pub fn compile(
         report,
         files,
     })
+}
+
+/// Partitions and emits one jobnet. Unit costs are estimates; should a machine still come
+/// out over a budget, the pass runs again from the unsplit plan with budgets shrunk by the
+/// overshoot, so the result is always measured, never assumed.
+fn split(
+    project: &Project,
+    plan: &mut structure::JobnetPlan,
+    names: &naming::Names,
+    templates: &TemplateSet,
+    budgets: &Budgets,
+) -> Result<JobnetOutput, Vec<String>> {
+    let cache = asl::RenderCache::default();
+    let costs = asl::unit_costs(project, plan, names, templates, &cache);
+    let state_name = |u| names.state(u).to_string();
+    let cost = |u| costs.get(&u).copied().unwrap_or_default();
+    let unsplit = plan.clone();
+    let mut effective = *budgets;
+    for _ in 0..4 {
+        *plan = unsplit.clone();
+        partition::partition(project, plan, &effective, &state_name, &cost);
+        let out = asl::emit_cached(project, plan, names, templates, &cache)?;
+        let worst = out
+            .machines
+            .iter()
+            .map(|m| crate::back::metrics::measure(&m.definition))
+            .fold((1.0f64, true), |(f, ok), m| {
+                let r = (m.states as f64 / budgets.states as f64)
+                    .max(m.definition_bytes as f64 / budgets.definition_bytes as f64)
+                    .max(m.history_events as f64 / budgets.history_events as f64);
+                (f.max(r), ok && r <= 1.0)
+            });
+        if worst.1 {
+            return Ok(out);
+        }
+        let shrink = 0.9 / worst.0;
+        effective = Budgets {
+            states: ((effective.states as f64) * shrink) as usize,
+            definition_bytes: ((effective.definition_bytes as f64) * shrink) as usize,
+            history_events: ((effective.history_events as f64) * shrink) as u64,
+        };
+    }
+    Err(vec![format!(
+        "{}: cannot split this jobnet under the budgets (a single unit may be larger than a whole machine may be)",
+        project.units[plan.root].path
+    )])
 }
 
 fn select_roots(

@@ -14,3 +14,4 @@ pub mod driver;
 pub mod front;
 pub mod ir;
 pub mod passes;
+pub mod synth;

@@ -122,7 +122,10 @@ fn daily_batch_facts() {
         ),
         (3, 120, Some((100, 199)))
     );
-    assert_eq!(load_pos.params["command"][2], "${BusinessDate}");
+    assert_eq!(
+        load_pos.params["command"],
+        "/app/load_pos.sh --date \"$BUSINESS_DATE\""
+    );
     let cleanse = unit(&p, "/daily_sales/cleanse_pos");
     assert_eq!(cleanse.cutoff.as_ref().unwrap().minutes, 90);
     assert_eq!(cleanse.expected_minutes, Some(40));

@@ -1,5 +1,6 @@
-//! ASL back-end: a [`JobnetPlan`] becomes a root state machine and, when the jobnet has
-//! exact joins, one continuation machine that dispatches on the join id.
+//! ASL back-end: a [`JobnetPlan`] becomes a root state machine, one continuation machine
+//! that dispatches on the join id when the jobnet has exact joins, and the child machines
+//! the partition pass split off.
 //!
 //! Data invariant: every state's output is an object with `"failed": false` (or, from a
 //! branch's failure handler, `true`). Jobs reset their output with `ResultSelector`, a
@@ -8,15 +9,17 @@
 //! its own successors: its branch ends normally with a marker, siblings run on, and the
 //! enclosing scope fails after everything independent of the failure has ended.
 
-use crate::back::templates::{IamStatement, RcSource, TemplateSet};
+use crate::back::metrics;
+use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeWait, UnitId, UnitKind,
 };
 use crate::passes::naming::{shorten, Names};
+use crate::passes::partition::Cost;
 use crate::passes::structure::{Block, JobnetPlan};
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Placeholder for the run table (DynamoDB) name in generated definitions.
 pub const RUN_TABLE: &str = "RunTable";
@@ -26,6 +29,8 @@ pub const RUN_TABLE: &str = "RunTable";
 pub enum Role {
     Root,
     Continuation,
+    /// A part of the jobnet moved out by the partition pass.
+    Child,
 }
 
 /// One generated state machine.
@@ -80,7 +85,20 @@ pub struct JobnetOutput {
     pub tables: BTreeSet<String>,
     pub findings: Vec<Finding>,
     pub joins: Vec<JoinInfo>,
+    /// `${Placeholder}` → name of the generated machine whose ARN fills it.
+    pub machine_refs: BTreeMap<String, String>,
+    /// Child machine name → which budget forced the split.
+    pub splits: BTreeMap<String, String>,
 }
+
+/// Stands for the run id while a job is rendered: the rendered job is cached and the
+/// token replaced by the run id expression of whichever machine the job lands in, so a
+/// job's template runs once per compile however many times the jobnet is split.
+const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
+
+/// Rendered jobs by unit, shared by [`unit_costs`] and [`emit_cached`].
+#[derive(Default)]
+pub struct RenderCache(std::cell::RefCell<HashMap<UnitId, Rendered>>);
 
 /// Emits the machines of one root jobnet.
 pub fn emit(
@@ -88,6 +106,17 @@ pub fn emit(
     plan: &JobnetPlan,
     names: &Names,
     templates: &TemplateSet,
+) -> Result<JobnetOutput, Vec<String>> {
+    emit_cached(project, plan, names, templates, &RenderCache::default())
+}
+
+/// [`emit`] reusing jobs already rendered into `cache`.
+pub fn emit_cached(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+    cache: &RenderCache,
 ) -> Result<JobnetOutput, Vec<String>> {
     let base = names.machine.clone();
     let cont_name = format!("{base}-cont");
@@ -107,6 +136,8 @@ pub fn emit(
         events_rules: BTreeSet::new(),
         starts: BTreeSet::new(),
         placeholders: BTreeSet::new(),
+        machine_refs: BTreeMap::new(),
+        cache,
     };
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
@@ -180,8 +211,33 @@ pub fn emit(
         }
         machines.push(e.take_machine(&cont_name, Role::Continuation, "continuation.start", states));
     }
-    for p in &root_net.approximations {
-        let _ = p;
+    // Child machines made by the partition pass.
+    let mut splits = BTreeMap::new();
+    for c in &plan.children {
+        e.role = Role::Child;
+        let name = e.child_machine(&c.key);
+        let start = "child.start".to_string();
+        let mut scope = Scope::top("child");
+        let first = if c.body == Block::Empty {
+            Next::End
+        } else {
+            Next::To(e.entry(&c.body, None))
+        };
+        scope.insert(
+            &start,
+            with_next(
+                json!({"Type": "Pass", "Comment": "a part of the jobnet run as its own machine (budgets); state data carries only the failure marker", "Parameters": {"failed": false}}),
+                &first,
+            ),
+        );
+        if c.body != Block::Empty {
+            e.emit_block(&mut scope, &c.body, None, Next::End);
+        } else {
+            scope.done();
+        }
+        let states = scope.finish();
+        splits.insert(name.clone(), c.reason.clone());
+        machines.push(e.take_machine(&name, Role::Child, &start, states));
     }
     for (net, p) in &plan.nets {
         for a in &p.approximations {
@@ -215,7 +271,59 @@ pub fn emit(
         tables: e.tables,
         findings: e.findings,
         joins,
+        machine_refs: e.machine_refs,
+        splits,
     })
+}
+
+/// Size of each unit as emitted (with its recovery chain and judgment dependents), for
+/// the partition pass. Emits every unit once into a scratch scope and measures it.
+pub fn unit_costs(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+    cache: &RenderCache,
+) -> HashMap<UnitId, Cost> {
+    let mut e = Emitter {
+        project,
+        plan,
+        names,
+        templates,
+        role: Role::Root,
+        cont_name: String::new(),
+        mapping: BTreeMap::new(),
+        parameters: BTreeMap::new(),
+        tables: BTreeSet::new(),
+        findings: Vec::new(),
+        errors: Vec::new(),
+        iam: Vec::new(),
+        events_rules: BTreeSet::new(),
+        starts: BTreeSet::new(),
+        placeholders: BTreeSet::new(),
+        machine_refs: BTreeMap::new(),
+        cache,
+    };
+    let mut costs = HashMap::new();
+    for u in project.descendants(plan.root) {
+        if project.units[u].as_net().is_some() {
+            continue;
+        }
+        let mut scope = Scope::branch("cost");
+        e.emit_unit(&mut scope, u, Next::End);
+        let states = scope.finish();
+        let m = metrics::measure(&json!({"States": Value::Object(states.into_iter().collect())}));
+        costs.insert(
+            u,
+            Cost {
+                states: m.states,
+                // Nesting indents every line further; a third more covers deep branches.
+                bytes: m.definition_bytes + m.definition_bytes / 3,
+                events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
+            },
+        );
+    }
+    costs
 }
 
 #[derive(Debug, Clone)]
@@ -334,6 +442,8 @@ struct Emitter<'a> {
     events_rules: BTreeSet<String>,
     starts: BTreeSet<String>,
     placeholders: BTreeSet<String>,
+    machine_refs: BTreeMap<String, String>,
+    cache: &'a RenderCache,
 }
 
 impl Emitter<'_> {
@@ -354,6 +464,10 @@ impl Emitter<'_> {
                 "jobnet2sfn: exact joins of jobnet {} (generated)",
                 root.path
             ),
+            Role::Child => format!(
+                "jobnet2sfn: part of jobnet {} split off to stay under the budgets (generated)",
+                root.path
+            ),
         };
         let definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
         let mut placeholders = std::mem::take(&mut self.placeholders);
@@ -372,7 +486,7 @@ impl Emitter<'_> {
     fn run_id(&self) -> &'static str {
         match self.role {
             Role::Root => "$$.Execution.Name",
-            Role::Continuation => "$$.Execution.Input.runId",
+            Role::Continuation | Role::Child => "$$.Execution.Input.runId",
         }
     }
 
@@ -416,6 +530,7 @@ impl Emitter<'_> {
                 || format!("{}.fork", self.entry(&v[0], None)),
                 str::to_string,
             ),
+            Block::Child(n) => format!("{}.child", self.plan.children[*n].key),
             Block::Arrive { join, from } => {
                 let verb = match self.project.units[*join].join {
                     JoinKind::And => "arrive",
@@ -459,6 +574,7 @@ impl Emitter<'_> {
             }
             Block::Parallel(branches) => self.emit_parallel(scope, branches, own, next),
             Block::Arrive { join, from } => self.emit_arrive(scope, *join, *from, next),
+            Block::Child(n) => self.emit_child_call(scope, *n, next),
         }
     }
 
@@ -469,7 +585,10 @@ impl Emitter<'_> {
         own: Option<&str>,
         next: Next,
     ) {
-        let name = self.entry(&Block::Parallel(branches.to_vec()), own);
+        let name = match own {
+            Some(o) => o.to_string(),
+            None => format!("{}.fork", self.entry(&branches[0], None)),
+        };
         let check = format!("{name}.check");
         let mut out_branches = Vec::new();
         let mut selector = Map::new();
@@ -579,18 +698,8 @@ impl Emitter<'_> {
                 }));
             }
         }
-        self.starts.insert(self.cont_name.clone());
-        self.events_rules
-            .insert("StepFunctionsGetEventsForStepFunctionsExecutionRule".into());
         let cont = self.cont_name.clone();
-        self.iam.push(IamStatement {
-            actions: vec!["states:StartExecution".into()],
-            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{cont}")],
-        });
-        self.iam.push(IamStatement {
-            actions: vec!["states:DescribeExecution".into(), "states:StopExecution".into()],
-            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{cont}:*")],
-        });
+        self.may_start("ContinuationArn", &cont);
         let state = json!({
             "Type": "Task",
             "Comment": format!("run {} and what follows it in the continuation machine", self.project.units[join].path),
@@ -612,6 +721,60 @@ impl Emitter<'_> {
         scope.insert(&start, state);
     }
 
+    /// Records that the machine being emitted starts machine `name` (placeholder, IAM).
+    fn may_start(&mut self, placeholder: &str, name: &str) {
+        self.starts.insert(name.to_string());
+        self.machine_refs
+            .insert(placeholder.to_string(), name.to_string());
+        self.events_rules
+            .insert("StepFunctionsGetEventsForStepFunctionsExecutionRule".into());
+        self.iam.push(IamStatement {
+            actions: vec!["states:StartExecution".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{name}")],
+        });
+        self.iam.push(IamStatement {
+            actions: vec!["states:DescribeExecution".into(), "states:StopExecution".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{name}:*")],
+        });
+    }
+
+    /// Name of the child machine with key `key`: `[A-Za-z0-9_-]`, at most 80 characters.
+    fn child_machine(&self, key: &str) -> String {
+        shorten(
+            &format!("{}-{}", self.names.machine, key.replace('.', "-")),
+            80,
+        )
+    }
+
+    /// Starts child machine `n` and waits for it; its failure is this branch's failure,
+    /// exactly as a failed job's would be.
+    fn emit_child_call(&mut self, scope: &mut Scope, n: usize, next: Next) {
+        let key = self.plan.children[n].key.clone();
+        let machine = self.child_machine(&key);
+        let placeholder = format!("Child{}Arn", pascal(&key));
+        self.may_start(&placeholder, &machine);
+        let handler = scope.handler();
+        let run_id = self.run_id();
+        let state = json!({
+            "Type": "Task",
+            "Comment": format!("run the part starting at {key} in child machine {machine} (split to stay under the budgets)"),
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": format!("${{{placeholder}}}"),
+                "Name.$": format!("States.Format('{{}}-{}', {run_id})", shorten(&key, 32)),
+                "Input": {
+                    "runId.$": run_id,
+                    "businessDate.$": self.business_date(),
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
+                }
+            },
+            "ResultSelector": {"failed": false},
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}]
+        });
+        let name = format!("{key}.child");
+        scope.insert(&name, with_next(state, &next));
+    }
+
     fn emit_unit(&mut self, scope: &mut Scope, u: UnitId, next: Next) {
         let unit = &self.project.units[u];
         let name = self.names.state(u).to_string();
@@ -630,8 +793,9 @@ impl Emitter<'_> {
         match &unit.kind {
             UnitKind::Job(_) => self.emit_job(scope, u, &fail_target, next),
             UnitKind::Net(_) => {
-                let main = self.plan.nets[&u].main.clone();
-                if main == Block::Empty {
+                let plan = self.plan;
+                let main = &plan.nets[&u].main;
+                if *main == Block::Empty {
                     self.map(u, &name);
                     let s = with_next(
                         json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}),
@@ -644,7 +808,7 @@ impl Emitter<'_> {
                     if unit.cutoff.is_some() {
                         self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
                     }
-                    self.emit_block(scope, &main, Some(&name), next);
+                    self.emit_block(scope, main, Some(&name), next);
                 }
             }
             UnitKind::Judgment(j) => self.emit_judgment(scope, u, &j.condition.clone(), next),
@@ -754,6 +918,36 @@ impl Emitter<'_> {
             return;
         };
         let name = self.names.state(u).to_string();
+        let cached = self.cache.0.borrow().get(&u).cloned();
+        let mut rendered = match cached {
+            Some(r) => r,
+            None => match self.render_job(u, &name) {
+                Ok(r) => {
+                    self.cache.0.borrow_mut().insert(u, r.clone());
+                    r
+                }
+                Err(e) => {
+                    self.errors
+                        .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
+                    return;
+                }
+            },
+        };
+        let run_id = self.run_id();
+        for st in &mut rendered.states {
+            for v in st.values_mut() {
+                replace_token(v, run_id);
+            }
+        }
+        self.emit_rendered(scope, u, &name, rendered, fail_target, next);
+    }
+
+    /// Renders a job's template with the job's params (inherited `job_defaults` first).
+    fn render_job(&self, u: UnitId, name: &str) -> Result<Rendered, String> {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return Err("not a job".into());
+        };
         let mut params = Map::new();
         let mut cur = unit.parent;
         let mut defaults = Vec::new();
@@ -783,21 +977,30 @@ impl Emitter<'_> {
                 *v = Value::String(text);
             }
         }
-        let prefix = pascal(&name);
+        let prefix = pascal(name);
         let ctx = json!({
             "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
-                    "param_prefix": prefix, "exec_suffix": shorten(&name, 32)},
-            "run": {"id": self.run_id(), "business_date": self.business_date()},
+                    "param_prefix": prefix, "exec_suffix": shorten(name, 32)},
+            "run": {"id": RUN_ID_TOKEN, "business_date": self.business_date()},
             "jobnet": {"name": self.project.units[self.plan.root].name}
         });
-        let rendered = match self.templates.render(&job.job_type, &ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                self.errors
-                    .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
-                return;
-            }
+        self.templates.render(&job.job_type, &ctx)
+    }
+
+    fn emit_rendered(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        name: &str,
+        rendered: Rendered,
+        fail_target: &str,
+        next: Next,
+    ) {
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return;
         };
+        let name = name.to_string();
         for (k, v) in &rendered.parameters {
             self.parameters
                 .entry(k.clone())
@@ -1143,6 +1346,16 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Replaces [`RUN_ID_TOKEN`] in every string of `v`.
+fn replace_token(v: &mut Value, run_id: &str) {
+    match v {
+        Value::String(s) if s.contains(RUN_ID_TOKEN) => *s = s.replace(RUN_ID_TOKEN, run_id),
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_token(x, run_id)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_token(x, run_id)),
+        _ => {}
+    }
+}
+
 pub fn pascal(s: &str) -> String {
     s.split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|p| !p.is_empty())

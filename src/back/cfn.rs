@@ -16,10 +16,32 @@ pub const RETENTION_DAYS: &[u32] = &[
 
 pub const LOG_LEVELS: &[&str] = &["ALL", "ERROR", "FATAL", "OFF"];
 
+/// Where the template takes each machine's definition from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Definitions {
+    /// Inline when all definitions together are small, otherwise from S3.
+    #[default]
+    Auto,
+    /// `Definition` inline in the template (template bodies are limited to 1 MB).
+    Inline,
+    /// `DefinitionS3Location` in the bucket given by the `DefinitionsBucket` parameter;
+    /// upload `statemachines/` under `DefinitionsPrefix` before deploying.
+    S3,
+}
+
+/// Above this many definition bytes in total, `Auto` switches to S3, keeping the template
+/// well under CloudFormation's 1 MB template limit.
+pub const INLINE_LIMIT: usize = 400_000;
+
+/// Up to this many child machines, a jobnet's role names each one; above, it names them
+/// by the jobnet's machine-name prefix.
+const MAX_LISTED_CHILDREN: usize = 20;
+
 #[derive(Debug, Clone)]
 pub struct CfnOptions {
     pub log_retention_days: u32,
     pub log_level: String,
+    pub definitions: Definitions,
 }
 
 impl Default for CfnOptions {
@@ -27,6 +49,7 @@ impl Default for CfnOptions {
         CfnOptions {
             log_retention_days: 90,
             log_level: "ERROR".into(),
+            definitions: Definitions::Auto,
         }
     }
 }
@@ -49,11 +72,15 @@ pub enum Substitution {
     Parameter(String),
 }
 
-pub fn substitution(name: &str, tables: &BTreeSet<String>, cont: Option<&str>) -> Substitution {
+pub fn substitution(
+    name: &str,
+    tables: &BTreeSet<String>,
+    machines: &BTreeMap<String, String>,
+) -> Substitution {
     if tables.contains(name) {
         Substitution::Table(name.to_string())
-    } else if name == "ContinuationArn" {
-        Substitution::StateMachine(cont.unwrap_or_default().to_string())
+    } else if let Some(m) = machines.get(name) {
+        Substitution::StateMachine(m.clone())
     } else {
         Substitution::Parameter(name.to_string())
     }
@@ -66,13 +93,6 @@ fn all_tables(outputs: &[JobnetOutput]) -> BTreeSet<String> {
         .collect()
 }
 
-fn cont_of(o: &JobnetOutput) -> Option<&str> {
-    o.machines
-        .iter()
-        .find(|m| m.role == Role::Continuation)
-        .map(|m| m.name.as_str())
-}
-
 /// Every CloudFormation parameter the outputs use, with a description.
 pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
     let tables = all_tables(outputs);
@@ -80,7 +100,7 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
     for o in outputs {
         for m in &o.machines {
             for p in &m.placeholders {
-                if let Substitution::Parameter(name) = substitution(p, &tables, cont_of(o)) {
+                if let Substitution::Parameter(name) = substitution(p, &tables, &o.machine_refs) {
                     let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
                         format!("Value for ${{{name}}} in the generated definitions")
                     });
@@ -121,6 +141,28 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         json!({"Type": "String", "Default": opts.log_level, "AllowedValues": LOG_LEVELS,
                "Description": "State machine logging level (execution data is never logged)"}),
     );
+    let s3 = match opts.definitions {
+        Definitions::S3 => true,
+        Definitions::Inline => false,
+        Definitions::Auto => {
+            outputs
+                .iter()
+                .flat_map(|o| &o.machines)
+                .map(|m| crate::back::metrics::pretty_len(&m.definition))
+                .sum::<usize>()
+                > INLINE_LIMIT
+        }
+    };
+    if s3 {
+        parameters.insert(
+            "DefinitionsBucket".into(),
+            json!({"Type": "String", "Description": "S3 bucket holding the generated statemachines/*.asl.json"}),
+        );
+        parameters.insert(
+            "DefinitionsPrefix".into(),
+            json!({"Type": "String", "Default": "", "Description": "Key prefix under which statemachines/ was uploaded (empty, or ending with /)"}),
+        );
+    }
     for (name, desc) in parameters_of(outputs) {
         parameters.insert(name, json!({"Type": "String", "Description": desc}));
     }
@@ -145,24 +187,73 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
     }
     let mut outputs_section = Map::new();
     for o in outputs {
+        // Child machines (split off by budgets) share the root's role and log group, so a
+        // split adds one resource per child and the stack stays under its resource limit.
+        let root = o.machines.iter().find(|m| m.role == Role::Root);
+        let mut shared = root.cloned();
+        if let Some(sh) = shared.as_mut() {
+            let children: Vec<&Machine> = o
+                .machines
+                .iter()
+                .filter(|m| m.role == Role::Child)
+                .collect();
+            for c in &children {
+                sh.iam.extend(c.iam.iter().cloned());
+                sh.events_rules.extend(c.events_rules.iter().cloned());
+            }
+            // Many children would list one ARN each and overflow IAM's policy size limit:
+            // name the jobnet's machines by their common prefix instead.
+            if children.len() > MAX_LISTED_CHILDREN {
+                let prefix = format!("{}-", o.machine_base);
+                sh.iam.retain(|st| {
+                    !st.resources.iter().any(|r| {
+                        r.contains(&format!("stateMachine:{prefix}"))
+                            || r.contains(&format!("execution:{prefix}"))
+                    })
+                });
+                let arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}";
+                sh.iam.push(IamStatement {
+                    actions: vec!["states:StartExecution".into()],
+                    resources: vec![format!("{arn}:stateMachine:{prefix}*")],
+                });
+                sh.iam.push(IamStatement {
+                    actions: vec![
+                        "states:DescribeExecution".into(),
+                        "states:StopExecution".into(),
+                    ],
+                    resources: vec![format!("{arn}:execution:{prefix}*:*")],
+                });
+            }
+        }
+        let root_id = root.map(|r| logical(&r.name));
         for m in &o.machines {
             let id = logical(&m.name);
-            resources.insert(
-                format!("{id}LogGroup"),
-                json!({
-                    "Type": "AWS::Logs::LogGroup",
-                    "DeletionPolicy": "Delete",
-                    "UpdateReplacePolicy": "Delete",
-                    "Properties": {
-                        "LogGroupName": format!("/aws/vendedlogs/states/jobnet2sfn/{}", m.name),
-                        "RetentionInDays": {"Ref": "LogRetentionDays"}
-                    }
-                }),
-            );
-            resources.insert(format!("{id}Role"), role(m, &tables));
+            let owner = match (&m.role, &root_id) {
+                (Role::Child, Some(r)) => r.clone(),
+                _ => id.clone(),
+            };
+            if owner == id {
+                resources.insert(
+                    format!("{id}LogGroup"),
+                    json!({
+                        "Type": "AWS::Logs::LogGroup",
+                        "DeletionPolicy": "Delete",
+                        "UpdateReplacePolicy": "Delete",
+                        "Properties": {
+                            "LogGroupName": format!("/aws/vendedlogs/states/jobnet2sfn/{}", m.name),
+                            "RetentionInDays": {"Ref": "LogRetentionDays"}
+                        }
+                    }),
+                );
+                let for_role = match (&m.role, &shared) {
+                    (Role::Root, Some(sh)) => sh,
+                    _ => m,
+                };
+                resources.insert(format!("{id}Role"), role(for_role, &tables));
+            }
             let mut subs = Map::new();
             for p in &m.placeholders {
-                let v = match substitution(p, &tables, cont_of(o)) {
+                let v = match substitution(p, &tables, &o.machine_refs) {
                     Substitution::Table(t) => json!({"Ref": t}),
                     Substitution::StateMachine(sm) => json!({"Fn::Sub": machine_arn(&sm)}),
                     Substitution::Parameter(name) => json!({"Ref": name}),
@@ -174,16 +265,24 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             props.insert("StateMachineType".into(), json!("STANDARD"));
             props.insert(
                 "RoleArn".into(),
-                json!({"Fn::GetAtt": [format!("{id}Role"), "Arn"]}),
+                json!({"Fn::GetAtt": [format!("{owner}Role"), "Arn"]}),
             );
-            props.insert("Definition".into(), m.definition.clone());
+            if s3 {
+                props.insert(
+                    "DefinitionS3Location".into(),
+                    json!({"Bucket": {"Ref": "DefinitionsBucket"},
+                           "Key": {"Fn::Sub": format!("${{DefinitionsPrefix}}{}", crate::back::report::machine_file(&m.name))}}),
+                );
+            } else {
+                props.insert("Definition".into(), m.definition.clone());
+            }
             if !subs.is_empty() {
                 props.insert("DefinitionSubstitutions".into(), Value::Object(subs));
             }
             props.insert(
                 "LoggingConfiguration".into(),
                 json!({"Level": {"Ref": "LogLevel"}, "IncludeExecutionData": false,
-                       "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [format!("{id}LogGroup"), "Arn"]}}}]}),
+                       "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [format!("{owner}LogGroup"), "Arn"]}}}]}),
             );
             props.insert("TracingConfiguration".into(), json!({"Enabled": false}));
             resources.insert(
@@ -298,7 +397,7 @@ pub fn manifest(outputs: &[JobnetOutput]) -> Value {
         for m in &o.machines {
             let mut subs = Map::new();
             for p in &m.placeholders {
-                let v = match substitution(p, &tables, cont_of(o)) {
+                let v = match substitution(p, &tables, &o.machine_refs) {
                     Substitution::Table(t) => json!({"table": t}),
                     Substitution::StateMachine(sm) => json!({"state_machine": sm}),
                     Substitution::Parameter(name) => json!({"parameter": name}),

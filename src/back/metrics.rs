@@ -19,12 +19,29 @@ pub struct Metrics {
 }
 
 /// Events of the execution itself (ExecutionStarted and its terminal event).
-const EXECUTION_EVENTS: u64 = 2;
+pub const EXECUTION_EVENTS: u64 = 2;
+
+/// Bytes of `crate::back::pretty(v)`, counted without building the string.
+pub fn pretty_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer_pretty(&mut c, v);
+    c.0 + 1
+}
 
 /// Measures a definition (`{"StartAt":…,"States":{…}}`).
 pub fn measure(definition: &Value) -> Metrics {
     let mut m = Metrics {
-        definition_bytes: crate::back::pretty(definition).len(),
+        definition_bytes: pretty_len(definition),
         history_events: EXECUTION_EVENTS,
         ..Metrics::default()
     };

@@ -52,6 +52,9 @@ pub struct MachineReport {
     pub name: String,
     pub role: Role,
     pub file: String,
+    /// For a child machine: the budget that forced the split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_because: Option<String>,
     #[serde(flatten)]
     pub metrics: Metrics,
 }
@@ -81,6 +84,7 @@ pub fn build(project: &Project, outputs: &[JobnetOutput]) -> Report {
                 name: m.name.clone(),
                 role: m.role,
                 file: machine_file(&m.name),
+                split_because: out.splits.get(&m.name).cloned(),
                 metrics: measure(&m.definition),
             })
             .collect();
@@ -135,22 +139,24 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(o, "Source: `{}`. Units: {}.\n", j.source, j.units);
         let _ = writeln!(
             o,
-            "| Machine | Role | States | Worst-case history events per run | Definition bytes |"
+            "| Machine | Role | States | Worst-case history events per run | Definition bytes | Split because of |"
         );
-        let _ = writeln!(o, "|---|---|---:|---:|---:|");
+        let _ = writeln!(o, "|---|---|---:|---:|---:|---|");
         for m in &j.machines {
             let role = match m.role {
                 Role::Root => "root",
                 Role::Continuation => "continuation",
+                Role::Child => "child",
             };
             let _ = writeln!(
                 o,
-                "| `{}` | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} |",
                 m.name,
                 role,
                 m.metrics.states,
                 m.metrics.history_events,
-                m.metrics.definition_bytes
+                m.metrics.definition_bytes,
+                m.split_because.as_deref().unwrap_or("")
             );
         }
         o.push('\n');

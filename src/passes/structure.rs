@@ -30,6 +30,8 @@ pub enum Block {
         join: UnitId,
         from: UnitId,
     },
+    /// Runs child machine `n` of [`JobnetPlan::children`] (set by the partition pass).
+    Child(usize),
 }
 
 impl Block {
@@ -69,7 +71,7 @@ impl Block {
     /// Every unit named in this block (arrivals excluded), in block order.
     pub fn units(&self, out: &mut Vec<UnitId>) {
         match self {
-            Block::Empty | Block::Arrive { .. } => {}
+            Block::Empty | Block::Arrive { .. } | Block::Child(_) => {}
             Block::Unit(u) => out.push(*u),
             Block::Series(v) | Block::Parallel(v) => v.iter().for_each(|b| b.units(out)),
         }
@@ -82,6 +84,7 @@ impl Block {
             Block::Empty => usize::MAX,
             Block::Unit(u) => rank(*u),
             Block::Arrive { from, join } => rank(*from).saturating_mul(2).max(rank(*join)),
+            Block::Child(_) => usize::MAX,
             Block::Series(v) => v
                 .iter_mut()
                 .map(|b| b.normalise(rank))
@@ -141,6 +144,18 @@ pub struct NetPlan {
 pub struct JobnetPlan {
     pub root: UnitId,
     pub nets: BTreeMap<UnitId, NetPlan>,
+    /// Parts moved into child machines by the partition pass (empty until it runs).
+    pub children: Vec<ChildPlan>,
+}
+
+/// A part of a jobnet that runs as its own (child) state machine.
+#[derive(Debug, Clone)]
+pub struct ChildPlan {
+    /// Stable key, derived from the first unit of the part; names the machine.
+    pub key: String,
+    pub body: Block,
+    /// Which budget forced the split.
+    pub reason: String,
 }
 
 impl JobnetPlan {
@@ -167,7 +182,11 @@ pub fn plan(project: &Project, root: UnitId, opts: Options) -> JobnetPlan {
             nets.insert(u, plan_net(project, u, opts));
         }
     }
-    JobnetPlan { root, nets }
+    JobnetPlan {
+        root,
+        nets,
+        children: Vec::new(),
+    }
 }
 
 const MAIN: usize = usize::MAX;
@@ -516,6 +535,7 @@ fn map_block(b: Block, units: &[UnitId]) -> Block {
             join: units[join.index()],
             from: units[from.index()],
         },
+        Block::Child(n) => Block::Child(n),
         Block::Series(v) => Block::Series(v.into_iter().map(|b| map_block(b, units)).collect()),
         Block::Parallel(v) => Block::Parallel(v.into_iter().map(|b| map_block(b, units)).collect()),
     }
@@ -632,17 +652,22 @@ mod tests {
     }
 
     /// What must have ended before each unit starts, according to the plan.
-    struct Walk {
-        before: HashMap<UnitId, HashSet<UnitId>>,
-        arrivals: HashMap<(UnitId, UnitId), HashSet<UnitId>>,
-        seen: Vec<UnitId>,
+    pub(crate) struct Walk {
+        pub children: Vec<Block>,
+        pub before: HashMap<UnitId, HashSet<UnitId>>,
+        pub arrivals: HashMap<(UnitId, UnitId), HashSet<UnitId>>,
+        pub seen: Vec<UnitId>,
     }
 
     impl Walk {
         /// Returns the units finished when `b` has finished.
-        fn block(&mut self, b: &Block, before: &HashSet<UnitId>) -> HashSet<UnitId> {
+        pub fn block(&mut self, b: &Block, before: &HashSet<UnitId>) -> HashSet<UnitId> {
             match b {
                 Block::Empty => before.clone(),
+                Block::Child(n) => {
+                    let body = self.children[*n].clone();
+                    self.block(&body, before)
+                }
                 Block::Unit(u) => {
                     self.seen.push(*u);
                     self.before.insert(*u, before.clone());
@@ -673,13 +698,51 @@ mod tests {
     }
 
     fn check(n: usize, edges: &[(usize, usize)], or: &BTreeSet<usize>, approximate: bool) {
+        check_split(n, edges, or, approximate, None);
+    }
+
+    /// With `budget`, the plan is also partitioned (one state per unit) under that many
+    /// states per machine, and the same properties must hold across the child machines.
+    fn check_split(
+        n: usize,
+        edges: &[(usize, usize)],
+        or: &BTreeSet<usize>,
+        approximate: bool,
+        budget: Option<usize>,
+    ) {
         let p = project(n, edges, or);
         let root = p.roots[0];
-        let plan = plan(&p, root, Options { approximate });
+        let mut plan = plan(&p, root, Options { approximate });
+        if let Some(states) = budget {
+            let budgets = crate::passes::partition::Budgets {
+                states,
+                definition_bytes: usize::MAX / 4,
+                history_events: u64::MAX / 4,
+            };
+            let unit = crate::passes::partition::Cost {
+                states: 1,
+                bytes: 10,
+                events: 6,
+            };
+            crate::passes::partition::partition(
+                &p,
+                &mut plan,
+                &budgets,
+                &|u| p.units[u].name.clone(),
+                &|_| unit,
+            );
+            if n + 4 > states {
+                assert!(
+                    !plan.children.is_empty(),
+                    "{n} units under {states} states must split"
+                );
+            }
+        }
         let np = &plan.nets[&root];
         let ids: Vec<UnitId> = p.children(root).to_vec();
         let unit_of = |u: UnitId| ids.iter().position(|&x| x == u).expect("child");
         let mut w = Walk {
+            children: plan.children.iter().map(|c| c.body.clone()).collect(),
             before: HashMap::new(),
             arrivals: HashMap::new(),
             seen: Vec::new(),
@@ -787,6 +850,14 @@ mod tests {
         #[test]
         fn approximate_plans_keep_every_dependency((n, edges, or) in dag()) {
             check(n, &edges, &or, true);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn split_plans_keep_the_semantics((n, edges, or) in dag(), budget in 6usize..12) {
+            check_split(n, &edges, &or, false, Some(budget));
         }
     }
 

@@ -258,11 +258,13 @@ impl Reader<'_> {
                 self.bounded(n, "`max_shift_days`", 1, 31)
             }
         };
-        let on_closed_day = match (shift?, max_days?) {
-            (Shift::Skip, _) => ClosedDayAction::Skip,
-            (Shift::Run, _) => ClosedDayAction::RunAnyway,
-            (Shift::Previous, m) => ClosedDayAction::Previous { max_days: m },
-            (Shift::Next, m) => ClosedDayAction::Next { max_days: m },
+        // Combined only at the end, so that the rule's later keys are checked too.
+        let on_closed_day = match (shift, max_days) {
+            (Some(Shift::Skip), _) => Some(ClosedDayAction::Skip),
+            (Some(Shift::Run), _) => Some(ClosedDayAction::RunAnyway),
+            (Some(Shift::Previous), Some(m)) => Some(ClosedDayAction::Previous { max_days: m }),
+            (Some(Shift::Next), Some(m)) => Some(ClosedDayAction::Next { max_days: m }),
+            _ => None,
         };
         let reckon = match f.get("reckon") {
             None => Some(None),
@@ -295,7 +297,7 @@ impl Reader<'_> {
         Some(ScheduleRule {
             days: days?,
             times: times?,
-            on_closed_day,
+            on_closed_day: on_closed_day?,
             reckon: reckon?,
             repeat_minutes: repeat_minutes?,
             valid_from: unwrap_date(valid_from)?,
@@ -375,19 +377,16 @@ impl Reader<'_> {
             "days" => self.choice(v, "day selector", &[("daily", DayRule::Daily)])?,
             "weekdays" => {
                 let items = self.items(v, "a list of weekdays like [mon, fri]", false)?;
-                let mut days = Vec::new();
-                for item in items {
-                    days.push(self.choice(item, "weekday", &WEEKDAYS)?);
-                }
+                let days =
+                    self.every_item(&items, |r, item| r.choice(item, "weekday", &WEEKDAYS))?;
                 self.non_empty(&days, v)?;
                 DayRule::Weekdays(days)
             }
             "days_of_month" => {
                 let items = self.items(v, "a list of days of the month like [1, 15]", false)?;
-                let mut days = Vec::new();
-                for item in items {
-                    days.push(self.bounded(item, "a day of the month", 1, 31)?);
-                }
+                let days = self.every_item(&items, |r, item| {
+                    r.bounded(item, "a day of the month", 1, 31)
+                })?;
                 self.non_empty(&days, v)?;
                 DayRule::DaysOfMonth(days)
             }
@@ -426,17 +425,7 @@ impl Reader<'_> {
             }
             "dates" => {
                 let items = self.items(v, "a list of dates like [2027-01-04]", false)?;
-                let mut dates = Vec::new();
-                let mut ok = true;
-                for item in items {
-                    match self.date(item, "`dates`") {
-                        Some(d) => dates.push(d),
-                        None => ok = false,
-                    }
-                }
-                if !ok {
-                    return None;
-                }
+                let dates = self.every_item(&items, |r, item| r.date(item, "`dates`"))?;
                 self.non_empty(&dates, v)?;
                 DayRule::Dates(dates)
             }
@@ -475,6 +464,23 @@ impl Reader<'_> {
         })
     }
 
+    /// Reads every item (reporting each bad one), `None` if any was bad.
+    fn every_item<T>(
+        &mut self,
+        items: &[&Node],
+        mut read: impl FnMut(&mut Self, &Node) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            match read(self, item) {
+                Some(v) => out.push(v),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     fn non_empty<T>(&mut self, items: &[T], node: &Node) -> Option<()> {
         if items.is_empty() {
             self.error(E_VALUE, node.span, "the list must not be empty");
@@ -492,16 +498,16 @@ impl Reader<'_> {
             &|_| None,
         );
         let multiple_launch = match f.get("multiple_launch") {
-            Some(n) => self.boolean(n, "`multiple_launch`")?,
-            None => false,
+            Some(n) => self.boolean(n, "`multiple_launch`"),
+            None => Some(false),
         };
         let max_parallel_jobs = match f.get("max_parallel_jobs") {
-            Some(n) => Some(self.count(n, "`max_parallel_jobs`", 1)?),
-            None => None,
+            Some(n) => self.count(n, "`max_parallel_jobs`", 1).map(Some),
+            None => Some(None),
         };
         Some(Concurrency {
-            multiple_launch,
-            max_parallel_jobs,
+            multiple_launch: multiple_launch?,
+            max_parallel_jobs: max_parallel_jobs?,
             span: Some(node.span),
         })
     }

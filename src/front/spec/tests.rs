@@ -347,6 +347,42 @@ fn reports_every_error_of_a_file() {
 }
 
 #[test]
+fn schedule_rules_and_concurrency_report_every_error() {
+    // A bad `on_closed_day` used to stop the rule before `repeat_minutes` and the dates
+    // were read; a bad `multiple_launch` hid a bad `max_parallel_jobs`; lists stopped at
+    // their first bad item.
+    let text = concat!(
+        "version: 1\njobnets:\n  - name: r\n    schedule:\n      rules:\n",
+        "        - {days: daily, at: \"01:00\", on_closed_day: later, repeat_minutes: 0, valid_from: 2027-02-30}\n",
+        "        - {weekdays: [mo, fri, tu], at: \"01:00\"}\n",
+        "        - {days_of_month: [0, 15, 32], at: \"01:00\"}\n",
+        "        - {dates: [2027-02-29, 2027-1-4], at: \"01:00\"}\n",
+        "    concurrency: {multiple_launch: \"no\", max_parallel_jobs: 0}\n",
+        "    units: []\n",
+    );
+    let e: Vec<_> = errs(text)
+        .into_iter()
+        .map(|(code, line, col, _, _)| (code, line, col))
+        .collect();
+    assert_eq!(
+        e,
+        vec![
+            ("E0112", 6, 53),
+            ("E0112", 6, 76),
+            ("E0111", 6, 91),
+            ("E0112", 7, 23),
+            ("E0112", 7, 32),
+            ("E0112", 8, 28),
+            ("E0112", 8, 35),
+            ("E0111", 9, 20),
+            ("E0111", 9, 32),
+            ("E0104", 10, 36),
+            ("E0112", 10, 61),
+        ]
+    );
+}
+
+#[test]
 fn edges_and_spans_follow_the_source() {
     let (p, d) = run(&net(concat!(
         "      - {name: a, type: noop}\n",

@@ -1,0 +1,397 @@
+//! Partition: moves parts of a jobnet into child state machines so that every machine
+//! stays under its budgets (states, definition bytes, worst-case history events).
+//!
+//! Works bottom-up on the structure plan. A block that fits stays inline; a series or
+//! parallel block over budget is cut into groups, each group becoming one child machine
+//! started with `startExecution.sync:2` (a failed child fails its caller exactly like a
+//! failed job). Nested jobnets are natural boundaries: a big one becomes a child on its own.
+//! Cuts are content-defined (a group may end once it is half full, at an item whose name
+//! hashes to a cut mark; it must end before it overflows), so editing one job moves no
+//! boundary unless its group overflows, and a one-job edit changes few generated files.
+
+use super::naming::{shorten, stable_hash};
+use super::structure::{Block, ChildPlan, JobnetPlan};
+use crate::ir::{Project, UnitId, UnitKind};
+use std::collections::{BTreeSet, HashMap};
+
+/// Limits every generated machine must stay under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    pub states: usize,
+    pub definition_bytes: usize,
+    pub history_events: u64,
+}
+
+impl Default for Budgets {
+    /// The product's 2,500 states; 1,048,576 characters and 25,000 events are hard AWS
+    /// limits, kept with a margin for estimation error.
+    fn default() -> Self {
+        Budgets {
+            states: 2_500,
+            definition_bytes: 900_000,
+            history_events: 20_000,
+        }
+    }
+}
+
+/// Estimated size of a piece of a machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub states: usize,
+    pub bytes: usize,
+    pub events: u64,
+}
+
+impl std::ops::Add for Cost {
+    type Output = Cost;
+    fn add(self, o: Cost) -> Cost {
+        Cost {
+            states: self.states + o.states,
+            bytes: self.bytes + o.bytes,
+            events: self.events + o.events,
+        }
+    }
+}
+
+impl Cost {
+    fn fits(&self, b: &Budgets) -> bool {
+        self.states <= b.states
+            && self.bytes <= b.definition_bytes
+            && self.events <= b.history_events
+    }
+
+    /// The first budget this cost exceeds, for the report.
+    fn over(&self, b: &Budgets) -> &'static str {
+        if self.bytes > b.definition_bytes {
+            "definition size"
+        } else if self.events > b.history_events {
+            "history events"
+        } else {
+            "states"
+        }
+    }
+
+    fn half(&self, b: &Budgets) -> bool {
+        self.states * 2 >= b.states
+            || self.bytes * 2 >= b.definition_bytes
+            || self.events * 2 >= b.history_events
+    }
+}
+
+/// Structural overheads of the generated ASL, per construct (upper estimates).
+const PARALLEL: Cost = Cost {
+    states: 2,
+    bytes: 700,
+    events: 8,
+};
+const BRANCH: Cost = Cost {
+    states: 2,
+    bytes: 400,
+    events: 4,
+};
+const ARRIVE: Cost = Cost {
+    states: 3,
+    bytes: 2_500,
+    events: 14,
+};
+const CHILD_CALL: Cost = Cost {
+    states: 1,
+    bytes: 1_200,
+    events: 6,
+};
+/// A machine's own frame: start state, failure handler, end, execution events.
+const MACHINE: Cost = Cost {
+    states: 4,
+    bytes: 800,
+    events: 10,
+};
+
+/// Splits `plan` in place. `unit_cost` gives the cost of one non-net unit as emitted.
+/// `budgets` should already include any safety margin.
+pub fn partition(
+    project: &Project,
+    plan: &mut JobnetPlan,
+    budgets: &Budgets,
+    names: &dyn Fn(UnitId) -> String,
+    unit_cost: &dyn Fn(UnitId) -> Cost,
+) {
+    let mut p = Partitioner {
+        project,
+        budgets: Budgets {
+            states: budgets.states.saturating_sub(MACHINE.states).max(1),
+            definition_bytes: budgets
+                .definition_bytes
+                .saturating_sub(MACHINE.bytes)
+                .max(1),
+            history_events: budgets.history_events.saturating_sub(MACHINE.events).max(1),
+        },
+        names,
+        unit_cost,
+        children: std::mem::take(&mut plan.children),
+        keys: BTreeSet::new(),
+        net_mains: HashMap::new(),
+    };
+    for c in &p.children {
+        p.keys.insert(c.key.clone());
+    }
+    let root = plan.root;
+    let nets: Vec<UnitId> = plan.nets.keys().copied().collect();
+    for &n in &nets {
+        p.net_mains.insert(n, plan.nets[&n].main.clone());
+    }
+    // The root machine: its main block, fitted and cut until it fits.
+    let main = p.net_mains.remove(&root).unwrap_or(Block::Empty);
+    let (main, _) = p.fit_top(main);
+    plan.nets.get_mut(&root).expect("root plan").main = main;
+    // The continuation machine holds every region: fit each, then move whole regions out
+    // (largest first) while the machine is over budget.
+    let mut regions: Vec<(UnitId, usize, Cost)> = Vec::new();
+    for &n in &nets {
+        let count = plan.nets[&n].regions.len();
+        for i in 0..count {
+            let body = std::mem::replace(
+                &mut plan.nets.get_mut(&n).expect("net").regions[i].body,
+                Block::Empty,
+            );
+            let (body, cost) = p.fit(body);
+            plan.nets.get_mut(&n).expect("net").regions[i].body = body;
+            regions.push((n, i, cost));
+        }
+    }
+    let mut total = regions
+        .iter()
+        .fold(Cost::default(), |a, r| a + r.2 + BRANCH);
+    if !total.fits(&p.budgets) {
+        let reason = total.over(&p.budgets);
+        regions.sort_by(|a, b| {
+            b.2.bytes
+                .cmp(&a.2.bytes)
+                .then(a.0.cmp(&b.0))
+                .then(a.1.cmp(&b.1))
+        });
+        for (n, i, cost) in regions {
+            if total.fits(&p.budgets) {
+                break;
+            }
+            let body = std::mem::replace(
+                &mut plan.nets.get_mut(&n).expect("net").regions[i].body,
+                Block::Empty,
+            );
+            let child = p.child(body, reason);
+            plan.nets.get_mut(&n).expect("net").regions[i].body = child;
+            total.states = total.states - cost.states + CHILD_CALL.states;
+            total.bytes = total.bytes - cost.bytes + CHILD_CALL.bytes;
+            total.events = total.events - cost.events + CHILD_CALL.events;
+        }
+    }
+    // Nested nets not reached through the root (none today) keep their plan.
+    for (n, main) in p.net_mains.drain() {
+        plan.nets.get_mut(&n).expect("net").main = main;
+    }
+    plan.children = p.children;
+}
+
+struct Partitioner<'a> {
+    project: &'a Project,
+    budgets: Budgets,
+    names: &'a dyn Fn(UnitId) -> String,
+    unit_cost: &'a dyn Fn(UnitId) -> Cost,
+    children: Vec<ChildPlan>,
+    keys: BTreeSet<String>,
+    /// Nested nets' main blocks, taken out while their parent is fitted.
+    net_mains: HashMap<UnitId, Block>,
+}
+
+impl Partitioner<'_> {
+    /// Fits a machine's top block, then cuts it while it is still over budget (a top block
+    /// that is a single big unit cannot be cut further).
+    fn fit_top(&mut self, b: Block) -> (Block, Cost) {
+        let (b, c) = self.fit(b);
+        if c.fits(&self.budgets) {
+            return (b, c);
+        }
+        let reason = c.over(&self.budgets);
+        let child = self.child(b, reason);
+        (child, CHILD_CALL)
+    }
+
+    /// Returns the block rewritten so that it fits one machine, and its cost.
+    fn fit(&mut self, b: Block) -> (Block, Cost) {
+        match b {
+            Block::Empty => (Block::Empty, Cost::default()),
+            Block::Arrive { .. } => (b, ARRIVE),
+            Block::Child(_) => (b, CHILD_CALL),
+            Block::Unit(u) => match self.project.units[u].kind {
+                UnitKind::Net(_) => {
+                    let main = self.net_mains.remove(&u).unwrap_or(Block::Empty);
+                    let (main, cost) = self.fit(main);
+                    let mut cost = cost + CHILD_CALL;
+                    let main = if cost.fits(&self.budgets) {
+                        main
+                    } else {
+                        // Cannot happen after `fit`, but a child keeps the invariant anyway.
+                        let reason = cost.over(&self.budgets);
+                        cost = CHILD_CALL;
+                        self.child(main, reason)
+                    };
+                    self.net_mains.insert(u, main);
+                    (Block::Unit(u), cost)
+                }
+                _ => (b, (self.unit_cost)(u)),
+            },
+            Block::Series(items) => {
+                let fitted: Vec<(Block, Cost)> = items.into_iter().map(|i| self.fit(i)).collect();
+                let total = fitted.iter().fold(Cost::default(), |a, x| a + x.1);
+                if total.fits(&self.budgets) {
+                    return (
+                        Block::Series(fitted.into_iter().map(|x| x.0).collect()),
+                        total,
+                    );
+                }
+                let reason = total.over(&self.budgets);
+                let groups = self.cut(fitted, Cost::default());
+                let mut out = Vec::new();
+                let mut cost = Cost::default();
+                for g in groups {
+                    let (b, c) = self.group_block(g, false, reason);
+                    out.push(b);
+                    cost = cost + c;
+                }
+                (Block::Series(out), cost)
+            }
+            Block::Parallel(branches) => {
+                let fitted: Vec<(Block, Cost)> =
+                    branches.into_iter().map(|i| self.fit(i)).collect();
+                let total = fitted.iter().fold(PARALLEL, |a, x| a + x.1 + BRANCH);
+                if total.fits(&self.budgets) {
+                    return (
+                        Block::Parallel(fitted.into_iter().map(|x| x.0).collect()),
+                        total,
+                    );
+                }
+                let reason = total.over(&self.budgets);
+                let groups = self.cut(fitted, BRANCH);
+                let mut out = Vec::new();
+                let mut cost = PARALLEL;
+                for g in groups {
+                    let (b, c) = self.group_block(g, true, reason);
+                    out.push(b);
+                    cost = cost + c + BRANCH;
+                }
+                (Block::Parallel(out), cost)
+            }
+        }
+    }
+
+    /// A group of items becomes one child machine, unless it is a single child call already.
+    fn group_block(
+        &mut self,
+        mut g: Vec<(Block, Cost)>,
+        parallel: bool,
+        reason: &str,
+    ) -> (Block, Cost) {
+        if g.len() == 1 && matches!(g[0].0, Block::Child(_)) {
+            let (b, c) = g.pop().expect("one");
+            return (b, c);
+        }
+        let blocks: Vec<Block> = g.into_iter().map(|x| x.0).collect();
+        let body = if blocks.len() == 1 {
+            blocks.into_iter().next().expect("one")
+        } else if parallel {
+            Block::Parallel(blocks)
+        } else {
+            Block::Series(blocks)
+        };
+        (self.child(body, reason), CHILD_CALL)
+    }
+
+    /// Content-defined cutting of fitted items into groups that each fit a machine.
+    fn cut(&self, items: Vec<(Block, Cost)>, per_item: Cost) -> Vec<Vec<(Block, Cost)>> {
+        let room = Budgets {
+            states: self.budgets.states.saturating_sub(PARALLEL.states),
+            definition_bytes: self.budgets.definition_bytes.saturating_sub(PARALLEL.bytes),
+            history_events: self.budgets.history_events.saturating_sub(PARALLEL.events),
+        };
+        let mut groups: Vec<Vec<(Block, Cost)>> = Vec::new();
+        let mut cur: Vec<(Block, Cost)> = Vec::new();
+        let mut cost = Cost::default();
+        for (b, c) in items {
+            let c = c + per_item;
+            if !cur.is_empty() && !(cost + c).fits(&room) {
+                groups.push(std::mem::take(&mut cur));
+                cost = Cost::default();
+            }
+            let mark = self
+                .first_name(&b)
+                .is_some_and(|n| stable_hash(&n).is_multiple_of(4));
+            cost = cost + c;
+            cur.push((b, c));
+            if mark && cost.half(&room) {
+                groups.push(std::mem::take(&mut cur));
+                cost = Cost::default();
+            }
+        }
+        if !cur.is_empty() {
+            groups.push(cur);
+        }
+        groups
+    }
+
+    fn first_unit(&self, b: &Block) -> Option<UnitId> {
+        match b {
+            Block::Unit(u) => Some(*u),
+            Block::Arrive { from, .. } => Some(*from),
+            Block::Series(v) | Block::Parallel(v) => v.iter().find_map(|x| self.first_unit(x)),
+            Block::Child(n) => self.first_unit(&self.children[*n].body),
+            Block::Empty => None,
+        }
+    }
+
+    fn first_name(&self, b: &Block) -> Option<String> {
+        self.first_unit(b).map(|u| (self.names)(u))
+    }
+
+    /// Registers `body` as a child machine and returns the block that calls it.
+    fn child(&mut self, body: Block, reason: &str) -> Block {
+        let base = self
+            .first_name(&body)
+            .map_or_else(|| "part".to_string(), |n| n.replace('.', "-"));
+        let base = shorten(&base, 40);
+        let mut key = base.clone();
+        let mut i = 2;
+        while self.keys.contains(&key) {
+            key = format!("{base}-{i}");
+            i += 1;
+        }
+        self.keys.insert(key.clone());
+        self.children.push(ChildPlan {
+            key,
+            body,
+            reason: reason.to_string(),
+        });
+        Block::Child(self.children.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_add_and_compare() {
+        let b = Budgets {
+            states: 10,
+            definition_bytes: 100,
+            history_events: 50,
+        };
+        let c = Cost {
+            states: 6,
+            bytes: 10,
+            events: 5,
+        };
+        assert!(c.fits(&b));
+        assert!(!(c + c).fits(&b));
+        assert_eq!((c + c).over(&b), "states");
+        assert!(c.half(&b));
+    }
+}

@@ -1,0 +1,113 @@
+//! Splitting large jobnets: every machine under every budget, semantics kept (the
+//! structure property tests also run on split plans), and splits stable under edits.
+
+use jobnet2sfn::back::metrics::measure;
+use jobnet2sfn::diag::Diagnostics;
+use jobnet2sfn::driver::{compile, load_text, CompileOptions, Compiled, InputFormat};
+use jobnet2sfn::ir::Project;
+use jobnet2sfn::passes::partition::Budgets;
+use jobnet2sfn::synth::{spec, Shape};
+
+fn compile_text(text: String, budgets: Budgets) -> Compiled {
+    let mut project = Project::default();
+    let mut diags = Diagnostics::default();
+    load_text(
+        &mut project,
+        "big.yaml",
+        text,
+        InputFormat::Spec,
+        &mut diags,
+    );
+    let opts = CompileOptions {
+        budgets,
+        ..CompileOptions::default()
+    };
+    compile(&project, &opts, &mut diags).unwrap_or_else(|| panic!("{:?}", diags.items))
+}
+
+fn assert_within(c: &Compiled, b: &Budgets) {
+    for out in &c.outputs {
+        for m in &out.machines {
+            let x = measure(&m.definition);
+            assert!(x.states <= b.states, "{}: {} states", m.name, x.states);
+            assert!(
+                x.definition_bytes <= b.definition_bytes,
+                "{}: {} bytes",
+                m.name,
+                x.definition_bytes
+            );
+            assert!(
+                x.history_events <= b.history_events,
+                "{}: {} events",
+                m.name,
+                x.history_events
+            );
+            assert!(m.name.len() <= 80, "{}", m.name);
+            assert!(m
+                .name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-'));
+        }
+    }
+}
+
+#[test]
+fn a_large_net_is_split_under_the_default_budgets() {
+    let c = compile_text(spec("big", Shape::with_jobs(6_000)), Budgets::default());
+    assert!(
+        c.report.totals.machines > 1,
+        "6,000 jobs cannot fit one machine"
+    );
+    assert_within(&c, &Budgets::default());
+    let report = &c.files["report.md"];
+    assert!(report.contains("| child |"), "{report}");
+}
+
+#[test]
+fn tiny_budgets_force_many_splits_and_still_hold() {
+    let b = Budgets {
+        states: 60,
+        definition_bytes: 40_000,
+        history_events: 300,
+    };
+    let c = compile_text(spec("small", Shape::with_jobs(300)), b);
+    assert!(c.report.totals.machines > 5);
+    assert_within(&c, &b);
+}
+
+#[test]
+fn editing_one_job_in_a_20000_job_net_changes_few_files() {
+    let before = spec("stable", Shape::with_jobs(20_000));
+    // Change one job's parameters in the middle of the net.
+    let after = before.replacen(
+        "payload: {step: 10007}",
+        "payload: {step: 10007, mode: full}",
+        1,
+    );
+    assert_ne!(before, after);
+    let a = compile_text(before, Budgets::default());
+    let b = compile_text(after, Budgets::default());
+    let machines = a
+        .files
+        .keys()
+        .filter(|k| k.starts_with("statemachines/"))
+        .count();
+    let changed: Vec<&String> = a
+        .files
+        .iter()
+        .filter(|(k, v)| k.starts_with("statemachines/") && b.files.get(*k) != Some(*v))
+        .map(|(k, _)| k)
+        .collect();
+    let added = b.files.keys().filter(|k| !a.files.contains_key(*k)).count();
+    eprintln!(
+        "{machines} machines; changed {}: {changed:?}; added {added}",
+        changed.len()
+    );
+    assert!(machines > 10);
+    assert!(
+        changed.len() <= 2,
+        "one-job edit changed {} machine files: {changed:?}",
+        changed.len()
+    );
+    assert_eq!(added, 0);
+}

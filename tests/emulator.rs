@@ -634,6 +634,67 @@ scenario!(cutoff, |env| {
     c.result()
 });
 
+scenario!(cutoff_normal, |env| {
+    let r = run(env, "t_cutoff_normal", "cutoff-normal-1", input(json!({}))).await?;
+    Check::new(&r, "t_cutoff_normal")
+        .status("SUCCEEDED")
+        .failed(&["long"])
+        .ran(&["next"])
+        .earlier((Start, "long"), (Start, "next"))
+        .result()
+});
+
+scenario!(wait_unit, |env| {
+    let r = run(env, "t_wait", "wait-1", input(json!({}))).await?;
+    let mut c = Check::new(&r, "t_wait");
+    c.status("SUCCEEDED").ran(&["a", "b"]).before(&[("a", "b")]);
+    let elapsed = r.elapsed;
+    c.expect(elapsed >= Duration::from_secs(60), || {
+        format!("the run took {elapsed:?}, less than its one-minute wait")
+    });
+    c.result()
+});
+
+scenario!(always_normal, |env| {
+    let r = run(env, "t_always", "always-1", input(json!({}))).await?;
+    Check::new(&r, "t_always")
+        .status("SUCCEEDED")
+        .failed(&["broken_but_fine"])
+        .ran(&["next"])
+        .earlier((Start, "broken_but_fine"), (Start, "next"))
+        .result()
+});
+
+scenario!(always_abnormal, |env| {
+    let r = run(
+        env,
+        "t_always_abnormal",
+        "always-abnormal-1",
+        input(json!({})),
+    )
+    .await?;
+    Check::new(&r, "t_always_abnormal")
+        .status("FAILED")
+        .ran(&["fine_but_broken", "side"])
+        .never(&["next"])
+        .result()
+});
+
+scenario!(nsp_nested, |env| {
+    let r = run(env, "t_nsp_nested", "nsp-nested-1", input(json!({}))).await?;
+    Check::new(&r, "t_nsp_nested")
+        .status("SUCCEEDED")
+        .ran(&["inner/A", "inner/B", "inner/C", "inner/D", "after"])
+        .before(&[
+            ("inner/A", "inner/C"),
+            ("inner/A", "inner/D"),
+            ("inner/B", "inner/D"),
+            ("inner/C", "after"),
+            ("inner/D", "after"),
+        ])
+        .result()
+});
+
 const SCENARIOS: &[(&str, Scenario)] = &[
     ("linear", linear),
     ("fan", fan),
@@ -652,6 +713,11 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("retry", retry),
     ("retry_exhausted", retry_exhausted),
     ("cutoff", cutoff),
+    ("cutoff_normal", cutoff_normal),
+    ("wait_unit", wait_unit),
+    ("always_normal", always_normal),
+    ("always_abnormal", always_abnormal),
+    ("nsp_nested", nsp_nested),
 ];
 
 fn scenario_inputs() -> Vec<(String, String)> {

@@ -256,7 +256,13 @@ impl Run {
     }
 }
 
+/// At most this many executions run at once: moto serves everything from one Python
+/// process, and a flood of runs makes it miss connection timeouts.
+const MAX_CONCURRENT_RUNS: usize = 32;
+
 async fn run(env: &Env, machine: &str, name: &str, input: Value) -> Result<Run, String> {
+    static SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_RUNS);
+    let _slot = SLOTS.acquire().await.map_err(|e| e.to_string())?;
     let arn = env
         .machines
         .get(machine)

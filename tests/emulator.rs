@@ -157,7 +157,11 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Compiles spec files (or texts) into a fresh directory with the library driver, the same
 /// path the CLI takes.
-fn compile(inputs: &[(String, String)], dir: &Path) -> driver::Compiled {
+fn compile(
+    inputs: &[(String, String)],
+    opts: &driver::CompileOptions,
+    dir: &Path,
+) -> driver::Compiled {
     let mut diags = Diagnostics::default();
     let mut project = jobnet2sfn::ir::Project::default();
     for (name, text) in inputs {
@@ -169,13 +173,23 @@ fn compile(inputs: &[(String, String)], dir: &Path) -> driver::Compiled {
             &mut diags,
         );
     }
-    let compiled = driver::compile(&project, &driver::CompileOptions::default(), &mut diags);
+    let compiled = driver::compile(&project, opts, &mut diags);
     let rendered: Vec<String> = diags
         .items
         .iter()
         .map(|d| jobnet2sfn::diag::render(d, &project.sources, false))
         .collect();
-    let compiled = compiled.unwrap_or_else(|| panic!("compile failed:\n{}", rendered.join("\n")));
+    let compiled = compiled.unwrap_or_else(|| {
+        let texts: Vec<String> = inputs
+            .iter()
+            .map(|(name, text)| format!("--- {name}\n{text}"))
+            .collect();
+        panic!(
+            "compile failed:\n{}\ninputs:\n{}",
+            rendered.join("\n"),
+            texts.join("")
+        )
+    });
     assert!(!diags.has_errors(), "{}", rendered.join("\n"));
     driver::write(dir, &compiled.files).expect("write the output directory");
     compiled
@@ -764,7 +778,7 @@ fn scenario_inputs() -> Vec<(String, String)> {
 fn scenarios_run_with_jobnet_semantics() {
     let moto = moto();
     let dir = tempdir("scenarios");
-    let _ = compile(&scenario_inputs(), &dir);
+    let _ = compile(&scenario_inputs(), &driver::CompileOptions::default(), &dir);
     let rt = runtime();
     let failures = rt.block_on(async {
         let env = deploy(&moto, &dir).await;
@@ -965,6 +979,9 @@ impl Dag {
     }
 }
 
+/// State budget for the split half of the cases: small enough to split most 3-7 job nets.
+const SPLIT_STATES: usize = 20;
+
 /// Cases per run (JOBNET2SFN_DAG_CASES overrides); the seed is printed and can be replayed
 /// with JOBNET2SFN_DAG_SEED.
 const DAG_CASES: usize = 20;
@@ -1004,31 +1021,49 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
         dags.iter().filter(|d| !d.or_joins.is_empty()).count(),
         dags.iter().map(|d| d.edges.len()).sum::<usize>()
     );
-    let inputs: Vec<(String, String)> = dags
-        .iter()
-        .enumerate()
-        .map(|(k, d)| (format!("dag{k}.yaml"), d.spec(&format!("dag{k}"))))
-        .collect();
-
+    // Odd cases compile under tiny budgets, so the partition pass splits them into child
+    // machines: the split output must behave exactly like the whole.
+    let mut small = driver::CompileOptions::default();
+    small.budgets.states = SPLIT_STATES;
+    let groups = [(0, driver::CompileOptions::default()), (1, small)];
     let moto = moto();
-    let dir = tempdir("dags");
-    let compiled = compile(&inputs, &dir);
-    let with_joins = compiled
-        .outputs
-        .iter()
-        .filter(|o| !o.joins.is_empty())
-        .count();
-    eprintln!("{with_joins} DAG(s) need exact joins (a continuation machine)");
+    let mut dirs = Vec::new();
+    let (mut with_joins, mut split) = (0, 0);
+    for (parity, opts) in &groups {
+        let inputs: Vec<(String, String)> = dags
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| k % 2 == *parity)
+            .map(|(k, d)| (format!("dag{k}.yaml"), d.spec(&format!("dag{k}"))))
+            .collect();
+        let dir = tempdir(&format!("dags{parity}"));
+        let compiled = compile(&inputs, opts, &dir);
+        with_joins += compiled
+            .outputs
+            .iter()
+            .filter(|o| !o.joins.is_empty())
+            .count();
+        split += compiled
+            .outputs
+            .iter()
+            .filter(|o| !o.splits.is_empty())
+            .count();
+        dirs.push(dir);
+    }
+    eprintln!("{with_joins} DAG(s) need exact joins (a continuation machine), {split} were split");
     assert!(
-        cases < 10 || with_joins > 0,
-        "no generated DAG needs an exact join: the generator lost its point"
+        cases < 10 || (with_joins > 0 && split > 0),
+        "no generated DAG needs an exact join or a split: the generator lost its point"
     );
     let rt = runtime();
     let failures = rt.block_on(async {
-        let env = Arc::new(deploy(&moto, &dir).await);
+        let mut envs = Vec::new();
+        for dir in &dirs {
+            envs.push(Arc::new(deploy(&moto, dir).await));
+        }
         let mut tasks = tokio::task::JoinSet::new();
         for (k, dag) in dags.iter().cloned().enumerate() {
-            let env = Arc::clone(&env);
+            let env = Arc::clone(&envs[k % 2]);
             tasks.spawn(async move {
                 let net = format!("dag{k}");
                 let r = run(&env, &net, &format!("{net}-run"), input(json!({}))).await?;
@@ -1052,5 +1087,7 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
         moto.log.display(),
         failures.join("\n\n")
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

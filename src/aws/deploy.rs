@@ -162,7 +162,7 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
     if !missing.is_empty() {
         bail!("missing deployment parameter(s): {}", missing.join(", "));
     }
-    let order = manifest.deployment_order()?;
+    let plan = manifest.deployment_order();
     // Read every definition before touching AWS, so a missing file deploys nothing.
     let mut definitions = Vec::with_capacity(manifest.state_machines.len());
     for m in &manifest.state_machines {
@@ -183,22 +183,22 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
 
     let mut existing = list_state_machines(&clients.sfn).await?;
     let mut arns: BTreeMap<String, String> = BTreeMap::new();
-    for i in order {
+    for &i in &plan.create_first {
+        // Part of a reference cycle: its ARN must exist before its real definition does.
+        let name = &manifest.state_machines[i].name;
+        if !existing.contains_key(name) {
+            let arn =
+                create_state_machine(&clients.sfn, name, PLACEHOLDER_ASL, &opts.role_arn).await?;
+            existing.insert(name.clone(), arn);
+        }
+    }
+    for (name, arn) in &existing {
+        if manifest.state_machines.iter().any(|m| &m.name == name) {
+            arns.insert(name.clone(), arn.clone());
+        }
+    }
+    for &i in &plan.order {
         let m = &manifest.state_machines[i];
-        let refers_to_itself = m
-            .substitutions
-            .values()
-            .any(|s| matches!(s, Substitution::StateMachine(t) if *t == m.name));
-        if refers_to_itself && !existing.contains_key(&m.name) {
-            // Its own ARN is only known once it exists: create it with a trivial definition,
-            // then give it the real one below.
-            let arn = create_state_machine(&clients.sfn, &m.name, PLACEHOLDER_ASL, &opts.role_arn)
-                .await?;
-            existing.insert(m.name.clone(), arn);
-        }
-        if let Some(arn) = existing.get(&m.name) {
-            arns.insert(m.name.clone(), arn.clone());
-        }
         let mut values = BTreeMap::new();
         for (placeholder, sub) in &m.substitutions {
             let value = match sub {

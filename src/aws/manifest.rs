@@ -124,10 +124,13 @@ impl Manifest {
         Ok(())
     }
 
-    /// Indices of `state_machines` such that a machine comes after every other machine whose ARN
-    /// it needs. A machine may refer to itself (deploy creates it first, then fills in its own
-    /// ARN); any other cycle is an error naming its members.
-    pub fn deployment_order(&self) -> anyhow::Result<Vec<usize>> {
+    /// In which order to deploy the machines so that every ARN a definition needs exists.
+    ///
+    /// Machines may refer to each other in cycles (a continuation starts a split-off child that
+    /// arrives at another join of the same continuation; a machine may start itself). A cycle
+    /// is broken by creating one of its members first with a placeholder definition: its ARN
+    /// then exists, and it gets its real definition when the order reaches it.
+    pub fn deployment_order(&self) -> DeployOrder {
         let index: BTreeMap<&str, usize> = self
             .state_machines
             .iter()
@@ -140,37 +143,49 @@ impl Manifest {
             for sub in m.substitutions.values() {
                 if let Substitution::StateMachine(target) = sub {
                     let j = index[target.as_str()];
-                    if j != i && !deps[i].contains(&j) {
+                    if !deps[i].contains(&j) {
                         deps[i].push(j);
                     }
                 }
             }
         }
         let mut done = vec![false; n];
-        let mut order = Vec::with_capacity(n);
-        // Repeatedly take the first machine (in manifest order) whose dependencies are all done:
-        // quadratic, but manifests hold a handful of machines, and the order stays predictable.
-        while order.len() < n {
-            let next = (0..n).find(|&i| !done[i] && deps[i].iter().all(|&d| done[d]));
+        // The ARN exists: deployed, or created first as a placeholder.
+        let mut available = vec![false; n];
+        let mut plan = DeployOrder::default();
+        // Repeatedly take the first machine (in manifest order) whose dependencies all exist:
+        // quadratic, but the order stays predictable. When none can go, pre-create the first
+        // machine that a waiting machine needs.
+        while plan.order.len() < n {
+            let next = (0..n).find(|&i| !done[i] && deps[i].iter().all(|&d| available[d]));
             match next {
                 Some(i) => {
                     done[i] = true;
-                    order.push(i);
+                    available[i] = true;
+                    plan.order.push(i);
                 }
                 None => {
-                    let stuck: Vec<&str> = (0..n)
-                        .filter(|&i| !done[i])
-                        .map(|i| self.state_machines[i].name.as_str())
-                        .collect();
-                    bail!(
-                        "state machines refer to each other in a cycle: {}",
-                        stuck.join(", ")
-                    );
+                    let blocker = (0..n)
+                        .find(|&j| {
+                            !available[j] && (0..n).any(|i| !done[i] && deps[i].contains(&j))
+                        })
+                        .expect("a stuck machine waits for one that does not exist yet");
+                    available[blocker] = true;
+                    plan.create_first.push(blocker);
                 }
             }
         }
-        Ok(order)
+        plan
     }
+}
+
+/// The result of [`Manifest::deployment_order`] (indices into `state_machines`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeployOrder {
+    /// Machines to create with a placeholder definition before anything else.
+    pub create_first: Vec<usize>,
+    /// Every machine, each after the machines whose ARNs it needs.
+    pub order: Vec<usize>,
 }
 
 /// Replaces every `${Name}` in `text` with `values[Name]`. A placeholder without a value is an
@@ -250,12 +265,13 @@ mod tests {
             Substitution::StateMachine("daily_sales-cont".into())
         );
         assert_eq!(m.tables[0].sort_key, None);
-        let order = m.deployment_order().unwrap();
-        assert_eq!(names(&m, &order), ["daily_sales-cont", "daily_sales"]);
+        let plan = m.deployment_order();
+        assert_eq!(names(&m, &plan.order), ["daily_sales-cont", "daily_sales"]);
+        assert!(plan.create_first.is_empty());
     }
 
     #[test]
-    fn order_follows_references_and_allows_self_reference() {
+    fn order_follows_references_and_pre_creates_self_references() {
         let text = manifest(&format!(
             "[{}, {}, {}]",
             sm("a", &["c"]),
@@ -263,11 +279,13 @@ mod tests {
             sm("c", &["b", "c"])
         ));
         let m = Manifest::parse(&text).unwrap();
-        assert_eq!(names(&m, &m.deployment_order().unwrap()), ["b", "c", "a"]);
+        let plan = m.deployment_order();
+        assert_eq!(names(&m, &plan.order), ["b", "a", "c"]);
+        assert_eq!(names(&m, &plan.create_first), ["b", "c"]);
     }
 
     #[test]
-    fn a_cycle_is_an_error_naming_its_members() {
+    fn a_cycle_is_broken_by_pre_creating_one_member() {
         let text = manifest(&format!(
             "[{}, {}, {}]",
             sm("a", &["b"]),
@@ -275,8 +293,9 @@ mod tests {
             sm("c", &[])
         ));
         let m = Manifest::parse(&text).unwrap();
-        let err = m.deployment_order().unwrap_err().to_string();
-        assert!(err.contains("cycle: a, b"), "{err}");
+        let plan = m.deployment_order();
+        assert_eq!(names(&m, &plan.order), ["c", "b", "a"]);
+        assert_eq!(names(&m, &plan.create_first), ["a"]);
     }
 
     #[test]

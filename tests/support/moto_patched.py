@@ -15,7 +15,9 @@ of AWS that the generated state machines rely on):
 
 2. An execution started without a name (a child started without `Name`, or a StartExecution
    call without `name`) is named "None", so a second one fails with ExecutionAlreadyExists.
-   AWS generates a UUID: so does the fix.
+   AWS generates a UUID: so does the fix. Names are also checked as AWS checks them (1..80
+   characters, no whitespace or `<>{}[]?*"#%\^|~`$&,;:/`): moto's executing backend does not
+   check them, so a generated child name that AWS would refuse went unnoticed.
 
 3. Variables (`Assign`, then `$name` in a JSONPath state) are evaluated through JSONata, which
    moto ships stubbed out (its JVM bridge is not included), so any read of a variable fails with
@@ -46,6 +48,7 @@ from botocore.session import get_session
 
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import main
+from moto.stepfunctions.exceptions import InvalidName
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_sfn as sfn_service,
@@ -87,9 +90,16 @@ sfn_service.StateTaskServiceSfn._normalise_response = _normalise_response
 _original_start_execution = parser_models.StepFunctionsParserBackend.start_execution
 
 
+# AWS: 1..80 characters, none of whitespace, < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : / or
+# control characters.
+_INVALID_NAME = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]')
+
+
 def _start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
     if name is None:
         name = str(uuid.uuid4())
+    if not 1 <= len(name) <= 80 or _INVALID_NAME.search(name):
+        raise InvalidName(f"Invalid Name: '{name}'")
     return _original_start_execution(
         self,
         state_machine_arn,

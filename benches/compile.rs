@@ -6,6 +6,10 @@ use jobnet2sfn::driver::{compile, load_text, CompileOptions, InputFormat};
 use jobnet2sfn::ir::Project;
 use jobnet2sfn::synth::{spec, Shape};
 
+/// Same allocator as the binary, so figures match what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }

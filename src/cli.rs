@@ -62,6 +62,11 @@ enum Command {
         after_help = "Examples:\n  jobnet2sfn graph examples/non_series_parallel.yaml\n  jobnet2sfn graph examples/daily_batch.yaml --view generated --syntax dot\n  jobnet2sfn graph examples/*.yaml -o graphs/"
     )]
     Graph(GraphArgs),
+    /// Forecast the runs of scheduled jobnets: business date, start time, and why.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn plan examples/scheduled_with_calendar.yaml --from 2027-01-01 --to 2027-12-31\n  jobnet2sfn plan specs/*.yaml --from 2027-04-25 --to 2027-05-10 --output csv --skipped"
+    )]
+    Plan(PlanArgs),
     /// Write a synthetic jobnet spec of N jobs (for benchmarks and scale tests).
     #[command(hide = true)]
     Synth {
@@ -143,6 +148,10 @@ struct CompileArgs {
     /// `statemachines/` to the bucket given at deploy time).
     #[arg(long, value_enum, default_value_t = Definitions::Auto)]
     definitions: Definitions,
+    /// Years of business-calendar data to write, e.g. `2027..2029` (default: this year
+    /// and the next two). Fix it in CI for output that does not change at New Year.
+    #[arg(long, value_name = "FIRST..LAST", value_parser = parse_years)]
+    calendar_years: Option<std::ops::RangeInclusive<i32>>,
     /// Step Functions logging level.
     #[arg(long, value_name = "LEVEL", default_value = "ERROR", value_parser = ["ALL", "ERROR", "FATAL", "OFF"])]
     log_level: String,
@@ -155,6 +164,31 @@ struct CheckArgs {
     /// Exit 0 even when items are not yet compiled or unsupported.
     #[arg(long)]
     allow_partial: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PlanOutput {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct PlanArgs {
+    #[command(flatten)]
+    common: Common,
+    /// First business date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    from: chrono::NaiveDate,
+    /// Last business date (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    to: chrono::NaiveDate,
+    /// Forecast layout (diagnostics follow --format).
+    #[arg(long, value_enum, default_value_t = PlanOutput::Table)]
+    output: PlanOutput,
+    /// Also list the dates a rule selected but that do not run, and why.
+    #[arg(long)]
+    skipped: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -193,6 +227,7 @@ pub fn main() -> i32 {
         Command::Compile(a) => compile(a),
         Command::Check(a) => check(a),
         Command::Graph(a) => graph_cmd(a),
+        Command::Plan(a) => plan_cmd(a),
         Command::Synth { jobs, name } => {
             print!(
                 "{}",
@@ -315,6 +350,7 @@ fn compile(a: CompileArgs) -> i32 {
     opts.cfn.log_retention_days = a.log_retention_days;
     opts.cfn.log_level = a.log_level.clone();
     opts.cfn.definitions = a.definitions;
+    opts.calendar_years = a.calendar_years.clone();
     // Validation runs even after front-end errors, so one run reports everything.
     let compiled = driver::compile(&project, &opts, &mut diags);
     let Some(compiled) = compiled else {
@@ -378,6 +414,67 @@ fn check(a: CheckArgs) -> i32 {
         exit,
         &summary,
     )
+}
+
+fn parse_years(s: &str) -> Result<std::ops::RangeInclusive<i32>, String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or("expected FIRST..LAST, e.g. 2027..2029")?;
+    let (a, b): (i32, i32) = (
+        a.parse().map_err(|_| format!("bad year `{a}`"))?,
+        b.parse().map_err(|_| format!("bad year `{b}`"))?,
+    );
+    if !(1955..=2099).contains(&a) || !(a..=2099).contains(&b) {
+        return Err("years must lie within 1955..2099, first not after last".into());
+    }
+    Ok(a..=b)
+}
+
+fn plan_cmd(a: PlanArgs) -> i32 {
+    let mut diags = Diagnostics::default();
+    let project = load(&a.common, &mut diags);
+    if !diags.has_errors() {
+        crate::passes::validate::validate(&project, &[], &mut diags);
+    }
+    if a.from > a.to {
+        eprintln!("error: --from {} is after --to {}", a.from, a.to);
+        return EXIT_USAGE;
+    }
+    let rows = if diags.has_errors() {
+        Vec::new()
+    } else {
+        crate::calendar::plan::plan(
+            &project,
+            &a.common.jobnets,
+            a.from,
+            a.to,
+            a.skipped,
+            &mut diags,
+        )
+    };
+    let color = use_color(a.common.color);
+    let exit = if diags.has_errors() {
+        EXIT_INPUT
+    } else {
+        EXIT_OK
+    };
+    if a.common.format == OutputFormat::Json {
+        let v = json_result(&project, &mut diags, None, exit);
+        let mut v = v;
+        v["plan"] = crate::calendar::plan::render_json(&rows);
+        println!("{}", crate::back::pretty(&v).trim_end());
+        return exit;
+    }
+    print_diags(&project, &mut diags, color);
+    if exit == EXIT_OK {
+        let format = match a.output {
+            PlanOutput::Table => crate::calendar::plan::PlanFormat::Table,
+            PlanOutput::Csv => crate::calendar::plan::PlanFormat::Csv,
+            PlanOutput::Json => crate::calendar::plan::PlanFormat::Json,
+        };
+        print!("{}", crate::calendar::plan::render(&rows, format));
+    }
+    exit
 }
 
 fn graph_cmd(a: GraphArgs) -> i32 {

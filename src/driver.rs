@@ -8,7 +8,7 @@ use crate::back::asl::{self, FindingKind, JobnetOutput};
 use crate::back::cfn::{self, CfnOptions};
 use crate::back::report::{self, Report};
 use crate::back::templates::TemplateSet;
-use crate::back::{pretty, yaml};
+use crate::back::{pretty, schedule, yaml};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::front;
 use crate::ir::Project;
@@ -216,6 +216,9 @@ pub struct CompileOptions {
     pub jobnets: Vec<String>,
     /// Budgets every generated machine must stay under (split otherwise).
     pub budgets: Budgets,
+    /// Years of business-calendar data to write (`calendars/*.json`); `None`: this year
+    /// and the next two. Set it for reproducible output across a new year.
+    pub calendar_years: Option<std::ops::RangeInclusive<i32>>,
 }
 
 /// The result of a successful compile: file contents by relative path, plus the data
@@ -289,6 +292,13 @@ pub fn compile(
             }
         }
     }
+    // Scheduled jobnets get the business-day gate before anything is measured or written.
+    schedule::gate_machines(project, &mut outputs, diags);
+    let years = opts
+        .calendar_years
+        .clone()
+        .unwrap_or_else(|| schedule::default_years(chrono::Local::now().date_naive()));
+    let calendars = schedule::calendar_items(project, years, diags);
     if diags.has_errors() {
         return None;
     }
@@ -299,10 +309,12 @@ pub fn compile(
             files.insert(report::machine_file(&m.name), pretty(&m.definition));
         }
     }
-    files.insert(
-        "template.yaml".into(),
-        yaml::to_yaml(&cfn::template(&outputs, &opts.cfn)),
-    );
+    let mut template = cfn::template(&outputs, &opts.cfn);
+    schedule::add_schedules(&mut template, project, &outputs, diags);
+    files.insert("template.yaml".into(), yaml::to_yaml(&template));
+    for (file, items) in calendars {
+        files.insert(file, pretty(&items));
+    }
     files.insert("manifest.json".into(), pretty(&cfn::manifest(&outputs)));
     files.insert("report.md".into(), report::markdown(&report));
     files.insert(
@@ -332,6 +344,7 @@ fn split(
     let cost = |u| costs.get(&u).copied().unwrap_or_default();
     let unsplit = plan.clone();
     let mut effective = *budgets;
+    let mut over = Vec::new();
     for _ in 0..4 {
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
@@ -349,6 +362,22 @@ fn split(
         if worst.1 {
             return Ok(out);
         }
+        over = out
+            .machines
+            .iter()
+            .map(|m| (m.name.clone(), crate::back::metrics::measure(&m.definition)))
+            .filter(|(_, m)| {
+                m.states > budgets.states
+                    || m.definition_bytes > budgets.definition_bytes
+                    || m.history_events > budgets.history_events
+            })
+            .map(|(n, m)| {
+                format!(
+                    "{n}: {} states, {} bytes, {} history events",
+                    m.states, m.definition_bytes, m.history_events
+                )
+            })
+            .collect();
         let shrink = 0.9 / worst.0;
         effective = Budgets {
             states: ((effective.states as f64) * shrink) as usize,
@@ -357,8 +386,12 @@ fn split(
         };
     }
     Err(vec![format!(
-        "{}: cannot split this jobnet under the budgets (a single unit may be larger than a whole machine may be)",
-        project.units[plan.root].path
+        "{}: cannot split this jobnet under the budgets ({} states, {} bytes, {} history events); still over: {}",
+        project.units[plan.root].path,
+        budgets.states,
+        budgets.definition_bytes,
+        budgets.history_events,
+        over.join("; ")
     )])
 }
 
@@ -398,13 +431,16 @@ fn select_roots(
 /// Writes the files under `dir`, replacing generated definitions of machines that no
 /// longer exist so the directory always mirrors one compile.
 pub fn write(dir: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
-    let machines = dir.join("statemachines");
-    if machines.is_dir() {
-        for entry in std::fs::read_dir(&machines)? {
+    for (sub, ext) in [("statemachines", ".asl.json"), ("calendars", ".json")] {
+        let generated = dir.join(sub);
+        if !generated.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&generated)? {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let rel = format!("statemachines/{name}");
-            if name.ends_with(".asl.json") && !files.contains_key(&rel) {
+            let rel = format!("{sub}/{name}");
+            if name.ends_with(ext) && !files.contains_key(&rel) {
                 std::fs::remove_file(&path)?;
             }
         }

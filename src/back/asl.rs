@@ -164,10 +164,22 @@ pub fn emit_cached(
     let states = scope.finish();
     machines.push(e.take_machine(&base, Role::Root, &start, states));
 
-    // Continuation machine, when any join needs one.
-    let regions: Vec<_> = plan.regions().map(|(_, r)| r.clone()).collect();
+    // Continuation machine(s), when any join needs one: one per group the partition pass
+    // made (one unless the regions outgrow a machine).
+    let all_regions: Vec<_> = plan.regions().map(|(_, r)| r.clone()).collect();
+    let groups = all_regions
+        .iter()
+        .map(|r| plan.cont_groups.get(&r.join).copied().unwrap_or(0))
+        .max()
+        .map_or(0, |g| g + 1);
     let mut joins = Vec::new();
-    if !regions.is_empty() {
+    for group in 0..groups {
+        let regions: Vec<_> = all_regions
+            .iter()
+            .filter(|r| plan.cont_groups.get(&r.join).copied().unwrap_or(0) == group)
+            .cloned()
+            .collect();
+        let cont_name = cont_machine(&cont_name, group);
         e.role = Role::Continuation;
         let mut states: IndexMap<String, Value> = IndexMap::new();
         let dispatch_choices: Vec<Value> = regions
@@ -382,12 +394,6 @@ impl Scope {
     }
 
     fn finish(mut self) -> IndexMap<String, Value> {
-        // A handler or end asked for by a unit whose states cannot fail (a Pass-only job
-        // type) has no transition into it; AWS rejects unreachable states, so drop it.
-        let handler_name = format!("{}.failed", self.key);
-        let done_name = format!("{}.done", self.key);
-        self.handler_used &= self.states.values().any(|s| refers_to(s, &handler_name));
-        self.done_used &= self.states.values().any(|s| refers_to(s, &done_name));
         if self.handler_used {
             let h = format!("{}.failed", self.key);
             let state = if self.top {
@@ -402,18 +408,6 @@ impl Scope {
             self.states.insert(d, json!({"Type": "Succeed"}));
         }
         self.states
-    }
-}
-
-/// Whether `state` transitions to `name` (`Next`, `Default`, or inside `Choices`/`Catch`).
-/// Branches of a Parallel are scanned too: harmless, state names are unique per machine.
-fn refers_to(state: &Value, name: &str) -> bool {
-    match state {
-        Value::Object(o) => o.iter().any(|(k, v)| {
-            ((k == "Next" || k == "Default") && v.as_str() == Some(name)) || refers_to(v, name)
-        }),
-        Value::Array(a) => a.iter().any(|v| refers_to(v, name)),
-        _ => false,
     }
 }
 
@@ -469,7 +463,32 @@ impl Emitter<'_> {
                 root.path
             ),
         };
-        let definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
+        let mut definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
+        // Step Functions rejects unreachable states; they arise only where the source has
+        // a unit that can never run (a recovery unit behind a unit that cannot fail).
+        let mut removed = Vec::new();
+        prune_unreachable(&mut definition, &mut removed);
+        for gone in removed {
+            let owners: Vec<String> = self
+                .mapping
+                .iter()
+                .filter(|(_, v)| v.contains(&gone))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for path in owners {
+                let states = self.mapping.get_mut(&path).expect("present");
+                states.retain(|s| s != &gone);
+                if states.is_empty() {
+                    self.mapping.remove(&path);
+                    self.findings.push(Finding {
+                        unit: path,
+                        kind: FindingKind::Approximated,
+                        what: "never runs: the unit it depends on cannot end abnormally, so no state is generated".into(),
+                        action: "remove the unit, or attach it to a unit that can fail".into(),
+                    });
+                }
+            }
+        }
         let mut placeholders = std::mem::take(&mut self.placeholders);
         collect_placeholders(&definition, &mut placeholders);
         Machine {
@@ -545,9 +564,20 @@ impl Emitter<'_> {
         }
     }
 
+    /// Whether unit `u` has recovery units attached.
+    fn has_recovery(&self, u: UnitId) -> bool {
+        let parent = self.project.units[u].parent.unwrap_or(self.plan.root);
+        self.plan
+            .nets
+            .get(&parent)
+            .and_then(|p| p.recovery.get(&u))
+            .is_some_and(|r| !r.is_empty())
+    }
+
     fn unit_entry(&self, u: UnitId) -> String {
         let own = self.names.state(u);
         match &self.project.units[u].kind {
+            UnitKind::Net(_) if self.has_recovery(u) => own.to_string(),
             UnitKind::Net(_) => {
                 let main = &self.plan.nets[&u].main;
                 match main {
@@ -698,15 +728,17 @@ impl Emitter<'_> {
                 }));
             }
         }
-        let cont = self.cont_name.clone();
-        self.may_start("ContinuationArn", &cont);
+        let group = self.plan.cont_groups.get(&join).copied().unwrap_or(0);
+        let cont = cont_machine(&self.cont_name, group);
+        let placeholder = cont_placeholder(group);
+        self.may_start(&placeholder, &cont);
         let state = json!({
             "Type": "Task",
             "Comment": format!("run {} and what follows it in the continuation machine", self.project.units[join].path),
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
             "Parameters": {
-                "StateMachineArn": "${ContinuationArn}",
-                "Name.$": format!("States.Format('{{}}-{key}', {run_id})"),
+                "StateMachineArn": format!("${{{placeholder}}}"),
+                "Name.$": format!("States.Format('{{}}-j-{key}', {run_id})"),
                 "Input": {
                     "join": key,
                     "runId.$": run_id,
@@ -751,7 +783,8 @@ impl Emitter<'_> {
     fn emit_child_call(&mut self, scope: &mut Scope, n: usize, next: Next) {
         let key = self.plan.children[n].key.clone();
         let machine = self.child_machine(&key);
-        let placeholder = format!("Child{}Arn", pascal(&key));
+        // `pascal` would merge `u2-2` and `u22`; keys are distinct with `-` read as `_`.
+        let placeholder = format!("Child_{}_Arn", key.replace('-', "_"));
         self.may_start(&placeholder, &machine);
         let handler = scope.handler();
         let run_id = self.run_id();
@@ -761,7 +794,7 @@ impl Emitter<'_> {
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
             "Parameters": {
                 "StateMachineArn": format!("${{{placeholder}}}"),
-                "Name.$": format!("States.Format('{{}}-{}', {run_id})", shorten(&key, 32)),
+                "Name.$": format!("States.Format('{{}}-p-{}', {run_id})", shorten(&key, 32)),
                 "Input": {
                     "runId.$": run_id,
                     "businessDate.$": self.business_date(),
@@ -808,7 +841,30 @@ impl Emitter<'_> {
                     if unit.cutoff.is_some() {
                         self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
                     }
-                    self.emit_block(scope, main, Some(&name), next);
+                    if self.has_recovery(u) {
+                        // The net runs as a one-branch Parallel so that an abnormal end
+                        // anywhere inside it reaches its recovery units.
+                        let inner = self.entry(main, None);
+                        let mut sub = Scope::branch(&inner);
+                        self.emit_block(&mut sub, main, None, Next::End);
+                        let check = format!("{name}.check");
+                        scope.insert(&name, json!({
+                            "Type": "Parallel",
+                            "Comment": format!("{}: nested jobnet with recovery units", unit.path),
+                            "Branches": [{"StartAt": inner, "States": Value::Object(sub.finish().into_iter().collect())}],
+                            "ResultSelector": {"failed": false, "b0.$": "$[0].failed"},
+                            "Next": check
+                        }));
+                        let default = scope.target(&next);
+                        scope.insert(&check, json!({
+                            "Type": "Choice",
+                            "Comment": "an abnormal end inside the jobnet runs its recovery units",
+                            "Choices": [{"Variable": "$.b0", "BooleanEquals": true, "Next": fail_target}],
+                            "Default": default
+                        }));
+                    } else {
+                        self.emit_block(scope, main, Some(&name), next);
+                    }
                 }
             }
             UnitKind::Judgment(j) => self.emit_judgment(scope, u, &j.condition.clone(), next),
@@ -885,11 +941,10 @@ impl Emitter<'_> {
                 }
             }
             UnitKind::Net(net) => {
-                if net.schedule.is_some() {
-                    items.push((FindingKind::NotYetCompiled, "schedule".into(), "schedules arrive with the calendar issue; start runs by hand meanwhile".into()));
-                }
-                if net.calendar.is_some() {
-                    items.push((FindingKind::NotYetCompiled, "calendar".into(), "calendars arrive with the calendar issue".into()));
+                // A root's schedule and calendar become EventBridge schedules, the business
+                // calendar table and the gate (src/back/schedule.rs).
+                if u != self.plan.root && (net.schedule.is_some() || net.calendar.is_some()) {
+                    items.push((FindingKind::Approximated, "schedule or calendar on a nested jobnet".into(), "a nested jobnet runs when its place in the root jobnet comes; put the schedule on the root".into()));
                 }
                 if net.start_conditions.is_some() {
                     items.push((FindingKind::NotYetCompiled, "start conditions".into(), "start conditions arrive with the JP1 and calendar issues".into()));
@@ -1346,6 +1401,72 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Name of continuation machine `group` (`<base>-cont`, then `<base>-cont2`, …).
+fn cont_machine(first: &str, group: usize) -> String {
+    if group == 0 {
+        first.to_string()
+    } else {
+        format!("{first}{}", group + 1)
+    }
+}
+
+fn cont_placeholder(group: usize) -> String {
+    if group == 0 {
+        "ContinuationArn".into()
+    } else {
+        format!("Continuation{}Arn", group + 1)
+    }
+}
+
+/// Removes states no transition reaches, in the machine and inside every branch, and
+/// returns their names in `removed`.
+fn prune_unreachable(machine: &mut Value, removed: &mut Vec<String>) {
+    let start = machine
+        .get("StartAt")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(states) = machine.get_mut("States").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut todo = vec![start];
+    while let Some(n) = todo.pop() {
+        if !seen.insert(n.clone()) {
+            continue;
+        }
+        let Some(st) = states.get(&n) else { continue };
+        let mut push = |v: Option<&Value>| {
+            if let Some(t) = v.and_then(Value::as_str) {
+                todo.push(t.to_string());
+            }
+        };
+        push(st.get("Next"));
+        push(st.get("Default"));
+        for key in ["Choices", "Catch"] {
+            for c in st.get(key).and_then(Value::as_array).into_iter().flatten() {
+                push(c.get("Next"));
+            }
+        }
+    }
+    let gone: Vec<String> = states
+        .keys()
+        .filter(|k| !seen.contains(*k))
+        .cloned()
+        .collect();
+    for g in gone {
+        states.shift_remove(&g);
+        removed.push(g);
+    }
+    for st in states.values_mut() {
+        if let Some(branches) = st.get_mut("Branches").and_then(Value::as_array_mut) {
+            for b in branches {
+                prune_unreachable(b, removed);
+            }
+        }
+    }
+}
+
 /// Replaces [`RUN_ID_TOKEN`] in every string of `v`.
 fn replace_token(v: &mut Value, run_id: &str) {
     match v {
@@ -1416,16 +1537,66 @@ mod tests {
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["RunTable", "X_1"]);
     }
 
+    fn compile_one(yaml: &str) -> crate::driver::Compiled {
+        use crate::diag::Diagnostics;
+        use crate::driver::{compile, load_text, CompileOptions, InputFormat};
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(&mut p, "t.yaml", yaml.into(), InputFormat::Spec, &mut d);
+        compile(&p, &CompileOptions::default(), &mut d).expect("compiles")
+    }
+
+    /// Every transition target exists and every state is reachable, recursively.
+    fn assert_well_formed(machine: &Value) {
+        let mut copy = machine.clone();
+        let mut removed = Vec::new();
+        prune_unreachable(&mut copy, &mut removed);
+        assert!(removed.is_empty(), "unreachable: {removed:?}");
+    }
+
     #[test]
-    fn unused_handlers_are_not_emitted() {
-        let mut scope = Scope::branch("a");
-        let _ = scope.handler();
-        scope.insert("a", json!({"Type": "Pass", "End": true}));
-        assert!(!scope.finish().contains_key("a.failed"));
-        let mut scope = Scope::branch("a");
-        let h = scope.handler();
-        scope.insert("a", json!({"Type": "Task", "End": true, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": h}]}));
-        assert!(scope.finish().contains_key("a.failed"));
+    fn a_nested_net_failure_reaches_its_recovery_unit() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: nr\n    units:\n      - name: inner\n        units:\n          - {name: a, type: lambda}\n      - {name: fix, type: noop, after: [inner], recovery: true}\n      - {name: next, type: noop, after: [inner]}\n",
+        );
+        let m = &c.outputs[0].machines[0].definition;
+        assert_well_formed(m);
+        assert_eq!(m["States"]["inner"]["Type"], "Parallel");
+        assert_eq!(m["States"]["inner.check"]["Choices"][0]["Next"], "fix");
+        assert_eq!(m["States"]["inner.check"]["Default"], "next");
+        let inner = &m["States"]["inner"]["Branches"][0]["States"];
+        assert!(
+            inner["a"]["Catch"].to_string().contains("a.failed"),
+            "{inner}"
+        );
+    }
+
+    #[test]
+    fn a_recovery_unit_that_can_never_run_is_pruned_and_reported() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: np\n    units:\n      - {name: a, type: noop}\n      - {name: fix, type: noop, after: [a], recovery: true}\n",
+        );
+        let out = &c.outputs[0];
+        assert_well_formed(&out.machines[0].definition);
+        assert!(out.machines[0].definition["States"].get("fix").is_none());
+        assert!(!out.mapping.contains_key("/np/fix"));
+        assert!(out
+            .findings
+            .iter()
+            .any(|f| f.unit == "/np/fix" && f.what.contains("never runs")));
+    }
+
+    #[test]
+    fn every_example_is_well_formed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for e in std::fs::read_dir(dir).expect("examples") {
+            let text = std::fs::read_to_string(e.expect("entry").path()).expect("text");
+            for out in compile_one(&text).outputs {
+                for m in &out.machines {
+                    assert_well_formed(&m.definition);
+                }
+            }
+        }
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl Default for CfnOptions {
 }
 
 /// Logical id of a machine's resources (`DailySales` → `DailySalesStateMachine`, …).
-fn logical(machine: &str) -> String {
+pub fn logical(machine: &str) -> String {
     let p = pascal(machine);
     if p.chars().next().is_some_and(|c| c.is_ascii_digit()) {
         format!("M{p}")

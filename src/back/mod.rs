@@ -5,6 +5,7 @@ pub mod cfn;
 pub mod graph;
 pub mod metrics;
 pub mod report;
+pub mod schedule;
 pub mod templates;
 pub mod yaml;
 

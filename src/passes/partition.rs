@@ -99,6 +99,12 @@ const CHILD_CALL: Cost = Cost {
     bytes: 1_200,
     events: 6,
 };
+/// One entry of a continuation machine's dispatch (a Choice rule, its region's end).
+const DISPATCH: Cost = Cost {
+    states: 1,
+    bytes: 300,
+    events: 2,
+};
 /// A machine's own frame: start state, failure handler, end, execution events.
 const MACHINE: Cost = Cost {
     states: 4,
@@ -132,7 +138,7 @@ pub fn partition(
         net_mains: HashMap::new(),
     };
     for c in &p.children {
-        p.keys.insert(c.key.clone());
+        p.keys.insert(c.key.replace('-', "_"));
     }
     let root = plan.root;
     let nets: Vec<UnitId> = plan.nets.keys().copied().collect();
@@ -182,6 +188,31 @@ pub fn partition(
             total.states = total.states - cost.states + CHILD_CALL.states;
             total.bytes = total.bytes - cost.bytes + CHILD_CALL.bytes;
             total.events = total.events - cost.events + CHILD_CALL.events;
+        }
+    }
+    // Too many regions for one continuation machine even with their bodies moved out:
+    // spread them over several, in a stable order, each under budget.
+    let mut region_costs: Vec<(UnitId, Cost)> = Vec::new();
+    for &n in &nets {
+        for r in &plan.nets[&n].regions {
+            let c = match r.body {
+                Block::Child(_) => CHILD_CALL,
+                _ => p.cost_of(&r.body),
+            };
+            region_costs.push((r.join, c + DISPATCH));
+        }
+    }
+    let total = region_costs.iter().fold(Cost::default(), |a, r| a + r.1);
+    if !total.fits(&p.budgets) {
+        let mut group = 0;
+        let mut acc = Cost::default();
+        for (join, c) in region_costs {
+            if acc != Cost::default() && !(acc + c).fits(&p.budgets) {
+                group += 1;
+                acc = Cost::default();
+            }
+            acc = acc + c;
+            plan.cont_groups.insert(join, group);
         }
     }
     // Nested nets not reached through the root (none today) keep their plan.
@@ -249,7 +280,9 @@ impl Partitioner<'_> {
                     );
                 }
                 let reason = total.over(&self.budgets);
+                let n = fitted.len();
                 let groups = self.cut(fitted, Cost::default());
+                let merged = groups.len() < n;
                 let mut out = Vec::new();
                 let mut cost = Cost::default();
                 for g in groups {
@@ -257,7 +290,7 @@ impl Partitioner<'_> {
                     out.push(b);
                     cost = cost + c;
                 }
-                (Block::Series(out), cost)
+                self.refit(Block::Series(out), cost, merged)
             }
             Block::Parallel(branches) => {
                 let fitted: Vec<(Block, Cost)> =
@@ -270,7 +303,9 @@ impl Partitioner<'_> {
                     );
                 }
                 let reason = total.over(&self.budgets);
+                let n = fitted.len();
                 let groups = self.cut(fitted, BRANCH);
+                let merged = groups.len() < n;
                 let mut out = Vec::new();
                 let mut cost = PARALLEL;
                 for g in groups {
@@ -278,8 +313,18 @@ impl Partitioner<'_> {
                     out.push(b);
                     cost = cost + c + BRANCH;
                 }
-                (Block::Parallel(out), cost)
+                self.refit(Block::Parallel(out), cost, merged)
             }
+        }
+    }
+
+    /// After a cut, many child calls may still be too many for one machine: cut again (the
+    /// calls are small, so each round divides their number), as long as rounds merge.
+    fn refit(&mut self, b: Block, cost: Cost, merged: bool) -> (Block, Cost) {
+        if cost.fits(&self.budgets) || !merged {
+            (b, cost)
+        } else {
+            self.fit(b)
         }
     }
 
@@ -337,6 +382,24 @@ impl Partitioner<'_> {
         groups
     }
 
+    /// Cost of an already fitted block (units at their emitted size).
+    fn cost_of(&self, b: &Block) -> Cost {
+        match b {
+            Block::Empty => Cost::default(),
+            Block::Arrive { .. } => ARRIVE,
+            Block::Child(_) => CHILD_CALL,
+            Block::Unit(u) => match self.project.units[*u].kind {
+                UnitKind::Net(_) => {
+                    let main = self.net_mains.get(u).cloned().unwrap_or(Block::Empty);
+                    self.cost_of(&main) + CHILD_CALL
+                }
+                _ => (self.unit_cost)(*u),
+            },
+            Block::Series(v) => v.iter().fold(Cost::default(), |a, x| a + self.cost_of(x)),
+            Block::Parallel(v) => v.iter().fold(PARALLEL, |a, x| a + self.cost_of(x) + BRANCH),
+        }
+    }
+
     fn first_unit(&self, b: &Block) -> Option<UnitId> {
         match b {
             Block::Unit(u) => Some(*u),
@@ -357,13 +420,14 @@ impl Partitioner<'_> {
             .first_name(&body)
             .map_or_else(|| "part".to_string(), |n| n.replace('.', "-"));
         let base = shorten(&base, 40);
+        // Keys must stay distinct once `-` and `_` are conflated (placeholders use `_`).
         let mut key = base.clone();
         let mut i = 2;
-        while self.keys.contains(&key) {
+        while self.keys.contains(&key.replace('-', "_")) {
             key = format!("{base}-{i}");
             i += 1;
         }
-        self.keys.insert(key.clone());
+        self.keys.insert(key.replace('-', "_"));
         self.children.push(ChildPlan {
             key,
             body,

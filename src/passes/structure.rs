@@ -146,6 +146,9 @@ pub struct JobnetPlan {
     pub nets: BTreeMap<UnitId, NetPlan>,
     /// Parts moved into child machines by the partition pass (empty until it runs).
     pub children: Vec<ChildPlan>,
+    /// Join → index of the continuation machine running its region, when the partition
+    /// pass needed more than one (absent: the first).
+    pub cont_groups: HashMap<UnitId, usize>,
 }
 
 /// A part of a jobnet that runs as its own (child) state machine.
@@ -186,6 +189,7 @@ pub fn plan(project: &Project, root: UnitId, opts: Options) -> JobnetPlan {
         root,
         nets,
         children: Vec::new(),
+        cont_groups: HashMap::new(),
     }
 }
 

@@ -1,0 +1,870 @@
+//! Schedules on AWS: EventBridge Scheduler schedules that start a root jobnet's state
+//! machine, the business-day Lambda that tells a run day from a non-run day at run time,
+//! its calendar table, and the calendar data files that fill that table.
+//!
+//! EventBridge Scheduler knows nothing of business days, so each schedule fires at one
+//! wall-clock start time on every day a rule could run, and hands the state machine the
+//! jobnet's rules (as [`rule_json`]) with the scheduled time. The machine's first state asks
+//! the Lambda ([`gate_states`]); the Lambda reads open/closed days from the table, which the
+//! operator edits when a calendar changes: no recompilation.
+
+use crate::back::asl::{JobnetOutput, Role};
+use crate::back::templates::IamStatement;
+use crate::calendar::engine::calendar_of;
+use crate::calendar::{resolve, DayReason};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir::{
+    ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule, UnitId,
+};
+use chrono::{Datelike, Weekday};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Logical ids of the resources every template with schedules shares.
+pub const TABLE_LOGICAL: &str = "BusinessCalendarTable";
+pub const LAMBDA_LOGICAL: &str = "BusinessDayFunction";
+const LAMBDA_ROLE_LOGICAL: &str = "BusinessDayFunctionRole";
+/// The gate's `${…}` placeholder for the Lambda's ARN.
+pub const LAMBDA_ARN_PLACEHOLDER: &str = "BusinessDayFunctionArn";
+/// A gate state name is already used by the jobnet.
+pub const E_GATE_CLASH: &str = "E0606";
+/// A jobnet needs more schedules than [`MANY_SCHEDULES`].
+pub const W_MANY_SCHEDULES: &str = "W0608";
+/// Schedules of one jobnet above which the template size becomes a concern.
+pub const MANY_SCHEDULES: usize = 48;
+
+/// The Lambda's source, inlined into the template (`ZipFile` holds at most 4096 bytes).
+pub const LAMBDA_SOURCE: &str = include_str!("../../templates/lambda/business_day.py");
+
+/// `ZipFile` code limit of `AWS::Lambda::Function`.
+pub const ZIP_FILE_LIMIT: usize = 4096;
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
+
+/// A rule as the Lambda reads it: `days` is `[kind, args…]`, weekdays are 0 (Monday)..6.
+pub fn rule_json(rule: &ScheduleRule) -> Value {
+    let days = match &rule.days {
+        DayRule::Daily => json!(["daily"]),
+        DayRule::Weekdays(w) => json!([
+            "weekdays",
+            w.iter()
+                .map(|d| d.num_days_from_monday())
+                .collect::<Vec<_>>()
+        ]),
+        DayRule::DaysOfMonth(v) => json!(["days_of_month", v]),
+        DayRule::NthOpenDay(n) => json!(["nth_open_day", n]),
+        DayRule::NthClosedDay(n) => json!(["nth_closed_day", n]),
+        DayRule::DaysBeforeMonthEnd(n) => json!(["days_before_month_end", n]),
+        DayRule::NthLastOpenDay(n) => json!(["nth_last_open_day", n]),
+        DayRule::NthWeekday { weekday, n } => {
+            json!(["nth_weekday", weekday.num_days_from_monday(), n])
+        }
+        DayRule::Dates(v) => json!([
+            "dates",
+            v.iter().map(ToString::to_string).collect::<Vec<_>>()
+        ]),
+        DayRule::EveryNDays { n, from } => json!(["every", "days", n, from.to_string()]),
+        DayRule::EveryNWeeks { n, from } => json!(["every", "weeks", n, from.to_string()]),
+        DayRule::EveryNMonths { n, from } => json!(["every", "months", n, from.to_string()]),
+    };
+    let mut m = Map::new();
+    m.insert("days".into(), days);
+    let (action, max) = match rule.on_closed_day {
+        ClosedDayAction::Skip => ("skip", None),
+        ClosedDayAction::RunAnyway => ("run", None),
+        ClosedDayAction::Previous { max_days } => ("previous", Some(max_days)),
+        ClosedDayAction::Next { max_days } => ("next", Some(max_days)),
+    };
+    m.insert("onClosed".into(), json!(action));
+    if let Some(max) = max {
+        m.insert("maxShift".into(), json!(max));
+    }
+    if let Some(r) = rule.reckon {
+        m.insert("reckon".into(), json!([r.open_days, r.max_days]));
+    }
+    if let Some(d) = rule.valid_from {
+        m.insert("validFrom".into(), json!(d.to_string()));
+    }
+    if let Some(d) = rule.valid_until {
+        m.insert("validUntil".into(), json!(d.to_string()));
+    }
+    Value::Object(m)
+}
+
+/// Reads [`rule_json`]'s form back (shared test vectors, hand-written Lambda inputs).
+/// `times` and `span` are not part of it and come back empty.
+pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
+    let obj = v.as_object().ok_or("a rule is a JSON object")?;
+    let date = |v: &Value| -> Result<Date, String> {
+        v.as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("`{v}` is no date (YYYY-MM-DD)"))
+    };
+    let num = |v: Option<&Value>| -> Result<i64, String> {
+        v.and_then(Value::as_i64)
+            .ok_or_else(|| format!("expected a number, found {v:?}"))
+    };
+    let unsigned = |v: Option<&Value>| -> Result<u32, String> {
+        u32::try_from(num(v)?).map_err(|_| format!("{v:?} is out of range"))
+    };
+    let days = obj
+        .get("days")
+        .and_then(Value::as_array)
+        .ok_or("`days` is a list such as [\"daily\"]")?;
+    let kind = days.first().and_then(Value::as_str).unwrap_or("");
+    let list = |v: Option<&Value>| -> Result<Vec<Value>, String> {
+        v.and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| format!("`{kind}` needs a list"))
+    };
+    let weekday = |v: &Value| -> Result<Weekday, String> {
+        let i = usize::try_from(num(Some(v))?).map_err(|e| e.to_string())?;
+        WEEKDAYS
+            .get(i)
+            .copied()
+            .ok_or_else(|| format!("weekday {i} is not 0..6"))
+    };
+    let day_rule = match kind {
+        "daily" => DayRule::Daily,
+        "weekdays" => DayRule::Weekdays(
+            list(days.get(1))?
+                .iter()
+                .map(weekday)
+                .collect::<Result<_, _>>()?,
+        ),
+        "days_of_month" => DayRule::DaysOfMonth(
+            list(days.get(1))?
+                .iter()
+                .map(|x| unsigned(Some(x)))
+                .collect::<Result<_, _>>()?,
+        ),
+        "nth_open_day" => DayRule::NthOpenDay(unsigned(days.get(1))?),
+        "nth_closed_day" => DayRule::NthClosedDay(unsigned(days.get(1))?),
+        "days_before_month_end" => DayRule::DaysBeforeMonthEnd(unsigned(days.get(1))?),
+        "nth_last_open_day" => DayRule::NthLastOpenDay(unsigned(days.get(1))?),
+        "nth_weekday" => DayRule::NthWeekday {
+            weekday: weekday(days.get(1).unwrap_or(&Value::Null))?,
+            n: i32::try_from(num(days.get(2))?).map_err(|e| e.to_string())?,
+        },
+        "dates" => DayRule::Dates(
+            list(days.get(1))?
+                .iter()
+                .map(date)
+                .collect::<Result<_, _>>()?,
+        ),
+        "every" => {
+            let n = unsigned(days.get(2))?;
+            let from = date(days.get(3).unwrap_or(&Value::Null))?;
+            match days.get(1).and_then(Value::as_str) {
+                Some("days") => DayRule::EveryNDays { n, from },
+                Some("weeks") => DayRule::EveryNWeeks { n, from },
+                Some("months") => DayRule::EveryNMonths { n, from },
+                other => return Err(format!("`every` unit {other:?} is not days/weeks/months")),
+            }
+        }
+        other => return Err(format!("unknown day rule `{other}`")),
+    };
+    let max_days = obj.get("maxShift").map_or(Ok(2), |v| unsigned(Some(v)))?;
+    if max_days > 31 {
+        return Err(format!("`maxShift` {max_days} is more than 31 days"));
+    }
+    let on_closed_day = match obj
+        .get("onClosed")
+        .and_then(Value::as_str)
+        .unwrap_or("skip")
+    {
+        "skip" => ClosedDayAction::Skip,
+        "run" => ClosedDayAction::RunAnyway,
+        "previous" => ClosedDayAction::Previous { max_days },
+        "next" => ClosedDayAction::Next { max_days },
+        other => return Err(format!("unknown closed-day action `{other}`")),
+    };
+    let reckon = match obj.get("reckon") {
+        None => None,
+        Some(r) => Some(Reckon {
+            open_days: i32::try_from(num(r.get(0))?).map_err(|e| e.to_string())?,
+            max_days: unsigned(r.get(1))?,
+        }),
+    };
+    if let Some(r) = reckon.filter(|r| r.max_days > 366 || r.open_days == 0) {
+        return Err(format!(
+            "`reckon` {r:?} needs non-zero open days within 366 days"
+        ));
+    }
+    let opt_date = |k: &str| obj.get(k).map(date).transpose();
+    Ok(ScheduleRule {
+        days: day_rule,
+        times: Vec::new(),
+        on_closed_day,
+        reckon,
+        repeat_minutes: None,
+        valid_from: opt_date("validFrom")?,
+        valid_until: opt_date("validUntil")?,
+        span: crate::diag::Span::new(crate::diag::FileId(0), 0, 0, 0),
+    })
+}
+
+/// A file name for a calendar name (which may be Japanese): path separators and control
+/// characters become `_`, and a leading dot is escaped.
+pub fn calendar_file(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() || c == ':' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if s.starts_with('.') || s.is_empty() {
+        s.insert(0, '_');
+    }
+    format!("calendars/{s}.json")
+}
+
+/// The holiday-table items of every calendar for `years`: one item per day with
+/// `pk` (calendar name), `sk` (date), `open` and, for holidays, `name`.
+///
+/// Each file is `{calendar, dayStart, years, items}`; load it with
+/// any DynamoDB batch writer (boto3 `Table.batch_writer`, see `tests/lambda_vectors.py`). Calendars that do not resolve are
+/// reported and left out.
+pub fn calendar_items(
+    project: &Project,
+    years: std::ops::RangeInclusive<i32>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let (Some(first), Some(last)) = (
+        Date::from_ymd_opt(*years.start(), 1, 1),
+        Date::from_ymd_opt(*years.end(), 12, 31),
+    ) else {
+        return out;
+    };
+    for (_, cal) in project.calendars.iter() {
+        let resolved = match resolve(project, &cal.name, cal.span) {
+            Ok(r) => r,
+            Err(d) => {
+                if !diags
+                    .items
+                    .iter()
+                    .any(|x| x.code == d.code && x.span == d.span)
+                {
+                    diags.push(d);
+                }
+                continue;
+            }
+        };
+        if let Some(w) = crate::calendar::holiday_range_warning(&resolved, first, last) {
+            diags.push(w.at(cal.span));
+        }
+        let items: Vec<Value> = first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| {
+                let (kind, reason) = resolved.day(d);
+                let mut item = json!({
+                    "pk": cal.name,
+                    "sk": d.to_string(),
+                    "open": kind == DayKind::Open,
+                });
+                let why = match reason {
+                    DayReason::Explicit => "date",
+                    DayReason::Holiday(name) => {
+                        item["name"] = json!(name);
+                        "holiday"
+                    }
+                    DayReason::Weekday => "weekday",
+                };
+                item["reason"] = json!(why);
+                item
+            })
+            .collect();
+        out.insert(
+            calendar_file(&cal.name),
+            json!({
+                "calendar": cal.name,
+                "dayStart": resolved.day_start.to_string(),
+                "years": [years.start(), years.end()],
+                "items": items,
+            }),
+        );
+    }
+    out
+}
+
+/// The calendar table, the business-day Lambda and its role: once per template.
+pub fn shared_resources() -> Map<String, Value> {
+    let mut r = Map::new();
+    r.insert(
+        TABLE_LOGICAL.into(),
+        json!({
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"}
+                ],
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"}
+                ],
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
+                "SSESpecification": {"SSEEnabled": true}
+            }
+        }),
+    );
+    r.insert(
+        LAMBDA_ROLE_LOGICAL.into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": assume("lambda.amazonaws.com"),
+                "ManagedPolicyArns": [
+                    {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
+                ],
+                "Policies": [{
+                    "PolicyName": "ReadBusinessCalendar",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": "dynamodb:Query",
+                            "Resource": {"Fn::GetAtt": [TABLE_LOGICAL, "Arn"]}
+                        }]
+                    }
+                }]
+            }
+        }),
+    );
+    r.insert(
+        LAMBDA_LOGICAL.into(),
+        json!({
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Timeout": 30,
+                "MemorySize": 256,
+                "Role": {"Fn::GetAtt": [LAMBDA_ROLE_LOGICAL, "Arn"]},
+                "Environment": {"Variables": {"TABLE": {"Ref": TABLE_LOGICAL}}},
+                "Code": {"ZipFile": LAMBDA_SOURCE}
+            }
+        }),
+    );
+    r
+}
+
+fn assume(service: &str) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// State names of the gate (checked against the machine's own names).
+pub const GATE_STATES: [&str; 6] = [
+    "ScheduledStart",
+    "BusinessDay",
+    "IsRunDay",
+    "StartRun",
+    "NotARunDay",
+    "AlreadyStarted",
+];
+
+/// The ASL states that turn a scheduled execution into a run: an execution started by a
+/// schedule (its input has `scheduledTime`) asks the Lambda whether its business date is
+/// a run day and, if so, starts this same machine named `<businessDate>-<runSuffix>` with
+/// input `{businessDate, startTime, vars}`, then ends. Execution names are idempotent, so a
+/// second start for one date and time is refused (and ends in `AlreadyStarted`). Any other
+/// execution (a run, or an operator's start with `businessDate`) goes straight to `next`.
+pub fn gate_states(next: &str) -> Map<String, Value> {
+    let mut s = Map::new();
+    s.insert(
+        "ScheduledStart".into(),
+        json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.scheduledTime", "IsPresent": true, "Next": "BusinessDay"}],
+            "Default": next
+        }),
+    );
+    s.insert(
+        "BusinessDay".into(),
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${BusinessDayFunctionArn}", "Payload.$": "$"},
+            "ResultSelector": {"run.$": "$.Payload.run", "businessDate.$": "$.Payload.businessDate"},
+            "ResultPath": "$.businessDay",
+            "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
+            "Next": "IsRunDay"
+        }),
+    );
+    s.insert(
+        "IsRunDay".into(),
+        json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.businessDay.run", "BooleanEquals": true, "Next": "StartRun"}],
+            "Default": "NotARunDay"
+        }),
+    );
+    s.insert(
+        "StartRun".into(),
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {
+                "StateMachineArn.$": "$$.StateMachine.Id",
+                "Name.$": "States.Format('{}-{}', $.businessDay.businessDate, $.runSuffix)",
+                "Input": {
+                    "businessDate.$": "$.businessDay.businessDate",
+                    "startTime.$": "$.startTime",
+                    "vars.$": "$.vars",
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
+                }
+            },
+            "Catch": [{"ErrorEquals": ["StepFunctions.ExecutionAlreadyExistsException"], "Next": "AlreadyStarted"}],
+            "End": true
+        }),
+    );
+    s.insert(
+        "NotARunDay".into(),
+        json!({"Type": "Succeed", "Comment": "the calendar says this business date has no run"}),
+    );
+    s.insert(
+        "AlreadyStarted".into(),
+        json!({"Type": "Succeed", "Comment": "this business date and start time already ran"}),
+    );
+    s
+}
+
+fn scheduled_roots(project: &Project) -> BTreeSet<UnitId> {
+    project
+        .roots
+        .iter()
+        .copied()
+        .filter(|r| {
+            project.units[*r]
+                .as_net()
+                .is_some_and(|n| n.schedule.as_ref().is_some_and(|s| !s.rules.is_empty()))
+        })
+        .collect()
+}
+
+/// Puts the gate in front of the root machine of every scheduled jobnet and grants it
+/// the Lambda and the start of itself. Call before writing definitions and the template.
+pub fn gate_machines(project: &Project, outputs: &mut [JobnetOutput], diags: &mut Diagnostics) {
+    let scheduled = scheduled_roots(project);
+    for out in outputs.iter_mut().filter(|o| scheduled.contains(&o.root)) {
+        let Some(m) = out.machines.iter_mut().find(|m| m.role == Role::Root) else {
+            continue;
+        };
+        let Some(states) = m.definition.get("States").and_then(Value::as_object) else {
+            continue;
+        };
+        if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(**n)) {
+            diags.push(
+                Diagnostic::error(
+                    E_GATE_CLASH,
+                    format!(
+                        "jobnet `{}` has a state named `{clash}`, which the schedule gate needs",
+                        project.units[out.root].name
+                    ),
+                )
+                .at(project.units[out.root].span)
+                .hint("rename that unit"),
+            );
+            continue;
+        }
+        let next = m.definition["StartAt"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut merged = gate_states(&next);
+        merged.extend(states.clone());
+        m.definition["States"] = Value::Object(merged);
+        m.definition["StartAt"] = json!("ScheduledStart");
+        m.placeholders.insert(LAMBDA_ARN_PLACEHOLDER.into());
+        m.iam.push(IamStatement {
+            actions: vec!["lambda:InvokeFunction".into()],
+            resources: vec![format!("${{{LAMBDA_LOGICAL}.Arn}}")],
+        });
+        m.iam.push(IamStatement {
+            actions: vec!["states:StartExecution".into()],
+            resources: vec![format!(
+                "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{}",
+                m.name
+            )],
+        });
+    }
+}
+
+/// Adds to a template from [`crate::back::cfn::template`] the calendar table, the Lambda,
+/// and each scheduled jobnet's schedules, and binds the gate's Lambda ARN.
+pub fn add_schedules(
+    template: &mut Value,
+    project: &Project,
+    outputs: &[JobnetOutput],
+    diags: &mut Diagnostics,
+) {
+    let scheduled = scheduled_roots(project);
+    let mut added = Map::new();
+    for out in outputs.iter().filter(|o| scheduled.contains(&o.root)) {
+        let Some(m) = out.machines.iter().find(|m| m.role == Role::Root) else {
+            continue;
+        };
+        let machine = format!("{}StateMachine", crate::back::cfn::logical(&m.name));
+        if let Some(subs) = template
+            .pointer_mut(&format!(
+                "/Resources/{machine}/Properties/DefinitionSubstitutions"
+            ))
+            .and_then(Value::as_object_mut)
+        {
+            subs.insert(
+                LAMBDA_ARN_PLACEHOLDER.into(),
+                json!({"Fn::GetAtt": [LAMBDA_LOGICAL, "Arn"]}),
+            );
+        }
+        added.extend(jobnet_schedules(project, out.root, &machine, diags));
+    }
+    if added.is_empty() {
+        return;
+    }
+    if let Some(params) = template
+        .get_mut("Parameters")
+        .and_then(Value::as_object_mut)
+    {
+        params.remove(LAMBDA_ARN_PLACEHOLDER);
+    }
+    if let Some(res) = template.get_mut("Resources").and_then(Value::as_object_mut) {
+        res.extend(shared_resources());
+        res.extend(added);
+    }
+    if let Some(outs) = template.get_mut("Outputs").and_then(Value::as_object_mut) {
+        outs.insert(
+            "BusinessCalendarTableName".into(),
+            json!({"Description": "Load calendars/*.json here (pk calendar, sk date)", "Value": {"Ref": TABLE_LOGICAL}}),
+        );
+    }
+}
+
+/// Days between the calendar date a start fires on and its business date.
+fn day_offset(day_start: ClockTime, t: ClockTime) -> u32 {
+    u32::from(t.minutes >= 24 * 60 || t.minutes < day_start.minutes)
+}
+
+/// The schedules (one per distinct start time) and their role for one root jobnet.
+///
+/// `machine_logical` is the logical id of the jobnet's `AWS::StepFunctions::StateMachine`.
+/// Each schedule's input is the Lambda's event: `scheduledTime`, `timezone`, `dayOffset`,
+/// `calendar`, `rules` (those with this start time), `exclusive`, plus `startTime`,
+/// `runSuffix` (`HHMM`, for the run's execution name) and empty run `vars`.
+pub fn jobnet_schedules(
+    project: &Project,
+    root: UnitId,
+    machine_logical: &str,
+    diags: &mut Diagnostics,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    let Some(net) = project.units[root].as_net() else {
+        return out;
+    };
+    let Some(schedule) = net.schedule.as_ref() else {
+        return out;
+    };
+    let cal = match calendar_of(project, root) {
+        Ok(c) => c,
+        Err(d) => {
+            diags.push(d);
+            return out;
+        }
+    };
+    let calendar = net.calendar.as_ref().map(|c| c.name.clone());
+    let mut exclusive = Vec::new();
+    for other in &schedule.exclusive_with {
+        let found = project.roots.iter().copied().find(|r| {
+            let u = &project.units[*r];
+            u.name == *other || u.path.trim_start_matches('/') == other.trim_start_matches('/')
+        });
+        match found.and_then(|r| Some((r, project.units[r].as_net()?.schedule.as_ref()?))) {
+            Some((r, s)) => exclusive.push(json!({
+                "jobnet": other,
+                "calendar": project.units[r].as_net().and_then(|n| n.calendar.as_ref()).map(|c| c.name.clone()),
+                "rules": s.rules.iter().map(rule_json).collect::<Vec<_>>(),
+            })),
+            None => diags.push(
+                Diagnostic::error(
+                    crate::calendar::codes::E_UNKNOWN_JOBNET,
+                    format!("`exclusive_with` names `{other}`, which is no scheduled root jobnet"),
+                )
+                .at(schedule.span)
+                .hint("name a root jobnet of the project that has a schedule"),
+            ),
+        }
+    }
+    let mut by_time: BTreeMap<ClockTime, Vec<usize>> = BTreeMap::new();
+    for (i, rule) in schedule.rules.iter().enumerate() {
+        for t in crate::calendar::engine::start_times(&cal, rule) {
+            by_time.entry(t).or_default().push(i);
+        }
+    }
+    if by_time.len() > MANY_SCHEDULES {
+        diags.push(
+            Diagnostic::warning(
+                W_MANY_SCHEDULES,
+                format!(
+                    "jobnet `{}` needs {} schedules, one per start time (repeats included)",
+                    project.units[root].name,
+                    by_time.len()
+                ),
+            )
+            .at(schedule.span)
+            .hint("a template holds at most 500 resources: use a longer `repeat_minutes` or fewer start times"),
+        );
+    }
+    let role = format!("{machine_logical}SchedulerRole");
+    for (t, rules) in &by_time {
+        let offset = day_offset(cal.day_start, *t);
+        let wall = t.minutes % (24 * 60);
+        let input = json!({
+            "scheduledTime": "<aws.scheduler.scheduled-time>",
+            "timezone": schedule.timezone,
+            "dayOffset": offset,
+            "startTime": t.to_string(),
+            "runSuffix": format!("{:02}{:02}", t.hour(), t.minute()),
+            "vars": {},
+            "calendar": calendar,
+            "rules": rules.iter().map(|i| rule_json(&schedule.rules[*i])).collect::<Vec<_>>(),
+            "exclusive": exclusive,
+        });
+        out.insert(
+            format!("{machine_logical}Schedule{:02}{:02}", t.hour(), t.minute()),
+            json!({
+                "Type": "AWS::Scheduler::Schedule",
+                "Properties": {
+                    "Description": format!("{} at {t} (business-day time)", project.units[root].name),
+                    "ScheduleExpression": cron(wall / 60, wall % 60, &schedule.rules, rules, offset),
+                    "ScheduleExpressionTimezone": schedule.timezone,
+                    "FlexibleTimeWindow": {"Mode": "OFF"},
+                    "State": "ENABLED",
+                    "Target": {
+                        "Arn": {"Ref": machine_logical},
+                        "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
+                        "Input": input.to_string(),
+                        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+                    }
+                }
+            }),
+        );
+    }
+    if !by_time.is_empty() {
+        out.insert(
+            role,
+            json!({
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": assume("scheduler.amazonaws.com"),
+                    "Policies": [{
+                        "PolicyName": "StartJobnet",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{
+                                "Effect": "Allow",
+                                "Action": "states:StartExecution",
+                                "Resource": {"Ref": machine_logical}
+                            }]
+                        }
+                    }]
+                }
+            }),
+        );
+    }
+    out
+}
+
+/// The cron of one start time: only the rules' weekdays when every rule using it is a
+/// plain weekday rule (the Lambda still judges the calendar), otherwise every day.
+fn cron(hour: u32, minute: u32, all: &[ScheduleRule], used: &[usize], offset: u32) -> String {
+    let mut dows = BTreeSet::new();
+    for i in used {
+        let r = &all[*i];
+        match (&r.days, r.on_closed_day, r.reckon) {
+            (DayRule::Weekdays(w), ClosedDayAction::Skip | ClosedDayAction::RunAnyway, None) => {
+                dows.extend(
+                    w.iter()
+                        .map(|d| (d.num_days_from_sunday() + offset) % 7 + 1),
+                );
+            }
+            _ => return format!("cron({minute} {hour} * * ? *)"),
+        }
+    }
+    let names: Vec<&str> = dows
+        .iter()
+        .map(|d| ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"][(*d as usize) - 1])
+        .collect();
+    format!("cron({minute} {hour} ? * {} *)", names.join(","))
+}
+
+/// First and last year of a project's calendar data: the current year and the next two.
+pub fn default_years(today: Date) -> std::ops::RangeInclusive<i32> {
+    today.year()..=today.year() + 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::front::spec::load;
+
+    fn project(text: &str) -> (Project, Diagnostics) {
+        let mut p = Project::default();
+        let file = p.sources.add("t.yaml", text.to_string(), "utf-8");
+        let mut diags = Diagnostics::default();
+        load(&mut p, file, &mut diags);
+        assert!(!diags.has_errors(), "{:?}", diags.items);
+        (p, diags)
+    }
+
+    const SPEC: &str = r#"
+version: 1
+calendars:
+  - name: 営業日
+    weekdays: {sat: closed, sun: closed}
+    japanese_holidays: true
+    day_start: "05:00"
+jobnets:
+  - name: nightly
+    calendar: 営業日
+    schedule:
+      exclusive_with: [monthly]
+      rules:
+        - {weekdays: [mon, fri], at: ["01:30", "22:00"]}
+        - {nth_open_day: 1, at: "22:00", on_closed_day: next}
+    units:
+      - {name: a, type: lambda, params: {function: f}}
+  - name: monthly
+    schedule:
+      rules:
+        - {days_before_month_end: 0, at: "23:00"}
+    units:
+      - {name: a, type: lambda, params: {function: f}}
+"#;
+
+    #[test]
+    fn lambda_fits_in_zip_file() {
+        assert!(
+            LAMBDA_SOURCE.len() <= ZIP_FILE_LIMIT,
+            "{}",
+            LAMBDA_SOURCE.len()
+        );
+        let r = shared_resources();
+        assert_eq!(
+            r[LAMBDA_LOGICAL]["Properties"]["Code"]["ZipFile"],
+            LAMBDA_SOURCE
+        );
+        assert_eq!(r[TABLE_LOGICAL]["Type"], "AWS::DynamoDB::Table");
+    }
+
+    #[test]
+    fn one_schedule_per_start_time_with_a_narrow_role() {
+        let (p, _) = project(SPEC);
+        let mut diags = Diagnostics::default();
+        let r = jobnet_schedules(&p, p.roots[0], "NightlyMachine", &mut diags);
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        let keys: Vec<&str> = r.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "NightlyMachineSchedule2200",
+                "NightlyMachineSchedule2530",
+                "NightlyMachineSchedulerRole"
+            ]
+        );
+        // 01:30 is before the 05:00 day start: Monday's and Friday's runs fire on Tuesday
+        // and Saturday, and the Lambda takes one day off the scheduled date.
+        let early = &r["NightlyMachineSchedule2530"]["Properties"];
+        assert_eq!(early["ScheduleExpression"], "cron(30 1 ? * TUE,SAT *)");
+        assert_eq!(early["ScheduleExpressionTimezone"], "Asia/Tokyo");
+        let input: Value =
+            serde_json::from_str(early["Target"]["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(input["dayOffset"], 1);
+        assert_eq!(input["calendar"], "営業日");
+        assert_eq!(input["rules"].as_array().unwrap().len(), 1);
+        assert_eq!(input["exclusive"][0]["jobnet"], "monthly");
+        assert_eq!(input["scheduledTime"], "<aws.scheduler.scheduled-time>");
+        // 22:00 serves both rules; the open-day rule needs every day.
+        let late = &r["NightlyMachineSchedule2200"]["Properties"];
+        assert_eq!(late["ScheduleExpression"], "cron(0 22 * * ? *)");
+        let role = &r["NightlyMachineSchedulerRole"]["Properties"];
+        let stmt = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+        assert_eq!(stmt["Action"], "states:StartExecution");
+        assert_eq!(stmt["Resource"], json!({"Ref": "NightlyMachine"}));
+    }
+
+    #[test]
+    fn frequent_repeats_warn() {
+        let spec = SPEC.replace(
+            r#"{nth_open_day: 1, at: "22:00", on_closed_day: next}"#,
+            r#"{nth_open_day: 1, at: "05:00", repeat_minutes: 20}"#,
+        );
+        let (p, _) = project(&spec);
+        let mut diags = Diagnostics::default();
+        let r = jobnet_schedules(&p, p.roots[0], "M", &mut diags);
+        assert_eq!(diags.items.len(), 1, "{:?}", diags.items);
+        assert_eq!(diags.items[0].code, W_MANY_SCHEDULES);
+        assert!(!diags.has_errors());
+        // 05:00 to 28:40 every 20 minutes (22:00 among them), 25:30 (01:30), the role.
+        assert_eq!(r.len(), 72 + 1 + 1);
+    }
+
+    #[test]
+    fn unknown_exclusive_jobnet_is_reported() {
+        let (p, _) = project(&SPEC.replace("[monthly]", "[ghost]"));
+        let mut diags = Diagnostics::default();
+        jobnet_schedules(&p, p.roots[0], "M", &mut diags);
+        assert_eq!(diags.items[0].code, "E0604");
+        assert!(diags.items[0].message.contains("ghost"));
+    }
+
+    #[test]
+    fn calendar_files_hold_every_day() {
+        let (p, _) = project(SPEC);
+        let mut diags = Diagnostics::default();
+        let files = calendar_items(&p, 2027..=2028, &mut diags);
+        assert!(diags.items.is_empty());
+        let f = &files["calendars/営業日.json"];
+        assert_eq!(f["dayStart"], "05:00");
+        let items = f["items"].as_array().unwrap();
+        assert_eq!(items.len(), 365 + 366);
+        assert_eq!(
+            items[0],
+            json!({"pk": "営業日", "sk": "2027-01-01", "open": false, "name": "元日", "reason": "holiday"})
+        );
+        assert_eq!(items[3]["open"], true);
+        assert_eq!(items[3]["reason"], "weekday");
+        assert_eq!(calendar_file("../a/b"), "calendars/_.._a_b.json");
+    }
+
+    #[test]
+    fn gate_goes_on_or_ends() {
+        let g = gate_states("FirstJob");
+        assert_eq!(g["ScheduledStart"]["Default"], "FirstJob");
+        assert_eq!(g["BusinessDay"]["Next"], "IsRunDay");
+        assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "StartRun");
+        assert_eq!(g["NotARunDay"]["Type"], "Succeed");
+        let keys: Vec<&str> = g.keys().map(String::as_str).collect();
+        assert_eq!(keys, GATE_STATES);
+    }
+}

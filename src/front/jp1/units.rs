@@ -1,0 +1,536 @@
+//! Lowering of unit-level features: end judgment, retry, judgment jobs, timed waits,
+//! connectors, cross-jobnet waits (`eun=`) and `.CONDITION` start conditions.
+//!
+//! JP1 defaults applied here (from the Command Reference): `jd=cod`; `ej=gt` with
+//! `ejc=0`; range judgments `ejm=ge`, `eju=le`; retry `rec=1`, `rei=1` minute,
+//! `rjs=1`, `rje=4294967295`.
+
+use super::lower::{approx, ignored, unsup, Lower, Marks};
+use super::parser::{Param, UnitDef};
+use super::report::Status;
+use crate::diag::Diagnostic;
+use crate::ir::{
+    CmpOp, Condition, EndJudgment, Judgment, StartConditions, StartEvent, UnitId, UnitKind, WaitFor,
+};
+
+const RETRY_MAX_CODE: i64 = 4_294_967_295;
+
+/// `s3://bucket/key` paths can be watched and tested as they are; anything else is a path
+/// on a legacy host that the user must map to an object key.
+pub fn is_s3_path(p: &str) -> bool {
+    p.strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
+}
+
+fn idx(u: &UnitDef, key: &str) -> Option<usize> {
+    u.params.iter().rposition(|p| p.key == key)
+}
+
+impl Lower<'_> {
+    pub(super) fn end_judgment(
+        &mut self,
+        u: &UnitDef,
+        marks: &mut Marks,
+        jd: Option<usize>,
+        wth: Option<usize>,
+        tho: Option<usize>,
+        jdf: Option<usize>,
+    ) -> EndJudgment {
+        let mode = jd.map(|i| u.params[i].value.first_text()).unwrap_or("cod");
+        let mut thresholds_used = false;
+        let end = match mode {
+            "cod" => {
+                thresholds_used = true;
+                let mut warning = None;
+                let mut abnormal = 0;
+                if let Some(i) = wth {
+                    match self.number::<i64>(&u.params[i], "a return code") {
+                        Ok(v) => {
+                            warning = Some(v);
+                            marks.set(i, Status::Mapped);
+                        }
+                        Err(s) => marks.set(i, s),
+                    }
+                }
+                match tho {
+                    Some(i) => match self.number::<i64>(&u.params[i], "a return code") {
+                        Ok(v) => {
+                            abnormal = v;
+                            marks.set(i, Status::Mapped);
+                        }
+                        Err(s) => marks.set(i, s),
+                    },
+                    None => {
+                        if let (Some(w), Some(i)) = (warning, wth) {
+                            abnormal = i64::from(i32::MAX).max(w);
+                            marks.set(
+                                i,
+                                approx("no abnormal threshold: every code above the warning threshold is a warning"),
+                            );
+                        }
+                    }
+                }
+                if let (Some(w), Some(i)) = (warning, wth) {
+                    if tho.is_some() && w > abnormal {
+                        self.diags.push(
+                            Diagnostic::error(
+                                "E0311",
+                                format!("warning threshold `wth={w}` is above the abnormal threshold `tho={abnormal}`"),
+                            )
+                            .at(u.params[i].key_span)
+                            .hint("JP1 needs `wth` below `tho`: codes above `tho` are abnormal"),
+                        );
+                        warning = None;
+                        marks.set(i, unsup("fix the thresholds: `wth` must not exceed `tho`"));
+                    }
+                }
+                EndJudgment::ReturnCode { warning, abnormal }
+            }
+            "nm" => EndJudgment::AlwaysNormal,
+            "ab" => EndJudgment::AlwaysAbnormal,
+            "mdf" | "exf" => match jdf {
+                Some(i) => {
+                    let path = u.params[i].value.first_text().to_string();
+                    marks.set(
+                        i,
+                        if is_s3_path(&path) {
+                            Status::Mapped
+                        } else {
+                            approx("the file is checked on the host or container that ran the job")
+                        },
+                    );
+                    if mode == "mdf" {
+                        EndJudgment::FileModified(path)
+                    } else {
+                        EndJudgment::FileExists(path)
+                    }
+                }
+                None => {
+                    let p = &u.params[jd.unwrap_or(0)];
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E0311",
+                            format!("`jd={mode}` needs the judgment file `jdf=`"),
+                        )
+                        .at(p.key_span)
+                        .hint("add `jdf=\"path\";`"),
+                    );
+                    EndJudgment::default()
+                }
+            },
+            _ => {
+                if let Some(i) = jd {
+                    let s = self.bad_value(&u.params[i], "`cod`, `nm`, `ab`, `mdf` or `exf`");
+                    marks.set(i, s);
+                }
+                EndJudgment::default()
+            }
+        };
+        if let Some(i) = jd {
+            if marks.is_unset(i) {
+                marks.set(i, Status::Mapped);
+            }
+        }
+        if !thresholds_used {
+            for i in [wth, tho].into_iter().flatten() {
+                marks.set(i, ignored("thresholds apply only with `jd=cod`"));
+            }
+        }
+        if let Some(i) = jdf {
+            if marks.is_unset(i) {
+                marks.set(
+                    i,
+                    ignored("the judgment file applies only with `jd=mdf|exf`"),
+                );
+            }
+        }
+        end
+    }
+
+    /// abr/rjs/rje/rec/rei → automatic retry.
+    pub(super) fn retry(
+        &mut self,
+        u: &UnitDef,
+        marks: &mut Marks,
+        keys: [Option<usize>; 5],
+    ) -> Option<crate::ir::Retry> {
+        let [abr, rjs, rje, rec, rei] = keys;
+        let on = abr.is_some_and(|i| u.params[i].value.first_text() == "y");
+        if let Some(i) = abr {
+            let s = match u.params[i].value.first_text() {
+                "y" | "n" => Status::Mapped,
+                _ => self.bad_value(&u.params[i], "`y` or `n`"),
+            };
+            marks.set(i, s);
+        }
+        if !on {
+            for i in [rjs, rje, rec, rei].into_iter().flatten() {
+                marks.set(i, ignored("automatic retry is off (`abr=n`)"));
+            }
+            return None;
+        }
+        let mut get = |slot: Option<usize>, default: i64, this: &mut Self| -> i64 {
+            let Some(i) = slot else { return default };
+            match this.number::<i64>(&u.params[i], "a number") {
+                Ok(v) => {
+                    marks.set(i, Status::Mapped);
+                    v
+                }
+                Err(s) => {
+                    marks.set(i, s);
+                    default
+                }
+            }
+        };
+        let low = get(rjs, 1, self);
+        let high = get(rje, RETRY_MAX_CODE, self);
+        let attempts = get(rec, 1, self);
+        let interval = get(rei, 1, self);
+        Some(crate::ir::Retry {
+            max_attempts: u32::try_from(attempts.max(0)).unwrap_or(u32::MAX),
+            interval_seconds: u32::try_from(interval.max(0).saturating_mul(60)).unwrap_or(u32::MAX),
+            return_codes: Some((low, high)),
+            span: u.params[abr.unwrap_or(0)].key_span,
+        })
+    }
+
+    /// A judgment job's condition; Err(reason) for forms the IR cannot express.
+    pub(super) fn judgment(&mut self, u: &UnitDef, marks: &mut Marks) -> Result<Judgment, String> {
+        let ej = idx(u, "ej");
+        let form = ej.map(|i| u.params[i].value.first_text()).unwrap_or("gt");
+        let text = |k: &str| idx(u, k).map(|i| (i, u.params[i].value.first_text().to_string()));
+        let mut used: Vec<&str> = vec!["ej"];
+        let num = |this: &mut Self, k: &'static str, default: Option<i64>| -> Option<i64> {
+            match idx(u, k) {
+                Some(i) => this.number::<i64>(&u.params[i], "an integer").ok(),
+                None => default,
+            }
+        };
+        let cond = match form {
+            "gt" | "ge" | "lt" | "le" | "eq" | "ne" => {
+                used.push("ejc");
+                let value = num(self, "ejc", Some(0)).unwrap_or(0);
+                Condition::ReturnCode {
+                    op: CmpOp::parse(form).unwrap_or(CmpOp::Gt),
+                    value,
+                }
+            }
+            "ri" | "ro" => {
+                used.extend(["ejl", "ejh", "ejm", "eju"]);
+                let (Some(low), Some(high)) = (num(self, "ejl", None), num(self, "ejh", None))
+                else {
+                    return Err("range judgment without `ejl=`/`ejh=`".into());
+                };
+                let low_excl = text("ejm").is_some_and(|(_, v)| v == "gt");
+                let high_excl = text("eju").is_some_and(|(_, v)| v == "lt");
+                Condition::ReturnCodeRange {
+                    inside: form == "ri",
+                    low: if low_excl { low.saturating_add(1) } else { low },
+                    high: if high_excl {
+                        high.saturating_sub(1)
+                    } else {
+                        high
+                    },
+                }
+            }
+            "ef" | "nf" => {
+                used.push("ejf");
+                let Some((i, path)) = text("ejf") else {
+                    return Err("file judgment without `ejf=`".into());
+                };
+                if !is_s3_path(&path) {
+                    marks.set(
+                        i,
+                        approx("legacy file path kept as is: map it to s3://bucket/key before deploying"),
+                    );
+                }
+                Condition::FileExists {
+                    path,
+                    exists: form == "ef",
+                }
+            }
+            "vgt" | "vge" | "vlt" | "vle" | "veq" | "vne" | "sce" | "sne" | "snn" | "snl" => {
+                let Some((_, name)) = text("ejv") else {
+                    return Err("variable judgment without `ejv=`".into());
+                };
+                used.push("ejv");
+                let (op, value) = match form {
+                    "sce" | "sne" => {
+                        used.push("ejt");
+                        let op = if form == "sce" { CmpOp::Eq } else { CmpOp::Ne };
+                        (op, text("ejt").map(|(_, v)| v).unwrap_or_default())
+                    }
+                    "snl" => (CmpOp::Eq, String::new()),
+                    "snn" => (CmpOp::Ne, String::new()),
+                    _ => {
+                        used.push("eji");
+                        let v = num(self, "eji", Some(0)).unwrap_or(0);
+                        (CmpOp::parse(&form[1..]).unwrap_or(CmpOp::Eq), v.to_string())
+                    }
+                };
+                Condition::Variable { name, op, value }
+            }
+            "vri" | "vro" => return Err("variable range judgment (`vri`/`vro`)".into()),
+            "spe" | "spn" => return Err("variable substring judgment (`spe`/`spn`)".into()),
+            _ => {
+                if let Some(i) = ej {
+                    let s =
+                        self.bad_value(&u.params[i], "a judgment condition such as `gt` or `ef`");
+                    marks.set(i, s);
+                }
+                return Err(format!("unknown judgment condition `{form}`"));
+            }
+        };
+        for (i, p) in u.params.iter().enumerate() {
+            if p.key.starts_with("ej") && marks.is_unset(i) {
+                marks.set(
+                    i,
+                    if used.contains(&p.key.as_str()) {
+                        Status::Mapped
+                    } else {
+                        ignored("not used by this judgment condition")
+                    },
+                );
+            }
+        }
+        Ok(Judgment { condition: cond })
+    }
+
+    /// tmwj: `tmitv=` minutes.
+    pub(super) fn interval(&mut self, u: &UnitDef, marks: &mut Marks) -> Option<u32> {
+        let i = idx(u, "tmitv")?;
+        match self.number::<u32>(&u.params[i], "minutes") {
+            Ok(m) => {
+                marks.set(i, Status::Mapped);
+                Some(m)
+            }
+            Err(s) => {
+                marks.set(i, s);
+                None
+            }
+        }
+    }
+
+    /// nc: a jobnet connector waits for the connected root jobnet (`ncn=`).
+    pub(super) fn connector(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
+        for (i, p) in u.params.iter().enumerate() {
+            if matches!(p.key.as_str(), "nchn" | "ncsv") {
+                marks.set(
+                    i,
+                    unsup("connection to another manager: convert that jobnet too and wait for it"),
+                );
+            }
+        }
+        match idx(u, "ncn") {
+            Some(i) => {
+                marks.set(i, Status::Mapped);
+                let p = &u.params[i];
+                (
+                    UnitKind::WaitFor(WaitFor {
+                        target: p.value.first_text().to_string(),
+                        span: p.key_span,
+                    }),
+                    Status::Mapped,
+                )
+            }
+            None => (
+                UnitKind::Unsupported {
+                    type_name: "nc".into(),
+                    reason: "jobnet connector without `ncn=`".into(),
+                },
+                unsup("name the connected jobnet with `ncn=`"),
+            ),
+        }
+    }
+
+    /// eun=/mm=/ega=/uem=: waits for units of other jobnets, as WaitFor units placed
+    /// before the waiting unit (or before every entry unit of a waiting net).
+    pub(super) fn wait_conditions(&mut self, u: &UnitDef, id: UnitId, marks: &mut Marks) {
+        let targets: Vec<(usize, &Param)> = u
+            .params
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.key == "eun")
+            .collect();
+        for (i, p) in u.params.iter().enumerate() {
+            let s = match p.key.as_str() {
+                "mm" if targets.len() > 1 && p.value.first_text() == "or" => {
+                    approx("waits for every listed unit, not the first one to end")
+                }
+                "mm" => Status::Mapped,
+                "ega" | "uem" => unsup("wait options: check that waiting for a normal end of the same business date is right"),
+                _ => continue,
+            };
+            marks.set(i, s);
+        }
+        let parent = self.project.units[id].parent;
+        let is_net = matches!(self.project.units[id].kind, UnitKind::Net(_));
+        for (k, (i, p)) in targets.into_iter().enumerate() {
+            let target = p.value.first_text().to_string();
+            let name = format!("{}#wait{}", self.project.units[id].name, k + 1);
+            let kind = UnitKind::WaitFor(WaitFor {
+                target,
+                span: p.key_span,
+            });
+            let mut w = crate::ir::Unit::new(name.clone(), String::new(), kind, p.key_span);
+            if is_net {
+                w.path = format!("{}/{name}", self.project.units[id].path);
+                w.parent = Some(id);
+                let wid = self.project.units.alloc(w);
+                let entries = self.entry_children(id);
+                if let UnitKind::Net(net) = &mut self.project.units[id].kind {
+                    for to in entries {
+                        net.edges.push(crate::ir::Edge {
+                            from: wid,
+                            to,
+                            kind: crate::ir::EdgeKind::Normal,
+                            span: p.key_span,
+                        });
+                    }
+                    net.children.push(wid);
+                }
+                marks.set(i, Status::Mapped);
+            } else if let Some(par) = parent {
+                let pp = self.project.units[par].path.clone();
+                w.path = format!("{pp}/{name}");
+                w.parent = Some(par);
+                let wid = self.project.units.alloc(w);
+                self.pending_waits.push((par, wid, id));
+                marks.set(i, Status::Mapped);
+            } else {
+                marks.set(
+                    i,
+                    unsup("wait condition outside a jobnet: add it to a jobnet"),
+                );
+            }
+        }
+    }
+
+    /// Children of a net with no incoming edge, recovery units excepted.
+    fn entry_children(&self, net: UnitId) -> Vec<UnitId> {
+        let Some(n) = self.project.units[net].as_net() else {
+            return Vec::new();
+        };
+        n.children
+            .iter()
+            .copied()
+            .filter(|c| !self.project.units[*c].recovery && !n.edges.iter().any(|e| e.to == *c))
+            .collect()
+    }
+
+    /// `.CONDITION` (ty=rc) → start conditions of its net.
+    pub(super) fn conditions(
+        &mut self,
+        rc: &UnitDef,
+        net_path: &str,
+        net: UnitId,
+    ) -> StartConditions {
+        let path = format!("{net_path}/{}", rc.name);
+        let mut marks = Marks::new(rc);
+        self.common(rc, &mut marks);
+        let mut all = true;
+        for (i, p) in rc.params.iter().enumerate() {
+            let s = match p.key.as_str() {
+                "cond" => match p.value.first_text() {
+                    "and" => Status::Mapped,
+                    "or" => {
+                        all = false;
+                        Status::Mapped
+                    }
+                    _ => self.bad_value(p, "`and` or `or`"),
+                },
+                "wc" | "wt" => approx("the start condition stays armed: no limit on count or time"),
+                _ => continue,
+            };
+            marks.set(i, s);
+        }
+        if self.project.units[net].parent.is_some() {
+            self.record(rc, &path, None, approx("start conditions of a nested jobnet are kept on it; only root jobnets can use them"));
+        } else {
+            self.record(rc, &path, None, Status::Mapped);
+        }
+        self.finish(rc, &path, marks, Some(net));
+        let mut events = Vec::new();
+        for c in &rc.children {
+            let cpath = format!("{path}/{}", c.name);
+            let mut m = Marks::new(c);
+            self.common(c, &mut m);
+            let ty = c.ty().unwrap_or("?");
+            let base = super::lower::base_type(ty).0;
+            let (event, status) = if base == "flwj" {
+                match idx(c, "flwf") {
+                    Some(i) => {
+                        let path = c.params[i].value.first_text().to_string();
+                        if is_s3_path(&path) {
+                            m.set(i, Status::Mapped);
+                            (StartEvent::FileCreated { path }, Status::Mapped)
+                        } else {
+                            m.set(i, unsup("map the monitored file to s3://bucket/key"));
+                            (
+                                StartEvent::Other {
+                                    kind: "file".into(),
+                                    detail: path,
+                                },
+                                unsup("the monitored file is not an S3 object: write it as s3://bucket/key"),
+                            )
+                        }
+                    }
+                    None => (
+                        StartEvent::Other {
+                            kind: "file".into(),
+                            detail: String::new(),
+                        },
+                        unsup("file monitoring without `flwf=`: name the file"),
+                    ),
+                }
+            } else {
+                let detail = c
+                    .params
+                    .iter()
+                    .filter(|p| !matches!(p.key.as_str(), "ty" | "cm" | "el" | "sz"))
+                    .map(|p| format!("{}={}", p.key, p.value.raw()))
+                    .collect::<Vec<_>>()
+                    .join(";");
+                (
+                    StartEvent::Other {
+                        kind: ty.to_string(),
+                        detail,
+                    },
+                    unsup(format!(
+                        "start condition `{ty}` cannot be watched: start the jobnet from an EventBridge rule instead"
+                    )),
+                )
+            };
+            for (i, p) in c.params.iter().enumerate() {
+                if m.is_unset(i) {
+                    m.set(
+                        i,
+                        unsup(format!("part of the start condition `{ty}`: {}", p.key)),
+                    );
+                }
+            }
+            events.push(event);
+            self.record(c, &cpath, None, status);
+            self.finish(c, &cpath, m, Some(net));
+        }
+        StartConditions {
+            all,
+            events,
+            span: rc.name_span,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_paths() {
+        assert!(is_s3_path("s3://bucket/in/file.csv"));
+        assert!(!is_s3_path("s3://bucket"));
+        assert!(!is_s3_path("/data/in/file.csv"));
+        assert!(!is_s3_path("C:\\in\\file.csv"));
+    }
+}

@@ -1,0 +1,86 @@
+//! The schedule back-end on a real compile: the bundled calendar example gets its gate,
+//! schedules, calendar table, Lambda and calendar data files.
+
+use jobnet2sfn::back::{cfn, schedule};
+use jobnet2sfn::diag::Diagnostics;
+use jobnet2sfn::driver::{compile, load, CompileOptions, LoadOptions};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+#[test]
+fn scheduled_example_gets_gate_schedules_and_calendars() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/scheduled_with_calendar.yaml");
+    let mut diags = Diagnostics::default();
+    let project = load(&[path], &LoadOptions::default(), &mut diags);
+    // `compile` puts the gate in front of scheduled jobnets itself.
+    let compiled = compile(&project, &CompileOptions::default(), &mut diags).expect("compiles");
+    let mut template = cfn::template(&compiled.outputs, &CompileOptions::default().cfn);
+    schedule::add_schedules(&mut template, &project, &compiled.outputs, &mut diags);
+    assert!(!diags.has_errors(), "{:?}", diags.items);
+
+    let res = template["Resources"].as_object().unwrap();
+    let schedules: Vec<&String> = res
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Scheduler::Schedule")
+        .map(|(k, _)| k)
+        .collect();
+    // daily_billing: 02:30 and 26:00; month_end_close: 20:00, 21:00, 23:00; periodic_sync:
+    // 08:00 repeated hourly to 23:00, 09:00, 10:00, 12:00, 18:00, 21:00 (some shared).
+    assert!(schedules.len() >= 5, "{schedules:?}");
+    for id in &schedules {
+        let p = &res[id.as_str()]["Properties"];
+        assert_eq!(p["FlexibleTimeWindow"], json!({"Mode": "OFF"}));
+        let target = p["Target"]["Arn"]["Ref"].as_str().unwrap();
+        assert_eq!(res[target]["Type"], "AWS::StepFunctions::StateMachine");
+        let input: Value = serde_json::from_str(p["Target"]["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(input["calendar"], "jp-business");
+    }
+    for shared in [schedule::TABLE_LOGICAL, schedule::LAMBDA_LOGICAL] {
+        assert!(res.contains_key(shared), "{shared} missing");
+    }
+    assert!(template["Parameters"]
+        .get("BusinessDayFunctionArn")
+        .is_none());
+    let machines: Vec<&Value> = res
+        .values()
+        .filter(|r| r["Type"] == "AWS::StepFunctions::StateMachine")
+        .collect();
+    let gated: Vec<&&Value> = machines
+        .iter()
+        .filter(|m| m["Properties"]["Definition"]["StartAt"] == "ScheduledStart")
+        .collect();
+    assert_eq!(gated.len(), 3, "every scheduled root machine is gated");
+    for m in gated {
+        assert_eq!(
+            m["Properties"]["DefinitionSubstitutions"]["BusinessDayFunctionArn"],
+            json!({"Fn::GetAtt": ["BusinessDayFunction", "Arn"]})
+        );
+        let states = m["Properties"]["Definition"]["States"].as_object().unwrap();
+        let next = states["ScheduledStart"]["Default"].as_str().unwrap();
+        assert!(states.contains_key(next), "gate continues to {next}");
+    }
+    let role_text = serde_json::to_string(&res).unwrap();
+    assert!(role_text.contains("lambda:InvokeFunction"));
+    assert!(role_text.contains("${BusinessDayFunction.Arn}"));
+
+    let files = schedule::calendar_items(&project, 2027..=2027, &mut diags);
+    let keys: Vec<&String> = files.keys().collect();
+    assert_eq!(keys, ["calendars/base.json", "calendars/jp-business.json"]);
+    let jp = &files["calendars/jp-business.json"]["items"];
+    let day = |d: &str| {
+        jp.as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["sk"] == d)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(day("2027-12-31")["open"], false);
+    assert_eq!(
+        day("2027-01-02")["open"],
+        true,
+        "explicitly opened Saturday"
+    );
+    assert_eq!(day("2027-01-11")["name"], "成人の日");
+}

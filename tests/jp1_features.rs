@@ -1,0 +1,756 @@
+//! Hand-written ajsprint snippets, one feature each, asserting the IR they lower to, the
+//! diagnostics bad input gives, and that imported specs load back with the same structure.
+
+use jobnet2sfn::diag::{Diagnostics, Severity};
+use jobnet2sfn::front::{jp1, spec};
+use jobnet2sfn::ir::*;
+
+fn lower(text: &str) -> (Project, Diagnostics) {
+    let mut project = Project::default();
+    let file = project.sources.add("t.ajs", text.to_string(), "utf-8");
+    let mut diags = Diagnostics::default();
+    jp1::load(&mut project, file, &mut diags);
+    (project, diags)
+}
+
+fn lower_ok(text: &str) -> Project {
+    let (p, d) = lower(text);
+    let errors: Vec<_> = d
+        .items
+        .iter()
+        .filter(|x| x.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    p
+}
+
+fn unit<'p>(p: &'p Project, path: &str) -> &'p Unit {
+    p.units
+        .iter()
+        .map(|(_, u)| u)
+        .find(|u| u.path == path)
+        .unwrap_or_else(|| panic!("no unit {path}"))
+}
+
+fn job<'p>(p: &'p Project, path: &str) -> &'p Job {
+    match &unit(p, path).kind {
+        UnitKind::Job(j) => j,
+        other => panic!("{path} is {other:?}"),
+    }
+}
+
+fn edges(p: &Project, net: &str) -> Vec<(String, String, EdgeKind)> {
+    unit(p, net)
+        .as_net()
+        .expect("net")
+        .edges
+        .iter()
+        .map(|e| {
+            (
+                p.units[e.from].name.clone(),
+                p.units[e.to].name.clone(),
+                e.kind,
+            )
+        })
+        .collect()
+}
+
+fn e(a: &str, b: &str, k: EdgeKind) -> (String, String, EdgeKind) {
+    (a.into(), b.into(), k)
+}
+
+/// A root jobnet `/g/n` holding `body` (children and net parameters).
+fn net(body: &str) -> String {
+    format!("unit=g,,,;{{ty=g;unit=n,,,;{{ty=n;{body}}}}}")
+}
+
+#[test]
+fn nested_nets_edges_and_paths() {
+    let p = lower_ok(&net(
+        "ar=(f=a,t=sub);ar=(f=sub,t=c,seq);
+         unit=a,,,;{ty=j;sc=\"a.sh\";}
+         unit=sub,,,;{ty=n;ar=(f=x,t=y);unit=x,,,;{ty=j;te=\"echo x\";}unit=y,,,;{ty=j;te=\"echo y\";}}
+         unit=c,,,;{ty=j;sc=\"c.sh\";prm=\"1 2\";}",
+    ));
+    assert_eq!(p.roots.len(), 1);
+    assert_eq!(p.units[p.roots[0]].path, "/g/n");
+    assert_eq!(
+        edges(&p, "/g/n"),
+        vec![
+            e("a", "sub", EdgeKind::Normal),
+            e("sub", "c", EdgeKind::Normal)
+        ]
+    );
+    assert_eq!(edges(&p, "/g/n/sub"), vec![e("x", "y", EdgeKind::Normal)]);
+    assert_eq!(
+        unit(&p, "/g/n/sub/y").parent,
+        Some(
+            p.units
+                .iter()
+                .find(|(_, u)| u.path == "/g/n/sub")
+                .unwrap()
+                .0
+        )
+    );
+    assert_eq!(job(&p, "/g/n/c").params["command"], "c.sh 1 2");
+    assert_eq!(job(&p, "/g/n/c").job_type, "ecs");
+}
+
+#[test]
+fn job_types_and_parameters() {
+    let p = lower_ok(&net(
+        "unit=u,,,;{ty=j;te=\"run\";env=\"A=1\";env=\"B=x=y\";un=batch;ex=\"host1\";}
+         unit=w,,,;{ty=pj;sc=\"C:\\bin\\a.exe\";prm=\"/q\";wkp=\"D:\\work\";}
+         unit=q,,,;{ty=qj;sc=\"q.sh\";}
+         unit=r,,,;{ty=rpj;sc=\"r.bat\";}
+         unit=f,,,;{ty=fxj;sc=\"f.sh\";}
+         ar=(f=q,t=r);",
+    ));
+    let u = job(&p, "/g/n/u");
+    assert_eq!(u.params["command"], "run");
+    assert_eq!(u.params["environment"]["A"], "1");
+    assert_eq!(u.params["environment"]["B"], "x=y");
+    assert_eq!(u.params["user"], "batch");
+    assert_eq!(u.params["host"], "host1");
+    let w = job(&p, "/g/n/w");
+    assert_eq!(w.job_type, "ecs-windows");
+    assert_eq!(
+        w.params["command"],
+        "cd /d \"D:\\work\" && C:\\bin\\a.exe /q"
+    );
+    assert_eq!(w.params["working_directory"], "D:\\work");
+    assert_eq!(job(&p, "/g/n/q").job_type, "ecs");
+    assert_eq!(job(&p, "/g/n/r").job_type, "ecs-windows");
+    assert!(unit(&p, "/g/n/r").recovery);
+    assert_eq!(job(&p, "/g/n/f").job_type, "ecs");
+}
+
+#[test]
+fn end_judgment_thresholds() {
+    let p = lower_ok(&net("unit=a,,,;{ty=j;te=\"x\";wth=3;tho=8;}
+         unit=b,,,;{ty=j;te=\"x\";jd=nm;}
+         unit=c,,,;{ty=j;te=\"x\";jd=ab;}
+         unit=d,,,;{ty=j;te=\"x\";jd=exf;jdf=\"/data/ok\";}
+         unit=e,,,;{ty=j;te=\"x\";jd=mdf;jdf=\"/data/m\";}
+         unit=f,,,;{ty=j;te=\"x\";}"));
+    assert_eq!(
+        job(&p, "/g/n/a").end,
+        EndJudgment::ReturnCode {
+            warning: Some(3),
+            abnormal: 8
+        }
+    );
+    assert_eq!(job(&p, "/g/n/b").end, EndJudgment::AlwaysNormal);
+    assert_eq!(job(&p, "/g/n/c").end, EndJudgment::AlwaysAbnormal);
+    assert_eq!(
+        job(&p, "/g/n/d").end,
+        EndJudgment::FileExists("/data/ok".into())
+    );
+    assert_eq!(
+        job(&p, "/g/n/e").end,
+        EndJudgment::FileModified("/data/m".into())
+    );
+    assert_eq!(job(&p, "/g/n/f").end, EndJudgment::default());
+    let (_, d) = lower(&net("unit=a,,,;{ty=j;te=\"x\";wth=9;tho=2;}"));
+    assert!(d
+        .items
+        .iter()
+        .any(|x| x.code == "E0311" && x.severity == Severity::Error));
+}
+
+#[test]
+fn retry_cutoff_expected_and_hold() {
+    let p = lower_ok(&net(
+        "unit=a,,,;{ty=j;te=\"x\";abr=y;rjs=10;rje=20;rec=3;rei=2;etm=30;ets=wr;fd=15;ha=y;}
+         unit=b,,,;{ty=j;te=\"x\";abr=n;rec=3;etm=5;}",
+    ));
+    let a = unit(&p, "/g/n/a");
+    let UnitKind::Job(j) = &a.kind else { panic!() };
+    let r = j.retry.as_ref().expect("retry");
+    assert_eq!(
+        (r.max_attempts, r.interval_seconds, r.return_codes),
+        (3, 120, Some((10, 20)))
+    );
+    let c = a.cutoff.as_ref().expect("cutoff");
+    assert_eq!((c.minutes, c.on_timeout), (30, EndStatus::Warning));
+    assert_eq!(a.expected_minutes, Some(15));
+    assert!(a.hold);
+    let b = unit(&p, "/g/n/b");
+    let UnitKind::Job(j) = &b.kind else { panic!() };
+    assert!(j.retry.is_none());
+    assert_eq!(
+        b.cutoff.as_ref().map(|c| c.on_timeout),
+        Some(EndStatus::Abnormal)
+    );
+}
+
+#[test]
+fn or_job_joins_or() {
+    let p = lower_ok(&net(
+        "unit=a,,,;{ty=j;te=\"a\";}unit=b,,,;{ty=j;te=\"b\";}unit=o,,,;{ty=orj;}unit=c,,,;{ty=j;te=\"c\";}
+         ar=(f=a,t=o);ar=(f=b,t=o);ar=(f=o,t=c);",
+    ));
+    let o = unit(&p, "/g/n/o");
+    assert_eq!(o.join, JoinKind::Or);
+    assert!(matches!(o.kind, UnitKind::NoOp));
+    assert_eq!(unit(&p, "/g/n/c").join, JoinKind::And);
+    assert_eq!(edges(&p, "/g/n").len(), 3);
+}
+
+#[test]
+fn judgments_every_form_and_conditional_edges() {
+    let p = lower_ok(&net("unit=a,,,;{ty=j;te=\"a\";}
+         unit=j1,,,;{ty=jdj;ej=ge;ejc=4;}
+         unit=d1,,,;{ty=j;te=\"d\";}
+         unit=after,,,;{ty=j;te=\"x\";}
+         ar=(f=a,t=j1);ar=(f=j1,t=d1,con);ar=(f=j1,t=after);
+         unit=j2,,,;{ty=jdj;ej=ri;ejl=1;ejh=5;}
+         unit=j3,,,;{ty=jdj;ej=ef;ejf=\"s3://b/k\";}
+         unit=j4,,,;{ty=jdj;ej=nf;ejf=\"/in/x\";}
+         unit=j5,,,;{ty=jdj;ej=vge;ejv=\"RC\";eji=3;}
+         unit=j6,,,;{ty=jdj;ej=sce;ejv=\"REGION\";ejt=\"east\";}
+         unit=j7,,,;{ty=jdj;ej=ro;ejl=2;ejm=gt;ejh=9;eju=lt;}
+         unit=j8,,,;{ty=jdj;}
+         unit=b,,,;{ty=j;te=\"b\";}unit=c,,,;{ty=j;te=\"c\";}unit=k,,,;{ty=j;te=\"k\";}
+         ar=(f=b,t=j2);ar=(f=c,t=j7);ar=(f=k,t=j8);"));
+    let cond = |path: &str| match &unit(&p, path).kind {
+        UnitKind::Judgment(j) => j.condition.clone(),
+        other => panic!("{path}: {other:?}"),
+    };
+    assert_eq!(
+        cond("/g/n/j1"),
+        Condition::ReturnCode {
+            op: CmpOp::Ge,
+            value: 4
+        }
+    );
+    assert_eq!(
+        cond("/g/n/j2"),
+        Condition::ReturnCodeRange {
+            inside: true,
+            low: 1,
+            high: 5
+        }
+    );
+    assert_eq!(
+        cond("/g/n/j3"),
+        Condition::FileExists {
+            path: "s3://b/k".into(),
+            exists: true
+        }
+    );
+    assert_eq!(
+        cond("/g/n/j4"),
+        Condition::FileExists {
+            path: "/in/x".into(),
+            exists: false
+        }
+    );
+    assert_eq!(
+        cond("/g/n/j5"),
+        Condition::Variable {
+            name: "RC".into(),
+            op: CmpOp::Ge,
+            value: "3".into()
+        }
+    );
+    assert_eq!(
+        cond("/g/n/j6"),
+        Condition::Variable {
+            name: "REGION".into(),
+            op: CmpOp::Eq,
+            value: "east".into()
+        }
+    );
+    assert_eq!(
+        cond("/g/n/j7"),
+        Condition::ReturnCodeRange {
+            inside: false,
+            low: 3,
+            high: 8
+        }
+    );
+    assert_eq!(
+        cond("/g/n/j8"),
+        Condition::ReturnCode {
+            op: CmpOp::Gt,
+            value: 0
+        }
+    );
+    let es = edges(&p, "/g/n");
+    assert!(es.contains(&e("j1", "d1", EdgeKind::Conditional)));
+    assert!(es.contains(&e("j1", "after", EdgeKind::Normal)));
+    // A variable-range judgment has no IR form: kept as an unsupported unit.
+    let (p, _) = lower(&net("unit=v,,,;{ty=jdj;ej=vri;ejv=\"X\";}"));
+    assert!(matches!(
+        unit(&p, "/g/n/v").kind,
+        UnitKind::Unsupported { .. }
+    ));
+}
+
+#[test]
+fn recovery_units() {
+    let p = lower_ok(&net(
+        "unit=a,,,;{ty=j;te=\"a\";}unit=ra,,,;{ty=rj;te=\"fix\";}unit=rn1,,,;{ty=rn;unit=x,,,;{ty=j;te=\"x\";}}
+         ar=(f=a,t=ra);ar=(f=ra,t=rn1);",
+    ));
+    assert!(unit(&p, "/g/n/ra").recovery);
+    assert!(unit(&p, "/g/n/rn1").recovery);
+    assert!(!unit(&p, "/g/n/a").recovery);
+    assert!(matches!(unit(&p, "/g/n/rn1").kind, UnitKind::Net(_)));
+    assert_eq!(
+        edges(&p, "/g/n"),
+        vec![
+            e("a", "ra", EdgeKind::Normal),
+            e("ra", "rn1", EdgeKind::Normal)
+        ]
+    );
+}
+
+#[test]
+fn waits_connectors_and_cross_jobnet_waits() {
+    let p = lower_ok(
+        "unit=g,,,;{ty=g;
+           unit=other,,,;{ty=n;unit=z,,,;{ty=j;te=\"z\";}}
+           unit=n,,,;{ty=n;
+             unit=t,,,;{ty=tmwj;tmitv=15;}
+             unit=c,,,;{ty=nc;ncn=\"/g/other\";}
+             unit=a,,,;{ty=j;te=\"a\";eun=\"/g/other/z\";}
+             ar=(f=t,t=c);ar=(f=c,t=a);}}",
+    );
+    assert_eq!(
+        unit(&p, "/g/n/t").kind.label(),
+        UnitKind::Wait(TimeWait::Minutes(15)).label()
+    );
+    let UnitKind::Wait(w) = &unit(&p, "/g/n/t").kind else {
+        panic!()
+    };
+    assert_eq!(*w, TimeWait::Minutes(15));
+    let UnitKind::WaitFor(w) = &unit(&p, "/g/n/c").kind else {
+        panic!()
+    };
+    assert_eq!(
+        w.target, "other",
+        "JP1 paths of loaded roots become root names"
+    );
+    let waits: Vec<_> = p
+        .units
+        .iter()
+        .filter_map(|(_, u)| match &u.kind {
+            UnitKind::WaitFor(w) if u.path != "/g/n/c" => Some((u.path.clone(), w.target.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits.len(), 1, "{waits:?}");
+    assert_eq!(waits[0].1, "other/z");
+    let mut vd = Diagnostics::default();
+    jobnet2sfn::passes::validate::validate(&p, &["ecs".to_string()], &mut vd);
+    assert!(!vd.has_errors(), "{:?}", vd.items);
+    let wname = waits[0].0.rsplit('/').next().unwrap().to_string();
+    assert!(edges(&p, "/g/n").contains(&e(&wname, "a", EdgeKind::Normal)));
+}
+
+#[test]
+fn calendars_schedules_and_delays() {
+    let p = lower_ok(
+        "unit=grp,,,;{ty=g;op=sa;cl=su;cl=2026/01/01;stt=05:00;
+           unit=n,,,;{ty=n;
+             sd=1,2026/04/01;st=1,+02:30;cy=1,(1,d);sh=1,af;shd=1,3;
+             sd=2,*1;cy=2,(1,m);st=2,10:00;cftd=2,be,2,5;
+             sd=3,b;cy=3,(1,m);st=3,26:00;sh=3,be;
+             sd=4,mo;cy=4,(1,w);ed=4,2026/12/31;
+             sd=5,2026/04/10;
+             sy=1,M30;ey=1,23:00;mp=y;ejn=\"/grp/other\";
+             unit=a,,,;{ty=j;te=\"a\";sy=C5;ey=U10;}}
+           unit=other,,,;{ty=n;sd=1,fr:b;cy=1,(1,m);unit=b,,,;{ty=j;te=\"b\";}}}",
+    );
+    let (_, cal) = p.calendars.iter().next().expect("calendar");
+    assert_eq!(cal.name, "grp");
+    assert_eq!(cal.weekdays[5], Some(DayKind::Open));
+    assert_eq!(cal.weekdays[6], Some(DayKind::Closed));
+    assert_eq!(cal.day_start, ClockTime::new(5, 0));
+    assert_eq!(cal.dates.len(), 1);
+    let n = unit(&p, "/grp/n");
+    let net = n.as_net().unwrap();
+    assert_eq!(net.calendar.as_ref().unwrap().name, "grp");
+    assert!(net.concurrency.multiple_launch);
+    let s = net.schedule.as_ref().expect("schedule");
+    assert_eq!(s.exclusive_with, vec!["other".to_string()]);
+    assert_eq!(s.timezone, "Asia/Tokyo");
+    let d = |y, m, dd| Date::from_ymd_opt(y, m, dd).unwrap();
+    let r = &s.rules;
+    assert_eq!(r.len(), 5, "{r:#?}");
+    assert_eq!(
+        r[0].days,
+        DayRule::EveryNDays {
+            n: 1,
+            from: d(2026, 4, 1)
+        }
+    );
+    assert_eq!(
+        r[0].times,
+        vec![ClockTime::new(7, 30).unwrap()],
+        "+02:30 after the 05:00 base time"
+    );
+    assert_eq!(r[0].on_closed_day, ClosedDayAction::Next { max_days: 3 });
+    assert_eq!(r[1].days, DayRule::NthOpenDay(1));
+    assert_eq!(
+        r[1].reckon,
+        Some(Reckon {
+            open_days: -2,
+            max_days: 5
+        })
+    );
+    assert_eq!(r[2].days, DayRule::DaysBeforeMonthEnd(0));
+    assert_eq!(r[2].times, vec![ClockTime::new(26, 0).unwrap()]);
+    assert_eq!(
+        r[2].on_closed_day,
+        ClosedDayAction::Previous { max_days: 2 }
+    );
+    assert_eq!(r[3].days, DayRule::Weekdays(vec![chrono::Weekday::Mon]));
+    assert_eq!(r[3].valid_until, Some(d(2026, 12, 31)));
+    assert_eq!(r[4].days, DayRule::Dates(vec![d(2026, 4, 10)]));
+    assert_eq!(
+        n.start_delay.as_ref().unwrap().at,
+        TimeRef::AfterRootStart(30)
+    );
+    assert_eq!(
+        n.end_delay.as_ref().unwrap().at,
+        TimeRef::Absolute(ClockTime::new(23, 0).unwrap())
+    );
+    let a = unit(&p, "/grp/n/a");
+    assert_eq!(
+        a.start_delay.as_ref().unwrap().at,
+        TimeRef::AfterOwnStart(5)
+    );
+    assert_eq!(
+        a.end_delay.as_ref().unwrap().at,
+        TimeRef::AfterUpperStart(10)
+    );
+    let o = unit(&p, "/grp/other").as_net().unwrap();
+    assert_eq!(
+        o.schedule.as_ref().unwrap().rules[0].days,
+        DayRule::NthWeekday {
+            weekday: chrono::Weekday::Fri,
+            n: -1
+        }
+    );
+}
+
+#[test]
+fn start_conditions() {
+    let p = lower_ok(&net("unit=.CONDITION,,,;{ty=rc;cond=or;
+           unit=f,,,;{ty=flwj;flwf=\"s3://drop/in.csv\";}
+           unit=e,,,;{ty=evwj;evwid=1;}}
+         unit=a,,,;{ty=j;te=\"a\";}"));
+    let net = unit(&p, "/g/n").as_net().unwrap();
+    let sc = net.start_conditions.as_ref().expect("conditions");
+    assert!(!sc.all);
+    assert_eq!(
+        sc.events[0],
+        StartEvent::FileCreated {
+            path: "s3://drop/in.csv".into()
+        }
+    );
+    assert!(matches!(&sc.events[1], StartEvent::Other { kind, .. } if kind == "evwj"));
+    assert_eq!(net.children.len(), 1, ".CONDITION is not a child unit");
+}
+
+#[test]
+fn unsupported_units_and_unknown_keys_are_kept() {
+    let (p, d) = lower(&net(
+        "unit=m,,,;{ty=mlsj;mladr=to:\"a@b\";}unit=a,,,;{ty=j;te=\"a\";zz=1;ev=\"e.env\";pr=3;}ar=(f=m,t=a);",
+    ));
+    assert!(!d.has_errors(), "{:?}", d.items);
+    assert!(d.items.iter().any(|x| x.code == "E0312"));
+    let UnitKind::Unsupported { type_name, .. } = &unit(&p, "/g/n/m").kind else {
+        panic!()
+    };
+    assert_eq!(type_name, "mlsj");
+    let a = unit(&p, "/g/n/a");
+    let keys: Vec<_> = a.unmapped.iter().map(|u| u.key.as_str()).collect();
+    assert!(keys.contains(&"zz") && keys.contains(&"ev"), "{keys:?}");
+    assert!(!keys.contains(&"pr"), "priority is ignored, not unmapped");
+    let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    assert!(cov.unit_types["mlsj"].unsupported.values().sum::<u32>() == 1);
+    assert!(cov.params["zz"].total == 1);
+    assert!(cov.coverage_percent < 100.0);
+    let md = jp1::render_markdown(&cov);
+    assert!(md.contains("mlsj") && md.contains("zz"), "{md}");
+}
+
+#[test]
+fn diagnostics_point_at_the_source_and_keep_going() {
+    let text = "unit=g,,,;\n{\n  ty=g;\n  unit=n,,,;\n  {\n    ty=n;\n    ar=(f=a,t=nope);\n    unit=a,,,;\n    {\n      tho=x;\n    }\n    unit=b,,,;\n    {\n      ty=j;\n      etm=abc;\n    }\n  }\n}\n";
+    let (_, d) = lower(text);
+    let at: Vec<(&str, u32, u32)> = d
+        .items
+        .iter()
+        .map(|x| (x.code, x.span.unwrap().line, x.span.unwrap().col))
+        .collect();
+    assert!(at.contains(&("E0313", 7, 15)), "{at:?}");
+    assert!(
+        !at.contains(&("E0313", 7, 11)),
+        "no cascade for the broken unit `a`: {at:?}"
+    );
+    assert!(at.contains(&("E0310", 8, 10)), "{at:?}");
+    assert!(at.contains(&("E0311", 15, 11)), "{at:?}");
+    assert!(d.error_count() >= 3);
+}
+
+#[test]
+fn garbage_gives_diagnostics() {
+    for text in [
+        "",
+        "hello world",
+        "unit=",
+        "}}}{{{",
+        "unit=a,,,;{ty=n;ar=(f=;",
+        "\u{0}\u{1}",
+    ] {
+        let (_, d) = lower(text);
+        assert!(d.has_errors(), "{text:?}");
+    }
+    let mut p = Project::default();
+    let mut d = Diagnostics::default();
+    assert!(jp1::load_bytes(
+        &mut p,
+        "bin",
+        &[0xff, 0xfe, 0x00, 0x81],
+        None,
+        &jp1::LoadOptions::default(),
+        &mut d
+    )
+    .is_none());
+    assert_eq!(d.items[0].code, "E0301");
+}
+
+/// What a front-end made of a root jobnet, independent of the input syntax: unit paths
+/// below the root, kinds, job types and params, edges, joins, recovery.
+fn structure(p: &Project, root: UnitId) -> Vec<String> {
+    let base = &p.units[root].path;
+    let mut out = Vec::new();
+    for id in p.descendants(root) {
+        let u = &p.units[id];
+        let rel = u.path.strip_prefix(base.as_str()).unwrap_or(&u.path);
+        let kind = match &u.kind {
+            UnitKind::Job(j) if j.job_type == "noop" => "noop".to_string(),
+            UnitKind::NoOp | UnitKind::Unsupported { .. } => "noop".to_string(),
+            UnitKind::Job(j) => format!(
+                "job {} {:?} end={:?} retry={:?}",
+                j.job_type,
+                j.params,
+                j.end,
+                j.retry
+                    .as_ref()
+                    .map(|r| (r.max_attempts, r.interval_seconds, r.return_codes))
+            ),
+            UnitKind::Net(_) => "net".into(),
+            UnitKind::Judgment(j) => format!("judge {:?}", j.condition),
+            UnitKind::Wait(w) => format!("wait {w:?}"),
+            UnitKind::WaitFor(w) => format!("waitfor {}", w.target),
+        };
+        out.push(format!(
+            "{rel} {kind} join={:?} rec={} hold={} cut={:?} exp={:?}",
+            u.join,
+            u.recovery,
+            u.hold,
+            u.cutoff.as_ref().map(|c| (c.minutes, c.on_timeout)),
+            u.expected_minutes
+        ));
+        if let Some(n) = u.as_net() {
+            // Edge order carries no meaning.
+            let mut es: Vec<String> = n
+                .edges
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{rel}: {} -> {} {:?}",
+                        p.units[e.from].name, p.units[e.to].name, e.kind
+                    )
+                })
+                .collect();
+            es.sort();
+            out.extend(es);
+            if id == root {
+                out.push(format!(
+                    "schedule {:?}",
+                    n.schedule.as_ref().map(|s| s
+                        .rules
+                        .iter()
+                        .map(|r| (
+                            r.days.clone(),
+                            r.times.clone(),
+                            r.on_closed_day,
+                            r.reckon,
+                            r.valid_from,
+                            r.valid_until
+                        ))
+                        .collect::<Vec<_>>())
+                ));
+                out.push(format!(
+                    "calendar {:?}",
+                    n.calendar.as_ref().map(|c| &c.name)
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn round_trip(p: &Project) {
+    let files = jp1::to_spec_yaml(p, &p.roots);
+    assert_eq!(files.len(), p.roots.len());
+    for ((name, yaml), &root) in files.iter().zip(&p.roots) {
+        let mut q = Project::default();
+        let f = q.sources.add(name.clone(), yaml.clone(), "utf-8");
+        let mut d = Diagnostics::default();
+        spec::load(&mut q, f, &mut d);
+        assert!(!d.has_errors(), "{name}:\n{yaml}\n{:#?}", d.items);
+        assert_eq!(q.roots.len(), 1, "{name}");
+        assert_eq!(
+            structure(p, root),
+            structure(&q, q.roots[0]),
+            "{name}:\n{yaml}"
+        );
+        if let Some(c) = p.units[root].as_net().unwrap().calendar.as_ref() {
+            let a = &p.calendars[p.calendar_by_name(&c.name).unwrap()];
+            let b = &q.calendars[q.calendar_by_name(&c.name).expect("calendar exported")];
+            assert_eq!(
+                (a.weekdays, &a.dates, a.day_start),
+                (b.weekdays, &b.dates, b.day_start)
+            );
+        }
+    }
+}
+
+#[test]
+fn imported_specs_load_back_with_the_same_structure() {
+    let p = lower_ok(
+        "unit=grp,,,;{ty=g;op=sa;cl=su;stt=05:00;
+           unit=n,,,;{ty=n;sd=1,*1;cy=1,(1,m);st=1,+01:00;sh=1,be;shd=1,3;cftd=1,af,1,4;
+             unit=a,,,;{ty=j;te=\"a\";env=\"K=v\";wth=1;tho=5;abr=y;rec=2;rei=1;etm=9;fd=4;}
+             unit=j,,,;{ty=jdj;ej=lt;ejc=3;}
+             unit=d,,,;{ty=pj;sc=\"d.bat\";wkp=\"C:\\w\";}
+             unit=o,,,;{ty=orj;}
+             unit=r,,,;{ty=rj;te=\"fix\";}
+             unit=t,,,;{ty=tmwj;tmitv=5;}
+             unit=m,,,;{ty=mlsj;}
+             unit=sub,,,;{ty=n;unit=x,,,;{ty=j;te=\"x\";ha=y;}}
+             ar=(f=a,t=j);ar=(f=j,t=d,con);ar=(f=j,t=o);ar=(f=t,t=o);ar=(f=a,t=r);ar=(f=o,t=sub);ar=(f=m,t=sub);}}",
+    );
+    round_trip(&p);
+}
+
+#[test]
+fn corpus_files_import_and_load_back() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jp1");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        jp1::load_bytes(
+            &mut p,
+            &path.display().to_string(),
+            &bytes,
+            None,
+            &jp1::LoadOptions::default(),
+            &mut d,
+        )
+        .unwrap();
+        round_trip(&p);
+        n += 1;
+    }
+    assert!(n >= 9);
+}
+
+#[test]
+fn nested_group_calendars_inherit() {
+    let p = lower_ok(
+        "unit=top,,,;{ty=g;cl=sa;cl=su;stt=04:00;
+           unit=sub,,,;{ty=g;op=sa;
+             unit=n,,,;{ty=n;sd=1,*1;cy=1,(1,m);st=1,+01:00;unit=a,,,;{ty=j;te=\"a\";}}}}",
+    );
+    let sub = &p.calendars[p.calendar_by_name("top:sub").expect("sub calendar")];
+    assert_eq!(sub.inherits.as_deref(), Some("top"));
+    assert_eq!(sub.weekdays[5], Some(DayKind::Open));
+    assert_eq!(sub.weekdays[6], None, "Sunday comes from `top`");
+    let n = unit(&p, "/top/sub/n").as_net().unwrap();
+    assert_eq!(n.calendar.as_ref().unwrap().name, "top:sub");
+    let rule = &n.schedule.as_ref().unwrap().rules[0];
+    assert_eq!(
+        rule.times,
+        vec![ClockTime::new(5, 0).unwrap()],
+        "base time of `top`"
+    );
+    let (_, d) = lower("unit=g,,,;{ty=g;stt=25:00;}");
+    assert!(d.items.iter().any(|x| x.code == "E0311"));
+}
+
+#[test]
+fn deep_and_wide_input_is_handled() {
+    let depth = 62;
+    let mut text = String::from("unit=g,,,;{ty=g;");
+    for i in 0..depth {
+        text.push_str(&format!("unit=n{i},,,;{{ty=n;"));
+    }
+    text.push_str("unit=j,,,;{ty=j;te=\"x\";}");
+    text.push_str(&"}".repeat(depth + 1));
+    let (p, d) = lower(&text);
+    assert!(!d.has_errors(), "{:?}", d.items.first());
+    assert_eq!(p.units.len(), depth + 1);
+    let _ = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let _ = jp1::to_spec_yaml(&p, &p.roots);
+    let (_, d) = lower(&format!(
+        "unit=g,,,;{{ty=g;{}",
+        "unit=n,,,;{ty=n;".repeat(400)
+    ));
+    assert!(d.items.iter().any(|x| x.code == "E0307"));
+}
+
+#[test]
+fn structural_warnings_and_errors_have_codes() {
+    let codes = |text: &str| -> Vec<(&'static str, Severity)> {
+        let (_, d) = lower(text);
+        d.items.iter().map(|x| (x.code, x.severity)).collect()
+    };
+    let c = codes(&net(
+        "unit=a,,,;{ty=j;te=\"a\";}unit=b,,,;{ty=j;te=\"b\";}ar=(f=a,t=b,con);",
+    ));
+    assert!(c.contains(&("E0314", Severity::Warning)), "{c:?}");
+    let c = codes(&net("unit=a,,,;{ty=j;}unit=a,,,;{ty=j;}"));
+    assert!(c.contains(&("E0315", Severity::Error)), "{c:?}");
+    let c = codes("unit=j,,,;{ty=j;te=\"x\";}");
+    assert!(c.contains(&("E0316", Severity::Warning)), "{c:?}");
+    let c = codes(&net("unit=x,,,;{ty=g;}"));
+    assert!(c.contains(&("E0316", Severity::Warning)), "{c:?}");
+    let c = codes("/* only a comment */");
+    assert_eq!(c, vec![("E0318", Severity::Error)]);
+    let c = codes(&net("unit=a,,,;{ty=j;tho=1;tho=2;}sd=1,*1;sd=1,*2;"));
+    assert_eq!(c.iter().filter(|x| x.0 == "E0319").count(), 2, "{c:?}");
+    let c = codes(&net("unit=a,,,;{ty=zz;}"));
+    assert!(c.contains(&("E0310", Severity::Warning)), "{c:?}");
+    let c = codes(&net("ar=(f=a);unit=a,,,;{ty=j;}"));
+    assert!(c.contains(&("E0311", Severity::Error)), "{c:?}");
+}
+
+#[test]
+fn job_types_can_be_chosen() {
+    let mut p = Project::default();
+    let f = p.sources.add(
+        "t",
+        net("unit=u,,,;{ty=j;te=\"a\";}unit=w,,,;{ty=pj;sc=\"b.bat\";}"),
+        "utf-8",
+    );
+    let opts = jp1::LoadOptions {
+        unix_job_type: "batch".into(),
+        windows_job_type: "ecs".into(),
+    };
+    let mut d = Diagnostics::default();
+    let cov = jp1::load_with_coverage(&mut p, f, &opts, &mut d);
+    assert_eq!(job(&p, "/g/n/u").job_type, "batch");
+    assert_eq!(job(&p, "/g/n/w").job_type, "ecs");
+    assert_eq!(cov.unit_types["j"].mapped, 1);
+}

@@ -60,6 +60,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 cargo build -q
 BIN="${CARGO_TARGET_DIR:-target}/debug/jobnet2sfn"
+compile_failures=()
 shopt -s nullglob
 inputs=(examples/*.yaml tests/fixtures/jp1/*.txt)
 shopt -u nullglob
@@ -73,19 +74,20 @@ for f in "${inputs[@]}"; do
         *) dest=$OUT/$name ;;
     esac
     echo "compile $f -> $dest"
-    "$BIN" compile "$f" -o "$dest" --allow-partial || die "compile failed: $f"
+    "$BIN" compile "$f" -o "$dest" --allow-partial || compile_failures+=("$f")
 done
 
 # The emulator scenarios compile together (as tests/emulator.rs does): this validates the
 # `test` job type's output and a template with many machines and exact joins.
 echo "compile tests/scenarios/*.yaml -> $OUT/scenarios"
-"$BIN" compile tests/scenarios/*.yaml -o "$OUT/scenarios" || die "compile failed: tests/scenarios"
+"$BIN" compile tests/scenarios/*.yaml -o "$OUT/scenarios" || compile_failures+=(tests/scenarios)
 
+# Whatever compiled is validated even when something else did not: all problems at once.
 step "validate generated artifacts"
-if ((${#inputs[@]} > 0)); then
-    scripts/validate-artifacts.sh "$OUT"
-else
-    die "no inputs under examples/ or tests/fixtures/jp1/: nothing was validated"
-fi
+((${#inputs[@]} > 0)) || die "no inputs under examples/ or tests/fixtures/jp1/: nothing was validated"
+valid=0
+scripts/validate-artifacts.sh "$OUT" || valid=1
+((${#compile_failures[@]} == 0)) || die "compile failed: ${compile_failures[*]}"
+((valid == 0)) || die "generated artifacts are invalid (see above)"
 
 step "all tests passed"

@@ -8,7 +8,7 @@ use crate::back::asl::Role;
 use crate::back::cfn::Definitions;
 use crate::back::graph::{self, GraphFormat};
 use crate::diag::{self, Diagnostics};
-use crate::driver::{self, CompileOptions, Compiled, InputFormat, LoadOptions};
+use crate::driver::{self, CompileOptions, Compiled, InputFormat, LoadOptions, Loaded};
 use crate::ir::Project;
 use crate::passes::partition::Budgets;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -62,6 +62,9 @@ enum Command {
         after_help = "Examples:\n  jobnet2sfn graph examples/non_series_parallel.yaml\n  jobnet2sfn graph examples/daily_batch.yaml --view generated --syntax dot\n  jobnet2sfn graph examples/*.yaml -o graphs/"
     )]
     Graph(GraphArgs),
+    /// Convert legacy definitions into native jobnet specs for a team to review and own.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Forecast the runs of scheduled jobnets: business date, start time, and why.
     #[command(
         after_help = "Examples:\n  jobnet2sfn plan examples/scheduled_with_calendar.yaml --from 2027-01-01 --to 2027-12-31\n  jobnet2sfn plan specs/*.yaml --from 2027-04-25 --to 2027-05-10 --output csv --skipped"
@@ -100,6 +103,9 @@ struct Common {
     /// Force the input format instead of detecting it per file.
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     input_format: InputFormat,
+    /// Encoding of JP1 files: utf-8 or cp932 (Shift_JIS); detected when absent.
+    #[arg(long, value_name = "ENC", value_parser = parse_encoding)]
+    encoding: Option<crate::front::jp1::Encoding>,
     /// Directory of job-type templates (*.json.tera) that add to or override the built-in ones.
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
@@ -166,6 +172,34 @@ struct CheckArgs {
     allow_partial: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// JP1/AJS3 unit definitions (ajsprint output) → jobnet specs plus a coverage report.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn import jp1 export.txt -o jobnets/\n  jobnet2sfn import jp1 export.txt -o jobnets/ --encoding cp932"
+    )]
+    Jp1(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// ajsprint output files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Directory for the specs (`<jobnet>.yaml`) and `jp1-coverage.md`.
+    #[arg(short, long, value_name = "DIR")]
+    out: PathBuf,
+    /// Encoding of the files: utf-8 or cp932 (Shift_JIS); detected when absent.
+    #[arg(long, value_name = "ENC", value_parser = parse_encoding)]
+    encoding: Option<crate::front::jp1::Encoding>,
+    /// Diagnostics as text or JSON.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    /// Colour diagnostics (auto: only on a terminal).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PlanOutput {
     Table,
@@ -228,6 +262,7 @@ pub fn main() -> i32 {
         Command::Check(a) => check(a),
         Command::Graph(a) => graph_cmd(a),
         Command::Plan(a) => plan_cmd(a),
+        Command::Import(ImportCommand::Jp1(a)) => import_jp1(a),
         Command::Synth { jobs, name } => {
             print!(
                 "{}",
@@ -248,12 +283,14 @@ fn use_color(c: ColorChoice) -> bool {
     }
 }
 
-fn load(common: &Common, diags: &mut Diagnostics) -> Project {
-    driver::load(
+fn load(common: &Common, diags: &mut Diagnostics) -> Loaded {
+    driver::load_all(
         &common.inputs,
         &LoadOptions {
             format: common.input_format,
             max_input_bytes: common.max_input_bytes,
+            encoding: common.encoding,
+            ..LoadOptions::default()
         },
         diags,
     )
@@ -345,16 +382,17 @@ fn partial_exit(compiled: &Compiled, allow_partial: bool) -> (i32, String) {
 
 fn compile(a: CompileArgs) -> i32 {
     let mut diags = Diagnostics::default();
-    let project = load(&a.common, &mut diags);
+    let loaded = load(&a.common, &mut diags);
+    let project = &loaded.project;
     let mut opts = compile_options(&a.common);
     opts.cfn.log_retention_days = a.log_retention_days;
     opts.cfn.log_level = a.log_level.clone();
     opts.cfn.definitions = a.definitions;
     opts.calendar_years = a.calendar_years.clone();
     // Validation runs even after front-end errors, so one run reports everything.
-    let compiled = driver::compile(&project, &opts, &mut diags);
+    let compiled = driver::compile_with(project, &loaded.jp1, &opts, &mut diags);
     let Some(compiled) = compiled else {
-        return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
+        return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
     };
     if let Err(e) = driver::write(&a.out, &compiled.files) {
         diags.push(diag::Diagnostic::error(
@@ -363,7 +401,7 @@ fn compile(a: CompileArgs) -> i32 {
         ));
         return finish(
             &a.common,
-            &project,
+            project,
             &mut diags,
             Some(&compiled),
             EXIT_USAGE,
@@ -385,7 +423,7 @@ fn compile(a: CompileArgs) -> i32 {
     }
     finish(
         &a.common,
-        &project,
+        project,
         &mut diags,
         Some(&compiled),
         exit,
@@ -395,10 +433,16 @@ fn compile(a: CompileArgs) -> i32 {
 
 fn check(a: CheckArgs) -> i32 {
     let mut diags = Diagnostics::default();
-    let project = load(&a.common, &mut diags);
-    let compiled = driver::compile(&project, &compile_options(&a.common), &mut diags);
+    let loaded = load(&a.common, &mut diags);
+    let project = &loaded.project;
+    let compiled = driver::compile_with(
+        project,
+        &loaded.jp1,
+        &compile_options(&a.common),
+        &mut diags,
+    );
     let Some(compiled) = compiled else {
-        return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
+        return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
     };
     let (exit, note) = partial_exit(&compiled, a.allow_partial);
     let summary = if note.is_empty() {
@@ -408,12 +452,67 @@ fn check(a: CheckArgs) -> i32 {
     };
     finish(
         &a.common,
-        &project,
+        project,
         &mut diags,
         Some(&compiled),
         exit,
         &summary,
     )
+}
+
+fn import_jp1(a: ImportArgs) -> i32 {
+    let mut diags = Diagnostics::default();
+    let loaded = driver::load_all(
+        &a.inputs,
+        &LoadOptions {
+            format: InputFormat::Jp1,
+            encoding: a.encoding,
+            ..LoadOptions::default()
+        },
+        &mut diags,
+    );
+    let project = &loaded.project;
+    let exit = if diags.has_errors() {
+        EXIT_INPUT
+    } else {
+        let mut files: std::collections::BTreeMap<String, String> =
+            crate::front::jp1::to_spec_yaml(project, &project.roots)
+                .into_iter()
+                .collect();
+        let mut cov = String::from("# JP1 conversion coverage\n\n");
+        for c in &loaded.jp1 {
+            cov.push_str(&crate::front::jp1::render_markdown(c));
+            cov.push('\n');
+        }
+        files.insert("jp1-coverage.md".into(), cov);
+        match driver::write(&a.out, &files) {
+            Ok(()) => EXIT_OK,
+            Err(e) => {
+                eprintln!("error: cannot write to `{}`: {e}", a.out.display());
+                return EXIT_USAGE;
+            }
+        }
+    };
+    if a.format == OutputFormat::Json {
+        let mut v = json_result(project, &mut diags, None, exit);
+        v["jp1"] = serde_json::to_value(&loaded.jp1).unwrap_or_default();
+        println!("{}", crate::back::pretty(&v).trim_end());
+    } else {
+        print_diags(project, &mut diags, use_color(a.color));
+        if exit == EXIT_OK {
+            println!(
+                "imported {} jobnet(s) into {} (coverage: {})",
+                project.roots.len(),
+                a.out.display(),
+                a.out.join("jp1-coverage.md").display()
+            );
+        }
+    }
+    exit
+}
+
+fn parse_encoding(s: &str) -> Result<crate::front::jp1::Encoding, String> {
+    crate::front::jp1::Encoding::parse(s)
 }
 
 fn parse_years(s: &str) -> Result<std::ops::RangeInclusive<i32>, String> {
@@ -432,9 +531,10 @@ fn parse_years(s: &str) -> Result<std::ops::RangeInclusive<i32>, String> {
 
 fn plan_cmd(a: PlanArgs) -> i32 {
     let mut diags = Diagnostics::default();
-    let project = load(&a.common, &mut diags);
+    let loaded = load(&a.common, &mut diags);
+    let project = &loaded.project;
     if !diags.has_errors() {
-        crate::passes::validate::validate(&project, &[], &mut diags);
+        crate::passes::validate::validate(project, &[], &mut diags);
     }
     if a.from > a.to {
         eprintln!("error: --from {} is after --to {}", a.from, a.to);
@@ -444,7 +544,7 @@ fn plan_cmd(a: PlanArgs) -> i32 {
         Vec::new()
     } else {
         crate::calendar::plan::plan(
-            &project,
+            project,
             &a.common.jobnets,
             a.from,
             a.to,
@@ -459,13 +559,13 @@ fn plan_cmd(a: PlanArgs) -> i32 {
         EXIT_OK
     };
     if a.common.format == OutputFormat::Json {
-        let v = json_result(&project, &mut diags, None, exit);
+        let v = json_result(project, &mut diags, None, exit);
         let mut v = v;
         v["plan"] = crate::calendar::plan::render_json(&rows);
         println!("{}", crate::back::pretty(&v).trim_end());
         return exit;
     }
-    print_diags(&project, &mut diags, color);
+    print_diags(project, &mut diags, color);
     if exit == EXIT_OK {
         let format = match a.output {
             PlanOutput::Table => crate::calendar::plan::PlanFormat::Table,
@@ -479,10 +579,16 @@ fn plan_cmd(a: PlanArgs) -> i32 {
 
 fn graph_cmd(a: GraphArgs) -> i32 {
     let mut diags = Diagnostics::default();
-    let project = load(&a.common, &mut diags);
-    let compiled = driver::compile(&project, &compile_options(&a.common), &mut diags);
+    let loaded = load(&a.common, &mut diags);
+    let project = &loaded.project;
+    let compiled = driver::compile_with(
+        project,
+        &loaded.jp1,
+        &compile_options(&a.common),
+        &mut diags,
+    );
     let Some(compiled) = compiled else {
-        return finish(&a.common, &project, &mut diags, None, EXIT_INPUT, "");
+        return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
     };
     let ext = match a.syntax {
         GraphFormat::Mermaid => "mmd",
@@ -494,7 +600,7 @@ fn graph_cmd(a: GraphArgs) -> i32 {
         if a.out.is_some() || a.view == View::Source {
             graphs.push((
                 format!("{}.source.{ext}", out.machine_base),
-                graph::source(&project, out.root, a.syntax),
+                graph::source(project, out.root, a.syntax),
             ));
         }
         if a.out.is_some() || a.view == View::Generated {
@@ -515,10 +621,10 @@ fn graph_cmd(a: GraphArgs) -> i32 {
                 "E0008",
                 format!("cannot write to `{}`: {e}", dir.display()),
             ));
-            return finish(&a.common, &project, &mut diags, None, EXIT_USAGE, "");
+            return finish(&a.common, project, &mut diags, None, EXIT_USAGE, "");
         }
         let summary = format!("graphs written to {}", dir.display());
-        return finish(&a.common, &project, &mut diags, None, EXIT_OK, &summary);
+        return finish(&a.common, project, &mut diags, None, EXIT_OK, &summary);
     }
     if graphs.len() != 1 {
         let names: Vec<&str> = graphs.iter().map(|(n, _)| n.as_str()).collect();
@@ -529,7 +635,7 @@ fn graph_cmd(a: GraphArgs) -> i32 {
         );
         return EXIT_USAGE;
     }
-    print_diags(&project, &mut diags, use_color(a.common.color));
+    print_diags(project, &mut diags, use_color(a.common.color));
     print!("{}", graphs[0].1);
     EXIT_OK
 }

@@ -11,6 +11,7 @@ use crate::back::templates::TemplateSet;
 use crate::back::{pretty, schedule, yaml};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::front;
+use crate::front::jp1::{Encoding as Jp1Encoding, Jp1Coverage};
 use crate::ir::Project;
 use crate::passes::partition::{self, Budgets};
 use crate::passes::{naming, structure, validate};
@@ -54,6 +55,10 @@ pub enum InputFormat {
 pub struct LoadOptions {
     pub format: InputFormat,
     pub max_input_bytes: u64,
+    /// Encoding of JP1 files (`None`: detect UTF-8 or CP932).
+    pub encoding: Option<Jp1Encoding>,
+    /// Job types JP1 Unix and PC jobs become.
+    pub jp1: front::jp1::LoadOptions,
 }
 
 impl Default for LoadOptions {
@@ -61,17 +66,31 @@ impl Default for LoadOptions {
         LoadOptions {
             format: InputFormat::Auto,
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+            encoding: None,
+            jp1: front::jp1::LoadOptions::default(),
         }
     }
 }
 
+/// A loaded project and, for each JP1 file, its conversion coverage.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub project: Project,
+    pub jp1: Vec<Jp1Coverage>,
+}
+
 /// Reads and parses every input into one project. All problems of all files are reported.
 pub fn load(paths: &[PathBuf], opts: &LoadOptions, diags: &mut Diagnostics) -> Project {
-    let mut project = Project::default();
+    load_all(paths, opts, diags).project
+}
+
+/// [`load`], keeping the JP1 coverage of each JP1 file for the report.
+pub fn load_all(paths: &[PathBuf], opts: &LoadOptions, diags: &mut Diagnostics) -> Loaded {
+    let mut loaded = Loaded::default();
     for path in paths {
-        load_one(&mut project, path, opts, diags);
+        load_one(&mut loaded, path, opts, diags);
     }
-    project
+    loaded
 }
 
 /// Parses text that is already in memory (tests, benchmarks, fuzzing).
@@ -89,14 +108,7 @@ pub fn load_text(
     match format {
         Some(InputFormat::Jp1) => {
             let file = project.sources.add(name, text, "utf-8");
-            diags.push(
-                Diagnostic::error(
-                    codes::E_FORMAT,
-                    "this looks like a JP1/AJS3 unit definition, which this build cannot read",
-                )
-                .at(Span::new(file, 1, 1, 0))
-                .hint("convert it to a jobnet spec (see jobnet-specs/README.md)"),
-            );
+            front::jp1::load(project, file, diags);
         }
         Some(_) => {
             let file = project.sources.add(name, text, "utf-8");
@@ -113,7 +125,8 @@ pub fn load_text(
     }
 }
 
-fn load_one(project: &mut Project, path: &Path, opts: &LoadOptions, diags: &mut Diagnostics) {
+fn load_one(loaded: &mut Loaded, path: &Path, opts: &LoadOptions, diags: &mut Diagnostics) {
+    let project = &mut loaded.project;
     let shown = path.display().to_string();
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -156,6 +169,33 @@ fn load_one(project: &mut Project, path: &Path, opts: &LoadOptions, diags: &mut 
             return;
         }
     };
+    // JP1 exports are often CP932; decide the format on the bytes before insisting on UTF-8.
+    let lower = shown.to_ascii_lowercase();
+    let is_yaml = lower.ends_with(".yaml") || lower.ends_with(".yml");
+    let jp1 = match opts.format {
+        InputFormat::Jp1 => true,
+        InputFormat::Spec => false,
+        InputFormat::Auto => {
+            !is_yaml
+                && match std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
+                {
+                    Ok(t) => front::jp1::looks_like_jp1(t),
+                    Err(_) => front::jp1::decode(&bytes, None)
+                        .is_ok_and(|(t, _)| front::jp1::looks_like_jp1(&t)),
+                }
+        }
+    };
+    if jp1 {
+        match front::jp1::decode(&bytes, opts.encoding) {
+            Ok((text, enc)) => {
+                let file = project.sources.add(shown.clone(), text, enc.name());
+                let cov = front::jp1::load_with_coverage(project, file, &opts.jp1, diags);
+                loaded.jp1.push(cov);
+            }
+            Err(e) => diags.push(e.to_diagnostic(&shown)),
+        }
+        return;
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let text = match String::from_utf8(bytes.to_vec()) {
         Ok(t) => t,
@@ -180,7 +220,7 @@ fn load_one(project: &mut Project, path: &Path, opts: &LoadOptions, diags: &mut 
                     format!("`{shown}` is not valid UTF-8 (byte 0x{:02X})", bytes[at]),
                 )
                 .at(Span::new(file, line as u32, col as u32, 1))
-                .hint("jobnet specs are UTF-8; JP1 exports in Shift_JIS/CP932 need --input-format jp1"),
+                .hint("jobnet specs are UTF-8; for a JP1 export pass --input-format jp1 (and --encoding cp932 if needed)"),
             );
             return;
         }
@@ -194,12 +234,14 @@ pub fn detect(name: &str, text: &str) -> Option<InputFormat> {
     if lower.ends_with(".yaml") || lower.ends_with(".yml") {
         return Some(InputFormat::Spec);
     }
+    if front::jp1::looks_like_jp1(text) {
+        return Some(InputFormat::Jp1);
+    }
     let first = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("/*"));
     match first {
-        Some(l) if l.starts_with("unit=") => Some(InputFormat::Jp1),
         Some(l) if l.starts_with("version:") || l.starts_with("jobnets:") => {
             Some(InputFormat::Spec)
         }
@@ -246,6 +288,16 @@ impl Compiled {
 /// them are in `diags`).
 pub fn compile(
     project: &Project,
+    opts: &CompileOptions,
+    diags: &mut Diagnostics,
+) -> Option<Compiled> {
+    compile_with(project, &[], opts, diags)
+}
+
+/// [`compile`] with the JP1 coverage of the inputs, which goes into the report.
+pub fn compile_with(
+    project: &Project,
+    jp1: &[Jp1Coverage],
     opts: &CompileOptions,
     diags: &mut Diagnostics,
 ) -> Option<Compiled> {
@@ -302,7 +354,8 @@ pub fn compile(
     if diags.has_errors() {
         return None;
     }
-    let report = report::build(project, &outputs);
+    let mut report = report::build(project, &outputs);
+    report.jp1 = jp1.to_vec();
     let mut files = BTreeMap::new();
     for out in &outputs {
         for m in &out.machines {

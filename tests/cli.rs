@@ -263,3 +263,95 @@ fn graphs_in_mermaid_and_dot() {
     assert!(out.join("n_shape.source.mmd").is_file());
     assert!(out.join("n_shape-cont.generated.mmd").is_file());
 }
+
+#[test]
+fn jp1_files_compile_directly_in_either_encoding() {
+    let (a, b) = (tmp("jp1-utf8"), tmp("jp1-cp932"));
+    for (file, out) in [
+        ("tests/fixtures/jp1/01_kittybbit_sample1_original.txt", &a),
+        (
+            "tests/fixtures/jp1/01_kittybbit_sample1_original.cp932.ajs",
+            &b,
+        ),
+    ] {
+        let o = run(&[
+            "compile",
+            file,
+            "-o",
+            out.to_str().unwrap(),
+            "--allow-partial",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{file}: {}", stderr(&o));
+    }
+    // Same machines from the CP932 copy as from its UTF-8 twin.
+    let machines = |d: &Path| {
+        read_all(&d.join("statemachines"))
+            .into_iter()
+            .map(|(n, c)| (n, String::from_utf8(c).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(machines(&a), machines(&b));
+    let report = std::fs::read_to_string(a.join("report.md")).unwrap();
+    assert!(report.contains("Coverage: **"), "{report}");
+    // Unit paths appear in state comments.
+    let any = &machines(&a)[0].1;
+    assert!(any.contains("\"Comment\": \"/"), "{any}");
+}
+
+#[test]
+fn jp1_import_writes_specs_that_compile() {
+    let out = tmp("import");
+    let o = run(&[
+        "import",
+        "jp1",
+        "tests/fixtures/jp1/03_kittybbit_ref_schedule.txt",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.join("jp1-coverage.md").is_file());
+    let specs: Vec<String> = read_all(&out)
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    assert!(!specs.is_empty());
+    let inputs: Vec<String> = specs
+        .iter()
+        .map(|s| out.join(s).display().to_string())
+        .collect();
+    let mut args = vec!["check", "--allow-partial"];
+    args.extend(inputs.iter().map(String::as_str));
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn plan_prints_a_forecast() {
+    let o = run(&[
+        "plan",
+        "examples/scheduled_with_calendar.yaml",
+        "--from",
+        "2027-04-28",
+        "--to",
+        "2027-05-06",
+        "--jobnet",
+        "daily_billing",
+        "--output",
+        "csv",
+        "--skipped",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    // 2027-04-29 (Showa Day) is a holiday: skipped, with its reason.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("2027-04-29") && l.contains("skipped")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("2027-04-28") && l.contains("run")),
+        "{out}"
+    );
+}

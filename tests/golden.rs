@@ -4,7 +4,9 @@
 
 use jobnet2sfn::back::graph::{self, GraphFormat};
 use jobnet2sfn::diag::Diagnostics;
-use jobnet2sfn::driver::{compile, load_text, CompileOptions, InputFormat};
+use jobnet2sfn::driver::{
+    compile, compile_with, load_all, load_text, CompileOptions, InputFormat, LoadOptions,
+};
 use jobnet2sfn::ir::Project;
 use std::path::Path;
 
@@ -44,6 +46,44 @@ fn every_example_matches_its_golden_output() {
         for out in &compiled.outputs {
             let g = graph::source(&project, out.root, GraphFormat::Mermaid);
             insta::assert_snapshot!(format!("{stem}__graph_{}_mmd", out.machine_base), g);
+        }
+    }
+}
+
+/// Every JP1 corpus file compiles to its committed output (the large file: report only).
+#[test]
+fn jp1_corpus_matches_its_golden_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/fixtures/jp1");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    for file in files {
+        let rel = std::path::PathBuf::from(format!("tests/fixtures/jp1/{file}"));
+        let mut diags = Diagnostics::default();
+        // Cargo runs integration tests from the package root, so the relative path (which
+        // the report records) resolves.
+        let loaded = load_all(
+            std::slice::from_ref(&rel),
+            &LoadOptions::default(),
+            &mut diags,
+        );
+        let opts = CompileOptions {
+            calendar_years: Some(2027..=2027),
+            ..CompileOptions::default()
+        };
+        let compiled = compile_with(&loaded.project, &loaded.jp1, &opts, &mut diags)
+            .unwrap_or_else(|| panic!("{file} does not compile: {:?}", diags.items));
+        let stem = file.replace('.', "_");
+        for (path, content) in &compiled.files {
+            if file.starts_with("02_") && path != "report.md" {
+                continue;
+            }
+            let name = format!("jp1_{stem}__{}", path.replace(['/', '.'], "_"));
+            insta::assert_snapshot!(name, content);
         }
     }
 }

@@ -8,7 +8,6 @@ use jobnet2sfn::diag::{render, Diagnostics, Severity};
 use jobnet2sfn::front::jp1;
 use jobnet2sfn::ir::*;
 use jobnet2sfn::passes::{naming, structure, validate};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> PathBuf {
@@ -55,19 +54,6 @@ fn shown(project: &Project, diags: &Diagnostics, sev: Severity) -> Vec<String> {
         .collect()
 }
 
-/// Root jobnets of one file that share a name with another root (legal in JP1, where the
-/// group path tells them apart; the machine name comes from the name alone).
-fn duplicate_root_names(project: &Project) -> BTreeMap<String, usize> {
-    let mut count: BTreeMap<String, usize> = BTreeMap::new();
-    for &r in &project.roots {
-        *count
-            .entry(naming::sanitize(&project.units[r].name))
-            .or_default() += 1;
-    }
-    count.retain(|_, n| *n > 1);
-    count
-}
-
 #[test]
 fn corpus_files_lower_and_compile() {
     let templates = TemplateSet::load(None).expect("built-in templates");
@@ -95,13 +81,17 @@ fn corpus_files_lower_and_compile() {
 
         let mut vd = Diagnostics::default();
         validate::validate(&project, templates.names(), &mut vd);
-        let dups = duplicate_root_names(&project);
+        // Same-named roots in different job groups get path-qualified machine names.
+        let machines: std::collections::BTreeSet<String> = project
+            .roots
+            .iter()
+            .map(|&r| naming::machine_name(&project, r))
+            .collect();
+        assert_eq!(machines.len(), project.roots.len(), "{}", path.display());
         let unexpected: Vec<String> = vd
             .items
             .iter()
             .filter(|d| d.severity == Severity::Error)
-            // Same-named roots in different job groups: see the lead's naming of machines.
-            .filter(|d| d.code != "E0210" || dups.is_empty())
             .map(|d| render(d, &project.sources, false))
             .collect();
         assert!(

@@ -233,6 +233,11 @@ fn check(units: &[Entry], budgets: Budgets) {
     }
     assert_eq!(seen, expected, "jobs run and their start times\n{spec}");
     assert_eq!(outcome.succeeded, !any_failed, "final status\n{spec}");
+    assert_eq!(
+        outcome.alerts,
+        usize::from(any_failed),
+        "one alert per abnormal run\n{spec}"
+    );
     for e in &outcome.executions {
         assert!(
             e.len() <= 80

@@ -307,7 +307,7 @@ fn scheduled_with_calendar_facts() {
     );
     assert!(matches!(
         unit(&p, "/daily_billing/wait_for_bank").kind,
-        UnitKind::Wait(TimeWait::Until(t)) if t == ClockTime::new(6, 30).unwrap()
+        UnitKind::Wait(TimeWait::Until(t)) if t == ClockTime::new(4, 30).unwrap()
     ));
     assert!(matches!(
         unit(&p, "/daily_billing/cool_down").kind,

@@ -21,6 +21,9 @@ use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// The alert topic the template creates; `${AlertTopic}` in definitions and policies.
+pub const ALERT_TOPIC: &str = "AlertTopic";
+
 /// Placeholder for the run table (DynamoDB) name in generated definitions.
 pub const RUN_TABLE: &str = "RunTable";
 
@@ -144,6 +147,29 @@ pub fn emit_cached(
 
     // Root machine.
     let mut scope = Scope::top("jobnet");
+    let root_unit = &project.units[plan.root];
+    scope.alert = Some(json!({
+        "Type": "Task",
+        "Comment": "alert: the run ended abnormally (SNS topic of the template, KMS-encrypted)",
+        "Resource": "arn:aws:states:::sns:publish",
+        "Parameters": {
+            "TopicArn": format!("${{{ALERT_TOPIC}}}"),
+            "Subject": format!("[jobnet2sfn] ABNORMAL END {}", shorten(&base, 60)),
+            "Message.$": format!(
+                "States.Format('jobnet: {}\nstatus: ABNORMAL END\nbusiness date: {{}}\nrun: {{}}\nexecution: {{}}\nconsole: https://console.aws.amazon.com/states/home#/v2/executions/details/{{}}', $$.Execution.Input.businessDate, $$.Execution.Name, $$.Execution.Id, $$.Execution.Id)",
+                intrinsic_literal(&root_unit.path)
+            ),
+            "MessageAttributes": {
+                "jobnet": {"DataType": "String", "StringValue": root_unit.path},
+                "status": {"DataType": "String", "StringValue": "ABNORMAL_END"}
+            }
+        },
+        "ResultPath": null
+    }));
+    e.iam.push(IamStatement {
+        actions: vec!["sns:Publish".into()],
+        resources: vec![format!("${{{ALERT_TOPIC}}}")],
+    });
     let start = "jobnet.start".to_string();
     let main = root_net.main.clone();
     let first = if main == Block::Empty {
@@ -352,6 +378,8 @@ struct Scope {
     top: bool,
     handler_used: bool,
     done_used: bool,
+    /// For the root machine: the SNS publish that runs before the run fails.
+    alert: Option<Value>,
 }
 
 impl Scope {
@@ -362,6 +390,7 @@ impl Scope {
             top: true,
             handler_used: false,
             done_used: false,
+            alert: None,
         }
     }
 
@@ -396,12 +425,21 @@ impl Scope {
     fn finish(mut self) -> IndexMap<String, Value> {
         if self.handler_used {
             let h = format!("{}.failed", self.key);
-            let state = if self.top {
-                json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."})
+            if let Some(mut alert) = self.alert.take() {
+                // The root alerts before it fails; a failed alert must not hide the failure.
+                let end = format!("{}.abnormal-end", self.key);
+                alert["Next"] = json!(end);
+                alert["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": end}]);
+                self.states.insert(h, alert);
+                self.states.insert(end, json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."}));
             } else {
-                json!({"Type": "Pass", "Comment": "end this branch, marked failed; sibling branches run on", "Result": {"failed": true}, "End": true})
-            };
-            self.states.insert(h, state);
+                let state = if self.top {
+                    json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."})
+                } else {
+                    json!({"Type": "Pass", "Comment": "end this branch, marked failed; sibling branches run on", "Result": {"failed": true}, "End": true})
+                };
+                self.states.insert(h, state);
+            }
         }
         if self.done_used {
             let d = format!("{}.done", self.key);
@@ -578,6 +616,9 @@ impl Emitter<'_> {
         let own = self.names.state(u);
         match &self.project.units[u].kind {
             UnitKind::Net(_) if self.has_recovery(u) => own.to_string(),
+            UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_some() => {
+                format!("{own}.at")
+            }
             UnitKind::Net(_) => {
                 let main = &self.plan.nets[&u].main;
                 match main {
@@ -753,6 +794,48 @@ impl Emitter<'_> {
         scope.insert(&start, state);
     }
 
+    /// The root jobnet's time zone (its schedule's; Asia/Tokyo by default).
+    fn timezone(&self) -> String {
+        self.project.units[self.plan.root]
+            .as_net()
+            .and_then(|n| n.schedule.as_ref())
+            .map_or_else(|| "Asia/Tokyo".to_string(), |s| s.timezone.clone())
+    }
+
+    /// Clock part and UTC offset that make `<businessDate>T<clock>:00<offset>` the
+    /// instant of `t` on the business date. Times past 24:00 keep the business date in the
+    /// string and move the offset back a day (26:30 in Tokyo is `T02:30:00-15:00`), so no
+    /// date arithmetic is needed at run time. `None` for zones with daylight saving time and
+    /// for times no offset within ±18:00 can express.
+    fn until_timestamp(&self, t: crate::ir::ClockTime) -> Option<(String, String)> {
+        let zone_offset: i32 = match self.timezone().as_str() {
+            "Asia/Tokyo" | "Asia/Seoul" | "Japan" => 540,
+            "Asia/Shanghai" | "Asia/Singapore" | "Asia/Taipei" | "Asia/Hong_Kong" => 480,
+            "Asia/Kolkata" => 330,
+            "UTC" | "Etc/UTC" | "GMT" => 0,
+            _ => return None,
+        };
+        // A time before the calendar's day start belongs to the next calendar day.
+        let t = match crate::calendar::engine::calendar_of(self.project, self.plan.root) {
+            Ok(cal) => crate::calendar::engine::business_time(&cal, t),
+            Err(_) => t,
+        };
+        let minutes = i32::try_from(t.minutes).ok()?;
+        let (clock, offset) = if minutes < 1440 {
+            (minutes, zone_offset)
+        } else {
+            (minutes - 1440, zone_offset - 1440)
+        };
+        if offset < -1080 {
+            return None;
+        }
+        let sign = if offset < 0 { '-' } else { '+' };
+        Some((
+            format!("{:02}:{:02}", clock / 60, clock % 60),
+            format!("{sign}{:02}:{:02}", offset.abs() / 60, offset.abs() % 60),
+        ))
+    }
+
     /// Records that the machine being emitted starts machine `name` (placeholder, IAM).
     fn may_start(&mut self, placeholder: &str, name: &str) {
         self.starts.insert(name.to_string());
@@ -884,6 +967,26 @@ impl Emitter<'_> {
                 );
                 scope.insert(&name, s);
             }
+            UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_some() => {
+                let (clock, offset) = self.until_timestamp(*t).expect("checked");
+                let at = format!("{name}.at");
+                self.map(u, &at);
+                self.map(u, &name);
+                scope.insert(&at, json!({
+                    "Type": "Pass",
+                    "Comment": format!("{}: wait until {t} of the business date ({})", unit.path, self.timezone()),
+                    "Parameters": {
+                        "failed": false,
+                        "until.$": format!("States.Format('{{}}T{clock}:00{offset}', {})", self.business_date())
+                    },
+                    "Next": name
+                }));
+                let s = with_next(
+                    json!({"Type": "Wait", "Comment": format!("{}: until {t} (a time already past does not wait)", unit.path), "TimestampPath": "$.until"}),
+                    &next,
+                );
+                scope.insert(&name, s);
+            }
             UnitKind::Wait(TimeWait::Until(_))
             | UnitKind::WaitFor(_)
             | UnitKind::Unsupported { .. } => {
@@ -927,7 +1030,7 @@ impl Emitter<'_> {
             ));
         }
         match &unit.kind {
-            UnitKind::Wait(TimeWait::Until(t)) => items.push((FindingKind::NotYetCompiled, format!("time wait until {t}"), "clock-time waits arrive with the time-monitor issue".into())),
+            UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
             UnitKind::WaitFor(w) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), "cross-jobnet waits arrive with the operations issue".into())),
             UnitKind::Unsupported { type_name, reason } => items.push((FindingKind::Unsupported, format!("unit type `{type_name}`: {reason}"), "replace it with a job, or compile with --allow-partial to keep a no-op in its place".into())),
             UnitKind::Job(job) => {
@@ -1401,6 +1504,18 @@ fn split_s3(path: &str) -> (String, String) {
 }
 
 /// `extract_sales` → `ExtractSales`, for per-job CloudFormation parameter names.
+/// Escapes text for a string literal inside an intrinsic function (`States.Format('…')`).
+fn intrinsic_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\'' | '{' | '}' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Name of continuation machine `group` (`<base>-cont`, then `<base>-cont2`, …).
 fn cont_machine(first: &str, group: usize) -> String {
     if group == 0 {
@@ -1597,6 +1712,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn clock_time_waits_use_the_business_date() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: w\n    units:\n      - {name: early, wait: {until: \"06:30\"}}\n      - {name: late, wait: {until: \"26:30\"}, after: [early]}\n",
+        );
+        let m = &c.outputs[0].machines[0].definition;
+        assert_well_formed(m);
+        assert_eq!(
+            m["States"]["early.at"]["Parameters"]["until.$"],
+            "States.Format('{}T06:30:00+09:00', $$.Execution.Input.businessDate)"
+        );
+        // 26:30 of D in Tokyo is 02:30 of D+1 (+09:00), i.e. D 02:30 at -15:00.
+        assert_eq!(
+            m["States"]["late.at"]["Parameters"]["until.$"],
+            "States.Format('{}T02:30:00-15:00', $$.Execution.Input.businessDate)"
+        );
+        assert_eq!(m["States"]["late"]["TimestampPath"], "$.until");
+        assert!(
+            c.outputs[0].findings.is_empty(),
+            "{:?}",
+            c.outputs[0].findings
+        );
     }
 
     #[test]

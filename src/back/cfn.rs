@@ -3,7 +3,7 @@
 //! Parameters for the ARNs the user supplies. Also the deploy manifest the Rust deployer
 //! (and the emulator tests) read instead of parsing YAML.
 
-use crate::back::asl::{pascal, JobnetOutput, Machine, Role};
+use crate::back::asl::{pascal, JobnetOutput, Machine, Role, ALERT_TOPIC};
 use crate::back::templates::IamStatement;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,7 +77,7 @@ pub fn substitution(
     tables: &BTreeSet<String>,
     machines: &BTreeMap<String, String>,
 ) -> Substitution {
-    if tables.contains(name) {
+    if tables.contains(name) || name == ALERT_TOPIC {
         Substitution::Table(name.to_string())
     } else if let Some(m) = machines.get(name) {
         Substitution::StateMachine(m.clone())
@@ -114,7 +114,7 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
                     for name in found {
                         let is_table_arn =
                             name.strip_suffix("Arn").is_some_and(|t| tables.contains(t));
-                        if !is_table_arn && !tables.contains(&name) {
+                        if !is_table_arn && !tables.contains(&name) && name != ALERT_TOPIC {
                             let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
                                 format!("Value for ${{{name}}} in IAM policies")
                             });
@@ -186,6 +186,26 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         );
     }
     let mut outputs_section = Map::new();
+    let alerts = outputs
+        .iter()
+        .flat_map(|o| &o.machines)
+        .any(|m| m.placeholders.contains(ALERT_TOPIC));
+    if alerts {
+        resources.insert(
+            ALERT_TOPIC.into(),
+            json!({
+                "Type": "AWS::SNS::Topic",
+                "Properties": {
+                    "DisplayName": "jobnet2sfn alerts",
+                    "KmsMasterKeyId": "alias/aws/sns"
+                }
+            }),
+        );
+        outputs_section.insert(
+            "AlertTopicArn".into(),
+            json!({"Description": "Subscribe operators here (e-mail, HTTPS, or a queue inside the VPC); reachable through an SNS VPC endpoint", "Value": {"Ref": ALERT_TOPIC}}),
+        );
+    }
     for o in outputs {
         // Child machines (split off by budgets) share the root's role and log group, so a
         // split adds one resource per child and the stack stays under its resource limit.
@@ -326,7 +346,7 @@ fn resource(r: &str, tables: &BTreeSet<String>) -> Value {
     for name in found {
         if let Some(t) = name.strip_suffix("Arn").filter(|t| tables.contains(*t)) {
             vars.insert(name.clone(), json!({"Fn::GetAtt": [t, "Arn"]}));
-        } else if tables.contains(&name) {
+        } else if tables.contains(&name) || name == ALERT_TOPIC {
             vars.insert(name.clone(), json!({"Ref": name}));
         }
     }

@@ -19,6 +19,9 @@ pub struct Report {
     pub version: u32,
     pub jobnets: Vec<JobnetReport>,
     pub totals: Totals,
+    /// Per JP1 input file: what was mapped, approximated or unsupported.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub jp1: Vec<crate::front::jp1::Jp1Coverage>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -116,6 +119,7 @@ pub fn build(project: &Project, outputs: &[JobnetOutput]) -> Report {
         version: REPORT_VERSION,
         jobnets,
         totals,
+        jp1: Vec::new(),
     }
 }
 
@@ -211,6 +215,10 @@ pub fn markdown(r: &Report) -> String {
             let list: Vec<String> = states.iter().map(|s| format!("`{s}`")).collect();
             let _ = writeln!(o, "| `{}` | {} |", cell(unit), cell(&list.join(", ")));
         }
+        o.push('\n');
+    }
+    for c in &r.jp1 {
+        o.push_str(&crate::front::jp1::render_markdown(c));
         o.push('\n');
     }
     o

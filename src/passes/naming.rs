@@ -117,9 +117,30 @@ pub fn assign(project: &Project, root: UnitId, diags: &mut Diagnostics) -> Names
         taken.insert(name.clone(), u);
         by_unit.insert(u, name);
     }
-    let machine = sanitize(&project.units[root].name);
+    let machine = machine_name(project, root);
     by_unit.insert(root, machine.clone());
     Names { machine, by_unit }
+}
+
+/// The machine base name of a root jobnet: its sanitised name, or, when another root
+/// shares it (JP1 allows equal names in different job groups), its sanitised path.
+pub fn machine_name(project: &Project, root: UnitId) -> String {
+    let own = sanitize(&project.units[root].name);
+    let shared = project
+        .roots
+        .iter()
+        .any(|&r| r != root && sanitize(&project.units[r].name) == own);
+    if !shared {
+        return own;
+    }
+    let path: Vec<String> = project.units[root]
+        .path
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(sanitize)
+        .collect();
+    // Room is left for the `-cont` and child-key suffixes within 80 characters.
+    shorten(&path.join("__"), 40)
 }
 
 fn qualified(project: &Project, root: UnitId, u: UnitId) -> String {

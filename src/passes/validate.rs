@@ -103,7 +103,7 @@ pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics
 fn check_roots(project: &Project, diags: &mut Diagnostics) {
     let mut seen: HashMap<String, UnitId> = HashMap::new();
     for &r in &project.roots {
-        let key = crate::passes::naming::sanitize(&project.units[r].name);
+        let key = crate::passes::naming::machine_name(project, r);
         if let Some(&other) = seen.get(&key) {
             diags.push(
                 Diagnostic::error(

@@ -33,7 +33,7 @@ pub struct DeployOptions {
     pub region: Option<String>,
     /// None uses the default credential chain.
     pub credentials: Option<StaticCredentials>,
-    /// Physical table name = prefix + logical id.
+    /// Physical table (and topic) name = prefix + logical id.
     pub table_prefix: String,
     /// Execution role of every state machine.
     pub role_arn: String,
@@ -61,6 +61,7 @@ impl DeployOptions {
 pub struct AwsClients {
     pub sfn: aws_sdk_sfn::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sns: aws_sdk_sns::Client,
 }
 
 impl AwsClients {
@@ -85,6 +86,7 @@ impl AwsClients {
         AwsClients {
             sfn: aws_sdk_sfn::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
         }
     }
 }
@@ -97,6 +99,8 @@ pub struct Deployed {
     pub state_machines: BTreeMap<String, String>,
     /// Logical id -> physical table name.
     pub tables: BTreeMap<String, String>,
+    /// Logical id -> topic ARN.
+    pub topics: BTreeMap<String, String>,
 }
 
 impl Deployed {
@@ -181,6 +185,23 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
         tables.insert(t.logical_id.clone(), name);
     }
 
+    // CreateTopic is idempotent: an existing topic of that name comes back with its ARN.
+    let mut topics = BTreeMap::new();
+    for t in &manifest.topics {
+        let name = format!("{}{}", opts.table_prefix, t.logical_id);
+        let out = clients
+            .sns
+            .create_topic()
+            .name(&name)
+            .send()
+            .await
+            .map_err(|e| sdk_error(e, &format!("creating topic {name:?}")))?;
+        let arn = out
+            .topic_arn()
+            .ok_or_else(|| anyhow!("creating topic {name:?}: no ARN in the answer"))?;
+        topics.insert(t.logical_id.clone(), arn.to_string());
+    }
+
     let mut existing = list_state_machines(&clients.sfn).await?;
     let mut arns: BTreeMap<String, String> = BTreeMap::new();
     for &i in &plan.create_first {
@@ -205,6 +226,7 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
                 Substitution::Table(t) => tables[t].clone(),
                 Substitution::StateMachine(s) => arns[s].clone(),
                 Substitution::Parameter(p) => opts.parameters[p].clone(),
+                Substitution::Topic(t) => topics[t].clone(),
             };
             values.insert(placeholder.clone(), value);
         }
@@ -230,6 +252,7 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
         clients,
         state_machines: arns,
         tables,
+        topics,
     })
 }
 

@@ -20,6 +20,9 @@ pub struct Manifest {
     pub tables: Vec<ManifestTable>,
     #[serde(default)]
     pub parameters: Vec<ManifestParameter>,
+    /// SNS topics (the alert topic) that the definitions publish to.
+    #[serde(default)]
+    pub topics: Vec<ManifestTopic>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +53,14 @@ pub enum Substitution {
     StateMachine(String),
     /// The value of this deployment parameter.
     Parameter(String),
+    /// The ARN of the SNS topic with this logical id.
+    Topic(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestTopic {
+    pub logical_id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,9 +116,16 @@ impl Manifest {
                 bail!("parameter {:?} is listed twice", p.name);
             }
         }
+        let mut topics = BTreeMap::new();
+        for t in &self.topics {
+            if topics.insert(t.logical_id.as_str(), t).is_some() {
+                bail!("topic {:?} is listed twice", t.logical_id);
+            }
+        }
         for m in &self.state_machines {
             for (placeholder, sub) in &m.substitutions {
                 let known = match sub {
+                    Substitution::Topic(t) => topics.contains_key(t.as_str()),
                     Substitution::Table(t) => tables.contains_key(t.as_str()),
                     Substitution::StateMachine(s) => machines.contains_key(s.as_str()),
                     Substitution::Parameter(p) => params.contains_key(p.as_str()),
@@ -296,6 +314,21 @@ mod tests {
         let plan = m.deployment_order();
         assert_eq!(names(&m, &plan.order), ["c", "b", "a"]);
         assert_eq!(names(&m, &plan.create_first), ["a"]);
+    }
+
+    #[test]
+    fn topics_are_declared_and_referenced() {
+        let text = r#"{"version": 1, "topics": [{"logical_id": "AlertTopic"}],
+            "state_machines": [{"name": "a", "file": "a.json",
+                                "substitutions": {"AlertTopic": {"topic": "AlertTopic"}}}]}"#;
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(
+            m.state_machines[0].substitutions["AlertTopic"],
+            Substitution::Topic("AlertTopic".into())
+        );
+        let undeclared = text.replace(r#"[{"logical_id": "AlertTopic"}]"#, "[]");
+        let err = Manifest::parse(&undeclared).unwrap_err().to_string();
+        assert!(err.contains("AlertTopic"), "{err}");
     }
 
     #[test]

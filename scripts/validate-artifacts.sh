@@ -42,6 +42,10 @@ trap 'rm -rf "$work"' EXIT
 # Definitions hold `${Name}` DefinitionSubstitutions that CloudFormation or the deployer fill
 # in. They are replaced by dummy values of the same kind (an ARN for *Arn, a name otherwise)
 # so the validator checks what AWS will see, including Resource ARNs.
+# Line breaks in plain string values (not `*.$` paths or intrinsics) become spaces:
+# asl-validator 4.0.0 checks payload strings against `^(?!\{% )(.+)(?! %\})$`, whose `.`
+# stops at a line break, so it rejects any multi-line string (a migrated shell script in an
+# ECS Command) that AWS accepts.
 echo "asl-validator: ${#asl_files[@]} definition(s)"
 for f in "${asl_files[@]}"; do
     sub=$work/$(echo "$f" | tr '/' '_')
@@ -53,9 +57,16 @@ def dummy(m):
     if name.endswith("Arn"):
         return f"arn:aws:states:ap-northeast-1:123456789012:stateMachine:{name}"
     return f"placeholder-{name}"
-out = re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)
-json.loads(out)
-open(sys.argv[2], "w", encoding="utf-8").write(out)
+def flatten(v, dynamic=False):
+    if isinstance(v, dict):
+        return {k: flatten(x, k.endswith(".$")) for k, x in v.items()}
+    if isinstance(v, list):
+        return [flatten(x, dynamic) for x in v]
+    if isinstance(v, str) and not dynamic:
+        return v.replace("\r", " ").replace("\n", " ")
+    return v
+out = flatten(json.loads(re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)))
+json.dump(out, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
 EOF
     if ! out=$("$ASL_VALIDATOR" --json-path "$sub" 2>&1); then
         printf 'INVALID %s\n%s\n' "$f" "$out"

@@ -51,8 +51,11 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 
+# Every test binary runs even when one fails, and the artifact checks below still run: one
+# pass shows every problem.
 step "cargo test"
-cargo test
+tests_ok=1
+cargo test --no-fail-fast || tests_ok=0
 
 step "compile examples and JP1 fixtures"
 OUT=target/test-out
@@ -85,9 +88,13 @@ echo "compile tests/scenarios/*.yaml -> $OUT/scenarios"
 # Whatever compiled is validated even when something else did not: all problems at once.
 step "validate generated artifacts"
 ((${#inputs[@]} > 0)) || die "no inputs under examples/ or tests/fixtures/jp1/: nothing was validated"
-valid=0
-scripts/validate-artifacts.sh "$OUT" || valid=1
-((${#compile_failures[@]} == 0)) || die "compile failed: ${compile_failures[*]}"
-((valid == 0)) || die "generated artifacts are invalid (see above)"
+problems=()
+((tests_ok == 1)) || problems+=("cargo test failed")
+((${#compile_failures[@]} == 0)) || problems+=("compile failed: ${compile_failures[*]}")
+scripts/validate-artifacts.sh "$OUT" || problems+=("generated artifacts are invalid")
+if ((${#problems[@]} > 0)); then
+    printf 'test.sh: FAILED: %s\n' "${problems[@]}" >&2
+    exit 1
+fi
 
 step "all tests passed"

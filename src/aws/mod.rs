@@ -1,1 +1,8 @@
-//! Talking to AWS (or the emulator) with the Rust SDK: deploy, run records, reruns.
+//! Talking to AWS (or the emulator) with the Rust SDK: deploy a compiled output directory,
+//! run executions, read what test jobs recorded.
+
+pub mod deploy;
+pub mod manifest;
+pub mod testkit;
+
+pub use deploy::{deploy, deploy_with, AwsClients, DeployOptions, Deployed, ExecutionResult};

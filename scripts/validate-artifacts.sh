@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Validates generated output directories with the pinned offline tools:
+#   asl-validator (npm, package-lock.json)  every statemachines/*.asl.json
+#   cfn-lint, checkov (PyPI, requirements-test.txt)  every template.yaml
+# Usage: scripts/validate-artifacts.sh DIR...   (each DIR is searched recursively)
+# A missing tool or an empty DIR is an error: nothing is ever skipped silently.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+die() { printf 'validate-artifacts: %s\n' "$*" >&2; exit 1; }
+
+(($# > 0)) || die "usage: scripts/validate-artifacts.sh DIR..."
+
+ASL_VALIDATOR=$ROOT/node_modules/.bin/asl-validator
+PY=$ROOT/.venv/bin/python
+CFN_LINT=$ROOT/.venv/bin/cfn-lint
+CHECKOV=$ROOT/.venv/bin/checkov
+[[ -x $ASL_VALIDATOR ]] || die "asl-validator missing: run 'npm ci' (or scripts/test.sh)"
+[[ -x $PY && -x $CFN_LINT && -x $CHECKOV ]] ||
+    die "cfn-lint/checkov missing from .venv: run scripts/test.sh (pip install -r requirements-test.txt)"
+
+want_asl=4.0.0
+got_asl=$("$ASL_VALIDATOR" --version)
+[[ $got_asl == "$want_asl" ]] || die "asl-validator $got_asl installed, $want_asl pinned: run 'npm ci'"
+for pin in cfn-lint checkov; do
+    want=$(sed -n "s/^$pin==//p" requirements-test.txt)
+    got=$("$PY" -c "import importlib.metadata as m; print(m.version('$pin'))")
+    [[ $got == "$want" ]] || die "$pin $got installed, $want pinned: run scripts/test.sh"
+done
+
+mapfile -t asl_files < <(find "$@" -path '*/statemachines/*.asl.json' -type f | sort)
+mapfile -t templates < <(find "$@" -name template.yaml -type f | sort)
+((${#asl_files[@]} > 0)) || die "no statemachines/*.asl.json under: $*"
+((${#templates[@]} > 0)) || die "no template.yaml under: $*"
+
+failed=0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Definitions hold `${Name}` DefinitionSubstitutions that CloudFormation or the deployer fill
+# in. They are replaced by dummy values of the same kind (an ARN for *Arn, a name otherwise)
+# so the validator checks what AWS will see, including Resource ARNs.
+# Line breaks in plain string values (not `*.$` paths or intrinsics) become spaces:
+# asl-validator 4.0.0 checks payload strings against `^(?!\{% )(.+)(?! %\})$`, whose `.`
+# stops at a line break, so it rejects any multi-line string (a migrated shell script in an
+# ECS Command) that AWS accepts.
+echo "asl-validator: ${#asl_files[@]} definition(s)"
+for f in "${asl_files[@]}"; do
+    sub=$work/$(echo "$f" | tr '/' '_')
+    "$PY" - "$f" "$sub" <<'EOF'
+import json, re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+def dummy(m):
+    name = m.group(1)
+    if name.endswith("Arn"):
+        return f"arn:aws:states:ap-northeast-1:123456789012:stateMachine:{name}"
+    return f"placeholder-{name}"
+def flatten(v, dynamic=False):
+    if isinstance(v, dict):
+        return {k: flatten(x, k.endswith(".$")) for k, x in v.items()}
+    if isinstance(v, list):
+        return [flatten(x, dynamic) for x in v]
+    if isinstance(v, str) and not dynamic:
+        return v.replace("\r", " ").replace("\n", " ")
+    return v
+out = flatten(json.loads(re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)))
+json.dump(out, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+EOF
+    if ! out=$("$ASL_VALIDATOR" --json-path "$sub" 2>&1); then
+        printf 'INVALID %s\n%s\n' "$f" "$out"
+        failed=1
+    fi
+done
+
+# cfn-lint also validates the ASL embedded in each template (rule E3601).
+echo "cfn-lint: ${#templates[@]} template(s)"
+if ! "$CFN_LINT" --non-zero-exit-code warning -- "${templates[@]}"; then
+    failed=1
+fi
+
+# checkov: the CloudFormation framework only (no secrets or network scans of generated
+# files). Two checks are skipped, both asking for a customer-managed KMS key:
+#   CKV_AWS_158 (log groups): the state machines log with IncludeExecutionData: false, so the
+#     groups hold no job data, and CloudWatch Logs encrypts at rest by default;
+#   CKV_AWS_119 (DynamoDB tables): the run table is encrypted (SSESpecification, AWS-managed
+#     key) and holds only join counters and claims.
+#   A customer key needs a key policy for the account's services that the compiler cannot
+#   write for the user; a KmsKeyArn template parameter would let both checks run.
+echo "checkov: ${#templates[@]} template(s)"
+if ! "$CHECKOV" --quiet --compact --framework cloudformation --skip-check CKV_AWS_158,CKV_AWS_119 \
+    --skip-download -f "${templates[@]}"; then
+    echo "checkov found problems (see above)"
+    failed=1
+fi
+
+((failed == 0)) || die "generated artifacts are invalid (see above)"
+echo "validate-artifacts: all valid"

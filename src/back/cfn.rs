@@ -438,6 +438,7 @@ pub fn manifest(outputs: &[JobnetOutput]) -> Value {
             let mut subs = Map::new();
             for p in &m.placeholders {
                 let v = match substitution(p, &tables, &o.machine_refs) {
+                    Substitution::Table(t) if t == ALERT_TOPIC => json!({"topic": t}),
                     Substitution::Table(t) => json!({"table": t}),
                     Substitution::StateMachine(sm) => json!({"state_machine": sm}),
                     Substitution::Parameter(name) => json!({"parameter": name}),
@@ -461,7 +462,16 @@ pub fn manifest(outputs: &[JobnetOutput]) -> Value {
         .into_iter()
         .map(|(name, description)| json!({"name": name, "description": description}))
         .collect();
-    json!({"version": 1, "state_machines": machines, "tables": table_list, "parameters": params})
+    let alerts = outputs
+        .iter()
+        .flat_map(|o| &o.machines)
+        .any(|m| m.placeholders.contains(ALERT_TOPIC));
+    let topics: Vec<Value> = if alerts {
+        vec![json!({"logical_id": ALERT_TOPIC})]
+    } else {
+        Vec::new()
+    };
+    json!({"version": 1, "state_machines": machines, "tables": table_list, "topics": topics, "parameters": params})
 }
 
 #[cfg(test)]

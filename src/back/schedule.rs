@@ -350,6 +350,12 @@ pub fn shared_resources() -> Map<String, Value> {
         LAMBDA_LOGICAL.into(),
         json!({
             "Type": "AWS::Lambda::Function",
+            "Metadata": {"checkov": {"skip": [
+                {"id": "CKV_AWS_115", "comment": "reserved concurrency can fail deployment in accounts with low limits; the gate calls it a few times a day"},
+                {"id": "CKV_AWS_116", "comment": "invoked synchronously by Step Functions; a dead-letter queue applies to asynchronous invocations only"},
+                {"id": "CKV_AWS_117", "comment": "talks only to DynamoDB; put it in a VPC with a DynamoDB endpoint by adding VpcConfig for your subnets"},
+                {"id": "CKV_AWS_173", "comment": "the only variable is the calendar table name, not a secret"}
+            ]}},
             "Properties": {
                 "Runtime": "python3.12",
                 "Handler": "index.handler",

@@ -62,6 +62,12 @@ enum Command {
         after_help = "Examples:\n  jobnet2sfn graph examples/non_series_parallel.yaml\n  jobnet2sfn graph examples/daily_batch.yaml --view generated --syntax dot\n  jobnet2sfn graph examples/*.yaml -o graphs/"
     )]
     Graph(GraphArgs),
+    /// Create or update the compiled machines and tables directly (no CloudFormation);
+    /// idempotent. Uses the standard AWS credential chain.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn deploy out/ --role-arn arn:aws:iam::123456789012:role/jobnets --param EcsClusterArn=arn:...\n  jobnet2sfn deploy out/ --role-arn arn:aws:iam::123456789012:role/r --endpoint-url http://127.0.0.1:5000 --region ap-northeast-1"
+    )]
+    Deploy(DeployArgs),
     /// Convert legacy definitions into native jobnet specs for a team to review and own.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -172,6 +178,28 @@ struct CheckArgs {
     allow_partial: bool,
 }
 
+#[derive(Debug, Args)]
+struct DeployArgs {
+    /// A directory written by `jobnet2sfn compile`.
+    out: PathBuf,
+    /// Execution role for every state machine (the template's per-machine roles are the
+    /// least-privilege alternative).
+    #[arg(long, value_name = "ARN")]
+    role_arn: String,
+    /// A value for one of the manifest's parameters (repeatable): NAME=VALUE.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// AWS region (default: the credential chain's).
+    #[arg(long)]
+    region: Option<String>,
+    /// Service endpoint, e.g. an emulator on loopback.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Prefix of the physical table and topic names.
+    #[arg(long, default_value = "jobnet2sfn-")]
+    prefix: String,
+}
+
 #[derive(Debug, Subcommand)]
 enum ImportCommand {
     /// JP1/AJS3 unit definitions (ajsprint output) → jobnet specs plus a coverage report.
@@ -263,6 +291,7 @@ pub fn main() -> i32 {
         Command::Graph(a) => graph_cmd(a),
         Command::Plan(a) => plan_cmd(a),
         Command::Import(ImportCommand::Jp1(a)) => import_jp1(a),
+        Command::Deploy(a) => deploy_cmd(a),
         Command::Synth { jobs, name } => {
             print!(
                 "{}",
@@ -509,6 +538,48 @@ fn import_jp1(a: ImportArgs) -> i32 {
         }
     }
     exit
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+}
+
+fn deploy_cmd(a: DeployArgs) -> i32 {
+    let mut opts = crate::aws::deploy::DeployOptions::new(a.role_arn.clone());
+    opts.endpoint_url = a.endpoint_url.clone();
+    opts.region = a.region.clone();
+    opts.table_prefix = a.prefix.clone();
+    opts.parameters = a.params.iter().cloned().collect();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match runtime.block_on(crate::aws::deploy::deploy_with(&a.out, &opts)) {
+        Ok(d) => {
+            for (name, arn) in &d.state_machines {
+                println!("state machine {name}: {arn}");
+            }
+            for (id, name) in &d.tables {
+                println!("table {id}: {name}");
+            }
+            for (id, arn) in &d.topics {
+                println!("topic {id}: {arn}");
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: deploy failed: {e:#}");
+            EXIT_USAGE
+        }
+    }
 }
 
 fn parse_encoding(s: &str) -> Result<crate::front::jp1::Encoding, String> {

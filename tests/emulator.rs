@@ -1105,3 +1105,87 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
+
+/// `jobnet2sfn deploy` against the emulator: creates everything, and a second deploy of the
+/// same directory succeeds and changes no ARN (idempotent).
+#[test]
+fn cli_deploy_is_idempotent() {
+    let moto = moto();
+    let dir = tempdir("cli-deploy");
+    let status = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+        .args(["compile", "examples/or_join.yaml", "-o"])
+        .arg(&dir)
+        .arg("--allow-partial")
+        .status()
+        .expect("compile runs");
+    assert!(status.success());
+    let deploy = || {
+        let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+            .arg("deploy")
+            .arg(&dir)
+            .args([
+                "--role-arn",
+                ROLE_ARN,
+                "--region",
+                REGION,
+                "--endpoint-url",
+                &moto.endpoint,
+            ])
+            .args([
+                "--param",
+                "FetchPrimaryFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:p",
+            ])
+            .args([
+                "--param",
+                "FetchBackupFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:b",
+            ])
+            .args([
+                "--param",
+                "RefreshCacheFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:r",
+            ])
+            .args([
+                "--param",
+                "EcsClusterArn=arn:aws:ecs:ap-northeast-1:123456789012:cluster/c",
+            ])
+            .args([
+                "--param",
+                "EcsTaskDefinitionArn=arn:aws:ecs:ap-northeast-1:123456789012:task-definition/t:1",
+            ])
+            .args([
+                "--param",
+                "EcsSubnetA=subnet-a",
+                "--param",
+                "EcsSubnetB=subnet-b",
+            ])
+            .args(["--param", "EcsSecurityGroup=sg-1"])
+            .args([
+                "--param",
+                "EcsTaskRoleArn=arn:aws:iam::123456789012:role/task",
+            ])
+            .args([
+                "--param",
+                "EcsTaskExecutionRoleArn=arn:aws:iam::123456789012:role/exec",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .expect("deploy runs");
+        assert!(
+            o.status.success(),
+            "deploy failed: {}\nmoto log: {}",
+            String::from_utf8_lossy(&o.stderr),
+            moto.log.display()
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let first = deploy();
+    assert!(
+        first.contains("state machine master_import: arn:"),
+        "{first}"
+    );
+    assert!(
+        first.contains("state machine master_import-cont: arn:"),
+        "{first}"
+    );
+    assert_eq!(first, deploy(), "a second deploy changes nothing");
+}

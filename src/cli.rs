@@ -68,6 +68,9 @@ enum Command {
         after_help = "Examples:\n  jobnet2sfn deploy out/ --role-arn arn:aws:iam::123456789012:role/jobnets --param EcsClusterArn=arn:...\n  jobnet2sfn deploy out/ --role-arn arn:aws:iam::123456789012:role/r --endpoint-url http://127.0.0.1:5000 --region ap-northeast-1"
     )]
     Deploy(DeployArgs),
+    /// Business-calendar data.
+    #[command(subcommand)]
+    Holidays(HolidaysCommand),
     /// Convert legacy definitions into native jobnet specs for a team to review and own.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -201,6 +204,32 @@ struct DeployArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum HolidaysCommand {
+    /// Load or update calendars/*.json in the calendar table (batched, idempotent). Changing
+    /// the table changes run days without recompiling.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn holidays push out/ --table my-stack-BusinessCalendarTable-ABC\n  jobnet2sfn holidays push out/calendars/jp-business.json --table T --endpoint-url http://127.0.0.1:5000"
+    )]
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+struct PushArgs {
+    /// Output directories (their calendars/), directories of calendar files, or files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The calendar table (the stack output BusinessCalendarTableName).
+    #[arg(long)]
+    table: String,
+    /// AWS region (default: the credential chain's).
+    #[arg(long)]
+    region: Option<String>,
+    /// Service endpoint, e.g. an emulator on loopback.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
 enum ImportCommand {
     /// JP1/AJS3 unit definitions (ajsprint output) → jobnet specs plus a coverage report.
     #[command(
@@ -292,6 +321,7 @@ pub fn main() -> i32 {
         Command::Plan(a) => plan_cmd(a),
         Command::Import(ImportCommand::Jp1(a)) => import_jp1(a),
         Command::Deploy(a) => deploy_cmd(a),
+        Command::Holidays(HolidaysCommand::Push(a)) => holidays_push(a),
         Command::Synth { jobs, name } => {
             print!(
                 "{}",
@@ -544,6 +574,55 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+}
+
+fn holidays_push(a: PushArgs) -> i32 {
+    use crate::aws::calendar;
+    let mut items = Vec::new();
+    let files = match calendar::calendar_files(&a.inputs) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return EXIT_INPUT;
+        }
+    };
+    for f in &files {
+        match calendar::items_of(f) {
+            Ok(mut i) => items.append(&mut i),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                return EXIT_INPUT;
+            }
+        }
+    }
+    let mut opts = crate::aws::deploy::DeployOptions::new(String::new());
+    opts.endpoint_url = a.endpoint_url.clone();
+    opts.region = a.region.clone();
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        eprintln!("error: cannot start the async runtime");
+        return EXIT_USAGE;
+    };
+    let result = runtime.block_on(async {
+        let clients = crate::aws::AwsClients::connect(&opts).await;
+        calendar::push(&clients.dynamodb, &a.table, items).await
+    });
+    match result {
+        Ok(n) => {
+            println!(
+                "wrote {n} calendar item(s) from {} file(s) to {}",
+                files.len(),
+                a.table
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: push failed: {e:#}");
+            EXIT_USAGE
+        }
+    }
 }
 
 fn deploy_cmd(a: DeployArgs) -> i32 {

@@ -1189,3 +1189,120 @@ fn cli_deploy_is_idempotent() {
     );
     assert_eq!(first, deploy(), "a second deploy changes nothing");
 }
+
+/// `jobnet2sfn holidays push` loads a compiled example's calendars into a table, twice
+/// (idempotent), and the items are readable as the business-day Lambda reads them.
+#[test]
+fn holidays_push_loads_the_calendar_table() {
+    let moto = moto();
+    let dir = tempdir("holidays-push");
+    let status = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+        .args([
+            "compile",
+            "examples/scheduled_with_calendar.yaml",
+            "--calendar-years",
+            "2027..2027",
+            "--allow-partial",
+            "-o",
+        ])
+        .arg(&dir)
+        .status()
+        .expect("compile runs");
+    assert!(status.success());
+    let rt = runtime();
+    let table = "calendar-push-test";
+    rt.block_on(async {
+        let mut opts = DeployOptions::new(ROLE_ARN);
+        opts.endpoint_url = Some(moto.endpoint.clone());
+        opts.region = Some(REGION.into());
+        opts.credentials = Some(jobnet2sfn::aws::deploy::StaticCredentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+        });
+        let c = AwsClients::connect(&opts).await;
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let mut req = c
+            .dynamodb
+            .create_table()
+            .table_name(table)
+            .billing_mode(BillingMode::PayPerRequest);
+        for (name, kind) in [("pk", KeyType::Hash), ("sk", KeyType::Range)] {
+            req = req
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name(name)
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name(name)
+                        .key_type(kind)
+                        .build()
+                        .unwrap(),
+                );
+        }
+        req.send().await.expect("create the calendar table");
+    });
+    for _ in 0..2 {
+        let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+            .args(["holidays", "push"])
+            .arg(&dir)
+            .args([
+                "--table",
+                table,
+                "--region",
+                REGION,
+                "--endpoint-url",
+                &moto.endpoint,
+            ])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .expect("push runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // Two calendars in the example, 365 days of 2027 each.
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("wrote 730 calendar item(s)"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    rt.block_on(async {
+        let mut opts = DeployOptions::new(ROLE_ARN);
+        opts.endpoint_url = Some(moto.endpoint.clone());
+        opts.region = Some(REGION.into());
+        opts.credentials = Some(jobnet2sfn::aws::deploy::StaticCredentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+        });
+        let c = AwsClients::connect(&opts).await;
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let item = c
+            .dynamodb
+            .get_item()
+            .table_name(table)
+            .key("pk", AttributeValue::S("jp-business".into()))
+            .key("sk", AttributeValue::S("2027-04-29".into()))
+            .send()
+            .await
+            .expect("get_item")
+            .item
+            .expect("Showa Day is in the table");
+        assert_eq!(item["open"], AttributeValue::Bool(false));
+        assert_eq!(item["name"], AttributeValue::S("昭和の日".into()));
+        let count = c
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .send()
+            .await
+            .expect("scan")
+            .count;
+        assert_eq!(count, 730, "pushing twice keeps one item per calendar day");
+    });
+}

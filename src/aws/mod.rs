@@ -6,3 +6,4 @@ pub mod manifest;
 pub mod testkit;
 
 pub use deploy::{deploy, deploy_with, AwsClients, DeployOptions, Deployed, ExecutionResult};
+pub mod calendar;

@@ -47,11 +47,9 @@ trap 'rm -rf "$work"' EXIT
 # stops at a line break, so it rejects any multi-line string (a migrated shell script in an
 # ECS Command) that AWS accepts.
 echo "asl-validator: ${#asl_files[@]} definition(s)"
-for f in "${asl_files[@]}"; do
-    sub=$work/$(echo "$f" | tr '/' '_')
-    "$PY" - "$f" "$sub" <<'EOF'
+"$PY" - "$work" "${asl_files[@]}" <<'EOF'
 import json, re, sys
-text = open(sys.argv[1], encoding="utf-8").read()
+work, files = sys.argv[1], sys.argv[2:]
 def dummy(m):
     name = m.group(1)
     if name.endswith("Arn"):
@@ -65,14 +63,23 @@ def flatten(v, dynamic=False):
     if isinstance(v, str) and not dynamic:
         return v.replace("\r", " ").replace("\n", " ")
     return v
-out = flatten(json.loads(re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)))
-json.dump(out, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+for i, f in enumerate(files):
+    text = open(f, encoding="utf-8").read()
+    out = flatten(json.loads(re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)))
+    json.dump(out, open(f"{work}/{i}.json", "w", encoding="utf-8"), ensure_ascii=False)
 EOF
-    if ! out=$("$ASL_VALIDATOR" --json-path "$sub" 2>&1); then
-        printf 'INVALID %s\n%s\n' "$f" "$out"
-        failed=1
-    fi
-done
+# One validator run for all files; only when it fails, one run per file names the culprits.
+args=()
+for i in "${!asl_files[@]}"; do args+=(--json-path "$work/$i.json"); done
+if ! "$ASL_VALIDATOR" --silent "${args[@]}" >/dev/null 2>&1; then
+    for i in "${!asl_files[@]}"; do
+        if ! out=$("$ASL_VALIDATOR" --json-path "$work/$i.json" 2>&1); then
+            printf 'INVALID %s\n%s\n' "${asl_files[$i]}" "$out"
+            failed=1
+        fi
+    done
+    ((failed == 1)) || { echo "asl-validator failed on the batch but on no single file"; failed=1; }
+fi
 
 # cfn-lint also validates the ASL embedded in each template (rule E3601).
 echo "cfn-lint: ${#templates[@]} template(s)"

@@ -170,6 +170,15 @@ struct CompileArgs {
     /// Step Functions logging level.
     #[arg(long, value_name = "LEVEL", default_value = "ERROR", value_parser = ["ALL", "ERROR", "FATAL", "OFF"])]
     log_level: String,
+    /// Add a CloudWatch Logs subscription filter to every log group, forwarding to the
+    /// template parameters `LogForwardDestinationArn` (and `LogForwardRoleArn` for Kinesis
+    /// or Firehose destinations).
+    #[arg(long)]
+    log_forward: bool,
+    /// Seconds per source minute for waits, cutoffs and delay monitors: 60, or less to
+    /// rehearse a jobnet with time scaled down (never for production).
+    #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
+    seconds_per_minute: u64,
 }
 
 #[derive(Debug, Args)]
@@ -448,6 +457,18 @@ fn compile(a: CompileArgs) -> i32 {
     opts.cfn.log_level = a.log_level.clone();
     opts.cfn.definitions = a.definitions;
     opts.calendar_years = a.calendar_years.clone();
+    opts.cfn.log_forward = a.log_forward;
+    opts.emit.seconds_per_minute = a.seconds_per_minute;
+    if a.seconds_per_minute != 60 {
+        diags.push(crate::diag::Diagnostic::warning(
+            "W0701",
+            format!(
+                "--seconds-per-minute {}: waits, cutoffs and delay monitors run {:.1}x faster than the source says; for rehearsals, not production",
+                a.seconds_per_minute,
+                60.0 / a.seconds_per_minute as f64
+            ),
+        ));
+    }
     // Validation runs even after front-end errors, so one run reports everything.
     let compiled = driver::compile_with(project, &loaded.jp1, &opts, &mut diags);
     let Some(compiled) = compiled else {

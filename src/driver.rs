@@ -261,6 +261,8 @@ pub struct CompileOptions {
     /// Years of business-calendar data to write (`calendars/*.json`); `None`: this year
     /// and the next two. Set it for reproducible output across a new year.
     pub calendar_years: Option<std::ops::RangeInclusive<i32>>,
+    /// How source times become seconds (tests scale them down).
+    pub emit: asl::EmitOptions,
 }
 
 /// The result of a successful compile: file contents by relative path, plus the data
@@ -331,7 +333,14 @@ pub fn compile_with(
                 approximate: opts.approximate,
             },
         );
-        match split(project, &mut plan, &names, &templates, &opts.budgets) {
+        match split(
+            project,
+            &mut plan,
+            &names,
+            &templates,
+            &opts.budgets,
+            opts.emit,
+        ) {
             Ok(out) => outputs.push(out),
             Err(errors) => {
                 for e in errors {
@@ -397,9 +406,10 @@ fn split(
     names: &naming::Names,
     templates: &TemplateSet,
     budgets: &Budgets,
+    emit: asl::EmitOptions,
 ) -> Result<JobnetOutput, Vec<String>> {
     let cache = asl::RenderCache::default();
-    let costs = asl::unit_costs(project, plan, names, templates, &cache);
+    let costs = asl::unit_costs(project, plan, names, templates, &cache, emit);
     let state_name = |u| names.state(u).to_string();
     let cost = |u| costs.get(&u).copied().unwrap_or_default();
     let unsplit = plan.clone();
@@ -408,7 +418,7 @@ fn split(
     for _ in 0..4 {
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
-        let out = asl::emit_cached(project, plan, names, templates, &cache)?;
+        let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
         let worst = out
             .machines
             .iter()

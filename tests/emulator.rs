@@ -199,6 +199,7 @@ struct Env {
     clients: AwsClients,
     machines: BTreeMap<String, String>,
     table: String,
+    topics: BTreeMap<String, String>,
 }
 
 /// Deploys one output directory plus the test helper machine. Deploys of concurrently running
@@ -230,6 +231,7 @@ async fn deploy(moto: &Moto, dir: &Path) -> Env {
         clients: deployed.clients,
         machines: deployed.state_machines,
         table,
+        topics: deployed.topics,
     }
 }
 
@@ -676,6 +678,60 @@ scenario!(wait_unit, |env| {
     c.result()
 });
 
+scenario!(clock_wait, |env| {
+    // Long past: the wait ends at once.
+    let r = run(
+        env,
+        "t_clock_wait",
+        "clock-wait-1",
+        json!({"businessDate": "2020-01-06"}),
+    )
+    .await?;
+    let mut c = Check::new(&r, "t_clock_wait");
+    c.status("SUCCEEDED").ran(&["a", "b"]).before(&[("a", "b")]);
+    c.result()?;
+    // Far ahead: the run waits after `a` (then the test stops it).
+    let arn = env
+        .machines
+        .get("t_clock_wait")
+        .ok_or("t_clock_wait not deployed")?;
+    let name = "clock-wait-2";
+    let exec = env
+        .clients
+        .start_execution(arn, name, &json!({"businessDate": "2099-01-01"}))
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let events = testkit::read_events(&env.clients, &env.table, name)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let status = env
+        .clients
+        .sfn
+        .describe_execution()
+        .execution_arn(&exec)
+        .send()
+        .await
+        .map_err(|e| format!("{e}"))?
+        .status()
+        .as_str()
+        .to_string();
+    let _ = env
+        .clients
+        .sfn
+        .stop_execution()
+        .execution_arn(&exec)
+        .send()
+        .await;
+    let units: Vec<String> = events.iter().map(ToString::to_string).collect();
+    if status != "RUNNING" || units != ["start /t_clock_wait/a", "end /t_clock_wait/a (try 0)"] {
+        return Err(format!(
+            "a wait until 2099-01-02 02:30 JST should hold the run after `a`: status {status}, events {units:?}"
+        ));
+    }
+    Ok(())
+});
+
 scenario!(always_normal, |env| {
     let r = run(env, "t_always", "always-1", input(json!({}))).await?;
     Check::new(&r, "t_always")
@@ -766,6 +822,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("long_run_id", long_run_id),
     ("cutoff_normal", cutoff_normal),
     ("wait_unit", wait_unit),
+    ("clock_wait", clock_wait),
     ("always_normal", always_normal),
     ("always_abnormal", always_abnormal),
     ("nsp_nested", nsp_nested),
@@ -1305,4 +1362,134 @@ fn holidays_push_loads_the_calendar_table() {
             .count;
         assert_eq!(count, 730, "pushing twice keeps one item per calendar day");
     });
+}
+
+/// Runs `tests/support/sns_inbox.py` with the test virtualenv's Python.
+fn inbox(moto: &Moto, command: &str, arg: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = std::env::var_os("JOBNET2SFN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv"));
+    let out = Command::new(venv.join("bin/python"))
+        .arg(root.join("tests/support/sns_inbox.py"))
+        .args([moto.endpoint.as_str(), command, arg])
+        .output()
+        .expect("run sns_inbox.py");
+    assert!(
+        out.status.success(),
+        "sns_inbox.py {command} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// Issue 8 end to end, with one source minute run as one second: a warning end, an
+/// abnormal end, a start delay, an end delay relative to the unit's start and one at a clock
+/// time each reach the alert topic with jobnet, unit, status, business date and a console
+/// link; monitors whose unit starts or ends in time (also abnormally) are stopped and stay
+/// silent.
+#[test]
+fn alerts_and_delay_monitors_reach_the_topic() {
+    let moto = moto();
+    let dir = tempdir("alerts");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_alerts
+    units:
+      - {name: w, type: test, params: {rc: 3}, end: {warning_above: 0, abnormal_above: 4}}
+      - {name: slow, type: test, params: {sleep_seconds: 8}, end_delay: {after_own_start: 2}}
+      - {name: late, type: test, after: [slow], start_delay: {after_root_start: 3}}
+      - {name: quick, type: test, end_delay: {after_own_start: 40}}
+      - {name: ontime, type: test, start_delay: {after_root_start: 40}}
+      - {name: clock, type: test, params: {sleep_seconds: 6}, end_delay: "00:30"}
+      - {name: bad, type: test, params: {outcome: fail}, end_delay: {after_own_start: 40}}
+"#;
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let _ = compile(&[("alerts.yaml".into(), spec.into())], &opts, &dir);
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let topic = env.topics.get("AlertTopic").expect("the alert topic was deployed");
+        let queue = inbox(&moto, "subscribe", topic);
+        let run_name = "alerts-1";
+        let arn = &env.machines["t_alerts"];
+        // A business date in the past: the clock-time monitor (00:30) is already due.
+        let result = env
+            .clients
+            .run_execution(arn, run_name, &json!({"businessDate": "2020-01-06"}), RUN_TIMEOUT)
+            .await
+            .expect("run");
+        assert_eq!(result.status, "FAILED", "`bad` fails the run: {result:?}");
+
+        // Every monitor execution ends: by its alert, by a stop, or quietly.
+        let monitor_arn = env
+            .machines
+            .iter()
+            .find(|(name, _)| name.ends_with("-monitor"))
+            .map(|(_, arn)| arn.clone())
+            .expect("a monitor machine was deployed");
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let executions = loop {
+            let listed = env
+                .clients
+                .sfn
+                .list_executions()
+                .state_machine_arn(&monitor_arn)
+                .send()
+                .await
+                .expect("list monitor executions");
+            let all: Vec<(String, String)> = listed
+                .executions()
+                .iter()
+                .filter(|e| e.name().starts_with(run_name))
+                .map(|e| (e.name().to_string(), e.status().as_str().to_string()))
+                .collect();
+            if all.iter().all(|(_, st)| st != "RUNNING") {
+                break all;
+            }
+            assert!(Instant::now() < deadline, "monitors still running: {all:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert_eq!(executions.len(), 6, "one monitor execution per delay monitor: {executions:?}");
+        let stopped = executions.iter().filter(|(_, st)| st == "ABORTED").count();
+        assert_eq!(stopped, 3, "quick, ontime and bad are stopped in time: {executions:?}");
+
+        let alerts: Vec<Value> =
+            serde_json::from_str(&inbox(&moto, "read", &queue)).expect("alerts JSON");
+        let mut got: Vec<(String, String)> = alerts
+            .iter()
+            .filter(|a| a["message"].as_str().is_some_and(|m| m.contains(&format!("run: {run_name}\n"))))
+            .map(|a| {
+                (
+                    a["attributes"]["status"].as_str().unwrap_or("?").to_string(),
+                    a["attributes"]["unit"].as_str().unwrap_or("?").to_string(),
+                )
+            })
+            .collect();
+        got.sort();
+        let want = [
+            ("ABNORMAL_END", "/t_alerts"),
+            ("END_DELAY", "/t_alerts/clock"),
+            ("END_DELAY", "/t_alerts/slow"),
+            ("START_DELAY", "/t_alerts/late"),
+            ("WARNING_END", "/t_alerts/w"),
+        ];
+        let want: Vec<(String, String)> =
+            want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, want, "monitors {executions:?}, alerts: {alerts:#?}");
+        for a in alerts.iter().filter(|a| a["message"].as_str().is_some_and(|m| m.contains(run_name))) {
+            let m = a["message"].as_str().unwrap_or_default();
+            for part in ["jobnet: /t_alerts\n", "business date: 2020-01-06\n", "console: https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:"] {
+                assert!(m.contains(part), "alert without `{part}`: {m}");
+            }
+            assert!(a["subject"].as_str().is_some_and(|s| s.starts_with("[jobnet2sfn] ") && s.is_ascii() && s.len() < 100), "subject {a}");
+        }
+        let warning = alerts.iter().find(|a| a["attributes"]["status"] == "WARNING_END").expect("warning alert");
+        assert!(warning["message"].as_str().unwrap_or_default().contains("status: WARNING END (return code 3)"), "{warning}");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
 }

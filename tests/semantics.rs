@@ -31,7 +31,13 @@ struct Entry {
     /// Indices of earlier siblings this one runs after.
     preds: Vec<usize>,
     or: bool,
+    /// Delay monitors: start delay after the run's start, end delay after its own start.
+    start_delay: bool,
+    end_delay: bool,
 }
+
+/// Per monitored unit and kind (end = true): when its monitor was armed and stopped.
+type Monitors = BTreeMap<(String, bool), (Option<u64>, Option<u64>)>;
 
 fn entries(depth: u32, max: usize) -> BoxedStrategy<Vec<Entry>> {
     let node = if depth == 0 {
@@ -50,13 +56,14 @@ fn entries(depth: u32, max: usize) -> BoxedStrategy<Vec<Entry>> {
             node,
             prop::collection::vec(any::<prop::sample::Index>(), 0..4),
             prop::bool::weighted(0.15),
+            (prop::bool::weighted(0.05), prop::bool::weighted(0.05)),
         ),
         1..max,
     )
     .prop_map(|raw| {
         raw.into_iter()
             .enumerate()
-            .map(|(i, (node, picks, or))| {
+            .map(|(i, (node, picks, or, (start_delay, end_delay)))| {
                 let mut preds: Vec<usize> = if i == 0 {
                     Vec::new()
                 } else {
@@ -65,7 +72,13 @@ fn entries(depth: u32, max: usize) -> BoxedStrategy<Vec<Entry>> {
                 preds.sort();
                 preds.dedup();
                 let or = or && preds.len() > 1;
-                Entry { node, preds, or }
+                Entry {
+                    node,
+                    preds,
+                    or,
+                    start_delay,
+                    end_delay,
+                }
             })
             .collect()
     })
@@ -84,6 +97,12 @@ fn write_units(out: &mut String, units: &[Entry], prefix: &str, indent: usize) {
                 out.push_str(&format!("{pad}  join: or\n"));
             }
         }
+        if e.start_delay {
+            out.push_str(&format!("{pad}  start_delay: {{after_root_start: 1000}}\n"));
+        }
+        if e.end_delay {
+            out.push_str(&format!("{pad}  end_delay: {{after_own_start: 1000}}\n"));
+        }
         match &e.node {
             Node::Job { .. } => out.push_str(&format!("{pad}  type: simjob\n")),
             Node::Net(inner) => {
@@ -94,8 +113,10 @@ fn write_units(out: &mut String, units: &[Entry], prefix: &str, indent: usize) {
     }
 }
 
-/// Expected behaviour of a net started at `start`: records each job's start, returns the
-/// net's end time and whether every unit in it ended normally.
+/// Expected behaviour of a net started at `start`: records each job's start and each
+/// monitor's arm and stop times, returns the net's end time and whether every unit in it
+/// ended normally.
+#[allow(clippy::too_many_arguments)]
 fn expect(
     units: &[Entry],
     path: &str,
@@ -104,6 +125,7 @@ fn expect(
     runs: &mut BTreeMap<String, u64>,
     jobs: &mut HashMap<String, JobBehaviour>,
     any_failed: &mut bool,
+    monitors: &mut Monitors,
 ) -> (u64, bool) {
     let mut ends: Vec<Option<u64>> = vec![None; units.len()];
     let mut net_ok = true;
@@ -123,10 +145,18 @@ fn expect(
         };
         // Register every job's behaviour, run or not.
         register(&e.node, &upath, &name, jobs);
+        if e.start_delay {
+            // Armed when the run starts; stopped when the unit starts, if it does.
+            monitors.insert((upath.clone(), false), (Some(0), runs_now));
+        }
         let Some(s) = runs_now else {
             net_ok = false;
+            if let Node::Net(inner) = &e.node {
+                never_started(inner, &upath, &format!("{name}_"), monitors);
+            }
             continue;
         };
+        let unit_end;
         match &e.node {
             Node::Job { duration, fails } => {
                 runs.insert(upath.clone(), s);
@@ -137,6 +167,7 @@ fn expect(
                     ends[i] = Some(s + duration);
                 }
                 net_end = net_end.max(s + duration);
+                unit_end = s + duration;
             }
             Node::Net(inner) => {
                 let (end, ok) = expect(
@@ -147,6 +178,7 @@ fn expect(
                     runs,
                     jobs,
                     any_failed,
+                    monitors,
                 );
                 net_end = net_end.max(end);
                 if ok {
@@ -154,10 +186,28 @@ fn expect(
                 } else {
                     net_ok = false;
                 }
+                unit_end = end;
             }
+        }
+        if e.end_delay {
+            monitors.insert((upath.clone(), true), (Some(s), Some(unit_end)));
         }
     }
     (net_end, net_ok)
+}
+
+/// Start monitors of units in a net that never starts are armed and never stopped.
+fn never_started(units: &[Entry], path: &str, prefix: &str, monitors: &mut Monitors) {
+    for (i, e) in units.iter().enumerate() {
+        let name = format!("{prefix}u{i}");
+        let upath = format!("{path}/{name}");
+        if e.start_delay {
+            monitors.insert((upath.clone(), false), (Some(0), None));
+        }
+        if let Node::Net(inner) = &e.node {
+            never_started(inner, &upath, &format!("{name}_"), monitors);
+        }
+    }
 }
 
 fn register(node: &Node, upath: &str, name: &str, jobs: &mut HashMap<String, JobBehaviour>) {
@@ -206,6 +256,7 @@ fn check(units: &[Entry], budgets: Budgets) {
     let mut expected = BTreeMap::new();
     let mut jobs = HashMap::new();
     let mut any_failed = false;
+    let mut expected_monitors = Monitors::new();
     expect(
         units,
         "/r",
@@ -214,6 +265,7 @@ fn check(units: &[Entry], budgets: Budgets) {
         &mut expected,
         &mut jobs,
         &mut any_failed,
+        &mut expected_monitors,
     );
 
     let machines: Vec<(String, &serde_json::Value)> = out
@@ -232,6 +284,46 @@ fn check(units: &[Entry], budgets: Budgets) {
         );
     }
     assert_eq!(seen, expected, "jobs run and their start times\n{spec}");
+
+    // Monitor executions are named `{runId}-m-{key}`; the mapping names each unit's
+    // `monitor.{key}.arm|off` states.
+    let mut key_of = BTreeMap::new();
+    for (unit, states) in &out.mapping {
+        for st in states {
+            if let Some(key) = st
+                .strip_prefix("monitor.")
+                .and_then(|k| k.rsplit_once('.'))
+                .map(|(k, _)| k)
+            {
+                key_of.insert(
+                    format!("run-1-m-{key}"),
+                    (unit.clone(), key.ends_with("-e")),
+                );
+            }
+        }
+    }
+    let mut monitors = Monitors::new();
+    for m in &outcome.monitors {
+        let at = key_of
+            .get(&m.name)
+            .unwrap_or_else(|| panic!("monitor execution {} of no unit\n{spec}", m.name));
+        let slot = monitors.entry(at.clone()).or_default();
+        let field = if m.stop { &mut slot.1 } else { &mut slot.0 };
+        assert!(
+            field.is_none(),
+            "monitor {} {} twice\n{spec}",
+            m.name,
+            if m.stop { "stopped" } else { "armed" }
+        );
+        *field = Some(m.time);
+        if !m.stop {
+            assert_eq!(m.seconds, Some(60_000), "monitor deadline\n{spec}");
+        }
+    }
+    assert_eq!(
+        monitors, expected_monitors,
+        "monitors armed and stopped\n{spec}"
+    );
     assert_eq!(outcome.succeeded, !any_failed, "final status\n{spec}");
     assert_eq!(
         outcome.alerts,

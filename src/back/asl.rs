@@ -12,7 +12,8 @@
 use crate::back::metrics;
 use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
 use crate::ir::{
-    CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeWait, UnitId, UnitKind,
+    CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
+    UnitKind,
 };
 use crate::passes::naming::{shorten, Names};
 use crate::passes::partition::Cost;
@@ -34,7 +35,32 @@ pub enum Role {
     Continuation,
     /// A part of the jobnet moved out by the partition pass.
     Child,
+    /// Waits for one delay monitor's deadline and alerts (docs/monitors.md).
+    Monitor,
 }
+
+/// Placeholder for the jobnet's monitor machine ARN in the definitions that arm monitors.
+pub const MONITOR_ARN: &str = "MonitorArn";
+
+/// How the emitter turns source times into seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmitOptions {
+    /// Seconds per source minute (waits, cutoffs, delay monitors): 60, or less to run
+    /// tests with time scaled down.
+    pub seconds_per_minute: u64,
+}
+
+impl Default for EmitOptions {
+    fn default() -> Self {
+        EmitOptions {
+            seconds_per_minute: 60,
+        }
+    }
+}
+
+/// The region of the running execution, for console links (no placeholder needed).
+const REGION_OF_EXECUTION: &str =
+    "States.ArrayGetItem(States.StringSplit($$.Execution.Id, ':'), 3)";
 
 /// One generated state machine.
 #[derive(Debug, Clone)]
@@ -110,7 +136,14 @@ pub fn emit(
     names: &Names,
     templates: &TemplateSet,
 ) -> Result<JobnetOutput, Vec<String>> {
-    emit_cached(project, plan, names, templates, &RenderCache::default())
+    emit_cached(
+        project,
+        plan,
+        names,
+        templates,
+        &RenderCache::default(),
+        EmitOptions::default(),
+    )
 }
 
 /// [`emit`] reusing jobs already rendered into `cache`.
@@ -120,45 +153,43 @@ pub fn emit_cached(
     names: &Names,
     templates: &TemplateSet,
     cache: &RenderCache,
+    opts: EmitOptions,
 ) -> Result<JobnetOutput, Vec<String>> {
     let base = names.machine.clone();
     let cont_name = format!("{base}-cont");
-    let mut e = Emitter::new(project, plan, names, templates, cache, cont_name.clone());
+    let mut e = Emitter::new(
+        project,
+        plan,
+        names,
+        templates,
+        cache,
+        cont_name.clone(),
+        opts,
+    );
+    e.plan_monitors(true);
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
 
     // Root machine.
     let mut scope = Scope::top("jobnet");
     let root_unit = &project.units[plan.root];
-    scope.alert = Some(json!({
-        "Type": "Task",
-        "Comment": "alert: the run ended abnormally (SNS topic of the template, KMS-encrypted)",
-        "Resource": "arn:aws:states:::sns:publish",
-        "Parameters": {
-            "TopicArn": format!("${{{ALERT_TOPIC}}}"),
-            "Subject": format!("[jobnet2sfn] ABNORMAL END {}", shorten(&base, 60)),
-            "Message.$": format!(
-                "States.Format('jobnet: {}\nstatus: ABNORMAL END\nbusiness date: {{}}\nrun: {{}}\nexecution: {{}}\nconsole: https://console.aws.amazon.com/states/home#/v2/executions/details/{{}}', $$.Execution.Input.businessDate, $$.Execution.Name, $$.Execution.Id, $$.Execution.Id)",
-                intrinsic_literal(&root_unit.path)
-            ),
-            "MessageAttributes": {
-                "jobnet": {"DataType": "String", "StringValue": root_unit.path},
-                "status": {"DataType": "String", "StringValue": "ABNORMAL_END"}
-            }
-        },
-        "ResultPath": null
-    }));
-    e.iam.push(IamStatement {
-        actions: vec!["sns:Publish".into()],
-        resources: vec![format!("${{{ALERT_TOPIC}}}")],
-    });
+    scope.alert = Some(e.alert(
+        "alert: the run ended abnormally (SNS topic of the template, KMS-encrypted)".into(),
+        "ABNORMAL END",
+        &root_unit.path,
+        None,
+    ));
     let start = "jobnet.start".to_string();
     let main = root_net.main.clone();
-    let first = if main == Block::Empty {
+    let mut first = if main == Block::Empty {
         Next::End
     } else {
         Next::To(e.entry(&main, None))
     };
+    let arms = e.arms_at(ArmPoint::Root);
+    if !arms.is_empty() {
+        first = Next::To(e.emit_arms(&mut scope, plan.root, &arms, first));
+    }
     scope.insert(
         &start,
         with_next(
@@ -259,6 +290,10 @@ pub fn emit_cached(
         splits.insert(name.clone(), c.reason.clone());
         machines.push(e.take_machine(&name, Role::Child, &start, states));
     }
+    if !e.monitors.is_empty() {
+        let watched: Vec<String> = machines.iter().map(|m| m.name.clone()).collect();
+        machines.push(e.monitor_machine(&watched));
+    }
     for (net, p) in &plan.nets {
         for a in &p.approximations {
             e.findings.push(Finding {
@@ -304,8 +339,10 @@ pub fn unit_costs(
     names: &Names,
     templates: &TemplateSet,
     cache: &RenderCache,
+    opts: EmitOptions,
 ) -> HashMap<UnitId, Cost> {
-    let mut e = Emitter::new(project, plan, names, templates, cache, String::new());
+    let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
+    e.plan_monitors(false);
     let mut costs = HashMap::new();
     for u in project.descendants(plan.root) {
         if project.units[u].as_net().is_some() {
@@ -440,6 +477,31 @@ struct Emitter<'a> {
     placeholders: BTreeSet<String>,
     machine_refs: BTreeMap<String, String>,
     cache: &'a RenderCache,
+    opts: EmitOptions,
+    /// The jobnet's delay monitors, in source order.
+    monitors: Vec<Monitor>,
+    monitor_name: String,
+}
+
+/// A delay monitor: an execution of the monitor machine started at `arm`, named
+/// `{runId}-m-{key}`, that alerts at its deadline unless stopped first (docs/monitors.md).
+#[derive(Debug, Clone)]
+struct Monitor {
+    unit: UnitId,
+    /// An end-delay monitor (else a start-delay one).
+    end: bool,
+    at: TimeRef,
+    arm: ArmPoint,
+    key: String,
+}
+
+/// Where a monitor is armed: at the run's start, at a nested net's start, or at the
+/// monitored unit's own start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArmPoint {
+    Root,
+    Net(UnitId),
+    Own(UnitId),
 }
 
 impl<'a> Emitter<'a> {
@@ -450,6 +512,7 @@ impl<'a> Emitter<'a> {
         templates: &'a TemplateSet,
         cache: &'a RenderCache,
         cont_name: String,
+        opts: EmitOptions,
     ) -> Self {
         Emitter {
             project,
@@ -469,6 +532,9 @@ impl<'a> Emitter<'a> {
             placeholders: BTreeSet::new(),
             machine_refs: BTreeMap::new(),
             cache,
+            opts,
+            monitors: Vec::new(),
+            monitor_name: shorten(&format!("{}-monitor", names.machine), 80),
         }
     }
 
@@ -491,6 +557,10 @@ impl<'a> Emitter<'a> {
             ),
             Role::Child => format!(
                 "jobnet2sfn: part of jobnet {} split off to stay under the budgets (generated)",
+                root.path
+            ),
+            Role::Monitor => format!(
+                "jobnet2sfn: delay monitors of jobnet {}: each execution waits for one deadline and alerts unless the jobnet stops it first (generated)",
                 root.path
             ),
         };
@@ -536,12 +606,319 @@ impl<'a> Emitter<'a> {
     fn run_id(&self) -> &'static str {
         match self.role {
             Role::Root => "$$.Execution.Name",
-            Role::Continuation | Role::Child => "$$.Execution.Input.runId",
+            Role::Continuation | Role::Child | Role::Monitor => "$$.Execution.Input.runId",
         }
     }
 
     fn business_date(&self) -> &'static str {
         "$$.Execution.Input.businessDate"
+    }
+
+    /// An SNS publish to the alert topic: jobnet, unit, status (plus `extra`, a format text
+    /// and its argument), business date, run and a console link. The caller decides where
+    /// it goes next; a failed publish must never change the run's outcome.
+    fn alert(
+        &mut self,
+        comment: String,
+        status: &str,
+        unit: &str,
+        extra: Option<(&str, &str)>,
+    ) -> Value {
+        let root = &self.project.units[self.plan.root].path;
+        let (extra_text, extra_arg) = match extra {
+            Some((text, arg)) => (text.to_string(), format!(", {arg}")),
+            None => (String::new(), String::new()),
+        };
+        let run_id = self.run_id();
+        self.iam.push(IamStatement {
+            actions: vec!["sns:Publish".into()],
+            resources: vec![format!("${{{ALERT_TOPIC}}}")],
+        });
+        json!({
+            "Type": "Task",
+            "Comment": comment,
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {
+                "TopicArn": format!("${{{ALERT_TOPIC}}}"),
+                "Subject": format!("[jobnet2sfn] {status} {}", shorten(&self.names.machine, 60)),
+                "Message.$": format!(
+                    "States.Format('jobnet: {}\nunit: {}\nstatus: {status}{extra_text}\nbusiness date: {{}}\nrun: {{}}\nexecution: {{}}\nconsole: https://{{}}.console.aws.amazon.com/states/home?region={{}}#/v2/executions/details/{{}}'{extra_arg}, {}, {run_id}, $$.Execution.Id, {REGION_OF_EXECUTION}, {REGION_OF_EXECUTION}, $$.Execution.Id)",
+                    intrinsic_literal(root),
+                    intrinsic_literal(unit),
+                    self.business_date(),
+                ),
+                "MessageAttributes": {
+                    "jobnet": {"DataType": "String", "StringValue": root},
+                    "unit": {"DataType": "String", "StringValue": unit},
+                    "status": {"DataType": "String", "StringValue": status.replace(' ', "_")}
+                }
+            },
+            "ResultPath": null
+        })
+    }
+
+    /// Finds the jobnet's delay monitors and where each is armed; what cannot be
+    /// monitored goes to the report (when `report` is set).
+    fn plan_monitors(&mut self, report: bool) {
+        let root = self.plan.root;
+        for u in self.project.descendants(root) {
+            let unit = &self.project.units[u];
+            for (end, m) in [(false, &unit.start_delay), (true, &unit.end_delay)] {
+                let Some(m) = m else { continue };
+                let what = if end { "end delay" } else { "start delay" };
+                let problem = if !end && u == root {
+                    Some((FindingKind::Approximated, "start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)"))
+                } else if let TimeRef::Absolute(t) = m.at {
+                    self.until_timestamp(t).is_none().then_some((FindingKind::NotYetCompiled, "delay monitor at a clock time in a time zone with daylight saving time (or past what an offset can express)", "use a relative delay (after_root_start) meanwhile"))
+                } else if m.at == TimeRef::ExpectedDuration && unit.expected_minutes.is_none() {
+                    Some((
+                        FindingKind::Unsupported,
+                        "end delay `expected` without `expected_minutes`: not monitored",
+                        "set expected_minutes on the unit",
+                    ))
+                } else {
+                    None
+                };
+                if let Some((kind, text, action)) = problem {
+                    if report {
+                        self.finding(u, kind, format!("{what}: {text}"), action);
+                    }
+                    continue;
+                }
+                let parent = unit.parent.filter(|&p| p != root);
+                let arm = match m.at {
+                    TimeRef::Absolute(_) | TimeRef::AfterRootStart(_) => ArmPoint::Root,
+                    TimeRef::AfterUpperStart(_) => parent.map_or(ArmPoint::Root, ArmPoint::Net),
+                    TimeRef::AfterOwnStart(_) | TimeRef::ExpectedDuration if u == root => {
+                        ArmPoint::Root
+                    }
+                    TimeRef::AfterOwnStart(_) | TimeRef::ExpectedDuration => ArmPoint::Own(u),
+                };
+                let key = format!(
+                    "{}-{}",
+                    shorten(self.names.state(u), 28),
+                    if end { 'e' } else { 's' }
+                );
+                self.monitors.push(Monitor {
+                    unit: u,
+                    end,
+                    at: m.at.clone(),
+                    arm,
+                    key,
+                });
+            }
+        }
+    }
+
+    /// The monitors armed at `point`, in source order.
+    fn arms_at(&self, point: ArmPoint) -> Vec<Monitor> {
+        self.monitors
+            .iter()
+            .filter(|m| m.arm == point)
+            .cloned()
+            .collect()
+    }
+
+    fn monitor_of(&self, u: UnitId, end: bool) -> Option<&Monitor> {
+        self.monitors
+            .iter()
+            .find(|m| m.unit == u && m.end == end && !(end && u == self.plan.root))
+    }
+
+    /// States that run before unit `u` itself: stop its start-delay monitor, then arm the
+    /// monitors that count from its start.
+    fn pre_states(&self, u: UnitId) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(m) = self.monitor_of(u, false) {
+            out.push(format!("monitor.{}.off", m.key));
+        }
+        if self.project.units[u].as_net().is_some() {
+            out.extend(
+                self.arms_at(ArmPoint::Net(u))
+                    .iter()
+                    .map(|m| format!("monitor.{}.arm", m.key)),
+            );
+        }
+        out.extend(
+            self.arms_at(ArmPoint::Own(u))
+                .iter()
+                .map(|m| format!("monitor.{}.arm", m.key)),
+        );
+        out
+    }
+
+    /// Inserts the arm states of `monitors` as a chain ending in `next`; returns its entry.
+    fn emit_arms(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        monitors: &[Monitor],
+        next: Next,
+    ) -> String {
+        let mut target = scope.target(&next);
+        for m in monitors.iter().rev() {
+            let name = format!("monitor.{}.arm", m.key);
+            let state = self.arm_state(m, &target);
+            self.map(u, &name);
+            scope.insert(&name, state);
+            target = name;
+        }
+        target
+    }
+
+    /// Starts monitor `m`: an execution of the monitor machine that waits for the deadline.
+    fn arm_state(&mut self, m: &Monitor, next: &str) -> Value {
+        let monitor = self.monitor_name.clone();
+        self.may_start(MONITOR_ARN, &monitor);
+        let unit = &self.project.units[m.unit];
+        let status = if m.end { "END DELAY" } else { "START DELAY" };
+        let mut input = json!({
+            "runId.$": self.run_id(),
+            "businessDate.$": self.business_date(),
+            "jobnet": self.project.units[self.plan.root].path,
+            "unit": unit.path,
+            "status": status,
+            "statusCode": status.replace(' ', "_"),
+            "subject": format!("[jobnet2sfn] {status} {}", shorten(&self.names.machine, 60)),
+            "watch.$": "$$.Execution.Id",
+            "region.$": REGION_OF_EXECUTION,
+            "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
+        });
+        let spm = self.opts.seconds_per_minute;
+        let deadline = match &m.at {
+            TimeRef::Absolute(t) => {
+                let (clock, offset) = self.until_timestamp(*t).expect("checked when planned");
+                input["until.$"] = json!(format!(
+                    "States.Format('{{}}T{clock}:00{offset}', {})",
+                    self.business_date()
+                ));
+                format!("at {t} of the business date")
+            }
+            TimeRef::AfterRootStart(n)
+            | TimeRef::AfterUpperStart(n)
+            | TimeRef::AfterOwnStart(n) => {
+                input["seconds"] = json!(u64::from(*n) * spm);
+                let from = match m.at {
+                    TimeRef::AfterRootStart(_) => "the run's start",
+                    TimeRef::AfterUpperStart(_) => "the enclosing jobnet's start",
+                    _ => "its own start",
+                };
+                format!("{n} minute(s) after {from}")
+            }
+            TimeRef::ExpectedDuration => {
+                let n = unit.expected_minutes.unwrap_or(0);
+                input["seconds"] = json!(u64::from(n) * spm);
+                format!("after its expected {n} minute(s)")
+            }
+        };
+        let run_id = self.run_id();
+        json!({
+            "Type": "Task",
+            "Comment": format!("{}: arm the {} monitor ({deadline}); it alerts unless stopped in time", unit.path, status.to_lowercase()),
+            "Resource": "arn:aws:states:::states:startExecution",
+            "Parameters": {
+                "StateMachineArn": format!("${{{MONITOR_ARN}}}"),
+                "Name.$": format!("States.Format('{{}}-m-{}', {run_id})", m.key),
+                "Input": input
+            },
+            "ResultPath": null,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.monitorError", "Next": next}],
+            "Next": next
+        })
+    }
+
+    /// Stops monitor `m` (its unit started or ended in time). Never fails the run: a
+    /// monitor that already alerted or was never armed is fine.
+    fn off_state(&mut self, m: &Monitor, why: &str, next: &str) -> Value {
+        let monitor = self.monitor_name.clone();
+        self.iam.push(IamStatement {
+            actions: vec!["states:StopExecution".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:{monitor}:*")],
+        });
+        let run_id = self.run_id();
+        let parts = "States.StringSplit($$.Execution.Id, ':')";
+        json!({
+            "Type": "Task",
+            "Comment": format!("{}: {why}: stop its {} monitor", self.project.units[m.unit].path, if m.end { "end-delay" } else { "start-delay" }),
+            "Resource": "arn:aws:states:::aws-sdk:sfn:stopExecution",
+            "Parameters": {
+                "ExecutionArn.$": format!("States.Format('arn:{{}}:states:{{}}:{{}}:execution:{monitor}:{{}}-m-{}', States.ArrayGetItem({parts}, 1), States.ArrayGetItem({parts}, 3), States.ArrayGetItem({parts}, 4), {run_id})", m.key),
+                "Cause": format!("{why}")
+            },
+            "ResultPath": null,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.monitorError", "Next": next}],
+            "Next": next
+        })
+    }
+
+    /// The monitor machine: wait until the deadline, check that the run is still going,
+    /// alert. `watched` are the jobnet's other machines, whose executions it describes.
+    fn monitor_machine(&mut self, watched: &[String]) -> Machine {
+        self.role = Role::Monitor;
+        let arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}";
+        let resources = if watched.len() > 20 {
+            vec![
+                format!("{arn}:execution:{}:*", self.names.machine),
+                format!("{arn}:execution:{}-*:*", self.names.machine),
+            ]
+        } else {
+            watched
+                .iter()
+                .map(|w| format!("{arn}:execution:{w}:*"))
+                .collect()
+        };
+        self.iam.push(IamStatement {
+            actions: vec!["states:DescribeExecution".into()],
+            resources,
+        });
+        self.iam.push(IamStatement {
+            actions: vec!["sns:Publish".into()],
+            resources: vec![format!("${{{ALERT_TOPIC}}}")],
+        });
+        let mut states = IndexMap::new();
+        states.insert("monitor.how".to_string(), json!({
+            "Type": "Choice",
+            "Comment": "a deadline at a clock time of the business date, or a number of seconds from now",
+            "Choices": [{"Variable": "$.until", "IsPresent": true, "Next": "monitor.until"}],
+            "Default": "monitor.after"
+        }));
+        states.insert("monitor.until".to_string(), json!({"Type": "Wait", "Comment": "until the deadline (a time already past does not wait)", "TimestampPath": "$.until", "Next": "monitor.check"}));
+        states.insert("monitor.after".to_string(), json!({"Type": "Wait", "Comment": "until the deadline", "SecondsPath": "$.seconds", "Next": "monitor.check"}));
+        states.insert("monitor.check".to_string(), json!({
+            "Type": "Task",
+            "Comment": "is the run that armed this monitor still going? (an ended run is not late)",
+            "Resource": "arn:aws:states:::aws-sdk:sfn:describeExecution",
+            "Parameters": {"ExecutionArn.$": "$.watch"},
+            "ResultSelector": {"status.$": "$.Status"},
+            "ResultPath": "$.watched",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.checkError", "Next": "monitor.alert"}],
+            "Next": "monitor.running"
+        }));
+        states.insert("monitor.running".to_string(), json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.watched.status", "StringEquals": "RUNNING", "Next": "monitor.alert"}],
+            "Default": "monitor.quiet"
+        }));
+        states.insert("monitor.quiet".to_string(), json!({"Type": "Succeed", "Comment": "the run ended before the deadline: nothing is late"}));
+        states.insert("monitor.alert".to_string(), json!({
+            "Type": "Task",
+            "Comment": "the deadline passed and the monitor was not stopped: alert (SNS topic of the template, KMS-encrypted)",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {
+                "TopicArn": format!("${{{ALERT_TOPIC}}}"),
+                "Subject.$": "$.subject",
+                "Message.$": "States.Format('jobnet: {}\nunit: {}\nstatus: {}\nbusiness date: {}\nrun: {}\nexecution: {}\nconsole: https://{}.console.aws.amazon.com/states/home?region={}#/v2/executions/details/{}', $.jobnet, $.unit, $.status, $.businessDate, $.runId, $.watch, $.region, $.region, $.watch)",
+                "MessageAttributes": {
+                    "jobnet": {"DataType": "String", "StringValue.$": "$.jobnet"},
+                    "unit": {"DataType": "String", "StringValue.$": "$.unit"},
+                    "status": {"DataType": "String", "StringValue.$": "$.statusCode"}
+                }
+            },
+            "ResultPath": null,
+            "End": true
+        }));
+        let name = self.monitor_name.clone();
+        self.take_machine(&name, Role::Monitor, "monitor.how", states)
     }
 
     fn join_key(&self, join: UnitId) -> String {
@@ -605,10 +982,25 @@ impl<'a> Emitter<'a> {
             .is_some_and(|r| !r.is_empty())
     }
 
+    /// The first state of unit `u`, monitor states included.
     fn unit_entry(&self, u: UnitId) -> String {
+        self.pre_states(u)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.body_entry(u))
+    }
+
+    /// A nested net runs as a one-branch Parallel when an abnormal end anywhere inside it
+    /// must reach something of its own: its recovery units, or its end-delay monitor.
+    fn wrapped(&self, u: UnitId) -> bool {
+        self.has_recovery(u) || self.monitor_of(u, true).is_some()
+    }
+
+    /// The first state of unit `u` itself.
+    fn body_entry(&self, u: UnitId) -> String {
         let own = self.names.state(u);
         match &self.project.units[u].kind {
-            UnitKind::Net(_) if self.has_recovery(u) => own.to_string(),
+            UnitKind::Net(_) if self.wrapped(u) => own.to_string(),
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_some() => {
                 format!("{own}.at")
             }
@@ -894,11 +1286,42 @@ impl<'a> Emitter<'a> {
             .get(&unit.parent.unwrap_or(self.plan.root))
             .and_then(|p| p.recovery.get(&u))
             .cloned();
-        let fail_target = match &recovery {
+        let mut fail_target = match &recovery {
             Some(r) if !r.is_empty() => self.unit_entry(r[0]),
             _ => scope.handler(),
         };
         self.pending(u);
+        let mut next = next;
+        if let Some(m) = self.monitor_of(u, true).cloned() {
+            let off = format!("monitor.{}.off", m.key);
+            let target = scope.target(&next);
+            let state = self.off_state(&m, "it ended", &target);
+            self.map(u, &off);
+            scope.insert(&off, state);
+            next = Next::To(off);
+            if matches!(unit.kind, UnitKind::Job(_) | UnitKind::Net(_)) {
+                let off = format!("monitor.{}.off-abnormal", m.key);
+                let state = self.off_state(&m, "it ended abnormally", &fail_target);
+                self.map(u, &off);
+                scope.insert(&off, state);
+                fail_target = off;
+            }
+        }
+        let mut arms = Vec::new();
+        if unit.as_net().is_some() {
+            arms.extend(self.arms_at(ArmPoint::Net(u)));
+        }
+        arms.extend(self.arms_at(ArmPoint::Own(u)));
+        let mut body = self.body_entry(u);
+        if !arms.is_empty() {
+            body = self.emit_arms(scope, u, &arms, Next::To(body));
+        }
+        if let Some(m) = self.monitor_of(u, false).cloned() {
+            let off = format!("monitor.{}.off", m.key);
+            let state = self.off_state(&m, "it started", &body);
+            self.map(u, &off);
+            scope.insert(&off, state);
+        }
         match &unit.kind {
             UnitKind::Job(_) => self.emit_job(scope, u, &fail_target, next),
             UnitKind::Net(_) => {
@@ -912,14 +1335,14 @@ impl<'a> Emitter<'a> {
                     );
                     scope.insert(&name, s);
                 } else {
-                    let entry = self.unit_entry(u);
+                    let entry = self.body_entry(u);
                     self.map(u, &entry);
                     if unit.cutoff.is_some() {
                         self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
                     }
-                    if self.has_recovery(u) {
+                    if self.wrapped(u) {
                         // The net runs as a one-branch Parallel so that an abnormal end
-                        // anywhere inside it reaches its recovery units.
+                        // anywhere inside it reaches its recovery units or monitor.
                         let inner = self.entry(main, None);
                         let mut sub = Scope::branch(&inner);
                         self.emit_block(&mut sub, main, None, Next::End);
@@ -955,7 +1378,7 @@ impl<'a> Emitter<'a> {
             UnitKind::Wait(TimeWait::Minutes(m)) => {
                 self.map(u, &name);
                 let s = with_next(
-                    json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * 60}),
+                    json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * self.opts.seconds_per_minute}),
                     &next,
                 );
                 scope.insert(&name, s);
@@ -1013,13 +1436,6 @@ impl<'a> Emitter<'a> {
                 "hold".into(),
                 "hold/release arrives with the operations issue; hold the unit by hand meanwhile"
                     .into(),
-            ));
-        }
-        if unit.start_delay.is_some() || unit.end_delay.is_some() {
-            items.push((
-                FindingKind::NotYetCompiled,
-                "delay monitor".into(),
-                "delay monitors arrive with the time-monitor issue".into(),
             ));
         }
         match &unit.kind {
@@ -1198,7 +1614,6 @@ impl<'a> Emitter<'a> {
         let rc_check_error = matches!(rendered.rc, Some(RcSource::ErrorCause { .. }))
             && explicit_thresholds
             && matches!(job.end, EndJudgment::ReturnCode { .. });
-        let _ = warning;
         let rc_state = format!("{name}.rc");
         let cause_state = format!("{name}.cause");
 
@@ -1262,7 +1677,10 @@ impl<'a> Emitter<'a> {
                 }
                 if let Some(c) = &unit.cutoff {
                     if is_task {
-                        state.insert("TimeoutSeconds".into(), json!(u64::from(c.minutes) * 60));
+                        state.insert(
+                            "TimeoutSeconds".into(),
+                            json!(u64::from(c.minutes) * self.opts.seconds_per_minute),
+                        );
                     }
                 }
                 let needs_continue = unit
@@ -1318,16 +1736,56 @@ impl<'a> Emitter<'a> {
         } else {
             after
         };
+        // A warning end (return code above the warning threshold, up to the abnormal one)
+        // continues like a normal end after an alert.
+        let warn_state = format!("{name}.warning");
+        let warns = warning.is_some_and(|w| w < abnormal) && (rc_check_result || rc_check_error);
+        if warns {
+            let rc_path = match &rendered.rc {
+                Some(RcSource::ErrorCause { path }) if rc_check_error => path.clone(),
+                _ => "$.rc".to_string(),
+            };
+            let mut alert = self.alert(
+                format!("{}: warning end: alert and go on", unit.path),
+                "WARNING END",
+                &unit.path.clone(),
+                Some((" (return code {})", &rc_path)),
+            );
+            alert["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": continue_to}]);
+            alert["Next"] = json!(continue_to);
+            self.map(u, &warn_state);
+            scope.insert(&warn_state, alert);
+        }
+        let rc_rules = |path: &str, numeric: bool| -> Vec<Value> {
+            let limits = warning
+                .filter(|_| warns)
+                .map(|w| (w, continue_to.clone()))
+                .into_iter()
+                .chain([(
+                    abnormal,
+                    if warns {
+                        warn_state.clone()
+                    } else {
+                        continue_to.clone()
+                    },
+                )]);
+            limits
+                .map(|(limit, next)| {
+                    let mut and = vec![json!({"Variable": path, "IsPresent": true})];
+                    if numeric {
+                        and.push(json!({"Variable": path, "IsNumeric": true}));
+                    }
+                    and.push(json!({"Variable": path, "NumericLessThanEquals": limit}));
+                    json!({"And": and, "Next": next})
+                })
+                .collect()
+        };
         if rc_check_result {
             self.map(u, &rc_state);
             scope.insert(&rc_state, json!({
                 "Type": "Choice",
                 "Comment": format!("{}: return code above {abnormal} is an abnormal end{}", unit.path, warning.map(|w| format!(", above {w} a warning")).unwrap_or_default()),
-                "Choices": [{"And": [
-                    {"Variable": "$.rc", "IsPresent": true},
-                    {"Variable": "$.rc", "IsNumeric": true},
-                    {"Variable": "$.rc", "NumericLessThanEquals": abnormal}
-                ], "Next": continue_to}],
+                "Choices": rc_rules("$.rc", true),
                 "Default": fail_target
             }));
         }
@@ -1347,10 +1805,7 @@ impl<'a> Emitter<'a> {
             scope.insert(&rc_state, json!({
                 "Type": "Choice",
                 "Comment": format!("{}: exit code up to {abnormal} is a normal or warning end", unit.path),
-                "Choices": [{"And": [
-                    {"Variable": path, "IsPresent": true},
-                    {"Variable": path, "NumericLessThanEquals": abnormal}
-                ], "Next": continue_to}],
+                "Choices": rc_rules(&path, false),
                 "Default": fail_target
             }));
         }

@@ -46,6 +46,8 @@ pub struct CfnOptions {
     pub log_retention_days: u32,
     pub log_level: String,
     pub definitions: Definitions,
+    /// Add a subscription filter to every log group (forwarding to a parameter's ARN).
+    pub log_forward: bool,
 }
 
 impl Default for CfnOptions {
@@ -54,6 +56,7 @@ impl Default for CfnOptions {
             log_retention_days: 90,
             log_level: "ERROR".into(),
             definitions: Definitions::Auto,
+            log_forward: false,
         }
     }
 }
@@ -172,6 +175,25 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
     for (name, desc) in parameters_of(outputs) {
         parameters.insert(name, json!({"Type": "String", "Description": desc}));
     }
+    let mut conditions = Map::new();
+    if opts.log_forward {
+        parameters.insert(
+            "LogForwardDestinationArn".into(),
+            json!({"Type": "String", "Description": "Where every state machine log group forwards its events (Lambda function, Kinesis stream, Firehose stream or a logs destination ARN)"}),
+        );
+        parameters.insert(
+            "LogForwardRoleArn".into(),
+            json!({"Type": "String", "Default": "", "Description": "Role CloudWatch Logs assumes to put records into a Kinesis or Firehose destination (empty for Lambda and logs destinations)"}),
+        );
+        parameters.insert(
+            "LogForwardFilterPattern".into(),
+            json!({"Type": "String", "Default": "", "Description": "CloudWatch Logs filter pattern of forwarded events (empty: all)"}),
+        );
+        conditions.insert(
+            "HasLogForwardRole".into(),
+            json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "LogForwardRoleArn"}, ""]}]}),
+        );
+    }
     let mut resources = Map::new();
     for t in &tables {
         resources.insert(
@@ -218,7 +240,11 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
     let own_resources: usize = outputs
         .iter()
         .flat_map(|o| &o.machines)
-        .map(|m| if m.role == Role::Child { 1 } else { 3 })
+        .map(|m| match m.role {
+            Role::Child => 1,
+            _ if opts.log_forward => 4,
+            _ => 3,
+        })
         .sum();
     let compact = own_resources > COMPACT_ABOVE;
     for o in outputs {
@@ -290,6 +316,20 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                     _ => m,
                 };
                 resources.insert(format!("{id}Role"), role(for_role, &tables));
+                if opts.log_forward {
+                    resources.insert(
+                        format!("{id}LogForward"),
+                        json!({
+                            "Type": "AWS::Logs::SubscriptionFilter",
+                            "Properties": {
+                                "LogGroupName": {"Ref": format!("{id}LogGroup")},
+                                "DestinationArn": {"Ref": "LogForwardDestinationArn"},
+                                "FilterPattern": {"Ref": "LogForwardFilterPattern"},
+                                "RoleArn": {"Fn::If": ["HasLogForwardRole", {"Ref": "LogForwardRoleArn"}, {"Ref": "AWS::NoValue"}]}
+                            }
+                        }),
+                    );
+                }
             }
             let mut subs = Map::new();
             for p in &m.placeholders {
@@ -335,13 +375,17 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             );
         }
     }
-    json!({
+    let mut template = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "jobnet2sfn: generated state machines, roles and logs (edit the jobnet sources, not this file)",
         "Parameters": parameters,
         "Resources": resources,
         "Outputs": outputs_section
-    })
+    });
+    if !conditions.is_empty() {
+        template["Conditions"] = Value::Object(conditions);
+    }
+    template
 }
 
 fn parameters_of(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {

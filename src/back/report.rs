@@ -163,6 +163,7 @@ pub fn markdown(r: &Report) -> String {
                 Role::Root => "root",
                 Role::Continuation => "continuation",
                 Role::Child => "child",
+                Role::Monitor => "monitor",
             };
             let _ = writeln!(
                 o,

@@ -34,8 +34,22 @@ of AWS that the generated state machines rely on):
    where AWS yields the value (`true`): moto's fix for its issue 7825 wraps any match whose
    parent step is an index. The fix returns the single value for definite paths (no wildcard,
    slice, filter or recursive descent) and leaves every other path to moto.
+
+6. AWS SDK integrations (`arn:aws:states:::aws-sdk:<service>:<action>`) take PascalCase
+   parameters and answer in PascalCase on AWS. moto 5.2.5 hands the parameters to boto3 as
+   written (so `ExecutionArn` for Step Functions' `executionArn` fails validation) and returns
+   boto's casing (`status`). The fix converts both ways with the service's botocore model,
+   as fix 1 does for the `states` integration. The delay monitors use `sfn:stopExecution` and
+   `sfn:describeExecution` through it.
+
+7. A Wait state's `Timestamp`/`TimestampPath` must be an RFC 3339 date-time, and AWS accepts a
+   numeric offset (`2027-01-04T26:30` is sent as `2027-01-04T02:30:00-15:00`, see
+   `until_timestamp` in src/back/asl.rs; LocalStack issue 10523 reports AWS accepting
+   `+00:00`). moto 5.2.5 accepts only a trailing `Z` and compares against local wall-clock
+   time. The fix parses offsets and compares in UTC.
 """
 
+import datetime
 import functools
 import importlib
 import os
@@ -51,7 +65,14 @@ from moto.server import main
 from moto.stepfunctions.exceptions import InvalidName
 from moto.stepfunctions.parser import models as parser_models
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk as sdk_service,
     state_task_service_sfn as sfn_service,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function import (
+    timestamp as moto_timestamp,
+)
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+    FailureEventException,
 )
 from moto.stepfunctions.parser.asl.jsonata import jsonata as moto_jsonata
 from moto.stepfunctions.parser.asl.utils import json_path as moto_json_path
@@ -86,6 +107,61 @@ def _normalise_response(self, response, boto_service_name=None, service_action_n
 
 sfn_service.StateTaskServiceSfn._normalise_parameters = _normalise_parameters
 sfn_service.StateTaskServiceSfn._normalise_response = _normalise_response
+
+@functools.lru_cache(maxsize=None)
+def _sdk_operation(service, snake_action):
+    model = get_session().get_service_model(service)
+    for name in model.operation_names:
+        if "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_") == snake_action:
+            return model.operation_model(name)
+    return None
+
+
+def _sdk_normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
+    operation = _sdk_operation(
+        self._get_boto_service_name(boto_service_name),
+        self._get_boto_service_action(service_action_name),
+    )
+    if operation is not None and operation.input_shape is not None:
+        self._to_boto_request(parameters, operation.input_shape)
+
+
+def _sdk_normalise_response(self, response, boto_service_name=None, service_action_name=None):
+    operation = _sdk_operation(
+        self._get_boto_service_name(boto_service_name),
+        self._get_boto_service_action(service_action_name),
+    )
+    if operation is not None and operation.output_shape is not None:
+        self._from_boto_response(response, operation.output_shape)
+
+
+sdk_service.StateTaskServiceAwsSdk._normalise_parameters = _sdk_normalise_parameters
+sdk_service.StateTaskServiceAwsSdk._normalise_response = _sdk_normalise_response
+
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _from_timestamp_string(timestamp):
+    if not isinstance(timestamp, str) or not _RFC3339.match(timestamp):
+        return None
+    try:
+        value = datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.astimezone(datetime.timezone.utc)
+
+
+def _get_wait_seconds(self, env):
+    self.string.eval(env=env)
+    timestamp_str = env.stack.pop()
+    timestamp = _from_timestamp_string(timestamp_str)
+    if timestamp is None:
+        raise FailureEventException(self._create_failure_event(env, timestamp_str))
+    return int((timestamp - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
+
+
+moto_timestamp.Timestamp._from_timestamp_string = staticmethod(_from_timestamp_string)
+moto_timestamp.Timestamp._get_wait_seconds = _get_wait_seconds
 
 _original_start_execution = parser_models.StepFunctionsParserBackend.start_execution
 

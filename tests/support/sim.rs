@@ -29,6 +29,18 @@ pub struct Outcome {
     pub alerts: usize,
     pub runs: Vec<JobRun>,
     pub executions: Vec<String>,
+    /// Delay monitors armed (started without waiting) and stopped, in simulated time.
+    pub monitors: Vec<MonitorEvent>,
+}
+
+/// A monitor execution started (`seconds` or `until` its deadline) or stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorEvent {
+    pub name: String,
+    pub time: u64,
+    pub stop: bool,
+    pub seconds: Option<u64>,
+    pub until: Option<String>,
 }
 
 /// Ends of a thread: finished with output, or failed with an error name.
@@ -61,6 +73,7 @@ pub struct Sim<'a> {
     runs: Vec<JobRun>,
     executions: Vec<String>,
     alerts: usize,
+    monitors: Vec<MonitorEvent>,
     steps: usize,
 }
 
@@ -79,6 +92,7 @@ impl<'a> Sim<'a> {
             runs: Vec::new(),
             executions: Vec::new(),
             alerts: 0,
+            monitors: Vec::new(),
             steps: 0,
         }
     }
@@ -86,7 +100,7 @@ impl<'a> Sim<'a> {
     /// Runs machine `root` to its end. `refs` maps `${Placeholder}` to machine names.
     pub fn run(mut self, root: &str, refs: &BTreeMap<String, String>) -> Outcome {
         let m = self.machine_index(root);
-        let ctx = json!({"Execution": {"Name": "run-1", "Id": "exec-root", "Input": {"businessDate": "2027-01-04"}}});
+        let ctx = json!({"Execution": {"Name": "run-1", "Id": format!("arn:aws:states:ap-northeast-1:123456789012:execution:{root}:run-1"), "Input": {"businessDate": "2027-01-04"}}});
         self.executions.push("run-1".into());
         let start = self.start_at(m, &[]);
         self.threads.push(Thread {
@@ -112,6 +126,7 @@ impl<'a> Sim<'a> {
             alerts: self.alerts,
             runs: self.runs,
             executions: self.executions,
+            monitors: self.monitors,
         }
     }
 
@@ -363,13 +378,41 @@ impl<'a> Sim<'a> {
                     scope: Vec::new(),
                     state: start,
                     data: child_input.clone(),
-                    ctx: json!({"Execution": {"Name": exec_name, "Id": format!("exec-{exec_name}"), "Input": child_input}}),
+                    ctx: json!({"Execution": {"Name": exec_name, "Id": format!("arn:aws:states:ap-northeast-1:123456789012:execution:{target}:{exec_name}"), "Input": child_input}}),
                     parent: Some((t, 0)),
                     done: None,
                     waiting: 0,
                     results: Vec::new(),
                 };
                 self.threads.push(th);
+            }
+            "arn:aws:states:::states:startExecution" => {
+                let name = params["Name"].as_str().expect("execution name").to_string();
+                assert!(name.len() <= 80, "execution name too long: {name}");
+                self.monitors.push(MonitorEvent {
+                    name,
+                    time: self.threads[t].time,
+                    stop: false,
+                    seconds: params["Input"]["seconds"].as_u64(),
+                    until: params["Input"]["until"].as_str().map(str::to_string),
+                });
+                self.after_task(t, st, Ok(json!({"ExecutionArn": "arn"})));
+            }
+            "arn:aws:states:::aws-sdk:sfn:stopExecution" => {
+                let arn = params["ExecutionArn"].as_str().expect("execution ARN");
+                assert!(
+                    arn.starts_with("arn:aws:states:ap-northeast-1:123456789012:execution:"),
+                    "{arn}"
+                );
+                let name = arn.rsplit(':').next().expect("name").to_string();
+                self.monitors.push(MonitorEvent {
+                    name,
+                    time: self.threads[t].time,
+                    stop: true,
+                    seconds: None,
+                    until: None,
+                });
+                self.after_task(t, st, Ok(json!({"StopDate": 0})));
             }
             other => panic!("task resource {other} not simulated"),
         }
@@ -465,26 +508,142 @@ fn resolve(template: &Value, input: &Value, ctx: &Value) -> Value {
 }
 
 fn eval(expr: &str, input: &Value, ctx: &Value) -> Value {
-    if let Some(args) = expr
-        .strip_prefix("States.Format(")
-        .and_then(|s| s.strip_suffix(')'))
-    {
-        let (fmt, rest) = args.split_once("',").expect("format string");
-        let fmt = fmt.trim_start_matches('\'');
-        let mut out = String::new();
-        let mut vals = rest.split(',').map(|a| eval(a.trim(), input, ctx));
-        let mut parts = fmt.split("{}");
-        out.push_str(parts.next().unwrap_or(""));
-        for p in parts {
-            match vals.next() {
-                Some(Value::String(s)) => out.push_str(&s),
-                Some(v) => out.push_str(&v.to_string()),
-                None => panic!("too few arguments in {expr}"),
-            }
-            out.push_str(p);
-        }
-        return Value::String(out);
+    if expr.starts_with("States.") {
+        let mut p = Intrinsic {
+            text: expr.as_bytes(),
+            at: 0,
+        };
+        let v = p.call(input, ctx);
+        assert_eq!(p.at, expr.len(), "trailing text in {expr}");
+        return v;
     }
+    path(expr, input, ctx)
+}
+
+/// A recursive-descent reader of intrinsic calls (`States.Format('…', $.a, States.X(…))`).
+struct Intrinsic<'t> {
+    text: &'t [u8],
+    at: usize,
+}
+
+impl Intrinsic<'_> {
+    fn skip_ws(&mut self) {
+        while self.text.get(self.at) == Some(&b' ') {
+            self.at += 1;
+        }
+    }
+
+    fn arg(&mut self, input: &Value, ctx: &Value) -> Value {
+        self.skip_ws();
+        match self.text[self.at] {
+            b'\'' => {
+                self.at += 1;
+                let mut out = Vec::new();
+                loop {
+                    match self.text[self.at] {
+                        b'\\' => {
+                            out.push(self.text[self.at + 1]);
+                            self.at += 2;
+                        }
+                        b'\'' => {
+                            self.at += 1;
+                            break;
+                        }
+                        c => {
+                            out.push(c);
+                            self.at += 1;
+                        }
+                    }
+                }
+                Value::String(String::from_utf8(out).expect("utf-8"))
+            }
+            b'$' => {
+                let start = self.at;
+                while !matches!(self.text.get(self.at), None | Some(b',' | b')' | b' ')) {
+                    self.at += 1;
+                }
+                let p = std::str::from_utf8(&self.text[start..self.at]).expect("utf-8");
+                path(p, input, ctx)
+            }
+            b'S' => self.call(input, ctx),
+            _ => {
+                let start = self.at;
+                while !matches!(self.text.get(self.at), None | Some(b',' | b')' | b' ')) {
+                    self.at += 1;
+                }
+                let lit = std::str::from_utf8(&self.text[start..self.at]).expect("utf-8");
+                serde_json::from_str(lit).unwrap_or_else(|_| panic!("literal {lit} not simulated"))
+            }
+        }
+    }
+
+    fn call(&mut self, input: &Value, ctx: &Value) -> Value {
+        let start = self.at;
+        while self.text[self.at] != b'(' {
+            self.at += 1;
+        }
+        let name = std::str::from_utf8(&self.text[start..self.at])
+            .expect("utf-8")
+            .to_string();
+        self.at += 1;
+        let mut args = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.text[self.at] == b')' {
+                self.at += 1;
+                break;
+            }
+            args.push(self.arg(input, ctx));
+            self.skip_ws();
+            match self.text[self.at] {
+                b',' => self.at += 1,
+                b')' => {
+                    self.at += 1;
+                    break;
+                }
+                c => panic!("unexpected {} in {name}", c as char),
+            }
+        }
+        match name.as_str() {
+            "States.Format" => {
+                let fmt = args[0].as_str().expect("format string");
+                let mut out = String::new();
+                let mut vals = args[1..].iter();
+                let mut parts = fmt.split("{}");
+                out.push_str(parts.next().unwrap_or(""));
+                for p in parts {
+                    match vals.next() {
+                        Some(Value::String(s)) => out.push_str(s),
+                        Some(v) => out.push_str(&v.to_string()),
+                        None => panic!("too few arguments for {fmt}"),
+                    }
+                    out.push_str(p);
+                }
+                Value::String(out)
+            }
+            "States.StringSplit" => {
+                let s = args[0].as_str().expect("string");
+                let d = args[1].as_str().expect("delimiter");
+                Value::Array(
+                    s.split(|c| d.contains(c))
+                        .filter(|x| !x.is_empty())
+                        .map(|x| json!(x))
+                        .collect(),
+                )
+            }
+            "States.ArrayGetItem" => {
+                let i = args[1].as_u64().expect("index") as usize;
+                args[0][i].clone()
+            }
+            "States.StringToJson" => {
+                serde_json::from_str(args[0].as_str().expect("string")).expect("json")
+            }
+            other => panic!("intrinsic {other} not simulated"),
+        }
+    }
+}
+
+fn path(expr: &str, input: &Value, ctx: &Value) -> Value {
     let (root, rest) = if let Some(r) = expr.strip_prefix("$$") {
         (ctx, r)
     } else if let Some(r) = expr.strip_prefix('$') {

@@ -82,6 +82,9 @@ done
 
 # The emulator scenarios compile together (as tests/emulator.rs does): this validates the
 # `test` job type's output and a template with many machines and exact joins.
+echo "compile examples/daily_batch.yaml --log-forward -> $OUT/log-forward"
+"$BIN" compile examples/daily_batch.yaml -o "$OUT/log-forward" --log-forward || compile_failures+=("--log-forward")
+
 echo "compile tests/scenarios/*.yaml -> $OUT/scenarios"
 "$BIN" compile tests/scenarios/*.yaml -o "$OUT/scenarios" || compile_failures+=(tests/scenarios)
 

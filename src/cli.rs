@@ -19,6 +19,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INPUT: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_PARTIAL: i32 = 3;
+/// `rerun --wait`: the new execution did not succeed.
+pub const EXIT_RUN_FAILED: i32 = 4;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -27,6 +29,7 @@ Exit codes:
   2  usage error, or a file could not be read or written
   3  output incomplete: items not yet compiled or unsupported (see the report);
      pass --allow-partial to accept it
+  4  rerun --wait: the new execution did not succeed
 
 Examples:
   jobnet2sfn compile examples/daily_batch.yaml -o out/
@@ -71,6 +74,29 @@ enum Command {
     /// Business-calendar data.
     #[command(subcommand)]
     Holidays(HolidaysCommand),
+    /// What the runs of a jobnet did: per business date, or per job of one run.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn status daily_sales --dir out --table my-stack-RunTable-ABC\n  jobnet2sfn status daily_sales --date 2027-04-01 --dir out --table T --format json"
+    )]
+    Status(StatusArgs),
+    /// Run units of a business date's run again: from a unit (succeeded or failed), only
+    /// it, after it, or from every failed job. Jobs that ended normally and are not
+    /// selected do not run twice.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn rerun daily_sales --date 2027-04-01 --from load_pos --dir out --table T\n  jobnet2sfn rerun daily_sales --date 2027-04-01 --failed --wait --dir out --table T"
+    )]
+    Rerun(RerunArgs),
+    /// Hold a job of a business date's run: it waits (or, with --skip, is passed over)
+    /// when its turn comes, until released.
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn hold daily_sales --date 2027-04-01 aggregate/join_sales --dir out --table T"
+    )]
+    Hold(HoldArgs),
+    /// Release a held job (also one held in its definition).
+    #[command(
+        after_help = "Examples:\n  jobnet2sfn release daily_sales --date 2027-04-01 aggregate/join_sales --dir out --table T"
+    )]
+    Release(ReleaseArgs),
     /// Convert legacy definitions into native jobnet specs for a team to review and own.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -179,6 +205,10 @@ struct CompileArgs {
     /// rehearse a jobnet with time scaled down (never for production).
     #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
     seconds_per_minute: u64,
+    /// Do not keep run records (no idempotent reruns, status or hold; about a third of
+    /// the states and bytes per job).
+    #[arg(long)]
+    no_run_records: bool,
 }
 
 #[derive(Debug, Args)]
@@ -331,6 +361,10 @@ pub fn main() -> i32 {
         Command::Import(ImportCommand::Jp1(a)) => import_jp1(a),
         Command::Deploy(a) => deploy_cmd(a),
         Command::Holidays(HolidaysCommand::Push(a)) => holidays_push(a),
+        Command::Status(a) => status_cmd(a),
+        Command::Rerun(a) => rerun_cmd(a),
+        Command::Hold(a) => hold_cmd(a),
+        Command::Release(a) => release_cmd(a),
         Command::Synth { jobs, name } => {
             print!(
                 "{}",
@@ -459,6 +493,7 @@ fn compile(a: CompileArgs) -> i32 {
     opts.calendar_years = a.calendar_years.clone();
     opts.cfn.log_forward = a.log_forward;
     opts.emit.seconds_per_minute = a.seconds_per_minute;
+    opts.emit.run_records = !a.no_run_records;
     if a.seconds_per_minute != 60 {
         diags.push(crate::diag::Diagnostic::warning(
             "W0701",
@@ -809,4 +844,263 @@ fn graph_cmd(a: GraphArgs) -> i32 {
     print_diags(project, &mut diags, use_color(a.common.color));
     print!("{}", graphs[0].1);
     EXIT_OK
+}
+
+/// Where the run records live: the compiled directory (for runs.json) and the table.
+#[derive(Debug, Args)]
+struct RecordArgs {
+    /// The jobnet (its name, root path, or record name in runs.json).
+    jobnet: String,
+    /// The compiled output directory (its runs.json names units and machines).
+    #[arg(long, value_name = "DIR", default_value = "out")]
+    dir: PathBuf,
+    /// The run table (stack resource RunTable, or `<prefix>RunTable` after `deploy`).
+    #[arg(long)]
+    table: String,
+    /// AWS region (default: the credential chain's).
+    #[arg(long)]
+    region: Option<String>,
+    /// Service endpoint, e.g. an emulator on loopback.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Output: a table, or JSON for scripts.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    rec: RecordArgs,
+    /// The run's business date; without it, every run of the jobnet.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["from", "only", "after", "failed"])))]
+struct RerunArgs {
+    #[command(flatten)]
+    rec: RecordArgs,
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: String,
+    /// Run this unit and everything after it again (succeeded or not).
+    #[arg(long, value_name = "UNIT")]
+    from: Option<String>,
+    /// Run this unit alone again (a nested jobnet: all of it).
+    #[arg(long, value_name = "UNIT")]
+    only: Option<String>,
+    /// Run everything after this unit again.
+    #[arg(long, value_name = "UNIT")]
+    after: Option<String>,
+    /// Run again from every job that ended abnormally.
+    #[arg(long)]
+    failed: bool,
+    /// Wait for the new execution to end (exit 0 when it succeeds, 4 when it does not).
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(Debug, Args)]
+struct HoldArgs {
+    #[command(flatten)]
+    rec: RecordArgs,
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: String,
+    /// The job, by path (`/net/job`) or relative to the jobnet (`job`, `inner/job`).
+    unit: String,
+    /// Pass the job over when its turn comes (successors run) instead of waiting.
+    #[arg(long)]
+    skip: bool,
+}
+
+#[derive(Debug, Args)]
+struct ReleaseArgs {
+    #[command(flatten)]
+    rec: RecordArgs,
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: String,
+    unit: String,
+}
+
+/// Runs one operations command against the run table.
+fn with_records<T: serde::Serialize>(
+    rec: &RecordArgs,
+    date: Option<&str>,
+    op: impl for<'a> FnOnce(
+        &'a crate::aws::AwsClients,
+        &'a crate::aws::runs::JobnetMap,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = anyhow::Result<T>> + 'a>,
+    >,
+    show: impl FnOnce(&T) -> String,
+) -> i32 {
+    if let Some(d) = date {
+        if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            eprintln!("error: `{d}` is not a date (YYYY-MM-DD)");
+            return EXIT_USAGE;
+        }
+    }
+    let map = match crate::aws::runs::RunMap::read(&rec.dir) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return EXIT_USAGE;
+        }
+    };
+    let jobnet = match map.jobnet(&rec.jobnet) {
+        Ok(j) => j.clone(),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return EXIT_INPUT;
+        }
+    };
+    let mut opts = crate::aws::deploy::DeployOptions::new(String::new());
+    opts.endpoint_url = rec.endpoint_url.clone();
+    opts.region = rec.region.clone();
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        eprintln!("error: cannot start the async runtime");
+        return EXIT_USAGE;
+    };
+    let result = runtime.block_on(async {
+        let clients = crate::aws::AwsClients::connect(&opts).await;
+        op(&clients, &jobnet).await
+    });
+    match result {
+        Ok(v) => {
+            match rec.format {
+                OutputFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+                }
+                OutputFormat::Text => print!("{}", show(&v)),
+            }
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            EXIT_INPUT
+        }
+    }
+}
+
+fn status_cmd(a: StatusArgs) -> i32 {
+    use crate::aws::runs;
+    let table = a.rec.table.clone();
+    let date = a.date.clone();
+    let listing = date.is_none();
+    with_records(
+        &a.rec,
+        a.date.as_deref(),
+        move |clients, jobnet| {
+            Box::pin(async move {
+                match date {
+                    Some(d) => runs::status(clients, &table, jobnet, &d).await,
+                    None => runs::runs(clients, &table, jobnet).await,
+                }
+            })
+        },
+        move |rows| {
+            let mut out = runs::table(rows, listing);
+            if !listing {
+                out.push_str(&format!("{}\n", runs::summary(rows)));
+            }
+            out
+        },
+    )
+}
+
+fn rerun_cmd(a: RerunArgs) -> i32 {
+    use crate::aws::runs::{self, Selection};
+    let selection = match (&a.from, &a.only, &a.after) {
+        (Some(u), _, _) => Some(Selection::From(u.clone())),
+        (_, Some(u), _) => Some(Selection::Only(u.clone())),
+        (_, _, Some(u)) => Some(Selection::After(u.clone())),
+        _ => None,
+    };
+    let table = a.rec.table.clone();
+    let date = a.date.clone();
+    let wait = a.wait;
+    let succeeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let ok = std::sync::Arc::clone(&succeeded);
+    let code = with_records(
+        &a.rec,
+        Some(&a.date),
+        move |clients, jobnet| {
+            Box::pin(async move {
+                let selection = match selection {
+                    Some(Selection::From(u)) => Selection::From(jobnet.unit(&u)?.path.clone()),
+                    Some(Selection::Only(u)) => Selection::Only(jobnet.unit(&u)?.path.clone()),
+                    Some(Selection::After(u)) => Selection::After(jobnet.unit(&u)?.path.clone()),
+                    _ => Selection::Failed,
+                };
+                let r = runs::rerun(clients, &table, jobnet, &date, &selection).await?;
+                let mut status = None;
+                if wait {
+                    let end = clients
+                        .wait_execution(&r.execution_arn, std::time::Duration::from_secs(86_400))
+                        .await?;
+                    ok.store(
+                        end.status == "SUCCEEDED",
+                        std::sync::atomic::Ordering::SeqCst,
+                    );
+                    status = Some(end.status);
+                }
+                Ok(
+                    serde_json::json!({"execution": r.execution_arn, "name": r.execution_name, "reset": r.reset, "status": status}),
+                )
+            })
+        },
+        |v| {
+            let reset = v["reset"].as_array().map_or(0, Vec::len);
+            let mut s = format!(
+                "started {} ({reset} job(s) reset to run again)\n",
+                v["name"].as_str().unwrap_or_default()
+            );
+            if let Some(st) = v["status"].as_str() {
+                s.push_str(&format!("ended {st}\n"));
+            }
+            s
+        },
+    );
+    if code == EXIT_OK && !succeeded.load(std::sync::atomic::Ordering::SeqCst) {
+        EXIT_RUN_FAILED
+    } else {
+        code
+    }
+}
+
+fn hold_cmd(a: HoldArgs) -> i32 {
+    let (table, date, unit, skip) = (a.rec.table.clone(), a.date.clone(), a.unit.clone(), a.skip);
+    with_records(
+        &a.rec,
+        Some(&a.date),
+        move |clients, jobnet| {
+            Box::pin(async move {
+                crate::aws::runs::hold(clients, &table, jobnet, &date, &unit, skip).await
+            })
+        },
+        move |path| {
+            format!(
+                "held {path}: it {} when its turn comes, until released\n",
+                if skip { "is passed over" } else { "waits" }
+            )
+        },
+    )
+}
+
+fn release_cmd(a: ReleaseArgs) -> i32 {
+    let (table, date, unit) = (a.rec.table.clone(), a.date.clone(), a.unit.clone());
+    with_records(
+        &a.rec,
+        Some(&a.date),
+        move |clients, jobnet| {
+            Box::pin(async move {
+                crate::aws::runs::release(clients, &table, jobnet, &date, &unit).await
+            })
+        },
+        |path| format!("released {path}\n"),
+    )
 }

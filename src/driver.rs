@@ -385,6 +385,10 @@ pub fn compile_with(
         files.insert(file, pretty(&items));
     }
     files.insert("manifest.json".into(), pretty(&cfn::manifest(&outputs)));
+    files.insert(
+        "runs.json".into(),
+        pretty(&crate::back::records::run_map(project, &outputs)),
+    );
     files.insert("report.md".into(), report::markdown(&report));
     files.insert(
         "report.json".into(),
@@ -415,7 +419,8 @@ fn split(
     let unsplit = plan.clone();
     let mut effective = *budgets;
     let mut over = Vec::new();
-    for _ in 0..4 {
+    let mut previous = f64::INFINITY;
+    for _ in 0..8 {
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
         let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
@@ -448,7 +453,13 @@ fn split(
                 )
             })
             .collect();
-        let shrink = 0.9 / worst.0;
+        // Unit costs are measured flat; deep nesting adds indentation they do not see. When a
+        // retry made no headway, cut harder.
+        let mut shrink = 0.9 / worst.0;
+        if worst.0 > previous * 0.98 {
+            shrink *= 0.6;
+        }
+        previous = worst.0;
         effective = Budgets {
             states: ((effective.states as f64) * shrink) as usize,
             definition_bytes: ((effective.definition_bytes as f64) * shrink) as usize,

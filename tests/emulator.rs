@@ -25,6 +25,8 @@ use serde_json::{json, Value};
 const REGION: &str = "us-east-1";
 const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/jobnet2sfn-test";
 const RUN_TIMEOUT: Duration = Duration::from_secs(200);
+/// The scenarios run with time scaled down: one source minute is this many seconds.
+const SCENARIO_SECONDS_PER_MINUTE: u64 = 10;
 
 // ---------------------------------------------------------------------------------------------
 // The moto server
@@ -200,6 +202,7 @@ struct Env {
     machines: BTreeMap<String, String>,
     table: String,
     topics: BTreeMap<String, String>,
+    tables: BTreeMap<String, String>,
 }
 
 /// Deploys one output directory plus the test helper machine. Deploys of concurrently running
@@ -232,6 +235,7 @@ async fn deploy(moto: &Moto, dir: &Path) -> Env {
         machines: deployed.state_machines,
         table,
         topics: deployed.topics,
+        tables: deployed.tables,
     }
 }
 
@@ -302,8 +306,14 @@ async fn run(env: &Env, machine: &str, name: &str, input: Value) -> Result<Run, 
     })
 }
 
+/// An execution input with a business date of its own: run records refuse a second start of
+/// a jobnet for one business date, and scenarios run some jobnets more than once.
 fn input(vars: Value) -> Value {
-    json!({"businessDate": "2026-11-23", "vars": vars})
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let date =
+        chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date") + chrono::Days::new(n as u64);
+    json!({"businessDate": date.format("%Y-%m-%d").to_string(), "vars": vars})
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -651,8 +661,13 @@ scenario!(cutoff, |env| {
         .never(&["next"]);
     let elapsed = r.elapsed;
     c.expect(
-        elapsed >= Duration::from_secs(55) && elapsed < Duration::from_secs(140),
-        || format!("the run took {elapsed:?}: the 1-minute cutoff did not stop the 150 s job"),
+        elapsed >= Duration::from_secs(SCENARIO_SECONDS_PER_MINUTE)
+            && elapsed < Duration::from_secs(35),
+        || {
+            format!(
+                "the run took {elapsed:?}: the 1-minute cutoff (scaled to {SCENARIO_SECONDS_PER_MINUTE} s) did not stop the 40 s job"
+            )
+        },
     );
     c.result()
 });
@@ -672,9 +687,10 @@ scenario!(wait_unit, |env| {
     let mut c = Check::new(&r, "t_wait");
     c.status("SUCCEEDED").ran(&["a", "b"]).before(&[("a", "b")]);
     let elapsed = r.elapsed;
-    c.expect(elapsed >= Duration::from_secs(60), || {
-        format!("the run took {elapsed:?}, less than its one-minute wait")
-    });
+    c.expect(
+        elapsed >= Duration::from_secs(SCENARIO_SECONDS_PER_MINUTE),
+        || format!("the run took {elapsed:?}, less than its one-minute wait (scaled)"),
+    );
     c.result()
 });
 
@@ -849,7 +865,10 @@ fn scenario_inputs() -> Vec<(String, String)> {
 fn scenarios_run_with_jobnet_semantics() {
     let moto = moto();
     let dir = tempdir("scenarios");
-    let _ = compile(&scenario_inputs(), &driver::CompileOptions::default(), &dir);
+    // One source minute runs as SCENARIO_SECONDS_PER_MINUTE seconds (cutoffs, waits).
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = SCENARIO_SECONDS_PER_MINUTE;
+    let _ = compile(&scenario_inputs(), &opts, &dir);
     let rt = runtime();
     let failures = rt.block_on(async {
         let env = deploy(&moto, &dir).await;
@@ -1491,5 +1510,228 @@ jobnets:
         let warning = alerts.iter().find(|a| a["attributes"]["status"] == "WARNING_END").expect("warning alert");
         assert!(warning["message"].as_str().unwrap_or_default().contains("status: WARNING END (return code 3)"), "{warning}");
     });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 7 end to end: run records, refusal of a second start, `status`, `rerun` (failed
+/// jobs, from a succeeded job, only one job) and `hold`/`release`/`--skip`, with the event
+/// log proving that no job that ended normally runs again unless selected.
+#[test]
+fn operations_rerun_status_and_hold() {
+    use jobnet2sfn::aws::runs::{self, RunMap, Selection};
+    let moto = moto();
+    let dir = tempdir("operations");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_ops
+    units:
+      - {name: a, type: test}
+      - {name: b, type: test, after: [a], params: {fail_runs: 1}}
+      - {name: c, type: test, after: [b]}
+      - {name: d, type: test}
+"#;
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let _ = compile(&[("ops.yaml".into(), spec.into())], &opts, &dir);
+    let map = RunMap::read(&dir).expect("runs.json");
+    let jobnet = map.jobnet("t_ops").expect("t_ops in runs.json").clone();
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let date = "2027-01-04";
+        let input = json!({"businessDate": date, "vars": {"X": "1"}});
+        let events = |name: &'static str| {
+            let env = &env;
+            async move {
+                testkit::read_events(&env.clients, &env.table, name)
+                    .await
+                    .expect("events")
+                    .iter()
+                    .filter(|e| e.kind == EventKind::Start)
+                    .map(|e| e.unit.trim_start_matches("/t_ops/").to_string())
+                    .collect::<BTreeSet<_>>()
+            }
+        };
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let arn = env.machines["t_ops"].clone();
+
+        // 1. b fails on its first run: a and d run, c does not.
+        let r = env
+            .clients
+            .run_execution(&arn, "ops-1", &input, RUN_TIMEOUT)
+            .await
+            .expect("run");
+        assert_eq!(r.status, "FAILED", "{r:?}");
+        assert_eq!(events("ops-1").await, set(&["a", "b", "d"]));
+        let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+            .await
+            .expect("status");
+        let st: BTreeMap<String, String> = rows
+            .iter()
+            .map(|r| (r.unit.clone(), r.status.clone()))
+            .collect();
+        assert_eq!(st["/t_ops/a"], "ENDED_NORMALLY", "{rows:?}");
+        assert_eq!(st["/t_ops/b"], "ENDED_ABNORMALLY", "{rows:?}");
+        assert_eq!(st["/t_ops/c"], "NOT_RUN", "{rows:?}");
+        assert_eq!(st["/t_ops/d"], "ENDED_NORMALLY", "{rows:?}");
+        assert!(
+            rows.iter().all(|r| r.status == "NOT_RUN"
+                || (r.attempts == "1" && !r.started.is_empty() && !r.ended.is_empty())),
+            "{rows:?}"
+        );
+
+        // 2. A second start for the same business date is refused and recorded.
+        let r = env
+            .clients
+            .run_execution(&arn, "ops-2", &input, RUN_TIMEOUT)
+            .await
+            .expect("run");
+        assert_eq!(
+            (r.status.as_str(), r.error.as_deref()),
+            ("FAILED", Some("RunAlreadyStarted")),
+            "{r:?}"
+        );
+        assert!(
+            events("ops-2").await.is_empty(),
+            "a refused start runs nothing"
+        );
+        let listed = runs::runs(&env.clients, &run_table, &jobnet)
+            .await
+            .expect("runs");
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert!(listed[0].held.contains("1 start(s) refused"), "{listed:?}");
+
+        // 3. rerun --failed: b and c run, a and d do not run twice.
+        let rr = runs::rerun(&env.clients, &run_table, &jobnet, date, &Selection::Failed)
+            .await
+            .expect("rerun");
+        assert_eq!(
+            rr.reset,
+            vec!["/t_ops/b".to_string(), "/t_ops/c".to_string()]
+        );
+        let end = env
+            .clients
+            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(events("2027-01-04-rerun-1").await, set(&["b", "c"]));
+        let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+            .await
+            .expect("status");
+        assert!(
+            rows.iter().all(|r| r.status == "ENDED_NORMALLY"),
+            "{rows:?}"
+        );
+
+        // 4. rerun --from a (it had succeeded): a, b, c again; d not.
+        let rr = runs::rerun(
+            &env.clients,
+            &run_table,
+            &jobnet,
+            date,
+            &Selection::From("/t_ops/a".into()),
+        )
+        .await
+        .expect("rerun");
+        let end = env
+            .clients
+            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(events("2027-01-04-rerun-2").await, set(&["a", "b", "c"]));
+
+        // 5. hold c, rerun --only c: it waits until released.
+        runs::hold(&env.clients, &run_table, &jobnet, date, "c", false)
+            .await
+            .expect("hold");
+        let rr = runs::rerun(
+            &env.clients,
+            &run_table,
+            &jobnet,
+            date,
+            &Selection::Only("/t_ops/c".into()),
+        )
+        .await
+        .expect("rerun");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let d = env
+            .clients
+            .describe_execution(&rr.execution_arn)
+            .await
+            .expect("describe");
+        assert_eq!(d.status, "RUNNING", "a held job keeps the run waiting");
+        assert!(events("2027-01-04-rerun-3").await.is_empty(), "c is held");
+        runs::release(&env.clients, &run_table, &jobnet, date, "/t_ops/c")
+            .await
+            .expect("release");
+        let end = env
+            .clients
+            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(events("2027-01-04-rerun-3").await, set(&["c"]));
+
+        // 6. hold d --skip, rerun --only d: d is passed over.
+        runs::hold(&env.clients, &run_table, &jobnet, date, "d", true)
+            .await
+            .expect("hold");
+        let rr = runs::rerun(
+            &env.clients,
+            &run_table,
+            &jobnet,
+            date,
+            &Selection::Only("/t_ops/d".into()),
+        )
+        .await
+        .expect("rerun");
+        let end = env
+            .clients
+            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert!(events("2027-01-04-rerun-4").await.is_empty());
+        let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+            .await
+            .expect("status");
+        let d = rows.iter().find(|r| r.unit == "/t_ops/d").expect("d");
+        // Passed over: the record keeps the rerun's reset and shows the hold.
+        assert_eq!(
+            (d.status.as_str(), d.held.as_str()),
+            ("RESET", "skip"),
+            "{rows:?}"
+        );
+    });
+
+    // The CLI reads the same records.
+    let out = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+        .args([
+            "status",
+            "t_ops",
+            "--date",
+            "2027-01-04",
+            "--format",
+            "json",
+            "--table",
+        ])
+        .arg(format!("jobnet2sfn-{}", jobnet2sfn::back::asl::RUN_TABLE))
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--endpoint-url", &moto.endpoint, "--region", REGION])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("run the CLI");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    assert_eq!(rows.len(), 4);
     let _ = std::fs::remove_dir_all(&dir);
 }

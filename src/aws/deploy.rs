@@ -259,7 +259,10 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
 const PLACEHOLDER_ASL: &str =
     r#"{"StartAt":"Deploying","States":{"Deploying":{"Type":"Pass","End":true}}}"#;
 
-fn sdk_error(e: impl std::error::Error + Send + Sync + 'static, doing: &str) -> anyhow::Error {
+pub(crate) fn sdk_error(
+    e: impl std::error::Error + Send + Sync + 'static,
+    doing: &str,
+) -> anyhow::Error {
     anyhow!("{doing}: {}", aws_sdk_sfn::error::DisplayErrorContext(e))
 }
 

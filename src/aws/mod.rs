@@ -7,3 +7,4 @@ pub mod testkit;
 
 pub use deploy::{deploy, deploy_with, AwsClients, DeployOptions, Deployed, ExecutionResult};
 pub mod calendar;
+pub mod runs;

@@ -10,6 +10,7 @@
 //! enclosing scope fails after everything independent of the failure has ended.
 
 use crate::back::metrics;
+use crate::back::records::{self, JobRecord};
 use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
@@ -48,12 +49,15 @@ pub struct EmitOptions {
     /// Seconds per source minute (waits, cutoffs, delay monitors): 60, or less to run
     /// tests with time scaled down.
     pub seconds_per_minute: u64,
+    /// Keep run records in the run table (idempotent reruns, status, hold).
+    pub run_records: bool,
 }
 
 impl Default for EmitOptions {
     fn default() -> Self {
         EmitOptions {
             seconds_per_minute: 60,
+            run_records: true,
         }
     }
 }
@@ -167,6 +171,7 @@ pub fn emit_cached(
         opts,
     );
     e.plan_monitors(true);
+    e.plan_records(true);
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
 
@@ -189,6 +194,20 @@ pub fn emit_cached(
     let arms = e.arms_at(ArmPoint::Root);
     if !arms.is_empty() {
         first = Next::To(e.emit_arms(&mut scope, plan.root, &arms, first));
+    }
+    if e.records {
+        let target = scope.target(&first);
+        for (name, state) in records::run_start(
+            &format!("${{{RUN_TABLE}}}"),
+            &base,
+            e.business_date(),
+            &target,
+        ) {
+            e.map(plan.root, &name);
+            scope.insert(&name, state);
+        }
+        scope.run_record = Some(base.clone());
+        first = Next::To("run.kind".into());
     }
     scope.insert(
         &start,
@@ -343,6 +362,7 @@ pub fn unit_costs(
 ) -> HashMap<UnitId, Cost> {
     let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
     e.plan_monitors(false);
+    e.plan_records(false);
     let mut costs = HashMap::new();
     for u in project.descendants(plan.root) {
         if project.units[u].as_net().is_some() {
@@ -381,6 +401,8 @@ struct Scope {
     done_used: bool,
     /// For the root machine: the SNS publish that runs before the run fails.
     alert: Option<Value>,
+    /// For the root machine with run records: the jobnet's record key name.
+    run_record: Option<String>,
 }
 
 impl Scope {
@@ -392,6 +414,7 @@ impl Scope {
             handler_used: false,
             done_used: false,
             alert: None,
+            run_record: None,
         }
     }
 
@@ -424,9 +447,35 @@ impl Scope {
     }
 
     fn finish(mut self) -> IndexMap<String, Value> {
+        let table = format!("${{{RUN_TABLE}}}");
+        let date = "$$.Execution.Input.businessDate";
         if self.handler_used {
             let h = format!("{}.failed", self.key);
-            if let Some(mut alert) = self.alert.take() {
+            if let Some(jobnet) = self.run_record.clone() {
+                // Record the abnormal end first, then alert and fail.
+                let end = format!("{}.abnormal-end", self.key);
+                let after_record = match self.alert.take() {
+                    Some(mut alert) => {
+                        let alert_at = format!("{}.alert", self.key);
+                        alert["Next"] = json!(end);
+                        alert["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": end}]);
+                        self.states.insert(alert_at.clone(), alert);
+                        alert_at
+                    }
+                    None => end.clone(),
+                };
+                self.states.insert(
+                    h.clone(),
+                    records::run_end(
+                        &table,
+                        &jobnet,
+                        date,
+                        records::ENDED_ABNORMALLY,
+                        &after_record,
+                    ),
+                );
+                self.states.insert(end, json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."}));
+            } else if let Some(mut alert) = self.alert.take() {
                 // The root alerts before it fails; a failed alert must not hide the failure.
                 let end = format!("{}.abnormal-end", self.key);
                 alert["Next"] = json!(end);
@@ -444,7 +493,16 @@ impl Scope {
         }
         if self.done_used {
             let d = format!("{}.done", self.key);
-            self.states.insert(d, json!({"Type": "Succeed"}));
+            if let Some(jobnet) = &self.run_record {
+                let ok = format!("{}.ended", self.key);
+                self.states.insert(
+                    d,
+                    records::run_end(&table, jobnet, date, records::ENDED_NORMALLY, &ok),
+                );
+                self.states.insert(ok, json!({"Type": "Succeed"}));
+            } else {
+                self.states.insert(d, json!({"Type": "Succeed"}));
+            }
         }
         self.states
     }
@@ -481,6 +539,21 @@ struct Emitter<'a> {
     /// The jobnet's delay monitors, in source order.
     monitors: Vec<Monitor>,
     monitor_name: String,
+    /// Run records are kept for this jobnet.
+    records: bool,
+    /// While a job with run records is emitted: where its ends go.
+    job_end: Option<JobEnd>,
+}
+
+/// The record states a job's ends go to: a normal end (return code at `$.rc`), a continue
+/// forced by `always: normal` or a normal cutoff (no return code), and a normal end judged
+/// from a failed task's exit code (at the template's path).
+#[derive(Debug, Clone)]
+struct JobEnd {
+    record: JobRecord,
+    forced: String,
+    from_cause: String,
+    next: String,
 }
 
 /// A delay monitor: an execution of the monitor machine started at `arm`, named
@@ -535,6 +608,8 @@ impl<'a> Emitter<'a> {
             opts,
             monitors: Vec::new(),
             monitor_name: shorten(&format!("{}-monitor", names.machine), 80),
+            records: false,
+            job_end: None,
         }
     }
 
@@ -921,6 +996,45 @@ impl<'a> Emitter<'a> {
         self.take_machine(&name, Role::Monitor, "monitor.how", states)
     }
 
+    /// Run records are kept unless switched off or the jobnet may run several times a
+    /// business date (their records would collide): then it is reported.
+    fn plan_records(&mut self, report: bool) {
+        if !self.opts.run_records {
+            return;
+        }
+        let root = self.plan.root;
+        let Some(net) = self.project.units[root].as_net() else {
+            return;
+        };
+        let several_starts = net.schedule.as_ref().is_some_and(|s| {
+            s.rules
+                .iter()
+                .map(|r| r.times.len() + usize::from(r.repeat_minutes.is_some()))
+                .sum::<usize>()
+                > 1
+        });
+        if net.concurrency.multiple_launch || several_starts {
+            if report {
+                self.finding(root, FindingKind::Approximated, "no run records: the jobnet can run several times a business date (multiple launch or several start times), which share one record key", "rerun, status and hold are not available for it; split the start times into jobnets if they matter");
+            }
+            return;
+        }
+        self.records = true;
+        self.tables.insert(RUN_TABLE.into());
+    }
+
+    fn job_record(&self, u: UnitId) -> JobRecord {
+        let unit = &self.project.units[u];
+        JobRecord {
+            table: format!("${{{RUN_TABLE}}}"),
+            jobnet: self.names.machine.clone(),
+            path: unit.path.clone(),
+            business_date: self.business_date().into(),
+            held_in_source: unit.hold,
+            hold_poll_seconds: self.opts.seconds_per_minute,
+        }
+    }
+
     fn join_key(&self, join: UnitId) -> String {
         shorten(self.names.state(join), 32)
     }
@@ -1000,6 +1114,7 @@ impl<'a> Emitter<'a> {
     fn body_entry(&self, u: UnitId) -> String {
         let own = self.names.state(u);
         match &self.project.units[u].kind {
+            UnitKind::Job(_) if self.records => format!("{own}.begin"),
             UnitKind::Net(_) if self.wrapped(u) => own.to_string(),
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_some() => {
                 format!("{own}.at")
@@ -1323,6 +1438,53 @@ impl<'a> Emitter<'a> {
             scope.insert(&off, state);
         }
         match &unit.kind {
+            UnitKind::Job(_) if self.records => {
+                let record = self.job_record(u);
+                let next_target = scope.target(&next);
+                // A record that cannot be read or written fails the run, not the unit: it
+                // must not start recovery units.
+                let broken = scope.handler();
+                let [begin, why, decide, held, end, forced, from_cause, abnormal] = [
+                    "begin",
+                    "why",
+                    "decide",
+                    "held",
+                    "end",
+                    "end-forced",
+                    "end-rc",
+                    "end-abnormal",
+                ]
+                .map(|s| format!("{name}.{s}"));
+                self.iam.push(IamStatement {
+                    actions: vec!["dynamodb:UpdateItem".into(), "dynamodb:GetItem".into()],
+                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+                });
+                for (n, state) in [
+                    (&begin, record.begin(&name, &why, &broken)),
+                    (&why, record.why(&decide, &broken)),
+                    (&decide, record.decide(&next_target, &held)),
+                    (&held, record.wait(&begin)),
+                    (
+                        &abnormal,
+                        record.end(records::ENDED_ABNORMALLY, &fail_target, None),
+                    ),
+                    (
+                        &end,
+                        record.end(records::ENDED_NORMALLY, &next_target, Some("$.rc")),
+                    ),
+                ] {
+                    self.map(u, n);
+                    scope.insert(n, state);
+                }
+                self.job_end = Some(JobEnd {
+                    record,
+                    forced,
+                    from_cause,
+                    next: next_target,
+                });
+                self.emit_job(scope, u, &abnormal, Next::To(end));
+                self.job_end = None;
+            }
             UnitKind::Job(_) => self.emit_job(scope, u, &fail_target, next),
             UnitKind::Net(_) => {
                 let plan = self.plan;
@@ -1338,7 +1500,7 @@ impl<'a> Emitter<'a> {
                     let entry = self.body_entry(u);
                     self.map(u, &entry);
                     if unit.cutoff.is_some() {
-                        self.finding(u, FindingKind::NotYetCompiled, "cutoff on a jobnet", "cutoffs on nested jobnets arrive with the time-monitor issue; put the cutoff on its jobs meanwhile");
+                        self.finding(u, FindingKind::Unsupported, "cutoff on a jobnet: not compiled (a Parallel state has no timeout)", "put the cutoff on its jobs, or an end_delay on the jobnet to be alerted");
                     }
                     if self.wrapped(u) {
                         // The net runs as a one-branch Parallel so that an abnormal end
@@ -1430,17 +1592,21 @@ impl<'a> Emitter<'a> {
     fn pending(&mut self, u: UnitId) {
         let unit = &self.project.units[u];
         let mut items: Vec<(FindingKind, String, String)> = Vec::new();
-        if unit.hold {
+        if unit.hold && !(self.records && matches!(unit.kind, UnitKind::Job(_))) {
             items.push((
-                FindingKind::NotYetCompiled,
+                FindingKind::Unsupported,
                 "hold".into(),
-                "hold/release arrives with the operations issue; hold the unit by hand meanwhile"
-                    .into(),
+                if self.records {
+                    "only jobs can be held: hold the jobs inside (jobnet2sfn hold)"
+                } else {
+                    "holding needs run records: compile without --no-run-records"
+                }
+                .into(),
             ));
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
-            UnitKind::WaitFor(w) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), "cross-jobnet waits arrive with the operations issue".into())),
+            UnitKind::WaitFor(w) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), "not compiled: start the jobnet after the other one (or wait for its run record in a job)".into())),
             UnitKind::Unsupported { type_name, reason } => items.push((FindingKind::Unsupported, format!("unit type `{type_name}`: {reason}"), "replace it with a job, or compile with --allow-partial to keep a no-op in its place".into())),
             UnitKind::Job(job) => {
                 if let Some(r) = &job.retry {
@@ -1462,7 +1628,7 @@ impl<'a> Emitter<'a> {
                     items.push((FindingKind::NotYetCompiled, "start conditions".into(), "start conditions arrive with the JP1 and calendar issues".into()));
                 }
                 if net.concurrency != crate::ir::Concurrency::default() {
-                    items.push((FindingKind::NotYetCompiled, "concurrency settings".into(), "run identity and multiple launch arrive with the operations issue".into()));
+                    items.push((FindingKind::NotYetCompiled, "concurrency settings".into(), "multiple launch and limits on parallel jobs are not compiled; runs of one business date are refused after the first".into()));
                 }
             }
             _ => {}
@@ -1690,6 +1856,13 @@ impl<'a> Emitter<'a> {
                     || job.end == EndJudgment::AlwaysNormal;
                 let continue_to = if !needs_continue {
                     String::new()
+                } else if let Some(je) = self.job_end.clone() {
+                    self.map(u, &je.forced);
+                    scope.insert(
+                        &je.forced,
+                        je.record.end(records::ENDED_NORMALLY, &je.next, None),
+                    );
+                    je.forced
                 } else if after.is_empty() {
                     scope.done()
                 } else {
@@ -1731,6 +1904,16 @@ impl<'a> Emitter<'a> {
         }
         let continue_to = if !(rc_check_result || rc_check_error) {
             String::new()
+        } else if let (true, Some(je), Some(RcSource::ErrorCause { path })) =
+            (rc_check_error, self.job_end.clone(), &rendered.rc)
+        {
+            // The exit code of a failed task is at the template's path, not at `$.rc`.
+            self.map(u, &je.from_cause);
+            scope.insert(
+                &je.from_cause,
+                je.record.end(records::ENDED_NORMALLY, &je.next, Some(path)),
+            );
+            je.from_cause
         } else if after.is_empty() {
             scope.done()
         } else {
@@ -2161,13 +2344,17 @@ mod tests {
         let m = &c.outputs[0].machines[0].definition;
         assert_well_formed(m);
         assert_eq!(m["States"]["inner"]["Type"], "Parallel");
-        assert_eq!(m["States"]["inner.check"]["Choices"][0]["Next"], "fix");
-        assert_eq!(m["States"]["inner.check"]["Default"], "next");
+        assert_eq!(
+            m["States"]["inner.check"]["Choices"][0]["Next"],
+            "fix.begin"
+        );
+        assert_eq!(m["States"]["inner.check"]["Default"], "next.begin");
         let inner = &m["States"]["inner"]["Branches"][0]["States"];
         assert!(
-            inner["a"]["Catch"].to_string().contains("a.failed"),
+            inner["a"]["Catch"].to_string().contains("a.end-abnormal"),
             "{inner}"
         );
+        assert_eq!(inner["a.end-abnormal"]["Next"], "a.begin.failed", "{inner}");
     }
 
     #[test]

@@ -241,14 +241,14 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         .iter()
         .flat_map(|o| &o.machines)
         .map(|m| match m.role {
-            Role::Child => 1,
+            Role::Child | Role::Monitor => 1,
             _ if opts.log_forward => 4,
             _ => 3,
         })
         .sum();
     let compact = own_resources > COMPACT_ABOVE;
     for o in outputs {
-        // Child machines (split off by budgets) share the root's role and log group, so a
+        // Child machines (split off by budgets) and the monitor machine share the root's role and log group, so a
         // split adds one resource per child and the stack stays under its resource limit.
         let root = o.machines.iter().find(|m| m.role == Role::Root);
         let mut shared = root.cloned();
@@ -258,11 +258,17 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                 .iter()
                 .filter(|m| m.role == Role::Child)
                 .collect();
+            let monitors = o.machines.iter().filter(|m| m.role == Role::Monitor);
             let continuations = o
                 .machines
                 .iter()
                 .filter(|m| compact && m.role == Role::Continuation);
-            for c in children.iter().copied().chain(continuations) {
+            for c in children
+                .iter()
+                .copied()
+                .chain(continuations)
+                .chain(monitors)
+            {
                 sh.iam.extend(c.iam.iter().cloned());
                 sh.events_rules.extend(c.events_rules.iter().cloned());
             }
@@ -294,7 +300,7 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         for m in &o.machines {
             let id = logical(&m.name);
             let owner = match (&m.role, &root_id) {
-                (Role::Child, Some(r)) => r.clone(),
+                (Role::Child | Role::Monitor, Some(r)) => r.clone(),
                 (Role::Continuation, Some(r)) if compact => r.clone(),
                 _ => id.clone(),
             };

@@ -4,6 +4,7 @@ pub mod asl;
 pub mod cfn;
 pub mod graph;
 pub mod metrics;
+pub mod records;
 pub mod report;
 pub mod schedule;
 pub mod templates;

@@ -345,10 +345,55 @@ impl<'a> Sim<'a> {
                         item.insert("claimedBy".into(), json!(true));
                         Ok(json!({}))
                     }
+                } else if expr.starts_with("SET #s = :running") || expr.starts_with("SET #s = :r,")
+                {
+                    // A run or job record's start (src/back/records.rs).
+                    let cond = params["ConditionExpression"].as_str().unwrap_or("");
+                    let status = item.get("status").and_then(Value::as_str).unwrap_or("");
+                    let released = item.get("released") == Some(&json!(true));
+                    let held = item.contains_key("held");
+                    let refused = if cond.is_empty() {
+                        false
+                    } else if cond == "attribute_not_exists(startedAt)" {
+                        item.contains_key("startedAt")
+                    } else {
+                        let hold_ok = if cond.contains("attribute_exists(released)") {
+                            released
+                        } else {
+                            !held || released
+                        };
+                        status == "ENDED_NORMALLY" || !hold_ok
+                    };
+                    if refused {
+                        Err("DynamoDB.ConditionalCheckFailedException".to_string())
+                    } else {
+                        item.insert("status".into(), json!("RUNNING"));
+                        item.insert("startedAt".into(), json!(true));
+                        Ok(json!({}))
+                    }
+                } else if expr.starts_with("SET #s = :st") {
+                    let st = params["ExpressionAttributeValues"][":st"]["S"].clone();
+                    item.insert("status".into(), st);
+                    Ok(json!({}))
+                } else if expr.starts_with("SET lastRefused") {
+                    Ok(json!({}))
                 } else {
                     panic!("updateItem {expr} not simulated")
                 };
                 self.after_task(t, st, outcome);
+            }
+            "arn:aws:states:::dynamodb:getItem" => {
+                let key = params["Key"]["pk"]["S"].as_str().expect("pk").to_string();
+                let item: Map<String, Value> = self
+                    .table
+                    .get(&key)
+                    .map(|m| {
+                        m.iter()
+                            .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), json!({"S": s}))))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                self.after_task(t, st, Ok(json!({"Item": item})));
             }
             "arn:aws:states:::states:startExecution.sync:2" => {
                 let arn = params["StateMachineArn"].as_str().expect("arn");
@@ -635,6 +680,7 @@ impl Intrinsic<'_> {
                 let i = args[1].as_u64().expect("index") as usize;
                 args[0][i].clone()
             }
+            "States.JsonToString" => Value::String(args[0].to_string()),
             "States.StringToJson" => {
                 serde_json::from_str(args[0].as_str().expect("string")).expect("json")
             }

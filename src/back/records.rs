@@ -1,0 +1,368 @@
+//! Run records: the states that keep, in the run table, one item per run (jobnet + business
+//! date) and one per job, written with DynamoDB service integrations (no Lambda). They make
+//! runs idempotent (a job that ended normally in this run is not run again, a second start
+//! for a date is refused) and carry operator holds; `jobnet2sfn status|rerun|hold|release`
+//! read and write the same items (src/aws/runs.rs). Key layout and statuses are shared with
+//! the CLI through the constants below; docs/operations.md describes them.
+
+use serde_json::{json, Value};
+
+/// Status values of a run or job item.
+pub const RUNNING: &str = "RUNNING";
+pub const ENDED_NORMALLY: &str = "ENDED_NORMALLY";
+pub const ENDED_ABNORMALLY: &str = "ENDED_ABNORMALLY";
+/// Set by `rerun` on the jobs it selects: run again.
+pub const RESET: &str = "RESET";
+
+/// `pk` of a run item.
+pub fn run_key(jobnet: &str, business_date: &str) -> String {
+    format!("run#{jobnet}#{business_date}")
+}
+
+/// `pk` of a job item.
+pub fn unit_key(jobnet: &str, business_date: &str, unit_path: &str) -> String {
+    format!("unit#{jobnet}#{business_date}#{unit_path}")
+}
+
+/// The `Key` of an item, built at run time from the business date.
+pub fn key_param(prefix: &str, suffix: &str, business_date_path: &str) -> Value {
+    json!({"pk": {"S.$": format!(
+        "States.Format('{}#{{}}{}', {business_date_path})",
+        escape(prefix),
+        escape(suffix)
+    )}})
+}
+
+/// Escapes text for a string literal inside an intrinsic function.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\'' | '{' | '}' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Inputs shared by the states of one job's record.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub table: String,
+    pub jobnet: String,
+    pub path: String,
+    pub business_date: String,
+    /// The job is held in the source (`hold: true`): it waits for `release`.
+    pub held_in_source: bool,
+    /// Seconds between two looks at a held job.
+    pub hold_poll_seconds: u64,
+}
+
+impl JobRecord {
+    fn key(&self) -> Value {
+        key_param(
+            &format!("unit#{}", self.jobnet),
+            &format!("#{}", self.path),
+            &self.business_date,
+        )
+    }
+
+    /// Marks the job RUNNING unless it already ended normally in this run or is held; a
+    /// refusal goes to `why`. Its output resets the state data to the failure marker and a
+    /// null return code, so the end record finds `$.rc` on every path.
+    pub fn begin(&self, job: &str, why: &str, fail: &str) -> Value {
+        let hold = if self.held_in_source {
+            "attribute_exists(released) AND released = :yes"
+        } else {
+            "(attribute_not_exists(held) OR released = :yes)"
+        };
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": &self.table,
+                "Key": self.key(),
+                "UpdateExpression": "SET #s = :r, startedAt = :now, execution = :x REMOVE endedAt, rc ADD attempts :one",
+                "ConditionExpression": format!("(attribute_not_exists(#s) OR #s <> :ok) AND {hold}"),
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":r": {"S": RUNNING},
+                    ":ok": {"S": ENDED_NORMALLY},
+                    ":yes": {"BOOL": true},
+                    ":one": {"N": "1"},
+                    ":now": {"S.$": "$$.State.EnteredTime"},
+                    ":x": {"S.$": "$$.Execution.Id"}
+                }
+            },
+            "ResultSelector": {"failed": false, "rc": null},
+            "Catch": [
+                {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": "$.refused", "Next": why},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
+            ],
+            "Next": job
+        })
+    }
+
+    /// Reads the item to tell "already ended normally" from "held".
+    pub fn why(&self, decide: &str, fail: &str) -> Value {
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:getItem",
+            "Parameters": {"TableName": &self.table, "Key": self.key(), "ConsistentRead": true},
+            "ResultSelector": {"item.$": "$.Item"},
+            "ResultPath": "$.record",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
+            "Next": decide
+        })
+    }
+
+    /// Already ended normally, or held with `--skip`: go on without running the job (the
+    /// successors run); held: wait and try again.
+    pub fn decide(&self, next: &str, wait: &str) -> Value {
+        let status = "$.record.item.status.S";
+        let held = "$.record.item.held.S";
+        json!({
+            "Type": "Choice",
+            "Choices": [
+                {"And": [{"Variable": status, "IsPresent": true}, {"Variable": status, "StringEquals": ENDED_NORMALLY}], "Next": next},
+                {"And": [{"Variable": held, "IsPresent": true}, {"Variable": held, "StringEquals": "skip"}], "Next": next}
+            ],
+            "Default": wait
+        })
+    }
+
+    /// A held job waits here between two attempts to start.
+    pub fn wait(&self, begin: &str) -> Value {
+        json!({
+            "Type": "Wait",
+            "Comment": "held: look again",
+            "Seconds": self.hold_poll_seconds,
+            "Next": begin
+        })
+    }
+
+    /// Records the end, with the return code at `rc` (a path that must exist on every way
+    /// into this state: a missing path is a States.Runtime error, which nothing catches).
+    pub fn end(&self, status: &str, next: &str, rc: Option<&str>) -> Value {
+        let mut values = json!({
+            ":st": {"S": status},
+            ":now": {"S.$": "$$.State.EnteredTime"}
+        });
+        let mut expr = "SET #s = :st, endedAt = :now".to_string();
+        if let Some(rc) = rc {
+            values[":rc"] = json!({"S.$": format!("States.JsonToString({rc})")});
+            expr.push_str(", rc = :rc");
+        }
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": &self.table,
+                "Key": self.key(),
+                "UpdateExpression": expr,
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values
+            },
+            "ResultPath": null,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.recordError", "Next": next}],
+            "Next": next
+        })
+    }
+}
+
+/// The run item's states at the top of the root machine: claim the business date (or, for
+/// `rerun`, take it over), else record the refusal and end.
+pub fn run_start(
+    table: &str,
+    jobnet: &str,
+    business_date: &str,
+    next: &str,
+) -> Vec<(String, Value)> {
+    let key = key_param(&format!("run#{jobnet}"), "", business_date);
+    let set = "SET #s = :running, startedAt = :now, execution = :exec, jobnet = :jobnet, businessDate = :date REMOVE endedAt ADD starts :one";
+    let values = json!({
+        ":running": {"S": RUNNING},
+        ":one": {"N": "1"},
+        ":now": {"S.$": "$$.State.EnteredTime"},
+        ":exec": {"S.$": "$$.Execution.Id"},
+        ":jobnet": {"S": jobnet},
+        ":date": {"S.$": business_date}
+    });
+    vec![
+        (
+            "run.kind".into(),
+            json!({
+                "Type": "Choice",
+                "Comment": "a rerun (jobnet2sfn rerun) takes over the business date's run; any other start claims it",
+                "Choices": [{"And": [
+                    {"Variable": "$$.Execution.Input.rerun", "IsPresent": true},
+                    {"Variable": "$$.Execution.Input.rerun", "BooleanEquals": true}
+                ], "Next": "run.rerun"}],
+                "Default": "run.claim"
+            }),
+        ),
+        (
+            "run.claim".into(),
+            json!({
+                "Type": "Task",
+                "Comment": "record the run; a second start for the same business date is refused",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Parameters": {
+                    "TableName": table,
+                    "Key": key,
+                    "UpdateExpression": set,
+                    "ConditionExpression": "attribute_not_exists(startedAt)",
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": values
+                },
+                "ResultPath": null,
+                "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": "run.refused"}],
+                "Next": next
+            }),
+        ),
+        (
+            "run.rerun".into(),
+            json!({
+                "Type": "Task",
+                "Comment": "a rerun: the business date's run goes on in this execution",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Parameters": {
+                    "TableName": table,
+                    "Key": key,
+                    "UpdateExpression": set,
+                    "ExpressionAttributeNames": {"#s": "status"},
+                    "ExpressionAttributeValues": values
+                },
+                "ResultPath": null,
+                "Next": next
+            }),
+        ),
+        (
+            "run.refused".into(),
+            json!({
+                "Type": "Task",
+                "Comment": "record the refused start",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Parameters": {
+                    "TableName": table,
+                    "Key": key,
+                    "UpdateExpression": "SET lastRefused = :exec ADD refused :one",
+                    "ExpressionAttributeValues": {":exec": {"S.$": "$$.Execution.Id"}, ":one": {"N": "1"}}
+                },
+                "ResultPath": null,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": null, "Next": "run.already-started"}],
+                "Next": "run.already-started"
+            }),
+        ),
+        (
+            "run.already-started".into(),
+            json!({"Type": "Fail", "Comment": "this business date already has a run: use jobnet2sfn rerun", "Error": "RunAlreadyStarted", "Cause": "The jobnet already has a run for this business date. Use `jobnet2sfn rerun` to run units again."}),
+        ),
+    ]
+}
+
+/// Records the run's end (`status`), then goes to `next`; never changes the outcome.
+pub fn run_end(table: &str, jobnet: &str, business_date: &str, status: &str, next: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Comment": format!("record the run's end ({status})"),
+        "Resource": "arn:aws:states:::dynamodb:updateItem",
+        "Parameters": {
+            "TableName": table,
+            "Key": key_param(&format!("run#{jobnet}"), "", business_date),
+            "UpdateExpression": "SET #s = :st, endedAt = :now",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":st": {"S": status}, ":now": {"S.$": "$$.State.EnteredTime"}}
+        },
+        "ResultPath": null,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.recordError", "Next": next}],
+        "Next": next
+    })
+}
+
+/// `runs.json`: what `jobnet2sfn status|rerun|hold|release` need to know about each jobnet
+/// with run records: its record name, root machine, and every unit with its parent, its
+/// successors in its net and whether it is a job (only jobs have records).
+pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::JobnetOutput]) -> Value {
+    use crate::back::asl::Role;
+    let mut jobnets = Vec::new();
+    for out in outputs {
+        let Some(root) = out.machines.iter().find(|m| m.role == Role::Root) else {
+            continue;
+        };
+        if !out.tables.contains(crate::back::asl::RUN_TABLE)
+            || root.definition["States"].get("run.kind").is_none()
+        {
+            continue;
+        }
+        let mut units = Vec::new();
+        for u in project.descendants(out.root) {
+            let unit = &project.units[u];
+            let successors: Vec<&str> = unit
+                .parent
+                .and_then(|p| project.units[p].as_net())
+                .map(|net| {
+                    net.edges
+                        .iter()
+                        .filter(|e| e.from == u)
+                        .map(|e| project.units[e.to].path.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            units.push(json!({
+                "path": unit.path,
+                "parent": unit.parent.map(|p| project.units[p].path.clone()),
+                "job": matches!(unit.kind, crate::ir::UnitKind::Job(_)),
+                "successors": successors
+            }));
+        }
+        jobnets.push(json!({
+            "name": project.units[out.root].name,
+            "path": project.units[out.root].path,
+            "record": out.machine_base,
+            "machine": root.name,
+            "units": units
+        }));
+    }
+    json!({"version": 1, "jobnets": jobnets})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_escape_intrinsic_characters() {
+        let k = key_param(
+            "unit#net",
+            "#/net/a{b}'c",
+            "$$.Execution.Input.businessDate",
+        );
+        assert_eq!(
+            k["pk"]["S.$"],
+            "States.Format('unit#net#{}#/net/a\\{b\\}\\'c', $$.Execution.Input.businessDate)"
+        );
+        assert_eq!(
+            unit_key("net", "2027-01-04", "/net/a"),
+            "unit#net#2027-01-04#/net/a"
+        );
+        assert_eq!(run_key("net", "2027-01-04"), "run#net#2027-01-04");
+    }
+
+    #[test]
+    fn a_job_held_in_the_source_needs_a_release() {
+        let r = JobRecord {
+            table: "${RunTable}".into(),
+            jobnet: "n".into(),
+            path: "/n/a".into(),
+            business_date: "$$.Execution.Input.businessDate".into(),
+            held_in_source: true,
+            hold_poll_seconds: 60,
+        };
+        let cond = r.begin("a", "a.why", "x")["Parameters"]["ConditionExpression"].clone();
+        assert!(cond
+            .as_str()
+            .unwrap()
+            .contains("attribute_exists(released)"));
+    }
+}

@@ -61,8 +61,10 @@ step "compile examples and JP1 fixtures"
 OUT=target/test-out
 rm -rf "$OUT"
 mkdir -p "$OUT"
-cargo build -q
+# `cargo test` built the binary for the CLI tests. `cargo build` would build every
+# dependency again: without the dev-dependencies their features differ.
 BIN="${CARGO_TARGET_DIR:-target}/debug/jobnet2sfn"
+[[ -x $BIN ]] || cargo test --no-run -q
 compile_failures=()
 shopt -s nullglob
 inputs=(examples/*.yaml tests/fixtures/jp1/*.txt)

@@ -85,8 +85,12 @@ fn editing_one_job_in_a_20000_job_net_changes_few_files() {
         1,
     );
     assert_ne!(before, after);
-    let a = compile_text(before, Budgets::default());
-    let b = compile_text(after, Budgets::default());
+    // The two compiles are independent: run them side by side.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| compile_text(before, Budgets::default()));
+        let b = compile_text(after, Budgets::default());
+        (a.join().expect("compile thread"), b)
+    });
     let machines = a
         .files
         .keys()

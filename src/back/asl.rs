@@ -9,9 +9,9 @@
 //! its own successors: its branch ends normally with a marker, siblings run on, and the
 //! enclosing scope fails after everything independent of the failure has ended.
 
-use crate::back::metrics;
 use crate::back::records::{self, JobRecord};
 use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
+use crate::back::{metrics, object};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
     UnitKind,
@@ -371,7 +371,10 @@ pub fn unit_costs(
         let mut scope = Scope::branch("cost");
         e.emit_unit(&mut scope, u, Next::End);
         let states = scope.finish();
-        let m = metrics::measure(&json!({"States": Value::Object(states.into_iter().collect())}));
+        let m = metrics::measure(&object([(
+            "States",
+            Value::Object(states.into_iter().collect()),
+        )]));
         costs.insert(
             u,
             Cost {
@@ -639,7 +642,11 @@ impl<'a> Emitter<'a> {
                 root.path
             ),
         };
-        let mut definition = json!({"Comment": comment, "StartAt": start, "States": Value::Object(states.into_iter().collect())});
+        let mut definition = object([
+            ("Comment", Value::String(comment)),
+            ("StartAt", Value::String(start.to_string())),
+            ("States", Value::Object(states.into_iter().collect())),
+        ]);
         // Step Functions rejects unreachable states; they arise only where the source has
         // a unit that can never run (a recovery unit behind a unit that cannot fail).
         let mut removed = Vec::new();
@@ -1169,7 +1176,10 @@ impl<'a> Emitter<'a> {
             let entry = self.entry(br, None);
             let mut sub = Scope::branch(&entry);
             self.emit_block(&mut sub, br, None, Next::End);
-            out_branches.push(json!({"StartAt": entry, "States": Value::Object(sub.finish().into_iter().collect())}));
+            out_branches.push(object([
+                ("StartAt", Value::String(entry)),
+                ("States", Value::Object(sub.finish().into_iter().collect())),
+            ]));
             selector.insert(format!("b{i}.$"), json!(format!("$[{i}].failed")));
             rules.push(json!({"Variable": format!("$.b{i}"), "BooleanEquals": true}));
         }
@@ -1182,7 +1192,13 @@ impl<'a> Emitter<'a> {
         };
         scope.insert(
             &name,
-            json!({"Type": "Parallel", "Comment": comment, "Branches": out_branches, "ResultSelector": selector, "Next": check}),
+            object([
+                ("Type", json!("Parallel")),
+                ("Comment", Value::String(comment)),
+                ("Branches", Value::Array(out_branches)),
+                ("ResultSelector", Value::Object(selector)),
+                ("Next", Value::String(check.clone())),
+            ]),
         );
         let handler = scope.handler();
         let default = scope.target(&next);
@@ -1509,13 +1525,29 @@ impl<'a> Emitter<'a> {
                         let mut sub = Scope::branch(&inner);
                         self.emit_block(&mut sub, main, None, Next::End);
                         let check = format!("{name}.check");
-                        scope.insert(&name, json!({
-                            "Type": "Parallel",
-                            "Comment": format!("{}: nested jobnet with recovery units", unit.path),
-                            "Branches": [{"StartAt": inner, "States": Value::Object(sub.finish().into_iter().collect())}],
-                            "ResultSelector": {"failed": false, "b0.$": "$[0].failed"},
-                            "Next": check
-                        }));
+                        let branch = object([
+                            ("StartAt", Value::String(inner)),
+                            ("States", Value::Object(sub.finish().into_iter().collect())),
+                        ]);
+                        scope.insert(
+                            &name,
+                            object([
+                                ("Type", json!("Parallel")),
+                                (
+                                    "Comment",
+                                    json!(format!(
+                                        "{}: nested jobnet with recovery units",
+                                        unit.path
+                                    )),
+                                ),
+                                ("Branches", Value::Array(vec![branch])),
+                                (
+                                    "ResultSelector",
+                                    json!({"failed": false, "b0.$": "$[0].failed"}),
+                                ),
+                                ("Next", Value::String(check.clone())),
+                            ]),
+                        );
                         let default = scope.target(&next);
                         scope.insert(&check, json!({
                             "Type": "Choice",

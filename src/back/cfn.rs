@@ -373,7 +373,10 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             props.insert("TracingConfiguration".into(), json!({"Enabled": false}));
             resources.insert(
                 format!("{id}StateMachine"),
-                json!({"Type": "AWS::StepFunctions::StateMachine", "Properties": Value::Object(props)}),
+                crate::back::object([
+                    ("Type", json!("AWS::StepFunctions::StateMachine")),
+                    ("Properties", Value::Object(props)),
+                ]),
             );
             outputs_section.insert(
                 format!("{id}StateMachineArn"),

@@ -10,6 +10,12 @@ pub mod schedule;
 pub mod templates;
 pub mod yaml;
 
+/// A JSON object from owned values. `json!` deep-copies every interpolated `Value`
+/// through its serializer, which made nesting whole branches quadratic; this moves them.
+pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {
+    serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
 /// Pretty JSON as written to disk: two-space indent, keys in insertion order (which the
 /// back-ends keep deterministic), final newline, so diffs of generated files stay small.
 pub fn pretty(v: &serde_json::Value) -> String {

@@ -323,9 +323,11 @@ pub fn compile_with(
         return None;
     }
     let templates = templates?;
-    let mut outputs = Vec::new();
-    for root in roots {
-        let names = naming::assign(project, root, diags);
+    // Root jobnets compile independently: spread them over the cores, then take their
+    // results and diagnostics in source order so the output stays deterministic.
+    let results = crate::back::par_map(&roots, |&root| {
+        let mut local = Diagnostics::default();
+        let names = naming::assign(project, root, &mut local);
         let mut plan = structure::plan(
             project,
             root,
@@ -333,14 +335,20 @@ pub fn compile_with(
                 approximate: opts.approximate,
             },
         );
-        match split(
+        let out = split(
             project,
             &mut plan,
             &names,
             &templates,
             &opts.budgets,
             opts.emit,
-        ) {
+        );
+        (root, out, local)
+    });
+    let mut outputs = Vec::new();
+    for (root, out, local) in results {
+        diags.extend(local);
+        match out {
             Ok(out) => outputs.push(out),
             Err(errors) => {
                 for e in errors {
@@ -366,15 +374,15 @@ pub fn compile_with(
     // Each definition is serialised once: its text is written and its length reported.
     let mut files = BTreeMap::new();
     let mut measured = BTreeMap::new();
-    for out in &outputs {
-        for m in &out.machines {
-            let text = pretty(&m.definition);
-            measured.insert(
-                m.name.clone(),
-                crate::back::metrics::measure_with_len(&m.definition, text.len()),
-            );
-            files.insert(report::machine_file(&m.name), text);
-        }
+    let machines: Vec<&asl::Machine> = outputs.iter().flat_map(|o| &o.machines).collect();
+    let texts = crate::back::par_map(&machines, |m| {
+        let text = pretty(&m.definition);
+        let figures = crate::back::metrics::measure_with_len(&m.definition, text.len());
+        (text, figures)
+    });
+    for (m, (text, figures)) in machines.iter().zip(texts) {
+        measured.insert(m.name.clone(), figures);
+        files.insert(report::machine_file(&m.name), text);
     }
     let mut report = report::build_measured(project, &outputs, &measured);
     report.jp1 = jp1.to_vec();
@@ -424,23 +432,23 @@ fn split(
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
         let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
-        let worst = out
-            .machines
-            .iter()
-            .map(|m| crate::back::metrics::measure(&m.definition))
-            .fold((1.0f64, true), |(f, ok), m| {
-                let r = (m.states as f64 / budgets.states as f64)
-                    .max(m.definition_bytes as f64 / budgets.definition_bytes as f64)
-                    .max(m.history_events as f64 / budgets.history_events as f64);
-                (f.max(r), ok && r <= 1.0)
-            });
+        let figures = crate::back::par_map(&out.machines, |m| {
+            crate::back::metrics::measure(&m.definition)
+        });
+        let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
+            let r = (m.states as f64 / budgets.states as f64)
+                .max(m.definition_bytes as f64 / budgets.definition_bytes as f64)
+                .max(m.history_events as f64 / budgets.history_events as f64);
+            (f.max(r), ok && r <= 1.0)
+        });
         if worst.1 {
             return Ok(out);
         }
         over = out
             .machines
             .iter()
-            .map(|m| (m.name.clone(), crate::back::metrics::measure(&m.definition)))
+            .zip(figures)
+            .map(|(m, figures)| (m.name.clone(), figures))
             .filter(|(_, m)| {
                 m.states > budgets.states
                     || m.definition_bytes > budgets.definition_bytes

@@ -360,30 +360,49 @@ pub fn unit_costs(
     cache: &RenderCache,
     opts: EmitOptions,
 ) -> HashMap<UnitId, Cost> {
-    let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
-    e.plan_monitors(false);
-    e.plan_records(false);
+    let leaves: Vec<UnitId> = project
+        .descendants(plan.root)
+        .into_iter()
+        .filter(|&u| project.units[u].as_net().is_none())
+        .collect();
+    // Each unit is emitted and measured on its own: independent work, split over the cores,
+    // each with its own render cache that is merged into `cache` for the emission after.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let chunks: Vec<&[UnitId]> = leaves
+        .chunks(leaves.len().div_ceil(threads).max(1))
+        .collect();
+    let parts = crate::back::par_map(&chunks, |chunk| {
+        let local = RenderCache::default();
+        let mut e = Emitter::new(project, plan, names, templates, &local, String::new(), opts);
+        e.plan_monitors(false);
+        e.plan_records(false);
+        let costs: Vec<(UnitId, Cost)> = chunk
+            .iter()
+            .map(|&u| {
+                let mut scope = Scope::branch("cost");
+                e.emit_unit(&mut scope, u, Next::End);
+                let states = scope.finish();
+                let m = metrics::measure(&object([(
+                    "States",
+                    Value::Object(states.into_iter().collect()),
+                )]));
+                let cost = Cost {
+                    states: m.states,
+                    // Nesting indents every line further; a third more covers deep branches.
+                    bytes: m.definition_bytes + m.definition_bytes / 3,
+                    events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
+                };
+                (u, cost)
+            })
+            .collect();
+        drop(e);
+        (costs, local.0.into_inner())
+    });
     let mut costs = HashMap::new();
-    for u in project.descendants(plan.root) {
-        if project.units[u].as_net().is_some() {
-            continue;
-        }
-        let mut scope = Scope::branch("cost");
-        e.emit_unit(&mut scope, u, Next::End);
-        let states = scope.finish();
-        let m = metrics::measure(&object([(
-            "States",
-            Value::Object(states.into_iter().collect()),
-        )]));
-        costs.insert(
-            u,
-            Cost {
-                states: m.states,
-                // Nesting indents every line further; a third more covers deep branches.
-                bytes: m.definition_bytes + m.definition_bytes / 3,
-                events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
-            },
-        );
+    let mut shared = cache.0.borrow_mut();
+    for (part, rendered) in parts {
+        costs.extend(part);
+        shared.extend(rendered);
     }
     costs
 }

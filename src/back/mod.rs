@@ -10,6 +10,27 @@ pub mod schedule;
 pub mod templates;
 pub mod yaml;
 
+/// `items.iter().map(f)` on every core, in order. Serialising and measuring hundreds of
+/// large definitions are independent, and the targets are set for a 2-core machine.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || items.len() < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// A JSON object from owned values. `json!` deep-copies every interpolated `Value`
 /// through its serializer, which made nesting whole branches quadratic; this moves them.
 pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {

@@ -21,7 +21,7 @@ use crate::passes::partition::Cost;
 use crate::passes::structure::{Block, JobnetPlan};
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// The alert topic the template creates; `${AlertTopic}` in definitions and policies.
 pub const ALERT_TOPIC: &str = "AlertTopic";
@@ -547,6 +547,11 @@ struct Emitter<'a> {
     role: Role,
     cont_name: String,
     mapping: BTreeMap<String, Vec<String>>,
+    /// Reverse of `mapping` (state name -> unit paths), so pruning a state is not a scan.
+    /// Units whose return code a judgment unit reads (computed once: a scan per job was
+    /// quadratic on wide nets).
+    rc_feeders: HashSet<UnitId>,
+    owners: HashMap<String, Vec<String>>,
     parameters: BTreeMap<String, String>,
     tables: BTreeSet<String>,
     findings: Vec<Finding>,
@@ -617,6 +622,7 @@ impl<'a> Emitter<'a> {
             role: Role::Root,
             cont_name,
             mapping: BTreeMap::new(),
+            owners: HashMap::new(),
             parameters: BTreeMap::new(),
             tables: BTreeSet::new(),
             findings: Vec::new(),
@@ -632,6 +638,7 @@ impl<'a> Emitter<'a> {
             monitor_name: shorten(&format!("{}-monitor", names.machine), 80),
             records: false,
             job_end: None,
+            rc_feeders: rc_feeders(project, plan.root),
         }
     }
 
@@ -671,14 +678,11 @@ impl<'a> Emitter<'a> {
         let mut removed = Vec::new();
         prune_unreachable(&mut definition, &mut removed);
         for gone in removed {
-            let owners: Vec<String> = self
-                .mapping
-                .iter()
-                .filter(|(_, v)| v.contains(&gone))
-                .map(|(k, _)| k.clone())
-                .collect();
+            let owners = self.owners.remove(&gone).unwrap_or_default();
             for path in owners {
-                let states = self.mapping.get_mut(&path).expect("present");
+                let Some(states) = self.mapping.get_mut(&path) else {
+                    continue;
+                };
                 states.retain(|s| s != &gone);
                 if states.is_empty() {
                     self.mapping.remove(&path);
@@ -1066,10 +1070,15 @@ impl<'a> Emitter<'a> {
     }
 
     fn map(&mut self, u: UnitId, state: &str) {
+        let path = &self.project.units[u].path;
         self.mapping
-            .entry(self.project.units[u].path.clone())
+            .entry(path.clone())
             .or_default()
             .push(state.to_string());
+        let owners = self.owners.entry(state.to_string()).or_default();
+        if !owners.contains(path) {
+            owners.push(path.clone());
+        }
     }
 
     fn finding(
@@ -2047,17 +2056,7 @@ impl<'a> Emitter<'a> {
 
     /// A judgment right after this job reads its return code.
     fn rc_needed(&self, u: UnitId) -> bool {
-        let Some(parent) = self.project.units[u].parent else {
-            return false;
-        };
-        let Some(net) = self.project.units[parent].as_net() else {
-            return false;
-        };
-        net.edges.iter().any(|e| {
-            e.from == u
-                && matches!(&self.project.units[e.to].kind, UnitKind::Judgment(j)
-                    if matches!(j.condition, Condition::ReturnCode { .. } | Condition::ReturnCodeRange { .. }))
-        })
+        self.rc_feeders.contains(&u)
     }
 
     fn emit_judgment(&mut self, scope: &mut Scope, u: UnitId, cond: &Condition, next: Next) {
@@ -2122,6 +2121,24 @@ impl<'a> Emitter<'a> {
             self.emit_block(scope, &then_block, None, Next::To(after));
         }
     }
+}
+
+/// Units under `root` with an edge to a return-code judgment unit.
+fn rc_feeders(project: &Project, root: UnitId) -> HashSet<UnitId> {
+    let mut out = HashSet::new();
+    for n in project.descendants(root) {
+        let Some(net) = project.units[n].as_net() else {
+            continue;
+        };
+        for e in &net.edges {
+            if matches!(&project.units[e.to].kind, UnitKind::Judgment(j)
+                if matches!(j.condition, Condition::ReturnCode { .. } | Condition::ReturnCodeRange { .. }))
+            {
+                out.insert(e.from);
+            }
+        }
+    }
+    out
 }
 
 fn condition_rule(cond: &Condition) -> Vec<Value> {

@@ -295,20 +295,24 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
         {
             continue;
         }
+        let units_under = project.descendants(out.root);
+        // Successors by unit, from one pass over every net's edges (in edge order).
+        let mut next: std::collections::HashMap<crate::ir::UnitId, Vec<&str>> =
+            std::collections::HashMap::new();
+        for &n in &units_under {
+            for e in project.units[n]
+                .as_net()
+                .map_or(&[][..], |net| &net.edges[..])
+            {
+                next.entry(e.from)
+                    .or_default()
+                    .push(project.units[e.to].path.as_str());
+            }
+        }
         let mut units = Vec::new();
-        for u in project.descendants(out.root) {
+        for u in units_under {
             let unit = &project.units[u];
-            let successors: Vec<&str> = unit
-                .parent
-                .and_then(|p| project.units[p].as_net())
-                .map(|net| {
-                    net.edges
-                        .iter()
-                        .filter(|e| e.from == u)
-                        .map(|e| project.units[e.to].path.as_str())
-                        .collect()
-                })
-                .unwrap_or_default();
+            let successors = next.remove(&u).unwrap_or_default();
             units.push(json!({
                 "path": unit.path,
                 "parent": unit.parent.map(|p| project.units[p].path.clone()),

@@ -412,10 +412,11 @@ impl Lower<'_> {
         let Some(n) = self.project.units[net].as_net() else {
             return Vec::new();
         };
+        let targets: std::collections::HashSet<UnitId> = n.edges.iter().map(|e| e.to).collect();
         n.children
             .iter()
             .copied()
-            .filter(|c| !self.project.units[*c].recovery && !n.edges.iter().any(|e| e.to == *c))
+            .filter(|c| !self.project.units[*c].recovery && !targets.contains(c))
             .collect()
     }
 

@@ -866,6 +866,11 @@ struct RecordArgs {
     /// Output: a table, or JSON for scripts.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
+    /// The run's generation, for jobnets that run several times a business date (multiple
+    /// launch, several start times): the start time `HHMM` of a scheduled run, or the
+    /// `generation` given at start.
+    #[arg(long, value_name = "GENERATION")]
+    generation: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -955,6 +960,23 @@ fn with_records<T: serde::Serialize>(
             return EXIT_INPUT;
         }
     };
+    match (jobnet.generations, &rec.generation) {
+        (true, None) if date.is_some() => {
+            eprintln!(
+                "error: jobnet `{}` runs several times a business date: give --generation (the start time HHMM of a scheduled run, or the generation given at start)",
+                jobnet.name
+            );
+            return EXIT_USAGE;
+        }
+        (false, Some(g)) => {
+            eprintln!(
+                "error: jobnet `{}` runs once a business date; --generation {g} does not apply",
+                jobnet.name
+            );
+            return EXIT_USAGE;
+        }
+        _ => {}
+    }
     let mut opts = crate::aws::deploy::DeployOptions::new(String::new());
     opts.endpoint_url = rec.endpoint_url.clone();
     opts.region = rec.region.clone();
@@ -989,7 +1011,10 @@ fn with_records<T: serde::Serialize>(
 fn status_cmd(a: StatusArgs) -> i32 {
     use crate::aws::runs;
     let table = a.rec.table.clone();
-    let date = a.date.clone();
+    let date = a
+        .date
+        .clone()
+        .map(|d| crate::back::records::run_segment(&d, a.rec.generation.as_deref()));
     let listing = date.is_none();
     with_records(
         &a.rec,
@@ -1022,6 +1047,7 @@ fn rerun_cmd(a: RerunArgs) -> i32 {
     };
     let table = a.rec.table.clone();
     let date = a.date.clone();
+    let generation = a.rec.generation.clone();
     let wait = a.wait;
     let succeeded = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let ok = std::sync::Arc::clone(&succeeded);
@@ -1036,7 +1062,15 @@ fn rerun_cmd(a: RerunArgs) -> i32 {
                     Some(Selection::After(u)) => Selection::After(jobnet.unit(&u)?.path.clone()),
                     _ => Selection::Failed,
                 };
-                let r = runs::rerun(clients, &table, jobnet, &date, &selection).await?;
+                let r = runs::rerun(
+                    clients,
+                    &table,
+                    jobnet,
+                    &date,
+                    generation.as_deref(),
+                    &selection,
+                )
+                .await?;
                 let mut status = None;
                 if wait {
                     let end = clients
@@ -1073,7 +1107,8 @@ fn rerun_cmd(a: RerunArgs) -> i32 {
 }
 
 fn hold_cmd(a: HoldArgs) -> i32 {
-    let (table, date, unit, skip) = (a.rec.table.clone(), a.date.clone(), a.unit.clone(), a.skip);
+    let date = crate::back::records::run_segment(&a.date, a.rec.generation.as_deref());
+    let (table, unit, skip) = (a.rec.table.clone(), a.unit.clone(), a.skip);
     with_records(
         &a.rec,
         Some(&a.date),
@@ -1092,7 +1127,8 @@ fn hold_cmd(a: HoldArgs) -> i32 {
 }
 
 fn release_cmd(a: ReleaseArgs) -> i32 {
-    let (table, date, unit) = (a.rec.table.clone(), a.date.clone(), a.unit.clone());
+    let date = crate::back::records::run_segment(&a.date, a.rec.generation.as_deref());
+    let (table, unit) = (a.rec.table.clone(), a.unit.clone());
     with_records(
         &a.rec,
         Some(&a.date),

@@ -399,3 +399,55 @@ fn deep_nesting_and_huge_files_get_errors_not_panics() {
     assert!(!stderr(&o).contains("panicked"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn operations_ask_for_a_generation_exactly_when_the_jobnet_has_them() {
+    let dir = tmp("generations");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let spec = dir.join("gen.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\njobnets:\n  - name: g\n    concurrency: {multiple_launch: true}\n    units:\n      - {name: a, type: noop}\n  - name: once\n    units:\n      - {name: a, type: noop}\n",
+    )
+    .expect("spec");
+    let out = dir.join("out");
+    let o = run(&[
+        "compile",
+        spec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&[
+        "status",
+        "g",
+        "--date",
+        "2027-01-04",
+        "--table",
+        "T",
+        "--dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--generation"), "{}", stderr(&o));
+    let o = run(&[
+        "hold",
+        "once",
+        "--date",
+        "2027-01-04",
+        "a",
+        "--generation",
+        "0930",
+        "--table",
+        "T",
+        "--dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("runs once a business date"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1517,6 +1517,119 @@ jobnets:
 /// jobs, from a succeeded job, only one job) and `hold`/`release`/`--skip`, with the event
 /// log proving that no job that ended normally runs again unless selected.
 #[test]
+fn generations_keep_runs_of_one_date_apart() {
+    use jobnet2sfn::aws::runs::{self, RunMap, Selection};
+    use jobnet2sfn::back::records::run_segment;
+    let moto = moto();
+    let dir = tempdir("generations");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_gen
+    concurrency: {multiple_launch: true}
+    units:
+      - {name: a, type: test}
+      - {name: b, type: test, after: [a]}
+"#;
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let _ = compile(&[("gen.yaml".into(), spec.into())], &opts, &dir);
+    let map = RunMap::read(&dir).expect("runs.json");
+    let jobnet = map.jobnet("t_gen").expect("t_gen in runs.json").clone();
+    assert!(
+        jobnet.generations,
+        "multiple launch keys runs by generation"
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let arn = env.machines["t_gen"].clone();
+        let date = "2027-01-04";
+        let start = |name: &'static str, input: Value| {
+            let env = &env;
+            let arn = arn.clone();
+            async move {
+                env.clients
+                    .run_execution(&arn, name, &input, RUN_TIMEOUT)
+                    .await
+                    .expect("run")
+            }
+        };
+        let started = |name: &'static str| {
+            let env = &env;
+            async move {
+                testkit::read_events(&env.clients, &env.table, name)
+                    .await
+                    .expect("events")
+                    .iter()
+                    .filter(|e| e.kind == EventKind::Start)
+                    .map(|e| e.unit.trim_start_matches("/t_gen/").to_string())
+                    .collect::<BTreeSet<_>>()
+            }
+        };
+        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+
+        // Two generations of one business date both run.
+        for (name, g) in [("gen-0900", "0900"), ("gen-1000", "1000")] {
+            let r = start(name, json!({"businessDate": date, "generation": g})).await;
+            assert_eq!(r.status, "SUCCEEDED", "{name}: {r:?}");
+            assert_eq!(started(name).await, set(&["a", "b"]), "{name}");
+        }
+        // The same generation again is refused; no generation at all is an error.
+        let r = start(
+            "gen-0900-again",
+            json!({"businessDate": date, "generation": "0900"}),
+        )
+        .await;
+        assert_eq!(r.error.as_deref(), Some("RunAlreadyStarted"), "{r:?}");
+        let r = start("gen-none", json!({"businessDate": date})).await;
+        assert_eq!(r.error.as_deref(), Some("MissingGeneration"), "{r:?}");
+        assert!(started("gen-none").await.is_empty());
+
+        // Each generation has its own records; a rerun of one leaves the other alone.
+        for g in ["0900", "1000"] {
+            let rows = runs::status(
+                &env.clients,
+                &run_table,
+                &jobnet,
+                &run_segment(date, Some(g)),
+            )
+            .await
+            .expect("status");
+            assert!(
+                rows.iter().all(|r| r.status == "ENDED_NORMALLY"),
+                "{g}: {rows:?}"
+            );
+        }
+        let rr = runs::rerun(
+            &env.clients,
+            &run_table,
+            &jobnet,
+            date,
+            Some("1000"),
+            &Selection::Only("/t_gen/b".into()),
+        )
+        .await
+        .expect("rerun");
+        assert_eq!(rr.execution_name, "2027-01-04-1000-rerun-1");
+        let end = env
+            .clients
+            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(started("2027-01-04-1000-rerun-1").await, set(&["b"]));
+        let listed = runs::runs(&env.clients, &run_table, &jobnet)
+            .await
+            .expect("runs");
+        let mut dates: Vec<&str> = listed.iter().map(|r| r.business_date.as_str()).collect();
+        dates.sort_unstable();
+        assert_eq!(dates, ["2027-01-04@0900", "2027-01-04@1000"], "{listed:?}");
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn operations_rerun_status_and_hold() {
     use jobnet2sfn::aws::runs::{self, RunMap, Selection};
     let moto = moto();
@@ -1603,9 +1716,16 @@ jobnets:
         assert!(listed[0].held.contains("1 start(s) refused"), "{listed:?}");
 
         // 3. rerun --failed: b and c run, a and d do not run twice.
-        let rr = runs::rerun(&env.clients, &run_table, &jobnet, date, &Selection::Failed)
-            .await
-            .expect("rerun");
+        let rr = runs::rerun(
+            &env.clients,
+            &run_table,
+            &jobnet,
+            date,
+            None,
+            &Selection::Failed,
+        )
+        .await
+        .expect("rerun");
         assert_eq!(
             rr.reset,
             vec!["/t_ops/b".to_string(), "/t_ops/c".to_string()]
@@ -1631,6 +1751,7 @@ jobnets:
             &run_table,
             &jobnet,
             date,
+            None,
             &Selection::From("/t_ops/a".into()),
         )
         .await
@@ -1652,6 +1773,7 @@ jobnets:
             &run_table,
             &jobnet,
             date,
+            None,
             &Selection::Only("/t_ops/c".into()),
         )
         .await
@@ -1684,6 +1806,7 @@ jobnets:
             &run_table,
             &jobnet,
             date,
+            None,
             &Selection::Only("/t_ops/d".into()),
         )
         .await

@@ -28,6 +28,9 @@ pub struct JobnetMap {
     pub record: String,
     /// The root state machine's name.
     pub machine: String,
+    /// Runs are keyed by business date and generation (several runs a date).
+    #[serde(default)]
+    pub generations: bool,
     pub units: Vec<UnitMap>,
 }
 
@@ -286,7 +289,10 @@ pub async fn runs(
                 .iter()
                 .map(|(k, v)| (k.clone(), attribute_to_json(v)))
                 .collect();
-            let date = text(&plain, "businessDate");
+            let date = match text(&plain, "generation").as_str() {
+                "" => text(&plain, "businessDate"),
+                g => records::run_segment(&text(&plain, "businessDate"), Some(g)),
+            };
             let mut r = row(&jobnet.path, &date, Some(&plain));
             r.attempts = text(&plain, "starts");
             r.held = match text(&plain, "refused").as_str() {
@@ -332,15 +338,19 @@ pub struct Rerun {
     pub reset: Vec<String>,
 }
 
-/// Resets the selected jobs of the run of `date` and starts an execution that runs exactly
-/// those (and whatever had not ended normally), with the run's original variables.
+/// Resets the selected jobs of the run of `date` (and `generation`) and starts an execution
+/// that runs exactly those (and whatever had not ended normally), with the run's original
+/// variables.
 pub async fn rerun(
     clients: &AwsClients,
     table: &str,
     jobnet: &JobnetMap,
-    date: &str,
+    business_date: &str,
+    generation: Option<&str>,
     selection: &Selection,
 ) -> anyhow::Result<Rerun> {
+    let run_segment = records::run_segment(business_date, generation);
+    let date = run_segment.as_str();
     let run = clients
         .get_item(table, &[("pk", &run_key(&jobnet.record, date))])
         .await?
@@ -415,8 +425,14 @@ pub async fn rerun(
         Some(AttributeValue::N(n)) => n.clone(),
         _ => "1".into(),
     };
-    let name = format!("{date}-rerun-{n}");
-    let mut input = json!({"businessDate": date, "rerun": true});
+    let name = match generation {
+        Some(g) => format!("{business_date}-{g}-rerun-{n}"),
+        None => format!("{business_date}-rerun-{n}"),
+    };
+    let mut input = json!({"businessDate": business_date, "rerun": true});
+    if let Some(g) = generation {
+        input[records::GENERATION_FIELD] = json!(g);
+    }
     for key in ["vars", "startTime"] {
         if let Some(v) = original_input.get(key) {
             input[key] = v.clone();
@@ -598,6 +614,7 @@ mod tests {
             path: "/n".into(),
             record: "n".into(),
             machine: "n".into(),
+            generations: false,
             units: vec![
                 UnitMap {
                     path: "/n".into(),

@@ -129,6 +129,9 @@ pub struct JobnetOutput {
 /// job's template runs once per compile however many times the jobnet is split.
 const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
 
+/// Where a run's generation is (see [`records::GENERATION_FIELD`]).
+const GENERATION_PATH: &str = "$$.Execution.Input.generation";
+
 /// Rendered jobs by unit, shared by [`unit_costs`] and [`emit_cached`].
 #[derive(Default)]
 pub struct RenderCache(std::cell::RefCell<HashMap<UnitId, Rendered>>);
@@ -171,7 +174,7 @@ pub fn emit_cached(
         opts,
     );
     e.plan_monitors(true);
-    e.plan_records(true);
+    e.plan_records();
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
 
@@ -201,13 +204,19 @@ pub fn emit_cached(
             &format!("${{{RUN_TABLE}}}"),
             &base,
             e.business_date(),
+            e.generation(),
             &target,
         ) {
             e.map(plan.root, &name);
             scope.insert(&name, state);
         }
         scope.run_record = Some(base.clone());
-        first = Next::To("run.kind".into());
+        scope.run_generation = e.generation();
+        first = Next::To(if e.generation().is_some() {
+            "run.generation".into()
+        } else {
+            "run.kind".into()
+        });
     }
     scope.insert(
         &start,
@@ -375,7 +384,7 @@ pub fn unit_costs(
         let local = RenderCache::default();
         let mut e = Emitter::new(project, plan, names, templates, &local, String::new(), opts);
         e.plan_monitors(false);
-        e.plan_records(false);
+        e.plan_records();
         let costs: Vec<(UnitId, Cost)> = chunk
             .iter()
             .map(|&u| {
@@ -425,6 +434,8 @@ struct Scope {
     alert: Option<Value>,
     /// For the root machine with run records: the jobnet's record key name.
     run_record: Option<String>,
+    /// With `run_record`: the path of the run's generation, if the jobnet has them.
+    run_generation: Option<&'static str>,
 }
 
 impl Scope {
@@ -437,6 +448,7 @@ impl Scope {
             done_used: false,
             alert: None,
             run_record: None,
+            run_generation: None,
         }
     }
 
@@ -492,6 +504,7 @@ impl Scope {
                         &table,
                         &jobnet,
                         date,
+                        self.run_generation,
                         records::ENDED_ABNORMALLY,
                         &after_record,
                     ),
@@ -519,7 +532,14 @@ impl Scope {
                 let ok = format!("{}.ended", self.key);
                 self.states.insert(
                     d,
-                    records::run_end(&table, jobnet, date, records::ENDED_NORMALLY, &ok),
+                    records::run_end(
+                        &table,
+                        jobnet,
+                        date,
+                        self.run_generation,
+                        records::ENDED_NORMALLY,
+                        &ok,
+                    ),
                 );
                 self.states.insert(ok, json!({"Type": "Succeed"}));
             } else {
@@ -568,6 +588,8 @@ struct Emitter<'a> {
     monitor_name: String,
     /// Run records are kept for this jobnet.
     records: bool,
+    /// Records are keyed by business date and generation (see [`Emitter::generation`]).
+    generations: bool,
     /// While a job with run records is emitted: where its ends go.
     job_end: Option<JobEnd>,
 }
@@ -637,6 +659,7 @@ impl<'a> Emitter<'a> {
             monitors: Vec::new(),
             monitor_name: shorten(&format!("{}-monitor", names.machine), 80),
             records: false,
+            generations: false,
             job_end: None,
             rc_feeders: rc_feeders(project, plan.root),
         }
@@ -717,6 +740,20 @@ impl<'a> Emitter<'a> {
 
     fn business_date(&self) -> &'static str {
         "$$.Execution.Input.businessDate"
+    }
+
+    /// Path of the run's generation when the jobnet can run several times a business date
+    /// (its records are keyed by date and generation).
+    fn generation(&self) -> Option<&'static str> {
+        self.generations.then_some(GENERATION_PATH)
+    }
+
+    /// The run's identity for a machine this one starts: business date and generation.
+    fn run_input(&self, input: &mut Value) {
+        input["businessDate.$"] = json!(self.business_date());
+        if let Some(g) = self.generation() {
+            input[format!("{}.$", records::GENERATION_FIELD)] = json!(g);
+        }
     }
 
     /// An SNS publish to the alert topic: jobnet, unit, status (plus `extra`, a format text
@@ -889,6 +926,7 @@ impl<'a> Emitter<'a> {
             "region.$": REGION_OF_EXECUTION,
             "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
         });
+        self.run_input(&mut input);
         let spm = self.opts.seconds_per_minute;
         let deadline = match &m.at {
             TimeRef::Absolute(t) => {
@@ -1028,7 +1066,7 @@ impl<'a> Emitter<'a> {
 
     /// Run records are kept unless switched off or the jobnet may run several times a
     /// business date (their records would collide): then it is reported.
-    fn plan_records(&mut self, report: bool) {
+    fn plan_records(&mut self) {
         if !self.opts.run_records {
             return;
         }
@@ -1043,12 +1081,9 @@ impl<'a> Emitter<'a> {
                 .sum::<usize>()
                 > 1
         });
-        if net.concurrency.multiple_launch || several_starts {
-            if report {
-                self.finding(root, FindingKind::Approximated, "no run records: the jobnet can run several times a business date (multiple launch or several start times), which share one record key", "rerun, status and hold are not available for it; split the start times into jobnets if they matter");
-            }
-            return;
-        }
+        // Several runs a business date: each is a generation of the date, named in the
+        // input (schedules pass the start time) and part of every record key.
+        self.generations = net.concurrency.multiple_launch || several_starts;
         self.records = true;
         self.tables.insert(RUN_TABLE.into());
     }
@@ -1060,6 +1095,7 @@ impl<'a> Emitter<'a> {
             jobnet: self.names.machine.clone(),
             path: unit.path.clone(),
             business_date: self.business_date().into(),
+            generation: self.generation().map(str::to_string),
             held_in_source: unit.hold,
             hold_poll_seconds: self.opts.seconds_per_minute,
         }
@@ -1317,7 +1353,7 @@ impl<'a> Emitter<'a> {
         let cont = cont_machine(&self.cont_name, group);
         let placeholder = cont_placeholder(group);
         self.may_start(&placeholder, &cont);
-        let state = json!({
+        let mut state = json!({
             "Type": "Task",
             "Comment": format!("run {} and what follows it in the continuation machine", self.project.units[join].path),
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
@@ -1334,6 +1370,7 @@ impl<'a> Emitter<'a> {
             "ResultSelector": {"failed": false},
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}]
         });
+        self.run_input(&mut state["Parameters"]["Input"]);
         let state = with_next(state, &next);
         scope.insert(&start, state);
     }
@@ -1415,7 +1452,7 @@ impl<'a> Emitter<'a> {
         self.may_start(&placeholder, &machine);
         let handler = scope.handler();
         let run_id = self.run_id();
-        let state = json!({
+        let mut state = json!({
             "Type": "Task",
             "Comment": format!("run the part starting at {key} in child machine {machine} (split to stay under the budgets)"),
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
@@ -1431,6 +1468,7 @@ impl<'a> Emitter<'a> {
             "ResultSelector": {"failed": false},
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}]
         });
+        self.run_input(&mut state["Parameters"]["Input"]);
         let name = format!("{key}.child");
         scope.insert(&name, with_next(state, &next));
     }

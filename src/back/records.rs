@@ -14,23 +14,49 @@ pub const ENDED_ABNORMALLY: &str = "ENDED_ABNORMALLY";
 /// Set by `rerun` on the jobs it selects: run again.
 pub const RESET: &str = "RESET";
 
-/// `pk` of a run item.
-pub fn run_key(jobnet: &str, business_date: &str) -> String {
-    format!("run#{jobnet}#{business_date}")
+/// Input field that names the run of a jobnet that can run several times a business date
+/// (multiple launch, several start times): schedules set it to the start time (`HHMM`).
+pub const GENERATION_FIELD: &str = "generation";
+
+/// The run part of a key: the business date, plus `@generation` for jobnets that can run
+/// several times a business date.
+pub fn run_segment(business_date: &str, generation: Option<&str>) -> String {
+    match generation {
+        Some(g) => format!("{business_date}@{g}"),
+        None => business_date.to_string(),
+    }
 }
 
-/// `pk` of a job item.
-pub fn unit_key(jobnet: &str, business_date: &str, unit_path: &str) -> String {
-    format!("unit#{jobnet}#{business_date}#{unit_path}")
+/// `pk` of a run item (`run` is a [`run_segment`]).
+pub fn run_key(jobnet: &str, run: &str) -> String {
+    format!("run#{jobnet}#{run}")
 }
 
-/// The `Key` of an item, built at run time from the business date.
-pub fn key_param(prefix: &str, suffix: &str, business_date_path: &str) -> Value {
-    json!({"pk": {"S.$": format!(
-        "States.Format('{}#{{}}{}', {business_date_path})",
-        escape(prefix),
-        escape(suffix)
-    )}})
+/// `pk` of a job item (`run` is a [`run_segment`]).
+pub fn unit_key(jobnet: &str, run: &str, unit_path: &str) -> String {
+    format!("unit#{jobnet}#{run}#{unit_path}")
+}
+
+/// The `Key` of an item, built at run time from the business date (and the generation).
+pub fn key_param(
+    prefix: &str,
+    suffix: &str,
+    business_date_path: &str,
+    generation_path: Option<&str>,
+) -> Value {
+    let format = match generation_path {
+        Some(g) => format!(
+            "States.Format('{}#{{}}@{{}}{}', {business_date_path}, {g})",
+            escape(prefix),
+            escape(suffix)
+        ),
+        None => format!(
+            "States.Format('{}#{{}}{}', {business_date_path})",
+            escape(prefix),
+            escape(suffix)
+        ),
+    };
+    json!({"pk": {"S.$": format}})
 }
 
 /// Escapes text for a string literal inside an intrinsic function.
@@ -52,6 +78,8 @@ pub struct JobRecord {
     pub jobnet: String,
     pub path: String,
     pub business_date: String,
+    /// Path of the run's generation, for jobnets that can run several times a date.
+    pub generation: Option<String>,
     /// The job is held in the source (`hold: true`): it waits for `release`.
     pub held_in_source: bool,
     /// Seconds between two looks at a held job.
@@ -64,6 +92,7 @@ impl JobRecord {
             &format!("unit#{}", self.jobnet),
             &format!("#{}", self.path),
             &self.business_date,
+            self.generation.as_deref(),
         )
     }
 
@@ -176,11 +205,12 @@ pub fn run_start(
     table: &str,
     jobnet: &str,
     business_date: &str,
+    generation: Option<&str>,
     next: &str,
 ) -> Vec<(String, Value)> {
-    let key = key_param(&format!("run#{jobnet}"), "", business_date);
-    let set = "SET #s = :running, startedAt = :now, execution = :exec, jobnet = :jobnet, businessDate = :date REMOVE endedAt ADD starts :one";
-    let values = json!({
+    let key = key_param(&format!("run#{jobnet}"), "", business_date, generation);
+    let mut set = "SET #s = :running, startedAt = :now, execution = :exec, jobnet = :jobnet, businessDate = :date".to_string();
+    let mut values = json!({
         ":running": {"S": RUNNING},
         ":one": {"N": "1"},
         ":now": {"S.$": "$$.State.EnteredTime"},
@@ -188,7 +218,28 @@ pub fn run_start(
         ":jobnet": {"S": jobnet},
         ":date": {"S.$": business_date}
     });
-    vec![
+    if let Some(g) = generation {
+        set.push_str(", generation = :gen");
+        values[":gen"] = json!({"S.$": g});
+    }
+    set.push_str(" REMOVE endedAt ADD starts :one");
+    let mut states = Vec::new();
+    if let Some(g) = generation {
+        states.push((
+            "run.generation".to_string(),
+            json!({
+                "Type": "Choice",
+                "Comment": "the jobnet can run several times a business date: each run names its generation",
+                "Choices": [{"Not": {"Variable": g, "IsPresent": true}, "Next": "run.no-generation"}],
+                "Default": "run.kind"
+            }),
+        ));
+        states.push((
+            "run.no-generation".to_string(),
+            json!({"Type": "Fail", "Comment": "started without a generation", "Error": "MissingGeneration", "Cause": format!("This jobnet can run several times a business date: start it with `{GENERATION_FIELD}` in the input (schedules pass the start time, HHMM).")}),
+        ));
+    }
+    states.extend(vec![
         (
             "run.kind".into(),
             json!({
@@ -258,18 +309,26 @@ pub fn run_start(
             "run.already-started".into(),
             json!({"Type": "Fail", "Comment": "this business date already has a run: use jobnet2sfn rerun", "Error": "RunAlreadyStarted", "Cause": "The jobnet already has a run for this business date. Use `jobnet2sfn rerun` to run units again."}),
         ),
-    ]
+    ]);
+    states
 }
 
 /// Records the run's end (`status`), then goes to `next`; never changes the outcome.
-pub fn run_end(table: &str, jobnet: &str, business_date: &str, status: &str, next: &str) -> Value {
+pub fn run_end(
+    table: &str,
+    jobnet: &str,
+    business_date: &str,
+    generation: Option<&str>,
+    status: &str,
+    next: &str,
+) -> Value {
     json!({
         "Type": "Task",
         "Comment": format!("record the run's end ({status})"),
         "Resource": "arn:aws:states:::dynamodb:updateItem",
         "Parameters": {
             "TableName": table,
-            "Key": key_param(&format!("run#{jobnet}"), "", business_date),
+            "Key": key_param(&format!("run#{jobnet}"), "", business_date, generation),
             "UpdateExpression": "SET #s = :st, endedAt = :now",
             "ExpressionAttributeNames": {"#s": "status"},
             "ExpressionAttributeValues": {":st": {"S": status}, ":now": {"S.$": "$$.State.EnteredTime"}}
@@ -295,6 +354,7 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
         {
             continue;
         }
+        let generations = root.definition["States"].get("run.generation").is_some();
         let units_under = project.descendants(out.root);
         // Successors by unit, from one pass over every net's edges (in edge order).
         let mut next: std::collections::HashMap<crate::ir::UnitId, Vec<&str>> =
@@ -325,6 +385,7 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
             "path": project.units[out.root].path,
             "record": out.machine_base,
             "machine": root.name,
+            "generations": generations,
             "units": units
         }));
     }
@@ -336,11 +397,42 @@ mod tests {
     use super::*;
 
     #[test]
+    fn generations_are_part_of_the_key() {
+        let k = key_param(
+            "run#net",
+            "",
+            "$$.Execution.Input.businessDate",
+            Some("$$.Execution.Input.generation"),
+        );
+        assert_eq!(
+            k["pk"]["S.$"],
+            "States.Format('run#net#{}@{}', $$.Execution.Input.businessDate, $$.Execution.Input.generation)"
+        );
+        assert_eq!(
+            run_key("net", &run_segment("2027-01-04", Some("0930"))),
+            "run#net#2027-01-04@0930"
+        );
+        assert_eq!(run_segment("2027-01-04", None), "2027-01-04");
+        let states = run_start(
+            "T",
+            "net",
+            "$$.Execution.Input.businessDate",
+            Some("$$.Execution.Input.generation"),
+            "go",
+        );
+        assert_eq!(states[0].0, "run.generation");
+        assert!(states
+            .iter()
+            .any(|(n, s)| n == "run.no-generation" && s["Error"] == "MissingGeneration"));
+    }
+
+    #[test]
     fn keys_escape_intrinsic_characters() {
         let k = key_param(
             "unit#net",
             "#/net/a{b}'c",
             "$$.Execution.Input.businessDate",
+            None,
         );
         assert_eq!(
             k["pk"]["S.$"],
@@ -360,6 +452,7 @@ mod tests {
             jobnet: "n".into(),
             path: "/n/a".into(),
             business_date: "$$.Execution.Input.businessDate".into(),
+            generation: None,
             held_in_source: true,
             hold_poll_seconds: 60,
         };

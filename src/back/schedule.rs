@@ -394,7 +394,8 @@ pub const GATE_STATES: [&str; 6] = [
 /// The ASL states that turn a scheduled execution into a run: an execution started by a
 /// schedule (its input has `scheduledTime`) asks the Lambda whether its business date is
 /// a run day and, if so, starts this same machine named `<businessDate>-<runSuffix>` with
-/// input `{businessDate, startTime, vars}`, then ends. Execution names are idempotent, so a
+/// input `{businessDate, startTime, generation, vars}` (the generation is the start time,
+/// `HHMM`, which keys the run records of jobnets that run several times a day), then ends. Execution names are idempotent, so a
 /// second start for one date and time is refused (and ends in `AlreadyStarted`). Any other
 /// execution (a run, or an operator's start with `businessDate`) goes straight to `next`.
 pub fn gate_states(next: &str) -> Map<String, Value> {
@@ -438,6 +439,7 @@ pub fn gate_states(next: &str) -> Map<String, Value> {
                 "Input": {
                     "businessDate.$": "$.businessDay.businessDate",
                     "startTime.$": "$.startTime",
+                    "generation.$": "$.runSuffix",
                     "vars.$": "$.vars",
                     "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
                 }

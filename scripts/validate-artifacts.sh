@@ -39,6 +39,23 @@ failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# The three validators are independent: cfn-lint and checkov run in the background while
+# asl-validator runs; their reports are printed in order afterwards.
+# cfn-lint also validates the ASL embedded in each template (rule E3601).
+"$CFN_LINT" --non-zero-exit-code warning -- "${templates[@]}" >"$work/cfn-lint.out" 2>&1 &
+cfn_pid=$!
+# checkov: the CloudFormation framework only (no secrets or network scans of generated
+# files). Two checks are skipped, both asking for a customer-managed KMS key:
+#   CKV_AWS_158 (log groups): the state machines log with IncludeExecutionData: false, so the
+#     groups hold no job data, and CloudWatch Logs encrypts at rest by default;
+#   CKV_AWS_119 (DynamoDB tables): the run table is encrypted (SSESpecification, AWS-managed
+#     key) and holds only join counters and claims.
+#   A customer key needs a key policy for the account's services that the compiler cannot
+#   write for the user; a KmsKeyArn template parameter would let both checks run.
+"$CHECKOV" --quiet --compact --framework cloudformation --skip-check CKV_AWS_158,CKV_AWS_119 \
+    --skip-download -f "${templates[@]}" >"$work/checkov.out" 2>&1 &
+checkov_pid=$!
+
 # Definitions hold `${Name}` DefinitionSubstitutions that CloudFormation or the deployer fill
 # in. They are replaced by dummy values of the same kind (an ARN for *Arn, a name otherwise)
 # so the validator checks what AWS will see, including Resource ARNs.
@@ -81,26 +98,17 @@ if ! "$ASL_VALIDATOR" --silent "${args[@]}" >/dev/null 2>&1; then
     ((failed == 1)) || { echo "asl-validator failed on the batch but on no single file"; failed=1; }
 fi
 
-# cfn-lint also validates the ASL embedded in each template (rule E3601).
 echo "cfn-lint: ${#templates[@]} template(s)"
-if ! "$CFN_LINT" --non-zero-exit-code warning -- "${templates[@]}"; then
+if ! wait "$cfn_pid"; then
     failed=1
 fi
-
-# checkov: the CloudFormation framework only (no secrets or network scans of generated
-# files). Two checks are skipped, both asking for a customer-managed KMS key:
-#   CKV_AWS_158 (log groups): the state machines log with IncludeExecutionData: false, so the
-#     groups hold no job data, and CloudWatch Logs encrypts at rest by default;
-#   CKV_AWS_119 (DynamoDB tables): the run table is encrypted (SSESpecification, AWS-managed
-#     key) and holds only join counters and claims.
-#   A customer key needs a key policy for the account's services that the compiler cannot
-#   write for the user; a KmsKeyArn template parameter would let both checks run.
+cat "$work/cfn-lint.out"
 echo "checkov: ${#templates[@]} template(s)"
-if ! "$CHECKOV" --quiet --compact --framework cloudformation --skip-check CKV_AWS_158,CKV_AWS_119 \
-    --skip-download -f "${templates[@]}"; then
-    echo "checkov found problems (see above)"
+if ! wait "$checkov_pid"; then
+    echo "checkov found problems (see below)"
     failed=1
 fi
+cat "$work/checkov.out"
 
 ((failed == 0)) || die "generated artifacts are invalid (see above)"
 echo "validate-artifacts: all valid"

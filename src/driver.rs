@@ -421,6 +421,25 @@ fn split(
     emit: asl::EmitOptions,
 ) -> Result<JobnetOutput, Vec<String>> {
     let cache = asl::RenderCache::default();
+    let within = |m: &crate::back::metrics::Metrics| {
+        m.states <= budgets.states
+            && m.definition_bytes <= budgets.definition_bytes
+            && m.history_events <= budgets.history_events
+    };
+    // Most jobnets fit one machine: emit them whole and measure before estimating the cost
+    // of every unit, which only a split needs. Nets too large to fit (a job is at least
+    // four states with run records) go straight to the estimate.
+    let units = project.descendants(plan.root).len();
+    if units <= budgets.states / 4 {
+        let whole = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
+        if whole
+            .machines
+            .iter()
+            .all(|m| within(&crate::back::metrics::measure(&m.definition)))
+        {
+            return Ok(whole);
+        }
+    }
     let costs = asl::unit_costs(project, plan, names, templates, &cache, emit);
     let state_name = |u| names.state(u).to_string();
     let cost = |u| costs.get(&u).copied().unwrap_or_default();

@@ -103,6 +103,9 @@ done
 echo "compile examples/daily_batch.yaml --log-forward -> $OUT/log-forward"
 "$BIN" compile examples/daily_batch.yaml -o "$OUT/log-forward" --log-forward || compile_failures+=("--log-forward")
 
+echo "compile examples/scheduled_with_calendar.yaml --alert-on-skip -> $OUT/alert-on-skip"
+"$BIN" compile examples/scheduled_with_calendar.yaml -o "$OUT/alert-on-skip" --alert-on-skip --allow-partial || compile_failures+=("--alert-on-skip")
+
 echo "compile tests/scenarios/*.yaml -> $OUT/scenarios"
 "$BIN" compile tests/scenarios/*.yaml -o "$OUT/scenarios" || compile_failures+=(tests/scenarios)
 

@@ -209,6 +209,10 @@ struct CompileArgs {
     /// the states and bytes per job).
     #[arg(long)]
     no_run_records: bool,
+    /// Scheduled jobnets publish an alert (status CALENDAR SKIP) when the calendar says a
+    /// scheduled start is not a run day.
+    #[arg(long)]
+    alert_on_skip: bool,
 }
 
 #[derive(Debug, Args)]
@@ -494,6 +498,7 @@ fn compile(a: CompileArgs) -> i32 {
     opts.cfn.log_forward = a.log_forward;
     opts.emit.seconds_per_minute = a.seconds_per_minute;
     opts.emit.run_records = !a.no_run_records;
+    opts.emit.skip_alert = a.alert_on_skip;
     if a.seconds_per_minute != 60 {
         diags.push(crate::diag::Diagnostic::warning(
             "W0701",

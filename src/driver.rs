@@ -362,7 +362,7 @@ pub fn compile_with(
         }
     }
     // Scheduled jobnets get the business-day gate before anything is measured or written.
-    schedule::gate_machines(project, &mut outputs, diags);
+    schedule::gate_machines(project, &mut outputs, opts.emit.skip_alert, diags);
     let years = opts
         .calendar_years
         .clone()

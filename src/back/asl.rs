@@ -51,6 +51,8 @@ pub struct EmitOptions {
     pub seconds_per_minute: u64,
     /// Keep run records in the run table (idempotent reruns, status, hold).
     pub run_records: bool,
+    /// Scheduled jobnets alert (SNS) when the calendar skips a run.
+    pub skip_alert: bool,
 }
 
 impl Default for EmitOptions {
@@ -58,12 +60,13 @@ impl Default for EmitOptions {
         EmitOptions {
             seconds_per_minute: 60,
             run_records: true,
+            skip_alert: false,
         }
     }
 }
 
 /// The region of the running execution, for console links (no placeholder needed).
-const REGION_OF_EXECUTION: &str =
+pub const REGION_OF_EXECUTION: &str =
     "States.ArrayGetItem(States.StringSplit($$.Execution.Id, ':'), 3)";
 
 /// One generated state machine.
@@ -2278,7 +2281,7 @@ fn one_line(script: &str, windows: bool) -> String {
 }
 
 /// Escapes text for a string literal inside an intrinsic function (`States.Format('…')`).
-fn intrinsic_literal(s: &str) -> String {
+pub(crate) fn intrinsic_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '\'' | '{' | '}' | '\\') {

@@ -382,11 +382,12 @@ fn assume(service: &str) -> Value {
 }
 
 /// State names of the gate (checked against the machine's own names).
-pub const GATE_STATES: [&str; 6] = [
+pub const GATE_STATES: [&str; 7] = [
     "ScheduledStart",
     "BusinessDay",
     "IsRunDay",
     "StartRun",
+    "SkipAlert",
     "NotARunDay",
     "AlreadyStarted",
 ];
@@ -399,6 +400,12 @@ pub const GATE_STATES: [&str; 6] = [
 /// second start for one date and time is refused (and ends in `AlreadyStarted`). Any other
 /// execution (a run, or an operator's start with `businessDate`) goes straight to `next`.
 pub fn gate_states(next: &str) -> Map<String, Value> {
+    gate_states_with(next, None)
+}
+
+/// [`gate_states`], with `skip_alert` (the jobnet's path) publishing an alert to the
+/// alert topic before a scheduled start that is not a run day ends.
+pub fn gate_states_with(next: &str, skip_alert: Option<&str>) -> Map<String, Value> {
     let mut s = Map::new();
     s.insert(
         "ScheduledStart".into(),
@@ -425,7 +432,7 @@ pub fn gate_states(next: &str) -> Map<String, Value> {
         json!({
             "Type": "Choice",
             "Choices": [{"Variable": "$.businessDay.run", "BooleanEquals": true, "Next": "StartRun"}],
-            "Default": "NotARunDay"
+            "Default": if skip_alert.is_some() { "SkipAlert" } else { "NotARunDay" }
         }),
     );
     s.insert(
@@ -448,6 +455,32 @@ pub fn gate_states(next: &str) -> Map<String, Value> {
             "End": true
         }),
     );
+    if let Some(jobnet) = skip_alert {
+        let region = crate::back::asl::REGION_OF_EXECUTION;
+        let literal = crate::back::asl::intrinsic_literal(jobnet);
+        s.insert(
+            "SkipAlert".into(),
+            json!({
+                "Type": "Task",
+                "Comment": "alert: the calendar skips this scheduled start (--alert-on-skip)",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {
+                    "TopicArn": format!("${{{}}}", crate::back::asl::ALERT_TOPIC),
+                    "Subject": "[jobnet2sfn] CALENDAR SKIP",
+                    "Message.$": format!(
+                        "States.Format('jobnet: {literal}\nstatus: CALENDAR SKIP\nbusiness date: {{}}\nexecution: {{}}\nconsole: https://{{}}.console.aws.amazon.com/states/home?region={{}}#/v2/executions/details/{{}}', $.businessDay.businessDate, $$.Execution.Id, {region}, {region}, $$.Execution.Id)"
+                    ),
+                    "MessageAttributes": {
+                        "jobnet": {"DataType": "String", "StringValue": jobnet},
+                        "status": {"DataType": "String", "StringValue": "CALENDAR_SKIP"}
+                    }
+                },
+                "ResultPath": null,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": "NotARunDay"}],
+                "Next": "NotARunDay"
+            }),
+        );
+    }
     s.insert(
         "NotARunDay".into(),
         json!({"Type": "Succeed", "Comment": "the calendar says this business date has no run"}),
@@ -474,7 +507,12 @@ fn scheduled_roots(project: &Project) -> BTreeSet<UnitId> {
 
 /// Puts the gate in front of the root machine of every scheduled jobnet and grants it
 /// the Lambda and the start of itself. Call before writing definitions and the template.
-pub fn gate_machines(project: &Project, outputs: &mut [JobnetOutput], diags: &mut Diagnostics) {
+pub fn gate_machines(
+    project: &Project,
+    outputs: &mut [JobnetOutput],
+    skip_alert: bool,
+    diags: &mut Diagnostics,
+) {
     let scheduled = scheduled_roots(project);
     for out in outputs.iter_mut().filter(|o| scheduled.contains(&o.root)) {
         let Some(m) = out.machines.iter_mut().find(|m| m.role == Role::Root) else {
@@ -501,7 +539,15 @@ pub fn gate_machines(project: &Project, outputs: &mut [JobnetOutput], diags: &mu
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let mut merged = gate_states(&next);
+        let path = &project.units[out.root].path;
+        let mut merged = gate_states_with(&next, skip_alert.then_some(path.as_str()));
+        if skip_alert {
+            m.placeholders.insert(crate::back::asl::ALERT_TOPIC.into());
+            m.iam.push(IamStatement {
+                actions: vec!["sns:Publish".into()],
+                resources: vec![format!("${{{}}}", crate::back::asl::ALERT_TOPIC)],
+            });
+        }
         merged.extend(states.clone());
         m.definition["States"] = Value::Object(merged);
         m.definition["StartAt"] = json!("ScheduledStart");
@@ -838,6 +884,26 @@ jobnets:
     }
 
     #[test]
+    fn a_skipped_start_alerts_only_when_asked() {
+        let plain = gate_states("FirstJob");
+        assert_eq!(plain["IsRunDay"]["Default"], "NotARunDay");
+        assert!(!plain.contains_key("SkipAlert"));
+        let g = gate_states_with("FirstJob", Some("/net{x}"));
+        assert_eq!(g["IsRunDay"]["Default"], "SkipAlert");
+        let alert = &g["SkipAlert"];
+        assert_eq!(alert["Resource"], "arn:aws:states:::sns:publish");
+        assert_eq!(alert["Next"], "NotARunDay");
+        assert_eq!(
+            alert["Catch"][0]["Next"], "NotARunDay",
+            "a failed alert still ends the skip"
+        );
+        let message = alert["Parameters"]["Message.$"].as_str().unwrap();
+        assert!(message.contains("jobnet: /net\\{x\\}"), "{message}");
+        assert!(message.contains("$.businessDay.businessDate"), "{message}");
+        assert!(GATE_STATES.iter().all(|n| g.contains_key(*n)));
+    }
+
+    #[test]
     fn unknown_exclusive_jobnet_is_reported() {
         let (p, _) = project(&SPEC.replace("[monthly]", "[ghost]"));
         let mut diags = Diagnostics::default();
@@ -873,6 +939,11 @@ jobnets:
         assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "StartRun");
         assert_eq!(g["NotARunDay"]["Type"], "Succeed");
         let keys: Vec<&str> = g.keys().map(String::as_str).collect();
-        assert_eq!(keys, GATE_STATES);
+        let without_alert: Vec<&str> = GATE_STATES
+            .iter()
+            .copied()
+            .filter(|n| *n != "SkipAlert")
+            .collect();
+        assert_eq!(keys, without_alert);
     }
 }

@@ -1668,6 +1668,26 @@ jobnets:
         };
         let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
         let arn = env.machines["t_ops"].clone();
+        // A rerun of the date with `selection`, and the wait for a successful end.
+        let rerun = |selection: Selection| {
+            let (env, run_table, jobnet) = (&env, &run_table, &jobnet);
+            async move {
+                runs::rerun(&env.clients, run_table, jobnet, date, None, &selection)
+                    .await
+                    .expect("rerun")
+            }
+        };
+        let succeeds = |execution_arn: String| {
+            let env = &env;
+            async move {
+                let end = env
+                    .clients
+                    .wait_execution(&execution_arn, RUN_TIMEOUT)
+                    .await
+                    .expect("wait");
+                assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+            }
+        };
 
         // 1. b fails on its first run: a and d run, c does not.
         let r = env
@@ -1716,26 +1736,12 @@ jobnets:
         assert!(listed[0].held.contains("1 start(s) refused"), "{listed:?}");
 
         // 3. rerun --failed: b and c run, a and d do not run twice.
-        let rr = runs::rerun(
-            &env.clients,
-            &run_table,
-            &jobnet,
-            date,
-            None,
-            &Selection::Failed,
-        )
-        .await
-        .expect("rerun");
+        let rr = rerun(Selection::Failed).await;
         assert_eq!(
             rr.reset,
             vec!["/t_ops/b".to_string(), "/t_ops/c".to_string()]
         );
-        let end = env
-            .clients
-            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        succeeds(rr.execution_arn.clone()).await;
         assert_eq!(events("2027-01-04-rerun-1").await, set(&["b", "c"]));
         let rows = runs::status(&env.clients, &run_table, &jobnet, date)
             .await
@@ -1746,38 +1752,15 @@ jobnets:
         );
 
         // 4. rerun --from a (it had succeeded): a, b, c again; d not.
-        let rr = runs::rerun(
-            &env.clients,
-            &run_table,
-            &jobnet,
-            date,
-            None,
-            &Selection::From("/t_ops/a".into()),
-        )
-        .await
-        .expect("rerun");
-        let end = env
-            .clients
-            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        let rr = rerun(Selection::From("/t_ops/a".into())).await;
+        succeeds(rr.execution_arn.clone()).await;
         assert_eq!(events("2027-01-04-rerun-2").await, set(&["a", "b", "c"]));
 
         // 5. hold c, rerun --only c: it waits until released.
         runs::hold(&env.clients, &run_table, &jobnet, date, "c", false)
             .await
             .expect("hold");
-        let rr = runs::rerun(
-            &env.clients,
-            &run_table,
-            &jobnet,
-            date,
-            None,
-            &Selection::Only("/t_ops/c".into()),
-        )
-        .await
-        .expect("rerun");
+        let rr = rerun(Selection::Only("/t_ops/c".into())).await;
         tokio::time::sleep(Duration::from_secs(4)).await;
         let d = env
             .clients
@@ -1789,34 +1772,15 @@ jobnets:
         runs::release(&env.clients, &run_table, &jobnet, date, "/t_ops/c")
             .await
             .expect("release");
-        let end = env
-            .clients
-            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        succeeds(rr.execution_arn.clone()).await;
         assert_eq!(events("2027-01-04-rerun-3").await, set(&["c"]));
 
         // 6. hold d --skip, rerun --only d: d is passed over.
         runs::hold(&env.clients, &run_table, &jobnet, date, "d", true)
             .await
             .expect("hold");
-        let rr = runs::rerun(
-            &env.clients,
-            &run_table,
-            &jobnet,
-            date,
-            None,
-            &Selection::Only("/t_ops/d".into()),
-        )
-        .await
-        .expect("rerun");
-        let end = env
-            .clients
-            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        let rr = rerun(Selection::Only("/t_ops/d".into())).await;
+        succeeds(rr.execution_arn.clone()).await;
         assert!(events("2027-01-04-rerun-4").await.is_empty());
         let rows = runs::status(&env.clients, &run_table, &jobnet, date)
             .await

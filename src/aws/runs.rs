@@ -463,29 +463,19 @@ pub async fn hold(
     unit: &str,
     skip: bool,
 ) -> anyhow::Result<String> {
-    let u = jobnet.unit(unit)?;
-    if !u.job {
-        bail!("`{}` is not a job: hold the jobs inside it", u.path);
-    }
-    clients
-        .dynamodb
-        .update_item()
-        .table_name(table)
-        .key(
-            "pk",
-            AttributeValue::S(unit_key(&jobnet.record, date, &u.path)),
-        )
-        .update_expression("SET held = :h, unitPath = :u, businessDate = :d REMOVE released")
-        .expression_attribute_values(
-            ":h",
-            AttributeValue::S(if skip { "skip" } else { "wait" }.into()),
-        )
-        .expression_attribute_values(":u", AttributeValue::S(u.path.clone()))
-        .expression_attribute_values(":d", AttributeValue::S(date.into()))
-        .send()
-        .await
-        .map_err(|e| sdk_error(e, &format!("holding {}", u.path)))?;
-    Ok(u.path.clone())
+    let held = AttributeValue::S(if skip { "skip" } else { "wait" }.into());
+    mark_job(
+        clients,
+        table,
+        jobnet,
+        (date, unit),
+        (
+            "hold",
+            "SET held = :v, unitPath = :u, businessDate = :d REMOVE released",
+        ),
+        held,
+    )
+    .await
 }
 
 /// Releases a held job (also one held in the source definition).
@@ -496,9 +486,33 @@ pub async fn release(
     date: &str,
     unit: &str,
 ) -> anyhow::Result<String> {
+    mark_job(
+        clients,
+        table,
+        jobnet,
+        (date, unit),
+        (
+            "release",
+            "SET released = :v, unitPath = :u, businessDate = :d",
+        ),
+        AttributeValue::Bool(true),
+    )
+    .await
+}
+
+/// Applies `update` (with `:v` = `value`) to the record of one job of the run of `date`;
+/// `verb` names the operation in messages. Returns the job's path.
+async fn mark_job(
+    clients: &AwsClients,
+    table: &str,
+    jobnet: &JobnetMap,
+    (date, unit): (&str, &str),
+    (verb, update): (&str, &str),
+    value: AttributeValue,
+) -> anyhow::Result<String> {
     let u = jobnet.unit(unit)?;
     if !u.job {
-        bail!("`{}` is not a job: release the jobs inside it", u.path);
+        bail!("`{}` is not a job: {verb} the jobs inside it", u.path);
     }
     clients
         .dynamodb
@@ -508,13 +522,13 @@ pub async fn release(
             "pk",
             AttributeValue::S(unit_key(&jobnet.record, date, &u.path)),
         )
-        .update_expression("SET released = :t, unitPath = :u, businessDate = :d")
-        .expression_attribute_values(":t", AttributeValue::Bool(true))
+        .update_expression(update)
+        .expression_attribute_values(":v", value)
         .expression_attribute_values(":u", AttributeValue::S(u.path.clone()))
         .expression_attribute_values(":d", AttributeValue::S(date.into()))
         .send()
         .await
-        .map_err(|e| sdk_error(e, &format!("releasing {}", u.path)))?;
+        .map_err(|e| sdk_error(e, &format!("{verb} of {}", u.path)))?;
     Ok(u.path.clone())
 }
 

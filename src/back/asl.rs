@@ -11,7 +11,7 @@
 
 use crate::back::records::{self, JobRecord};
 use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
-use crate::back::{metrics, object};
+use crate::back::{intrinsic_literal, metrics, object};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
     UnitKind,
@@ -2276,18 +2276,6 @@ fn one_line(script: &str, windows: bool) -> String {
         };
         out.push_str(text);
         glue = if continues { " " } else { sep };
-    }
-    out
-}
-
-/// Escapes text for a string literal inside an intrinsic function (`States.Format('…')`).
-pub(crate) fn intrinsic_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\'' | '{' | '}' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
     }
     out
 }

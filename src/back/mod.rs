@@ -31,6 +31,18 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     })
 }
 
+/// Escapes text for a string literal inside an intrinsic function (`States.Format('…')`).
+pub fn intrinsic_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\'' | '{' | '}' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A JSON object from owned values. `json!` deep-copies every interpolated `Value`
 /// through its serializer, which made nesting whole branches quadratic; this moves them.
 pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {

@@ -5,6 +5,7 @@
 //! read and write the same items (src/aws/runs.rs). Key layout and statuses are shared with
 //! the CLI through the constants below; docs/operations.md describes them.
 
+use crate::back::intrinsic_literal;
 use serde_json::{json, Value};
 
 /// Status values of a run or job item.
@@ -47,28 +48,16 @@ pub fn key_param(
     let format = match generation_path {
         Some(g) => format!(
             "States.Format('{}#{{}}@{{}}{}', {business_date_path}, {g})",
-            escape(prefix),
-            escape(suffix)
+            intrinsic_literal(prefix),
+            intrinsic_literal(suffix)
         ),
         None => format!(
             "States.Format('{}#{{}}{}', {business_date_path})",
-            escape(prefix),
-            escape(suffix)
+            intrinsic_literal(prefix),
+            intrinsic_literal(suffix)
         ),
     };
     json!({"pk": {"S.$": format}})
-}
-
-/// Escapes text for a string literal inside an intrinsic function.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\'' | '{' | '}' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Inputs shared by the states of one job's record.

@@ -457,7 +457,7 @@ pub fn gate_states_with(next: &str, skip_alert: Option<&str>) -> Map<String, Val
     );
     if let Some(jobnet) = skip_alert {
         let region = crate::back::asl::REGION_OF_EXECUTION;
-        let literal = crate::back::asl::intrinsic_literal(jobnet);
+        let literal = crate::back::intrinsic_literal(jobnet);
         s.insert(
             "SkipAlert".into(),
             json!({

@@ -1516,6 +1516,22 @@ jobnets:
 /// Issue 7 end to end: run records, refusal of a second start, `status`, `rerun` (failed
 /// jobs, from a succeeded job, only one job) and `hold`/`release`/`--skip`, with the event
 /// log proving that no job that ended normally runs again unless selected.
+/// Units (relative to `net`, e.g. `/t_ops/`) that the test job type recorded as started in
+/// execution `name`.
+async fn started_units(env: &Env, name: &str, net: &str) -> BTreeSet<String> {
+    testkit::read_events(&env.clients, &env.table, name)
+        .await
+        .expect("events")
+        .iter()
+        .filter(|e| e.kind == EventKind::Start)
+        .map(|e| e.unit.trim_start_matches(net).to_string())
+        .collect()
+}
+
+fn set(units: &[&str]) -> BTreeSet<String> {
+    units.iter().map(|s| s.to_string()).collect()
+}
+
 #[test]
 fn generations_keep_runs_of_one_date_apart() {
     use jobnet2sfn::aws::runs::{self, RunMap, Selection};
@@ -1555,19 +1571,7 @@ jobnets:
                     .expect("run")
             }
         };
-        let started = |name: &'static str| {
-            let env = &env;
-            async move {
-                testkit::read_events(&env.clients, &env.table, name)
-                    .await
-                    .expect("events")
-                    .iter()
-                    .filter(|e| e.kind == EventKind::Start)
-                    .map(|e| e.unit.trim_start_matches("/t_gen/").to_string())
-                    .collect::<BTreeSet<_>>()
-            }
-        };
-        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let started = |name: &'static str| started_units(&env, name, "/t_gen/");
 
         // Two generations of one business date both run.
         for (name, g) in [("gen-0900", "0900"), ("gen-1000", "1000")] {
@@ -1654,19 +1658,7 @@ jobnets:
         let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
         let date = "2027-01-04";
         let input = json!({"businessDate": date, "vars": {"X": "1"}});
-        let events = |name: &'static str| {
-            let env = &env;
-            async move {
-                testkit::read_events(&env.clients, &env.table, name)
-                    .await
-                    .expect("events")
-                    .iter()
-                    .filter(|e| e.kind == EventKind::Start)
-                    .map(|e| e.unit.trim_start_matches("/t_ops/").to_string())
-                    .collect::<BTreeSet<_>>()
-            }
-        };
-        let set = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let events = |name: &'static str| started_units(&env, name, "/t_ops/");
         let arn = env.machines["t_ops"].clone();
         // A rerun of the date with `selection`, and the wait for a successful end.
         let rerun = |selection: Selection| {

@@ -61,6 +61,8 @@ cargo test --no-run || tests_ok=0
 EMU_LOG=$(mktemp)
 cargo test --no-fail-fast --test emulator >"$EMU_LOG" 2>&1 &
 emu_pid=$!
+# An interrupted run must not leave the emulator tests (and their moto servers) behind.
+trap 'kill "$emu_pid" 2>/dev/null || true' EXIT
 others=(--lib --bins)
 for f in tests/*.rs; do
     name=$(basename "$f" .rs)

@@ -37,13 +37,15 @@ mapfile -t templates < <(find "$@" -name template.yaml -type f | sort)
 
 failed=0
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+bg_pids=()
+trap 'kill "${bg_pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 # The three validators are independent: cfn-lint and checkov run in the background while
 # asl-validator runs; their reports are printed in order afterwards.
 # cfn-lint also validates the ASL embedded in each template (rule E3601).
 "$CFN_LINT" --non-zero-exit-code warning -- "${templates[@]}" >"$work/cfn-lint.out" 2>&1 &
 cfn_pid=$!
+bg_pids+=("$cfn_pid")
 # checkov: the CloudFormation framework only (no secrets or network scans of generated
 # files). Two checks are skipped, both asking for a customer-managed KMS key:
 #   CKV_AWS_158 (log groups): the state machines log with IncludeExecutionData: false, so the
@@ -55,6 +57,7 @@ cfn_pid=$!
 "$CHECKOV" --quiet --compact --framework cloudformation --skip-check CKV_AWS_158,CKV_AWS_119 \
     --skip-download -f "${templates[@]}" >"$work/checkov.out" 2>&1 &
 checkov_pid=$!
+bg_pids+=("$checkov_pid")
 
 # Definitions hold `${Name}` DefinitionSubstitutions that CloudFormation or the deployer fill
 # in. They are replaced by dummy values of the same kind (an ARN for *Arn, a name otherwise)

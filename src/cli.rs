@@ -965,6 +965,16 @@ fn with_records<T: serde::Serialize>(
             return EXIT_INPUT;
         }
     };
+    if let Some(g) = &rec.generation {
+        let ok = !g.is_empty()
+            && g.len() <= 32
+            && g.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            eprintln!("error: --generation `{g}` must be 1 to 32 letters, digits, `-` or `_` (a scheduled run's is its start time, e.g. 0930)");
+            return EXIT_USAGE;
+        }
+    }
     match (jobnet.generations, &rec.generation) {
         (true, None) if date.is_some() => {
             eprintln!(

@@ -1629,6 +1629,10 @@ jobnets:
         let mut dates: Vec<&str> = listed.iter().map(|r| r.business_date.as_str()).collect();
         dates.sort_unstable();
         assert_eq!(dates, ["2027-01-04@0900", "2027-01-04@1000"], "{listed:?}");
+        assert!(
+            listed.iter().all(|r| r.status == "ENDED_NORMALLY"),
+            "every run recorded its end: {listed:?}"
+        );
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

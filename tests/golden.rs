@@ -38,6 +38,7 @@ fn every_example_matches_its_golden_output() {
         };
         let compiled = compile(&project, &opts, &mut diags)
             .unwrap_or_else(|| panic!("{rel} does not compile: {:?}", diags.items));
+        assert_runs_end_through_done(&compiled);
         let stem = file.trim_end_matches(".yaml");
         for (path, content) in &compiled.files {
             let name = format!("{stem}__{}", path.replace(['/', '.'], "_"));
@@ -46,6 +47,32 @@ fn every_example_matches_its_golden_output() {
         for out in &compiled.outputs {
             let g = graph::source(&project, out.root, GraphFormat::Mermaid);
             insta::assert_snapshot!(format!("{stem}__graph_{}_mmd", out.machine_base), g);
+        }
+    }
+}
+
+/// With run records, a root machine ends only in its Succeed/Fail states, after
+/// `jobnet.done` or the failure handler recorded the run's end. The schedule gate's
+/// `StartRun` ends a scheduling execution that is not itself a run.
+fn assert_runs_end_through_done(c: &jobnet2sfn::driver::Compiled) {
+    for out in &c.outputs {
+        for m in out
+            .machines
+            .iter()
+            .filter(|m| m.role == jobnet2sfn::back::asl::Role::Root)
+        {
+            let states = m.definition["States"].as_object().expect("states");
+            if !states.contains_key("run.kind") {
+                continue;
+            }
+            for (name, state) in states {
+                let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
+                assert!(
+                    terminal || name == "StartRun" || state.get("End").is_none(),
+                    "{}: state {name} ends the root machine without recording the run's end",
+                    m.name
+                );
+            }
         }
     }
 }
@@ -77,6 +104,7 @@ fn jp1_corpus_matches_its_golden_output() {
         };
         let compiled = compile_with(&loaded.project, &loaded.jp1, &opts, &mut diags)
             .unwrap_or_else(|| panic!("{file} does not compile: {:?}", diags.items));
+        assert_runs_end_through_done(&compiled);
         let stem = file.replace('.', "_");
         for (path, content) in &compiled.files {
             if file.starts_with("02_") && path != "report.md" {

@@ -325,6 +325,17 @@ fn check(units: &[Entry], budgets: Budgets) {
         "monitors armed and stopped\n{spec}"
     );
     assert_eq!(outcome.succeeded, !any_failed, "final status\n{spec}");
+    // The run record ends with the run, however the root machine's last part is built.
+    let recorded = if any_failed {
+        "ENDED_ABNORMALLY"
+    } else {
+        "ENDED_NORMALLY"
+    };
+    assert_eq!(
+        outcome.run_status.as_deref(),
+        Some(recorded),
+        "run record at the end\n{spec}"
+    );
     assert_eq!(
         outcome.alerts,
         usize::from(any_failed),

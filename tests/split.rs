@@ -1,6 +1,7 @@
 //! Splitting large jobnets: every machine under every budget, semantics kept (the
 //! structure property tests also run on split plans), and splits stable under edits.
 
+use jobnet2sfn::back::asl::Role;
 use jobnet2sfn::back::metrics::measure;
 use jobnet2sfn::diag::Diagnostics;
 use jobnet2sfn::driver::{compile, load_text, CompileOptions, Compiled, InputFormat};
@@ -25,7 +26,26 @@ fn compile_text(text: String, budgets: Budgets) -> Compiled {
     compile(&project, &opts, &mut diags).unwrap_or_else(|| panic!("{:?}", diags.items))
 }
 
+/// With run records, a root machine may end only through its Succeed/Fail states (after
+/// `jobnet.done` recorded the run's end): a split part or any other state ending the root
+/// machine by itself would leave the run RUNNING.
+fn assert_root_ends_through_done(c: &Compiled) {
+    for out in &c.outputs {
+        for m in out.machines.iter().filter(|m| m.role == Role::Root) {
+            for (name, state) in m.definition["States"].as_object().expect("states") {
+                let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
+                assert!(
+                    terminal || state.get("End").is_none(),
+                    "{}: state {name} ends the root machine without recording the run's end",
+                    m.name
+                );
+            }
+        }
+    }
+}
+
 fn assert_within(c: &Compiled, b: &Budgets) {
+    assert_root_ends_through_done(c);
     for out in &c.outputs {
         for m in &out.machines {
             let x = measure(&m.definition);

@@ -360,6 +360,14 @@ pub async fn rerun(
                 jobnet.name
             )
         })?;
+    // Everything that can refuse the rerun is checked before any record is reset.
+    let machines = list_state_machines(&clients.sfn).await?;
+    let arn = machines.get(&jobnet.machine).ok_or_else(|| {
+        anyhow!(
+            "state machine {} is not deployed in this account and region",
+            jobnet.machine
+        )
+    })?;
     let previous = text(&run, "execution");
     let mut original_input = json!({});
     if !previous.is_empty() {
@@ -438,13 +446,6 @@ pub async fn rerun(
             input[key] = v.clone();
         }
     }
-    let machines = list_state_machines(&clients.sfn).await?;
-    let arn = machines.get(&jobnet.machine).ok_or_else(|| {
-        anyhow!(
-            "state machine {} is not deployed in this account and region",
-            jobnet.machine
-        )
-    })?;
     let execution_arn = clients.start_execution(arn, &name, &input).await?;
     Ok(Rerun {
         execution_arn,

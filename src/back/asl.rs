@@ -229,7 +229,14 @@ pub fn emit_cached(
         ),
     );
     if main != Block::Empty {
-        e.emit_block(&mut scope, &main, None, Next::End);
+        // With run records the run must end through `jobnet.done` (it records the end), so
+        // nothing at the top may end the machine by itself.
+        let end = if scope.run_record.is_some() {
+            Next::To(scope.done())
+        } else {
+            Next::End
+        };
+        e.emit_block(&mut scope, &main, None, end);
     }
     let states = scope.finish();
     machines.push(e.take_machine(&base, Role::Root, &start, states));

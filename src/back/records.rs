@@ -219,13 +219,16 @@ pub fn run_start(
             json!({
                 "Type": "Choice",
                 "Comment": "the jobnet can run several times a business date: each run names its generation",
-                "Choices": [{"Not": {"Variable": g, "IsPresent": true}, "Next": "run.no-generation"}],
+                "Choices": [
+                    {"Not": {"Variable": g, "IsPresent": true}, "Next": "run.no-generation"},
+                    {"Not": {"Variable": g, "IsString": true}, "Next": "run.no-generation"}
+                ],
                 "Default": "run.kind"
             }),
         ));
         states.push((
             "run.no-generation".to_string(),
-            json!({"Type": "Fail", "Comment": "started without a generation", "Error": "MissingGeneration", "Cause": format!("This jobnet can run several times a business date: start it with `{GENERATION_FIELD}` in the input (schedules pass the start time, HHMM).")}),
+            json!({"Type": "Fail", "Comment": "started without a generation", "Error": "MissingGeneration", "Cause": format!("This jobnet can run several times a business date: start it with `{GENERATION_FIELD}` (a string) in the input (schedules pass the start time, HHMM).")}),
         ));
     }
     states.extend(vec![

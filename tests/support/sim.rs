@@ -31,6 +31,8 @@ pub struct Outcome {
     pub executions: Vec<String>,
     /// Delay monitors armed (started without waiting) and stopped, in simulated time.
     pub monitors: Vec<MonitorEvent>,
+    /// Status of the run record (`run#…` item) at the end, if the machines keep records.
+    pub run_status: Option<String>,
 }
 
 /// A monitor execution started (`seconds` or `until` its deadline) or stopped.
@@ -121,7 +123,14 @@ impl<'a> Sim<'a> {
             assert!(self.steps < 2_000_000, "simulation does not terminate");
         }
         let succeeded = matches!(self.threads[0].done, Some(End::Ok(_)));
+        let run_status = self
+            .table
+            .iter()
+            .find(|(k, _)| k.starts_with("run#"))
+            .and_then(|(_, item)| item.get("status").and_then(Value::as_str))
+            .map(str::to_string);
         Outcome {
+            run_status,
             succeeded,
             alerts: self.alerts,
             runs: self.runs,

@@ -758,9 +758,21 @@ impl<'a> Emitter<'a> {
         self.generations.then_some(GENERATION_PATH)
     }
 
-    /// The run's identity for a machine this one starts: business date and generation.
+    /// Where the root execution's input (its `vars`) is: machines the root starts get it
+    /// as `rootInput`, so judgments on variables read the same values in every part.
+    fn root_input(&self) -> &'static str {
+        if self.role == Role::Root {
+            "$$.Execution.Input"
+        } else {
+            "$$.Execution.Input.rootInput"
+        }
+    }
+
+    /// The run's identity for a machine this one starts: business date, generation and
+    /// the root's input.
     fn run_input(&self, input: &mut Value) {
         input["businessDate.$"] = json!(self.business_date());
+        input["rootInput.$"] = json!(self.root_input());
         if let Some(g) = self.generation() {
             input[format!("{}.$", records::GENERATION_FIELD)] = json!(g);
         }
@@ -2156,7 +2168,7 @@ impl<'a> Emitter<'a> {
                 }));
             }
             _ => {
-                let rule = condition_rule(cond);
+                let rule = condition_rule(cond, self.root_input());
                 scope.insert(&name, json!({
                     "Type": "Choice",
                     "Comment": format!("{path}: judgment; true runs its dependent units, false bypasses them"),
@@ -2189,7 +2201,8 @@ fn rc_feeders(project: &Project, root: UnitId) -> HashSet<UnitId> {
     out
 }
 
-fn condition_rule(cond: &Condition) -> Vec<Value> {
+/// `root_input`: where the root execution's input is (its `vars`).
+fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Value> {
     let num = |path: &str, op: CmpOp, v: i64| -> Value {
         let key = match op {
             CmpOp::Eq | CmpOp::Ne => "NumericEquals",
@@ -2227,7 +2240,7 @@ fn condition_rule(cond: &Condition) -> Vec<Value> {
             ]
         }
         Condition::Variable { name, op, value } => {
-            let path = format!("$$.Execution.Input.vars.{name}");
+            let path = format!("{root_input}.vars.{name}");
             let key = match op {
                 CmpOp::Eq | CmpOp::Ne => "StringEquals",
                 CmpOp::Gt => "StringGreaterThan",
@@ -2438,6 +2451,45 @@ mod tests {
         let mut removed = Vec::new();
         prune_unreachable(&mut copy, &mut removed);
         assert!(removed.is_empty(), "unreachable: {removed:?}");
+    }
+
+    #[test]
+    fn variable_judgments_in_split_parts_read_the_root_input() {
+        use crate::diag::Diagnostics;
+        use crate::driver::{compile, load_text, CompileOptions, InputFormat};
+        use crate::passes::partition::Budgets;
+        let mut units = String::new();
+        for i in 0..40 {
+            units.push_str(&format!("          - {{name: j{i}, type: noop}}\n"));
+        }
+        let yaml = format!(
+            "version: 1\njobnets:\n  - name: vs\n    units:\n      - {{name: first, type: noop}}\n      - name: part\n        after: [first]\n        units:\n{units}          - {{name: ask, judge: {{variable: {{name: MODE, op: eq, value: full}}}}, then: [deep]}}\n          - {{name: deep, type: noop}}\n"
+        );
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(&mut p, "t.yaml", yaml, InputFormat::Spec, &mut d);
+        let opts = CompileOptions {
+            budgets: Budgets {
+                states: 120,
+                definition_bytes: 200_000,
+                history_events: 5_000,
+            },
+            ..CompileOptions::default()
+        };
+        let c = compile(&p, &opts, &mut d).unwrap_or_else(|| panic!("{:?}", d.items));
+        let text = |m: &Machine| m.definition.to_string();
+        let holder = c.outputs[0]
+            .machines
+            .iter()
+            .find(|m| text(m).contains("vars.MODE"))
+            .expect("a machine with the judgment");
+        assert_eq!(holder.role, Role::Child, "the judgment was split off");
+        assert!(text(holder).contains("$$.Execution.Input.rootInput.vars.MODE"));
+        let root = &c.outputs[0].machines[0];
+        assert!(
+            text(root).contains("\"rootInput.$\":\"$$.Execution.Input\""),
+            "the root passes its input to the parts it starts"
+        );
     }
 
     #[test]

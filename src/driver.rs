@@ -17,6 +17,7 @@ use crate::passes::partition::{self, Budgets};
 use crate::passes::{naming, structure, validate};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Driver diagnostic codes (E00xx): problems with the input files themselves.
 pub mod codes {
@@ -272,7 +273,7 @@ pub struct Compiled {
     pub outputs: Vec<JobnetOutput>,
     pub report: Report,
     /// Relative path → content, in a stable order.
-    pub files: BTreeMap<String, String>,
+    pub files: BTreeMap<String, Arc<str>>,
 }
 
 impl Compiled {
@@ -343,6 +344,20 @@ pub fn compile_with(
             &opts.budgets,
             opts.emit,
         );
+        // Scheduled jobnets get the business-day gate; then each definition is written out
+        // once, here on the worker, and its tree dropped (see `Machine::seal`).
+        let out = out.map(|mut out| {
+            schedule::gate_machines(
+                project,
+                std::slice::from_mut(&mut out),
+                opts.emit.skip_alert,
+                &mut local,
+            );
+            for m in &mut out.machines {
+                m.seal();
+            }
+            out
+        });
         (root, out, local)
     });
     let mut outputs = Vec::new();
@@ -361,8 +376,6 @@ pub fn compile_with(
             }
         }
     }
-    // Scheduled jobnets get the business-day gate before anything is measured or written.
-    schedule::gate_machines(project, &mut outputs, opts.emit.skip_alert, diags);
     let years = opts
         .calendar_years
         .clone()
@@ -371,36 +384,35 @@ pub fn compile_with(
     if diags.has_errors() {
         return None;
     }
-    // Each definition is serialised once: its text is written and its length reported.
-    let mut files = BTreeMap::new();
+    let mut files: BTreeMap<String, Arc<str>> = BTreeMap::new();
     let mut measured = BTreeMap::new();
-    let machines: Vec<&asl::Machine> = outputs.iter().flat_map(|o| &o.machines).collect();
-    let texts = crate::back::par_map(&machines, |m| {
-        let text = pretty(&m.definition);
-        let figures = crate::back::metrics::measure_with_len(&m.definition, text.len());
-        (text, figures)
-    });
-    for (m, (text, figures)) in machines.iter().zip(texts) {
+    let mut definition_bytes = 0;
+    for m in outputs.iter().flat_map(|o| &o.machines) {
+        let figures = m.metrics();
+        definition_bytes += figures.definition_bytes;
         measured.insert(m.name.clone(), figures);
-        files.insert(report::machine_file(&m.name), text);
+        files.insert(report::machine_file(&m.name), m.text());
     }
     let mut report = report::build_measured(project, &outputs, &measured);
     report.jp1 = jp1.to_vec();
-    let mut template = cfn::template(&outputs, &opts.cfn);
+    let mut template = cfn::template(&outputs, &opts.cfn, Some(definition_bytes));
     schedule::add_schedules(&mut template, project, &outputs, diags);
-    files.insert("template.yaml".into(), yaml::to_yaml(&template));
+    files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
     for (file, items) in calendars {
-        files.insert(file, pretty(&items));
+        files.insert(file, pretty(&items).into());
     }
-    files.insert("manifest.json".into(), pretty(&cfn::manifest(&outputs)));
+    files.insert(
+        "manifest.json".into(),
+        pretty(&cfn::manifest(&outputs)).into(),
+    );
     files.insert(
         "runs.json".into(),
-        pretty(&crate::back::records::run_map(project, &outputs)),
+        pretty(&crate::back::records::run_map(project, &outputs)).into(),
     );
-    files.insert("report.md".into(), report::markdown(&report));
+    files.insert("report.md".into(), report::markdown(&report).into());
     files.insert(
         "report.json".into(),
-        pretty(&serde_json::to_value(&report).unwrap_or_default()),
+        pretty(&serde_json::to_value(&report).unwrap_or_default()).into(),
     );
     Some(Compiled {
         outputs,
@@ -431,12 +443,8 @@ fn split(
     // four states with run records) go straight to the estimate.
     let units = project.descendants(plan.root).len();
     if units <= budgets.states / 4 {
-        let whole = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
-        if whole
-            .machines
-            .iter()
-            .all(|m| within(&crate::back::metrics::measure(&m.definition)))
-        {
+        let mut whole = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
+        if whole.machines.iter_mut().all(|m| within(&m.seal())) {
             return Ok(whole);
         }
     }
@@ -451,9 +459,8 @@ fn split(
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
         let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
-        let figures = crate::back::par_map(&out.machines, |m| {
-            crate::back::metrics::measure(&m.definition)
-        });
+        let mut out = out;
+        let figures: Vec<_> = crate::back::par_map_mut(&mut out.machines, |m| m.seal());
         let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
             let r = (m.states as f64 / budgets.states as f64)
                 .max(m.definition_bytes as f64 / budgets.definition_bytes as f64)
@@ -538,7 +545,7 @@ fn select_roots(
 
 /// Writes the files under `dir`, replacing generated definitions of machines that no
 /// longer exist so the directory always mirrors one compile.
-pub fn write(dir: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
+pub fn write<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> std::io::Result<()> {
     for (sub, ext) in [("statemachines", ".asl.json"), ("calendars", ".json")] {
         let generated = dir.join(sub);
         if !generated.is_dir() {
@@ -554,6 +561,7 @@ pub fn write(dir: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()
         }
     }
     for (rel, content) in files {
+        let content = content.as_ref();
         let path = dir.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;

@@ -61,7 +61,8 @@ fn assert_runs_end_through_done(c: &jobnet2sfn::driver::Compiled) {
             .iter()
             .filter(|m| m.role == jobnet2sfn::back::asl::Role::Root)
         {
-            let states = m.definition["States"].as_object().expect("states");
+            let definition = m.definition();
+            let states = definition["States"].as_object().expect("states");
             if !states.contains_key("run.kind") {
                 continue;
             }

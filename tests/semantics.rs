@@ -268,10 +268,12 @@ fn check(units: &[Entry], budgets: Budgets) {
         &mut expected_monitors,
     );
 
+    let definitions: Vec<_> = out.machines.iter().map(|m| m.definition()).collect();
     let machines: Vec<(String, &serde_json::Value)> = out
         .machines
         .iter()
-        .map(|m| (m.name.clone(), &m.definition))
+        .zip(&definitions)
+        .map(|(m, d)| (m.name.clone(), &**d))
         .collect();
     let outcome = Sim::new(machines, &jobs).run(&out.machines[0].name, &out.machine_refs);
 

@@ -32,7 +32,7 @@ fn compile_text(text: String, budgets: Budgets) -> Compiled {
 fn assert_root_ends_through_done(c: &Compiled) {
     for out in &c.outputs {
         for m in out.machines.iter().filter(|m| m.role == Role::Root) {
-            for (name, state) in m.definition["States"].as_object().expect("states") {
+            for (name, state) in m.definition()["States"].as_object().expect("states") {
                 let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
                 assert!(
                     terminal || state.get("End").is_none(),
@@ -48,7 +48,7 @@ fn assert_within(c: &Compiled, b: &Budgets) {
     assert_root_ends_through_done(c);
     for out in &c.outputs {
         for m in &out.machines {
-            let x = measure(&m.definition);
+            let x = measure(&m.definition());
             assert!(x.states <= b.states, "{}: {} states", m.name, x.states);
             assert!(
                 x.definition_bytes <= b.definition_bytes,

@@ -9,9 +9,10 @@
 //! its own successors: its branch ends normally with a marker, siblings run on, and the
 //! enclosing scope fails after everything independent of the failure has ended.
 
+use crate::back::metrics::{self, Metrics};
 use crate::back::records::{self, JobRecord};
 use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
-use crate::back::{intrinsic_literal, metrics, object};
+use crate::back::{intrinsic_literal, object};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
     UnitKind,
@@ -21,7 +22,9 @@ use crate::passes::partition::Cost;
 use crate::passes::structure::{Block, JobnetPlan};
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// The alert topic the template creates; `${AlertTopic}` in definitions and policies.
 pub const ALERT_TOPIC: &str = "AlertTopic";
@@ -74,13 +77,66 @@ pub const REGION_OF_EXECUTION: &str =
 pub struct Machine {
     pub name: String,
     pub role: Role,
-    pub definition: Value,
+    /// The definition as a tree while the back-ends shape it; `None` once sealed.
+    tree: Option<Value>,
+    /// The pretty-printed definition and its figures, once sealed.
+    sealed: Option<(Arc<str>, Metrics)>,
     /// `${Name}` placeholders used by the definition.
     pub placeholders: BTreeSet<String>,
     pub iam: Vec<IamStatement>,
     pub events_rules: BTreeSet<String>,
     /// Other generated machines this one starts.
     pub starts: BTreeSet<String>,
+}
+
+impl Machine {
+    /// The definition; parsed back from its text when the machine is sealed.
+    pub fn definition(&self) -> Cow<'_, Value> {
+        match (&self.tree, &self.sealed) {
+            (Some(tree), _) => Cow::Borrowed(tree),
+            (None, Some((text, _))) => {
+                Cow::Owned(serde_json::from_str(text).expect("sealed text is JSON we wrote"))
+            }
+            (None, None) => Cow::Owned(Value::Null),
+        }
+    }
+
+    /// The definition to change; unseals the machine.
+    pub fn definition_mut(&mut self) -> &mut Value {
+        if self.tree.is_none() {
+            self.tree = Some(self.definition().into_owned());
+        }
+        self.sealed = None;
+        self.tree.get_or_insert(Value::Null)
+    }
+
+    /// Serialises the definition once for writing and measuring, and drops the tree: held
+    /// as trees, the machines of a large compile need about 50 KB of heap per job.
+    pub fn seal(&mut self) -> Metrics {
+        if let (Some(tree), None) = (&self.tree, &self.sealed) {
+            let text = crate::back::pretty(tree);
+            let figures = metrics::measure_with_len(tree, text.len());
+            self.sealed = Some((text.into(), figures));
+        }
+        self.tree = None;
+        self.metrics()
+    }
+
+    /// The pretty-printed definition as written to disk.
+    pub fn text(&self) -> Arc<str> {
+        match &self.sealed {
+            Some((text, _)) => text.clone(),
+            None => crate::back::pretty(&self.definition()).into(),
+        }
+    }
+
+    /// Size figures of the definition.
+    pub fn metrics(&self) -> Metrics {
+        match &self.sealed {
+            Some((_, figures)) => *figures,
+            None => metrics::measure(&self.definition()),
+        }
+    }
 }
 
 /// Something the report must say about the output: an approximation or an item not compiled.
@@ -125,6 +181,9 @@ pub struct JobnetOutput {
     pub machine_refs: BTreeMap<String, String>,
     /// Child machine name → which budget forced the split.
     pub splits: BTreeMap<String, String>,
+    /// Whether the machines keep run records, and key them by generation too.
+    pub run_records: bool,
+    pub generations: bool,
 }
 
 /// Stands for the run id while a job is rendered: the rendered job is cached and the
@@ -366,6 +425,8 @@ pub fn emit_cached(
         joins,
         machine_refs: e.machine_refs,
         splits,
+        run_records: e.records,
+        generations: e.records && e.generations,
     })
 }
 
@@ -733,7 +794,8 @@ impl<'a> Emitter<'a> {
         Machine {
             name: name.to_string(),
             role,
-            definition,
+            tree: Some(definition),
+            sealed: None,
             placeholders,
             iam: dedup(std::mem::take(&mut self.iam)),
             events_rules: std::mem::take(&mut self.events_rules),
@@ -2477,7 +2539,7 @@ mod tests {
             ..CompileOptions::default()
         };
         let c = compile(&p, &opts, &mut d).unwrap_or_else(|| panic!("{:?}", d.items));
-        let text = |m: &Machine| m.definition.to_string();
+        let text = |m: &Machine| m.definition().to_string();
         let holder = c.outputs[0]
             .machines
             .iter()
@@ -2497,7 +2559,7 @@ mod tests {
         let c = compile_one(
             "version: 1\njobnets:\n  - name: nr\n    units:\n      - name: inner\n        units:\n          - {name: a, type: lambda}\n      - {name: fix, type: noop, after: [inner], recovery: true}\n      - {name: next, type: noop, after: [inner]}\n",
         );
-        let m = &c.outputs[0].machines[0].definition;
+        let m = &c.outputs[0].machines[0].definition();
         assert_well_formed(m);
         assert_eq!(m["States"]["inner"]["Type"], "Parallel");
         assert_eq!(
@@ -2519,8 +2581,8 @@ mod tests {
             "version: 1\njobnets:\n  - name: np\n    units:\n      - {name: a, type: noop}\n      - {name: fix, type: noop, after: [a], recovery: true}\n",
         );
         let out = &c.outputs[0];
-        assert_well_formed(&out.machines[0].definition);
-        assert!(out.machines[0].definition["States"].get("fix").is_none());
+        assert_well_formed(&out.machines[0].definition());
+        assert!(out.machines[0].definition()["States"].get("fix").is_none());
         assert!(!out.mapping.contains_key("/np/fix"));
         assert!(out
             .findings
@@ -2535,7 +2597,7 @@ mod tests {
             let text = std::fs::read_to_string(e.expect("entry").path()).expect("text");
             for out in compile_one(&text).outputs {
                 for m in &out.machines {
-                    assert_well_formed(&m.definition);
+                    assert_well_formed(&m.definition());
                 }
             }
         }
@@ -2546,7 +2608,7 @@ mod tests {
         let c = compile_one(
             "version: 1\njobnets:\n  - name: w\n    units:\n      - {name: early, wait: {until: \"06:30\"}}\n      - {name: late, wait: {until: \"26:30\"}, after: [early]}\n",
         );
-        let m = &c.outputs[0].machines[0].definition;
+        let m = &c.outputs[0].machines[0].definition();
         assert_well_formed(m);
         assert_eq!(
             m["States"]["early.at"]["Parameters"]["until.$"],

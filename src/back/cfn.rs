@@ -137,7 +137,11 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
     params
 }
 
-pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
+pub fn template(
+    outputs: &[JobnetOutput],
+    opts: &CfnOptions,
+    definition_bytes: Option<usize>,
+) -> Value {
     let tables = all_tables(outputs);
     let mut parameters = Map::new();
     parameters.insert(
@@ -154,12 +158,13 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         Definitions::S3 => true,
         Definitions::Inline => false,
         Definitions::Auto => {
-            outputs
-                .iter()
-                .flat_map(|o| &o.machines)
-                .map(|m| crate::back::metrics::pretty_len(&m.definition))
-                .sum::<usize>()
-                > INLINE_LIMIT
+            definition_bytes.unwrap_or_else(|| {
+                outputs
+                    .iter()
+                    .flat_map(|o| &o.machines)
+                    .map(|m| m.metrics().definition_bytes)
+                    .sum()
+            }) > INLINE_LIMIT
         }
     };
     if s3 {
@@ -251,8 +256,9 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         // Child machines (split off by budgets) and the monitor machine share the root's role and log group, so a
         // split adds one resource per child and the stack stays under its resource limit.
         let root = o.machines.iter().find(|m| m.role == Role::Root);
-        let mut shared = root.cloned();
-        if let Some(sh) = shared.as_mut() {
+        // Only the permissions are shared: cloning the root machine would copy its definition.
+        let mut shared = root.map(|r| (r.iam.clone(), r.events_rules.clone()));
+        if let Some((iam, rules)) = shared.as_mut() {
             let children: Vec<&Machine> = o
                 .machines
                 .iter()
@@ -269,25 +275,25 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                 .chain(continuations)
                 .chain(monitors)
             {
-                sh.iam.extend(c.iam.iter().cloned());
-                sh.events_rules.extend(c.events_rules.iter().cloned());
+                iam.extend(c.iam.iter().cloned());
+                rules.extend(c.events_rules.iter().cloned());
             }
             // Many children would list one ARN each and overflow IAM's policy size limit:
             // name the jobnet's machines by their common prefix instead.
             if children.len() > MAX_LISTED_CHILDREN {
                 let prefix = format!("{}-", o.machine_base);
-                sh.iam.retain(|st| {
+                iam.retain(|st| {
                     !st.resources.iter().any(|r| {
                         r.contains(&format!("stateMachine:{prefix}"))
                             || r.contains(&format!("execution:{prefix}"))
                     })
                 });
                 let arn = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}";
-                sh.iam.push(IamStatement {
+                iam.push(IamStatement {
                     actions: vec!["states:StartExecution".into()],
                     resources: vec![format!("{arn}:stateMachine:{prefix}*")],
                 });
-                sh.iam.push(IamStatement {
+                iam.push(IamStatement {
                     actions: vec![
                         "states:DescribeExecution".into(),
                         "states:StopExecution".into(),
@@ -317,11 +323,11 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                         }
                     }),
                 );
-                let for_role = match (&m.role, &shared) {
-                    (Role::Root, Some(sh)) => sh,
-                    _ => m,
+                let (iam, rules) = match (&m.role, &shared) {
+                    (Role::Root, Some((iam, rules))) => (iam, rules),
+                    _ => (&m.iam, &m.events_rules),
                 };
-                resources.insert(format!("{id}Role"), role(for_role, &tables));
+                resources.insert(format!("{id}Role"), role(&m.name, iam, rules, &tables));
                 if opts.log_forward {
                     resources.insert(
                         format!("{id}LogForward"),
@@ -360,7 +366,7 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                            "Key": {"Fn::Sub": format!("${{DefinitionsPrefix}}{}", crate::back::report::machine_file(&m.name))}}),
                 );
             } else {
-                props.insert("Definition".into(), m.definition.clone());
+                props.insert("Definition".into(), m.definition().into_owned());
             }
             if !subs.is_empty() {
                 props.insert("DefinitionSubstitutions".into(), Value::Object(subs));
@@ -384,13 +390,13 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             );
         }
     }
-    let mut template = json!({
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "jobnet2sfn: generated state machines, roles and logs (edit the jobnet sources, not this file)",
-        "Parameters": parameters,
-        "Resources": resources,
-        "Outputs": outputs_section
-    });
+    let mut template = crate::back::object([
+        ("AWSTemplateFormatVersion", json!("2010-09-09")),
+        ("Description", json!("jobnet2sfn: generated state machines, roles and logs (edit the jobnet sources, not this file)")),
+        ("Parameters", Value::Object(parameters)),
+        ("Resources", Value::Object(resources)),
+        ("Outputs", Value::Object(outputs_section)),
+    ]);
     if !conditions.is_empty() {
         template["Conditions"] = Value::Object(conditions);
     }
@@ -430,11 +436,16 @@ fn resource(r: &str, tables: &BTreeSet<String>) -> Value {
     }
 }
 
-fn role(m: &Machine, tables: &BTreeSet<String>) -> Value {
+fn role(
+    name: &str,
+    iam: &[IamStatement],
+    rules: &BTreeSet<String>,
+    tables: &BTreeSet<String>,
+) -> Value {
     let mut statements: Vec<Value> = Vec::new();
     // Grouping by action list keeps the policy short and stable.
     let mut grouped: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
-    for IamStatement { actions, resources } in &m.iam {
+    for IamStatement { actions, resources } in iam {
         let mut a = actions.clone();
         a.sort();
         grouped
@@ -446,7 +457,7 @@ fn role(m: &Machine, tables: &BTreeSet<String>) -> Value {
         let res: Vec<Value> = resources.iter().map(|r| resource(r, tables)).collect();
         statements.push(json!({"Effect": "Allow", "Action": actions, "Resource": res}));
     }
-    for rule in &m.events_rules {
+    for rule in rules {
         statements.push(json!({
             "Effect": "Allow",
             "Action": ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
@@ -464,7 +475,7 @@ fn role(m: &Machine, tables: &BTreeSet<String>) -> Value {
     json!({
         "Type": "AWS::IAM::Role",
         "Properties": {
-            "Description": format!("Role of state machine {}", m.name),
+            "Description": format!("Role of state machine {name}"),
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{

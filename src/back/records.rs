@@ -341,12 +341,10 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
         let Some(root) = out.machines.iter().find(|m| m.role == Role::Root) else {
             continue;
         };
-        if !out.tables.contains(crate::back::asl::RUN_TABLE)
-            || root.definition["States"].get("run.kind").is_none()
-        {
+        if !out.tables.contains(crate::back::asl::RUN_TABLE) || !out.run_records {
             continue;
         }
-        let generations = root.definition["States"].get("run.generation").is_some();
+        let generations = out.generations;
         let units_under = project.descendants(out.root);
         // Successors by unit, from one pass over every net's edges (in edge order).
         let mut next: std::collections::HashMap<crate::ir::UnitId, Vec<&str>> =

@@ -5,7 +5,7 @@
 //! Markdown form is rendered from the same data so the two never disagree.
 
 use crate::back::asl::{Finding, FindingKind, JobnetOutput, JoinInfo, Role};
-use crate::back::metrics::{measure, Metrics};
+use crate::back::metrics::Metrics;
 use crate::ir::Project;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -100,7 +100,7 @@ pub fn build_measured(
                 metrics: measured
                     .get(&m.name)
                     .copied()
-                    .unwrap_or_else(|| measure(&m.definition)),
+                    .unwrap_or_else(|| m.metrics()),
             })
             .collect();
         totals.jobnets += 1;

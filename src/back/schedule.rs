@@ -518,7 +518,8 @@ pub fn gate_machines(
         let Some(m) = out.machines.iter_mut().find(|m| m.role == Role::Root) else {
             continue;
         };
-        let Some(states) = m.definition.get("States").and_then(Value::as_object) else {
+        let definition = m.definition_mut();
+        let Some(states) = definition.get("States").and_then(Value::as_object) else {
             continue;
         };
         if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(**n)) {
@@ -535,7 +536,7 @@ pub fn gate_machines(
             );
             continue;
         }
-        let next = m.definition["StartAt"]
+        let next = definition["StartAt"]
             .as_str()
             .unwrap_or_default()
             .to_string();
@@ -548,9 +549,12 @@ pub fn gate_machines(
                 resources: vec![format!("${{{}}}", crate::back::asl::ALERT_TOPIC)],
             });
         }
-        merged.extend(states.clone());
-        m.definition["States"] = Value::Object(merged);
-        m.definition["StartAt"] = json!("ScheduledStart");
+        let definition = m.definition_mut();
+        if let Some(Value::Object(states)) = definition.get_mut("States").map(Value::take) {
+            merged.extend(states);
+        }
+        definition["States"] = Value::Object(merged);
+        definition["StartAt"] = json!("ScheduledStart");
         m.placeholders.insert(LAMBDA_ARN_PLACEHOLDER.into());
         m.iam.push(IamStatement {
             actions: vec!["lambda:InvokeFunction".into()],

@@ -395,25 +395,31 @@ pub fn compile_with(
     }
     let mut report = report::build_measured(project, &outputs, &measured);
     report.jp1 = jp1.to_vec();
-    let mut template = cfn::template(&outputs, &opts.cfn, Some(definition_bytes));
-    schedule::add_schedules(&mut template, project, &outputs, diags);
-    files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
-    for (file, items) in calendars {
-        files.insert(file, pretty(&items).into());
-    }
-    files.insert(
-        "manifest.json".into(),
-        pretty(&cfn::manifest(&outputs)).into(),
-    );
-    files.insert(
-        "runs.json".into(),
-        pretty(&crate::back::records::run_map(project, &outputs)).into(),
-    );
-    files.insert("report.md".into(), report::markdown(&report).into());
-    files.insert(
-        "report.json".into(),
-        pretty(&serde_json::to_value(&report).unwrap_or_default()).into(),
-    );
+    // The remaining files are independent of each other; on large inputs (runs.json and
+    // the reports list every unit) writing them one after the other left a core idle.
+    let (runs, markdown, json) = std::thread::scope(|s| {
+        let runs = s.spawn(|| pretty(&crate::back::records::run_map(project, &outputs)));
+        let markdown = s.spawn(|| report::markdown(&report));
+        let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        json.push('\n');
+        let mut template = cfn::template(&outputs, &opts.cfn, Some(definition_bytes));
+        schedule::add_schedules(&mut template, project, &outputs, diags);
+        files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
+        for (file, items) in calendars {
+            files.insert(file, pretty(&items).into());
+        }
+        files.insert(
+            "manifest.json".into(),
+            pretty(&cfn::manifest(&outputs)).into(),
+        );
+        let join = |h: std::thread::ScopedJoinHandle<'_, String>| {
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        };
+        (join(runs), join(markdown), json)
+    });
+    files.insert("runs.json".into(), runs.into());
+    files.insert("report.md".into(), markdown.into());
+    files.insert("report.json".into(), json.into());
     Some(Compiled {
         outputs,
         report,
@@ -545,7 +551,7 @@ fn select_roots(
 
 /// Writes the files under `dir`, replacing generated definitions of machines that no
 /// longer exist so the directory always mirrors one compile.
-pub fn write<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> std::io::Result<()> {
+pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> std::io::Result<()> {
     for (sub, ext) in [("statemachines", ".asl.json"), ("calendars", ".json")] {
         let generated = dir.join(sub);
         if !generated.is_dir() {
@@ -560,19 +566,26 @@ pub fn write<S: AsRef<str>>(dir: &Path, files: &BTreeMap<String, S>) -> std::io:
             }
         }
     }
-    for (rel, content) in files {
+    let files: Vec<(&String, &S)> = files.iter().collect();
+    let dirs: std::collections::BTreeSet<PathBuf> = files
+        .iter()
+        .filter_map(|(rel, _)| dir.join(rel).parent().map(Path::to_path_buf))
+        .collect();
+    for d in dirs {
+        std::fs::create_dir_all(d)?;
+    }
+    // Hundreds of definitions of a large compile are written on every core.
+    crate::back::par_map(&files, |(rel, content)| {
         let content = content.as_ref();
         let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
         // Unchanged files keep their timestamps, so build tools downstream stay quiet.
         if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {
-            continue;
+            return Ok(());
         }
-        std::fs::write(&path, content)?;
-    }
-    Ok(())
+        std::fs::write(&path, content)
+    })
+    .into_iter()
+    .collect()
 }
 
 #[cfg(test)]

@@ -196,7 +196,15 @@ const GENERATION_PATH: &str = "$$.Execution.Input.generation";
 
 /// Rendered jobs by unit, shared by [`unit_costs`] and [`emit_cached`].
 #[derive(Default)]
-pub struct RenderCache(std::cell::RefCell<HashMap<UnitId, Rendered>>);
+pub struct RenderCache(std::sync::Mutex<HashMap<UnitId, Rendered>>);
+
+impl RenderCache {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<UnitId, Rendered>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// Emits the machines of one root jobnet.
 pub fn emit(
@@ -359,17 +367,21 @@ pub fn emit_cached(
         }
         machines.push(e.take_machine(&cont_name, Role::Continuation, "continuation.start", states));
     }
-    // Child machines made by the partition pass.
+    // Child machines made by the partition pass: independent of each other, so they are
+    // emitted on every core and merged back in plan order (the output stays the same).
     let mut splits = BTreeMap::new();
-    for c in &plan.children {
+    if !plan.children.is_empty() {
         e.role = Role::Child;
-        let name = e.child_machine(&c.key);
+    }
+    let children = crate::back::par_map(&plan.children, |c| {
+        let mut f = e.fork(Role::Child);
+        let name = f.child_machine(&c.key);
         let start = "child.start".to_string();
         let mut scope = Scope::top("child");
         let first = if c.body == Block::Empty {
             Next::End
         } else {
-            Next::To(e.entry(&c.body, None))
+            Next::To(f.entry(&c.body, None))
         };
         scope.insert(
             &start,
@@ -379,13 +391,18 @@ pub fn emit_cached(
             ),
         );
         if c.body != Block::Empty {
-            e.emit_block(&mut scope, &c.body, None, Next::End);
+            f.emit_block(&mut scope, &c.body, None, Next::End);
         } else {
             scope.done();
         }
         let states = scope.finish();
-        splits.insert(name.clone(), c.reason.clone());
-        machines.push(e.take_machine(&name, Role::Child, &start, states));
+        let machine = f.take_machine(&name, Role::Child, &start, states);
+        (name, machine, f)
+    });
+    for (c, (name, machine, f)) in plan.children.iter().zip(children) {
+        splits.insert(name, c.reason.clone());
+        machines.push(machine);
+        e.absorb(f);
     }
     if !e.monitors.is_empty() {
         let watched: Vec<String> = machines.iter().map(|m| m.name.clone()).collect();
@@ -411,6 +428,7 @@ pub fn emit_cached(
             });
         }
     }
+    e.settle_pruned();
     if !e.errors.is_empty() {
         return Err(e.errors);
     }
@@ -447,7 +465,7 @@ pub fn unit_costs(
         .collect();
     // Each unit is emitted and measured on its own: independent work, split over the cores,
     // each with its own render cache that is merged into `cache` for the emission after.
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = crate::back::cores();
     let chunks: Vec<&[UnitId]> = leaves
         .chunks(leaves.len().div_ceil(threads).max(1))
         .collect();
@@ -476,10 +494,11 @@ pub fn unit_costs(
             })
             .collect();
         drop(e);
-        (costs, local.0.into_inner())
+        let rendered = std::mem::take(&mut *local.map());
+        (costs, rendered)
     });
     let mut costs = HashMap::new();
-    let mut shared = cache.0.borrow_mut();
+    let mut shared = cache.map();
     for (part, rendered) in parts {
         costs.extend(part);
         shared.extend(rendered);
@@ -638,11 +657,11 @@ struct Emitter<'a> {
     role: Role,
     cont_name: String,
     mapping: BTreeMap<String, Vec<String>>,
-    /// Reverse of `mapping` (state name -> unit paths), so pruning a state is not a scan.
     /// Units whose return code a judgment unit reads (computed once: a scan per job was
     /// quadratic on wide nets).
-    rc_feeders: HashSet<UnitId>,
-    owners: HashMap<String, Vec<String>>,
+    rc_feeders: Arc<HashSet<UnitId>>,
+    /// States [`prune_unreachable`] removed; taken out of `mapping` once all machines exist.
+    pruned: Vec<String>,
     parameters: BTreeMap<String, String>,
     tables: BTreeSet<String>,
     findings: Vec<Finding>,
@@ -708,14 +727,29 @@ impl<'a> Emitter<'a> {
         opts: EmitOptions,
     ) -> Self {
         Emitter {
+            cont_name,
+            rc_feeders: Arc::new(rc_feeders(project, plan.root)),
+            ..Emitter::new_bare(project, plan, names, templates, cache, opts)
+        }
+    }
+
+    fn new_bare(
+        project: &'a Project,
+        plan: &'a JobnetPlan,
+        names: &'a Names,
+        templates: &'a TemplateSet,
+        cache: &'a RenderCache,
+        opts: EmitOptions,
+    ) -> Self {
+        Emitter {
             project,
             plan,
             names,
             templates,
             role: Role::Root,
-            cont_name,
+            cont_name: String::new(),
             mapping: BTreeMap::new(),
-            owners: HashMap::new(),
+            pruned: Vec::new(),
             parameters: BTreeMap::new(),
             tables: BTreeSet::new(),
             findings: Vec::new(),
@@ -732,7 +766,68 @@ impl<'a> Emitter<'a> {
             records: false,
             generations: false,
             job_end: None,
-            rc_feeders: rc_feeders(project, plan.root),
+            rc_feeders: Arc::default(),
+        }
+    }
+
+    /// A fresh emitter for one more machine of the same jobnet, emitted on another thread:
+    /// the jobnet-wide plans are shared, the collected results start empty and are merged
+    /// back with [`Emitter::absorb`].
+    fn fork(&self, role: Role) -> Emitter<'a> {
+        Emitter {
+            role,
+            cont_name: self.cont_name.clone(),
+            monitors: self.monitors.clone(),
+            monitor_name: self.monitor_name.clone(),
+            rc_feeders: Arc::clone(&self.rc_feeders),
+            records: self.records,
+            generations: self.generations,
+            ..Emitter::new_bare(
+                self.project,
+                self.plan,
+                self.names,
+                self.templates,
+                self.cache,
+                self.opts,
+            )
+        }
+    }
+
+    /// Takes in what a [`Emitter::fork`] collected, as if this emitter had emitted it.
+    fn absorb(&mut self, other: Emitter<'a>) {
+        for (path, states) in other.mapping {
+            self.mapping.entry(path).or_default().extend(states);
+        }
+        self.pruned.extend(other.pruned);
+        self.parameters.extend(other.parameters);
+        self.tables.extend(other.tables);
+        self.findings.extend(other.findings);
+        self.errors.extend(other.errors);
+        self.machine_refs.extend(other.machine_refs);
+    }
+
+    /// Removes pruned states from the mapping; a unit left without states never runs.
+    fn settle_pruned(&mut self) {
+        if self.pruned.is_empty() {
+            return;
+        }
+        let gone: HashSet<String> = std::mem::take(&mut self.pruned).into_iter().collect();
+        let mut emptied = Vec::new();
+        for (path, states) in self.mapping.iter_mut() {
+            let before = states.len();
+            states.retain(|s| !gone.contains(s));
+            if states.is_empty() && before > 0 {
+                emptied.push(path.clone());
+            }
+        }
+        for path in emptied {
+            self.mapping.remove(&path);
+            self.findings.push(Finding {
+                unit: path,
+                kind: FindingKind::Approximated,
+                what: "never runs: the unit it depends on cannot end abnormally, so no state is generated".into(),
+                action: "remove the unit, or attach it to a unit that can fail".into(),
+            });
         }
     }
 
@@ -769,26 +864,7 @@ impl<'a> Emitter<'a> {
         ]);
         // Step Functions rejects unreachable states; they arise only where the source has
         // a unit that can never run (a recovery unit behind a unit that cannot fail).
-        let mut removed = Vec::new();
-        prune_unreachable(&mut definition, &mut removed);
-        for gone in removed {
-            let owners = self.owners.remove(&gone).unwrap_or_default();
-            for path in owners {
-                let Some(states) = self.mapping.get_mut(&path) else {
-                    continue;
-                };
-                states.retain(|s| s != &gone);
-                if states.is_empty() {
-                    self.mapping.remove(&path);
-                    self.findings.push(Finding {
-                        unit: path,
-                        kind: FindingKind::Approximated,
-                        what: "never runs: the unit it depends on cannot end abnormally, so no state is generated".into(),
-                        action: "remove the unit, or attach it to a unit that can fail".into(),
-                    });
-                }
-            }
-        }
+        prune_unreachable(&mut definition, &mut self.pruned);
         let mut placeholders = std::mem::take(&mut self.placeholders);
         collect_placeholders(&definition, &mut placeholders);
         Machine {
@@ -1191,13 +1267,11 @@ impl<'a> Emitter<'a> {
 
     fn map(&mut self, u: UnitId, state: &str) {
         let path = &self.project.units[u].path;
-        self.mapping
-            .entry(path.clone())
-            .or_default()
-            .push(state.to_string());
-        let owners = self.owners.entry(state.to_string()).or_default();
-        if !owners.contains(path) {
-            owners.push(path.clone());
+        match self.mapping.get_mut(path) {
+            Some(states) => states.push(state.to_string()),
+            None => {
+                self.mapping.insert(path.clone(), vec![state.to_string()]);
+            }
         }
     }
 
@@ -1833,12 +1907,12 @@ impl<'a> Emitter<'a> {
             return;
         };
         let name = self.names.state(u).to_string();
-        let cached = self.cache.0.borrow().get(&u).cloned();
+        let cached = self.cache.map().get(&u).cloned();
         let mut rendered = match cached {
             Some(r) => r,
             None => match self.render_job(u, &name) {
                 Ok(r) => {
-                    self.cache.0.borrow_mut().insert(u, r.clone());
+                    self.cache.map().insert(u, r.clone());
                     r
                 }
                 Err(e) => {

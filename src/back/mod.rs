@@ -13,8 +13,8 @@ pub mod yaml;
 /// `items.iter().map(f)` on every core, in order. Serialising and measuring hundreds of
 /// large definitions are independent, and the targets are set for a 2-core machine.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || items.len() < 2 {
+    let threads = if items.len() < 2 { 1 } else { cores() };
+    if threads < 2 {
         return items.iter().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);
@@ -31,10 +31,17 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
     })
 }
 
+/// Cores to spread work over. Asked once: the standard library reads the cgroup quota
+/// files on every call, which cost more than emitting a small jobnet.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// [`par_map`] over mutable items.
 pub fn par_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || items.len() < 2 {
+    let threads = if items.len() < 2 { 1 } else { cores() };
+    if threads < 2 {
         return items.iter_mut().map(f).collect();
     }
     let chunk = items.len().div_ceil(threads);

@@ -867,7 +867,7 @@ impl<'a> Emitter<'a> {
         prune_unreachable(&mut definition, &mut self.pruned);
         let mut placeholders = std::mem::take(&mut self.placeholders);
         collect_placeholders(&definition, &mut placeholders);
-        Machine {
+        let mut machine = Machine {
             name: name.to_string(),
             role,
             tree: Some(definition),
@@ -876,7 +876,10 @@ impl<'a> Emitter<'a> {
             iam: dedup(std::mem::take(&mut self.iam)),
             events_rules: std::mem::take(&mut self.events_rules),
             starts: std::mem::take(&mut self.starts),
-        }
+        };
+        // Written out at once: a split jobnet's parts are not all held as trees together.
+        machine.seal();
+        machine
     }
 
     fn run_id(&self) -> &'static str {

@@ -7,6 +7,8 @@
 //! alias expansion.
 
 use crate::diag::{FileId, Span};
+
+mod split;
 use saphyr::Scalar;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
 use std::borrow::Cow;
@@ -64,15 +66,18 @@ pub struct LoadError {
 /// Character lengths of every line, to clip spans to their first line.
 struct Lines {
     lens: Vec<u32>,
+    /// Lines of the file before the parsed text (a part parsed on its own).
+    offset: u32,
 }
 
 impl Lines {
-    fn new(text: &str) -> Self {
+    fn new(text: &str, offset: u32) -> Self {
         Lines {
             lens: text
                 .split('\n')
                 .map(|l| u32::try_from(l.chars().count()).unwrap_or(u32::MAX))
                 .collect(),
+            offset,
         }
     }
 
@@ -89,7 +94,12 @@ impl Lines {
         } else {
             1
         };
-        Span::new(file, line, col.saturating_add(1), len)
+        Span::new(
+            file,
+            line.saturating_add(self.offset),
+            col.saturating_add(1),
+            len,
+        )
     }
 }
 
@@ -124,7 +134,35 @@ pub fn parse(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
 }
 
 fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
-    let lines = Lines::new(text);
+    if text.len() >= SPLIT_PARSE_MIN_BYTES && crate::back::cores() > 1 {
+        if let Some(root) = split::parse(text, file) {
+            return Ok(Some(root));
+        }
+    }
+    let (mut docs, _) = build_part(text, file, 0, 0)?;
+    if docs.len() > 1 {
+        return Err(LoadError {
+            span: docs[1].span,
+            message: "a spec file holds one YAML document, found several".into(),
+            hint: Some("split the documents into separate files".into()),
+            syntax: false,
+        });
+    }
+    Ok(docs.pop().filter(|d| d.value != Value::Null))
+}
+
+/// Files at least this large have their `jobnets:` list parsed in parts on every core.
+const SPLIT_PARSE_MIN_BYTES: usize = 1 << 20;
+
+/// The documents of `text` and the nodes its aliases added. `offset` lines of the file
+/// come before `text`; `depth` collections enclose it (both for parts parsed on their own).
+fn build_part(
+    text: &str,
+    file: FileId,
+    offset: u32,
+    depth: usize,
+) -> Result<(Vec<Node>, usize), LoadError> {
+    let lines = Lines::new(text, offset);
     let scan_err = |e: ScanError| {
         let m = *e.marker();
         LoadError {
@@ -206,7 +244,7 @@ fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
                         ));
                     }
                 }
-                if stack.len() >= MAX_DEPTH {
+                if stack.len() + depth >= MAX_DEPTH {
                     return Err(limit(
                         sp,
                         format!("YAML nesting deeper than {MAX_DEPTH} levels"),
@@ -288,15 +326,7 @@ fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
             }
         }
     }
-    if docs.len() > 1 {
-        return Err(LoadError {
-            span: docs[1].span,
-            message: "a spec file holds one YAML document, found several".into(),
-            hint: Some("split the documents into separate files".into()),
-            syntax: false,
-        });
-    }
-    Ok(docs.pop().filter(|d| d.value != Value::Null))
+    Ok((docs, alias_nodes))
 }
 
 fn scalar(

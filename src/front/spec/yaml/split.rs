@@ -1,0 +1,224 @@
+//! Parsing a large spec's `jobnets:` list in parts, on every core.
+//!
+//! An item of a block sequence starts at a line `<indent>- `; everything up to the next
+//! such line belongs to it (its content is indented further), and a less indented line
+//! ends the list. So the list can be cut at item lines and each part parsed on its own,
+//! with its line offset. Anything unusual (tabs, document markers, several `jobnets:`
+//! keys, anchors used across parts, any error at all) gives `None` and the caller parses
+//! the file as a whole, so trees, spans and errors are always those of the plain parse.
+
+use super::{build_part, Node, Value, MAX_ALIAS_NODES};
+use crate::diag::{FileId, Span};
+
+/// Where the `jobnets:` list is: its key line, item start lines, the line after it.
+struct Layout {
+    key: usize,
+    indent: usize,
+    items: Vec<usize>,
+    end: usize,
+}
+
+pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
+    let mut starts = vec![0usize];
+    starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+    let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
+    let layout = layout(&lines)?;
+    let parts = parts(&layout, &starts, text.len());
+    let parsed = crate::back::par_map(&parts, |&(first, count, from, to)| {
+        let offset = u32::try_from(layout.items[first]).ok()?;
+        // The list sits in the root map: one enclosing collection.
+        let (mut docs, aliases) = build_part(&text[from..to], file, offset, 1).ok()?;
+        match (docs.pop(), docs.is_empty()) {
+            (
+                Some(Node {
+                    value: Value::Seq(items),
+                    ..
+                }),
+                true,
+            ) if items.len() == count => Some((items, aliases)),
+            _ => None,
+        }
+    });
+    // The rest of the file, with the list's lines blanked so line numbers stay.
+    let list_from = starts[layout.items[0]];
+    let list_to = starts.get(layout.end).copied().unwrap_or(text.len());
+    let mut rest = String::with_capacity(text.len() - (list_to - list_from) + layout.end);
+    rest.push_str(&text[..list_from]);
+    rest.extend(std::iter::repeat_n('\n', layout.end - layout.items[0]));
+    rest.push_str(&text[list_to..]);
+    let (mut docs, mut aliases) = build_part(&rest, file, 0, 0).ok()?;
+    let mut root = match (docs.pop(), docs.is_empty()) {
+        (Some(root), true) => root,
+        _ => return None,
+    };
+    let mut items = Vec::with_capacity(layout.items.len());
+    for part in parsed {
+        let (part, a) = part?;
+        aliases = aliases.saturating_add(a);
+        items.extend(part);
+    }
+    if aliases > MAX_ALIAS_NODES {
+        return None;
+    }
+    let Value::Map(entries) = &mut root.value else {
+        return None;
+    };
+    let key_line = u32::try_from(layout.key + 1).ok()?;
+    let (_, value) = entries.iter_mut().find(|(k, v)| {
+        k.span.line == key_line && k.value == Value::Str("jobnets".into()) && v.value == Value::Null
+    })?;
+    // The plain parse places a list indented under its key at its first `-`, and one at
+    // the key's own indentation at the first item's content.
+    let col = if layout.indent == 0 {
+        3
+    } else {
+        layout.indent + 1
+    };
+    *value = Node {
+        span: Span::new(
+            file,
+            u32::try_from(layout.items[0] + 1).ok()?,
+            u32::try_from(col).ok()?,
+            1,
+        ),
+        value: Value::Seq(items),
+    };
+    Some(root)
+}
+
+fn blank(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    t.is_empty() || t.starts_with('#')
+}
+
+fn layout(lines: &[&str]) -> Option<Layout> {
+    if lines.iter().any(|l| {
+        l.starts_with('\t') || l.starts_with('%') || l.starts_with("---") || l.starts_with("...")
+    }) {
+        return None;
+    }
+    let is_key = |l: &str| {
+        l.strip_prefix("jobnets:")
+            .is_some_and(|r| r.trim_start_matches(' ').is_empty() || r.starts_with(" #"))
+    };
+    let mut keys = lines.iter().enumerate().filter(|(_, l)| is_key(l));
+    let (key, _) = keys.next()?;
+    if keys.next().is_some() {
+        return None;
+    }
+    let first = (key + 1..lines.len()).find(|&i| !blank(lines[i]))?;
+    let indent = lines[first].len() - lines[first].trim_start_matches(' ').len();
+    let is_item = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > indent
+            && b[..indent].iter().all(|&c| c == b' ')
+            && b[indent] == b'-'
+            && (b.len() == indent + 1 || b[indent + 1] == b' ')
+    };
+    let content_at_3 = lines[first].as_bytes().get(2).is_some_and(|&c| c != b' ');
+    if !is_item(lines[first]) || (indent == 0 && !content_at_3) {
+        return None;
+    }
+    let mut items = vec![first];
+    let mut end = lines.len();
+    for (i, l) in lines.iter().enumerate().skip(first + 1) {
+        if blank(l) {
+            continue;
+        }
+        if is_item(l) {
+            items.push(i);
+        } else if l.len() - l.trim_start_matches(' ').len() <= indent {
+            end = i;
+            break;
+        }
+    }
+    // Comments and blank lines before what ends the list stay with the rest of the file.
+    while end > first + 1 && blank(lines[end - 1]) && items.last() != Some(&(end - 1)) {
+        end -= 1;
+    }
+    (items.len() >= 2).then_some(Layout {
+        key,
+        indent,
+        items,
+        end,
+    })
+}
+
+/// Consecutive items grouped into parts of about equal size: (first item, items, byte range).
+fn parts(layout: &Layout, starts: &[usize], len: usize) -> Vec<(usize, usize, usize, usize)> {
+    let at = |line: usize| starts.get(line).copied().unwrap_or(len);
+    let from = at(layout.items[0]);
+    let to = at(layout.end);
+    let wanted = (crate::back::cores() * 4).min(layout.items.len()).max(1);
+    let target = (to - from).div_ceil(wanted);
+    let mut out = Vec::new();
+    let mut first = 0;
+    for i in 1..=layout.items.len() {
+        let next = layout.items.get(i).map_or(to, |&l| at(l));
+        let begin = at(layout.items[first]);
+        if next - begin >= target || i == layout.items.len() {
+            out.push((first, i - first, begin, next));
+            first = i;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_as_plain(text: &str) -> bool {
+        let split = parse(text, FileId(0));
+        let (mut docs, _) = build_part(text, FileId(0), 0, 0).expect("plain parse");
+        match split {
+            Some(tree) => {
+                assert_eq!(Some(tree), docs.pop(), "split parse differs for\n{text}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn a_large_synthetic_spec_parses_in_parts_exactly_as_a_whole() {
+        let text = crate::synth::spec("big", crate::synth::Shape::with_jobs(2_000));
+        let mut many = String::from("version: 1\njobnets:\n");
+        for n in 0..40 {
+            let one = crate::synth::spec(&format!("n{n}"), crate::synth::Shape::with_jobs(30));
+            many.push_str(one.split_once("jobnets:\n").map_or("", |(_, b)| b));
+        }
+        many.push_str("# trailing comment\ncalendars:\n  - name: c\n");
+        assert!(same_as_plain(&many));
+        // One jobnet only: nothing to cut.
+        assert!(!same_as_plain(&text));
+    }
+
+    #[test]
+    fn lists_at_column_zero_comments_and_block_scalars() {
+        let text = "version: 1\n# c\njobnets:\n# first\n- name: a\n  comment: |\n    line\n\n    more\n  units: []\n\n  # between\n- name: b\n  units: [{name: x, type: noop}]\n- name: c\n  comment: \"two\n    lines\"\ncalendars: []\n";
+        assert!(same_as_plain(text));
+        let crlf = text.replace('\n', "\r\n");
+        assert!(same_as_plain(&crlf));
+    }
+
+    #[test]
+    fn unusual_input_falls_back_to_the_plain_parse() {
+        // Anchor defined in one item and used in another part.
+        let mut text =
+            String::from("version: 1\njobnets:\n  - name: a\n    job_defaults: &d {cluster: x}\n");
+        for i in 0..30 {
+            text.push_str(&format!("  - name: n{i}\n    job_defaults: *d\n"));
+        }
+        let _ = same_as_plain(&text);
+        for bad in [
+            "version: 1\njobnets:\n  - a\n  - b\n---\nx: 1\n",
+            "version: 1\njobnets:\n  - a\n  - b\njobnets:\n  - c\n",
+            "version: 1\njobnets: [a,\n  b]\n",
+            "version: 1\njobnets:\n\t- a\n",
+            "version: 1\njobnets:\n  - \"open\n  - b\n",
+        ] {
+            assert!(parse(bad, FileId(0)).is_none(), "{bad}");
+        }
+    }
+}

@@ -1818,3 +1818,70 @@ jobnets:
     assert_eq!(rows.len(), 4);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rerun that passes over a job whose return code a judgment reads hands the judgment
+/// the code of the job's earlier run: the judgment takes the same way as before.
+#[test]
+fn rerun_keeps_the_return_code_a_judgment_reads() {
+    use jobnet2sfn::aws::runs::{self, RunMap, Selection};
+    let moto = moto();
+    let dir = tempdir("rerun-rc");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_rerun_rc
+    units:
+      - {name: count, type: test, params: {rc: 3}, end: {always: normal}}
+      - name: rows
+        after: [count]
+        judge: {return_code: {op: gt, value: 0}}
+        then: [load]
+      - {name: load, type: test, params: {fail_runs: 1}}
+      - {name: tail, type: test, after: [rows]}
+"#;
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let _ = compile(&[("rerun_rc.yaml".into(), spec.into())], &opts, &dir);
+    let map = RunMap::read(&dir).expect("runs.json");
+    let jobnet = map.jobnet("t_rerun_rc").expect("in runs.json").clone();
+    runtime().block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let date = "2027-01-05";
+        let input = json!({"businessDate": date, "vars": {}});
+        let arn = env.machines["t_rerun_rc"].clone();
+        let r = env
+            .clients
+            .run_execution(&arn, "rc-1", &input, RUN_TIMEOUT)
+            .await
+            .expect("run");
+        assert_eq!(r.status, "FAILED", "{r:?}");
+        let first = started_units(&env, "rc-1", "/t_rerun_rc/").await;
+        assert_eq!(
+            first,
+            set(&["count", "load"]),
+            "load fails on its first run"
+        );
+
+        let rr = runs::rerun(
+            &env.clients,
+            &run_table,
+            &jobnet,
+            date,
+            None,
+            &Selection::Failed,
+        )
+        .await
+        .expect("rerun");
+        let end = env
+            .clients
+            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        // count is passed over; its return code 3 still makes the judgment true, so load
+        // runs again (without the code the judgment would bypass it).
+        let again = started_units(&env, "2027-01-05-rerun-1", "/t_rerun_rc/").await;
+        assert_eq!(again, set(&["load", "tail"]));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1702,10 +1702,24 @@ impl<'a> Emitter<'a> {
                     actions: vec!["dynamodb:UpdateItem".into(), "dynamodb:GetItem".into()],
                     resources: vec![format!("${{{RUN_TABLE}Arn}}")],
                 });
+                // A judgment reads this job's return code: when a rerun passes the job
+                // over, the code its record kept is handed on as if the job had just ended.
+                let passed_over = if self.rc_needed(u) {
+                    let names =
+                        ["restore", "rc-restored", "rc-none"].map(|s| format!("{name}.{s}"));
+                    let states = record.restore_rc(&names[1], &names[2], &next_target);
+                    for (n, state) in names.iter().zip(states) {
+                        self.map(u, n);
+                        scope.insert(n, state);
+                    }
+                    names[0].clone()
+                } else {
+                    next_target.clone()
+                };
                 for (n, state) in [
                     (&begin, record.begin(&name, &why, &broken)),
                     (&why, record.why(&decide, &broken)),
-                    (&decide, record.decide(&next_target, &held)),
+                    (&decide, record.decide(&passed_over, &held)),
                     (&held, record.wait(&begin)),
                     (
                         &abnormal,

@@ -149,6 +149,31 @@ impl JobRecord {
         })
     }
 
+    /// For a job passed over whose return code a judgment reads: a Choice on whether the
+    /// record kept a code, and the two Pass states that put it (or null, for a job held
+    /// with skip that never ran) at `$.rc`, in the shape a job's own end leaves.
+    pub fn restore_rc(&self, restored: &str, none: &str, next: &str) -> [Value; 3] {
+        let rc = "$.record.item.rc.S";
+        [
+            json!({
+                "Type": "Choice",
+                "Comment": "passed over: hand on the return code of the job's earlier run",
+                "Choices": [{"Variable": rc, "IsPresent": true, "Next": restored}],
+                "Default": none
+            }),
+            json!({
+                "Type": "Pass",
+                "Parameters": {"failed": false, "rc.$": format!("States.StringToJson({rc})")},
+                "Next": next
+            }),
+            json!({
+                "Type": "Pass",
+                "Parameters": {"failed": false, "rc": null},
+                "Next": next
+            }),
+        ]
+    }
+
     /// A held job waits here between two attempts to start.
     pub fn wait(&self, begin: &str) -> Value {
         json!({

@@ -326,9 +326,11 @@ pub fn compile_with(
     let templates = templates?;
     // Root jobnets compile independently: spread them over the cores, then take their
     // results and diagnostics in source order so the output stays deterministic.
+    let machine_names = naming::machine_names(project);
     let results = crate::back::par_map(&roots, |&root| {
         let mut local = Diagnostics::default();
-        let names = naming::assign(project, root, &mut local);
+        let machine = machine_names.get(&root).cloned().unwrap_or_default();
+        let names = naming::assign(project, root, machine, &mut local);
         let mut plan = structure::plan(
             project,
             root,

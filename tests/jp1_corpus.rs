@@ -82,11 +82,8 @@ fn corpus_files_lower_and_compile() {
         let mut vd = Diagnostics::default();
         validate::validate(&project, templates.names(), &mut vd);
         // Same-named roots in different job groups get path-qualified machine names.
-        let machines: std::collections::BTreeSet<String> = project
-            .roots
-            .iter()
-            .map(|&r| naming::machine_name(&project, r))
-            .collect();
+        let machines: std::collections::BTreeSet<String> =
+            naming::machine_names(&project).into_values().collect();
         assert_eq!(machines.len(), project.roots.len(), "{}", path.display());
         let unexpected: Vec<String> = vd
             .items
@@ -100,9 +97,10 @@ fn corpus_files_lower_and_compile() {
             path.display(),
             unexpected.join("\n")
         );
+        let machines = naming::machine_names(&project);
         for &root in &project.roots {
             let mut nd = Diagnostics::default();
-            let names = naming::assign(&project, root, &mut nd);
+            let names = naming::assign(&project, root, machines[&root].clone(), &mut nd);
             assert!(!nd.has_errors(), "{}: {:?}", path.display(), nd.items);
             let plan = structure::plan(&project, root, structure::Options::default());
             let out = asl::emit(&project, &plan, &names, &templates);

@@ -799,7 +799,10 @@ impl<'a> Emitter<'a> {
             self.mapping.entry(path).or_default().extend(states);
         }
         self.pruned.extend(other.pruned);
-        self.parameters.extend(other.parameters);
+        // The first description of a parameter wins, as when emitting in one go.
+        for (k, v) in other.parameters {
+            self.parameters.entry(k).or_insert(v);
+        }
         self.tables.extend(other.tables);
         self.findings.extend(other.findings);
         self.errors.extend(other.errors);
@@ -2252,11 +2255,31 @@ impl<'a> Emitter<'a> {
             let path = path.clone();
             self.map(u, &cause_state);
             self.map(u, &rc_state);
+            // A judgment after the job reads `$.rc`: the exit code found in the cause goes
+            // there too, as a successful task's code would.
+            let mut into_rc = rc_state.clone();
+            if self.rc_needed(u) {
+                let [found, code] = ["rc-found", "rc-code"].map(|s| format!("{name}.{s}"));
+                self.map(u, &found);
+                self.map(u, &code);
+                scope.insert(&found, json!({
+                    "Type": "Choice",
+                    "Choices": [{"And": [{"Variable": path, "IsPresent": true}, {"Variable": path, "IsNumeric": true}], "Next": code}],
+                    "Default": rc_state
+                }));
+                scope.insert(&code, json!({
+                    "Type": "Pass",
+                    "Comment": format!("{}: the exit code is the return code a judgment reads", unit.path),
+                    "Parameters": {"failed": false, "cause.$": "$.cause", "rc.$": path},
+                    "Next": rc_state
+                }));
+                into_rc = found;
+            }
             scope.insert(&cause_state, json!({
                 "Type": "Pass",
                 "Comment": format!("{}: read the exit code from the failed task", unit.path),
                 "Parameters": {"failed": false, "cause.$": "States.StringToJson($.error.Cause)"},
-                "Next": rc_state
+                "Next": into_rc
             }));
             scope.insert(&rc_state, json!({
                 "Type": "Choice",
@@ -2604,6 +2627,37 @@ mod tests {
         let mut removed = Vec::new();
         prune_unreachable(&mut copy, &mut removed);
         assert!(removed.is_empty(), "unreachable: {removed:?}");
+    }
+
+    #[test]
+    fn a_judgment_after_a_container_job_reads_its_exit_code() {
+        let c = compile_one(
+            r#"version: 1
+jobnets:
+  - name: n
+    units:
+      - {name: extract, type: ecs, params: {command: [x]}, end: {warning_above: 2, abnormal_above: 8}}
+      - name: rows
+        after: [extract]
+        judge: {return_code: {op: gt, value: 0}}
+        then: [load]
+      - {name: load, type: noop}
+"#,
+        );
+        let m = c.outputs[0].machines[0].definition();
+        assert_well_formed(&m);
+        let states = &m["States"];
+        assert_eq!(states["extract.cause"]["Next"], "extract.rc-found");
+        assert_eq!(states["extract.rc-found"]["Default"], "extract.rc");
+        let code = &states["extract.rc-code"];
+        assert_eq!(code["Next"], "extract.rc");
+        assert_eq!(code["Parameters"]["rc.$"], "$.cause.Containers[0].ExitCode");
+        assert_eq!(code["Parameters"]["cause.$"], "$.cause");
+        // A passed-over job hands on its recorded code the same way.
+        assert_eq!(
+            states["extract.decide"]["Choices"][0]["Next"],
+            "extract.restore"
+        );
     }
 
     #[test]

@@ -79,8 +79,9 @@ impl Names {
 
 /// Assigns names for every unit below `root`. A unit's name is its sanitised source name;
 /// when several units of the jobnet share it, each is qualified by its path below the root.
-/// Names that still collide are errors (E0201) the user fixes by renaming.
-pub fn assign(project: &Project, root: UnitId, diags: &mut Diagnostics) -> Names {
+/// Names that still collide are errors (E0201) the user fixes by renaming. `machine` is the
+/// root's entry of [`machine_names`].
+pub fn assign(project: &Project, root: UnitId, machine: String, diags: &mut Diagnostics) -> Names {
     let units = project.descendants(root);
     let mut count: HashMap<String, usize> = HashMap::new();
     let simple: Vec<(UnitId, String)> = units
@@ -117,30 +118,38 @@ pub fn assign(project: &Project, root: UnitId, diags: &mut Diagnostics) -> Names
         taken.insert(name.clone(), u);
         by_unit.insert(u, name);
     }
-    let machine = machine_name(project, root);
     by_unit.insert(root, machine.clone());
     Names { machine, by_unit }
 }
 
-/// The machine base name of a root jobnet: its sanitised name, or, when another root
-/// shares it (JP1 allows equal names in different job groups), its sanitised path.
-pub fn machine_name(project: &Project, root: UnitId) -> String {
-    let own = sanitize(&project.units[root].name);
-    let shared = project
+/// The machine base name of every root jobnet: its sanitised name, or, when another root
+/// shares it (JP1 allows equal names in different job groups), its sanitised path. All at
+/// once: asking root by root compared every pair of roots.
+pub fn machine_names(project: &Project) -> HashMap<UnitId, String> {
+    let own: Vec<(UnitId, String)> = project
         .roots
         .iter()
-        .any(|&r| r != root && sanitize(&project.units[r].name) == own);
-    if !shared {
-        return own;
-    }
-    let path: Vec<String> = project.units[root]
-        .path
-        .split('/')
-        .filter(|p| !p.is_empty())
-        .map(sanitize)
+        .map(|&r| (r, sanitize(&project.units[r].name)))
         .collect();
-    // Room is left for the `-cont` and child-key suffixes within 80 characters.
-    shorten(&path.join("__"), 40)
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (_, s) in &own {
+        *count.entry(s.as_str()).or_default() += 1;
+    }
+    own.iter()
+        .map(|(r, s)| {
+            if count[s.as_str()] < 2 {
+                return (*r, s.clone());
+            }
+            let path: Vec<String> = project.units[*r]
+                .path
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(sanitize)
+                .collect();
+            // Room is left for the `-cont` and child-key suffixes within 80 characters.
+            (*r, shorten(&path.join("__"), 40))
+        })
+        .collect()
 }
 
 fn qualified(project: &Project, root: UnitId, u: UnitId) -> String {

@@ -102,8 +102,9 @@ pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics
 
 fn check_roots(project: &Project, diags: &mut Diagnostics) {
     let mut seen: HashMap<String, UnitId> = HashMap::new();
+    let mut names = crate::passes::naming::machine_names(project);
     for &r in &project.roots {
-        let key = crate::passes::naming::machine_name(project, r);
+        let key = names.remove(&r).unwrap_or_default();
         if let Some(&other) = seen.get(&key) {
             diags.push(
                 Diagnostic::error(

@@ -19,6 +19,13 @@ struct Layout {
 }
 
 pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
+    // A lone CR breaks a line for YAML but not for the line offsets below.
+    if text
+        .match_indices('\r')
+        .any(|(i, _)| text.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        return None;
+    }
     let mut starts = vec![0usize];
     starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
     let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
@@ -115,7 +122,10 @@ fn layout(lines: &[&str]) -> Option<Layout> {
             && b[indent] == b'-'
             && (b.len() == indent + 1 || b[indent + 1] == b' ')
     };
-    let content_at_3 = lines[first].as_bytes().get(2).is_some_and(|&c| c != b' ');
+    let content_at_3 = lines[first]
+        .as_bytes()
+        .get(2)
+        .is_some_and(|&c| c != b' ' && c != b'#');
     if !is_item(lines[first]) || (indent == 0 && !content_at_3) {
         return None;
     }
@@ -131,10 +141,6 @@ fn layout(lines: &[&str]) -> Option<Layout> {
             end = i;
             break;
         }
-    }
-    // Comments and blank lines before what ends the list stay with the rest of the file.
-    while end > first + 1 && blank(lines[end - 1]) && items.last() != Some(&(end - 1)) {
-        end -= 1;
     }
     (items.len() >= 2).then_some(Layout {
         key,
@@ -197,6 +203,10 @@ mod tests {
     #[test]
     fn lists_at_column_zero_comments_and_block_scalars() {
         let text = "version: 1\n# c\njobnets:\n# first\n- name: a\n  comment: |\n    line\n\n    more\n  units: []\n\n  # between\n- name: b\n  units: [{name: x, type: noop}]\n- name: c\n  comment: \"two\n    lines\"\ncalendars: []\n";
+        // A block scalar that ends the list keeps its last comment-like line and its
+        // trailing blank lines (`|+`).
+        let tail = "version: 1\njobnets:\n  - name: a\n  - name: b\n    comment: |\n      run.sh\n      # done\n  - name: c\n    comment: |+\n      x\n\n\n# after\ncalendars: []\n";
+        assert!(same_as_plain(tail));
         assert!(same_as_plain(text));
         let crlf = text.replace('\n', "\r\n");
         assert!(same_as_plain(&crlf));
@@ -217,6 +227,8 @@ mod tests {
             "version: 1\njobnets: [a,\n  b]\n",
             "version: 1\njobnets:\n\t- a\n",
             "version: 1\njobnets:\n  - \"open\n  - b\n",
+            "version: 1\njobnets:\n  - a\r\r\n  - b\n",
+            "version: 1\njobnets:\n- # c\n  name: a\n- b\n",
         ] {
             assert!(parse(bad, FileId(0)).is_none(), "{bad}");
         }

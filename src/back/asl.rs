@@ -1994,13 +1994,28 @@ impl<'a> Emitter<'a> {
             }
         }
         let prefix = pascal(name);
-        let ctx = json!({
-            "job": {"name": unit.name, "path": unit.path, "state": name, "params": params,
-                    "param_prefix": prefix, "exec_suffix": shorten(name, 32)},
-            "run": {"id": RUN_ID_TOKEN, "business_date": self.business_date()},
-            "jobnet": {"name": self.project.units[self.plan.root].name}
-        });
-        self.templates.render(&job.job_type, &ctx)
+        let ctx = object([
+            (
+                "job",
+                object([
+                    ("name", json!(unit.name)),
+                    ("path", json!(unit.path)),
+                    ("state", json!(name)),
+                    ("params", Value::Object(params)),
+                    ("param_prefix", json!(prefix)),
+                    ("exec_suffix", json!(shorten(name, 32))),
+                ]),
+            ),
+            (
+                "run",
+                json!({"id": RUN_ID_TOKEN, "business_date": self.business_date()}),
+            ),
+            (
+                "jobnet",
+                json!({"name": self.project.units[self.plan.root].name}),
+            ),
+        ]);
+        self.templates.render(&job.job_type, ctx)
     }
 
     fn emit_rendered(

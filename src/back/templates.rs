@@ -129,8 +129,8 @@ impl TemplateSet {
     }
 
     /// Renders a job type with `context` and checks the result's shape.
-    pub fn render(&self, job_type: &str, context: &Value) -> Result<Rendered, String> {
-        let ctx = tera::Context::from_value(context.clone()).map_err(|e| e.to_string())?;
+    pub fn render(&self, job_type: &str, context: Value) -> Result<Rendered, String> {
+        let ctx = tera::Context::from_value(context).map_err(|e| e.to_string())?;
         let text = self
             .tera
             .render(job_type, &ctx)
@@ -286,7 +286,7 @@ mod tests {
         for name in t.names() {
             let r = t.render(
                 name,
-                &ctx(json!({"function": "arn:aws:lambda:ap-northeast-1:1:function:f"})),
+                ctx(json!({"function": "arn:aws:lambda:ap-northeast-1:1:function:f"})),
             );
             assert!(r.is_ok(), "{name}: {r:?}");
         }
@@ -298,7 +298,7 @@ mod tests {
         let r = t
             .render(
                 "ecs",
-                &ctx(json!({"command": "run.sh --all", "environment": {"MODE": "full"}})),
+                ctx(json!({"command": "run.sh --all", "environment": {"MODE": "full"}})),
             )
             .unwrap();
         let over = &r.states[0]["Parameters"]["Overrides"]["ContainerOverrides"][0];
@@ -321,7 +321,7 @@ mod tests {
         let r = t
             .render(
                 "ecs-windows",
-                &ctx(json!({"command": "C:\\jobs\\daily.bat"})),
+                ctx(json!({"command": "C:\\jobs\\daily.bat"})),
             )
             .unwrap();
         let cmd = &r.states[0]["Parameters"]["Overrides"]["ContainerOverrides"][0]["Command"];
@@ -344,10 +344,10 @@ mod tests {
         .unwrap();
         let t = TemplateSet::load(Some(&dir)).unwrap();
         assert_eq!(
-            t.render("noop", &ctx(json!({}))).unwrap().states[0]["Comment"],
+            t.render("noop", ctx(json!({}))).unwrap().states[0]["Comment"],
             "mine"
         );
-        let err = t.render("bad", &ctx(json!({}))).unwrap_err();
+        let err = t.render("bad", ctx(json!({}))).unwrap_err();
         assert!(err.contains("must not set `Next`"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

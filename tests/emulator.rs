@@ -1528,13 +1528,28 @@ async fn started_units(env: &Env, name: &str, net: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Compiles one spec into `dir` with clocks at a second per minute and returns the
+/// jobnet's entry of runs.json, which `status` and `rerun` work from.
+fn compile_for_runs(
+    file: &str,
+    spec: &str,
+    jobnet: &str,
+    dir: &Path,
+) -> jobnet2sfn::aws::runs::JobnetMap {
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let _ = compile(&[(file.into(), spec.into())], &opts, dir);
+    let map = jobnet2sfn::aws::runs::RunMap::read(dir).expect("runs.json");
+    map.jobnet(jobnet).expect("jobnet in runs.json").clone()
+}
+
 fn set(units: &[&str]) -> BTreeSet<String> {
     units.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
 fn generations_keep_runs_of_one_date_apart() {
-    use jobnet2sfn::aws::runs::{self, RunMap, Selection};
+    use jobnet2sfn::aws::runs::{self, Selection};
     use jobnet2sfn::back::records::run_segment;
     let moto = moto();
     let dir = tempdir("generations");
@@ -1546,11 +1561,7 @@ jobnets:
       - {name: a, type: test}
       - {name: b, type: test, after: [a]}
 "#;
-    let mut opts = driver::CompileOptions::default();
-    opts.emit.seconds_per_minute = 1;
-    let _ = compile(&[("gen.yaml".into(), spec.into())], &opts, &dir);
-    let map = RunMap::read(&dir).expect("runs.json");
-    let jobnet = map.jobnet("t_gen").expect("t_gen in runs.json").clone();
+    let jobnet = compile_for_runs("gen.yaml", spec, "t_gen", &dir);
     assert!(
         jobnet.generations,
         "multiple launch keys runs by generation"
@@ -1639,7 +1650,7 @@ jobnets:
 
 #[test]
 fn operations_rerun_status_and_hold() {
-    use jobnet2sfn::aws::runs::{self, RunMap, Selection};
+    use jobnet2sfn::aws::runs::{self, Selection};
     let moto = moto();
     let dir = tempdir("operations");
     let spec = r#"version: 1
@@ -1651,11 +1662,7 @@ jobnets:
       - {name: c, type: test, after: [b]}
       - {name: d, type: test}
 "#;
-    let mut opts = driver::CompileOptions::default();
-    opts.emit.seconds_per_minute = 1;
-    let _ = compile(&[("ops.yaml".into(), spec.into())], &opts, &dir);
-    let map = RunMap::read(&dir).expect("runs.json");
-    let jobnet = map.jobnet("t_ops").expect("t_ops in runs.json").clone();
+    let jobnet = compile_for_runs("ops.yaml", spec, "t_ops", &dir);
     let rt = runtime();
     rt.block_on(async {
         let env = deploy(&moto, &dir).await;
@@ -1823,7 +1830,7 @@ jobnets:
 /// the code of the job's earlier run: the judgment takes the same way as before.
 #[test]
 fn rerun_keeps_the_return_code_a_judgment_reads() {
-    use jobnet2sfn::aws::runs::{self, RunMap, Selection};
+    use jobnet2sfn::aws::runs::{self, Selection};
     let moto = moto();
     let dir = tempdir("rerun-rc");
     let spec = r#"version: 1
@@ -1838,11 +1845,7 @@ jobnets:
       - {name: load, type: test, params: {fail_runs: 1}}
       - {name: tail, type: test, after: [rows]}
 "#;
-    let mut opts = driver::CompileOptions::default();
-    opts.emit.seconds_per_minute = 1;
-    let _ = compile(&[("rerun_rc.yaml".into(), spec.into())], &opts, &dir);
-    let map = RunMap::read(&dir).expect("runs.json");
-    let jobnet = map.jobnet("t_rerun_rc").expect("in runs.json").clone();
+    let jobnet = compile_for_runs("rerun_rc.yaml", spec, "t_rerun_rc", &dir);
     runtime().block_on(async {
         let env = deploy(&moto, &dir).await;
         let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();

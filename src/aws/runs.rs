@@ -552,26 +552,15 @@ pub fn table(rows: &[Row], runs: bool) -> String {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            if runs {
-                vec![
-                    r.business_date.clone(),
-                    r.status.clone(),
-                    r.started.clone(),
-                    r.ended.clone(),
-                    r.attempts.clone(),
-                    r.held.clone(),
-                ]
-            } else {
-                vec![
-                    r.unit.clone(),
-                    r.status.clone(),
-                    r.started.clone(),
-                    r.ended.clone(),
-                    r.rc.clone(),
-                    r.attempts.clone(),
-                    r.held.clone(),
-                ]
-            }
+            // A run's row has its date and no return code; a job's its unit and code.
+            let first = if runs { &r.business_date } else { &r.unit };
+            let rc = (!runs).then_some(&r.rc);
+            [first, &r.status, &r.started, &r.ended]
+                .into_iter()
+                .chain(rc)
+                .chain([&r.attempts, &r.held])
+                .cloned()
+                .collect()
         })
         .collect();
     let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();

@@ -13,22 +13,8 @@ pub mod yaml;
 /// `items.iter().map(f)` on every core, in order. Serialising and measuring hundreds of
 /// large definitions are independent, and the targets are set for a 2-core machine.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = if items.len() < 2 { 1 } else { cores() };
-    if threads < 2 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    let mut refs: Vec<&T> = items.iter().collect();
+    par_map_mut(&mut refs, |t| f(t))
 }
 
 /// Cores to spread work over. Asked once: the standard library reads the cgroup quota

@@ -327,7 +327,7 @@ pub fn compile_with(
     // Root jobnets compile independently: spread them over the cores, then take their
     // results and diagnostics in source order so the output stays deterministic.
     let machine_names = naming::machine_names(project);
-    let results = crate::back::par_map(&roots, |&root| {
+    let results = crate::par::par_map(&roots, |&root| {
         let mut local = Diagnostics::default();
         let machine = machine_names.get(&root).cloned().unwrap_or_default();
         let names = naming::assign(project, root, machine, &mut local);
@@ -468,7 +468,7 @@ fn split(
         partition::partition(project, plan, &effective, &state_name, &cost);
         let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
         let mut out = out;
-        let figures: Vec<_> = crate::back::par_map_mut(&mut out.machines, |m| m.seal());
+        let figures: Vec<_> = crate::par::par_map_mut(&mut out.machines, |m| m.seal());
         let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
             let r = (m.states as f64 / budgets.states as f64)
                 .max(m.definition_bytes as f64 / budgets.definition_bytes as f64)
@@ -577,7 +577,7 @@ pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> s
         std::fs::create_dir_all(d)?;
     }
     // Hundreds of definitions of a large compile are written on every core.
-    crate::back::par_map(&files, |(rel, content)| {
+    crate::par::par_map(&files, |(rel, content)| {
         let content = content.as_ref();
         let path = dir.join(rel);
         // Unchanged files keep their timestamps, so build tools downstream stay quiet.

@@ -13,5 +13,6 @@ pub mod diag;
 pub mod driver;
 pub mod front;
 pub mod ir;
+pub mod par;
 pub mod passes;
 pub mod synth;

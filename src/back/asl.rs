@@ -17,6 +17,7 @@ use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
     UnitKind,
 };
+pub use crate::passes::naming::pascal;
 use crate::passes::naming::{shorten, Names};
 use crate::passes::partition::Cost;
 use crate::passes::structure::{Block, JobnetPlan};
@@ -373,7 +374,7 @@ pub fn emit_cached(
     if !plan.children.is_empty() {
         e.role = Role::Child;
     }
-    let children = crate::back::par_map(&plan.children, |c| {
+    let children = crate::par::par_map(&plan.children, |c| {
         let mut f = e.fork(Role::Child);
         let name = f.child_machine(&c.key);
         let start = "child.start".to_string();
@@ -465,11 +466,11 @@ pub fn unit_costs(
         .collect();
     // Each unit is emitted and measured on its own: independent work, split over the cores,
     // each with its own render cache that is merged into `cache` for the emission after.
-    let threads = crate::back::cores();
+    let threads = crate::par::cores();
     let chunks: Vec<&[UnitId]> = leaves
         .chunks(leaves.len().div_ceil(threads).max(1))
         .collect();
-    let parts = crate::back::par_map(&chunks, |chunk| {
+    let parts = crate::par::par_map(&chunks, |chunk| {
         let local = RenderCache::default();
         let mut e = Emitter::new(project, plan, names, templates, &local, String::new(), opts);
         e.plan_monitors(false);
@@ -2565,18 +2566,6 @@ fn replace_token(v: &mut Value, run_id: &str) {
         Value::Object(o) => o.values_mut().for_each(|x| replace_token(x, run_id)),
         _ => {}
     }
-}
-
-pub fn pascal(s: &str) -> String {
-    s.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            c.next().map_or_else(String::new, |f| {
-                f.to_ascii_uppercase().to_string() + c.as_str()
-            })
-        })
-        .collect()
 }
 
 fn dedup(items: Vec<IamStatement>) -> Vec<IamStatement> {

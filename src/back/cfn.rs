@@ -3,7 +3,7 @@
 //! Parameters for the ARNs the user supplies. Also the deploy manifest the Rust deployer
 //! (and the emulator tests) read instead of parsing YAML.
 
-use crate::back::asl::{pascal, JobnetOutput, Machine, Role, ALERT_TOPIC};
+use crate::back::asl::{JobnetOutput, Machine, Role, ALERT_TOPIC};
 use crate::back::templates::IamStatement;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,12 +63,7 @@ impl Default for CfnOptions {
 
 /// Logical id of a machine's resources (`DailySales` → `DailySalesStateMachine`, …).
 pub fn logical(machine: &str) -> String {
-    let p = pascal(machine);
-    if p.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        format!("M{p}")
-    } else {
-        p
-    }
+    crate::passes::naming::logical_id(machine)
 }
 
 /// How each `${Name}` of a definition is filled.

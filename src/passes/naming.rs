@@ -166,6 +166,30 @@ fn qualified(project: &Project, root: UnitId, u: UnitId) -> String {
     shorten(&parts.join("__"), MAX_NAME - 24)
 }
 
+/// `extract_sales-v2` → `ExtractSalesV2`: CloudFormation names and parameter prefixes.
+pub fn pascal(s: &str) -> String {
+    s.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next().map_or_else(String::new, |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
+        })
+        .collect()
+}
+
+/// Logical id of a machine's resources in CloudFormation (`DailySales` →
+/// `DailySalesStateMachine`, …): its name in PascalCase, never starting with a digit.
+pub fn logical_id(machine: &str) -> String {
+    let p = pascal(machine);
+    if p.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        format!("M{p}")
+    } else {
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

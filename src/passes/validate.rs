@@ -101,24 +101,38 @@ pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics
 }
 
 fn check_roots(project: &Project, diags: &mut Diagnostics) {
-    let mut seen: HashMap<String, UnitId> = HashMap::new();
+    let mut seen: HashMap<String, (UnitId, String)> = HashMap::new();
     let mut names = crate::passes::naming::machine_names(project);
     for &r in &project.roots {
-        let key = names.remove(&r).unwrap_or_default();
-        if let Some(&other) = seen.get(&key) {
+        let name = names.remove(&r).unwrap_or_default();
+        let clash = [
+            crate::passes::naming::logical_id(&name),
+            format!("file:{}", name.to_ascii_lowercase()),
+        ]
+        .into_iter()
+        .find_map(|key| seen.get(&key).cloned());
+        if let Some((other, other_name)) = clash.as_ref() {
+            let what = if *other_name == name {
+                format!("the same machine name `{name}`")
+            } else {
+                format!("machine names `{other_name}` and `{name}`, which CloudFormation logical ids and case-insensitive file systems do not tell apart")
+            };
             diags.push(
                 Diagnostic::error(
                     "E0210",
                     format!(
-                        "jobnets `{}` and `{}` get the same machine name `{key}`",
-                        project.units[other].path, project.units[r].path
+                        "jobnets `{}` and `{}` get {what}",
+                        project.units[*other].path, project.units[r].path
                     ),
                 )
                 .at(project.units[r].span)
-                .hint("root jobnet names must be unique after sanitising to [A-Za-z0-9_-]"),
+                .hint("rename one: root jobnet names must stay distinct after sanitising to [A-Za-z0-9_-], in any case, and with `_` and `-` dropped"),
             );
         } else {
-            seen.insert(key, r);
+            // A machine name also names its CloudFormation resources (`a_b` and `aB` are
+            // both `AB…`) and its files, which may land on a case-insensitive file system.
+            seen.insert(crate::passes::naming::logical_id(&name), (r, name.clone()));
+            seen.insert(format!("file:{}", name.to_ascii_lowercase()), (r, name));
         }
     }
 }
@@ -367,6 +381,35 @@ mod tests {
         let c = sccs(&succ);
         assert!(c.contains(&vec![0, 1, 2]));
         assert!(c.contains(&vec![3]));
+    }
+
+    #[test]
+    fn root_names_that_merge_in_resources_or_files_are_errors() {
+        let errors = |a: &str, b: &str| {
+            let mut project = Project::default();
+            let mut diags = Diagnostics::default();
+            let spec = format!(
+                "version: 1\njobnets:\n  - name: {a}\n    units: [{{name: j, type: noop}}]\n  - name: {b}\n    units: [{{name: j, type: noop}}]\n"
+            );
+            crate::driver::load_text(
+                &mut project,
+                "r.yaml",
+                spec,
+                crate::driver::InputFormat::Spec,
+                &mut diags,
+            );
+            validate(&project, &["noop".to_string()], &mut diags);
+            diags.items.iter().filter(|d| d.code == "E0210").count()
+        };
+        // Same logical id (`AB`), same file name but for case, and distinct names.
+        assert_eq!(errors("a_b", "aB"), 1);
+        assert_eq!(errors("Daily", "daily"), 1);
+        assert_eq!(errors("daily", "nightly"), 0);
+        assert_eq!(
+            errors("ab", "a_b"),
+            0,
+            "`Ab` and `AB`, `ab` and `a_b`: no clash"
+        );
     }
 
     #[test]

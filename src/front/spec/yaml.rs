@@ -134,7 +134,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
 }
 
 fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
-    if text.len() >= SPLIT_PARSE_MIN_BYTES && crate::back::cores() > 1 {
+    if text.len() >= SPLIT_PARSE_MIN_BYTES && crate::par::cores() > 1 {
         if let Some(root) = split::parse(text, file) {
             return Ok(Some(root));
         }

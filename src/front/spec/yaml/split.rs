@@ -31,7 +31,7 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
     let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
     let layout = layout(&lines)?;
     let parts = parts(&layout, &starts, text.len());
-    let parsed = crate::back::par_map(&parts, |&(first, count, from, to)| {
+    let parsed = crate::par::par_map(&parts, |&(first, count, from, to)| {
         let offset = u32::try_from(layout.items[first]).ok()?;
         // The list sits in the root map: one enclosing collection.
         let (mut docs, aliases) = build_part(&text[from..to], file, offset, 1).ok()?;
@@ -155,7 +155,7 @@ fn parts(layout: &Layout, starts: &[usize], len: usize) -> Vec<(usize, usize, us
     let at = |line: usize| starts.get(line).copied().unwrap_or(len);
     let from = at(layout.items[0]);
     let to = at(layout.end);
-    let wanted = (crate::back::cores() * 4).min(layout.items.len()).max(1);
+    let wanted = (crate::par::cores() * 4).min(layout.items.len()).max(1);
     let target = (to - from).div_ceil(wanted);
     let mut out = Vec::new();
     let mut first = 0;

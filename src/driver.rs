@@ -346,8 +346,8 @@ pub fn compile_with(
             &opts.budgets,
             opts.emit,
         );
-        // Scheduled jobnets get the business-day gate; then each definition is written out
-        // once, here on the worker, and its tree dropped (see `Machine::seal`).
+        // Scheduled jobnets get the business-day gate, which reopens the root's definition:
+        // it is written out again here, on the worker (see `Machine::seal`).
         let out = out.map(|mut out| {
             schedule::gate_machines(
                 project,
@@ -386,16 +386,12 @@ pub fn compile_with(
     if diags.has_errors() {
         return None;
     }
-    let mut files: BTreeMap<String, Arc<str>> = BTreeMap::new();
-    let mut measured = BTreeMap::new();
-    let mut definition_bytes = 0;
-    for m in outputs.iter().flat_map(|o| &o.machines) {
-        let figures = m.metrics();
-        definition_bytes += figures.definition_bytes;
-        measured.insert(m.name.clone(), figures);
-        files.insert(report::machine_file(&m.name), m.text());
-    }
-    let mut report = report::build_measured(project, &outputs, &measured);
+    let mut files: BTreeMap<String, Arc<str>> = outputs
+        .iter()
+        .flat_map(|o| &o.machines)
+        .map(|m| (report::machine_file(&m.name), m.text()))
+        .collect();
+    let mut report = report::build(project, &outputs);
     report.jp1 = jp1.to_vec();
     // The remaining files are independent of each other; on large inputs (runs.json and
     // the reports list every unit) writing them one after the other left a core idle.
@@ -404,7 +400,7 @@ pub fn compile_with(
         let markdown = s.spawn(|| report::markdown(&report));
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
-        let mut template = cfn::template(&outputs, &opts.cfn, Some(definition_bytes));
+        let mut template = cfn::template(&outputs, &opts.cfn);
         schedule::add_schedules(&mut template, project, &outputs, diags);
         files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
         for (file, items) in calendars {
@@ -451,8 +447,8 @@ fn split(
     // four states with run records) go straight to the estimate.
     let units = project.descendants(plan.root).len();
     if units <= budgets.states / 4 {
-        let mut whole = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
-        if whole.machines.iter_mut().all(|m| within(&m.seal())) {
+        let whole = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
+        if whole.machines.iter().all(|m| within(&m.metrics())) {
             return Ok(whole);
         }
     }
@@ -467,8 +463,7 @@ fn split(
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost);
         let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
-        let mut out = out;
-        let figures: Vec<_> = crate::par::par_map_mut(&mut out.machines, |m| m.seal());
+        let figures: Vec<_> = out.machines.iter().map(asl::Machine::metrics).collect();
         let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
             let r = (m.states as f64 / budgets.states as f64)
                 .max(m.definition_bytes as f64 / budgets.definition_bytes as f64)

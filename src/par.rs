@@ -1,11 +1,26 @@
 //! Work spread over the cores with scoped threads, results in input order (so output bytes
 //! never depend on scheduling). Used by the front-ends and back-ends alike.
 
-/// `items.iter().map(f)` on every core, in order. Serialising and measuring hundreds of
-/// large definitions are independent, and the targets are set for a 2-core machine.
+/// `items.iter().map(f)` on every core, in order: root jobnets, split parts, parts of a
+/// large spec file and output files are independent, and the targets are set for a
+/// 2-core machine.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let mut refs: Vec<&T> = items.iter().collect();
-    par_map_mut(&mut refs, |t| f(t))
+    let threads = if items.len() < 2 { 1 } else { cores() };
+    if threads < 2 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }
 
 /// Cores to spread work over. Asked once: the standard library reads the cgroup quota
@@ -13,26 +28,6 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec
 pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
-}
-
-/// [`par_map`] over mutable items.
-pub fn par_map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
-    let threads = if items.len() < 2 { 1 } else { cores() };
-    if threads < 2 {
-        return items.iter_mut().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks_mut(chunk)
-            .map(|c| s.spawn(move || c.iter_mut().map(f).collect::<Vec<R>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
 }
 
 #[cfg(test)]
@@ -46,15 +41,6 @@ mod tests {
             par_map(&items, |x| x * 2),
             items.iter().map(|x| x * 2).collect::<Vec<_>>()
         );
-        let mut m = items.clone();
-        assert_eq!(
-            par_map_mut(&mut m, |x| {
-                *x += 1;
-                *x
-            }),
-            (1..1001).collect::<Vec<_>>()
-        );
-        assert_eq!(m, (1..1001).collect::<Vec<_>>());
         assert!(par_map(&[] as &[u32], |x| *x).is_empty());
     }
 }

@@ -78,10 +78,7 @@ pub const REGION_OF_EXECUTION: &str =
 pub struct Machine {
     pub name: String,
     pub role: Role,
-    /// The definition as a tree while the back-ends shape it; `None` once sealed.
-    tree: Option<Value>,
-    /// The pretty-printed definition and its figures, once sealed.
-    sealed: Option<(Arc<str>, Metrics)>,
+    definition: Definition,
     /// `${Name}` placeholders used by the definition.
     pub placeholders: BTreeSet<String>,
     pub iam: Vec<IamStatement>,
@@ -90,52 +87,62 @@ pub struct Machine {
     pub starts: BTreeSet<String>,
 }
 
+/// A machine's definition: a tree while the back-ends shape it, then sealed into the
+/// pretty text written to disk and its figures.
+#[derive(Debug, Clone)]
+enum Definition {
+    Tree(Value),
+    Sealed { text: Arc<str>, metrics: Metrics },
+}
+
 impl Machine {
     /// The definition; parsed back from its text when the machine is sealed.
     pub fn definition(&self) -> Cow<'_, Value> {
-        match (&self.tree, &self.sealed) {
-            (Some(tree), _) => Cow::Borrowed(tree),
-            (None, Some((text, _))) => {
+        match &self.definition {
+            Definition::Tree(tree) => Cow::Borrowed(tree),
+            Definition::Sealed { text, .. } => {
                 Cow::Owned(serde_json::from_str(text).expect("sealed text is JSON we wrote"))
             }
-            (None, None) => Cow::Owned(Value::Null),
         }
     }
 
     /// The definition to change; unseals the machine.
     pub fn definition_mut(&mut self) -> &mut Value {
-        if self.tree.is_none() {
-            self.tree = Some(self.definition().into_owned());
+        if let Definition::Sealed { .. } = self.definition {
+            self.definition = Definition::Tree(self.definition().into_owned());
         }
-        self.sealed = None;
-        self.tree.get_or_insert(Value::Null)
+        match &mut self.definition {
+            Definition::Tree(tree) => tree,
+            Definition::Sealed { .. } => unreachable!("unsealed just above"),
+        }
     }
 
     /// Serialises the definition once for writing and measuring, and drops the tree: held
     /// as trees, the machines of a large compile need about 50 KB of heap per job.
-    pub fn seal(&mut self) -> Metrics {
-        if let (Some(tree), None) = (&self.tree, &self.sealed) {
+    pub fn seal(&mut self) {
+        if let Definition::Tree(tree) = &self.definition {
             let text = crate::back::pretty(tree);
-            let figures = metrics::measure_with_len(tree, text.len());
-            self.sealed = Some((text.into(), figures));
+            let metrics = metrics::measure_with_len(tree, text.len());
+            self.definition = Definition::Sealed {
+                text: text.into(),
+                metrics,
+            };
         }
-        self.tree = None;
-        self.metrics()
     }
 
     /// The pretty-printed definition as written to disk.
     pub fn text(&self) -> Arc<str> {
-        match &self.sealed {
-            Some((text, _)) => text.clone(),
-            None => crate::back::pretty(&self.definition()).into(),
+        match &self.definition {
+            Definition::Sealed { text, .. } => text.clone(),
+            Definition::Tree(tree) => crate::back::pretty(tree).into(),
         }
     }
 
     /// Size figures of the definition.
     pub fn metrics(&self) -> Metrics {
-        match &self.sealed {
-            Some((_, figures)) => *figures,
-            None => metrics::measure(&self.definition()),
+        match &self.definition {
+            Definition::Sealed { metrics, .. } => *metrics,
+            Definition::Tree(tree) => metrics::measure(tree),
         }
     }
 }
@@ -779,7 +786,6 @@ impl<'a> Emitter<'a> {
             role,
             cont_name: self.cont_name.clone(),
             monitors: self.monitors.clone(),
-            monitor_name: self.monitor_name.clone(),
             rc_feeders: Arc::clone(&self.rc_feeders),
             records: self.records,
             generations: self.generations,
@@ -874,8 +880,7 @@ impl<'a> Emitter<'a> {
         let mut machine = Machine {
             name: name.to_string(),
             role,
-            tree: Some(definition),
-            sealed: None,
+            definition: Definition::Tree(definition),
             placeholders,
             iam: dedup(std::mem::take(&mut self.iam)),
             events_rules: std::mem::take(&mut self.events_rules),

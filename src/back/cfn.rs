@@ -132,11 +132,7 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
     params
 }
 
-pub fn template(
-    outputs: &[JobnetOutput],
-    opts: &CfnOptions,
-    definition_bytes: Option<usize>,
-) -> Value {
+pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
     let tables = all_tables(outputs);
     let mut parameters = Map::new();
     parameters.insert(
@@ -153,13 +149,12 @@ pub fn template(
         Definitions::S3 => true,
         Definitions::Inline => false,
         Definitions::Auto => {
-            definition_bytes.unwrap_or_else(|| {
-                outputs
-                    .iter()
-                    .flat_map(|o| &o.machines)
-                    .map(|m| m.metrics().definition_bytes)
-                    .sum()
-            }) > INLINE_LIMIT
+            outputs
+                .iter()
+                .flat_map(|o| &o.machines)
+                .map(|m| m.metrics().definition_bytes)
+                .sum::<usize>()
+                > INLINE_LIMIT
         }
     };
     if s3 {

@@ -67,17 +67,8 @@ pub fn machine_file(name: &str) -> String {
     format!("statemachines/{name}.asl.json")
 }
 
-/// Builds the report from the emitted outputs.
+/// Builds the report from the emitted outputs (sealed machines carry their figures).
 pub fn build(project: &Project, outputs: &[JobnetOutput]) -> Report {
-    build_measured(project, outputs, &BTreeMap::new())
-}
-
-/// [`build`] with figures already measured (machine name → metrics); others are measured.
-pub fn build_measured(
-    project: &Project,
-    outputs: &[JobnetOutput],
-    measured: &BTreeMap<String, Metrics>,
-) -> Report {
     let mut totals = Totals::default();
     let mut jobnets = Vec::new();
     for out in outputs {
@@ -97,10 +88,7 @@ pub fn build_measured(
                 role: m.role,
                 file: machine_file(&m.name),
                 split_because: out.splits.get(&m.name).cloned(),
-                metrics: measured
-                    .get(&m.name)
-                    .copied()
-                    .unwrap_or_else(|| m.metrics()),
+                metrics: m.metrics(),
             })
             .collect();
         totals.jobnets += 1;

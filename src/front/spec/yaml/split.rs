@@ -34,15 +34,9 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
     let parsed = crate::par::par_map(&parts, |&(first, count, from, to)| {
         let offset = u32::try_from(layout.items[first]).ok()?;
         // The list sits in the root map: one enclosing collection.
-        let (mut docs, aliases) = build_part(&text[from..to], file, offset, 1).ok()?;
-        match (docs.pop(), docs.is_empty()) {
-            (
-                Some(Node {
-                    value: Value::Seq(items),
-                    ..
-                }),
-                true,
-            ) if items.len() == count => Some((items, aliases)),
+        let (docs, aliases) = build_part(&text[from..to], file, offset, 1).ok()?;
+        match only(docs)?.value {
+            Value::Seq(items) if items.len() == count => Some((items, aliases)),
             _ => None,
         }
     });
@@ -53,11 +47,8 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
     rest.push_str(&text[..list_from]);
     rest.extend(std::iter::repeat_n('\n', layout.end - layout.items[0]));
     rest.push_str(&text[list_to..]);
-    let (mut docs, mut aliases) = build_part(&rest, file, 0, 0).ok()?;
-    let mut root = match (docs.pop(), docs.is_empty()) {
-        (Some(root), true) => root,
-        _ => return None,
-    };
+    let (docs, mut aliases) = build_part(&rest, file, 0, 0).ok()?;
+    let mut root = only(docs)?;
     let mut items = Vec::with_capacity(layout.items.len());
     for part in parsed {
         let (part, a) = part?;
@@ -91,6 +82,12 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
         value: Value::Seq(items),
     };
     Some(root)
+}
+
+/// The one document parsed; several are for the plain parse to report.
+fn only(mut docs: Vec<Node>) -> Option<Node> {
+    let doc = docs.pop()?;
+    docs.is_empty().then_some(doc)
 }
 
 fn blank(line: &str) -> bool {

@@ -454,14 +454,15 @@ fn split(
     }
     let costs = asl::unit_costs(project, plan, names, templates, &cache, emit);
     let state_name = |u| names.state(u).to_string();
-    let cost = |u| costs.get(&u).copied().unwrap_or_default();
+    let cost = |u| costs.costs.get(&u).copied().unwrap_or_default();
+    let wrapped = |u| costs.wrapped.contains(&u);
     let unsplit = plan.clone();
     let mut effective = *budgets;
     let mut over = Vec::new();
     let mut previous = f64::INFINITY;
     for _ in 0..8 {
         *plan = unsplit.clone();
-        partition::partition(project, plan, &effective, &state_name, &cost);
+        partition::partition(project, plan, &effective, &state_name, &cost, &wrapped);
         let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
         let figures: Vec<_> = out.machines.iter().map(asl::Machine::metrics).collect();
         let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
@@ -490,8 +491,8 @@ fn split(
                 )
             })
             .collect();
-        // Unit costs are measured flat; deep nesting adds indentation they do not see. When a
-        // retry made no headway, cut harder.
+        // Unit costs are estimates (overheads of forks, calls and joins are constants). When
+        // a retry made no headway, cut harder.
         let mut shrink = 0.9 / worst.0;
         if worst.0 > previous * 0.98 {
             shrink *= 0.6;

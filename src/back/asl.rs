@@ -456,8 +456,15 @@ pub fn emit_cached(
     })
 }
 
-/// Size of each unit as emitted (with its recovery chain and judgment dependents), for
-/// the partition pass. Emits every unit once into a scratch scope and measures it.
+/// What the partition pass needs to know of a jobnet's units as emitted.
+pub struct UnitCosts {
+    /// Size of each non-net unit (with its recovery chain and judgment dependents).
+    pub costs: HashMap<UnitId, Cost>,
+    /// Nested nets emitted inside a one-branch Parallel.
+    pub wrapped: HashSet<UnitId>,
+}
+
+/// Emits every unit once into a scratch scope and measures it, for the partition pass.
 pub fn unit_costs(
     project: &Project,
     plan: &JobnetPlan,
@@ -465,12 +472,11 @@ pub fn unit_costs(
     templates: &TemplateSet,
     cache: &RenderCache,
     opts: EmitOptions,
-) -> HashMap<UnitId, Cost> {
-    let leaves: Vec<UnitId> = project
+) -> UnitCosts {
+    let (nets, leaves): (Vec<UnitId>, Vec<UnitId>) = project
         .descendants(plan.root)
         .into_iter()
-        .filter(|&u| project.units[u].as_net().is_none())
-        .collect();
+        .partition(|&u| project.units[u].as_net().is_some());
     // Each unit is emitted and measured on its own: independent work, split over the cores,
     // each with its own render cache that is merged into `cache` for the emission after.
     let threads = crate::par::cores();
@@ -488,15 +494,14 @@ pub fn unit_costs(
                 let mut scope = Scope::branch("cost");
                 e.emit_unit(&mut scope, u, Next::End);
                 let states = scope.finish();
-                let m = metrics::measure(&object([(
-                    "States",
-                    Value::Object(states.into_iter().collect()),
-                )]));
+                let scratch = object([("States", Value::Object(states.into_iter().collect()))]);
+                let (bytes, lines) = metrics::pretty_len_lines(&scratch);
+                let m = metrics::measure_with_len(&scratch, bytes);
                 let cost = Cost {
                     states: m.states,
-                    // Nesting indents every line further; a third more covers deep branches.
-                    bytes: m.definition_bytes + m.definition_bytes / 3,
+                    bytes: m.definition_bytes,
                     events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
+                    lines,
                 };
                 (u, cost)
             })
@@ -511,7 +516,11 @@ pub fn unit_costs(
         costs.extend(part);
         shared.extend(rendered);
     }
-    costs
+    drop(shared);
+    let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
+    e.plan_monitors(false);
+    let wrapped = nets.into_iter().filter(|&n| e.wrapped(n)).collect();
+    UnitCosts { costs, wrapped }
 }
 
 #[derive(Debug, Clone)]
@@ -2675,7 +2684,7 @@ jobnets:
         use crate::driver::{compile, load_text, CompileOptions, InputFormat};
         use crate::passes::partition::Budgets;
         let mut units = String::new();
-        for i in 0..40 {
+        for i in 0..10 {
             units.push_str(&format!("          - {{name: j{i}, type: noop}}\n"));
         }
         let yaml = format!(
@@ -2686,7 +2695,7 @@ jobnets:
         load_text(&mut p, "t.yaml", yaml, InputFormat::Spec, &mut d);
         let opts = CompileOptions {
             budgets: Budgets {
-                states: 120,
+                states: 50,
                 definition_bytes: 200_000,
                 history_events: 5_000,
             },

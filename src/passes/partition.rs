@@ -38,9 +38,17 @@ impl Default for Budgets {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cost {
     pub states: usize,
+    /// Pretty-printed bytes with the piece at a machine's top level.
     pub bytes: usize,
     pub events: u64,
+    /// Lines of the pretty text: each Parallel around the piece indents every one of them
+    /// by [`BRANCH_INDENT`] more bytes, which dominates the size of deeply nested nets.
+    pub lines: usize,
 }
+
+/// Bytes a Parallel adds to every line of its branches (four JSON levels of two spaces:
+/// `Branches`, the branch object, `States`, the state).
+pub const BRANCH_INDENT: usize = 8;
 
 impl std::ops::Add for Cost {
     type Output = Cost;
@@ -49,11 +57,20 @@ impl std::ops::Add for Cost {
             states: self.states + o.states,
             bytes: self.bytes + o.bytes,
             events: self.events + o.events,
+            lines: self.lines + o.lines,
         }
     }
 }
 
 impl Cost {
+    /// The cost of this piece as a branch of a Parallel.
+    fn nested(self) -> Cost {
+        Cost {
+            bytes: self.bytes + BRANCH_INDENT * self.lines,
+            ..self
+        }
+    }
+
     fn fits(&self, b: &Budgets) -> bool {
         self.states <= b.states
             && self.bytes <= b.definition_bytes
@@ -83,43 +100,51 @@ const PARALLEL: Cost = Cost {
     states: 2,
     bytes: 700,
     events: 8,
+    lines: 25,
 };
 const BRANCH: Cost = Cost {
     states: 2,
     bytes: 400,
     events: 4,
+    lines: 14,
 };
 const ARRIVE: Cost = Cost {
     states: 3,
     bytes: 2_500,
     events: 14,
+    lines: 80,
 };
 const CHILD_CALL: Cost = Cost {
     states: 1,
     bytes: 1_200,
     events: 6,
+    lines: 40,
 };
 /// One entry of a continuation machine's dispatch (a Choice rule, its region's end).
 const DISPATCH: Cost = Cost {
     states: 1,
     bytes: 300,
     events: 2,
+    lines: 10,
 };
 /// A machine's own frame: start state, failure handler, end, execution events.
 const MACHINE: Cost = Cost {
     states: 4,
     bytes: 800,
     events: 10,
+    lines: 30,
 };
 
-/// Splits `plan` in place. `unit_cost` gives the cost of one non-net unit as emitted.
-/// `budgets` should already include any safety margin.
+/// Splits `plan` in place. `unit_cost` gives the cost of one non-net unit as emitted;
+/// `wrapped` says whether a nested net is emitted inside a one-branch Parallel (so its
+/// contents are indented further). `budgets` should already include any safety margin.
 pub fn partition(
     project: &Project,
     plan: &mut JobnetPlan,
     budgets: &Budgets,
     names: &dyn Fn(UnitId) -> String,
     unit_cost: &dyn Fn(UnitId) -> Cost,
+    wrapped: &dyn Fn(UnitId) -> bool,
 ) {
     let mut p = Partitioner {
         project,
@@ -133,6 +158,7 @@ pub fn partition(
         },
         names,
         unit_cost,
+        wrapped,
         children: std::mem::take(&mut plan.children),
         keys: BTreeSet::new(),
         net_mains: HashMap::new(),
@@ -227,6 +253,7 @@ struct Partitioner<'a> {
     budgets: Budgets,
     names: &'a dyn Fn(UnitId) -> String,
     unit_cost: &'a dyn Fn(UnitId) -> Cost,
+    wrapped: &'a dyn Fn(UnitId) -> bool,
     children: Vec<ChildPlan>,
     keys: BTreeSet<String>,
     /// Nested nets' main blocks, taken out while their parent is fitted.
@@ -256,7 +283,7 @@ impl Partitioner<'_> {
                 UnitKind::Net(_) => {
                     let main = self.net_mains.remove(&u).unwrap_or(Block::Empty);
                     let (main, cost) = self.fit(main);
-                    let mut cost = cost + CHILD_CALL;
+                    let mut cost = self.net_frame(u, cost);
                     let main = if cost.fits(&self.budgets) {
                         main
                     } else {
@@ -290,7 +317,13 @@ impl Partitioner<'_> {
                 Block::Series(v)
             }
         };
-        let fitted: Vec<(Block, Cost)> = items.into_iter().map(|i| self.fit(i)).collect();
+        let fitted: Vec<(Block, Cost)> = items
+            .into_iter()
+            .map(|i| {
+                let (b, c) = self.fit(i);
+                (b, if parallel { c.nested() } else { c })
+            })
+            .collect();
         let total = fitted.iter().fold(base, |a, x| a + x.1 + per_item);
         if total.fits(&self.budgets) {
             return (make(fitted.into_iter().map(|x| x.0).collect()), total);
@@ -299,12 +332,46 @@ impl Partitioner<'_> {
         let n = fitted.len();
         let groups = self.cut(fitted, per_item);
         let merged = groups.len() < n;
+        // Every group could become a child; those that still fit beside the others' calls
+        // stay inline, smallest first (a big branch moves out, its small siblings stay).
+        let call = if parallel {
+            CHILD_CALL.nested()
+        } else {
+            CHILD_CALL
+        } + per_item;
+        let inline: Vec<Cost> = groups
+            .iter()
+            .map(|g| g.iter().fold(Cost::default(), |a, x| a + x.1))
+            .collect();
+        let mut keep = vec![false; groups.len()];
+        let mut all_calls = (0..groups.len()).fold(base, |a, _| a + call);
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by_key(|&i| (inline[i].bytes, inline[i].states, i));
+        for i in order {
+            let with = Cost {
+                states: all_calls.states - call.states + inline[i].states,
+                bytes: all_calls.bytes - call.bytes + inline[i].bytes,
+                events: all_calls.events - call.events + inline[i].events,
+                lines: all_calls.lines - call.lines + inline[i].lines,
+            };
+            if with.fits(&self.budgets) {
+                keep[i] = true;
+                all_calls = with;
+            }
+        }
         let mut out = Vec::new();
         let mut cost = base;
-        for g in groups {
-            let (b, c) = self.group_block(g, parallel, reason);
-            out.push(b);
-            cost = cost + c + per_item;
+        for (g, keep) in groups.into_iter().zip(keep) {
+            if keep {
+                for (b, c) in g {
+                    out.push(b);
+                    cost = cost + c;
+                }
+            } else {
+                let (b, c) = self.group_block(g, parallel, reason);
+                out.push(b);
+                cost = cost + if parallel { c.nested() } else { c } + per_item;
+            }
         }
         self.refit(make(out), cost, merged)
     }
@@ -382,13 +449,25 @@ impl Partitioner<'_> {
             Block::Unit(u) => match self.project.units[*u].kind {
                 UnitKind::Net(_) => {
                     let main = self.net_mains.get(u).cloned().unwrap_or(Block::Empty);
-                    self.cost_of(&main) + CHILD_CALL
+                    self.net_frame(*u, self.cost_of(&main))
                 }
                 _ => (self.unit_cost)(*u),
             },
             Block::Series(v) => v.iter().fold(Cost::default(), |a, x| a + self.cost_of(x)),
-            Block::Parallel(v) => v.iter().fold(PARALLEL, |a, x| a + self.cost_of(x) + BRANCH),
+            Block::Parallel(v) => v
+                .iter()
+                .fold(PARALLEL, |a, x| a + self.cost_of(x).nested() + BRANCH),
         }
+    }
+
+    /// Cost of a nested net inline, given the cost of its main block.
+    fn net_frame(&self, net: UnitId, main: Cost) -> Cost {
+        let main = if (self.wrapped)(net) {
+            main.nested()
+        } else {
+            main
+        };
+        main + CHILD_CALL
     }
 
     fn first_unit(&self, b: &Block) -> Option<UnitId> {
@@ -443,10 +522,90 @@ mod tests {
             states: 6,
             bytes: 10,
             events: 5,
+            lines: 3,
         };
         assert!(c.fits(&b));
         assert!(!(c + c).fits(&b));
         assert_eq!((c + c).over(&b), "states");
         assert!(c.half(&b));
+    }
+
+    #[test]
+    fn a_branch_is_indented_on_every_line() {
+        let c = Cost {
+            states: 2,
+            bytes: 100,
+            events: 4,
+            lines: 10,
+        };
+        assert_eq!(c.nested().bytes, 100 + 10 * BRANCH_INDENT);
+        assert_eq!(c.nested().nested().bytes, 100 + 20 * BRANCH_INDENT);
+        assert_eq!((c.nested().states, c.nested().lines), (2, 10));
+    }
+
+    fn units_in(b: &Block, out: &mut Vec<UnitId>) {
+        match b {
+            Block::Unit(u) => out.push(*u),
+            Block::Series(v) | Block::Parallel(v) => v.iter().for_each(|x| units_in(x, out)),
+            _ => {}
+        }
+    }
+
+    /// `j0` forks into a one-job branch `j1` and a long chain `j2..j9`: over budget, the
+    /// chain moves into a child machine and the small branch stays where it was.
+    #[test]
+    fn a_big_branch_moves_out_and_its_small_sibling_stays() {
+        let mut y = String::from("version: 1\njobnets:\n  - name: n\n    units:\n");
+        y.push_str("      - {name: j0, type: noop}\n      - {name: j1, type: noop, after: [j0]}\n");
+        for j in 2..10 {
+            y.push_str(&format!(
+                "      - {{name: j{j}, type: noop, after: [j{}]}}\n",
+                if j == 2 { 0 } else { j - 1 }
+            ));
+        }
+        let mut p = Project::default();
+        let mut d = crate::diag::Diagnostics::default();
+        crate::driver::load_text(
+            &mut p,
+            "t.yaml",
+            y,
+            crate::driver::InputFormat::Spec,
+            &mut d,
+        );
+        assert!(!d.has_errors(), "{:?}", d.items);
+        let root = p.roots[0];
+        let mut plan = super::super::structure::plan(&p, root, Default::default());
+        let unit = Cost {
+            states: 1,
+            bytes: 10,
+            events: 1,
+            lines: 1,
+        };
+        let budgets = Budgets {
+            states: MACHINE.states + 10,
+            definition_bytes: usize::MAX / 4,
+            history_events: u64::MAX / 4,
+        };
+        partition(
+            &p,
+            &mut plan,
+            &budgets,
+            &|u| p.units[u].name.clone(),
+            &|_| unit,
+            &|_| false,
+        );
+        assert_eq!(plan.children.len(), 1, "{:?}", plan.children);
+        let name = |v: Vec<UnitId>| -> Vec<String> {
+            v.into_iter().map(|u| p.units[u].name.clone()).collect()
+        };
+        let mut moved = Vec::new();
+        units_in(&plan.children[0].body, &mut moved);
+        assert_eq!(
+            name(moved),
+            ["j2", "j3", "j4", "j5", "j6", "j7", "j8", "j9"]
+        );
+        let mut kept = Vec::new();
+        units_in(&plan.nets[&root].main, &mut kept);
+        assert_eq!(name(kept), ["j0", "j1"]);
     }
 }

@@ -727,6 +727,7 @@ mod tests {
                 states: 1,
                 bytes: 10,
                 events: 6,
+                lines: 1,
             };
             crate::passes::partition::partition(
                 &p,
@@ -734,6 +735,7 @@ mod tests {
                 &budgets,
                 &|u| p.units[u].name.clone(),
                 &|_| unit,
+                &|_| false,
             );
             if n + 4 > states {
                 assert!(

@@ -509,16 +509,45 @@ fn compile(a: CompileArgs) -> i32 {
             ),
         ));
     }
-    // Validation runs even after front-end errors, so one run reports everything.
-    let compiled = driver::compile_with(project, &loaded.jp1, &opts, &mut diags);
-    let Some(compiled) = compiled else {
-        return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
-    };
-    if let Err(e) = driver::write(&a.out, &compiled.files) {
+    let write_failed = |diags: &mut Diagnostics, e: std::io::Error| {
         diags.push(diag::Diagnostic::error(
             "E0008",
             format!("cannot write to `{}`: {e}", a.out.display()),
         ));
+    };
+    // Files are staged as they are made and moved into place only if the compile succeeds.
+    let out = if diags.has_errors() {
+        None
+    } else {
+        match crate::output::Output::create(&a.out) {
+            Ok(out) => Some(out),
+            Err(e) => {
+                write_failed(&mut diags, e);
+                return finish(&a.common, project, &mut diags, None, EXIT_USAGE, "");
+            }
+        }
+    };
+    // Validation runs even after front-end errors, so one run reports everything.
+    let sink = out
+        .as_ref()
+        .map_or(driver::Sink::Discard, driver::Sink::Write);
+    let compiled = driver::compile_into(project, &loaded.jp1, &opts, &mut diags, sink);
+    let Some((compiled, written)) = compiled else {
+        if let Some(out) = out {
+            out.abort();
+        }
+        return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
+    };
+    let written = match (written, out) {
+        (Ok(()), Some(out)) => out.commit(),
+        (Err(e), Some(out)) => {
+            out.abort();
+            Err(e)
+        }
+        (written, None) => written,
+    };
+    if let Err(e) = written {
+        write_failed(&mut diags, e);
         return finish(
             &a.common,
             project,
@@ -560,12 +589,14 @@ fn check(a: CheckArgs) -> i32 {
     let mut diags = Diagnostics::default();
     let loaded = load(&a.common, &mut diags);
     let project = &loaded.project;
-    let compiled = driver::compile_with(
+    let compiled = driver::compile_into(
         project,
         &loaded.jp1,
         &compile_options(&a.common),
         &mut diags,
-    );
+        driver::Sink::Discard,
+    )
+    .map(|(c, _)| c);
     let (exit, summary) = match &compiled {
         None => (EXIT_INPUT, String::new()),
         Some(c) => match partial_exit(c, a.allow_partial) {

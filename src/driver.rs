@@ -13,11 +13,13 @@ use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::front;
 use crate::front::jp1::{Encoding as Jp1Encoding, Jp1Coverage};
 use crate::ir::Project;
+use crate::output::Output;
 use crate::passes::partition::{self, Budgets};
 use crate::passes::{naming, structure, validate};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Driver diagnostic codes (E00xx): problems with the input files themselves.
 pub mod codes {
@@ -304,6 +306,66 @@ pub fn compile_with(
     opts: &CompileOptions,
     diags: &mut Diagnostics,
 ) -> Option<Compiled> {
+    compile_into(project, jp1, opts, diags, Sink::Keep).map(|(c, _)| c)
+}
+
+/// Where a compile's files go.
+#[derive(Debug, Clone, Copy)]
+pub enum Sink<'a> {
+    /// Kept in [`Compiled::files`].
+    Keep,
+    /// Staged in an output directory as they are made.
+    Write(&'a Output),
+    /// Dropped once measured (`check` wants the diagnostics and figures only).
+    Discard,
+}
+
+/// [`compile_with`], with the files going to `sink`. Writing into a directory stages every
+/// file as soon as it is made (commit or abort the [`Output`] afterwards): state machine
+/// definitions are written by the worker that built them and released from memory unless
+/// the template needs them inline, so the peak memory of a large compile is about one root
+/// jobnet's output, not all of it; `Compiled::files` then holds only what is still in
+/// memory. The second value is the first write error.
+pub fn compile_into(
+    project: &Project,
+    jp1: &[Jp1Coverage],
+    opts: &CompileOptions,
+    diags: &mut Diagnostics,
+    sink: Sink<'_>,
+) -> Option<(Compiled, std::io::Result<()>)> {
+    let out = match sink {
+        Sink::Write(out) => Some(out),
+        Sink::Keep | Sink::Discard => None,
+    };
+    let write_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
+    let inline_bytes = AtomicUsize::new(0);
+    // Writes a root's sealed machines and releases their text when no inline template can
+    // need it (`Auto` goes to S3 once the total passes the inline limit).
+    let stage = |machines: &mut [asl::Machine]| {
+        if let Sink::Discard = sink {
+            machines.iter_mut().for_each(asl::Machine::release);
+        }
+        let Some(out) = out else { return };
+        for m in machines {
+            let Some(text) = m.text() else { continue };
+            if let Err(e) = out.put(&report::machine_file(&m.name), &text) {
+                let mut first = write_error.lock().unwrap_or_else(|e| e.into_inner());
+                first.get_or_insert(e);
+                continue;
+            }
+            let release = match opts.cfn.definitions {
+                cfn::Definitions::S3 => true,
+                cfn::Definitions::Inline => false,
+                cfn::Definitions::Auto => {
+                    let bytes = m.metrics().definition_bytes;
+                    inline_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > cfn::INLINE_LIMIT
+                }
+            };
+            if release {
+                m.release();
+            }
+        }
+    };
     let templates = match TemplateSet::load(opts.templates.as_deref()) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -358,6 +420,7 @@ pub fn compile_with(
             for m in &mut out.machines {
                 m.seal();
             }
+            stage(&mut out.machines);
             out
         });
         (root, out, local)
@@ -386,11 +449,15 @@ pub fn compile_with(
     if diags.has_errors() {
         return None;
     }
-    let mut files: BTreeMap<String, Arc<str>> = outputs
-        .iter()
-        .flat_map(|o| &o.machines)
-        .map(|m| (report::machine_file(&m.name), m.text()))
-        .collect();
+    let mut files: BTreeMap<String, Arc<str>> = if !matches!(sink, Sink::Keep) {
+        BTreeMap::new()
+    } else {
+        outputs
+            .iter()
+            .flat_map(|o| &o.machines)
+            .filter_map(|m| Some((report::machine_file(&m.name), m.text()?)))
+            .collect()
+    };
     let mut report = report::build(project, &outputs);
     report.jp1 = jp1.to_vec();
     // The remaining files are independent of each other; on large inputs (runs.json and
@@ -418,11 +485,27 @@ pub fn compile_with(
     files.insert("runs.json".into(), runs.into());
     files.insert("report.md".into(), markdown.into());
     files.insert("report.json".into(), json.into());
-    Some(Compiled {
-        outputs,
-        report,
-        files,
-    })
+    if let Some(out) = out {
+        let staged: Vec<(&String, &Arc<str>)> = files.iter().collect();
+        for r in crate::par::par_map(&staged, |(rel, text)| out.put(rel, text)) {
+            if let Err(e) = r {
+                let mut first = write_error.lock().unwrap_or_else(|e| e.into_inner());
+                first.get_or_insert(e);
+            }
+        }
+    }
+    let written = match write_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    };
+    Some((
+        Compiled {
+            outputs,
+            report,
+            files,
+        },
+        written,
+    ))
 }
 
 /// Partitions and emits one jobnet. Unit costs are estimates; should a machine still come
@@ -550,40 +633,20 @@ fn select_roots(
 /// Writes the files under `dir`, replacing generated definitions of machines that no
 /// longer exist so the directory always mirrors one compile.
 pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> std::io::Result<()> {
-    for (sub, ext) in [("statemachines", ".asl.json"), ("calendars", ".json")] {
-        let generated = dir.join(sub);
-        if !generated.is_dir() {
-            continue;
-        }
-        for entry in std::fs::read_dir(&generated)? {
-            let path = entry?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            let rel = format!("{sub}/{name}");
-            if name.ends_with(ext) && !files.contains_key(&rel) {
-                std::fs::remove_file(&path)?;
-            }
-        }
-    }
+    let out = Output::create(dir)?;
     let files: Vec<(&String, &S)> = files.iter().collect();
-    let dirs: std::collections::BTreeSet<PathBuf> = files
-        .iter()
-        .filter_map(|(rel, _)| dir.join(rel).parent().map(Path::to_path_buf))
-        .collect();
-    for d in dirs {
-        std::fs::create_dir_all(d)?;
-    }
     // Hundreds of definitions of a large compile are written on every core.
-    crate::par::par_map(&files, |(rel, content)| {
-        let content = content.as_ref();
-        let path = dir.join(rel);
-        // Unchanged files keep their timestamps, so build tools downstream stay quiet.
-        if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {
-            return Ok(());
+    let staged: std::io::Result<Vec<()>> =
+        crate::par::par_map(&files, |(rel, content)| out.put(rel, content.as_ref()))
+            .into_iter()
+            .collect();
+    match staged {
+        Ok(_) => out.commit(),
+        Err(e) => {
+            out.abort();
+            Err(e)
         }
-        std::fs::write(&path, content)
-    })
-    .into_iter()
-    .collect()
+    }
 }
 
 #[cfg(test)]

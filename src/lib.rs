@@ -13,6 +13,7 @@ pub mod diag;
 pub mod driver;
 pub mod front;
 pub mod ir;
+pub mod output;
 pub mod par;
 pub mod passes;
 pub mod synth;

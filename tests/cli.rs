@@ -90,6 +90,54 @@ fn output_is_byte_identical_across_runs() {
     assert_eq!(read_all(&a), read_all(&b));
 }
 
+/// Files are staged and moved into place only when the whole compile succeeds: a compile
+/// that fails after some jobnets were written leaves the previous output as it was.
+#[test]
+fn a_failed_compile_leaves_the_previous_output_as_it_was() {
+    let d = tmp("keep");
+    let dir = d.to_str().unwrap();
+    let ok = run(&[
+        "compile",
+        "examples/or_join.yaml",
+        "examples/japanese_names.yaml",
+        "-o",
+        dir,
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let before = read_all(&d);
+    // Under 15 states per machine, the first jobnet compiles (and is staged) and the
+    // second cannot be split.
+    let o = run(&[
+        "compile",
+        "examples/or_join.yaml",
+        "examples/japanese_names.yaml",
+        "-o",
+        dir,
+        "--max-states",
+        "15",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot split"), "{}", stderr(&o));
+    assert_eq!(read_all(&d), before);
+    // A rerun that drops a jobnet removes its definitions, and only those.
+    let o = run(&["compile", "examples/or_join.yaml", "-o", dir]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let after = read_all(&d);
+    assert!(after.iter().all(|(f, _)| !f.contains("staging")));
+    let machines = |v: &[(String, Vec<u8>)]| -> Vec<String> {
+        v.iter()
+            .filter(|(f, _)| f.starts_with("statemachines"))
+            .map(|(f, _)| f.clone())
+            .collect()
+    };
+    let kept: Vec<String> = machines(&before)
+        .into_iter()
+        .filter(|f| !f.contains("Ri_Ci_batuti"))
+        .collect();
+    assert!(machines(&after).len() < machines(&before).len());
+    assert_eq!(machines(&after), kept);
+}
+
 #[test]
 fn not_yet_compiled_items_exit_3_unless_allowed() {
     let out = tmp("partial");

@@ -88,32 +88,35 @@ pub struct Machine {
 }
 
 /// A machine's definition: a tree while the back-ends shape it, then sealed into the
-/// pretty text written to disk and its figures.
+/// pretty text written to disk and its figures; once written, the text may be released.
 #[derive(Debug, Clone)]
 enum Definition {
     Tree(Value),
     Sealed { text: Arc<str>, metrics: Metrics },
+    Released { metrics: Metrics },
 }
 
 impl Machine {
-    /// The definition; parsed back from its text when the machine is sealed.
+    /// The definition; parsed back from its text when the machine is sealed, `null` once
+    /// it was written out and released.
     pub fn definition(&self) -> Cow<'_, Value> {
         match &self.definition {
             Definition::Tree(tree) => Cow::Borrowed(tree),
             Definition::Sealed { text, .. } => {
                 Cow::Owned(serde_json::from_str(text).expect("sealed text is JSON we wrote"))
             }
+            Definition::Released { .. } => Cow::Owned(Value::Null),
         }
     }
 
     /// The definition to change; unseals the machine.
     pub fn definition_mut(&mut self) -> &mut Value {
-        if let Definition::Sealed { .. } = self.definition {
+        if !matches!(self.definition, Definition::Tree(_)) {
             self.definition = Definition::Tree(self.definition().into_owned());
         }
         match &mut self.definition {
             Definition::Tree(tree) => tree,
-            Definition::Sealed { .. } => unreachable!("unsealed just above"),
+            _ => unreachable!("unsealed just above"),
         }
     }
 
@@ -130,18 +133,26 @@ impl Machine {
         }
     }
 
-    /// The pretty-printed definition as written to disk.
-    pub fn text(&self) -> Arc<str> {
+    /// The pretty-printed definition as written to disk; `None` once released.
+    pub fn text(&self) -> Option<Arc<str>> {
         match &self.definition {
-            Definition::Sealed { text, .. } => text.clone(),
-            Definition::Tree(tree) => crate::back::pretty(tree).into(),
+            Definition::Sealed { text, .. } => Some(text.clone()),
+            Definition::Tree(tree) => Some(crate::back::pretty(tree).into()),
+            Definition::Released { .. } => None,
         }
+    }
+
+    /// Drops the definition text (after it was written), keeping its figures: a large
+    /// compile then holds one jobnet's definitions at a time, not all of them.
+    pub fn release(&mut self) {
+        let metrics = self.metrics();
+        self.definition = Definition::Released { metrics };
     }
 
     /// Size figures of the definition.
     pub fn metrics(&self) -> Metrics {
         match &self.definition {
-            Definition::Sealed { metrics, .. } => *metrics,
+            Definition::Sealed { metrics, .. } | Definition::Released { metrics } => *metrics,
             Definition::Tree(tree) => metrics::measure(tree),
         }
     }

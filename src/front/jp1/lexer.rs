@@ -59,96 +59,136 @@ impl Cursor<'_> {
 
 /// Splits `text` into tokens; the last token is always [`Tok::Eof`].
 pub fn lex(text: &str, file: FileId, diags: &mut Diagnostics) -> Vec<Token> {
-    let mut cur = Cursor {
-        chars: text.chars().peekable(),
-        line: 1,
-        col: 1,
-    };
+    let mut lexer = Lexer::new(text, file);
     let mut out = Vec::new();
-    let mut space = false;
-    while let Some(c) = cur.peek() {
-        let (line, col) = (cur.line, cur.col);
-        let span = |len: u32| Span::new(file, line, col, len);
-        if c.is_whitespace() || c == '\u{feff}' {
-            cur.bump();
-            space = true;
-            continue;
+    loop {
+        let t = lexer.next_token();
+        let end = t.tok == Tok::Eof;
+        out.push(t);
+        if end {
+            break;
         }
-        if c == '/' {
-            cur.bump();
-            if cur.peek() == Some('*') {
-                cur.bump();
-                if !skip_comment(&mut cur) {
-                    diags.push(
-                        Diagnostic::error("E0302", "unterminated comment")
-                            .at(span(2))
-                            .hint("close the comment with `*/`"),
-                    );
-                }
-                space = true;
-                continue;
-            }
-            let mut word = String::from('/');
-            take_word(&mut cur, &mut word);
-            push(&mut out, Tok::Word(word), span, &mut space);
-            continue;
-        }
-        let tok = match c {
-            '{' => Tok::LBrace,
-            '}' => Tok::RBrace,
-            '(' => Tok::LParen,
-            ')' => Tok::RParen,
-            ';' => Tok::Semi,
-            ',' => Tok::Comma,
-            '=' => Tok::Eq,
-            '"' => {
-                cur.bump();
-                let (s, closed) = take_string(&mut cur);
-                if !closed {
-                    diags.push(
-                        Diagnostic::error("E0303", "unterminated string")
-                            .at(span(1))
-                            .hint("close the string with `\"`; write a quote inside it as `#\"`"),
-                    );
-                }
-                let len = if line == cur.line { cur.col - col } else { 1 };
-                out.push(Token {
-                    tok: Tok::Str(s),
-                    span: span(len),
-                    space_before: space,
-                });
-                space = false;
-                continue;
-            }
-            _ => {
-                let mut word = String::new();
-                take_word(&mut cur, &mut word);
-                push(&mut out, Tok::Word(word), span, &mut space);
-                continue;
-            }
-        };
-        cur.bump();
-        push(&mut out, tok, span, &mut space);
     }
-    out.push(Token {
-        tok: Tok::Eof,
-        span: Span::new(file, cur.line, cur.col, 0),
-        space_before: space,
-    });
+    diags.extend(lexer.finish());
     out
 }
 
-fn push(out: &mut Vec<Token>, tok: Tok, span: impl Fn(u32) -> Span, space: &mut bool) {
+/// Tokens on demand: the parser holds two at a time instead of the whole file's (a
+/// 100,000-unit export is millions of tokens).
+pub struct Lexer<'a> {
+    cur: Cursor<'a>,
+    file: FileId,
+    space: bool,
+    diags: Diagnostics,
+}
+
+impl<'a> Lexer<'a> {
+    pub fn new(text: &'a str, file: FileId) -> Lexer<'a> {
+        Lexer {
+            cur: Cursor {
+                chars: text.chars().peekable(),
+                line: 1,
+                col: 1,
+            },
+            file,
+            space: false,
+            diags: Diagnostics::default(),
+        }
+    }
+
+    /// The lexical errors met so far.
+    pub fn finish(self) -> Diagnostics {
+        self.diags
+    }
+
+    /// The next token; [`Tok::Eof`] at the end, and again on every call after it.
+    pub fn next_token(&mut self) -> Token {
+        let file = self.file;
+        let cur = &mut self.cur;
+        while let Some(c) = cur.peek() {
+            let (line, col) = (cur.line, cur.col);
+            let span = |len: u32| Span::new(file, line, col, len);
+            if c.is_whitespace() || c == '\u{feff}' {
+                cur.bump();
+                self.space = true;
+                continue;
+            }
+            if c == '/' {
+                cur.bump();
+                if cur.peek() == Some('*') {
+                    cur.bump();
+                    if !skip_comment(cur) {
+                        self.diags.push(
+                            Diagnostic::error("E0302", "unterminated comment")
+                                .at(span(2))
+                                .hint("close the comment with `*/`"),
+                        );
+                    }
+                    self.space = true;
+                    continue;
+                }
+                let mut word = String::from('/');
+                take_word(cur, &mut word);
+                return token(Tok::Word(word), span, &mut self.space);
+            }
+            let tok = match c {
+                '{' => Tok::LBrace,
+                '}' => Tok::RBrace,
+                '(' => Tok::LParen,
+                ')' => Tok::RParen,
+                ';' => Tok::Semi,
+                ',' => Tok::Comma,
+                '=' => Tok::Eq,
+                '"' => {
+                    cur.bump();
+                    let (s, closed) = take_string(cur);
+                    if !closed {
+                        self.diags.push(
+                            Diagnostic::error("E0303", "unterminated string")
+                                .at(span(1))
+                                .hint(
+                                    "close the string with `\"`; write a quote inside it as `#\"`",
+                                ),
+                        );
+                    }
+                    let len = if line == cur.line { cur.col - col } else { 1 };
+                    let t = Token {
+                        tok: Tok::Str(s),
+                        span: span(len),
+                        space_before: self.space,
+                    };
+                    self.space = false;
+                    return t;
+                }
+                _ => {
+                    let mut word = String::new();
+                    take_word(cur, &mut word);
+                    return token(Tok::Word(word), span, &mut self.space);
+                }
+            };
+            cur.bump();
+            return token(tok, span, &mut self.space);
+        }
+        Token {
+            tok: Tok::Eof,
+            span: Span::new(file, cur.line, cur.col, 0),
+            space_before: self.space,
+        }
+    }
+}
+
+fn token(tok: Tok, span: impl Fn(u32) -> Span, space: &mut bool) -> Token {
     let len = match &tok {
         Tok::Word(w) => w.chars().count() as u32,
         _ => 1,
     };
-    out.push(Token {
+    let t = Token {
         tok,
         span: span(len),
         space_before: *space,
-    });
+    };
     *space = false;
+    t
 }
 
 fn take_word(cur: &mut Cursor<'_>, word: &mut String) {

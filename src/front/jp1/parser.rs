@@ -4,7 +4,7 @@
 //! lowering can map it or report it. It recovers at `;` and `}` to report many errors per
 //! run, and bounds its recursion so hostile input cannot overflow the stack.
 
-use super::lexer::{lex, Tok, Token};
+use super::lexer::{Lexer, Tok, Token};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Span};
 use std::fmt;
 
@@ -114,12 +114,7 @@ impl fmt::Display for Item {
 /// Parses a decoded file into its top-level units. Never fails: problems become
 /// diagnostics and the units that could be read are returned.
 pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> Vec<UnitDef> {
-    let tokens = lex(text, file, diags);
-    let mut p = Parser {
-        tokens,
-        pos: 0,
-        diags,
-    };
+    let mut p = Parser::new(Lexer::new(text, file));
     let mut units = Vec::new();
     loop {
         match p.peek().clone() {
@@ -136,13 +131,22 @@ pub fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> Vec<UnitDef> 
             }
         }
     }
+    // Lexical errors first, as if the file had been tokenised before parsing.
+    diags.extend(p.lexer.finish());
+    diags.extend(p.diags);
     units
 }
 
-struct Parser<'d> {
-    tokens: Vec<Token>,
-    pos: usize,
-    diags: &'d mut Diagnostics,
+/// How many tokens the parser looks ahead (`unit` `=`, `key` `=`).
+const LOOKAHEAD: usize = 2;
+
+struct Parser<'a> {
+    lexer: Lexer<'a>,
+    /// The current token and the next; the last one is `Eof` once the input is read.
+    ahead: std::collections::VecDeque<Token>,
+    /// The line the previous token ended on.
+    prev_end: u32,
+    diags: Diagnostics,
 }
 
 /// The line a token ends on (quoted strings may span lines).
@@ -171,25 +175,48 @@ fn describe(t: &Tok) -> String {
     }
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn new(lexer: Lexer<'a>) -> Parser<'a> {
+        let mut p = Parser {
+            lexer,
+            ahead: std::collections::VecDeque::with_capacity(LOOKAHEAD),
+            prev_end: 1,
+            diags: Diagnostics::default(),
+        };
+        p.fill();
+        p
+    }
+
+    /// Reads tokens until `LOOKAHEAD` are ahead or the last one is `Eof`.
+    fn fill(&mut self) {
+        while self.ahead.len() < LOOKAHEAD && self.ahead.back().is_none_or(|t| t.tok != Tok::Eof) {
+            self.ahead.push_back(self.lexer.next_token());
+        }
+    }
+
     fn peek(&self) -> &Tok {
         self.peek_at(0)
     }
 
+    /// The token `n` ahead (`n < LOOKAHEAD`); `Eof` past the end.
     fn peek_at(&self, n: usize) -> &Tok {
-        let i = (self.pos + n).min(self.tokens.len() - 1);
-        &self.tokens[i].tok
+        let i = n.min(self.ahead.len() - 1);
+        &self.ahead[i].tok
     }
 
     fn cur(&self) -> &Token {
-        &self.tokens[self.pos.min(self.tokens.len() - 1)]
+        &self.ahead[0]
     }
 
+    /// Takes the current token; at the end, `Eof` stays current.
     fn bump(&mut self) -> Token {
-        let t = self.cur().clone();
-        if self.pos < self.tokens.len() - 1 {
-            self.pos += 1;
-        }
+        let t = if self.ahead[0].tok == Tok::Eof {
+            self.ahead[0].clone()
+        } else {
+            self.ahead.pop_front().expect("a current token")
+        };
+        self.prev_end = end_line(&t);
+        self.fill();
         t
     }
 
@@ -346,7 +373,7 @@ impl Parser<'_> {
         let mut items = vec![Item::default()];
         loop {
             // Bare values never continue on a new line: a token there means a missing `;`.
-            let prev = end_line(&self.tokens[self.pos.saturating_sub(1)]);
+            let prev = self.prev_end;
             if self.cur().span.line > prev && self.peek() != &Tok::Eof {
                 break;
             }

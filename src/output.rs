@@ -1,0 +1,212 @@
+//! Writing generated files into an output directory.
+//!
+//! Files are staged while the compile runs (a large compile writes each jobnet's state
+//! machines as soon as they are built and drops them from memory) and moved into place only
+//! once the whole compile has succeeded: a compile that fails halfway leaves the previous
+//! output as it was. Files whose content is unchanged are not rewritten, so their timestamps
+//! stay and build tools downstream stay quiet; generated files no compile produces any more
+//! are removed.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Directory (inside the output directory) where files wait for the compile to succeed.
+const STAGING: &str = ".jobnet2sfn-staging";
+
+/// Generated sub-directories and the file suffix of what the compiler owns in them.
+const GENERATED: [(&str, &str); 2] = [("statemachines", ".asl.json"), ("calendars", ".json")];
+
+/// An output directory being written.
+#[derive(Debug)]
+pub struct Output {
+    dir: PathBuf,
+    staging: PathBuf,
+    /// Every file of this compile (relative paths), staged or already up to date.
+    produced: Mutex<BTreeSet<String>>,
+    /// Files waiting in the staging directory.
+    staged: Mutex<Vec<String>>,
+}
+
+impl Output {
+    /// Prepares `dir` (created if missing); a staging directory left by an interrupted run
+    /// is cleared.
+    pub fn create(dir: &Path) -> io::Result<Output> {
+        std::fs::create_dir_all(dir)?;
+        let staging = dir.join(STAGING);
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging)?;
+        }
+        Ok(Output {
+            dir: dir.to_path_buf(),
+            staging,
+            produced: Mutex::new(BTreeSet::new()),
+            staged: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Stages one file (`rel` uses `/` separators). Safe to call from several threads.
+    pub fn put(&self, rel: &str, content: &str) -> io::Result<()> {
+        check_relative(rel)?;
+        lock(&self.produced).insert(rel.to_string());
+        if std::fs::read(self.dir.join(rel)).is_ok_and(|old| old == content.as_bytes()) {
+            return Ok(());
+        }
+        let path = self.staging.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, content)?;
+        lock(&self.staged).push(rel.to_string());
+        Ok(())
+    }
+
+    /// Moves the staged files into place and removes generated files this compile did not
+    /// produce.
+    pub fn commit(self) -> io::Result<()> {
+        let produced = self
+            .produced
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        for (sub, ext) in GENERATED {
+            let generated = self.dir.join(sub);
+            if !generated.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&generated)? {
+                let path = entry?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if name.ends_with(ext) && !produced.contains(&format!("{sub}/{name}")) {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+        }
+        let staged = self.staged.into_inner().unwrap_or_else(|e| e.into_inner());
+        for rel in &staged {
+            let target = self.dir.join(rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(self.staging.join(rel), target)?;
+        }
+        if self.staging.exists() {
+            std::fs::remove_dir_all(&self.staging)?;
+        }
+        Ok(())
+    }
+
+    /// Drops everything staged; the directory keeps its previous content.
+    pub fn abort(self) {
+        let _ = std::fs::remove_dir_all(&self.staging);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Generated names are derived from sanitised unit names; refuse anything that could
+/// leave the output directory all the same.
+fn check_relative(rel: &str) -> io::Result<()> {
+    let bad = rel.is_empty()
+        || rel.starts_with('/')
+        || rel.contains('\\')
+        || rel
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("refusing to write `{rel}` outside the output directory"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh scratch directory, removed when dropped.
+    struct Scratch(PathBuf);
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let d = std::env::temp_dir().join(format!("j2s-out-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).expect("mkdir");
+            Scratch(d)
+        }
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).expect("read")
+    }
+
+    #[test]
+    fn files_appear_only_on_commit_and_unchanged_ones_are_not_rewritten() {
+        let dir = Scratch::new("commit");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("statemachines")).expect("mkdir");
+        std::fs::write(d.join("statemachines/same.asl.json"), "same").expect("write");
+        std::fs::write(d.join("statemachines/gone.asl.json"), "old").expect("write");
+        std::fs::write(d.join("statemachines/notes.txt"), "mine").expect("write");
+        let before = std::fs::metadata(d.join("statemachines/same.asl.json"))
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        let out = Output::create(d).expect("create");
+        out.put("statemachines/same.asl.json", "same").expect("put");
+        out.put("statemachines/new.asl.json", "new").expect("put");
+        out.put("report.md", "report").expect("put");
+        assert!(
+            !d.join("statemachines/new.asl.json").exists(),
+            "staged only"
+        );
+        assert!(d.join("statemachines/gone.asl.json").exists());
+        out.commit().expect("commit");
+        assert_eq!(read(&d.join("statemachines/new.asl.json")), "new");
+        assert_eq!(read(&d.join("report.md")), "report");
+        assert!(
+            !d.join("statemachines/gone.asl.json").exists(),
+            "stale removed"
+        );
+        assert_eq!(read(&d.join("statemachines/notes.txt")), "mine", "not ours");
+        assert!(!d.join(STAGING).exists());
+        let after = std::fs::metadata(d.join("statemachines/same.asl.json"))
+            .and_then(|m| m.modified())
+            .expect("mtime");
+        assert_eq!(before, after, "an unchanged file keeps its timestamp");
+    }
+
+    #[test]
+    fn an_aborted_output_leaves_the_directory_as_it_was() {
+        let dir = Scratch::new("abort");
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("statemachines")).expect("mkdir");
+        std::fs::write(d.join("statemachines/a.asl.json"), "old").expect("write");
+        let out = Output::create(d).expect("create");
+        out.put("statemachines/a.asl.json", "new").expect("put");
+        out.put("statemachines/b.asl.json", "new").expect("put");
+        out.abort();
+        assert_eq!(read(&d.join("statemachines/a.asl.json")), "old");
+        assert!(!d.join("statemachines/b.asl.json").exists());
+        assert!(!d.join(STAGING).exists());
+    }
+
+    #[test]
+    fn paths_that_leave_the_directory_are_refused() {
+        let dir = Scratch::new("refuse");
+        let out = Output::create(dir.path()).expect("create");
+        for bad in ["../x", "/etc/x", "a//b", "a/./b", "a\\b", ""] {
+            assert!(out.put(bad, "x").is_err(), "{bad}");
+        }
+    }
+}

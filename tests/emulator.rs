@@ -1547,6 +1547,76 @@ fn set(units: &[&str]) -> BTreeSet<String> {
     units.iter().map(|s| s.to_string()).collect()
 }
 
+/// An interval wait that ended keeps a record: a rerun of the failed job after it passes
+/// over the wait instead of waiting again, and a rerun from before it waits again.
+#[test]
+fn rerun_passes_over_an_interval_wait_that_ended() {
+    use jobnet2sfn::aws::runs::{self, Selection};
+    let moto = moto();
+    let dir = tempdir("rerun-wait");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_rerun_wait
+    units:
+      - {name: first, type: test}
+      - {name: pause, wait: {minutes: 2}, after: [first]}
+      - {name: last, type: test, after: [pause], params: {fail_runs: 1}}
+"#;
+    let jobnet = compile_for_runs("rerun_wait.yaml", spec, "t_rerun_wait", &dir);
+    runtime().block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let date = "2027-01-06";
+        let input = json!({"businessDate": date, "vars": {}});
+        let arn = env.machines["t_rerun_wait"].clone();
+        let r = env
+            .clients
+            .run_execution(&arn, "wait-1", &input, RUN_TIMEOUT)
+            .await
+            .expect("run");
+        assert_eq!(r.status, "FAILED", "{r:?}");
+        let pause = |rows: &[runs::Row]| -> (String, String) {
+            let row = rows
+                .iter()
+                .find(|r| r.unit == "/t_rerun_wait/pause")
+                .expect("the wait has a record");
+            (row.status.clone(), row.attempts.clone())
+        };
+        let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+            .await
+            .expect("status");
+        assert_eq!(pause(&rows), ("ENDED_NORMALLY".into(), "1".into()));
+
+        let rerun = |sel: Selection| {
+            let (clients, table, jobnet) = (&env.clients, &run_table, &jobnet);
+            async move {
+                let rr = runs::rerun(clients, table, jobnet, date, None, &sel)
+                    .await
+                    .expect("rerun");
+                let end = clients
+                    .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+                    .await
+                    .expect("wait");
+                assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+                runs::status(clients, table, jobnet, date)
+                    .await
+                    .expect("status")
+            }
+        };
+        // The failed job only: the wait is passed over (still one attempt).
+        let rows = rerun(Selection::Failed).await;
+        assert_eq!(pause(&rows), ("ENDED_NORMALLY".into(), "1".into()));
+        assert!(
+            rows.iter().all(|r| r.status == "ENDED_NORMALLY"),
+            "{rows:?}"
+        );
+        // From the first job: the wait is reset and waits again.
+        let rows = rerun(Selection::From("/t_rerun_wait/first".into())).await;
+        assert_eq!(pause(&rows), ("ENDED_NORMALLY".into(), "2".into()));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn generations_keep_runs_of_one_date_apart() {
     use jobnet2sfn::aws::runs::{self, Selection};

@@ -39,7 +39,18 @@ pub struct UnitMap {
     pub path: String,
     pub parent: Option<String>,
     pub job: bool,
+    /// Keeps a run record (jobs and interval waits); absent in older files, where only
+    /// jobs had one.
+    #[serde(default)]
+    pub recorded: Option<bool>,
     pub successors: Vec<String>,
+}
+
+impl UnitMap {
+    /// Whether the unit has a run record to read, reset, hold or release.
+    pub fn recorded(&self) -> bool {
+        self.recorded.unwrap_or(self.job)
+    }
 }
 
 impl RunMap {
@@ -108,7 +119,7 @@ impl JobnetMap {
     fn jobs_in(&self, path: &str, out: &mut BTreeSet<String>) {
         let inside = format!("{path}/");
         for u in &self.units {
-            if u.job && (u.path == path || u.path.starts_with(&inside)) {
+            if u.recorded() && (u.path == path || u.path.starts_with(&inside)) {
                 out.insert(u.path.clone());
             }
         }
@@ -158,7 +169,7 @@ impl JobnetMap {
     }
 
     fn jobs(&self) -> impl Iterator<Item = &UnitMap> {
-        self.units.iter().filter(|u| u.job)
+        self.units.iter().filter(|u| u.recorded())
     }
 }
 
@@ -512,8 +523,11 @@ async fn mark_job(
     value: AttributeValue,
 ) -> anyhow::Result<String> {
     let u = jobnet.unit(unit)?;
-    if !u.job {
-        bail!("`{}` is not a job: {verb} the jobs inside it", u.path);
+    if !u.recorded() {
+        bail!(
+            "`{}` has no run record (jobs and interval waits have one): {verb} the jobs inside it",
+            u.path
+        );
     }
     clients
         .dynamodb
@@ -611,6 +625,7 @@ mod tests {
             path: path.into(),
             parent: Some(parent.into()),
             job,
+            recorded: None,
             successors: succ.iter().map(|s| s.to_string()).collect(),
         };
         JobnetMap {
@@ -624,6 +639,7 @@ mod tests {
                     path: "/n".into(),
                     parent: None,
                     job: false,
+                    recorded: None,
                     successors: vec![],
                 },
                 u("/n/a", "/n", true, &["/n/inner"]),
@@ -664,6 +680,30 @@ mod tests {
             m.select(&Selection::Failed, &["/n/inner/b".into(), "/n/e".into()]),
             set(&["/n/inner/b", "/n/inner/c", "/n/d", "/n/e"])
         );
+    }
+
+    /// An interval wait keeps a record: a rerun from before it waits again, a rerun after
+    /// it does not touch it.
+    #[test]
+    fn interval_waits_after_the_rerun_point_are_reset_too() {
+        let mut m = map();
+        m.units[1].successors = vec!["/n/w".into()];
+        m.units.push(UnitMap {
+            path: "/n/w".into(),
+            parent: Some("/n".into()),
+            job: false,
+            recorded: Some(true),
+            successors: vec!["/n/inner".into()],
+        });
+        assert_eq!(
+            m.select(&Selection::From("/n/a".into()), &[]),
+            set(&["/n/a", "/n/w", "/n/inner/b", "/n/inner/c", "/n/d"])
+        );
+        assert_eq!(
+            m.select(&Selection::From("/n/inner/b".into()), &[]),
+            set(&["/n/inner/b", "/n/inner/c", "/n/d"])
+        );
+        assert!(m.jobs().any(|u| u.path == "/n/w"), "listed by status");
     }
 
     #[test]

@@ -1293,6 +1293,11 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Units with a run record ([`records::has_record`]) when the jobnet keeps them.
+    fn recorded(&self, u: UnitId) -> bool {
+        self.records && records::has_record(&self.project.units[u].kind)
+    }
+
     fn join_key(&self, join: UnitId) -> String {
         shorten(self.names.state(join), 32)
     }
@@ -1375,7 +1380,7 @@ impl<'a> Emitter<'a> {
     fn body_entry(&self, u: UnitId) -> String {
         let own = self.names.state(u);
         match &self.project.units[u].kind {
-            UnitKind::Job(_) if self.records => format!("{own}.begin"),
+            _ if self.recorded(u) => format!("{own}.begin"),
             UnitKind::Net(_) if self.wrapped(u) => own.to_string(),
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_some() => {
                 format!("{own}.at")
@@ -1839,6 +1844,32 @@ impl<'a> Emitter<'a> {
                 );
                 scope.insert(&name, s);
             }
+            UnitKind::Wait(TimeWait::Minutes(m)) if self.records => {
+                let record = self.job_record(u);
+                let next_target = scope.target(&next);
+                let broken = scope.handler();
+                let [begin, why, decide, held, end] =
+                    ["begin", "why", "decide", "held", "end"].map(|s| format!("{name}.{s}"));
+                self.iam.push(IamStatement {
+                    actions: vec!["dynamodb:UpdateItem".into(), "dynamodb:GetItem".into()],
+                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+                });
+                let wait = json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * self.opts.seconds_per_minute, "Next": end});
+                for (n, state) in [
+                    (&begin, record.begin(&name, &why, &broken)),
+                    (&why, record.why(&decide, &broken)),
+                    (&decide, record.decide(&next_target, &held)),
+                    (&held, record.wait(&begin)),
+                    (&name, wait),
+                    (
+                        &end,
+                        record.end(records::ENDED_NORMALLY, &next_target, None),
+                    ),
+                ] {
+                    self.map(u, n);
+                    scope.insert(n, state);
+                }
+            }
             UnitKind::Wait(TimeWait::Minutes(m)) => {
                 self.map(u, &name);
                 let s = with_next(
@@ -1894,12 +1925,12 @@ impl<'a> Emitter<'a> {
     fn pending(&mut self, u: UnitId) {
         let unit = &self.project.units[u];
         let mut items: Vec<(FindingKind, String, String)> = Vec::new();
-        if unit.hold && !(self.records && matches!(unit.kind, UnitKind::Job(_))) {
+        if unit.hold && !self.recorded(u) {
             items.push((
                 FindingKind::Unsupported,
                 "hold".into(),
                 if self.records {
-                    "only jobs can be held: hold the jobs inside (jobnet2sfn hold)"
+                    "only jobs and interval waits can be held: hold the jobs inside (jobnet2sfn hold)"
                 } else {
                     "holding needs run records: compile without --no-run-records"
                 }

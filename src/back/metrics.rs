@@ -28,23 +28,8 @@ pub fn pretty_len(v: &Value) -> usize {
 
 /// Bytes and lines of `crate::back::pretty(v)`, counted without building the string.
 pub fn pretty_len_lines(v: &Value) -> (usize, usize) {
-    struct Count(usize, usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            self.1 += memchr_count(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    fn memchr_count(b: &[u8]) -> usize {
-        b.iter().filter(|&&c| c == b'\n').count()
-    }
-    let mut c = Count(0, 0);
-    let _ = serde_json::to_writer_pretty(&mut c, v);
-    (c.0 + 1, c.1 + 1)
+    let (bytes, newlines) = crate::back::json::pretty_size(v, 0);
+    (bytes + 1, newlines + 1)
 }
 
 /// Measures a definition (`{"StartAt":…,"States":{…}}`).

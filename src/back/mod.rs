@@ -3,6 +3,7 @@
 pub mod asl;
 pub mod cfn;
 pub mod graph;
+pub mod json;
 pub mod metrics;
 pub mod records;
 pub mod report;
@@ -31,7 +32,8 @@ pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_js
 /// Pretty JSON as written to disk: two-space indent, keys in insertion order (which the
 /// back-ends keep deterministic), final newline, so diffs of generated files stay small.
 pub fn pretty(v: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    let mut s = String::new();
+    json::write_pretty(&mut s, v, 0);
     s.push('\n');
     s
 }

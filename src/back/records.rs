@@ -359,6 +359,17 @@ pub fn run_end(
 /// `runs.json`: what `jobnet2sfn status|rerun|hold|release` need to know about each jobnet
 /// with run records: its record name, root machine, and every unit with its parent, its
 /// successors in its net and whether it is a job (only jobs have records).
+/// Whether a unit keeps a run record (when its jobnet keeps them): jobs, and interval
+/// waits, so that a rerun passes over a wait that already ended instead of waiting again.
+/// A clock-time wait needs none (a time already past does not wait).
+pub fn has_record(kind: &crate::ir::UnitKind) -> bool {
+    use crate::ir::{TimeWait, UnitKind};
+    matches!(
+        kind,
+        UnitKind::Job(_) | UnitKind::Wait(TimeWait::Minutes(_))
+    )
+}
+
 pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::JobnetOutput]) -> Value {
     use crate::back::asl::Role;
     let mut jobnets = Vec::new();
@@ -392,6 +403,7 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
                 "path": unit.path,
                 "parent": unit.parent.map(|p| project.units[p].path.clone()),
                 "job": matches!(unit.kind, crate::ir::UnitKind::Job(_)),
+                "recorded": has_record(&unit.kind),
                 "successors": successors
             }));
         }

@@ -1,0 +1,224 @@
+//! Pretty JSON text of generated definitions, written straight into a `String`.
+//!
+//! The bytes are exactly serde_json's pretty printer's (two-space indent, `": "` after keys,
+//! `{}`/`[]` when empty, the same string escapes and number formats; tests compare them),
+//! but without its generic formatter and per-token writes: serialising definitions was a
+//! sixth of a large compile. Sizes are computed the same way without building the text.
+
+use serde_json::Value;
+
+/// Appends the pretty text of `v`, its first line at the current position and nested
+/// lines indented from `level` (two spaces per level).
+pub fn write_pretty(out: &mut String, v: &Value, level: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            use std::fmt::Write as _;
+            let _ = if let Some(u) = n.as_u64() {
+                write!(out, "{u}")
+            } else if let Some(i) = n.as_i64() {
+                write!(out, "{i}")
+            } else {
+                write!(out, "{n}")
+            };
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(a) if a.is_empty() => out.push_str("[]"),
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                out.push_str(if i == 0 { "\n" } else { ",\n" });
+                indent(out, level + 1);
+                write_pretty(out, x, level + 1);
+            }
+            out.push('\n');
+            indent(out, level);
+            out.push(']');
+        }
+        Value::Object(m) if m.is_empty() => out.push_str("{}"),
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                out.push_str(if i == 0 { "\n" } else { ",\n" });
+                indent(out, level + 1);
+                write_str(out, k);
+                out.push_str(": ");
+                write_pretty(out, x, level + 1);
+            }
+            out.push('\n');
+            indent(out, level);
+            out.push('}');
+        }
+    }
+}
+
+/// Bytes and newlines of the pretty text of `v` at nesting `level`, as [`write_pretty`]
+/// would write it.
+pub fn pretty_size(v: &Value, level: usize) -> (usize, usize) {
+    match v {
+        Value::Null => (4, 0),
+        Value::Bool(true) => (4, 0),
+        Value::Bool(false) => (5, 0),
+        Value::Number(n) => (number_len(n), 0),
+        Value::String(s) => (str_len(s), 0),
+        Value::Array(a) if a.is_empty() => (2, 0),
+        Value::Object(m) if m.is_empty() => (2, 0),
+        Value::Array(a) => {
+            // `[`, per item a newline (after a comma but the first) and its indent, then a
+            // newline, the closing indent and `]`.
+            let mut bytes = 1 + (a.len() - 1) + a.len() * (1 + 2 * (level + 1)) + 1 + 2 * level + 1;
+            let mut lines = a.len() + 1;
+            for x in a {
+                let (b, l) = pretty_size(x, level + 1);
+                bytes += b;
+                lines += l;
+            }
+            (bytes, lines)
+        }
+        Value::Object(m) => {
+            let mut bytes =
+                1 + (m.len() - 1) + m.len() * (1 + 2 * (level + 1) + 2) + 1 + 2 * level + 1;
+            let mut lines = m.len() + 1;
+            for (k, x) in m {
+                let (b, l) = pretty_size(x, level + 1);
+                bytes += str_len(k) + b;
+                lines += l;
+            }
+            (bytes, lines)
+        }
+    }
+}
+
+fn indent(out: &mut String, level: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut n = 2 * level;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
+}
+
+/// The escape serde_json writes for a byte, if any.
+fn escape(b: u8) -> Option<&'static str> {
+    const HEX: [&str; 32] = [
+        "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006", "\\u0007",
+        "\\b", "\\t", "\\n", "\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
+        "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019",
+        "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
+    ];
+    match b {
+        b'"' => Some("\\\""),
+        b'\\' => Some("\\\\"),
+        0..=0x1f => Some(HEX[b as usize]),
+        _ => None,
+    }
+}
+
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    // Nearly every generated string needs no escape: check with a loop the compiler
+    // vectorises, then copy it whole.
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if let Some(e) = escape(b) {
+            // Escaped bytes are ASCII, so `start..i` are char boundaries.
+            out.push_str(&s[start..i]);
+            out.push_str(e);
+            start = i + 1;
+        }
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+fn str_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| escape(b).map_or(1, str::len))
+        .sum::<usize>()
+}
+
+fn number_len(n: &serde_json::Number) -> usize {
+    if let Some(u) = n.as_u64() {
+        u.checked_ilog10().map_or(1, |d| d as usize + 1)
+    } else if let Some(i) = n.as_i64() {
+        1 + i
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(1, |d| d as usize + 1)
+    } else {
+        n.to_string().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn ours(v: &Value) -> String {
+        let mut s = String::new();
+        write_pretty(&mut s, v, 0);
+        s
+    }
+
+    fn check(v: &Value) {
+        let theirs = serde_json::to_string_pretty(v).expect("serialises");
+        assert_eq!(ours(v), theirs);
+        let (bytes, lines) = pretty_size(v, 0);
+        assert_eq!(bytes, theirs.len(), "size of {theirs}");
+        assert_eq!(lines, theirs.matches('\n').count(), "lines of {theirs}");
+    }
+
+    #[test]
+    fn same_bytes_as_serde_json() {
+        check(&json!(null));
+        check(&json!({}));
+        check(&json!([]));
+        check(&json!({"a": [], "b": {}, "c": [1, -2, 3.5, 1e300, -0.0, u64::MAX, i64::MIN]}));
+        check(
+            &json!({"s": "quote \" backslash \\ nl \n tab \t cr \r bell \u{7} del \u{7f} ジョブ / é"}),
+        );
+        check(
+            &json!({"States": {"x": {"Type": "Pass", "Next": "y", "Result": {"failed": false}}}}),
+        );
+        check(&json!([[[[]]], [{"k": [true, false, null]}], 0, -1, 9, 10, 99, 100]));
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|i| json!(i)),
+            any::<u64>().prop_map(|u| json!(u)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_prints_as_serde_json_does(v in value()) {
+            check(&v);
+        }
+    }
+}

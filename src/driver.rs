@@ -333,38 +333,39 @@ pub fn compile_into(
     diags: &mut Diagnostics,
     sink: Sink<'_>,
 ) -> Option<(Compiled, std::io::Result<()>)> {
-    let out = match sink {
+    let out_dir = match sink {
         Sink::Write(out) => Some(out),
         Sink::Keep | Sink::Discard => None,
     };
+    let out = out_dir;
     let write_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let inline_bytes = AtomicUsize::new(0);
-    // Writes a root's sealed machines and releases their text when no inline template can
-    // need it (`Auto` goes to S3 once the total passes the inline limit).
-    let stage = |machines: &mut [asl::Machine]| {
+    // Writes a sealed machine and releases its text when no inline template can need it
+    // (`Auto` goes to S3 once the total passes the inline limit). Returns whether it was
+    // written.
+    let stage = |m: &mut asl::Machine| -> bool {
         if let Sink::Discard = sink {
-            machines.iter_mut().for_each(asl::Machine::release);
+            m.release();
         }
-        let Some(out) = out else { return };
-        for m in machines {
-            let Some(text) = m.text() else { continue };
-            if let Err(e) = out.put(&report::machine_file(&m.name), &text) {
-                let mut first = write_error.lock().unwrap_or_else(|e| e.into_inner());
-                first.get_or_insert(e);
-                continue;
-            }
-            let release = match opts.cfn.definitions {
-                cfn::Definitions::S3 => true,
-                cfn::Definitions::Inline => false,
-                cfn::Definitions::Auto => {
-                    let bytes = m.metrics().definition_bytes;
-                    inline_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > cfn::INLINE_LIMIT
-                }
-            };
-            if release {
-                m.release();
-            }
+        let (Some(out), Some(text)) = (out, m.text()) else {
+            return false;
+        };
+        if let Err(e) = out.put(&report::machine_file(&m.name), &text) {
+            lock(&write_error).get_or_insert(e);
+            return false;
         }
+        let release = match opts.cfn.definitions {
+            cfn::Definitions::S3 => true,
+            cfn::Definitions::Inline => false,
+            cfn::Definitions::Auto => {
+                let bytes = m.metrics().definition_bytes;
+                inline_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes > cfn::INLINE_LIMIT
+            }
+        };
+        if release {
+            m.release();
+        }
+        true
     };
     let templates = match TemplateSet::load(opts.templates.as_deref()) {
         Ok(t) => Some(t),
@@ -400,6 +401,14 @@ pub fn compile_into(
                 approximate: opts.approximate,
             },
         );
+        // Split-off parts are written as soon as they are built; a split that is redone
+        // takes back the parts it no longer makes.
+        let early: Mutex<Vec<String>> = Mutex::new(Vec::new());
+        let built = |m: &mut asl::Machine| {
+            if stage(m) {
+                lock(&early).push(report::machine_file(&m.name));
+            }
+        };
         let out = split(
             project,
             &mut plan,
@@ -407,6 +416,7 @@ pub fn compile_into(
             &templates,
             &opts.budgets,
             opts.emit,
+            &built,
         );
         // Scheduled jobnets get the business-day gate, which reopens the root's definition:
         // it is written out again here, on the worker (see `Machine::seal`).
@@ -417,10 +427,23 @@ pub fn compile_into(
                 opts.emit.skip_alert,
                 &mut local,
             );
+            let early = std::mem::take(&mut *lock(&early));
+            let mut kept = std::collections::BTreeSet::new();
             for m in &mut out.machines {
-                m.seal();
+                if m.role == asl::Role::Child {
+                    kept.insert(report::machine_file(&m.name));
+                } else {
+                    m.seal();
+                    stage(m);
+                }
             }
-            stage(&mut out.machines);
+            if let Some(out) = out_dir {
+                for file in early.iter().filter(|f| !kept.contains(*f)) {
+                    if let Err(e) = out.discard(file) {
+                        lock(&write_error).get_or_insert(e);
+                    }
+                }
+            }
             out
         });
         (root, out, local)
@@ -489,8 +512,7 @@ pub fn compile_into(
         let staged: Vec<(&String, &Arc<str>)> = files.iter().collect();
         for r in crate::par::par_map(&staged, |(rel, text)| out.put(rel, text)) {
             if let Err(e) = r {
-                let mut first = write_error.lock().unwrap_or_else(|e| e.into_inner());
-                first.get_or_insert(e);
+                lock(&write_error).get_or_insert(e);
             }
         }
     }
@@ -518,6 +540,7 @@ fn split(
     templates: &TemplateSet,
     budgets: &Budgets,
     emit: asl::EmitOptions,
+    built: &(dyn Fn(&mut asl::Machine) + Sync),
 ) -> Result<JobnetOutput, Vec<String>> {
     let cache = asl::RenderCache::default();
     let within = |m: &crate::back::metrics::Metrics| {
@@ -530,7 +553,7 @@ fn split(
     // four states with run records) go straight to the estimate.
     let units = project.descendants(plan.root).len();
     if units <= budgets.states / 4 {
-        let whole = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
+        let whole = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
         if whole.machines.iter().all(|m| within(&m.metrics())) {
             return Ok(whole);
         }
@@ -546,7 +569,7 @@ fn split(
     for _ in 0..8 {
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &cost, &wrapped);
-        let out = asl::emit_cached(project, plan, names, templates, &cache, emit)?;
+        let out = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
         let figures: Vec<_> = out.machines.iter().map(asl::Machine::metrics).collect();
         let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
             let r = (m.states as f64 / budgets.states as f64)
@@ -647,6 +670,10 @@ pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> s
             Err(e)
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

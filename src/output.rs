@@ -26,7 +26,7 @@ pub struct Output {
     /// Every file of this compile (relative paths), staged or already up to date.
     produced: Mutex<BTreeSet<String>>,
     /// Files waiting in the staging directory.
-    staged: Mutex<Vec<String>>,
+    staged: Mutex<BTreeSet<String>>,
 }
 
 impl Output {
@@ -42,23 +42,37 @@ impl Output {
             dir: dir.to_path_buf(),
             staging,
             produced: Mutex::new(BTreeSet::new()),
-            staged: Mutex::new(Vec::new()),
+            staged: Mutex::new(BTreeSet::new()),
         })
     }
 
-    /// Stages one file (`rel` uses `/` separators). Safe to call from several threads.
+    /// Stages one file (`rel` uses `/` separators), replacing what was staged under that
+    /// name before. Safe to call from several threads for different files.
     pub fn put(&self, rel: &str, content: &str) -> io::Result<()> {
         check_relative(rel)?;
         lock(&self.produced).insert(rel.to_string());
         if std::fs::read(self.dir.join(rel)).is_ok_and(|old| old == content.as_bytes()) {
-            return Ok(());
+            return self.unstage(rel);
         }
         let path = self.staging.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::write(&path, content)?;
-        lock(&self.staged).push(rel.to_string());
+        lock(&self.staged).insert(rel.to_string());
+        Ok(())
+    }
+
+    /// Takes back a file put earlier (a split that was redone did not produce it again).
+    pub fn discard(&self, rel: &str) -> io::Result<()> {
+        lock(&self.produced).remove(rel);
+        self.unstage(rel)
+    }
+
+    fn unstage(&self, rel: &str) -> io::Result<()> {
+        if lock(&self.staged).remove(rel) {
+            std::fs::remove_file(self.staging.join(rel))?;
+        }
         Ok(())
     }
 

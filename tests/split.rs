@@ -135,3 +135,71 @@ fn editing_one_job_in_a_20000_job_net_changes_few_files() {
     );
     assert_eq!(added, 0);
 }
+
+/// Compiling into a directory writes each split-off part as soon as it is built and drops
+/// it from memory: the files must be exactly those of the in-memory compile, under the
+/// default `auto` definitions (released parts force S3 in the template) and `inline`.
+#[test]
+fn parts_written_while_compiling_equal_the_in_memory_compile() {
+    use jobnet2sfn::back::cfn::Definitions;
+    use jobnet2sfn::driver::{compile_into, Sink};
+    use jobnet2sfn::output::Output;
+    let text = spec("streamed", Shape::with_jobs(300));
+    for definitions in [Definitions::Auto, Definitions::Inline, Definitions::S3] {
+        let mut project = Project::default();
+        let mut diags = Diagnostics::default();
+        load_text(
+            &mut project,
+            "big.yaml",
+            text.clone(),
+            InputFormat::Spec,
+            &mut diags,
+        );
+        let mut opts = CompileOptions {
+            budgets: Budgets {
+                states: 60,
+                definition_bytes: 40_000,
+                history_events: 300,
+            },
+            calendar_years: Some(2027..=2027),
+            ..CompileOptions::default()
+        };
+        opts.cfn.definitions = definitions;
+        let kept = compile(&project, &opts, &mut diags).expect("compiles");
+        let dir = std::env::temp_dir().join(format!(
+            "jobnet2sfn-split-streamed-{}-{definitions:?}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = Output::create(&dir).expect("output");
+        let (written, ok) =
+            compile_into(&project, &[], &opts, &mut diags, Sink::Write(&out)).expect("compiles");
+        ok.expect("written");
+        out.commit().expect("commit");
+        assert!(kept.report.totals.machines > 5);
+        assert!(
+            written
+                .outputs
+                .iter()
+                .flat_map(|o| &o.machines)
+                .any(|m| m.role == Role::Child && m.text().is_none())
+                == (definitions != Definitions::Inline),
+            "parts are released unless inlined"
+        );
+        for (rel, content) in &kept.files {
+            let on_disk = std::fs::read_to_string(dir.join(rel)).expect("written");
+            assert_eq!(&on_disk, &**content, "{rel} ({definitions:?})");
+        }
+        let count = std::fs::read_dir(dir.join("statemachines"))
+            .expect("dir")
+            .count();
+        assert_eq!(
+            count,
+            kept.files
+                .keys()
+                .filter(|k| k.starts_with("statemachines/"))
+                .count()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

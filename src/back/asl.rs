@@ -149,6 +149,11 @@ impl Machine {
         self.definition = Definition::Released { metrics };
     }
 
+    /// Whether the text was released (after it was written out).
+    pub fn released(&self) -> bool {
+        matches!(self.definition, Definition::Released { .. })
+    }
+
     /// Size figures of the definition.
     pub fn metrics(&self) -> Metrics {
         match &self.definition {
@@ -239,10 +244,13 @@ pub fn emit(
         templates,
         &RenderCache::default(),
         EmitOptions::default(),
+        &|_| {},
     )
 }
 
-/// [`emit`] reusing jobs already rendered into `cache`.
+/// [`emit`] reusing jobs already rendered into `cache`. `built` is called with each
+/// split-off child machine as soon as it is sealed, on the thread that built it (the
+/// caller may write it out and release its text).
 pub fn emit_cached(
     project: &Project,
     plan: &JobnetPlan,
@@ -250,6 +258,7 @@ pub fn emit_cached(
     templates: &TemplateSet,
     cache: &RenderCache,
     opts: EmitOptions,
+    built: &(dyn Fn(&mut Machine) + Sync),
 ) -> Result<JobnetOutput, Vec<String>> {
     let base = names.machine.clone();
     let cont_name = format!("{base}-cont");
@@ -415,7 +424,8 @@ pub fn emit_cached(
             scope.done();
         }
         let states = scope.finish();
-        let machine = f.take_machine(&name, Role::Child, &start, states);
+        let mut machine = f.take_machine(&name, Role::Child, &start, states);
+        built(&mut machine);
         (name, machine, f)
     });
     for (c, (name, machine, f)) in plan.children.iter().zip(children) {

@@ -149,12 +149,14 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         Definitions::S3 => true,
         Definitions::Inline => false,
         Definitions::Auto => {
-            outputs
-                .iter()
-                .flat_map(|o| &o.machines)
+            let machines = || outputs.iter().flat_map(|o| &o.machines);
+            // A released definition was written out for S3 (the compile counted it toward
+            // the limit, parts of a redone split included): it cannot be inlined.
+            machines()
                 .map(|m| m.metrics().definition_bytes)
                 .sum::<usize>()
                 > INLINE_LIMIT
+                || machines().any(Machine::released)
         }
     };
     if s3 {

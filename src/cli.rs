@@ -516,35 +516,25 @@ fn compile(a: CompileArgs) -> i32 {
         ));
     };
     // Files are staged as they are made and moved into place only if the compile succeeds.
-    let out = if diags.has_errors() {
-        None
-    } else {
-        match crate::output::Output::create(&a.out) {
-            Ok(out) => Some(out),
-            Err(e) => {
-                write_failed(&mut diags, e);
-                return finish(&a.common, project, &mut diags, None, EXIT_USAGE, "");
-            }
-        }
-    };
+    let out = crate::output::Output::create(&a.out);
     // Validation runs even after front-end errors, so one run reports everything.
-    let sink = out
-        .as_ref()
-        .map_or(driver::Sink::Discard, driver::Sink::Write);
-    let compiled = driver::compile_into(project, &loaded.jp1, &opts, &mut diags, sink);
+    let compiled = driver::compile_into(
+        project,
+        &loaded.jp1,
+        &opts,
+        &mut diags,
+        driver::Sink::Write(&out),
+    );
     let Some((compiled, written)) = compiled else {
-        if let Some(out) = out {
-            out.abort();
-        }
+        out.abort();
         return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
     };
-    let written = match (written, out) {
-        (Ok(()), Some(out)) => out.commit(),
-        (Err(e), Some(out)) => {
+    let written = match written {
+        Ok(()) => out.commit(),
+        Err(e) => {
             out.abort();
             Err(e)
         }
-        (written, None) => written,
     };
     if let Err(e) = written {
         write_failed(&mut diags, e);

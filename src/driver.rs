@@ -562,13 +562,18 @@ fn split(
     let state_name = |u| names.state(u).to_string();
     let cost = |u| costs.costs.get(&u).copied().unwrap_or_default();
     let wrapped = |u| costs.wrapped.contains(&u);
+    let estimates = partition::Estimates {
+        unit: &cost,
+        wrapped: &wrapped,
+        frame: costs.frame,
+    };
     let unsplit = plan.clone();
     let mut effective = *budgets;
     let mut over = Vec::new();
     let mut previous = f64::INFINITY;
     for _ in 0..8 {
         *plan = unsplit.clone();
-        partition::partition(project, plan, &effective, &state_name, &cost, &wrapped);
+        partition::partition(project, plan, &effective, &state_name, &estimates);
         let out = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
         let figures: Vec<_> = out.machines.iter().map(asl::Machine::metrics).collect();
         let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
@@ -656,7 +661,7 @@ fn select_roots(
 /// Writes the files under `dir`, replacing generated definitions of machines that no
 /// longer exist so the directory always mirrors one compile.
 pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> std::io::Result<()> {
-    let out = Output::create(dir)?;
+    let out = Output::create(dir);
     let files: Vec<(&String, &S)> = files.iter().collect();
     // Hundreds of definitions of a large compile are written on every core.
     let staged: std::io::Result<Vec<()>> =

@@ -18,11 +18,17 @@ const STAGING: &str = ".jobnet2sfn-staging";
 /// Generated sub-directories and the file suffix of what the compiler owns in them.
 const GENERATED: [(&str, &str); 2] = [("statemachines", ".asl.json"), ("calendars", ".json")];
 
-/// An output directory being written.
+/// An output directory being written. Nothing touches the file system before the first
+/// file is staged, so a compile that fails validation leaves no trace.
 #[derive(Debug)]
 pub struct Output {
     dir: PathBuf,
     staging: PathBuf,
+    /// Whether `dir` existed before (an aborted compile removes a directory it created).
+    existed: bool,
+    /// Whether the staging directory was prepared (a stale one from an interrupted run is
+    /// cleared first).
+    prepared: Mutex<bool>,
     /// Every file of this compile (relative paths), staged or already up to date.
     produced: Mutex<BTreeSet<String>>,
     /// Files waiting in the staging directory.
@@ -30,26 +36,35 @@ pub struct Output {
 }
 
 impl Output {
-    /// Prepares `dir` (created if missing); a staging directory left by an interrupted run
-    /// is cleared.
-    pub fn create(dir: &Path) -> io::Result<Output> {
-        std::fs::create_dir_all(dir)?;
-        let staging = dir.join(STAGING);
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging)?;
-        }
-        Ok(Output {
+    /// An output directory at `dir` (created when the first file is staged).
+    pub fn create(dir: &Path) -> Output {
+        Output {
             dir: dir.to_path_buf(),
-            staging,
+            staging: dir.join(STAGING),
+            existed: dir.exists(),
+            prepared: Mutex::new(false),
             produced: Mutex::new(BTreeSet::new()),
             staged: Mutex::new(BTreeSet::new()),
-        })
+        }
+    }
+
+    fn prepare(&self) -> io::Result<()> {
+        let mut prepared = lock(&self.prepared);
+        if !*prepared {
+            std::fs::create_dir_all(&self.dir)?;
+            if self.staging.exists() {
+                std::fs::remove_dir_all(&self.staging)?;
+            }
+            *prepared = true;
+        }
+        Ok(())
     }
 
     /// Stages one file (`rel` uses `/` separators), replacing what was staged under that
     /// name before. Safe to call from several threads for different files.
     pub fn put(&self, rel: &str, content: &str) -> io::Result<()> {
         check_relative(rel)?;
+        self.prepare()?;
         lock(&self.produced).insert(rel.to_string());
         if std::fs::read(self.dir.join(rel)).is_ok_and(|old| old == content.as_bytes()) {
             return self.unstage(rel);
@@ -76,9 +91,18 @@ impl Output {
         Ok(())
     }
 
-    /// Moves the staged files into place and removes generated files this compile did not
-    /// produce.
+    /// Moves the staged files into place, then removes generated files this compile did
+    /// not produce.
     pub fn commit(self) -> io::Result<()> {
+        self.prepare()?;
+        let staged = self.staged.into_inner().unwrap_or_else(|e| e.into_inner());
+        for rel in &staged {
+            let target = self.dir.join(rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(self.staging.join(rel), target)?;
+        }
         let produced = self
             .produced
             .into_inner()
@@ -96,23 +120,19 @@ impl Output {
                 }
             }
         }
-        let staged = self.staged.into_inner().unwrap_or_else(|e| e.into_inner());
-        for rel in &staged {
-            let target = self.dir.join(rel);
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::rename(self.staging.join(rel), target)?;
-        }
         if self.staging.exists() {
             std::fs::remove_dir_all(&self.staging)?;
         }
         Ok(())
     }
 
-    /// Drops everything staged; the directory keeps its previous content.
+    /// Drops everything staged; the directory keeps its previous content (one this
+    /// compile created is removed again).
     pub fn abort(self) {
         let _ = std::fs::remove_dir_all(&self.staging);
+        if !self.existed {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
     }
 }
 
@@ -176,7 +196,7 @@ mod tests {
         let before = std::fs::metadata(d.join("statemachines/same.asl.json"))
             .and_then(|m| m.modified())
             .expect("mtime");
-        let out = Output::create(d).expect("create");
+        let out = Output::create(d);
         out.put("statemachines/same.asl.json", "same").expect("put");
         out.put("statemachines/new.asl.json", "new").expect("put");
         out.put("report.md", "report").expect("put");
@@ -206,19 +226,26 @@ mod tests {
         let d = dir.path();
         std::fs::create_dir_all(d.join("statemachines")).expect("mkdir");
         std::fs::write(d.join("statemachines/a.asl.json"), "old").expect("write");
-        let out = Output::create(d).expect("create");
+        let out = Output::create(d);
         out.put("statemachines/a.asl.json", "new").expect("put");
         out.put("statemachines/b.asl.json", "new").expect("put");
         out.abort();
         assert_eq!(read(&d.join("statemachines/a.asl.json")), "old");
         assert!(!d.join("statemachines/b.asl.json").exists());
         assert!(!d.join(STAGING).exists());
+        // A directory the compile would have created is not left behind.
+        let fresh = d.join("fresh");
+        let out = Output::create(&fresh);
+        assert!(!fresh.exists(), "nothing before the first file");
+        out.put("report.md", "x").expect("put");
+        out.abort();
+        assert!(!fresh.exists());
     }
 
     #[test]
     fn paths_that_leave_the_directory_are_refused() {
         let dir = Scratch::new("refuse");
-        let out = Output::create(dir.path()).expect("create");
+        let out = Output::create(dir.path());
         for bad in ["../x", "/etc/x", "a//b", "a/./b", "a\\b", ""] {
             assert!(out.put(bad, "x").is_err(), "{bad}");
         }

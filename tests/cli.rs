@@ -191,6 +191,17 @@ fn a_cycle_is_printed_in_full() {
         assert!(err.contains(u), "{err}");
     }
     assert!(err.contains("E0202"), "{err}");
+    // A compile reports the same and creates no output directory.
+    let d = tmp("cycle-out");
+    let o = run(&[
+        "compile",
+        "tests/fixtures/spec/cycle.yaml",
+        "-o",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("E0202"), "{}", stderr(&o));
+    assert!(!d.exists(), "no output directory for a failed compile");
 }
 
 #[test]

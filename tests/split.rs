@@ -171,7 +171,7 @@ fn parts_written_while_compiling_equal_the_in_memory_compile() {
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&dir);
-        let out = Output::create(&dir).expect("output");
+        let out = Output::create(&dir);
         let (written, ok) =
             compile_into(&project, &[], &opts, &mut diags, Sink::Write(&out)).expect("compiles");
         ok.expect("written");

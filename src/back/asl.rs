@@ -483,6 +483,8 @@ pub struct UnitCosts {
     pub costs: HashMap<UnitId, Cost>,
     /// Nested nets emitted inside a one-branch Parallel.
     pub wrapped: HashSet<UnitId>,
+    /// The root machine's own states (see [`crate::passes::partition::Estimates::frame`]).
+    pub frame: Cost,
 }
 
 /// Emits every unit once into a scratch scope and measures it, for the partition pass.
@@ -522,7 +524,8 @@ pub fn unit_costs(
                     states: m.states,
                     bytes: m.definition_bytes,
                     events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
-                    lines,
+                    // Not the lines of the `{"States": {…}}` wrapper around them.
+                    lines: lines.saturating_sub(4),
                 };
                 (u, cost)
             })
@@ -541,7 +544,57 @@ pub fn unit_costs(
     let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
     e.plan_monitors(false);
     let wrapped = nets.into_iter().filter(|&n| e.wrapped(n)).collect();
-    UnitCosts { costs, wrapped }
+    drop(e);
+    UnitCosts {
+        costs,
+        wrapped,
+        frame: root_frame(project, plan, names, templates, cache, opts),
+    }
+}
+
+/// The root machine of `plan` with no unit in it: run records, alerts and ends.
+fn root_frame(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+    cache: &RenderCache,
+    opts: EmitOptions,
+) -> Cost {
+    let root = plan.root;
+    let empty = JobnetPlan {
+        root,
+        nets: [(
+            root,
+            crate::passes::structure::NetPlan {
+                main: Block::Empty,
+                regions: Vec::new(),
+                recovery: HashMap::new(),
+                dependents: HashMap::new(),
+                approximations: Vec::new(),
+            },
+        )]
+        .into(),
+        children: Vec::new(),
+        cont_groups: HashMap::new(),
+    };
+    let Ok(out) = emit_cached(project, &empty, names, templates, cache, opts, &|_| {}) else {
+        return Cost::default();
+    };
+    out.machines
+        .iter()
+        .find(|m| m.role == Role::Root)
+        .and_then(|m| {
+            let text = m.text()?;
+            let metrics = m.metrics();
+            Some(Cost {
+                states: metrics.states,
+                bytes: metrics.definition_bytes,
+                events: metrics.history_events,
+                lines: text.matches('\n').count(),
+            })
+        })
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone)]

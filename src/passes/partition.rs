@@ -135,30 +135,46 @@ const MACHINE: Cost = Cost {
     lines: 30,
 };
 
-/// Splits `plan` in place. `unit_cost` gives the cost of one non-net unit as emitted;
-/// `wrapped` says whether a nested net is emitted inside a one-branch Parallel (so its
-/// contents are indented further). `budgets` should already include any safety margin.
+/// What the partition pass knows of the emitted size of a jobnet's pieces.
+pub struct Estimates<'a> {
+    /// Cost of one non-net unit as emitted.
+    pub unit: &'a dyn Fn(UnitId) -> Cost,
+    /// Whether a nested net is emitted inside a one-branch Parallel (so its contents are
+    /// indented further).
+    pub wrapped: &'a dyn Fn(UnitId) -> bool,
+    /// A machine's own states without any unit (the root's, the largest: run records,
+    /// alerts, ends); at least [`MACHINE`].
+    pub frame: Cost,
+}
+
+/// Splits `plan` in place. `budgets` should already include any safety margin.
 pub fn partition(
     project: &Project,
     plan: &mut JobnetPlan,
     budgets: &Budgets,
     names: &dyn Fn(UnitId) -> String,
-    unit_cost: &dyn Fn(UnitId) -> Cost,
-    wrapped: &dyn Fn(UnitId) -> bool,
+    estimates: &Estimates<'_>,
 ) {
+    let room = |frame: Cost| Budgets {
+        states: budgets.states.saturating_sub(frame.states).max(1),
+        definition_bytes: budgets.definition_bytes.saturating_sub(frame.bytes).max(1),
+        history_events: budgets.history_events.saturating_sub(frame.events).max(1),
+    };
+    // Parts are cut for a child's small frame; the root's own states (run records, alerts)
+    // are checked once its top block is fitted.
+    let root_frame = Cost {
+        states: estimates.frame.states.max(MACHINE.states),
+        bytes: estimates.frame.bytes.max(MACHINE.bytes),
+        events: estimates.frame.events.max(MACHINE.events),
+        lines: estimates.frame.lines.max(MACHINE.lines),
+    };
+    let root_room = room(root_frame);
     let mut p = Partitioner {
         project,
-        budgets: Budgets {
-            states: budgets.states.saturating_sub(MACHINE.states).max(1),
-            definition_bytes: budgets
-                .definition_bytes
-                .saturating_sub(MACHINE.bytes)
-                .max(1),
-            history_events: budgets.history_events.saturating_sub(MACHINE.events).max(1),
-        },
+        budgets: room(MACHINE),
         names,
-        unit_cost,
-        wrapped,
+        unit_cost: estimates.unit,
+        wrapped: estimates.wrapped,
         children: std::mem::take(&mut plan.children),
         keys: BTreeSet::new(),
         net_mains: HashMap::new(),
@@ -173,7 +189,7 @@ pub fn partition(
     }
     // The root machine: its main block, fitted and cut until it fits.
     let main = p.net_mains.remove(&root).unwrap_or(Block::Empty);
-    let (main, _) = p.fit_top(main);
+    let (main, _) = p.fit_top(main, &root_room);
     plan.nets.get_mut(&root).expect("root plan").main = main;
     // The continuation machine holds every region: fit each, then move whole regions out
     // (largest first) while the machine is over budget.
@@ -261,14 +277,14 @@ struct Partitioner<'a> {
 }
 
 impl Partitioner<'_> {
-    /// Fits a machine's top block, then cuts it while it is still over budget (a top block
-    /// that is a single big unit cannot be cut further).
-    fn fit_top(&mut self, b: Block) -> (Block, Cost) {
+    /// Fits a machine's top block; if it is still over `room` (what the machine's own
+    /// states leave), the whole block becomes one child machine.
+    fn fit_top(&mut self, b: Block, room: &Budgets) -> (Block, Cost) {
         let (b, c) = self.fit(b);
-        if c.fits(&self.budgets) {
+        if c.fits(room) {
             return (b, c);
         }
-        let reason = c.over(&self.budgets);
+        let reason = c.over(room);
         let child = self.child(b, reason);
         (child, CHILD_CALL)
     }
@@ -394,8 +410,8 @@ impl Partitioner<'_> {
         reason: &str,
     ) -> (Block, Cost) {
         if g.len() == 1 && matches!(g[0].0, Block::Child(_)) {
-            let (b, c) = g.pop().expect("one");
-            return (b, c);
+            let (b, _) = g.pop().expect("one");
+            return (b, CHILD_CALL);
         }
         let blocks: Vec<Block> = g.into_iter().map(|x| x.0).collect();
         let body = if blocks.len() == 1 {
@@ -591,8 +607,11 @@ mod tests {
             &mut plan,
             &budgets,
             &|u| p.units[u].name.clone(),
-            &|_| unit,
-            &|_| false,
+            &Estimates {
+                unit: &|_| unit,
+                wrapped: &|_| false,
+                frame: Cost::default(),
+            },
         );
         assert_eq!(plan.children.len(), 1, "{:?}", plan.children);
         let name = |v: Vec<UnitId>| -> Vec<String> {

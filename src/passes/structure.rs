@@ -734,8 +734,11 @@ mod tests {
                 &mut plan,
                 &budgets,
                 &|u| p.units[u].name.clone(),
-                &|_| unit,
-                &|_| false,
+                &crate::passes::partition::Estimates {
+                    unit: &|_| unit,
+                    wrapped: &|_| false,
+                    frame: crate::passes::partition::Cost::default(),
+                },
             );
             if n + 4 > states {
                 assert!(

@@ -7,35 +7,12 @@
 use jobnet2sfn::diag::Diagnostics;
 use jobnet2sfn::front::jp1;
 use jobnet2sfn::ir::Project;
-use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 const NETS: usize = 100;
 const JOBS: usize = 999;
 
-static TEXT: LazyLock<String> = LazyLock::new(|| {
-    let mut s = String::with_capacity(NETS * JOBS * 200);
-    s.push_str("unit=bench_grp,,jp1admin,;\n{\n\tty=g;\n\top=mo;\n\tcl=su;\n\tstt=05:00;\n");
-    for n in 0..NETS {
-        let _ = write!(
-            s,
-            "\tunit=net{n:03},,jp1admin,;\n\t{{\n\t\tty=n;\n\t\tsd=1,*1;\n\t\tcy=1,(1,m);\n\t\tst=1,+02:30;\n\t\tsh=1,af;\n"
-        );
-        for j in 1..JOBS {
-            let from = if j % 10 == 0 { j - 10 } else { j - 1 };
-            let _ = writeln!(s, "\t\tar=(f=ジョブ{from:04},t=ジョブ{j:04},seq);");
-        }
-        for j in 0..JOBS {
-            let _ = write!(
-                s,
-                "\t\tunit=ジョブ{j:04},,jp1admin,;\n\t\t{{\n\t\t\tty=j;\n\t\t\tsc=\"/opt/batch/run{j}.sh\";\n\t\t\tprm=\"--date ${{DATE}} --part {j}\";\n\t\t\tenv=\"PART={j}\";\n\t\t\twth=1;\n\t\t\ttho=8;\n\t\t\tetm=120;\n\t\t}}\n"
-            );
-        }
-        s.push_str("\t}\n");
-    }
-    s.push_str("}\n");
-    s
-});
+static TEXT: LazyLock<String> = LazyLock::new(|| jobnet2sfn::synth::jp1(NETS, JOBS));
 
 fn main() {
     divan::main();

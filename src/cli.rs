@@ -114,6 +114,9 @@ enum Command {
         /// Name of the root jobnet.
         #[arg(long, default_value = "synthetic")]
         name: String,
+        /// Write an ajsprint (JP1) export instead: this many root jobnets of `--jobs` jobs.
+        #[arg(long)]
+        jp1_nets: Option<usize>,
     },
 }
 
@@ -369,11 +372,18 @@ pub fn main() -> i32 {
         Command::Rerun(a) => rerun_cmd(a),
         Command::Hold(a) => hold_cmd(a),
         Command::Release(a) => release_cmd(a),
-        Command::Synth { jobs, name } => {
-            print!(
-                "{}",
-                crate::synth::spec(&name, crate::synth::Shape::with_jobs(jobs))
-            );
+        Command::Synth {
+            jobs,
+            name,
+            jp1_nets,
+        } => {
+            match jp1_nets {
+                Some(nets) => print!("{}", crate::synth::jp1(nets, jobs)),
+                None => print!(
+                    "{}",
+                    crate::synth::spec(&name, crate::synth::Shape::with_jobs(jobs))
+                ),
+            }
             EXIT_OK
         }
     }

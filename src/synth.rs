@@ -89,12 +89,52 @@ pub fn spec(name: &str, shape: Shape) -> String {
     o
 }
 
+/// An ajsprint export of one job group with `nets` root jobnets of `jobs` jobs each:
+/// chains with a fan-out every ten jobs, Japanese job names, typical job parameters, a
+/// calendar and schedule rules (the JP1 benchmark input; `synth --jp1-nets`).
+pub fn jp1(nets: usize, jobs: usize) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(nets * jobs * 200);
+    s.push_str("unit=bench_grp,,jp1admin,;\n{\n\tty=g;\n\top=mo;\n\tcl=su;\n\tstt=05:00;\n");
+    for n in 0..nets {
+        let _ = write!(
+            s,
+            "\tunit=net{n:03},,jp1admin,;\n\t{{\n\t\tty=n;\n\t\tsd=1,*1;\n\t\tcy=1,(1,m);\n\t\tst=1,+02:30;\n\t\tsh=1,af;\n"
+        );
+        for j in 1..jobs {
+            let from = if j % 10 == 0 { j - 10 } else { j - 1 };
+            let _ = writeln!(s, "\t\tar=(f=ジョブ{from:04},t=ジョブ{j:04},seq);");
+        }
+        for j in 0..jobs {
+            let _ = write!(
+                s,
+                "\t\tunit=ジョブ{j:04},,jp1admin,;\n\t\t{{\n\t\t\tty=j;\n\t\t\tsc=\"/opt/batch/run{j}.sh\";\n\t\t\tprm=\"--date ${{DATE}} --part {j}\";\n\t\t\tenv=\"PART={j}\";\n\t\t\twth=1;\n\t\t\ttho=8;\n\t\t\tetm=120;\n\t\t}}\n"
+            );
+        }
+        s.push_str("\t}\n");
+    }
+    s.push_str("}\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diag::Diagnostics;
     use crate::driver::{compile, load_text, CompileOptions, InputFormat};
     use crate::ir::{Project, UnitKind};
+
+    #[test]
+    fn jp1_export_compiles_with_the_requested_units() {
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(&mut p, "b.ajs", jp1(2, 12), InputFormat::Jp1, &mut d);
+        assert!(!d.has_errors(), "{:?}", d.items);
+        assert_eq!(p.roots.len(), 2);
+        assert_eq!(p.descendants(p.roots[0]).len(), 13);
+        let c = compile(&p, &CompileOptions::default(), &mut d).expect("compiles");
+        assert_eq!(c.report.totals.jobnets, 2);
+    }
 
     #[test]
     fn synthetic_spec_loads_with_the_requested_job_count() {

@@ -13,7 +13,7 @@ use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::front;
 use crate::front::jp1::{Encoding as Jp1Encoding, Jp1Coverage};
 use crate::ir::Project;
-use crate::output::Output;
+use crate::output::{lock, Output};
 use crate::passes::partition::{self, Budgets};
 use crate::passes::{naming, structure, validate};
 use std::collections::BTreeMap;
@@ -675,10 +675,6 @@ pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> s
             Err(e)
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -1543,6 +1543,19 @@ fn compile_for_runs(
     map.jobnet(jobnet).expect("jobnet in runs.json").clone()
 }
 
+/// Runs `machine` for `date` as execution `name`, expecting it to fail (a job with
+/// `fail_runs` fails its first run); returns the run table, for `status` and `rerun`.
+async fn run_failing(env: &Env, machine: &str, name: &str, date: &str) -> String {
+    let input = json!({"businessDate": date, "vars": {}});
+    let r = env
+        .clients
+        .run_execution(&env.machines[machine], name, &input, RUN_TIMEOUT)
+        .await
+        .expect("run");
+    assert_eq!(r.status, "FAILED", "{r:?}");
+    env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone()
+}
+
 fn set(units: &[&str]) -> BTreeSet<String> {
     units.iter().map(|s| s.to_string()).collect()
 }
@@ -1565,16 +1578,8 @@ jobnets:
     let jobnet = compile_for_runs("rerun_wait.yaml", spec, "t_rerun_wait", &dir);
     runtime().block_on(async {
         let env = deploy(&moto, &dir).await;
-        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
         let date = "2027-01-06";
-        let input = json!({"businessDate": date, "vars": {}});
-        let arn = env.machines["t_rerun_wait"].clone();
-        let r = env
-            .clients
-            .run_execution(&arn, "wait-1", &input, RUN_TIMEOUT)
-            .await
-            .expect("run");
-        assert_eq!(r.status, "FAILED", "{r:?}");
+        let run_table = run_failing(&env, "t_rerun_wait", "wait-1", date).await;
         let pause = |rows: &[runs::Row]| -> (String, String) {
             let row = rows
                 .iter()
@@ -1918,16 +1923,8 @@ jobnets:
     let jobnet = compile_for_runs("rerun_rc.yaml", spec, "t_rerun_rc", &dir);
     runtime().block_on(async {
         let env = deploy(&moto, &dir).await;
-        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
         let date = "2027-01-05";
-        let input = json!({"businessDate": date, "vars": {}});
-        let arn = env.machines["t_rerun_rc"].clone();
-        let r = env
-            .clients
-            .run_execution(&arn, "rc-1", &input, RUN_TIMEOUT)
-            .await
-            .expect("run");
-        assert_eq!(r.status, "FAILED", "{r:?}");
+        let run_table = run_failing(&env, "t_rerun_rc", "rc-1", date).await;
         let first = started_units(&env, "rc-1", "/t_rerun_rc/").await;
         assert_eq!(
             first,

@@ -10,9 +10,11 @@
 use super::{build_part, Node, Value, MAX_ALIAS_NODES};
 use crate::diag::{FileId, Span};
 
-/// Where the `jobnets:` list is: its key line, item start lines, the line after it.
+/// Where a block list is: its key line and the key's indentation, the items'
+/// indentation, item start lines, the line after it.
 struct Layout {
     key: usize,
+    key_indent: usize,
     indent: usize,
     items: Vec<usize>,
     end: usize,
@@ -29,18 +31,52 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
     let mut starts = vec![0usize];
     starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
     let lines: Vec<&str> = text.split('\n').map(|l| l.trim_end_matches('\r')).collect();
-    let layout = layout(&lines)?;
-    let parts = parts(&layout, &starts, text.len());
+    let jobnets = layout(&lines)?;
+    if jobnets.items.len() >= 2 {
+        // The root map holds the list: one enclosing collection.
+        let (mut root, items) = parse_list(text, file, &starts, &jobnets, 1)?;
+        *list_entry(&mut root, "jobnets", jobnets.key)? = list_node(file, &jobnets, items)?;
+        return Some(root);
+    }
+    // One jobnet: cut its `units:` list instead (root map, `jobnets`, the jobnet's map).
+    let units = units_layout(&lines, &jobnets)?;
+    let (mut root, items) = parse_list(text, file, &starts, &units, 3)?;
+    let key_line = u32::try_from(jobnets.key + 1).ok()?;
+    let Value::Map(entries) = &mut root.value else {
+        return None;
+    };
+    let (_, list) = entries
+        .iter_mut()
+        .find(|(k, _)| k.span.line == key_line && k.value == Value::Str("jobnets".into()))?;
+    let Value::Seq(nets) = &mut list.value else {
+        return None;
+    };
+    let [net] = &mut nets[..] else {
+        return None;
+    };
+    *list_entry(net, "units", units.key)? = list_node(file, &units, items)?;
+    Some(root)
+}
+
+/// Parses the items of the list at `layout` in parts on every core, and the rest of the
+/// file with the list's lines blanked (so line numbers stay); `depth` is the number of
+/// collections around the list.
+fn parse_list(
+    text: &str,
+    file: FileId,
+    starts: &[usize],
+    layout: &Layout,
+    depth: usize,
+) -> Option<(Node, Vec<Node>)> {
+    let parts = parts(layout, starts, text.len());
     let parsed = crate::par::par_map(&parts, |&(first, count, from, to)| {
         let offset = u32::try_from(layout.items[first]).ok()?;
-        // The list sits in the root map: one enclosing collection.
-        let (docs, aliases) = build_part(&text[from..to], file, offset, 1).ok()?;
+        let (docs, aliases) = build_part(&text[from..to], file, offset, depth).ok()?;
         match only(docs)?.value {
             Value::Seq(items) if items.len() == count => Some((items, aliases)),
             _ => None,
         }
     });
-    // The rest of the file, with the list's lines blanked so line numbers stay.
     let list_from = starts[layout.items[0]];
     let list_to = starts.get(layout.end).copied().unwrap_or(text.len());
     let mut rest = String::with_capacity(text.len() - (list_to - list_from) + layout.end);
@@ -48,7 +84,7 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
     rest.extend(std::iter::repeat_n('\n', layout.end - layout.items[0]));
     rest.push_str(&text[list_to..]);
     let (docs, mut aliases) = build_part(&rest, file, 0, 0).ok()?;
-    let mut root = only(docs)?;
+    let root = only(docs)?;
     let mut items = Vec::with_capacity(layout.items.len());
     for part in parsed {
         let (part, a) = part?;
@@ -58,21 +94,31 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
     if aliases > MAX_ALIAS_NODES {
         return None;
     }
-    let Value::Map(entries) = &mut root.value else {
+    Some((root, items))
+}
+
+/// The value of `key` written on line `line` (0-based) of a map: empty (null) in the
+/// parse with the list blanked.
+fn list_entry<'a>(map: &'a mut Node, key: &str, line: usize) -> Option<&'a mut Node> {
+    let key_line = u32::try_from(line + 1).ok()?;
+    let Value::Map(entries) = &mut map.value else {
         return None;
     };
-    let key_line = u32::try_from(layout.key + 1).ok()?;
     let (_, value) = entries.iter_mut().find(|(k, v)| {
-        k.span.line == key_line && k.value == Value::Str("jobnets".into()) && v.value == Value::Null
+        k.span.line == key_line && k.value == Value::Str(key.into()) && v.value == Value::Null
     })?;
-    // The plain parse places a list indented under its key at its first `-`, and one at
-    // the key's own indentation at the first item's content.
-    let col = if layout.indent == 0 {
-        3
+    Some(value)
+}
+
+/// The list node as the plain parse places it: a list indented under its key at its first
+/// `-`, one at the key's own indentation at the first item's content.
+fn list_node(file: FileId, layout: &Layout, items: Vec<Node>) -> Option<Node> {
+    let col = if layout.indent == layout.key_indent {
+        layout.indent + 3
     } else {
         layout.indent + 1
     };
-    *value = Node {
+    Some(Node {
         span: Span::new(
             file,
             u32::try_from(layout.items[0] + 1).ok()?,
@@ -80,8 +126,7 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
             1,
         ),
         value: Value::Seq(items),
-    };
-    Some(root)
+    })
 }
 
 /// The one document parsed; several are for the plain parse to report.
@@ -101,17 +146,57 @@ fn layout(lines: &[&str]) -> Option<Layout> {
     }) {
         return None;
     }
-    let is_key = |l: &str| {
-        l.strip_prefix("jobnets:")
-            .is_some_and(|r| r.trim_start_matches(' ').is_empty() || r.starts_with(" #"))
-    };
-    let mut keys = lines.iter().enumerate().filter(|(_, l)| is_key(l));
+    let mut keys = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| is_key(l, "jobnets"));
     let (key, _) = keys.next()?;
     if keys.next().is_some() {
         return None;
     }
-    let first = (key + 1..lines.len()).find(|&i| !blank(lines[i]))?;
+    list_after(lines, key, 0, lines.len(), 1)
+}
+
+/// `line` is `key:` (at its start) with nothing after it but spaces or a comment.
+fn is_key(line: &str, key: &str) -> bool {
+    line.strip_prefix(key)
+        .and_then(|r| r.strip_prefix(':'))
+        .is_some_and(|r| r.trim_start_matches(' ').is_empty() || r.starts_with(" #"))
+}
+
+/// The `units:` list of the only jobnet of `jobnets` (its keys two columns in from its
+/// `- `), when it has one at that level.
+fn units_layout(lines: &[&str], jobnets: &Layout) -> Option<Layout> {
+    let item = *jobnets.items.first()?;
+    let key_indent = jobnets.indent + 2;
+    let mut keys = (item + 1..jobnets.end).filter(|&i| {
+        let l = lines[i];
+        l.len() > key_indent
+            && l.as_bytes()[..key_indent].iter().all(|&c| c == b' ')
+            && is_key(&l[key_indent..], "units")
+    });
+    let key = keys.next()?;
+    if keys.next().is_some() {
+        return None;
+    }
+    let units = list_after(lines, key, key_indent, jobnets.end, 2)?;
+    (units.end <= jobnets.end).then_some(units)
+}
+
+/// The block list whose key is on line `key` (indented `key_indent`), up to line `limit`,
+/// if it has at least `min_items` items.
+fn list_after(
+    lines: &[&str],
+    key: usize,
+    key_indent: usize,
+    limit: usize,
+    min_items: usize,
+) -> Option<Layout> {
+    let first = (key + 1..limit).find(|&i| !blank(lines[i]))?;
     let indent = lines[first].len() - lines[first].trim_start_matches(' ').len();
+    if indent < key_indent {
+        return None;
+    }
     let is_item = |l: &str| {
         let b = l.as_bytes();
         b.len() > indent
@@ -121,14 +206,14 @@ fn layout(lines: &[&str]) -> Option<Layout> {
     };
     let content_at_3 = lines[first]
         .as_bytes()
-        .get(2)
+        .get(indent + 2)
         .is_some_and(|&c| c != b' ' && c != b'#');
-    if !is_item(lines[first]) || (indent == 0 && !content_at_3) {
+    if !is_item(lines[first]) || (indent == key_indent && !content_at_3) {
         return None;
     }
     let mut items = vec![first];
-    let mut end = lines.len();
-    for (i, l) in lines.iter().enumerate().skip(first + 1) {
+    let mut end = limit;
+    for (i, l) in lines.iter().enumerate().take(limit).skip(first + 1) {
         if blank(l) {
             continue;
         }
@@ -139,8 +224,9 @@ fn layout(lines: &[&str]) -> Option<Layout> {
             break;
         }
     }
-    (items.len() >= 2).then_some(Layout {
+    (items.len() >= min_items).then_some(Layout {
         key,
+        key_indent,
         indent,
         items,
         end,
@@ -193,8 +279,16 @@ mod tests {
         }
         many.push_str("# trailing comment\ncalendars:\n  - name: c\n");
         assert!(same_as_plain(&many));
-        // One jobnet only: nothing to cut.
-        assert!(!same_as_plain(&text));
+        // One jobnet only: its `units:` list is cut instead.
+        assert!(same_as_plain(&text));
+        // The same with the list at its key's indentation, a comment after the key and
+        // more keys after the list.
+        let flush = text
+            .replace("    units:\n", "    units: # all of them\n")
+            .replace("\n      - ", "\n    - ")
+            .replace("\n        ", "\n      ");
+        let flush = format!("{flush}    comment: after the units\ncalendars: []\n");
+        assert!(same_as_plain(&flush), "{}", &flush[..flush.len().min(2000)]);
     }
 
     #[test]

@@ -552,7 +552,9 @@ pub fn unit_costs(
     }
 }
 
-/// The root machine of `plan` with no unit in it: run records, alerts and ends.
+/// The root machine of `plan` with no unit in it: run records, alerts and ends. It is
+/// measured around one call of an empty part (so that the failure handler and its alert,
+/// which any unit or call needs, are there) less the estimate of that call.
 fn root_frame(
     project: &Project,
     plan: &JobnetPlan,
@@ -567,7 +569,7 @@ fn root_frame(
         nets: [(
             root,
             crate::passes::structure::NetPlan {
-                main: Block::Empty,
+                main: Block::Child(0),
                 regions: Vec::new(),
                 recovery: HashMap::new(),
                 dependents: HashMap::new(),
@@ -575,7 +577,11 @@ fn root_frame(
             },
         )]
         .into(),
-        children: Vec::new(),
+        children: vec![crate::passes::structure::ChildPlan {
+            key: "frame".into(),
+            body: Block::Empty,
+            reason: String::new(),
+        }],
         cont_groups: HashMap::new(),
     };
     let Ok(out) = emit_cached(project, &empty, names, templates, cache, opts, &|_| {}) else {
@@ -587,11 +593,12 @@ fn root_frame(
         .and_then(|m| {
             let text = m.text()?;
             let metrics = m.metrics();
+            let call = crate::passes::partition::CHILD_CALL;
             Some(Cost {
-                states: metrics.states,
-                bytes: metrics.definition_bytes,
-                events: metrics.history_events,
-                lines: text.matches('\n').count(),
+                states: metrics.states.saturating_sub(call.states),
+                bytes: metrics.definition_bytes.saturating_sub(call.bytes),
+                events: metrics.history_events.saturating_sub(call.events),
+                lines: text.matches('\n').count().saturating_sub(call.lines),
             })
         })
         .unwrap_or_default()

@@ -114,7 +114,8 @@ const ARRIVE: Cost = Cost {
     events: 14,
     lines: 80,
 };
-const CHILD_CALL: Cost = Cost {
+/// A call of a child machine (`startExecution.sync:2` with its input), upper estimate.
+pub const CHILD_CALL: Cost = Cost {
     states: 1,
     bytes: 1_200,
     events: 6,

@@ -79,6 +79,13 @@ fn parse_list(
     });
     let list_from = starts[layout.items[0]];
     let list_to = starts.get(layout.end).copied().unwrap_or(text.len());
+    // An alias outside the list would resolve to an anchor defined (again) inside it in
+    // the plain parse, but not in the parse of the rest alone.
+    if text[list_from..list_to].contains('&')
+        && (text[..list_from].contains('*') || text[list_to..].contains('*'))
+    {
+        return None;
+    }
     let mut rest = String::with_capacity(text.len() - (list_to - list_from) + layout.end);
     rest.push_str(&text[..list_from]);
     rest.extend(std::iter::repeat_n('\n', layout.end - layout.items[0]));
@@ -151,10 +158,26 @@ fn layout(lines: &[&str]) -> Option<Layout> {
         .enumerate()
         .filter(|(_, l)| is_key(l, "jobnets"));
     let (key, _) = keys.next()?;
-    if keys.next().is_some() {
+    if keys.next().is_some() || open_flow(&lines[..key]) {
         return None;
     }
     list_after(lines, key, 0, lines.len(), 1)
+}
+
+/// Whether `lines` open more flow collections (`{`, `[`) than they close: a block list
+/// inside a flow collection is invalid YAML that the parse of the rest alone would accept.
+fn open_flow(lines: &[&str]) -> bool {
+    let mut depth = 0i64;
+    for l in lines {
+        for c in l.bytes() {
+            match c {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    depth != 0
 }
 
 /// `line` is `key:` (at its start) with nothing after it but spaces or a comment.
@@ -176,7 +199,7 @@ fn units_layout(lines: &[&str], jobnets: &Layout) -> Option<Layout> {
             && is_key(&l[key_indent..], "units")
     });
     let key = keys.next()?;
-    if keys.next().is_some() {
+    if keys.next().is_some() || open_flow(&lines[item..key]) {
         return None;
     }
     let units = list_after(lines, key, key_indent, jobnets.end, 2)?;
@@ -320,6 +343,12 @@ mod tests {
             "version: 1\njobnets:\n  - \"open\n  - b\n",
             "version: 1\njobnets:\n  - a\r\r\n  - b\n",
             "version: 1\njobnets:\n- # c\n  name: a\n- b\n",
+            // A block list inside a flow mapping is invalid.
+            "version: 1\njobnets:\n  - {name: a,\n    units:\n      - name: x\n      - name: y\n    }\n",
+            "{version: 1,\njobnets:\n  - a\n  - b\n}\n",
+            // An alias after the list names an anchor the list defines again.
+            "version: 1\nx: &d 1\njobnets:\n  - name: a\n    units:\n      - name: x\n      - name: y\n        comment: &d 2\n    comment: *d\n",
+            "version: 1\nx: &d 1\njobnets:\n  - name: a\n  - name: b\n    comment: &d 2\ny: *d\n",
         ] {
             assert!(parse(bad, FileId(0)).is_none(), "{bad}");
         }

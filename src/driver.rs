@@ -333,11 +333,10 @@ pub fn compile_into(
     diags: &mut Diagnostics,
     sink: Sink<'_>,
 ) -> Option<(Compiled, std::io::Result<()>)> {
-    let out_dir = match sink {
-        Sink::Write(out) => Some(out),
+    let dir = match sink {
+        Sink::Write(dir) => Some(dir),
         Sink::Keep | Sink::Discard => None,
     };
-    let out = out_dir;
     let write_error: Mutex<Option<std::io::Error>> = Mutex::new(None);
     let inline_bytes = AtomicUsize::new(0);
     // Writes a sealed machine and releases its text when no inline template can need it
@@ -347,10 +346,10 @@ pub fn compile_into(
         if let Sink::Discard = sink {
             m.release();
         }
-        let (Some(out), Some(text)) = (out, m.text()) else {
+        let (Some(dir), Some(text)) = (dir, m.text()) else {
             return false;
         };
-        if let Err(e) = out.put(&report::machine_file(&m.name), &text) {
+        if let Err(e) = dir.put(&report::machine_file(&m.name), &text) {
             lock(&write_error).get_or_insert(e);
             return false;
         }
@@ -437,9 +436,9 @@ pub fn compile_into(
                     stage(m);
                 }
             }
-            if let Some(out) = out_dir {
+            if let Some(dir) = dir {
                 for file in early.iter().filter(|f| !kept.contains(*f)) {
-                    if let Err(e) = out.discard(file) {
+                    if let Err(e) = dir.discard(file) {
                         lock(&write_error).get_or_insert(e);
                     }
                 }
@@ -508,13 +507,8 @@ pub fn compile_into(
     files.insert("runs.json".into(), runs.into());
     files.insert("report.md".into(), markdown.into());
     files.insert("report.json".into(), json.into());
-    if let Some(out) = out {
-        let staged: Vec<(&String, &Arc<str>)> = files.iter().collect();
-        for r in crate::par::par_map(&staged, |(rel, text)| out.put(rel, text)) {
-            if let Err(e) = r {
-                lock(&write_error).get_or_insert(e);
-            }
-        }
+    if let Some(Err(e)) = dir.map(|dir| dir.put_all(&files)) {
+        lock(&write_error).get_or_insert(e);
     }
     let written = match write_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
         Some(e) => Err(e),
@@ -662,14 +656,8 @@ fn select_roots(
 /// longer exist so the directory always mirrors one compile.
 pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> std::io::Result<()> {
     let out = Output::create(dir);
-    let files: Vec<(&String, &S)> = files.iter().collect();
-    // Hundreds of definitions of a large compile are written on every core.
-    let staged: std::io::Result<Vec<()>> =
-        crate::par::par_map(&files, |(rel, content)| out.put(rel, content.as_ref()))
-            .into_iter()
-            .collect();
-    match staged {
-        Ok(_) => out.commit(),
+    match out.put_all(files) {
+        Ok(()) => out.commit(),
         Err(e) => {
             out.abort();
             Err(e)

@@ -7,7 +7,7 @@
 //! stay and build tools downstream stay quiet; generated files no compile produces any more
 //! are removed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -76,6 +76,14 @@ impl Output {
         std::fs::write(&path, content)?;
         lock(&self.staged).insert(rel.to_string());
         Ok(())
+    }
+
+    /// Stages every file (relative path → content) on every core; the first error.
+    pub fn put_all<S: AsRef<str> + Sync>(&self, files: &BTreeMap<String, S>) -> io::Result<()> {
+        let files: Vec<(&String, &S)> = files.iter().collect();
+        crate::par::par_map(&files, |(rel, content)| self.put(rel, content.as_ref()))
+            .into_iter()
+            .collect()
     }
 
     /// Takes back a file put earlier (a split that was redone did not produce it again).

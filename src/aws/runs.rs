@@ -115,8 +115,9 @@ impl JobnetMap {
         self.units.iter().map(|u| (u.path.as_str(), u)).collect()
     }
 
-    /// The jobs of `path` itself: the unit if it is a job, every job inside if it is a net.
-    fn jobs_in(&self, path: &str, out: &mut BTreeSet<String>) {
+    /// The recorded units of `path` itself: the unit if it has a record, every recorded unit
+    /// inside if it is a net.
+    fn recorded_in(&self, path: &str, out: &mut BTreeSet<String>) {
         let inside = format!("{path}/");
         for u in &self.units {
             if u.recorded() && (u.path == path || u.path.starts_with(&inside)) {
@@ -129,7 +130,7 @@ impl JobnetMap {
     pub fn select(&self, selection: &Selection, failed: &[String]) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         match selection {
-            Selection::Only(p) => self.jobs_in(p, &mut out),
+            Selection::Only(p) => self.recorded_in(p, &mut out),
             Selection::From(p) => self.from(p, true, &mut out),
             Selection::After(p) => self.from(p, false, &mut out),
             Selection::Failed => {
@@ -146,7 +147,7 @@ impl JobnetMap {
     fn from(&self, path: &str, include: bool, out: &mut BTreeSet<String>) {
         let units = self.by_path();
         if include {
-            self.jobs_in(path, out);
+            self.recorded_in(path, out);
         }
         let mut at = Some(path.to_string());
         while let Some(p) = at {
@@ -159,7 +160,7 @@ impl JobnetMap {
                 if !seen.insert(s.clone()) {
                     continue;
                 }
-                self.jobs_in(&s, out);
+                self.recorded_in(&s, out);
                 if let Some(u) = units.get(s.as_str()) {
                     stack.extend(u.successors.iter().cloned());
                 }
@@ -168,7 +169,7 @@ impl JobnetMap {
         }
     }
 
-    fn jobs(&self) -> impl Iterator<Item = &UnitMap> {
+    fn recorded_units(&self) -> impl Iterator<Item = &UnitMap> {
         self.units.iter().filter(|u| u.recorded())
     }
 }
@@ -328,7 +329,7 @@ pub async fn status(
     jobnet: &JobnetMap,
     date: &str,
 ) -> anyhow::Result<Vec<Row>> {
-    let jobs: Vec<&UnitMap> = jobnet.jobs().collect();
+    let jobs: Vec<&UnitMap> = jobnet.recorded_units().collect();
     let keys: Vec<String> = jobs
         .iter()
         .map(|u| unit_key(&jobnet.record, date, &u.path))
@@ -703,7 +704,10 @@ mod tests {
             m.select(&Selection::From("/n/inner/b".into()), &[]),
             set(&["/n/inner/b", "/n/inner/c", "/n/d"])
         );
-        assert!(m.jobs().any(|u| u.path == "/n/w"), "listed by status");
+        assert!(
+            m.recorded_units().any(|u| u.path == "/n/w"),
+            "listed by status"
+        );
     }
 
     #[test]

@@ -541,7 +541,8 @@ pub fn unit_costs(
         shared.extend(rendered);
     }
     drop(shared);
-    let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
+    // Only the monitor plan is needed to know which nets are wrapped.
+    let mut e = Emitter::new_bare(project, plan, names, templates, cache, opts);
     e.plan_monitors(false);
     let wrapped = nets.into_iter().filter(|&n| e.wrapped(n)).collect();
     drop(e);
@@ -593,13 +594,13 @@ fn root_frame(
         .and_then(|m| {
             let text = m.text()?;
             let metrics = m.metrics();
-            let call = crate::passes::partition::CHILD_CALL;
-            Some(Cost {
-                states: metrics.states.saturating_sub(call.states),
-                bytes: metrics.definition_bytes.saturating_sub(call.bytes),
-                events: metrics.history_events.saturating_sub(call.events),
-                lines: text.matches('\n').count().saturating_sub(call.lines),
-            })
+            let whole = Cost {
+                states: metrics.states,
+                bytes: metrics.definition_bytes,
+                events: metrics.history_events,
+                lines: text.matches('\n').count(),
+            };
+            Some(whole - crate::passes::partition::CHILD_CALL)
         })
         .unwrap_or_default()
 }
@@ -1368,6 +1369,37 @@ impl<'a> Emitter<'a> {
         self.records && records::has_record(&self.project.units[u].kind)
     }
 
+    /// The states a recorded unit starts with: `.begin` claims its record and goes on to
+    /// the unit's own state; when the record says it ended normally in an earlier run,
+    /// `.why` and `.decide` pass it over (to `passed_over`), and while it is held `.held`
+    /// looks again. A record that cannot be read or written fails the run, not the unit:
+    /// it must not start recovery units.
+    fn emit_record_entry(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        record: &JobRecord,
+        passed_over: &str,
+    ) {
+        let name = self.names.state(u).to_string();
+        let broken = scope.handler();
+        let [begin, why, decide, held] =
+            ["begin", "why", "decide", "held"].map(|s| format!("{name}.{s}"));
+        self.iam.push(IamStatement {
+            actions: vec!["dynamodb:UpdateItem".into(), "dynamodb:GetItem".into()],
+            resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+        });
+        for (n, state) in [
+            (&begin, record.begin(&name, &why, &broken)),
+            (&why, record.why(&decide, &broken)),
+            (&decide, record.decide(passed_over, &held)),
+            (&held, record.wait(&begin)),
+        ] {
+            self.map(u, n);
+            scope.insert(n, state);
+        }
+    }
+
     fn join_key(&self, join: UnitId) -> String {
         shorten(self.names.state(join), 32)
     }
@@ -1788,24 +1820,8 @@ impl<'a> Emitter<'a> {
             UnitKind::Job(_) if self.records => {
                 let record = self.job_record(u);
                 let next_target = scope.target(&next);
-                // A record that cannot be read or written fails the run, not the unit: it
-                // must not start recovery units.
-                let broken = scope.handler();
-                let [begin, why, decide, held, end, forced, from_cause, abnormal] = [
-                    "begin",
-                    "why",
-                    "decide",
-                    "held",
-                    "end",
-                    "end-forced",
-                    "end-rc",
-                    "end-abnormal",
-                ]
-                .map(|s| format!("{name}.{s}"));
-                self.iam.push(IamStatement {
-                    actions: vec!["dynamodb:UpdateItem".into(), "dynamodb:GetItem".into()],
-                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
-                });
+                let [end, forced, from_cause, abnormal] =
+                    ["end", "end-forced", "end-rc", "end-abnormal"].map(|s| format!("{name}.{s}"));
                 // A judgment reads this job's return code: when a rerun passes the job
                 // over, the code its record kept is handed on as if the job had just ended.
                 let passed_over = if self.rc_needed(u) {
@@ -1820,11 +1836,8 @@ impl<'a> Emitter<'a> {
                 } else {
                     next_target.clone()
                 };
+                self.emit_record_entry(scope, u, &record, &passed_over);
                 for (n, state) in [
-                    (&begin, record.begin(&name, &why, &broken)),
-                    (&why, record.why(&decide, &broken)),
-                    (&decide, record.decide(&passed_over, &held)),
-                    (&held, record.wait(&begin)),
                     (
                         &abnormal,
                         record.end(records::ENDED_ABNORMALLY, &fail_target, None),
@@ -1914,39 +1927,28 @@ impl<'a> Emitter<'a> {
                 );
                 scope.insert(&name, s);
             }
-            UnitKind::Wait(TimeWait::Minutes(m)) if self.records => {
-                let record = self.job_record(u);
-                let next_target = scope.target(&next);
-                let broken = scope.handler();
-                let [begin, why, decide, held, end] =
-                    ["begin", "why", "decide", "held", "end"].map(|s| format!("{name}.{s}"));
-                self.iam.push(IamStatement {
-                    actions: vec!["dynamodb:UpdateItem".into(), "dynamodb:GetItem".into()],
-                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
-                });
-                let wait = json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * self.opts.seconds_per_minute, "Next": end});
-                for (n, state) in [
-                    (&begin, record.begin(&name, &why, &broken)),
-                    (&why, record.why(&decide, &broken)),
-                    (&decide, record.decide(&next_target, &held)),
-                    (&held, record.wait(&begin)),
-                    (&name, wait),
-                    (
-                        &end,
-                        record.end(records::ENDED_NORMALLY, &next_target, None),
-                    ),
-                ] {
-                    self.map(u, n);
-                    scope.insert(n, state);
-                }
-            }
             UnitKind::Wait(TimeWait::Minutes(m)) => {
-                self.map(u, &name);
-                let s = with_next(
-                    json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": u64::from(*m) * self.opts.seconds_per_minute}),
-                    &next,
-                );
-                scope.insert(&name, s);
+                let seconds = u64::from(*m) * self.opts.seconds_per_minute;
+                let wait = json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": seconds});
+                if self.records {
+                    let record = self.job_record(u);
+                    let next_target = scope.target(&next);
+                    let end = format!("{name}.end");
+                    self.emit_record_entry(scope, u, &record, &next_target);
+                    for (n, state) in [
+                        (&name, with_next(wait, &Next::To(end.clone()))),
+                        (
+                            &end,
+                            record.end(records::ENDED_NORMALLY, &next_target, None),
+                        ),
+                    ] {
+                        self.map(u, n);
+                        scope.insert(n, state);
+                    }
+                } else {
+                    self.map(u, &name);
+                    scope.insert(&name, with_next(wait, &next));
+                }
             }
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_some() => {
                 let (clock, offset) = self.until_timestamp(*t).expect("checked");

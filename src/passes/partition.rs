@@ -62,7 +62,30 @@ impl std::ops::Add for Cost {
     }
 }
 
+/// What is left of a cost without a part of it (never below zero).
+impl std::ops::Sub for Cost {
+    type Output = Cost;
+    fn sub(self, o: Cost) -> Cost {
+        Cost {
+            states: self.states.saturating_sub(o.states),
+            bytes: self.bytes.saturating_sub(o.bytes),
+            events: self.events.saturating_sub(o.events),
+            lines: self.lines.saturating_sub(o.lines),
+        }
+    }
+}
+
 impl Cost {
+    /// Each figure the larger of the two.
+    pub fn max(self, o: Cost) -> Cost {
+        Cost {
+            states: self.states.max(o.states),
+            bytes: self.bytes.max(o.bytes),
+            events: self.events.max(o.events),
+            lines: self.lines.max(o.lines),
+        }
+    }
+
     /// The cost of this piece as a branch of a Parallel.
     fn nested(self) -> Cost {
         Cost {
@@ -163,13 +186,7 @@ pub fn partition(
     };
     // Parts are cut for a child's small frame; the root's own states (run records, alerts)
     // are checked once its top block is fitted.
-    let root_frame = Cost {
-        states: estimates.frame.states.max(MACHINE.states),
-        bytes: estimates.frame.bytes.max(MACHINE.bytes),
-        events: estimates.frame.events.max(MACHINE.events),
-        lines: estimates.frame.lines.max(MACHINE.lines),
-    };
-    let root_room = room(root_frame);
+    let root_room = room(estimates.frame.max(MACHINE));
     let mut p = Partitioner {
         project,
         budgets: room(MACHINE),
@@ -228,9 +245,7 @@ pub fn partition(
             );
             let child = p.child(body, reason);
             plan.nets.get_mut(&n).expect("net").regions[i].body = child;
-            total.states = total.states - cost.states + CHILD_CALL.states;
-            total.bytes = total.bytes - cost.bytes + CHILD_CALL.bytes;
-            total.events = total.events - cost.events + CHILD_CALL.events;
+            total = total - cost + CHILD_CALL;
         }
     }
     // Too many regions for one continuation machine even with their bodies moved out:
@@ -365,12 +380,7 @@ impl Partitioner<'_> {
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_by_key(|&i| (inline[i].bytes, inline[i].states, i));
         for i in order {
-            let with = Cost {
-                states: all_calls.states - call.states + inline[i].states,
-                bytes: all_calls.bytes - call.bytes + inline[i].bytes,
-                events: all_calls.events - call.events + inline[i].events,
-                lines: all_calls.lines - call.lines + inline[i].lines,
-            };
+            let with = all_calls - call + inline[i];
             if with.fits(&self.budgets) {
                 keep[i] = true;
                 all_calls = with;

@@ -151,7 +151,8 @@ fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
     Ok(docs.pop().filter(|d| d.value != Value::Null))
 }
 
-/// Files at least this large have their `jobnets:` list parsed in parts on every core.
+/// Files at least this large have their `jobnets:` list (or the `units:` list of their only
+/// jobnet) parsed in parts on every core.
 const SPLIT_PARSE_MIN_BYTES: usize = 1 << 20;
 
 /// The documents of `text` and the nodes its aliases added. `offset` lines of the file

@@ -408,6 +408,7 @@ pub fn compile_into(
                 lock(&early).push(report::machine_file(&m.name));
             }
         };
+        let scheduled = schedule::is_scheduled(project, root);
         let out = split(
             project,
             &mut plan,
@@ -415,17 +416,13 @@ pub fn compile_into(
             &templates,
             &opts.budgets,
             opts.emit,
+            scheduled,
             &built,
+            &mut local,
         );
-        // Scheduled jobnets get the business-day gate, which reopens the root's definition:
-        // it is written out again here, on the worker (see `Machine::seal`).
+        // The root machine is sealed and written here, on the worker, once the split is
+        // final (it may carry the business-day gate).
         let out = out.map(|mut out| {
-            schedule::gate_machines(
-                project,
-                std::slice::from_mut(&mut out),
-                opts.emit.skip_alert,
-                &mut local,
-            );
             let early = std::mem::take(&mut *lock(&early));
             let mut kept = std::collections::BTreeSet::new();
             for m in &mut out.machines {
@@ -534,9 +531,26 @@ fn split(
     templates: &TemplateSet,
     budgets: &Budgets,
     emit: asl::EmitOptions,
+    scheduled: bool,
     built: &(dyn Fn(&mut asl::Machine) + Sync),
+    diags: &mut Diagnostics,
 ) -> Result<JobnetOutput, Vec<String>> {
     let cache = asl::RenderCache::default();
+    // A scheduled jobnet's root gets the business-day gate, measured with it; a clash of
+    // names with the gate is an error that no split changes, so it ends the search.
+    let path = &project.units[plan.root].path;
+    let gate = |out: &mut JobnetOutput, diags: &mut Diagnostics| -> bool {
+        if !scheduled {
+            return true;
+        }
+        match schedule::gate_root(project, out, emit.skip_alert) {
+            Ok(()) => true,
+            Err(d) => {
+                diags.push(d);
+                false
+            }
+        }
+    };
     let within = |m: &crate::back::metrics::Metrics| {
         m.states <= budgets.states
             && m.definition_bytes <= budgets.definition_bytes
@@ -547,8 +561,8 @@ fn split(
     // four states with run records) go straight to the estimate.
     let units = project.descendants(plan.root).len();
     if units <= budgets.states / 4 {
-        let whole = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
-        if whole.machines.iter().all(|m| within(&m.metrics())) {
+        let mut whole = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
+        if !gate(&mut whole, diags) || whole.machines.iter().all(|m| within(&m.metrics())) {
             return Ok(whole);
         }
     }
@@ -559,7 +573,11 @@ fn split(
     let estimates = partition::Estimates {
         unit: &cost,
         wrapped: &wrapped,
-        frame: costs.frame,
+        frame: if scheduled {
+            costs.frame + schedule::gate_cost(emit.skip_alert.then_some(path.as_str()))
+        } else {
+            costs.frame
+        },
     };
     let unsplit = plan.clone();
     let mut effective = *budgets;
@@ -568,7 +586,10 @@ fn split(
     for _ in 0..8 {
         *plan = unsplit.clone();
         partition::partition(project, plan, &effective, &state_name, &estimates);
-        let out = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
+        let mut out = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
+        if !gate(&mut out, diags) {
+            return Ok(out);
+        }
         let figures: Vec<_> = out.machines.iter().map(asl::Machine::metrics).collect();
         let worst = figures.iter().fold((1.0f64, true), |(f, ok), m| {
             let r = (m.states as f64 / budgets.states as f64)

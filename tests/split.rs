@@ -3,6 +3,7 @@
 
 use jobnet2sfn::back::asl::Role;
 use jobnet2sfn::back::metrics::measure;
+use jobnet2sfn::back::schedule::GATE_STATES;
 use jobnet2sfn::diag::Diagnostics;
 use jobnet2sfn::driver::{compile, load_text, CompileOptions, Compiled, InputFormat};
 use jobnet2sfn::ir::Project;
@@ -34,8 +35,11 @@ fn assert_root_ends_through_done(c: &Compiled) {
         for m in out.machines.iter().filter(|m| m.role == Role::Root) {
             for (name, state) in m.definition()["States"].as_object().expect("states") {
                 let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
+                // The schedule gate's start of the run ends the scheduled execution, which
+                // is not a run.
+                let gate = GATE_STATES.contains(&name.as_str());
                 assert!(
-                    terminal || state.get("End").is_none(),
+                    terminal || gate || state.get("End").is_none(),
                     "{}: state {name} ends the root machine without recording the run's end",
                     m.name
                 );
@@ -201,5 +205,36 @@ fn parts_written_while_compiling_equal_the_in_memory_compile() {
                 .count()
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn a_scheduled_root_stays_under_its_budget_with_the_business_day_gate() {
+    // The gate (seven states) goes in front of a scheduled root machine; the split must
+    // count it, or a root fitted just under a budget ends up over it.
+    let text = spec("gated", Shape::with_jobs(12)).replacen(
+        "    units:\n",
+        "    schedule:\n      rules:\n        - days: daily\n          at: [\"01:00\"]\n    units:\n",
+        1,
+    );
+    assert!(text.contains("schedule:"));
+    for states in 60..=130 {
+        let budgets = Budgets {
+            states,
+            ..Budgets::default()
+        };
+        let c = compile_text(text.clone(), budgets);
+        let root = c.outputs[0]
+            .machines
+            .iter()
+            .find(|m| m.role == Role::Root)
+            .expect("root");
+        assert!(
+            root.definition()["States"]
+                .as_object()
+                .is_some_and(|s| s.contains_key("ScheduledStart")),
+            "the root is gated"
+        );
+        assert_within(&c, &budgets);
     }
 }

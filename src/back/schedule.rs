@@ -497,77 +497,91 @@ fn scheduled_roots(project: &Project) -> BTreeSet<UnitId> {
         .roots
         .iter()
         .copied()
-        .filter(|r| {
-            project.units[*r]
-                .as_net()
-                .is_some_and(|n| n.schedule.as_ref().is_some_and(|s| !s.rules.is_empty()))
-        })
+        .filter(|r| is_scheduled(project, *r))
         .collect()
 }
 
-/// Puts the gate in front of the root machine of every scheduled jobnet and grants it
-/// the Lambda and the start of itself. Call before writing definitions and the template.
-pub fn gate_machines(
+/// Whether `root` has schedule rules, so its root machine gets the gate.
+pub fn is_scheduled(project: &Project, root: UnitId) -> bool {
+    project.units[root]
+        .as_net()
+        .is_some_and(|n| n.schedule.as_ref().is_some_and(|s| !s.rules.is_empty()))
+}
+
+/// What the gate adds to a root machine, for the split to budget before it is there.
+pub fn gate_cost(skip_alert: Option<&str>) -> crate::passes::partition::Cost {
+    let states = |s: Map<String, Value>| json!({"StartAt": "x", "States": s});
+    let gated = states(gate_states_with("x", skip_alert));
+    let empty = states(Map::new());
+    let (bytes, lines) = crate::back::metrics::pretty_len_lines(&gated);
+    let (bytes0, lines0) = crate::back::metrics::pretty_len_lines(&empty);
+    let m = crate::back::metrics::measure(&gated);
+    crate::passes::partition::Cost {
+        states: m.states,
+        bytes: bytes - bytes0,
+        events: m.history_events - crate::back::metrics::EXECUTION_EVENTS,
+        lines: lines - lines0,
+    }
+}
+
+/// Puts the gate in front of the root machine of a scheduled jobnet's output and grants it
+/// the Lambda and the start of itself. An error when a unit's state name is one the gate
+/// needs.
+pub fn gate_root(
     project: &Project,
-    outputs: &mut [JobnetOutput],
+    out: &mut JobnetOutput,
     skip_alert: bool,
-    diags: &mut Diagnostics,
-) {
-    let scheduled = scheduled_roots(project);
-    for out in outputs.iter_mut().filter(|o| scheduled.contains(&o.root)) {
-        let Some(m) = out.machines.iter_mut().find(|m| m.role == Role::Root) else {
-            continue;
-        };
-        let definition = m.definition_mut();
-        let Some(states) = definition.get("States").and_then(Value::as_object) else {
-            continue;
-        };
-        if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(**n)) {
-            diags.push(
-                Diagnostic::error(
-                    E_GATE_CLASH,
-                    format!(
-                        "jobnet `{}` has a state named `{clash}`, which the schedule gate needs",
-                        project.units[out.root].name
-                    ),
-                )
-                .at(project.units[out.root].span)
-                .hint("rename that unit"),
-            );
-            continue;
-        }
-        let next = definition["StartAt"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let path = &project.units[out.root].path;
-        let mut merged = gate_states_with(&next, skip_alert.then_some(path.as_str()));
-        if skip_alert {
-            m.placeholders.insert(crate::back::asl::ALERT_TOPIC.into());
-            m.iam.push(IamStatement {
-                actions: vec!["sns:Publish".into()],
-                resources: vec![format!("${{{}}}", crate::back::asl::ALERT_TOPIC)],
-            });
-        }
-        let definition = m.definition_mut();
-        if let Some(Value::Object(states)) = definition.get_mut("States").map(Value::take) {
-            merged.extend(states);
-        }
-        definition["States"] = Value::Object(merged);
-        definition["StartAt"] = json!("ScheduledStart");
-        m.placeholders.insert(LAMBDA_ARN_PLACEHOLDER.into());
+) -> Result<(), Diagnostic> {
+    let Some(m) = out.machines.iter_mut().find(|m| m.role == Role::Root) else {
+        return Ok(());
+    };
+    let definition = m.definition_mut();
+    let Some(states) = definition.get("States").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(**n)) {
+        return Err(Diagnostic::error(
+            E_GATE_CLASH,
+            format!(
+                "jobnet `{}` has a state named `{clash}`, which the schedule gate needs",
+                project.units[out.root].name
+            ),
+        )
+        .at(project.units[out.root].span)
+        .hint("rename that unit"));
+    }
+    let next = definition["StartAt"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let path = &project.units[out.root].path;
+    let mut merged = gate_states_with(&next, skip_alert.then_some(path.as_str()));
+    if skip_alert {
+        m.placeholders.insert(crate::back::asl::ALERT_TOPIC.into());
         m.iam.push(IamStatement {
-            actions: vec!["lambda:InvokeFunction".into()],
-            resources: vec![format!("${{{LAMBDA_LOGICAL}.Arn}}")],
-        });
-        m.iam.push(IamStatement {
-            actions: vec!["states:StartExecution".into()],
-            resources: vec![format!(
-                "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{}",
-                m.name
-            )],
+            actions: vec!["sns:Publish".into()],
+            resources: vec![format!("${{{}}}", crate::back::asl::ALERT_TOPIC)],
         });
     }
+    let definition = m.definition_mut();
+    if let Some(Value::Object(states)) = definition.get_mut("States").map(Value::take) {
+        merged.extend(states);
+    }
+    definition["States"] = Value::Object(merged);
+    definition["StartAt"] = json!("ScheduledStart");
+    m.placeholders.insert(LAMBDA_ARN_PLACEHOLDER.into());
+    m.iam.push(IamStatement {
+        actions: vec!["lambda:InvokeFunction".into()],
+        resources: vec![format!("${{{LAMBDA_LOGICAL}.Arn}}")],
+    });
+    m.iam.push(IamStatement {
+        actions: vec!["states:StartExecution".into()],
+        resources: vec![format!(
+            "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:stateMachine:{}",
+            m.name
+        )],
+    });
+    Ok(())
 }
 
 /// Adds to a template from [`crate::back::cfn::template`] the calendar table, the Lambda,

@@ -408,18 +408,15 @@ pub fn compile_into(
                 lock(&early).push(report::machine_file(&m.name));
             }
         };
-        let scheduled = schedule::is_scheduled(project, root);
-        let out = split(
+        let job = SplitJob {
             project,
-            &mut plan,
-            &names,
-            &templates,
-            &opts.budgets,
-            opts.emit,
-            scheduled,
-            &built,
-            &mut local,
-        );
+            names: &names,
+            templates: &templates,
+            budgets: &opts.budgets,
+            emit: opts.emit,
+            scheduled: schedule::is_scheduled(project, root),
+        };
+        let out = split(&job, &mut plan, &built, &mut local);
         // The root machine is sealed and written here, on the worker, once the split is
         // final (it may carry the business-day gate).
         let out = out.map(|mut out| {
@@ -521,20 +518,35 @@ pub fn compile_into(
     ))
 }
 
+/// What [`split`] works with besides the plan.
+#[derive(Clone, Copy)]
+struct SplitJob<'a> {
+    project: &'a Project,
+    names: &'a naming::Names,
+    templates: &'a TemplateSet,
+    budgets: &'a Budgets,
+    emit: asl::EmitOptions,
+    /// The root gets the business-day gate.
+    scheduled: bool,
+}
+
 /// Partitions and emits one jobnet. Unit costs are estimates; should a machine still come
 /// out over a budget, the pass runs again from the unsplit plan with budgets shrunk by the
 /// overshoot, so the result is always measured, never assumed.
 fn split(
-    project: &Project,
+    job: &SplitJob<'_>,
     plan: &mut structure::JobnetPlan,
-    names: &naming::Names,
-    templates: &TemplateSet,
-    budgets: &Budgets,
-    emit: asl::EmitOptions,
-    scheduled: bool,
     built: &(dyn Fn(&mut asl::Machine) + Sync),
     diags: &mut Diagnostics,
 ) -> Result<JobnetOutput, Vec<String>> {
+    let SplitJob {
+        project,
+        names,
+        templates,
+        budgets,
+        emit,
+        scheduled,
+    } = *job;
     let cache = asl::RenderCache::default();
     // A scheduled jobnet's root gets the business-day gate, measured with it; a clash of
     // names with the gate is an error that no split changes, so it ends the search.

@@ -273,7 +273,7 @@ fn check(units: &[Entry], budgets: Budgets) {
         .machines
         .iter()
         .zip(&definitions)
-        .map(|(m, d)| (m.name.clone(), &**d))
+        .map(|(m, d)| (m.name.clone(), d))
         .collect();
     let outcome = Sim::new(machines, &jobs).run(&out.machines[0].name, &out.machine_refs);
 

@@ -9,10 +9,12 @@
 //! its own successors: its branch ends normally with a marker, siblings run on, and the
 //! enclosing scope fails after everything independent of the failure has ended.
 
+use crate::back::intrinsic_literal;
+use crate::back::json::{Node, View};
 use crate::back::metrics::{self, Metrics};
 use crate::back::records::{self, JobRecord};
 use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
-use crate::back::{intrinsic_literal, object};
+use crate::back::tree::{object, Map, Tree};
 use crate::ir::{
     CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
     UnitKind,
@@ -21,9 +23,8 @@ pub use crate::passes::naming::pascal;
 use crate::passes::naming::{shorten, Names};
 use crate::passes::partition::Cost;
 use crate::passes::structure::{Block, JobnetPlan};
+use crate::tree;
 use indexmap::IndexMap;
-use serde_json::{json, Map, Value};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -91,28 +92,34 @@ pub struct Machine {
 /// pretty text written to disk and its figures; once written, the text may be released.
 #[derive(Debug, Clone)]
 enum Definition {
-    Tree(Value),
+    Tree(Tree),
     Sealed { text: Arc<str>, metrics: Metrics },
     Released { metrics: Metrics },
 }
 
 impl Machine {
-    /// The definition; parsed back from its text when the machine is sealed, `null` once
-    /// it was written out and released.
-    pub fn definition(&self) -> Cow<'_, Value> {
+    /// The definition as a `serde_json::Value` (a copy, for readers outside the
+    /// back-end); parsed back from its text when the machine is sealed, `null` once it was
+    /// written out and released.
+    pub fn definition(&self) -> serde_json::Value {
         match &self.definition {
-            Definition::Tree(tree) => Cow::Borrowed(tree),
+            Definition::Tree(tree) => tree.into(),
             Definition::Sealed { text, .. } => {
-                Cow::Owned(serde_json::from_str(text).expect("sealed text is JSON we wrote"))
+                serde_json::from_str(text).expect("sealed text is JSON we wrote")
             }
-            Definition::Released { .. } => Cow::Owned(Value::Null),
+            Definition::Released { .. } => serde_json::Value::Null,
         }
     }
 
     /// The definition to change; unseals the machine.
-    pub fn definition_mut(&mut self) -> &mut Value {
-        if !matches!(self.definition, Definition::Tree(_)) {
-            self.definition = Definition::Tree(self.definition().into_owned());
+    pub fn definition_mut(&mut self) -> &mut Tree {
+        match &self.definition {
+            Definition::Tree(_) => {}
+            Definition::Sealed { text, .. } => {
+                let tree = serde_json::from_str(text).expect("sealed text is JSON we wrote");
+                self.definition = Definition::Tree(tree);
+            }
+            Definition::Released { .. } => self.definition = Definition::Tree(Tree::Null),
         }
         match &mut self.definition {
             Definition::Tree(tree) => tree,
@@ -319,7 +326,7 @@ pub fn emit_cached(
     scope.insert(
         &start,
         with_next(
-            json!({"Type": "Pass", "Comment": format!("{}: run starts; state data carries only the failure marker", project.units[plan.root].path), "Parameters": {"failed": false}}),
+            tree!({"Type": "Pass", "Comment": format!("{}: run starts; state data carries only the failure marker", project.units[plan.root].path), "Parameters": {"failed": false}}),
             &first,
         ),
     );
@@ -353,22 +360,19 @@ pub fn emit_cached(
             .collect();
         let cont_name = cont_machine(&cont_name, group);
         e.role = Role::Continuation;
-        let mut states: IndexMap<String, Value> = IndexMap::new();
-        let dispatch_choices: Vec<Value> = regions
+        let mut states: IndexMap<String, Tree> = IndexMap::new();
+        let dispatch_choices: Vec<Tree> = regions
             .iter()
-            .map(|r| json!({"Variable": "$.join", "StringEquals": e.join_key(r.join), "Next": e.entry(&r.body, None)}))
+            .map(|r| tree!({"Variable": "$.join", "StringEquals": e.join_key(r.join), "Next": e.entry(&r.body, None)}))
             .collect();
-        states.insert(
-            "continuation.start".into(),
-            json!({"Type": "Pass", "Comment": "normalise state data; keep the join id", "Parameters": {"failed": false, "join.$": "$.join"}, "Next": "continuation.dispatch"}),
+        states.insert("continuation.start".into(),
+            tree!({"Type": "Pass", "Comment": "normalise state data; keep the join id", "Parameters": {"failed": false, "join.$": "$.join"}, "Next": "continuation.dispatch"}),
         );
-        states.insert(
-            "continuation.dispatch".into(),
-            json!({"Type": "Choice", "Comment": "start the unit whose join completed", "Choices": dispatch_choices, "Default": "continuation.unknown"}),
+        states.insert("continuation.dispatch".into(),
+            tree!({"Type": "Choice", "Comment": "start the unit whose join completed", "Choices": dispatch_choices, "Default": "continuation.unknown"}),
         );
-        states.insert(
-            "continuation.unknown".into(),
-            json!({"Type": "Fail", "Error": "UnknownJoin", "Cause": "the execution input names no join of this jobnet"}),
+        states.insert("continuation.unknown".into(),
+            tree!({"Type": "Fail", "Error": "UnknownJoin", "Cause": "the execution input names no join of this jobnet"}),
         );
         for r in &regions {
             let key = e.names.state(r.join).to_string();
@@ -414,7 +418,7 @@ pub fn emit_cached(
         scope.insert(
             &start,
             with_next(
-                json!({"Type": "Pass", "Comment": "a part of the jobnet run as its own machine (budgets); state data carries only the failure marker", "Parameters": {"failed": false}}),
+                tree!({"Type": "Pass", "Comment": "a part of the jobnet run as its own machine (budgets); state data carries only the failure marker", "Parameters": {"failed": false}}),
                 &first,
             ),
         );
@@ -517,7 +521,7 @@ pub fn unit_costs(
                 let mut scope = Scope::branch("cost");
                 e.emit_unit(&mut scope, u, Next::End);
                 let states = scope.finish();
-                let scratch = object([("States", Value::Object(states.into_iter().collect()))]);
+                let scratch = object([("States", Tree::Object(states.into_iter().collect()))]);
                 let (bytes, lines) = metrics::pretty_len_lines(&scratch);
                 let m = metrics::measure_with_len(&scratch, bytes);
                 let cost = Cost {
@@ -614,13 +618,13 @@ enum Next {
 /// The states of one ASL scope (a machine's top level or a Parallel branch) and the names of
 /// its shared failure handler and success end, created only when something uses them.
 struct Scope {
-    states: IndexMap<String, Value>,
+    states: IndexMap<String, Tree>,
     key: String,
     top: bool,
     handler_used: bool,
     done_used: bool,
     /// For the root machine: the SNS publish that runs before the run fails.
-    alert: Option<Value>,
+    alert: Option<Tree>,
     /// For the root machine with run records: the jobnet's record key name.
     run_record: Option<String>,
     /// With `run_record`: the path of the run's generation, if the jobnet has them.
@@ -665,11 +669,11 @@ impl Scope {
         }
     }
 
-    fn insert(&mut self, name: &str, state: Value) {
+    fn insert(&mut self, name: &str, state: Tree) {
         self.states.insert(name.to_string(), state);
     }
 
-    fn finish(mut self) -> IndexMap<String, Value> {
+    fn finish(mut self) -> IndexMap<String, Tree> {
         let table = format!("${{{RUN_TABLE}}}");
         let date = "$$.Execution.Input.businessDate";
         if self.handler_used {
@@ -680,8 +684,8 @@ impl Scope {
                 let after_record = match self.alert.take() {
                     Some(mut alert) => {
                         let alert_at = format!("{}.alert", self.key);
-                        alert["Next"] = json!(end);
-                        alert["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": end}]);
+                        alert["Next"] = tree!(end);
+                        alert["Catch"] = tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": end}]);
                         self.states.insert(alert_at.clone(), alert);
                         alert_at
                     }
@@ -698,19 +702,19 @@ impl Scope {
                         &after_record,
                     ),
                 );
-                self.states.insert(end, json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."}));
+                self.states.insert(end, tree!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."}));
             } else if let Some(mut alert) = self.alert.take() {
                 // The root alerts before it fails; a failed alert must not hide the failure.
                 let end = format!("{}.abnormal-end", self.key);
-                alert["Next"] = json!(end);
-                alert["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": end}]);
+                alert["Next"] = tree!(end);
+                alert["Catch"] = tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": end}]);
                 self.states.insert(h, alert);
-                self.states.insert(end, json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."}));
+                self.states.insert(end, tree!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."}));
             } else {
                 let state = if self.top {
-                    json!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."})
+                    tree!({"Type": "Fail", "Comment": "a unit ended abnormally; everything independent of it has ended", "Error": "JobnetFailed", "Cause": "A unit ended abnormally. See the execution history for the failed unit."})
                 } else {
-                    json!({"Type": "Pass", "Comment": "end this branch, marked failed; sibling branches run on", "Result": {"failed": true}, "End": true})
+                    tree!({"Type": "Pass", "Comment": "end this branch, marked failed; sibling branches run on", "Result": {"failed": true}, "End": true})
                 };
                 self.states.insert(h, state);
             }
@@ -730,9 +734,9 @@ impl Scope {
                         &ok,
                     ),
                 );
-                self.states.insert(ok, json!({"Type": "Succeed"}));
+                self.states.insert(ok, tree!({"Type": "Succeed"}));
             } else {
-                self.states.insert(d, json!({"Type": "Succeed"}));
+                self.states.insert(d, tree!({"Type": "Succeed"}));
             }
         }
         self.states
@@ -740,10 +744,10 @@ impl Scope {
 }
 
 /// Sets `Next` or `End` on a state that supports them.
-fn with_next(mut state: Value, next: &Next) -> Value {
+fn with_next(mut state: Tree, next: &Next) -> Tree {
     match next {
-        Next::To(n) => state["Next"] = json!(n),
-        Next::End => state["End"] = json!(true),
+        Next::To(n) => state["Next"] = tree!(n),
+        Next::End => state["End"] = tree!(true),
     }
     state
 }
@@ -937,7 +941,7 @@ impl<'a> Emitter<'a> {
         name: &str,
         role: Role,
         start: &str,
-        states: IndexMap<String, Value>,
+        states: IndexMap<String, Tree>,
     ) -> Machine {
         let root = &self.project.units[self.plan.root];
         let comment = match role {
@@ -959,9 +963,9 @@ impl<'a> Emitter<'a> {
             ),
         };
         let mut definition = object([
-            ("Comment", Value::String(comment)),
-            ("StartAt", Value::String(start.to_string())),
-            ("States", Value::Object(states.into_iter().collect())),
+            ("Comment", Tree::from(comment)),
+            ("StartAt", Tree::from(start.to_string())),
+            ("States", Tree::Object(states.into_iter().collect())),
         ]);
         // Step Functions rejects unreachable states; they arise only where the source has
         // a unit that can never run (a recovery unit behind a unit that cannot fail).
@@ -1011,11 +1015,11 @@ impl<'a> Emitter<'a> {
 
     /// The run's identity for a machine this one starts: business date, generation and
     /// the root's input.
-    fn run_input(&self, input: &mut Value) {
-        input["businessDate.$"] = json!(self.business_date());
-        input["rootInput.$"] = json!(self.root_input());
+    fn run_input(&self, input: &mut Tree) {
+        input["businessDate.$"] = tree!(self.business_date());
+        input["rootInput.$"] = tree!(self.root_input());
         if let Some(g) = self.generation() {
-            input[format!("{}.$", records::GENERATION_FIELD)] = json!(g);
+            input[format!("{}.$", records::GENERATION_FIELD).as_str()] = tree!(g);
         }
     }
 
@@ -1028,7 +1032,7 @@ impl<'a> Emitter<'a> {
         status: &str,
         unit: &str,
         extra: Option<(&str, &str)>,
-    ) -> Value {
+    ) -> Tree {
         let root = &self.project.units[self.plan.root].path;
         let (extra_text, extra_arg) = match extra {
             Some((text, arg)) => (text.to_string(), format!(", {arg}")),
@@ -1039,7 +1043,7 @@ impl<'a> Emitter<'a> {
             actions: vec!["sns:Publish".into()],
             resources: vec![format!("${{{ALERT_TOPIC}}}")],
         });
-        json!({
+        tree!({
             "Type": "Task",
             "Comment": comment,
             "Resource": "arn:aws:states:::sns:publish",
@@ -1172,12 +1176,12 @@ impl<'a> Emitter<'a> {
     }
 
     /// Starts monitor `m`: an execution of the monitor machine that waits for the deadline.
-    fn arm_state(&mut self, m: &Monitor, next: &str) -> Value {
+    fn arm_state(&mut self, m: &Monitor, next: &str) -> Tree {
         let monitor = self.monitor_name.clone();
         self.may_start(MONITOR_ARN, &monitor);
         let unit = &self.project.units[m.unit];
         let status = if m.end { "END DELAY" } else { "START DELAY" };
-        let mut input = json!({
+        let mut input = tree!({
             "runId.$": self.run_id(),
             "businessDate.$": self.business_date(),
             "jobnet": self.project.units[self.plan.root].path,
@@ -1194,7 +1198,7 @@ impl<'a> Emitter<'a> {
         let deadline = match &m.at {
             TimeRef::Absolute(t) => {
                 let (clock, offset) = self.until_timestamp(*t).expect("checked when planned");
-                input["until.$"] = json!(format!(
+                input["until.$"] = tree!(format!(
                     "States.Format('{{}}T{clock}:00{offset}', {})",
                     self.business_date()
                 ));
@@ -1203,7 +1207,7 @@ impl<'a> Emitter<'a> {
             TimeRef::AfterRootStart(n)
             | TimeRef::AfterUpperStart(n)
             | TimeRef::AfterOwnStart(n) => {
-                input["seconds"] = json!(u64::from(*n) * spm);
+                input["seconds"] = tree!(u64::from(*n) * spm);
                 let from = match m.at {
                     TimeRef::AfterRootStart(_) => "the run's start",
                     TimeRef::AfterUpperStart(_) => "the enclosing jobnet's start",
@@ -1213,12 +1217,12 @@ impl<'a> Emitter<'a> {
             }
             TimeRef::ExpectedDuration => {
                 let n = unit.expected_minutes.unwrap_or(0);
-                input["seconds"] = json!(u64::from(n) * spm);
+                input["seconds"] = tree!(u64::from(n) * spm);
                 format!("after its expected {n} minute(s)")
             }
         };
         let run_id = self.run_id();
-        json!({
+        tree!({
             "Type": "Task",
             "Comment": format!("{}: arm the {} monitor ({deadline}); it alerts unless stopped in time", unit.path, status.to_lowercase()),
             "Resource": "arn:aws:states:::states:startExecution",
@@ -1235,7 +1239,7 @@ impl<'a> Emitter<'a> {
 
     /// Stops monitor `m` (its unit started or ended in time). Never fails the run: a
     /// monitor that already alerted or was never armed is fine.
-    fn off_state(&mut self, m: &Monitor, why: &str, next: &str) -> Value {
+    fn off_state(&mut self, m: &Monitor, why: &str, next: &str) -> Tree {
         let monitor = self.monitor_name.clone();
         self.iam.push(IamStatement {
             actions: vec!["states:StopExecution".into()],
@@ -1243,7 +1247,7 @@ impl<'a> Emitter<'a> {
         });
         let run_id = self.run_id();
         let parts = "States.StringSplit($$.Execution.Id, ':')";
-        json!({
+        tree!({
             "Type": "Task",
             "Comment": format!("{}: {why}: stop its {} monitor", self.project.units[m.unit].path, if m.end { "end-delay" } else { "start-delay" }),
             "Resource": "arn:aws:states:::aws-sdk:sfn:stopExecution",
@@ -1282,15 +1286,15 @@ impl<'a> Emitter<'a> {
             resources: vec![format!("${{{ALERT_TOPIC}}}")],
         });
         let mut states = IndexMap::new();
-        states.insert("monitor.how".to_string(), json!({
+        states.insert("monitor.how".to_string(), tree!({
             "Type": "Choice",
             "Comment": "a deadline at a clock time of the business date, or a number of seconds from now",
             "Choices": [{"Variable": "$.until", "IsPresent": true, "Next": "monitor.until"}],
             "Default": "monitor.after"
         }));
-        states.insert("monitor.until".to_string(), json!({"Type": "Wait", "Comment": "until the deadline (a time already past does not wait)", "TimestampPath": "$.until", "Next": "monitor.check"}));
-        states.insert("monitor.after".to_string(), json!({"Type": "Wait", "Comment": "until the deadline", "SecondsPath": "$.seconds", "Next": "monitor.check"}));
-        states.insert("monitor.check".to_string(), json!({
+        states.insert("monitor.until".to_string(), tree!({"Type": "Wait", "Comment": "until the deadline (a time already past does not wait)", "TimestampPath": "$.until", "Next": "monitor.check"}));
+        states.insert("monitor.after".to_string(), tree!({"Type": "Wait", "Comment": "until the deadline", "SecondsPath": "$.seconds", "Next": "monitor.check"}));
+        states.insert("monitor.check".to_string(), tree!({
             "Type": "Task",
             "Comment": "is the run that armed this monitor still going? (an ended run is not late)",
             "Resource": "arn:aws:states:::aws-sdk:sfn:describeExecution",
@@ -1300,13 +1304,13 @@ impl<'a> Emitter<'a> {
             "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.checkError", "Next": "monitor.alert"}],
             "Next": "monitor.running"
         }));
-        states.insert("monitor.running".to_string(), json!({
+        states.insert("monitor.running".to_string(), tree!({
             "Type": "Choice",
             "Choices": [{"Variable": "$.watched.status", "StringEquals": "RUNNING", "Next": "monitor.alert"}],
             "Default": "monitor.quiet"
         }));
-        states.insert("monitor.quiet".to_string(), json!({"Type": "Succeed", "Comment": "the run ended before the deadline: nothing is late"}));
-        states.insert("monitor.alert".to_string(), json!({
+        states.insert("monitor.quiet".to_string(), tree!({"Type": "Succeed", "Comment": "the run ended before the deadline: nothing is late"}));
+        states.insert("monitor.alert".to_string(), tree!({
             "Type": "Task",
             "Comment": "the deadline passed and the monitor was not stopped: alert (SNS topic of the template, KMS-encrypted)",
             "Resource": "arn:aws:states:::sns:publish",
@@ -1531,18 +1535,18 @@ impl<'a> Emitter<'a> {
         let check = format!("{name}.check");
         let mut out_branches = Vec::new();
         let mut selector = Map::new();
-        selector.insert("failed".into(), json!(false));
+        selector.insert("failed", tree!(false));
         let mut rules = Vec::new();
         for (i, br) in branches.iter().enumerate() {
             let entry = self.entry(br, None);
             let mut sub = Scope::branch(&entry);
             self.emit_block(&mut sub, br, None, Next::End);
             out_branches.push(object([
-                ("StartAt", Value::String(entry)),
-                ("States", Value::Object(sub.finish().into_iter().collect())),
+                ("StartAt", Tree::from(entry)),
+                ("States", Tree::Object(sub.finish().into_iter().collect())),
             ]));
-            selector.insert(format!("b{i}.$"), json!(format!("$[{i}].failed")));
-            rules.push(json!({"Variable": format!("$.b{i}"), "BooleanEquals": true}));
+            selector.insert(format!("b{i}.$"), tree!(format!("$[{i}].failed")));
+            rules.push(tree!({"Variable": format!("$.b{i}"), "BooleanEquals": true}));
         }
         let comment = match own.and_then(|o| self.find_net_named(o)) {
             Some(net) => format!(
@@ -1554,18 +1558,18 @@ impl<'a> Emitter<'a> {
         scope.insert(
             &name,
             object([
-                ("Type", json!("Parallel")),
-                ("Comment", Value::String(comment)),
-                ("Branches", Value::Array(out_branches)),
-                ("ResultSelector", Value::Object(selector)),
-                ("Next", Value::String(check.clone())),
+                ("Type", tree!("Parallel")),
+                ("Comment", Tree::from(comment)),
+                ("Branches", Tree::Array(out_branches)),
+                ("ResultSelector", Tree::Object(selector)),
+                ("Next", Tree::from(check.clone())),
             ]),
         );
         let handler = scope.handler();
         let default = scope.target(&next);
         scope.insert(
             &check,
-            json!({"Type": "Choice", "Comment": "join: stop the successors if any branch had an abnormal end", "Choices": [{"Or": rules, "Next": handler}], "Default": default}),
+            tree!({"Type": "Choice", "Comment": "join: stop the successors if any branch had an abnormal end", "Choices": [{"Or": rules, "Next": handler}], "Default": default}),
         );
     }
 
@@ -1588,7 +1592,7 @@ impl<'a> Emitter<'a> {
             .map_or(0, |(_, r)| r.preds.len());
         let run_id = self.run_id();
         let item_key =
-            json!({"pk": {"S.$": format!("States.Format('{{}}#join#{}', {run_id})", key)}});
+            tree!({"pk": {"S.$": format!("States.Format('{{}}#join#{}', {run_id})", key)}});
         let start = format!("{j}.start.{x}");
         let handler = scope.handler();
         self.tables.insert(RUN_TABLE.into());
@@ -1600,7 +1604,7 @@ impl<'a> Emitter<'a> {
             JoinKind::And => {
                 let arrive = format!("{j}.arrive.{x}");
                 let gate = format!("{j}.gate.{x}");
-                scope.insert(&arrive, json!({
+                scope.insert(&arrive, tree!({
                     "Type": "Task",
                     "Comment": format!("{} ended normally: count its arrival at {}", self.project.units[from].path, self.project.units[join].path),
                     "Resource": "arn:aws:states:::dynamodb:updateItem",
@@ -1616,7 +1620,7 @@ impl<'a> Emitter<'a> {
                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}]
                 }));
                 let wait = scope.done();
-                scope.insert(&gate, json!({
+                scope.insert(&gate, tree!({
                     "Type": "Choice",
                     "Comment": format!("the last of {n} predecessors to arrive starts {}", self.project.units[join].path),
                     "Choices": [{"Variable": "$.arrived", "StringEquals": n.to_string(), "Next": start}],
@@ -1626,7 +1630,7 @@ impl<'a> Emitter<'a> {
             JoinKind::Or => {
                 let claim = format!("{j}.claim.{x}");
                 let lost = scope.done();
-                scope.insert(&claim, json!({
+                scope.insert(&claim, tree!({
                     "Type": "Task",
                     "Comment": format!("{} ended normally: the first arrival starts OR-join {}", self.project.units[from].path, self.project.units[join].path),
                     "Resource": "arn:aws:states:::dynamodb:updateItem",
@@ -1650,7 +1654,7 @@ impl<'a> Emitter<'a> {
         let cont = cont_machine(&self.cont_name, group);
         let placeholder = cont_placeholder(group);
         self.may_start(&placeholder, &cont);
-        let mut state = json!({
+        let mut state = tree!({
             "Type": "Task",
             "Comment": format!("run {} and what follows it in the continuation machine", self.project.units[join].path),
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
@@ -1749,7 +1753,7 @@ impl<'a> Emitter<'a> {
         self.may_start(&placeholder, &machine);
         let handler = scope.handler();
         let run_id = self.run_id();
-        let mut state = json!({
+        let mut state = tree!({
             "Type": "Task",
             "Comment": format!("run the part starting at {key} in child machine {machine} (split to stay under the budgets)"),
             "Resource": "arn:aws:states:::states:startExecution.sync:2",
@@ -1866,7 +1870,7 @@ impl<'a> Emitter<'a> {
                 if *main == Block::Empty {
                     self.map(u, &name);
                     let s = with_next(
-                        json!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}),
+                        tree!({"Type": "Pass", "Comment": format!("{}: empty jobnet", unit.path), "Result": {"failed": false}}),
                         &next,
                     );
                     scope.insert(&name, s);
@@ -1884,30 +1888,30 @@ impl<'a> Emitter<'a> {
                         self.emit_block(&mut sub, main, None, Next::End);
                         let check = format!("{name}.check");
                         let branch = object([
-                            ("StartAt", Value::String(inner)),
-                            ("States", Value::Object(sub.finish().into_iter().collect())),
+                            ("StartAt", Tree::from(inner)),
+                            ("States", Tree::Object(sub.finish().into_iter().collect())),
                         ]);
                         scope.insert(
                             &name,
                             object([
-                                ("Type", json!("Parallel")),
+                                ("Type", tree!("Parallel")),
                                 (
                                     "Comment",
-                                    json!(format!(
+                                    tree!(format!(
                                         "{}: nested jobnet with recovery units",
                                         unit.path
                                     )),
                                 ),
-                                ("Branches", Value::Array(vec![branch])),
+                                ("Branches", Tree::Array(vec![branch])),
                                 (
                                     "ResultSelector",
-                                    json!({"failed": false, "b0.$": "$[0].failed"}),
+                                    tree!({"failed": false, "b0.$": "$[0].failed"}),
                                 ),
-                                ("Next", Value::String(check.clone())),
+                                ("Next", Tree::from(check.clone())),
                             ]),
                         );
                         let default = scope.target(&next);
-                        scope.insert(&check, json!({
+                        scope.insert(&check, tree!({
                             "Type": "Choice",
                             "Comment": "an abnormal end inside the jobnet runs its recovery units",
                             "Choices": [{"Variable": "$.b0", "BooleanEquals": true, "Next": fail_target}],
@@ -1922,14 +1926,14 @@ impl<'a> Emitter<'a> {
             UnitKind::NoOp => {
                 self.map(u, &name);
                 let s = with_next(
-                    json!({"Type": "Pass", "Comment": format!("{}: no-op", unit.path), "Result": {"failed": false}}),
+                    tree!({"Type": "Pass", "Comment": format!("{}: no-op", unit.path), "Result": {"failed": false}}),
                     &next,
                 );
                 scope.insert(&name, s);
             }
             UnitKind::Wait(TimeWait::Minutes(m)) => {
                 let seconds = u64::from(*m) * self.opts.seconds_per_minute;
-                let wait = json!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": seconds});
+                let wait = tree!({"Type": "Wait", "Comment": format!("{}: wait {m} minute(s)", unit.path), "Seconds": seconds});
                 if self.records {
                     let record = self.job_record(u);
                     let next_target = scope.target(&next);
@@ -1955,7 +1959,7 @@ impl<'a> Emitter<'a> {
                 let at = format!("{name}.at");
                 self.map(u, &at);
                 self.map(u, &name);
-                scope.insert(&at, json!({
+                scope.insert(&at, tree!({
                     "Type": "Pass",
                     "Comment": format!("{}: wait until {t} of the business date ({})", unit.path, self.timezone()),
                     "Parameters": {
@@ -1965,7 +1969,7 @@ impl<'a> Emitter<'a> {
                     "Next": name
                 }));
                 let s = with_next(
-                    json!({"Type": "Wait", "Comment": format!("{}: until {t} (a time already past does not wait)", unit.path), "TimestampPath": "$.until"}),
+                    tree!({"Type": "Wait", "Comment": format!("{}: until {t} (a time already past does not wait)", unit.path), "TimestampPath": "$.until"}),
                     &next,
                 );
                 scope.insert(&name, s);
@@ -1975,7 +1979,7 @@ impl<'a> Emitter<'a> {
             | UnitKind::Unsupported { .. } => {
                 self.map(u, &name);
                 let s = with_next(
-                    json!({"Type": "Pass", "Comment": format!("{}: NOT COMPILED ({}); see report.md", unit.path, unit.kind.label())}),
+                    tree!({"Type": "Pass", "Comment": format!("{}: NOT COMPILED ({}); see report.md", unit.path, unit.kind.label())}),
                     &next,
                 );
                 scope.insert(&name, s);
@@ -2082,11 +2086,12 @@ impl<'a> Emitter<'a> {
 
     /// Renders a job's template with the job's params (inherited `job_defaults` first).
     fn render_job(&self, u: UnitId, name: &str) -> Result<Rendered, String> {
+        use serde_json::{json, Value};
         let unit = &self.project.units[u];
         let UnitKind::Job(job) = &unit.kind else {
             return Err("not a job".into());
         };
-        let mut params = Map::new();
+        let mut params = serde_json::Map::new();
         let mut cur = unit.parent;
         let mut defaults = Vec::new();
         while let Some(p) = cur {
@@ -2123,10 +2128,10 @@ impl<'a> Emitter<'a> {
             }
         }
         let prefix = pascal(name);
-        let ctx = object([
+        let ctx = crate::back::object([
             (
                 "job",
-                object([
+                crate::back::object([
                     ("name", json!(unit.name)),
                     ("path", json!(unit.path)),
                     ("state", json!(name)),
@@ -2205,54 +2210,54 @@ impl<'a> Emitter<'a> {
 
         for (i, mut state) in rendered.states.into_iter().enumerate() {
             let last = i + 1 == count;
-            let is_task = state.get("Type").and_then(Value::as_str) == Some("Task");
+            let is_task = state.get("Type").and_then(Tree::as_str) == Some("Task");
             state.insert(
-                "Comment".into(),
-                json!(if count == 1 {
+                "Comment",
+                tree!(if count == 1 {
                     unit.path.clone()
                 } else {
                     format!("{} (step {} of {count})", unit.path, i + 1)
                 }),
             );
             if !last {
-                state.insert("Next".into(), json!(names[i + 1]));
+                state.insert("Next", tree!(names[i + 1]));
                 if is_task {
-                    state.insert("Catch".into(), json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}]));
+                    state.insert("Catch", tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}]));
                 }
             } else {
                 let kind = state
                     .get("Type")
-                    .and_then(Value::as_str)
+                    .and_then(Tree::as_str)
                     .unwrap_or("")
                     .to_string();
                 // Normalise the output: the failure marker and the return code only.
                 let rc_value = match &rendered.rc {
                     Some(RcSource::Result { path }) if rc_check_result || self.rc_needed(u) => {
-                        json!({"rc.$": path})
+                        tree!({"rc.$": path})
                     }
-                    _ => json!({"rc": 0}),
+                    _ => tree!({"rc": 0}),
                 };
                 if kind == "Task" || kind == "Parallel" || kind == "Map" {
                     let mut sel = match state.remove("ResultSelector") {
-                        Some(Value::Object(m)) => m,
+                        Some(Tree::Object(m)) => m,
                         _ => Map::new(),
                     };
-                    sel.insert("failed".into(), json!(false));
-                    if let Value::Object(rc) = rc_value {
+                    sel.insert("failed", tree!(false));
+                    if let Tree::Object(rc) = rc_value {
                         sel.extend(rc);
                     }
-                    state.insert("ResultSelector".into(), Value::Object(sel));
+                    state.insert("ResultSelector", Tree::Object(sel));
                     state.remove("ResultPath");
                     state.remove("OutputPath");
                 } else if kind == "Pass" {
-                    state.insert("Result".into(), json!({"failed": false, "rc": 0}));
+                    state.insert("Result", tree!({"failed": false, "rc": 0}));
                     state.remove("Parameters");
                 }
                 if let Some(r) = &job.retry {
                     if is_task {
                         state.insert(
-                            "Retry".into(),
-                            json!([{
+                            "Retry",
+                            tree!([{
                                 "ErrorEquals": ["States.TaskFailed"],
                                 "IntervalSeconds": r.interval_seconds.max(1),
                                 "MaxAttempts": r.max_attempts,
@@ -2264,8 +2269,8 @@ impl<'a> Emitter<'a> {
                 if let Some(c) = &unit.cutoff {
                     if is_task {
                         state.insert(
-                            "TimeoutSeconds".into(),
-                            json!(u64::from(c.minutes) * self.opts.seconds_per_minute),
+                            "TimeoutSeconds",
+                            tree!(u64::from(c.minutes) * self.opts.seconds_per_minute),
                         );
                     }
                 }
@@ -2297,30 +2302,30 @@ impl<'a> Emitter<'a> {
                 };
                 match success_next {
                     Next::To(n) => {
-                        state.insert("Next".into(), json!(n));
+                        state.insert("Next", tree!(n));
                     }
                     Next::End => {
-                        state.insert("End".into(), json!(true));
+                        state.insert("End", tree!(true));
                     }
                 }
                 if is_task {
                     let mut catches = Vec::new();
                     if let Some(c) = &unit.cutoff {
                         if c.on_timeout != EndStatus::Abnormal {
-                            catches.push(json!({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": continue_to}));
+                            catches.push(tree!({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": continue_to}));
                         }
                     }
                     if job.end == EndJudgment::AlwaysNormal {
-                        catches.push(json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": continue_to}));
+                        catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": continue_to}));
                     }
                     if rc_check_error {
-                        catches.push(json!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": cause_state}));
+                        catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": cause_state}));
                     }
-                    catches.push(json!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
-                    state.insert("Catch".into(), Value::Array(catches));
+                    catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
+                    state.insert("Catch", Tree::Array(catches));
                 }
             }
-            scope.insert(&names[i], Value::Object(state));
+            scope.insert(&names[i], Tree::Object(state));
         }
         let continue_to = if !(rc_check_result || rc_check_error) {
             String::new()
@@ -2354,12 +2359,12 @@ impl<'a> Emitter<'a> {
                 &unit.path.clone(),
                 Some((" (return code {})", &rc_path)),
             );
-            alert["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": continue_to}]);
-            alert["Next"] = json!(continue_to);
+            alert["Catch"] = tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": continue_to}]);
+            alert["Next"] = tree!(continue_to);
             self.map(u, &warn_state);
             scope.insert(&warn_state, alert);
         }
-        let rc_rules = |path: &str, numeric: bool| -> Vec<Value> {
+        let rc_rules = |path: &str, numeric: bool| -> Vec<Tree> {
             let limits = warning
                 .filter(|_| warns)
                 .map(|w| (w, continue_to.clone()))
@@ -2374,18 +2379,18 @@ impl<'a> Emitter<'a> {
                 )]);
             limits
                 .map(|(limit, next)| {
-                    let mut and = vec![json!({"Variable": path, "IsPresent": true})];
+                    let mut and = vec![tree!({"Variable": path, "IsPresent": true})];
                     if numeric {
-                        and.push(json!({"Variable": path, "IsNumeric": true}));
+                        and.push(tree!({"Variable": path, "IsNumeric": true}));
                     }
-                    and.push(json!({"Variable": path, "NumericLessThanEquals": limit}));
-                    json!({"And": and, "Next": next})
+                    and.push(tree!({"Variable": path, "NumericLessThanEquals": limit}));
+                    tree!({"And": and, "Next": next})
                 })
                 .collect()
         };
         if rc_check_result {
             self.map(u, &rc_state);
-            scope.insert(&rc_state, json!({
+            scope.insert(&rc_state, tree!({
                 "Type": "Choice",
                 "Comment": format!("{}: return code above {abnormal} is an abnormal end{}", unit.path, warning.map(|w| format!(", above {w} a warning")).unwrap_or_default()),
                 "Choices": rc_rules("$.rc", true),
@@ -2406,12 +2411,12 @@ impl<'a> Emitter<'a> {
                 let [found, code] = ["rc-found", "rc-code"].map(|s| format!("{name}.{s}"));
                 self.map(u, &found);
                 self.map(u, &code);
-                scope.insert(&found, json!({
+                scope.insert(&found, tree!({
                     "Type": "Choice",
                     "Choices": [{"And": [{"Variable": path, "IsPresent": true}, {"Variable": path, "IsNumeric": true}], "Next": code}],
                     "Default": rc_state
                 }));
-                scope.insert(&code, json!({
+                scope.insert(&code, tree!({
                     "Type": "Pass",
                     "Comment": format!("{}: the exit code is the return code a judgment reads", unit.path),
                     "Parameters": {"failed": false, "cause.$": "$.cause", "rc.$": path},
@@ -2419,13 +2424,13 @@ impl<'a> Emitter<'a> {
                 }));
                 into_rc = found;
             }
-            scope.insert(&cause_state, json!({
+            scope.insert(&cause_state, tree!({
                 "Type": "Pass",
                 "Comment": format!("{}: read the exit code from the failed task", unit.path),
                 "Parameters": {"failed": false, "cause.$": "States.StringToJson($.error.Cause)"},
                 "Next": into_rc
             }));
-            scope.insert(&rc_state, json!({
+            scope.insert(&rc_state, tree!({
                 "Type": "Choice",
                 "Comment": format!("{}: exit code up to {abnormal} is a normal or warning end", unit.path),
                 "Choices": rc_rules(&path, false),
@@ -2474,7 +2479,7 @@ impl<'a> Emitter<'a> {
                     actions: vec!["s3:GetObject".into()],
                     resources: vec![format!("arn:${{AWS::Partition}}:s3:::{bucket}/{key}")],
                 });
-                scope.insert(&name, json!({
+                scope.insert(&name, tree!({
                     "Type": "Task",
                     "Comment": format!("{path}: judgment, does {file} exist?"),
                     "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
@@ -2489,7 +2494,7 @@ impl<'a> Emitter<'a> {
             }
             _ => {
                 let rule = condition_rule(cond, self.root_input());
-                scope.insert(&name, json!({
+                scope.insert(&name, tree!({
                     "Type": "Choice",
                     "Comment": format!("{path}: judgment; true runs its dependent units, false bypasses them"),
                     "Choices": [{"And": rule, "Next": then_entry}],
@@ -2522,8 +2527,8 @@ fn rc_feeders(project: &Project, root: UnitId) -> HashSet<UnitId> {
 }
 
 /// `root_input`: where the root execution's input is (its `vars`).
-fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Value> {
-    let num = |path: &str, op: CmpOp, v: i64| -> Value {
+fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Tree> {
+    let num = |path: &str, op: CmpOp, v: i64| -> Tree {
         let key = match op {
             CmpOp::Eq | CmpOp::Ne => "NumericEquals",
             CmpOp::Gt => "NumericGreaterThan",
@@ -2531,31 +2536,31 @@ fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Value> {
             CmpOp::Lt => "NumericLessThan",
             CmpOp::Le => "NumericLessThanEquals",
         };
-        let rule = json!({"Variable": path, key: v});
+        let rule = tree!({"Variable": path, key: v});
         if op == CmpOp::Ne {
-            json!({"Not": rule})
+            tree!({"Not": rule})
         } else {
             rule
         }
     };
     match cond {
         Condition::ReturnCode { op, value } => vec![
-            json!({"Variable": "$.rc", "IsPresent": true}),
-            json!({"Variable": "$.rc", "IsNumeric": true}),
+            tree!({"Variable": "$.rc", "IsPresent": true}),
+            tree!({"Variable": "$.rc", "IsNumeric": true}),
             num("$.rc", *op, *value),
         ],
         Condition::ReturnCodeRange { inside, low, high } => {
-            let range = json!({"And": [
+            let range = tree!({"And": [
                 {"Variable": "$.rc", "NumericGreaterThanEquals": low},
                 {"Variable": "$.rc", "NumericLessThanEquals": high}
             ]});
             vec![
-                json!({"Variable": "$.rc", "IsPresent": true}),
-                json!({"Variable": "$.rc", "IsNumeric": true}),
+                tree!({"Variable": "$.rc", "IsPresent": true}),
+                tree!({"Variable": "$.rc", "IsNumeric": true}),
                 if *inside {
                     range
                 } else {
-                    json!({"Not": range})
+                    tree!({"Not": range})
                 },
             ]
         }
@@ -2568,11 +2573,11 @@ fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Value> {
                 CmpOp::Lt => "StringLessThan",
                 CmpOp::Le => "StringLessThanEquals",
             };
-            let rule = json!({"Variable": path, key: value});
+            let rule = tree!({"Variable": path, key: value});
             vec![
-                json!({"Variable": path, "IsPresent": true}),
+                tree!({"Variable": path, "IsPresent": true}),
                 if *op == CmpOp::Ne {
-                    json!({"Not": rule})
+                    tree!({"Not": rule})
                 } else {
                     rule
                 },
@@ -2639,13 +2644,13 @@ fn cont_placeholder(group: usize) -> String {
 
 /// Removes states no transition reaches, in the machine and inside every branch, and
 /// returns their names in `removed`.
-fn prune_unreachable(machine: &mut Value, removed: &mut Vec<String>) {
+fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
     let start = machine
         .get("StartAt")
-        .and_then(Value::as_str)
+        .and_then(Tree::as_str)
         .unwrap_or_default()
         .to_string();
-    let Some(states) = machine.get_mut("States").and_then(Value::as_object_mut) else {
+    let Some(states) = machine.get_mut("States").and_then(Tree::as_object_mut) else {
         return;
     };
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -2655,30 +2660,28 @@ fn prune_unreachable(machine: &mut Value, removed: &mut Vec<String>) {
             continue;
         }
         let Some(st) = states.get(&n) else { continue };
-        let mut push = |v: Option<&Value>| {
-            if let Some(t) = v.and_then(Value::as_str) {
+        let mut push = |v: Option<&Tree>| {
+            if let Some(t) = v.and_then(Tree::as_str) {
                 todo.push(t.to_string());
             }
         };
         push(st.get("Next"));
         push(st.get("Default"));
         for key in ["Choices", "Catch"] {
-            for c in st.get(key).and_then(Value::as_array).into_iter().flatten() {
+            for c in st.get(key).and_then(Tree::as_array).into_iter().flatten() {
                 push(c.get("Next"));
             }
         }
     }
-    let gone: Vec<String> = states
-        .keys()
-        .filter(|k| !seen.contains(*k))
-        .cloned()
-        .collect();
-    for g in gone {
-        states.shift_remove(&g);
-        removed.push(g);
-    }
+    states.retain(|k, _| {
+        let keep = seen.contains(k);
+        if !keep {
+            removed.push(k.to_string());
+        }
+        keep
+    });
     for st in states.values_mut() {
-        if let Some(branches) = st.get_mut("Branches").and_then(Value::as_array_mut) {
+        if let Some(branches) = st.get_mut("Branches").and_then(Tree::as_array_mut) {
             for b in branches {
                 prune_unreachable(b, removed);
             }
@@ -2687,11 +2690,11 @@ fn prune_unreachable(machine: &mut Value, removed: &mut Vec<String>) {
 }
 
 /// Replaces [`RUN_ID_TOKEN`] in every string of `v`.
-fn replace_token(v: &mut Value, run_id: &str) {
+fn replace_token(v: &mut Tree, run_id: &str) {
     match v {
-        Value::String(s) if s.contains(RUN_ID_TOKEN) => *s = s.replace(RUN_ID_TOKEN, run_id),
-        Value::Array(a) => a.iter_mut().for_each(|x| replace_token(x, run_id)),
-        Value::Object(o) => o.values_mut().for_each(|x| replace_token(x, run_id)),
+        Tree::String(s) if s.contains(RUN_ID_TOKEN) => *s = s.replace(RUN_ID_TOKEN, run_id).into(),
+        Tree::Array(a) => a.iter_mut().for_each(|x| replace_token(x, run_id)),
+        Tree::Object(o) => o.values_mut().for_each(|x| replace_token(x, run_id)),
         _ => {}
     }
 }
@@ -2707,10 +2710,10 @@ fn dedup(items: Vec<IamStatement>) -> Vec<IamStatement> {
 }
 
 /// Collects `${Name}` placeholders (not CloudFormation pseudo parameters like `${AWS::Region}`).
-pub fn collect_placeholders(v: &Value, out: &mut BTreeSet<String>) {
-    match v {
-        Value::String(s) => {
-            let mut rest = s.as_str();
+pub fn collect_placeholders<T: Node>(v: &T, out: &mut BTreeSet<String>) {
+    match v.view() {
+        View::Str(s) => {
+            let mut rest = s;
             while let Some(i) = rest.find("${") {
                 rest = &rest[i + 2..];
                 if let Some(j) = rest.find('}') {
@@ -2724,8 +2727,8 @@ pub fn collect_placeholders(v: &Value, out: &mut BTreeSet<String>) {
                 }
             }
         }
-        Value::Array(a) => a.iter().for_each(|x| collect_placeholders(x, out)),
-        Value::Object(o) => o.values().for_each(|x| collect_placeholders(x, out)),
+        View::Array(a) => a.iter().for_each(|x| collect_placeholders(x, out)),
+        View::Object(o) => o.for_each(|(_, x)| collect_placeholders(x, out)),
         _ => {}
     }
 }
@@ -2738,7 +2741,7 @@ mod tests {
     fn placeholders_skip_pseudo_parameters() {
         let mut s = BTreeSet::new();
         collect_placeholders(
-            &json!({"a": "${RunTable}", "b": ["arn:${AWS::Region}:${X_1}"]}),
+            &tree!({"a": "${RunTable}", "b": ["arn:${AWS::Region}:${X_1}"]}),
             &mut s,
         );
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["RunTable", "X_1"]);
@@ -2754,8 +2757,8 @@ mod tests {
     }
 
     /// Every transition target exists and every state is reachable, recursively.
-    fn assert_well_formed(machine: &Value) {
-        let mut copy = machine.clone();
+    fn assert_well_formed(machine: &serde_json::Value) {
+        let mut copy = Tree::from(machine);
         let mut removed = Vec::new();
         prune_unreachable(&mut copy, &mut removed);
         assert!(removed.is_empty(), "unreachable: {removed:?}");

@@ -358,7 +358,7 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                            "Key": {"Fn::Sub": format!("${{DefinitionsPrefix}}{}", crate::back::report::machine_file(&m.name))}}),
                 );
             } else {
-                props.insert("Definition".into(), m.definition().into_owned());
+                props.insert("Definition".into(), m.definition());
             }
             if !subs.is_empty() {
                 props.insert("DefinitionSubstitutions".into(), Value::Object(subs));

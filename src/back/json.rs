@@ -5,16 +5,56 @@
 //! but without its generic formatter and per-token writes: serialising definitions was a
 //! sixth of a large compile. Sizes are computed the same way without building the text.
 
-use serde_json::Value;
+use serde_json::{Number, Value};
+
+/// A JSON value as the writer sees it: serde_json's `Value` and the back-end's
+/// [`crate::back::tree::Tree`] are written by the same code.
+pub trait Node: Sized {
+    type Entries<'a>: ExactSizeIterator<Item = (&'a str, &'a Self)>
+    where
+        Self: 'a;
+    fn view(&self) -> View<'_, Self>;
+}
+
+/// One level of a [`Node`].
+pub enum View<'a, T: Node + 'a> {
+    Null,
+    Bool(bool),
+    Number(&'a Number),
+    Str(&'a str),
+    Array(&'a [T]),
+    Object(T::Entries<'a>),
+}
+
+type ValueEntries<'a> =
+    std::iter::Map<serde_json::map::Iter<'a>, fn((&'a String, &'a Value)) -> (&'a str, &'a Value)>;
+
+fn entry<'a>((k, v): (&'a String, &'a Value)) -> (&'a str, &'a Value) {
+    (k, v)
+}
+
+impl Node for Value {
+    type Entries<'a> = ValueEntries<'a>;
+    fn view(&self) -> View<'_, Value> {
+        match self {
+            Value::Null => View::Null,
+            Value::Bool(b) => View::Bool(*b),
+            Value::Number(n) => View::Number(n),
+            Value::String(s) => View::Str(s),
+            Value::Array(a) => View::Array(a),
+            Value::Object(m) => View::Object(m.iter().map(entry as fn(_) -> _)),
+        }
+    }
+}
 
 /// Appends the pretty text of `v`, its first line at the current position and nested
 /// lines indented from `level` (two spaces per level).
-pub fn write_pretty(out: &mut String, v: &Value, level: usize) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => {
+pub fn write_pretty<T: Node>(out: &mut String, v: &T, level: usize) {
+    match v.view() {
+        View::Null => out.push_str("null"),
+        View::Bool(true) => out.push_str("true"),
+        View::Bool(false) => out.push_str("false"),
+        View::Number(n) => {
             use std::fmt::Write as _;
             let _ = if let Some(u) = n.as_u64() {
                 write!(out, "{u}")
@@ -24,9 +64,9 @@ pub fn write_pretty(out: &mut String, v: &Value, level: usize) {
                 write!(out, "{n}")
             };
         }
-        Value::String(s) => write_str(out, s),
-        Value::Array(a) if a.is_empty() => out.push_str("[]"),
-        Value::Array(a) => {
+        View::Str(s) => write_str(out, s),
+        View::Array([]) => out.push_str("[]"),
+        View::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
                 out.push_str(if i == 0 { "\n" } else { ",\n" });
@@ -37,10 +77,10 @@ pub fn write_pretty(out: &mut String, v: &Value, level: usize) {
             indent(out, level);
             out.push(']');
         }
-        Value::Object(m) if m.is_empty() => out.push_str("{}"),
-        Value::Object(m) => {
+        View::Object(m) if m.len() == 0 => out.push_str("{}"),
+        View::Object(m) => {
             out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
+            for (i, (k, x)) in m.enumerate() {
                 out.push_str(if i == 0 { "\n" } else { ",\n" });
                 indent(out, level + 1);
                 write_str(out, k);
@@ -56,16 +96,16 @@ pub fn write_pretty(out: &mut String, v: &Value, level: usize) {
 
 /// Bytes and newlines of the pretty text of `v` at nesting `level`, as [`write_pretty`]
 /// would write it.
-pub fn pretty_size(v: &Value, level: usize) -> (usize, usize) {
-    match v {
-        Value::Null => (4, 0),
-        Value::Bool(true) => (4, 0),
-        Value::Bool(false) => (5, 0),
-        Value::Number(n) => (number_len(n), 0),
-        Value::String(s) => (str_len(s), 0),
-        Value::Array(a) if a.is_empty() => (2, 0),
-        Value::Object(m) if m.is_empty() => (2, 0),
-        Value::Array(a) => {
+pub fn pretty_size<T: Node>(v: &T, level: usize) -> (usize, usize) {
+    match v.view() {
+        View::Null => (4, 0),
+        View::Bool(true) => (4, 0),
+        View::Bool(false) => (5, 0),
+        View::Number(n) => (number_len(n), 0),
+        View::Str(s) => (str_len(s), 0),
+        View::Array([]) => (2, 0),
+        View::Object(m) if m.len() == 0 => (2, 0),
+        View::Array(a) => {
             // `[`, per item a newline (after a comma but the first) and its indent, then a
             // newline, the closing indent and `]`.
             let mut bytes = 1 + (a.len() - 1) + a.len() * (1 + 2 * (level + 1)) + 1 + 2 * level + 1;
@@ -77,10 +117,10 @@ pub fn pretty_size(v: &Value, level: usize) -> (usize, usize) {
             }
             (bytes, lines)
         }
-        Value::Object(m) => {
-            let mut bytes =
-                1 + (m.len() - 1) + m.len() * (1 + 2 * (level + 1) + 2) + 1 + 2 * level + 1;
-            let mut lines = m.len() + 1;
+        View::Object(m) => {
+            let n = m.len();
+            let mut bytes = 1 + (n - 1) + n * (1 + 2 * (level + 1) + 2) + 1 + 2 * level + 1;
+            let mut lines = n + 1;
             for (k, x) in m {
                 let (b, l) = pretty_size(x, level + 1);
                 bytes += str_len(k) + b;
@@ -147,7 +187,7 @@ fn str_len(s: &str) -> usize {
         .sum::<usize>()
 }
 
-fn number_len(n: &serde_json::Number) -> usize {
+fn number_len(n: &Number) -> usize {
     if let Some(u) = n.as_u64() {
         u.checked_ilog10().map_or(1, |d| d as usize + 1)
     } else if let Some(i) = n.as_i64() {

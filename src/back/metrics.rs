@@ -5,7 +5,7 @@
 //! (with every retry attempt taken) bounds any path. It is what the splitting budgets and
 //! the report use, so it must never under-count.
 
-use serde_json::Value;
+use crate::back::json::{Node, View};
 
 /// Figures of one state machine definition.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -22,23 +22,23 @@ pub struct Metrics {
 pub const EXECUTION_EVENTS: u64 = 2;
 
 /// Bytes of `crate::back::pretty(v)`, counted without building the string.
-pub fn pretty_len(v: &Value) -> usize {
+pub fn pretty_len<T: Node>(v: &T) -> usize {
     pretty_len_lines(v).0
 }
 
 /// Bytes and lines of `crate::back::pretty(v)`, counted without building the string.
-pub fn pretty_len_lines(v: &Value) -> (usize, usize) {
+pub fn pretty_len_lines<T: Node>(v: &T) -> (usize, usize) {
     let (bytes, newlines) = crate::back::json::pretty_size(v, 0);
     (bytes + 1, newlines + 1)
 }
 
 /// Measures a definition (`{"StartAt":…,"States":{…}}`).
-pub fn measure(definition: &Value) -> Metrics {
+pub fn measure<T: Node>(definition: &T) -> Metrics {
     measure_with_len(definition, pretty_len(definition))
 }
 
 /// [`measure`] when the pretty text is already at hand (its length is `bytes`).
-pub fn measure_with_len(definition: &Value, bytes: usize) -> Metrics {
+pub fn measure_with_len<T: Node>(definition: &T, bytes: usize) -> Metrics {
     let mut m = Metrics {
         definition_bytes: bytes,
         history_events: EXECUTION_EVENTS,
@@ -48,33 +48,50 @@ pub fn measure_with_len(definition: &Value, bytes: usize) -> Metrics {
     m
 }
 
-fn walk(machine: &Value, m: &mut Metrics) {
-    let Some(states) = machine.get("States").and_then(Value::as_object) else {
+/// The member `key` of an object.
+fn get<'a, T: Node>(v: &'a T, key: &str) -> Option<&'a T> {
+    match v.view() {
+        View::Object(mut m) => m.find(|(k, _)| *k == key).map(|(_, x)| x),
+        _ => None,
+    }
+}
+
+fn str_of<T: Node>(v: Option<&T>) -> Option<&str> {
+    match v?.view() {
+        View::Str(s) => Some(s),
+        _ => None,
+    }
+}
+
+fn array_of<T: Node>(v: Option<&T>) -> &[T] {
+    match v.map(Node::view) {
+        Some(View::Array(a)) => a,
+        _ => &[],
+    }
+}
+
+fn walk<T: Node>(machine: &T, m: &mut Metrics) {
+    let Some(View::Object(states)) = get(machine, "States").map(Node::view) else {
         return;
     };
-    for state in states.values() {
+    for (_, state) in states {
         m.states += 1;
         m.history_events += state_events(state);
-        match state.get("Type").and_then(Value::as_str) {
+        match str_of(get(state, "Type")) {
             Some("Parallel") => {
-                for b in state
-                    .get("Branches")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for b in array_of(get(state, "Branches")) {
                     walk(b, m);
                 }
             }
             Some("Map") => {
-                let inner = state.get("ItemProcessor").or_else(|| state.get("Iterator"));
+                let inner = get(state, "ItemProcessor").or_else(|| get(state, "Iterator"));
                 if let Some(inner) = inner {
                     // Generated machines only use Map over a bounded list known at compile
                     // time; without it, count one iteration and let the caller budget more.
-                    let items = state
-                        .get("Items")
-                        .and_then(Value::as_array)
-                        .map_or(1, Vec::len) as u64;
+                    let items = match get(state, "Items").map(Node::view) {
+                        Some(View::Array(a)) => a.len() as u64,
+                        _ => 1,
+                    };
                     let mut sub = Metrics::default();
                     walk(inner, &mut sub);
                     m.states += sub.states;
@@ -89,19 +106,19 @@ fn walk(machine: &Value, m: &mut Metrics) {
 /// Events of one state, retries included: entered/exited for all, plus the task or
 /// parallel lifecycle events, plus four per retry attempt (scheduled, started, submitted,
 /// failed).
-fn state_events(state: &Value) -> u64 {
-    let base = match state.get("Type").and_then(Value::as_str) {
+fn state_events<T: Node>(state: &T) -> u64 {
+    let base = match str_of(get(state, "Type")) {
         Some("Task") => 6,
         Some("Parallel") | Some("Map") => 4,
         Some("Fail") => 2,
         _ => 2,
     };
-    let retries: u64 = state
-        .get("Retry")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .map(|r| r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3))
+    let retries: u64 = array_of(get(state, "Retry"))
+        .iter()
+        .map(|r| match get(r, "MaxAttempts").map(Node::view) {
+            Some(View::Number(n)) => n.as_u64().unwrap_or(3),
+            _ => 3,
+        })
         .sum();
     base + 4 * retries
 }

@@ -9,6 +9,7 @@ pub mod records;
 pub mod report;
 pub mod schedule;
 pub mod templates;
+pub mod tree;
 pub mod yaml;
 
 /// Escapes text for a string literal inside an intrinsic function (`States.Format('…')`).
@@ -31,7 +32,7 @@ pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_js
 
 /// Pretty JSON as written to disk: two-space indent, keys in insertion order (which the
 /// back-ends keep deterministic), final newline, so diffs of generated files stay small.
-pub fn pretty(v: &serde_json::Value) -> String {
+pub fn pretty<T: json::Node>(v: &T) -> String {
     let mut s = String::new();
     json::write_pretty(&mut s, v, 0);
     s.push('\n');

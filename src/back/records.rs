@@ -6,7 +6,8 @@
 //! the CLI through the constants below; docs/operations.md describes them.
 
 use crate::back::intrinsic_literal;
-use serde_json::{json, Value};
+use crate::back::tree::Tree;
+use crate::tree;
 
 /// Status values of a run or job item.
 pub const RUNNING: &str = "RUNNING";
@@ -44,7 +45,7 @@ pub fn key_param(
     suffix: &str,
     business_date_path: &str,
     generation_path: Option<&str>,
-) -> Value {
+) -> Tree {
     let format = match generation_path {
         Some(g) => format!(
             "States.Format('{}#{{}}@{{}}{}', {business_date_path}, {g})",
@@ -57,7 +58,7 @@ pub fn key_param(
             intrinsic_literal(suffix)
         ),
     };
-    json!({"pk": {"S.$": format}})
+    tree!({"pk": {"S.$": format}})
 }
 
 /// Inputs shared by the states of one job's record.
@@ -76,7 +77,7 @@ pub struct JobRecord {
 }
 
 impl JobRecord {
-    fn key(&self) -> Value {
+    fn key(&self) -> Tree {
         key_param(
             &format!("unit#{}", self.jobnet),
             &format!("#{}", self.path),
@@ -88,13 +89,13 @@ impl JobRecord {
     /// Marks the job RUNNING unless it already ended normally in this run or is held; a
     /// refusal goes to `why`. Its output resets the state data to the failure marker and a
     /// null return code, so the end record finds `$.rc` on every path.
-    pub fn begin(&self, job: &str, why: &str, fail: &str) -> Value {
+    pub fn begin(&self, job: &str, why: &str, fail: &str) -> Tree {
         let hold = if self.held_in_source {
             "attribute_exists(released) AND released = :yes"
         } else {
             "(attribute_not_exists(held) OR released = :yes)"
         };
-        json!({
+        tree!({
             "Type": "Task",
             "Resource": "arn:aws:states:::dynamodb:updateItem",
             "Parameters": {
@@ -122,8 +123,8 @@ impl JobRecord {
     }
 
     /// Reads the item to tell "already ended normally" from "held".
-    pub fn why(&self, decide: &str, fail: &str) -> Value {
-        json!({
+    pub fn why(&self, decide: &str, fail: &str) -> Tree {
+        tree!({
             "Type": "Task",
             "Resource": "arn:aws:states:::dynamodb:getItem",
             "Parameters": {"TableName": &self.table, "Key": self.key(), "ConsistentRead": true},
@@ -136,10 +137,10 @@ impl JobRecord {
 
     /// Already ended normally, or held with `--skip`: go on without running the job (the
     /// successors run); held: wait and try again.
-    pub fn decide(&self, next: &str, wait: &str) -> Value {
+    pub fn decide(&self, next: &str, wait: &str) -> Tree {
         let status = "$.record.item.status.S";
         let held = "$.record.item.held.S";
-        json!({
+        tree!({
             "Type": "Choice",
             "Choices": [
                 {"And": [{"Variable": status, "IsPresent": true}, {"Variable": status, "StringEquals": ENDED_NORMALLY}], "Next": next},
@@ -152,21 +153,21 @@ impl JobRecord {
     /// For a job passed over whose return code a judgment reads: a Choice on whether the
     /// record kept a code, and the two Pass states that put it (or null, for a job held
     /// with skip that never ran) at `$.rc`, in the shape a job's own end leaves.
-    pub fn restore_rc(&self, restored: &str, none: &str, next: &str) -> [Value; 3] {
+    pub fn restore_rc(&self, restored: &str, none: &str, next: &str) -> [Tree; 3] {
         let rc = "$.record.item.rc.S";
         [
-            json!({
+            tree!({
                 "Type": "Choice",
                 "Comment": "passed over: hand on the return code of the job's earlier run",
                 "Choices": [{"Variable": rc, "IsPresent": true, "Next": restored}],
                 "Default": none
             }),
-            json!({
+            tree!({
                 "Type": "Pass",
                 "Parameters": {"failed": false, "rc.$": format!("States.StringToJson({rc})")},
                 "Next": next
             }),
-            json!({
+            tree!({
                 "Type": "Pass",
                 "Parameters": {"failed": false, "rc": null},
                 "Next": next
@@ -175,8 +176,8 @@ impl JobRecord {
     }
 
     /// A held job waits here between two attempts to start.
-    pub fn wait(&self, begin: &str) -> Value {
-        json!({
+    pub fn wait(&self, begin: &str) -> Tree {
+        tree!({
             "Type": "Wait",
             "Comment": "held: look again",
             "Seconds": self.hold_poll_seconds,
@@ -186,17 +187,17 @@ impl JobRecord {
 
     /// Records the end, with the return code at `rc` (a path that must exist on every way
     /// into this state: a missing path is a States.Runtime error, which nothing catches).
-    pub fn end(&self, status: &str, next: &str, rc: Option<&str>) -> Value {
-        let mut values = json!({
+    pub fn end(&self, status: &str, next: &str, rc: Option<&str>) -> Tree {
+        let mut values = tree!({
             ":st": {"S": status},
             ":now": {"S.$": "$$.State.EnteredTime"}
         });
         let mut expr = "SET #s = :st, endedAt = :now".to_string();
         if let Some(rc) = rc {
-            values[":rc"] = json!({"S.$": format!("States.JsonToString({rc})")});
+            values[":rc"] = tree!({"S.$": format!("States.JsonToString({rc})")});
             expr.push_str(", rc = :rc");
         }
-        json!({
+        tree!({
             "Type": "Task",
             "Resource": "arn:aws:states:::dynamodb:updateItem",
             "Parameters": {
@@ -221,10 +222,10 @@ pub fn run_start(
     business_date: &str,
     generation: Option<&str>,
     next: &str,
-) -> Vec<(String, Value)> {
+) -> Vec<(String, Tree)> {
     let key = key_param(&format!("run#{jobnet}"), "", business_date, generation);
     let mut set = "SET #s = :running, startedAt = :now, execution = :exec, jobnet = :jobnet, businessDate = :date".to_string();
-    let mut values = json!({
+    let mut values = tree!({
         ":running": {"S": RUNNING},
         ":one": {"N": "1"},
         ":now": {"S.$": "$$.State.EnteredTime"},
@@ -234,14 +235,14 @@ pub fn run_start(
     });
     if let Some(g) = generation {
         set.push_str(", generation = :gen");
-        values[":gen"] = json!({"S.$": g});
+        values[":gen"] = tree!({"S.$": g});
     }
     set.push_str(" REMOVE endedAt ADD starts :one");
     let mut states = Vec::new();
     if let Some(g) = generation {
         states.push((
             "run.generation".to_string(),
-            json!({
+            tree!({
                 "Type": "Choice",
                 "Comment": "the jobnet can run several times a business date: each run names its generation",
                 "Choices": [
@@ -253,13 +254,13 @@ pub fn run_start(
         ));
         states.push((
             "run.no-generation".to_string(),
-            json!({"Type": "Fail", "Comment": "started without a generation", "Error": "MissingGeneration", "Cause": format!("This jobnet can run several times a business date: start it with `{GENERATION_FIELD}` (a string) in the input (schedules pass the start time, HHMM).")}),
+            tree!({"Type": "Fail", "Comment": "started without a generation", "Error": "MissingGeneration", "Cause": format!("This jobnet can run several times a business date: start it with `{GENERATION_FIELD}` (a string) in the input (schedules pass the start time, HHMM).")}),
         ));
     }
     states.extend(vec![
         (
             "run.kind".into(),
-            json!({
+            tree!({
                 "Type": "Choice",
                 "Comment": "a rerun (jobnet2sfn rerun) takes over the business date's run; any other start claims it",
                 "Choices": [{"And": [
@@ -271,7 +272,7 @@ pub fn run_start(
         ),
         (
             "run.claim".into(),
-            json!({
+            tree!({
                 "Type": "Task",
                 "Comment": "record the run; a second start for the same business date is refused",
                 "Resource": "arn:aws:states:::dynamodb:updateItem",
@@ -290,7 +291,7 @@ pub fn run_start(
         ),
         (
             "run.rerun".into(),
-            json!({
+            tree!({
                 "Type": "Task",
                 "Comment": "a rerun: the business date's run goes on in this execution",
                 "Resource": "arn:aws:states:::dynamodb:updateItem",
@@ -307,7 +308,7 @@ pub fn run_start(
         ),
         (
             "run.refused".into(),
-            json!({
+            tree!({
                 "Type": "Task",
                 "Comment": "record the refused start",
                 "Resource": "arn:aws:states:::dynamodb:updateItem",
@@ -324,7 +325,7 @@ pub fn run_start(
         ),
         (
             "run.already-started".into(),
-            json!({"Type": "Fail", "Comment": "this business date already has a run: use jobnet2sfn rerun", "Error": "RunAlreadyStarted", "Cause": "The jobnet already has a run for this business date. Use `jobnet2sfn rerun` to run units again."}),
+            tree!({"Type": "Fail", "Comment": "this business date already has a run: use jobnet2sfn rerun", "Error": "RunAlreadyStarted", "Cause": "The jobnet already has a run for this business date. Use `jobnet2sfn rerun` to run units again."}),
         ),
     ]);
     states
@@ -338,8 +339,8 @@ pub fn run_end(
     generation: Option<&str>,
     status: &str,
     next: &str,
-) -> Value {
-    json!({
+) -> Tree {
+    tree!({
         "Type": "Task",
         "Comment": format!("record the run's end ({status})"),
         "Resource": "arn:aws:states:::dynamodb:updateItem",
@@ -370,7 +371,7 @@ pub fn has_record(kind: &crate::ir::UnitKind) -> bool {
     )
 }
 
-pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::JobnetOutput]) -> Value {
+pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::JobnetOutput]) -> Tree {
     use crate::back::asl::Role;
     let mut jobnets = Vec::new();
     for out in outputs {
@@ -399,7 +400,7 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
         for u in units_under {
             let unit = &project.units[u];
             let successors = next.remove(&u).unwrap_or_default();
-            units.push(json!({
+            units.push(tree!({
                 "path": unit.path,
                 "parent": unit.parent.map(|p| project.units[p].path.clone()),
                 "job": matches!(unit.kind, crate::ir::UnitKind::Job(_)),
@@ -407,7 +408,7 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
                 "successors": successors
             }));
         }
-        jobnets.push(json!({
+        jobnets.push(tree!({
             "name": project.units[out.root].name,
             "path": project.units[out.root].path,
             "record": out.machine_base,
@@ -416,7 +417,7 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
             "units": units
         }));
     }
-    json!({"version": 1, "jobnets": jobnets})
+    tree!({"version": 1, "jobnets": jobnets})
 }
 
 #[cfg(test)]

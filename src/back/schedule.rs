@@ -10,6 +10,7 @@
 
 use crate::back::asl::{JobnetOutput, Role};
 use crate::back::templates::IamStatement;
+use crate::back::tree::Tree;
 use crate::calendar::engine::calendar_of;
 use crate::calendar::{resolve, DayReason};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -536,10 +537,10 @@ pub fn gate_root(
         return Ok(());
     };
     let definition = m.definition_mut();
-    let Some(states) = definition.get("States").and_then(Value::as_object) else {
+    let Some(states) = definition.get("States").and_then(Tree::as_object) else {
         return Ok(());
     };
-    if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(**n)) {
+    if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(n)) {
         return Err(Diagnostic::error(
             E_GATE_CLASH,
             format!(
@@ -555,7 +556,10 @@ pub fn gate_root(
         .unwrap_or_default()
         .to_string();
     let path = &project.units[out.root].path;
-    let mut merged = gate_states_with(&next, skip_alert.then_some(path.as_str()));
+    let gate = gate_states_with(&next, skip_alert.then_some(path.as_str()));
+    let Tree::Object(mut merged) = Tree::from(Value::Object(gate)) else {
+        unreachable!("an object converts to an object");
+    };
     if skip_alert {
         m.placeholders.insert(crate::back::asl::ALERT_TOPIC.into());
         m.iam.push(IamStatement {
@@ -564,11 +568,11 @@ pub fn gate_root(
         });
     }
     let definition = m.definition_mut();
-    if let Some(Value::Object(states)) = definition.get_mut("States").map(Value::take) {
+    if let Some(Tree::Object(states)) = definition.get_mut("States").map(Tree::take) {
         merged.extend(states);
     }
-    definition["States"] = Value::Object(merged);
-    definition["StartAt"] = json!("ScheduledStart");
+    definition["States"] = Tree::Object(merged);
+    definition["StartAt"] = Tree::from("ScheduledStart");
     m.placeholders.insert(LAMBDA_ARN_PLACEHOLDER.into());
     m.iam.push(IamStatement {
         actions: vec!["lambda:InvokeFunction".into()],

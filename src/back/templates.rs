@@ -2,8 +2,9 @@
 //! CloudFormation parameters it uses. Built-in templates are embedded; a user directory
 //! (`--templates DIR`) adds or overrides `<type>.json.tera` files without recompiling.
 
+use crate::back::tree::Tree;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -64,7 +65,7 @@ pub struct IamStatement {
 #[derive(Debug, Clone)]
 pub struct Rendered {
     /// One state, or a chain the compiler links in order.
-    pub states: Vec<Map<String, Value>>,
+    pub states: Vec<crate::back::tree::Map>,
     pub rc: Option<RcSource>,
     /// Check the default threshold (rc > 0 is abnormal) even without explicit thresholds.
     pub check_default_rc: bool,
@@ -235,6 +236,13 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
                 .collect()
         })
         .unwrap_or_default();
+    let states = states
+        .into_iter()
+        .map(|s| match Tree::from(Value::Object(s)) {
+            Tree::Object(m) => m,
+            _ => unreachable!("an object converts to an object"),
+        })
+        .collect();
     Ok(Rendered {
         states,
         rc,

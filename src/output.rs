@@ -15,6 +15,9 @@ use std::sync::Mutex;
 /// Directory (inside the output directory) where files wait for the compile to succeed.
 const STAGING: &str = ".jobnet2sfn-staging";
 
+/// Lock file (inside the output directory) held while a compile writes into it.
+const LOCK: &str = ".jobnet2sfn-lock";
+
 /// Generated sub-directories and the file suffix of what the compiler owns in them.
 const GENERATED: [(&str, &str); 2] = [("statemachines", ".asl.json"), ("calendars", ".json")];
 
@@ -33,6 +36,9 @@ pub struct Output {
     produced: Mutex<BTreeSet<String>>,
     /// Files waiting in the staging directory.
     staged: Mutex<BTreeSet<String>>,
+    /// The locked [`LOCK`] file, from the first file staged to commit or abort: a second
+    /// compile into the same directory would clear this one's staged files.
+    locked: Mutex<Option<std::fs::File>>,
 }
 
 impl Output {
@@ -45,6 +51,7 @@ impl Output {
             prepared: Mutex::new(false),
             produced: Mutex::new(BTreeSet::new()),
             staged: Mutex::new(BTreeSet::new()),
+            locked: Mutex::new(None),
         }
     }
 
@@ -52,6 +59,24 @@ impl Output {
         let mut prepared = lock(&self.prepared);
         if !*prepared {
             std::fs::create_dir_all(&self.dir)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(self.dir.join(LOCK))?;
+            match file.try_lock() {
+                Ok(()) => *lock(&self.locked) = Some(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ResourceBusy,
+                        format!(
+                            "another jobnet2sfn compile is writing into `{}`; wait for it or use another -o directory",
+                            self.dir.display()
+                        ),
+                    ))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
             if self.staging.exists() {
                 std::fs::remove_dir_all(&self.staging)?;
             }
@@ -103,7 +128,7 @@ impl Output {
     /// not produce.
     pub fn commit(self) -> io::Result<()> {
         self.prepare()?;
-        let staged = self.staged.into_inner().unwrap_or_else(|e| e.into_inner());
+        let staged = std::mem::take(&mut *lock(&self.staged));
         for rel in &staged {
             let target = self.dir.join(rel);
             if let Some(parent) = target.parent() {
@@ -111,10 +136,7 @@ impl Output {
             }
             std::fs::rename(self.staging.join(rel), target)?;
         }
-        let produced = self
-            .produced
-            .into_inner()
-            .unwrap_or_else(|e| e.into_inner());
+        let produced = std::mem::take(&mut *lock(&self.produced));
         for (sub, ext) in GENERATED {
             let generated = self.dir.join(sub);
             if !generated.is_dir() {
@@ -131,13 +153,23 @@ impl Output {
         if self.staging.exists() {
             std::fs::remove_dir_all(&self.staging)?;
         }
+        self.unlock();
         Ok(())
+    }
+
+    /// Removes the lock file, then lets go of the lock.
+    fn unlock(&self) {
+        if let Some(file) = lock(&self.locked).take() {
+            let _ = std::fs::remove_file(self.dir.join(LOCK));
+            drop(file);
+        }
     }
 
     /// Drops everything staged; the directory keeps its previous content (one this
     /// compile created is removed again).
     pub fn abort(self) {
         let _ = std::fs::remove_dir_all(&self.staging);
+        self.unlock();
         if !self.existed {
             let _ = std::fs::remove_dir(&self.dir);
         }
@@ -249,6 +281,33 @@ mod tests {
         out.put("report.md", "x").expect("put");
         out.abort();
         assert!(!fresh.exists());
+    }
+
+    #[test]
+    fn a_second_compile_into_the_same_directory_is_refused_until_the_first_ends() {
+        let dir = Scratch::new("lock");
+        let d = dir.path();
+        let first = Output::create(d);
+        first.put("report.md", "first").expect("put");
+        let second = Output::create(d);
+        let err = second.put("report.md", "second").expect_err("locked");
+        assert_eq!(err.kind(), io::ErrorKind::ResourceBusy);
+        assert!(
+            err.to_string().contains("another jobnet2sfn compile"),
+            "{err}"
+        );
+        assert!(
+            d.join(STAGING).join("report.md").exists(),
+            "the first one's file stays"
+        );
+        first.commit().expect("commit");
+        assert!(!d.join(LOCK).exists(), "no lock file left behind");
+        let third = Output::create(d);
+        third
+            .put("report.md", "third")
+            .expect("put after the first ended");
+        third.commit().expect("commit");
+        assert_eq!(read(&d.join("report.md")), "third");
     }
 
     #[test]

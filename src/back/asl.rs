@@ -1365,6 +1365,7 @@ impl<'a> Emitter<'a> {
             generation: self.generation().map(str::to_string),
             held_in_source: unit.hold,
             hold_poll_seconds: self.opts.seconds_per_minute,
+            key: Default::default(),
         }
     }
 
@@ -2714,8 +2715,13 @@ pub fn collect_placeholders<T: Node>(v: &T, out: &mut BTreeSet<String>) {
     match v.view() {
         View::Str(s) => {
             let mut rest = s;
-            while let Some(i) = rest.find("${") {
-                rest = &rest[i + 2..];
+            // A char search (memchr), not a substring search: this runs on every string.
+            while let Some(i) = rest.find('$') {
+                rest = &rest[i + 1..];
+                let Some(after) = rest.strip_prefix('{') else {
+                    continue;
+                };
+                rest = after;
                 if let Some(j) = rest.find('}') {
                     let name = &rest[..j];
                     if !name.is_empty()

@@ -74,16 +74,22 @@ pub struct JobRecord {
     pub held_in_source: bool,
     /// Seconds between two looks at a held job.
     pub hold_poll_seconds: u64,
+    /// The item's `Key`, built on first use (each of the job's states carries it).
+    pub key: std::sync::OnceLock<Tree>,
 }
 
 impl JobRecord {
     fn key(&self) -> Tree {
-        key_param(
-            &format!("unit#{}", self.jobnet),
-            &format!("#{}", self.path),
-            &self.business_date,
-            self.generation.as_deref(),
-        )
+        self.key
+            .get_or_init(|| {
+                key_param(
+                    &format!("unit#{}", self.jobnet),
+                    &format!("#{}", self.path),
+                    &self.business_date,
+                    self.generation.as_deref(),
+                )
+            })
+            .clone()
     }
 
     /// Marks the job RUNNING unless it already ended normally in this run or is held; a
@@ -482,6 +488,7 @@ mod tests {
             business_date: "$$.Execution.Input.businessDate".into(),
             generation: None,
             held_in_source: true,
+            key: Default::default(),
             hold_poll_seconds: 60,
         };
         let cond = r.begin("a", "a.why", "x")["Parameters"]["ConditionExpression"].clone();

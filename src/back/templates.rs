@@ -136,22 +136,22 @@ impl TemplateSet {
             .tera
             .render(job_type, &ctx)
             .map_err(|e| error_chain(&e))?;
-        let value: Value = serde_json::from_str(&text)
+        let value: Tree = serde_json::from_str(&text)
             .map_err(|e| format!("template `{job_type}` did not render valid JSON: {e}"))?;
         parse_rendered(job_type, value)
     }
 }
 
-fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
-    let Value::Object(mut obj) = value else {
+fn parse_rendered(job_type: &str, value: Tree) -> Result<Rendered, String> {
+    let Tree::Object(mut obj) = value else {
         return Err(format!("template `{job_type}` must render a JSON object"));
     };
     let states = match (obj.remove("state"), obj.remove("states")) {
-        (Some(Value::Object(s)), None) => vec![s],
-        (None, Some(Value::Array(list))) if !list.is_empty() => list
+        (Some(Tree::Object(s)), None) => vec![s],
+        (None, Some(Tree::Array(list))) if !list.is_empty() => list
             .into_iter()
             .map(|s| match s {
-                Value::Object(o) => Ok(o),
+                Tree::Object(o) => Ok(o),
                 _ => Err(format!("template `{job_type}`: every entry of `states` must be an object")),
             })
             .collect::<Result<_, _>>()?,
@@ -162,7 +162,7 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
         }
     };
     for s in &states {
-        if !s.get("Type").is_some_and(Value::is_string) {
+        if !s.get("Type").is_some_and(Tree::is_string) {
             return Err(format!(
                 "template `{job_type}`: every state needs a string `Type`"
             ));
@@ -176,11 +176,11 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
         }
     }
     let rc = match obj.remove("rc") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(r)) => {
+        None | Some(Tree::Null) => None,
+        Some(Tree::Object(r)) => {
             let path = r
                 .get("path")
-                .and_then(Value::as_str)
+                .and_then(Tree::as_str)
                 .unwrap_or("")
                 .to_string();
             if !path.starts_with('$') {
@@ -188,7 +188,7 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
                     "template `{job_type}`: `rc.path` must be a JSONPath"
                 ));
             }
-            match r.get("from").and_then(Value::as_str) {
+            match r.get("from").and_then(Tree::as_str) {
                 Some("result") => Some(RcSource::Result { path }),
                 Some("error") => Some(RcSource::ErrorCause { path }),
                 _ => {
@@ -202,17 +202,17 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
     };
     let check_default_rc = obj
         .get("check_default_rc")
-        .and_then(Value::as_bool)
+        .and_then(Tree::as_bool)
         .unwrap_or(false);
     let parameters = match obj.remove("parameters") {
-        Some(Value::Object(p)) => p
+        Some(Tree::Object(p)) => p
             .into_iter()
-            .map(|(k, v)| (k, v.as_str().unwrap_or("").to_string()))
+            .map(|(k, v)| (k.into_owned(), v.as_str().unwrap_or("").to_string()))
             .collect(),
         _ => BTreeMap::new(),
     };
     let iam = match obj.remove("iam") {
-        Some(v) => serde_json::from_value::<Vec<IamIn>>(v)
+        Some(v) => serde_json::from_value::<Vec<IamIn>>(Value::from(&v))
             .map_err(|e| format!("template `{job_type}`: bad `iam`: {e}"))?
             .into_iter()
             .map(|s| IamStatement {
@@ -224,25 +224,18 @@ fn parse_rendered(job_type: &str, value: Value) -> Result<Rendered, String> {
     };
     let events_rule = obj
         .get("events_rule")
-        .and_then(Value::as_str)
+        .and_then(Tree::as_str)
         .map(str::to_string);
     let tables = obj
         .get("tables")
-        .and_then(Value::as_array)
+        .and_then(Tree::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(Value::as_str)
+                .filter_map(Tree::as_str)
                 .map(str::to_string)
                 .collect()
         })
         .unwrap_or_default();
-    let states = states
-        .into_iter()
-        .map(|s| match Tree::from(Value::Object(s)) {
-            Tree::Object(m) => m,
-            _ => unreachable!("an object converts to an object"),
-        })
-        .collect();
     Ok(Rendered {
         states,
         rc,

@@ -63,9 +63,14 @@ pub mod codes {
 /// keeps later recursive passes safe.
 pub const MAX_NET_DEPTH: usize = 64;
 
+/// The tree of a file larger than this (bytes) is freed on another thread.
+const BACKGROUND_DROP: usize = 1 << 20;
+
 /// Parses one spec file and adds its calendars and jobnets to `project`.
 pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
-    let tree = yaml::parse(&project.sources.get(file).text, file);
+    let text = &project.sources.get(file).text;
+    let large = text.len() > BACKGROUND_DROP;
+    let tree = yaml::parse(text, file);
     match tree {
         Err(e) => {
             let code = if e.syntax {
@@ -82,7 +87,14 @@ pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
                 .at(Span::new(file, 1, 1, 0))
                 .hint("a spec starts with `version: 1` followed by `jobnets:`"),
         ),
-        Ok(Some(root)) => units::Lower::new(project, diags).file(&root),
+        Ok(Some(root)) => {
+            units::Lower::new(project, diags).file(&root);
+            // Freeing the tree of a large file takes tens of milliseconds: leave it to
+            // another thread while compiling goes on.
+            if large {
+                std::thread::spawn(move || drop(root));
+            }
+        }
     }
 }
 

@@ -862,7 +862,7 @@ fn graph_cmd(a: GraphArgs) -> i32 {
         }
     }
     if let Some(dir) = &a.out {
-        let files = graphs.into_iter().collect();
+        let files: std::collections::BTreeMap<String, String> = graphs.into_iter().collect();
         if let Err(e) = driver::write(dir, &files) {
             diags.push(diag::Diagnostic::error(
                 "E0008",

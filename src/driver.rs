@@ -275,7 +275,7 @@ pub struct Compiled {
     pub outputs: Vec<JobnetOutput>,
     pub report: Report,
     /// Relative path → content, in a stable order.
-    pub files: BTreeMap<String, Arc<str>>,
+    pub files: BTreeMap<String, Arc<String>>,
 }
 
 impl Compiled {
@@ -465,7 +465,7 @@ pub fn compile_into(
     if diags.has_errors() {
         return None;
     }
-    let mut files: BTreeMap<String, Arc<str>> = if !matches!(sink, Sink::Keep) {
+    let mut files: BTreeMap<String, Arc<String>> = if !matches!(sink, Sink::Keep) {
         BTreeMap::new()
     } else {
         outputs
@@ -501,7 +501,9 @@ pub fn compile_into(
     files.insert("runs.json".into(), runs.into());
     files.insert("report.md".into(), markdown.into());
     files.insert("report.json".into(), json.into());
-    if let Some(Err(e)) = dir.map(|dir| dir.put_all(&files)) {
+    if let Some(Err(e)) =
+        dir.map(|dir| dir.put_all(files.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    {
         lock(&write_error).get_or_insert(e);
     }
     let written = match write_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -685,11 +687,19 @@ fn select_roots(
     out
 }
 
-/// Writes the files under `dir`, replacing generated definitions of machines that no
-/// longer exist so the directory always mirrors one compile.
-pub fn write<S: AsRef<str> + Sync>(dir: &Path, files: &BTreeMap<String, S>) -> std::io::Result<()> {
+/// Writes the files (relative path, content) under `dir`, replacing generated definitions
+/// of machines that no longer exist so the directory always mirrors one compile.
+pub fn write<'a, K, S>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'a K, &'a S)>,
+) -> std::io::Result<()>
+where
+    K: AsRef<str> + ?Sized + 'a,
+    S: std::ops::Deref + ?Sized + 'a,
+    S::Target: AsRef<str>,
+{
     let out = Output::create(dir);
-    match out.put_all(files) {
+    match out.put_all(files.into_iter().map(|(k, v)| (k.as_ref(), (**v).as_ref()))) {
         Ok(()) => out.commit(),
         Err(e) => {
             out.abort();

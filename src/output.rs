@@ -7,7 +7,7 @@
 //! stay and build tools downstream stay quiet; generated files no compile produces any more
 //! are removed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -104,9 +104,12 @@ impl Output {
     }
 
     /// Stages every file (relative path → content) on every core; the first error.
-    pub fn put_all<S: AsRef<str> + Sync>(&self, files: &BTreeMap<String, S>) -> io::Result<()> {
-        let files: Vec<(&String, &S)> = files.iter().collect();
-        crate::par::par_map(&files, |(rel, content)| self.put(rel, content.as_ref()))
+    pub fn put_all<'a>(
+        &self,
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> io::Result<()> {
+        let files: Vec<(&str, &str)> = files.into_iter().collect();
+        crate::par::par_map(&files, |(rel, content)| self.put(rel, content))
             .into_iter()
             .collect()
     }

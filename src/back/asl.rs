@@ -93,7 +93,7 @@ pub struct Machine {
 #[derive(Debug, Clone)]
 enum Definition {
     Tree(Tree),
-    Sealed { text: Arc<str>, metrics: Metrics },
+    Sealed { text: Arc<String>, metrics: Metrics },
     Released { metrics: Metrics },
 }
 
@@ -141,7 +141,7 @@ impl Machine {
     }
 
     /// The pretty-printed definition as written to disk; `None` once released.
-    pub fn text(&self) -> Option<Arc<str>> {
+    pub fn text(&self) -> Option<Arc<String>> {
         match &self.definition {
             Definition::Sealed { text, .. } => Some(text.clone()),
             Definition::Tree(tree) => Some(crate::back::pretty(tree).into()),
@@ -2649,37 +2649,44 @@ fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
     let start = machine
         .get("StartAt")
         .and_then(Tree::as_str)
-        .unwrap_or_default()
-        .to_string();
+        .unwrap_or_default();
+    let Some(states) = machine.get("States").and_then(Tree::as_object) else {
+        return;
+    };
+    // Reachability by position, with names borrowed from the tree: this walk runs over
+    // every state of every machine.
+    let mut keep = vec![false; states.len()];
+    let mut todo = vec![start];
+    while let Some(n) = todo.pop() {
+        let Some(i) = states.index_of(n) else {
+            continue;
+        };
+        if std::mem::replace(&mut keep[i], true) {
+            continue;
+        }
+        let st = states.value_at(i);
+        let rules = ["Choices", "Catch"]
+            .into_iter()
+            .filter_map(|key| st.get(key).and_then(Tree::as_array))
+            .flatten()
+            .map(|c| c.get("Next"));
+        todo.extend(
+            [st.get("Next"), st.get("Default")]
+                .into_iter()
+                .chain(rules)
+                .filter_map(|t| t.and_then(Tree::as_str)),
+        );
+    }
     let Some(states) = machine.get_mut("States").and_then(Tree::as_object_mut) else {
         return;
     };
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut todo = vec![start];
-    while let Some(n) = todo.pop() {
-        if !seen.insert(n.clone()) {
-            continue;
-        }
-        let Some(st) = states.get(&n) else { continue };
-        let mut push = |v: Option<&Tree>| {
-            if let Some(t) = v.and_then(Tree::as_str) {
-                todo.push(t.to_string());
-            }
-        };
-        push(st.get("Next"));
-        push(st.get("Default"));
-        for key in ["Choices", "Catch"] {
-            for c in st.get(key).and_then(Tree::as_array).into_iter().flatten() {
-                push(c.get("Next"));
-            }
-        }
-    }
+    let mut keep = keep.into_iter();
     states.retain(|k, _| {
-        let keep = seen.contains(k);
-        if !keep {
+        let kept = keep.next().unwrap_or(true);
+        if !kept {
             removed.push(k.to_string());
         }
-        keep
+        kept
     });
     for st in states.values_mut() {
         if let Some(branches) = st.get_mut("Branches").and_then(Tree::as_array_mut) {

@@ -33,7 +33,8 @@ pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_js
 /// Pretty JSON as written to disk: two-space indent, keys in insertion order (which the
 /// back-ends keep deterministic), final newline, so diffs of generated files stay small.
 pub fn pretty<T: json::Node>(v: &T) -> String {
-    let mut s = String::new();
+    // Sized first: growing a definition of megabytes copied it over and over.
+    let mut s = String::with_capacity(json::pretty_size(v, 0).0 + 1);
     json::write_pretty(&mut s, v, 0);
     s.push('\n');
     s

@@ -91,6 +91,16 @@ impl Map {
         self.position(key).map(|i| &self.entries[i].1)
     }
 
+    /// The position of `key` in insertion order.
+    pub fn index_of(&self, key: &str) -> Option<usize> {
+        self.position(key)
+    }
+
+    /// The value at position `i` (panics past the end, like a slice).
+    pub fn value_at(&self, i: usize) -> &Tree {
+        &self.entries[i].1
+    }
+
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Tree> {
         self.position(key).map(|i| &mut self.entries[i].1)
     }

@@ -1184,6 +1184,67 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
 
 /// `jobnet2sfn deploy` against the emulator: creates everything, and a second deploy of the
 /// same directory succeeds and changes no ARN (idempotent).
+/// `jobnet2sfn deploy` of the or_join example's output in `dir` into `moto`; its stdout.
+fn cli_deploy(moto: &Moto, dir: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+        .arg("deploy")
+        .arg(&dir)
+        .args([
+            "--role-arn",
+            ROLE_ARN,
+            "--region",
+            REGION,
+            "--endpoint-url",
+            &moto.endpoint,
+        ])
+        .args([
+            "--param",
+            "FetchPrimaryFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:p",
+        ])
+        .args([
+            "--param",
+            "FetchBackupFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:b",
+        ])
+        .args([
+            "--param",
+            "RefreshCacheFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:r",
+        ])
+        .args([
+            "--param",
+            "EcsClusterArn=arn:aws:ecs:ap-northeast-1:123456789012:cluster/c",
+        ])
+        .args([
+            "--param",
+            "EcsTaskDefinitionArn=arn:aws:ecs:ap-northeast-1:123456789012:task-definition/t:1",
+        ])
+        .args([
+            "--param",
+            "EcsSubnetA=subnet-a",
+            "--param",
+            "EcsSubnetB=subnet-b",
+        ])
+        .args(["--param", "EcsSecurityGroup=sg-1"])
+        .args([
+            "--param",
+            "EcsTaskRoleArn=arn:aws:iam::123456789012:role/task",
+        ])
+        .args([
+            "--param",
+            "EcsTaskExecutionRoleArn=arn:aws:iam::123456789012:role/exec",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .expect("deploy runs");
+    assert!(
+        o.status.success(),
+        "deploy failed: {}\nmoto log: {}",
+        String::from_utf8_lossy(&o.stderr),
+        moto.log.display()
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 #[test]
 fn cli_deploy_is_idempotent() {
     let moto = moto();
@@ -1195,65 +1256,7 @@ fn cli_deploy_is_idempotent() {
         .status()
         .expect("compile runs");
     assert!(status.success());
-    let deploy = || {
-        let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
-            .arg("deploy")
-            .arg(&dir)
-            .args([
-                "--role-arn",
-                ROLE_ARN,
-                "--region",
-                REGION,
-                "--endpoint-url",
-                &moto.endpoint,
-            ])
-            .args([
-                "--param",
-                "FetchPrimaryFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:p",
-            ])
-            .args([
-                "--param",
-                "FetchBackupFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:b",
-            ])
-            .args([
-                "--param",
-                "RefreshCacheFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:r",
-            ])
-            .args([
-                "--param",
-                "EcsClusterArn=arn:aws:ecs:ap-northeast-1:123456789012:cluster/c",
-            ])
-            .args([
-                "--param",
-                "EcsTaskDefinitionArn=arn:aws:ecs:ap-northeast-1:123456789012:task-definition/t:1",
-            ])
-            .args([
-                "--param",
-                "EcsSubnetA=subnet-a",
-                "--param",
-                "EcsSubnetB=subnet-b",
-            ])
-            .args(["--param", "EcsSecurityGroup=sg-1"])
-            .args([
-                "--param",
-                "EcsTaskRoleArn=arn:aws:iam::123456789012:role/task",
-            ])
-            .args([
-                "--param",
-                "EcsTaskExecutionRoleArn=arn:aws:iam::123456789012:role/exec",
-            ])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .output()
-            .expect("deploy runs");
-        assert!(
-            o.status.success(),
-            "deploy failed: {}\nmoto log: {}",
-            String::from_utf8_lossy(&o.stderr),
-            moto.log.display()
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let deploy = || cli_deploy(&moto, &dir);
     let first = deploy();
     assert!(
         first.contains("state machine master_import: arn:"),
@@ -1264,6 +1267,68 @@ fn cli_deploy_is_idempotent() {
         "{first}"
     );
     assert_eq!(first, deploy(), "a second deploy changes nothing");
+}
+
+/// Deploys racing into a fresh emulator all succeed: whichever creates the run table
+/// second finds it there (before, it failed with ResourceInUseException, which made the
+/// tests that deploy while `cli_deploy_is_idempotent` runs flaky).
+#[test]
+fn concurrent_deploys_all_succeed() {
+    let moto = start_moto();
+    let dir = tempdir("deploy-race");
+    let status = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+        .args(["compile", "examples/or_join.yaml", "-o"])
+        .arg(&dir)
+        .arg("--allow-partial")
+        .status()
+        .expect("compile runs");
+    assert!(status.success());
+    let mut opts = DeployOptions::new(ROLE_ARN);
+    opts.endpoint_url = Some(moto.endpoint.clone());
+    opts.region = Some(REGION.into());
+    opts.credentials = Some(jobnet2sfn::aws::deploy::StaticCredentials {
+        access_key_id: "testing".into(),
+        secret_access_key: "testing".into(),
+    });
+    for (k, v) in [
+        (
+            "FetchPrimaryFunctionArn",
+            "arn:aws:lambda:ap-northeast-1:123456789012:function:p",
+        ),
+        (
+            "FetchBackupFunctionArn",
+            "arn:aws:lambda:ap-northeast-1:123456789012:function:b",
+        ),
+        (
+            "RefreshCacheFunctionArn",
+            "arn:aws:lambda:ap-northeast-1:123456789012:function:r",
+        ),
+        (
+            "EcsClusterArn",
+            "arn:aws:ecs:ap-northeast-1:123456789012:cluster/c",
+        ),
+        (
+            "EcsTaskDefinitionArn",
+            "arn:aws:ecs:ap-northeast-1:123456789012:task-definition/t:1",
+        ),
+        ("EcsSubnetA", "subnet-a"),
+        ("EcsSubnetB", "subnet-b"),
+        ("EcsSecurityGroup", "sg-1"),
+        ("EcsTaskRoleArn", "arn:aws:iam::123456789012:role/task"),
+        (
+            "EcsTaskExecutionRoleArn",
+            "arn:aws:iam::123456789012:role/exec",
+        ),
+    ] {
+        opts.parameters.insert(k.into(), v.into());
+    }
+    let deploy = || jobnet2sfn::aws::deploy_with(&dir, &opts);
+    let (a, b, c) = runtime().block_on(async { tokio::join!(deploy(), deploy(), deploy()) });
+    for r in [a, b, c] {
+        let deployed =
+            r.unwrap_or_else(|e| panic!("deploy failed: {e:#}\nmoto log: {}", moto.log.display()));
+        assert!(deployed.state_machines.contains_key("master_import"));
+    }
 }
 
 /// `jobnet2sfn holidays push` loads a compiled example's calendars into a table, twice

@@ -362,11 +362,18 @@ async fn ensure_table(
                     .build()?,
             );
     }
-    request
-        .send()
-        .await
-        .map_err(|e| sdk_error(e, &format!("creating table {name:?}")))?;
-    Ok(())
+    match request.send().await {
+        Ok(_) => Ok(()),
+        // Created meanwhile: by another deploy, or by this request when the SDK retried it
+        // after a slow answer (seen against the emulator under load). Either way it exists.
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(sdk_error(e, &format!("creating table {name:?}"))),
+    }
 }
 
 /// How an execution ended (or that it is still running).

@@ -1188,7 +1188,7 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
 fn cli_deploy(moto: &Moto, dir: &Path) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
         .arg("deploy")
-        .arg(&dir)
+        .arg(dir)
         .args([
             "--role-arn",
             ROLE_ARN,

@@ -2817,8 +2817,20 @@ jobnets:
         for i in 0..10 {
             units.push_str(&format!("          - {{name: j{i}, type: noop}}\n"));
         }
+        // The judgment's branch is the largest, so it is the one split off.
+        let mut tail = String::new();
+        for i in 0..12 {
+            let before = if i == 0 {
+                "deep".to_string()
+            } else {
+                format!("d{}", i - 1)
+            };
+            tail.push_str(&format!(
+                "          - {{name: d{i}, type: noop, after: [{before}]}}\n"
+            ));
+        }
         let yaml = format!(
-            "version: 1\njobnets:\n  - name: vs\n    units:\n      - {{name: first, type: noop}}\n      - name: part\n        after: [first]\n        units:\n{units}          - {{name: ask, judge: {{variable: {{name: MODE, op: eq, value: full}}}}, then: [deep]}}\n          - {{name: deep, type: noop}}\n"
+            "version: 1\njobnets:\n  - name: vs\n    units:\n      - {{name: first, type: noop}}\n      - name: part\n        after: [first]\n        units:\n{units}          - {{name: ask, judge: {{variable: {{name: MODE, op: eq, value: full}}}}, then: [deep]}}\n          - {{name: deep, type: noop}}\n{tail}"
         );
         let mut p = Project::default();
         let mut d = Diagnostics::default();

@@ -371,9 +371,10 @@ impl Partitioner<'_> {
         } else {
             CHILD_CALL
         } + per_item;
+        // Kept inline, each item of a group is a branch of its own again.
         let inline: Vec<Cost> = groups
             .iter()
-            .map(|g| g.iter().fold(Cost::default(), |a, x| a + x.1))
+            .map(|g| g.iter().fold(Cost::default(), |a, x| a + x.1 + per_item))
             .collect();
         let mut keep = vec![false; groups.len()];
         let mut all_calls = (0..groups.len()).fold(base, |a, _| a + call);
@@ -392,7 +393,7 @@ impl Partitioner<'_> {
             if keep {
                 for (b, c) in g {
                     out.push(b);
-                    cost = cost + c;
+                    cost = cost + c + per_item;
                 }
             } else {
                 let (b, c) = self.group_block(g, parallel, reason);
@@ -609,7 +610,7 @@ mod tests {
             lines: 1,
         };
         let budgets = Budgets {
-            states: MACHINE.states + 10,
+            states: MACHINE.states + 11,
             definition_bytes: usize::MAX / 4,
             history_events: u64::MAX / 4,
         };

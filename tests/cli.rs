@@ -139,6 +139,35 @@ fn a_failed_compile_leaves_the_previous_output_as_it_was() {
 }
 
 #[test]
+fn a_compile_into_a_directory_another_compile_holds_exits_2() {
+    let d = tmp("locked");
+    let dir = d.to_str().unwrap();
+    let ok = run(&["compile", "examples/or_join.yaml", "-o", dir]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(
+        !d.join(".jobnet2sfn-lock").exists(),
+        "no lock file left behind"
+    );
+    let before = read_all(&d);
+    // Another compile (here: this test) holds the directory's lock.
+    let held = std::fs::File::create(d.join(".jobnet2sfn-lock")).unwrap();
+    held.lock().unwrap();
+    let o = run(&["compile", "examples/japanese_names.yaml", "-o", dir]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("another jobnet2sfn compile is writing into"),
+        "{}",
+        stderr(&o)
+    );
+    let mut now = read_all(&d);
+    now.retain(|(f, _)| f != ".jobnet2sfn-lock");
+    assert_eq!(now, before, "the holder's directory is untouched");
+    drop(held);
+    let o = run(&["compile", "examples/japanese_names.yaml", "-o", dir]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
 fn not_yet_compiled_items_exit_3_unless_allowed() {
     let out = tmp("partial");
     let args = [

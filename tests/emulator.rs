@@ -1184,6 +1184,17 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
 
 /// `jobnet2sfn deploy` against the emulator: creates everything, and a second deploy of the
 /// same directory succeeds and changes no ARN (idempotent).
+/// `jobnet2sfn compile` of the or_join example into `dir`.
+fn compile_or_join(dir: &Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+        .args(["compile", "examples/or_join.yaml", "-o"])
+        .arg(dir)
+        .arg("--allow-partial")
+        .status()
+        .expect("compile runs");
+    assert!(status.success());
+}
+
 /// `jobnet2sfn deploy` of the or_join example's output in `dir` into `moto`; its stdout.
 fn cli_deploy(moto: &Moto, dir: &Path) -> String {
     let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
@@ -1249,13 +1260,7 @@ fn cli_deploy(moto: &Moto, dir: &Path) -> String {
 fn cli_deploy_is_idempotent() {
     let moto = moto();
     let dir = tempdir("cli-deploy");
-    let status = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
-        .args(["compile", "examples/or_join.yaml", "-o"])
-        .arg(&dir)
-        .arg("--allow-partial")
-        .status()
-        .expect("compile runs");
-    assert!(status.success());
+    compile_or_join(&dir);
     let deploy = || cli_deploy(&moto, &dir);
     let first = deploy();
     assert!(
@@ -1276,13 +1281,7 @@ fn cli_deploy_is_idempotent() {
 fn concurrent_deploys_all_succeed() {
     let moto = start_moto();
     let dir = tempdir("deploy-race");
-    let status = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
-        .args(["compile", "examples/or_join.yaml", "-o"])
-        .arg(&dir)
-        .arg("--allow-partial")
-        .status()
-        .expect("compile runs");
-    assert!(status.success());
+    compile_or_join(&dir);
     let mut opts = DeployOptions::new(ROLE_ARN);
     opts.endpoint_url = Some(moto.endpoint.clone());
     opts.region = Some(REGION.into());

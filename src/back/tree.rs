@@ -547,20 +547,7 @@ impl From<Map> for Tree {
 
 impl From<&Value> for Tree {
     fn from(v: &Value) -> Tree {
-        match v {
-            Value::Null => Tree::Null,
-            Value::Bool(b) => Tree::Bool(*b),
-            Value::Number(n) => Tree::Number(n.clone()),
-            Value::String(s) => Tree::String(Cow::Owned(s.clone())),
-            Value::Array(a) => Tree::Array(a.iter().map(Tree::from).collect()),
-            Value::Object(m) => {
-                let mut out = Map::with_capacity(m.len());
-                for (k, v) in m {
-                    out.insert(k.clone(), Tree::from(v));
-                }
-                Tree::Object(out)
-            }
-        }
+        Tree::from(v.clone())
     }
 }
 

@@ -171,6 +171,11 @@ impl Output {
     /// Drops everything staged; the directory keeps its previous content (one this
     /// compile created is removed again).
     pub fn abort(self) {
+        // Only the holder of the lock owns the staging directory: a compile refused by the
+        // lock must not clear the files of the one that holds it.
+        if lock(&self.locked).is_none() {
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.staging);
         self.unlock();
         if !self.existed {

@@ -6,7 +6,7 @@
 //! the CLI through the constants below; docs/operations.md describes them.
 
 use crate::back::intrinsic_literal;
-use crate::back::tree::Tree;
+use crate::back::tree::{object, Tree};
 use crate::tree;
 
 /// Status values of a run or job item.
@@ -414,16 +414,17 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
                 "successors": successors
             }));
         }
-        jobnets.push(tree!({
-            "name": project.units[out.root].name,
-            "path": project.units[out.root].path,
-            "record": out.machine_base,
-            "machine": root.name,
-            "generations": generations,
-            "units": units
-        }));
+        // `object` moves the unit lists in; interpolating them in `tree!` would copy them.
+        jobnets.push(object([
+            ("name", tree!(project.units[out.root].name)),
+            ("path", tree!(project.units[out.root].path)),
+            ("record", tree!(out.machine_base)),
+            ("machine", tree!(root.name)),
+            ("generations", tree!(generations)),
+            ("units", Tree::Array(units)),
+        ]));
     }
-    tree!({"version": 1, "jobnets": jobnets})
+    object([("version", tree!(1)), ("jobnets", Tree::Array(jobnets))])
 }
 
 #[cfg(test)]

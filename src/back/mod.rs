@@ -33,9 +33,21 @@ pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_js
 /// Pretty JSON as written to disk: two-space indent, keys in insertion order (which the
 /// back-ends keep deterministic), final newline, so diffs of generated files stay small.
 pub fn pretty<T: json::Node>(v: &T) -> String {
-    // Sized first: growing a definition of megabytes copied it over and over.
-    let mut s = String::with_capacity(json::pretty_size(v, 0).0 + 1);
-    json::write_pretty(&mut s, v, 0);
-    s.push('\n');
-    s
+    // Written into a buffer each thread keeps, then copied once at its exact size:
+    // growing a definition of megabytes copied it over and over, and measuring it first
+    // walked the whole tree a second time.
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with_borrow_mut(|buf| {
+        buf.clear();
+        json::write_pretty(buf, v, 0);
+        buf.push('\n');
+        let text = buf.as_str().to_owned();
+        // One huge definition should not pin its buffer for the rest of the run.
+        if buf.capacity() > 16 << 20 {
+            *buf = String::new();
+        }
+        text
+    })
 }

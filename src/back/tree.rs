@@ -87,6 +87,18 @@ impl Map {
         None
     }
 
+    /// Appends a literal key of a `tree!` object without looking for it first: a literal
+    /// written twice in one object is a bug in the back-end (tests run with the check).
+    #[doc(hidden)]
+    pub fn push_literal(&mut self, key: &'static str, value: Tree) {
+        debug_assert!(self.position(key).is_none(), "`{key}` twice in one tree! object");
+        if self.index.is_some() || self.entries.len() >= INDEXED {
+            let _ = self.insert(key, value);
+        } else {
+            self.entries.push((Str::Borrowed(key), value));
+        }
+    }
+
     pub fn get(&self, key: &str) -> Option<&Tree> {
         self.position(key).map(|i| &self.entries[i].1)
     }
@@ -711,6 +723,13 @@ macro_rules! tree_internal {
     };
 
     (@object $object:ident () () ()) => {};
+    (@object $object:ident [$key:literal] ($value:expr) , $($rest:tt)*) => {
+        $object.push_literal($key, $value);
+        $crate::tree_internal!(@object $object () ($($rest)*) ($($rest)*));
+    };
+    (@object $object:ident [$key:literal] ($value:expr)) => {
+        $object.push_literal($key, $value);
+    };
     (@object $object:ident [$($key:tt)+] ($value:expr) , $($rest:tt)*) => {
         let _ = $object.insert(($($key)+), $value);
         $crate::tree_internal!(@object $object () ($($rest)*) ($($rest)*));

@@ -14,8 +14,8 @@ fn main() {
     // A compile is one short process that frees and reallocates large output buffers
     // machine after machine. By default mimalloc hands freed pages back to the OS after
     // 10 ms and then faults them in again: a tenth of the time of 1,000 jobnets
-    // (BENCHMARKS.md). Keeping them does not raise the peak.
+    // (BENCHMARKS.md). A second keeps them for reuse; never purging added 40 MB.
     // SAFETY: sets a process-wide integer option; mimalloc reads options atomically.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
     std::process::exit(jobnet2sfn::cli::main());
 }

@@ -24,7 +24,8 @@ use crate::passes::naming::{shorten, Names};
 use crate::passes::partition::Cost;
 use crate::passes::structure::{Block, JobnetPlan};
 use crate::tree;
-use indexmap::IndexMap;
+/// State lists keyed by generated names: a fast fixed hash, as in [`crate::back::tree`].
+type IndexMap<K, V> = indexmap::IndexMap<K, V, foldhash::fast::FixedState>;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -360,7 +361,7 @@ pub fn emit_cached(
             .collect();
         let cont_name = cont_machine(&cont_name, group);
         e.role = Role::Continuation;
-        let mut states: IndexMap<String, Tree> = IndexMap::new();
+        let mut states: IndexMap<String, Tree> = IndexMap::default();
         let dispatch_choices: Vec<Tree> = regions
             .iter()
             .map(|r| tree!({"Variable": "$.join", "StringEquals": e.join_key(r.join), "Next": e.entry(&r.body, None)}))
@@ -521,7 +522,7 @@ pub fn unit_costs(
                 let mut scope = Scope::branch("cost");
                 e.emit_unit(&mut scope, u, Next::End);
                 let states = scope.finish();
-                let scratch = object([("States", Tree::Object(states.into_iter().collect()))]);
+                let scratch = object([("States", Tree::Object(states.into()))]);
                 let (bytes, lines) = metrics::pretty_len_lines(&scratch);
                 let m = metrics::measure_with_len(&scratch, bytes);
                 let cost = Cost {
@@ -634,7 +635,7 @@ struct Scope {
 impl Scope {
     fn top(key: &str) -> Scope {
         Scope {
-            states: IndexMap::new(),
+            states: IndexMap::default(),
             key: key.to_string(),
             top: true,
             handler_used: false,
@@ -965,7 +966,7 @@ impl<'a> Emitter<'a> {
         let mut definition = object([
             ("Comment", Tree::from(comment)),
             ("StartAt", Tree::from(start.to_string())),
-            ("States", Tree::Object(states.into_iter().collect())),
+            ("States", Tree::Object(states.into())),
         ]);
         // Step Functions rejects unreachable states; they arise only where the source has
         // a unit that can never run (a recovery unit behind a unit that cannot fail).
@@ -1286,7 +1287,7 @@ impl<'a> Emitter<'a> {
             actions: vec!["sns:Publish".into()],
             resources: vec![format!("${{{ALERT_TOPIC}}}")],
         });
-        let mut states = IndexMap::new();
+        let mut states = IndexMap::default();
         states.insert("monitor.how".to_string(), tree!({
             "Type": "Choice",
             "Comment": "a deadline at a clock time of the business date, or a number of seconds from now",
@@ -1545,7 +1546,7 @@ impl<'a> Emitter<'a> {
             self.emit_block(&mut sub, br, None, Next::End);
             out_branches.push(object([
                 ("StartAt", Tree::from(entry)),
-                ("States", Tree::Object(sub.finish().into_iter().collect())),
+                ("States", Tree::Object(sub.finish().into())),
             ]));
             selector.insert(format!("b{i}.$"), tree!(format!("$[{i}].failed")));
             rules.push(tree!({"Variable": format!("$.b{i}"), "BooleanEquals": true}));
@@ -1891,7 +1892,7 @@ impl<'a> Emitter<'a> {
                         let check = format!("{name}.check");
                         let branch = object([
                             ("StartAt", Tree::from(inner)),
-                            ("States", Tree::Object(sub.finish().into_iter().collect())),
+                            ("States", Tree::Object(sub.finish().into())),
                         ]);
                         scope.insert(
                             &name,

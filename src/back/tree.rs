@@ -27,6 +27,10 @@ pub enum Tree {
     Object(Map),
 }
 
+/// The index hashes generated state names, not hostile input: a fast fixed hash (std's
+/// SipHash was a fiftieth of a large compile) that also keeps runs alike.
+type Hasher = foldhash::fast::FixedState;
+
 /// Objects with more entries than this get a hash index of their keys.
 const INDEXED: usize = 16;
 
@@ -36,7 +40,7 @@ pub struct Map {
     entries: Vec<(Str, Tree)>,
     // Boxed: most objects have no index, and an empty `HashMap` would triple their size.
     #[allow(clippy::box_collection)]
-    index: Option<Box<HashMap<Str, usize>>>,
+    index: Option<Box<HashMap<Str, usize, Hasher>>>,
 }
 
 impl Map {
@@ -91,7 +95,10 @@ impl Map {
     /// written twice in one object is a bug in the back-end (tests run with the check).
     #[doc(hidden)]
     pub fn push_literal(&mut self, key: &'static str, value: Tree) {
-        debug_assert!(self.position(key).is_none(), "`{key}` twice in one tree! object");
+        debug_assert!(
+            self.position(key).is_none(),
+            "`{key}` twice in one tree! object"
+        );
         if self.index.is_some() || self.entries.len() >= INDEXED {
             let _ = self.insert(key, value);
         } else {
@@ -133,8 +140,9 @@ impl Map {
 
     /// Keeps the entries `keep` accepts, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Tree) -> bool) {
+        let before = self.entries.len();
         self.entries.retain_mut(|(k, v)| keep(k, v));
-        if self.index.is_some() {
+        if self.index.is_some() && self.entries.len() != before {
             self.reindex();
         }
     }
@@ -173,6 +181,21 @@ impl IntoIterator for Map {
     type IntoIter = std::vec::IntoIter<(Str, Tree)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
+    }
+}
+
+impl<S> From<indexmap::IndexMap<String, Tree, S>> for Map {
+    /// The keys are unique already: appended without a lookup each, indexed once.
+    fn from(states: indexmap::IndexMap<String, Tree, S>) -> Map {
+        let mut m = Map {
+            entries: states
+                .into_iter()
+                .map(|(k, v)| (Str::Owned(k), v))
+                .collect(),
+            index: None,
+        };
+        m.reindex();
+        m
     }
 }
 

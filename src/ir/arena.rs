@@ -85,6 +85,16 @@ impl<T> Arena<T> {
         self.items.len()
     }
 
+    /// Room for `additional` more items without growing.
+    pub fn reserve(&mut self, additional: usize) {
+        self.items.reserve_exact(additional);
+    }
+
+    /// The items in id order (for moving them into another arena).
+    pub fn into_items(self) -> Vec<T> {
+        self.items
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -68,6 +68,11 @@ const BACKGROUND_DROP: usize = 1 << 20;
 
 /// Parses one spec file and adds its calendars and jobnets to `project`.
 pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
+    load_on(project, file, diags, crate::par::cores());
+}
+
+/// [`load`] with the walk of many root jobnets spread over `threads` (tests compare).
+fn load_on(project: &mut Project, file: FileId, diags: &mut Diagnostics, threads: usize) {
     let text = &project.sources.get(file).text;
     let large = text.len() > BACKGROUND_DROP;
     let tree = yaml::parse(text, file);
@@ -88,7 +93,7 @@ pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
                 .hint("a spec starts with `version: 1` followed by `jobnets:`"),
         ),
         Ok(Some(root)) => {
-            units::Lower::new(project, diags).file(&root);
+            units::Lower::new(project, diags, threads).file(&root);
             // Freeing the tree of a large file takes tens of milliseconds: leave it to
             // another thread while compiling goes on.
             if large {

@@ -1,7 +1,7 @@
 //! Diagnostics of the spec front-end: one test per error kind, asserting code, position
 //! and message, plus robustness against hostile input.
 
-use super::load;
+use super::{load, load_on};
 use crate::diag::Diagnostics;
 use crate::ir::*;
 
@@ -448,5 +448,50 @@ mod props {
         fn yamlish_text_never_panics(text in "(version: 1\n|jobnets:\n|  - name: [a-z]{1,3}\n|    units:\n|      - \\{name: [a-z], type: noop, after: \\[[a-z]\\]\\}\n|[\\[\\]{}:,\\- &*!?|>'\"#\n a-z0-9]{0,8}){0,12}") {
             let _ = run(&text);
         }
+    }
+}
+
+/// Many root jobnets are walked on several threads; ids, units, edges and diagnostics
+/// (errors and their hints included) must be the serial walk's exactly.
+#[test]
+fn the_parallel_walk_equals_the_serial_one() {
+    let mut text = String::from("version: 1\njobnets:\n");
+    for r in 0..23 {
+        text.push_str(&format!("  - name: root{r}\n    units:\n"));
+        text.push_str("      - {name: first_step, type: noop}\n");
+        text.push_str("      - name: inner\n        after: [first_step]\n        units:\n");
+        text.push_str("          - {name: inner_one, type: noop}\n");
+        text.push_str("          - {name: inner_two, type: noop, after: [inner_one]}\n");
+        if r % 5 == 1 {
+            // In another jobnet: the hint needs the whole file.
+            text.push_str("          - {name: late_step, type: noop, after: [first_step]}\n");
+        }
+        if r % 7 == 2 {
+            text.push_str("      - {name: first_step, type: noop}\n");
+            text.push_str("      - {name: b, type: 7}\n");
+        }
+        text.push_str("      - {name: last_step, type: noop, after: [inner, first_step]}\n");
+    }
+    let walk = |threads: usize| {
+        let mut project = Project::default();
+        let file = project.sources.add("t.yaml", text.clone(), "utf-8");
+        let mut diags = Diagnostics::default();
+        load_on(&mut project, file, &mut diags, threads);
+        (format!("{project:#?}"), format!("{:#?}", diags.items))
+    };
+    let serial = walk(1);
+    assert!(
+        serial.1.contains("`first_step` is in `/root0`"),
+        "{}",
+        serial.1
+    );
+    assert!(serial.1.contains("E0108"), "{}", serial.1);
+    for threads in [2, 3, 8] {
+        let parallel = walk(threads);
+        assert!(parallel.0 == serial.0, "units differ on {threads} threads");
+        assert!(
+            parallel.1 == serial.1,
+            "diagnostics differ on {threads} threads"
+        );
     }
 }

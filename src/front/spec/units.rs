@@ -109,6 +109,9 @@ fn misplaced(key: &str) -> Option<String> {
     )
 }
 
+/// Fewest root jobnets for which the walk of their subtrees is spread over the cores.
+const PARALLEL_ROOTS: usize = 16;
+
 /// A `units:` (or `jobnets:`) list still to walk.
 struct Pending<'t> {
     list: &'t Node,
@@ -139,6 +142,13 @@ struct RefInfo {
     recovery: bool,
 }
 
+/// Where unit names live in the file, for the hints of unknown references.
+struct Homes {
+    /// Unit name → paths of the nets that have a unit of that name.
+    nets: HashMap<String, Vec<String>>,
+    roots: HashSet<String>,
+}
+
 /// The references of one net's children, resolved after the walk.
 struct RefSet {
     parent: UnitId,
@@ -152,14 +162,17 @@ pub struct Lower<'p> {
     project: &'p mut Project,
     r: Reader<'p>,
     sets: Vec<RefSet>,
+    /// Threads for the walk of a file with many root jobnets.
+    threads: usize,
 }
 
 impl<'p> Lower<'p> {
-    pub fn new(project: &'p mut Project, diags: &'p mut Diagnostics) -> Self {
+    pub fn new(project: &'p mut Project, diags: &'p mut Diagnostics, threads: usize) -> Self {
         Lower {
             project,
             r: Reader { diags },
             sets: Vec::new(),
+            threads,
         }
     }
 
@@ -197,12 +210,15 @@ impl<'p> Lower<'p> {
         }
         let mut stack = Vec::new();
         match f.get("jobnets") {
-            Some(list) => stack.push(Pending {
-                list,
-                parent: None,
-                path: String::new(),
-                depth: 0,
-            }),
+            Some(list) => self.unit_list(
+                Pending {
+                    list,
+                    parent: None,
+                    path: String::new(),
+                    depth: 0,
+                },
+                &mut stack,
+            ),
             None if !f.has("calendars") => self.r.error_hint(
                 E_MISSING,
                 f.span,
@@ -211,10 +227,106 @@ impl<'p> Lower<'p> {
             ),
             None => {}
         }
-        while let Some(p) = stack.pop() {
-            self.unit_list(p, &mut stack);
-        }
+        // The stack now holds the `units:` list of every root jobnet, the first on top.
+        stack.reverse();
+        let threads = if stack.len() >= PARALLEL_ROOTS {
+            self.threads
+        } else {
+            1
+        };
+        self.walk_roots(stack, threads);
         self.resolve();
+    }
+
+    /// Walks the root jobnets' subtrees (`roots` in source order) on `threads` threads.
+    ///
+    /// The result is the serial walk's, id for id: that walk is depth first, so each root's
+    /// units take one contiguous range of ids after the roots. A thread walks its share of
+    /// the roots into its own arena, whose first `base` slots stand in for the units
+    /// already allocated (their ids keep meaning them); its units are then appended here
+    /// with their ids shifted past the earlier threads' units, its reference sets and
+    /// diagnostics follow in order, and the children it gave the roots are copied over.
+    fn walk_roots<'t>(&mut self, roots: Vec<Pending<'t>>, threads: usize) {
+        let walk = |lower: &mut Lower<'_>, share: Vec<Pending<'t>>| {
+            let mut stack = share;
+            stack.reverse();
+            while let Some(p) = stack.pop() {
+                lower.unit_list(p, &mut stack);
+            }
+        };
+        if threads < 2 || roots.len() < 2 {
+            walk(self, roots);
+            return;
+        }
+        let base = self.project.units.len();
+        let span = roots[0].list.span;
+        let per = roots.len().div_ceil(threads);
+        let mut shares: Vec<Vec<Pending<'t>>> = Vec::new();
+        let mut roots = roots.into_iter().peekable();
+        while roots.peek().is_some() {
+            shares.push(roots.by_ref().take(per).collect());
+        }
+        let parts = std::thread::scope(|s| {
+            let handles: Vec<_> = shares
+                .into_iter()
+                .map(|share| {
+                    s.spawn(move || {
+                        let mut project = Project::default();
+                        for _ in 0..base {
+                            let stand_in = Unit::new("", "", UnitKind::Net(Net::default()), span);
+                            project.units.alloc(stand_in);
+                        }
+                        let mut diags = Diagnostics::default();
+                        let mut lower = Lower::new(&mut project, &mut diags, 1);
+                        walk(&mut lower, share);
+                        let sets = std::mem::take(&mut lower.sets);
+                        (project.units.into_items(), sets, diags)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect::<Vec<_>>()
+        });
+        let added = parts.iter().map(|(units, _, _)| units.len() - base).sum();
+        self.project.units.reserve(added);
+        for (mut units, sets, diags) in parts {
+            let offset = self.project.units.len() - base;
+            let shift = |id: UnitId| {
+                if id.index() < base {
+                    id
+                } else {
+                    UnitId::from_index(id.index() + offset)
+                }
+            };
+            let own = units.split_off(base);
+            for (i, stand_in) in units.into_iter().enumerate() {
+                if let UnitKind::Net(net) = stand_in.kind {
+                    if !net.children.is_empty() {
+                        if let UnitKind::Net(root) =
+                            &mut self.project.units[UnitId::from_index(i)].kind
+                        {
+                            root.children = net.children.into_iter().map(shift).collect();
+                        }
+                    }
+                }
+            }
+            for mut unit in own {
+                unit.parent = unit.parent.map(shift);
+                if let UnitKind::Net(net) = &mut unit.kind {
+                    net.children.iter_mut().for_each(|c| *c = shift(*c));
+                }
+                self.project.units.alloc(unit);
+            }
+            for mut set in sets {
+                set.parent = shift(set.parent);
+                set.siblings.values_mut().for_each(|id| *id = id.map(shift));
+                set.infos.iter_mut().for_each(|i| i.unit = shift(i.unit));
+                self.sets.push(set);
+            }
+            self.r.diags.extend(diags);
+        }
     }
 
     fn calendars(&mut self, node: &Node) {
@@ -527,22 +639,9 @@ impl<'p> Lower<'p> {
     /// Turns `after`/`then` names into edges, now that every sibling is known.
     fn resolve(&mut self) {
         let sets = std::mem::take(&mut self.sets);
-        // Where each name lives, for "it is in another jobnet" hints.
-        let mut homes: HashMap<String, Vec<String>> = HashMap::new();
-        for set in &sets {
-            for name in set.siblings.keys() {
-                homes
-                    .entry(name.clone())
-                    .or_default()
-                    .push(set.path.clone());
-            }
-        }
-        let roots: HashSet<String> = self
-            .project
-            .roots
-            .iter()
-            .map(|r| self.project.units[*r].name.clone())
-            .collect();
+        // Where each name lives, for "it is in another jobnet" hints: built at the first
+        // unknown reference, as valid files (nearly all) never need it.
+        let mut homes: Option<Homes> = None;
         for set in &sets {
             let afters: HashMap<&str, &Vec<(String, Span)>> = set
                 .infos
@@ -572,7 +671,8 @@ impl<'p> Lower<'p> {
                             continue;
                         }
                         let Some(found) = set.siblings.get(target) else {
-                            self.unknown_ref(target, *span, key, set, &homes, &roots);
+                            let homes = homes.get_or_insert_with(|| self.homes(&sets));
+                            self.unknown_ref(target, *span, key, set, homes);
                             continue;
                         };
                         let Some(other) = *found else { continue };
@@ -616,18 +716,27 @@ impl<'p> Lower<'p> {
         }
     }
 
-    fn unknown_ref(
-        &mut self,
-        target: &str,
-        span: Span,
-        key: &str,
-        set: &RefSet,
-        homes: &HashMap<String, Vec<String>>,
-        roots: &HashSet<String>,
-    ) {
+    fn homes(&self, sets: &[RefSet]) -> Homes {
+        let mut nets: HashMap<String, Vec<String>> = HashMap::new();
+        for set in sets {
+            for name in set.siblings.keys() {
+                nets.entry(name.clone()).or_default().push(set.path.clone());
+            }
+        }
+        let roots = self
+            .project
+            .roots
+            .iter()
+            .map(|r| self.project.units[*r].name.clone())
+            .collect();
+        Homes { nets, roots }
+    }
+
+    fn unknown_ref(&mut self, target: &str, span: Span, key: &str, set: &RefSet, homes: &Homes) {
+        let Homes { nets, roots } = homes;
         let hint = did_you_mean(target, set.siblings.keys().map(String::as_str))
             .or_else(|| {
-                homes.get(target).and_then(|h| h.first()).map(|home| {
+                nets.get(target).and_then(|h| h.first()).map(|home| {
                     format!("`{target}` is in `{home}`; `{key}` can only name units of the same jobnet (`{}`)", set.path)
                 })
             })

@@ -103,17 +103,20 @@ impl Lines {
     }
 }
 
+/// An open collection. Its items sit at the top of a scratch stack shared by every open
+/// collection from `start` on, and move into a vector of their exact size when it closes:
+/// vectors grown item by item left half of a large spec's tree as spare capacity.
 enum Frame {
     Seq {
         span: Span,
         anchor: usize,
-        items: Vec<Node>,
+        start: usize,
         count: usize,
     },
     Map {
         span: Span,
         anchor: usize,
-        entries: Vec<(Node, Node)>,
+        start: usize,
         key: Option<Node>,
         count: usize,
     },
@@ -182,6 +185,8 @@ fn build_part(
 
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
+    let mut items: Vec<Node> = Vec::new();
+    let mut entries: Vec<(Node, Node)> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut alias_nodes = 0usize;
     let mut docs: Vec<Node> = Vec::new();
@@ -257,14 +262,14 @@ fn build_part(
                     Frame::Seq {
                         span: sp,
                         anchor,
-                        items: Vec::new(),
+                        start: items.len(),
                         count: 1,
                     }
                 } else {
                     Frame::Map {
                         span: sp,
                         anchor,
-                        entries: Vec::new(),
+                        start: entries.len(),
                         key: None,
                         count: 1,
                     }
@@ -275,12 +280,12 @@ fn build_part(
                 Some(Frame::Seq {
                     span,
                     anchor,
-                    items,
+                    start,
                     count,
                 }) => (
                     Node {
                         span,
-                        value: Value::Seq(items),
+                        value: Value::Seq(items.drain(start..).collect()),
                     },
                     anchor,
                     count,
@@ -288,13 +293,13 @@ fn build_part(
                 Some(Frame::Map {
                     span,
                     anchor,
-                    entries,
+                    start,
                     count,
                     ..
                 }) => (
                     Node {
                         span,
-                        value: Value::Map(entries),
+                        value: Value::Map(entries.drain(start..).collect()),
                     },
                     anchor,
                     count,
@@ -307,18 +312,11 @@ fn build_part(
         }
         match stack.last_mut() {
             None => docs.push(node),
-            Some(Frame::Seq {
-                items, count: c, ..
-            }) => {
+            Some(Frame::Seq { count: c, .. }) => {
                 *c = c.saturating_add(count);
                 items.push(node);
             }
-            Some(Frame::Map {
-                entries,
-                key,
-                count: c,
-                ..
-            }) => {
+            Some(Frame::Map { key, count: c, .. }) => {
                 *c = c.saturating_add(count);
                 match key.take() {
                     None => *key = Some(node),

@@ -2666,18 +2666,22 @@ fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
         if std::mem::replace(&mut keep[i], true) {
             continue;
         }
-        let st = states.value_at(i);
-        let rules = ["Choices", "Catch"]
-            .into_iter()
-            .filter_map(|key| st.get(key).and_then(Tree::as_array))
-            .flatten()
-            .map(|c| c.get("Next"));
-        todo.extend(
-            [st.get("Next"), st.get("Default")]
-                .into_iter()
-                .chain(rules)
-                .filter_map(|t| t.and_then(Tree::as_str)),
-        );
+        // One pass over the state's members, not a lookup of each transition key.
+        let Some(st) = states.value_at(i).as_object() else {
+            continue;
+        };
+        for (key, v) in st.iter() {
+            match key {
+                "Next" | "Default" => todo.extend(v.as_str()),
+                "Choices" | "Catch" => todo.extend(
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|c| c.get("Next").and_then(Tree::as_str)),
+                ),
+                _ => {}
+            }
+        }
     }
     let Some(states) = machine.get_mut("States").and_then(Tree::as_object_mut) else {
         return;
@@ -2733,19 +2737,21 @@ pub fn collect_placeholders<T: Node>(v: &T, out: &mut BTreeSet<String>) {
 /// what CloudFormation substitutes (keys too; JSON escapes none of `${}`, letters, digits
 /// or `_`), at memchr speed instead of a walk of the tree.
 pub fn placeholders_in(text: &str, out: &mut BTreeSet<String>) {
-    let mut rest = text;
-    while let Some(i) = rest.find('$') {
-        rest = &rest[i + 1..];
-        let Some(after) = rest.strip_prefix('{') else {
+    // A two-byte search: definitions are full of `$.` and `$$.` paths, so stopping at
+    // every `$` was most of the scan.
+    let mut from = 0;
+    for i in memchr::memmem::find_iter(text.as_bytes(), b"${") {
+        if i < from {
             continue;
-        };
-        rest = after;
+        }
+        from = i + 2;
+        let rest = &text[from..];
         if let Some(j) = rest.find('}') {
             let name = &rest[..j];
             if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 out.insert(name.to_string());
             }
-            rest = &rest[j + 1..];
+            from += j + 1;
         }
     }
 }
@@ -2762,6 +2768,16 @@ mod tests {
             &mut s,
         );
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["RunTable", "X_1"]);
+    }
+
+    #[test]
+    fn placeholders_in_text_include_keys_and_skip_paths_and_pseudo_parameters() {
+        let mut s = BTreeSet::new();
+        placeholders_in(
+            r#"{"${Key}": "$$.Execution.Id $.x ${A} ${AWS::Region}", "b": "x${B_2}y", "c": "${open"}"#,
+            &mut s,
+        );
+        assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["A", "B_2", "Key"]);
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {

@@ -62,11 +62,17 @@ impl<T> fmt::Debug for Id<T> {
 #[derive(Debug, Clone)]
 pub struct Arena<T> {
     items: Vec<T>,
+    /// Id of the first item: 0 but for arenas that continue another one (see
+    /// [`Arena::continuing`]).
+    base: usize,
 }
 
 impl<T> Default for Arena<T> {
     fn default() -> Self {
-        Arena { items: Vec::new() }
+        Arena {
+            items: Vec::new(),
+            base: 0,
+        }
     }
 }
 
@@ -75,8 +81,23 @@ impl<T> Arena<T> {
         Self::default()
     }
 
+    /// An empty arena whose ids start at `base`: items built apart (on another thread)
+    /// with the ids they will have once appended to an arena of `base` items. Indexing it
+    /// below `base` panics.
+    pub fn continuing(base: usize) -> Self {
+        Arena {
+            items: Vec::new(),
+            base,
+        }
+    }
+
+    /// Id of the first item (0 unless [`Arena::continuing`]).
+    pub fn base(&self) -> usize {
+        self.base
+    }
+
     pub fn alloc(&mut self, item: T) -> Id<T> {
-        let id = Id::from_index(self.items.len());
+        let id = Id::from_index(self.base + self.items.len());
         self.items.push(item);
         id
     }
@@ -103,24 +124,24 @@ impl<T> Arena<T> {
         self.items
             .iter()
             .enumerate()
-            .map(|(i, t)| (Id::from_index(i), t))
+            .map(|(i, t)| (Id::from_index(self.base + i), t))
     }
 
     pub fn ids(&self) -> impl Iterator<Item = Id<T>> {
-        (0..self.items.len()).map(Id::from_index)
+        (self.base..self.base + self.items.len()).map(Id::from_index)
     }
 }
 
 impl<T> std::ops::Index<Id<T>> for Arena<T> {
     type Output = T;
     fn index(&self, id: Id<T>) -> &T {
-        &self.items[id.index()]
+        &self.items[id.index() - self.base]
     }
 }
 
 impl<T> std::ops::IndexMut<Id<T>> for Arena<T> {
     fn index_mut(&mut self, id: Id<T>) -> &mut T {
-        &mut self.items[id.index()]
+        &mut self.items[id.index() - self.base]
     }
 }
 
@@ -136,5 +157,9 @@ mod tests {
         assert!(x < y);
         assert_eq!(a[y], "y");
         assert_eq!(a.ids().collect::<Vec<_>>(), vec![x, y]);
+        let mut b: Arena<&str> = Arena::continuing(2);
+        let z = b.alloc("z");
+        assert_eq!((z.index(), b[z], b.len(), b.base()), (2, "z", 1, 2));
+        assert_eq!(b.iter().map(|(id, _)| id).collect::<Vec<_>>(), vec![z]);
     }
 }

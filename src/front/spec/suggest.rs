@@ -17,7 +17,8 @@ pub fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// The closest candidate, if it is close enough to be a plausible typo.
+/// The closest candidate, if it is close enough to be a plausible typo (of equally close
+/// ones, the first in sort order).
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = word.to_lowercase();
     let limit = (word.chars().count() / 3).max(1);
@@ -32,7 +33,9 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
             (d, c)
         })
         .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
+        // Ties go to the first name in sort order: candidates often come from a hash map,
+        // and the hint must not change from run to run.
+        .min()
         .map(|(_, c)| c)
 }
 
@@ -66,5 +69,11 @@ mod tests {
             did_you_mean("unit", keys).as_deref(),
             Some("did you mean `units`?")
         );
+    }
+
+    #[test]
+    fn ties_go_to_the_first_name_in_sort_order() {
+        assert_eq!(closest("j7x", ["j72", "j70", "j71"]), Some("j70"));
+        assert_eq!(closest("j7x", ["j71", "j72", "j70"]), Some("j70"));
     }
 }

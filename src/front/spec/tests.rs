@@ -451,47 +451,93 @@ mod props {
     }
 }
 
-/// Many root jobnets are walked on several threads; ids, units, edges and diagnostics
-/// (errors and their hints included) must be the serial walk's exactly.
-#[test]
-fn the_parallel_walk_equals_the_serial_one() {
-    let mut text = String::from("version: 1\njobnets:\n");
+/// 23 jobnets, as roots or (`nested`) as the stages of one root, with errors whose hints
+/// need the whole file.
+fn many_nets(nested: bool) -> String {
+    let (mut text, pad) = if nested {
+        (
+            String::from("version: 1\njobnets:\n  - name: big\n    units:\n"),
+            "    ",
+        )
+    } else {
+        (String::from("version: 1\njobnets:\n"), "")
+    };
     for r in 0..23 {
-        text.push_str(&format!("  - name: root{r}\n    units:\n"));
-        text.push_str("      - {name: first_step, type: noop}\n");
-        text.push_str("      - name: inner\n        after: [first_step]\n        units:\n");
-        text.push_str("          - {name: inner_one, type: noop}\n");
-        text.push_str("          - {name: inner_two, type: noop, after: [inner_one]}\n");
+        let mut net = format!("  - name: net{r}\n    units:\n");
+        net.push_str("      - {name: first_step, type: noop}\n");
+        net.push_str("      - name: inner\n        after: [first_step]\n        units:\n");
+        net.push_str("          - {name: inner_one, type: noop}\n");
+        net.push_str("          - {name: inner_two, type: noop, after: [inner_one]}\n");
         if r % 5 == 1 {
-            // In another jobnet: the hint needs the whole file.
-            text.push_str("          - {name: late_step, type: noop, after: [first_step]}\n");
+            // In another jobnet: the hint names where it is.
+            net.push_str("          - {name: late_step, type: noop, after: [first_step]}\n");
         }
         if r % 7 == 2 {
-            text.push_str("      - {name: first_step, type: noop}\n");
-            text.push_str("      - {name: b, type: 7}\n");
+            net.push_str("      - {name: first_step, type: noop}\n");
+            net.push_str("      - {name: b, type: 7}\n");
         }
-        text.push_str("      - {name: last_step, type: noop, after: [inner, first_step]}\n");
+        net.push_str("      - {name: last_step, type: noop, after: [inner, first_step]}\n");
+        if nested && r > 0 {
+            net.push_str(&format!("    after: [net{}]\n", r - 1));
+        }
+        for line in net.lines() {
+            text.push_str(&format!("{pad}{line}\n"));
+        }
     }
-    let walk = |threads: usize| {
-        let mut project = Project::default();
-        let file = project.sources.add("t.yaml", text.clone(), "utf-8");
-        let mut diags = Diagnostics::default();
-        load_on(&mut project, file, &mut diags, threads);
-        (format!("{project:#?}"), format!("{:#?}", diags.items))
-    };
-    let serial = walk(1);
-    assert!(
-        serial.1.contains("`first_step` is in `/root0`"),
-        "{}",
-        serial.1
-    );
-    assert!(serial.1.contains("E0108"), "{}", serial.1);
-    for threads in [2, 3, 8] {
-        let parallel = walk(threads);
-        assert!(parallel.0 == serial.0, "units differ on {threads} threads");
-        assert!(
-            parallel.1 == serial.1,
-            "diagnostics differ on {threads} threads"
-        );
+    text
+}
+
+/// Many waiting `units:` lists (of many roots, or of one root's nested jobnets) are walked
+/// on several threads; ids, units, edges and diagnostics (errors and their hints) must be
+/// the serial walk's exactly.
+#[test]
+fn the_parallel_walk_equals_the_serial_one() {
+    // And one long list, whose items are read on several threads.
+    let mut long = String::from("version: 1\njobnets:\n  - name: long\n    units:\n");
+    for i in 0..700 {
+        long.push_str(&match i % 97 {
+            3 => format!("      - {{name: j{}, type: noop}}\n", i - 1),
+            5 => format!("      - {{name: j{i}, type: [x]}}\n"),
+            7 => format!("      - {{name: j{i}, type: noop, after: [j{i}x, j0]}}\n"),
+            _ => format!("      - {{name: j{i}, type: noop, after: [j0]}}\n"),
+        });
+    }
+    long.push_str("      - {name: j0, type: noop}\n");
+    for (nested, text) in [
+        (Some(false), many_nets(false)),
+        (Some(true), many_nets(true)),
+        (None, long),
+    ] {
+        let walk = |threads: usize| {
+            let mut project = Project::default();
+            let file = project.sources.add("t.yaml", text.clone(), "utf-8");
+            let mut diags = Diagnostics::default();
+            load_on(&mut project, file, &mut diags, threads);
+            (project, diags.items)
+        };
+        let (project, diags) = walk(1);
+        let (units, diags) = (format!("{project:#?}"), format!("{diags:#?}"));
+        match nested {
+            Some(nested) => {
+                assert_eq!(project.units.len(), usize::from(nested) + 23 * 6 + 5);
+                assert!(diags.contains("`first_step` is in `/"), "{diags}");
+            }
+            None => {
+                assert_eq!(project.units.len(), 1 + 700 - 2 * 8);
+                assert!(diags.contains("unknown unit `j7x` in `after`"), "{diags}");
+            }
+        }
+        assert!(diags.contains("E0108"), "{diags}");
+        for threads in [2, 3, 8] {
+            let (p, d) = walk(threads);
+            assert!(
+                format!("{p:#?}") == units,
+                "units differ on {threads} threads"
+            );
+            assert!(
+                format!("{d:#?}") == diags,
+                "diagnostics differ on {threads} threads"
+            );
+        }
     }
 }

@@ -109,8 +109,21 @@ fn misplaced(key: &str) -> Option<String> {
     )
 }
 
-/// Fewest root jobnets for which the walk of their subtrees is spread over the cores.
-const PARALLEL_ROOTS: usize = 16;
+/// Fewest items of one list that are read on every core.
+const PARALLEL_ITEMS: usize = 512;
+
+/// Reads the items of a long list on every core, each with its diagnostics (which the
+/// walk then reports in item order, as if it had read them itself).
+fn read_items<'t>(items: &[&'t Node], p: &Pending<'t>) -> Vec<(Option<Built<'t>>, Diagnostics)> {
+    crate::par::par_map(items, |item| {
+        let mut diags = Diagnostics::default();
+        let built = Reader { diags: &mut diags }.unit(item, p);
+        (built, diags)
+    })
+}
+
+/// Fewest waiting `units:` lists whose walk is spread over the cores.
+const PARALLEL_LISTS: usize = 16;
 
 /// A `units:` (or `jobnets:`) list still to walk.
 struct Pending<'t> {
@@ -164,6 +177,9 @@ pub struct Lower<'p> {
     sets: Vec<RefSet>,
     /// Threads for the walk of a file with many root jobnets.
     threads: usize,
+    /// Children given to units of another arena (a walk on another thread writes into an
+    /// arena that continues the shared one).
+    foreign: Vec<(UnitId, Vec<UnitId>)>,
 }
 
 impl<'p> Lower<'p> {
@@ -173,6 +189,7 @@ impl<'p> Lower<'p> {
             r: Reader { diags },
             sets: Vec::new(),
             threads,
+            foreign: Vec::new(),
         }
     }
 
@@ -227,26 +244,28 @@ impl<'p> Lower<'p> {
             ),
             None => {}
         }
-        // The stack now holds the `units:` list of every root jobnet, the first on top.
+        // Depth first on this thread until enough lists wait (the root jobnets' of a file
+        // of many, the nested jobnets' of one large jobnet), then those on every core.
+        while stack.len() < PARALLEL_LISTS {
+            let Some(p) = stack.pop() else { break };
+            self.unit_list(p, &mut stack);
+        }
         stack.reverse();
-        let threads = if stack.len() >= PARALLEL_ROOTS {
-            self.threads
-        } else {
-            1
-        };
-        self.walk_roots(stack, threads);
+        let threads = self.threads;
+        self.walk_lists(stack, threads);
         self.resolve();
     }
 
-    /// Walks the root jobnets' subtrees (`roots` in source order) on `threads` threads.
+    /// Walks the waiting `lists` (in the order the serial walk takes them) and everything
+    /// below them on `threads` threads.
     ///
-    /// The result is the serial walk's, id for id: that walk is depth first, so each root's
-    /// units take one contiguous range of ids after the roots. A thread walks its share of
-    /// the roots into its own arena, whose first `base` slots stand in for the units
-    /// already allocated (their ids keep meaning them); its units are then appended here
-    /// with their ids shifted past the earlier threads' units, its reference sets and
-    /// diagnostics follow in order, and the children it gave the roots are copied over.
-    fn walk_roots<'t>(&mut self, roots: Vec<Pending<'t>>, threads: usize) {
+    /// The result is the serial walk's, id for id: that walk is depth first, so the units
+    /// below each list take one contiguous range of ids after those already allocated. A
+    /// thread walks its share of the lists into an arena that continues this one at
+    /// `base`; its units are then appended here with their ids shifted past the earlier
+    /// threads' units, its reference sets and diagnostics follow in order, and the
+    /// children it gave units below `base` (the lists' own nets) are set here.
+    fn walk_lists<'t>(&mut self, lists: Vec<Pending<'t>>, threads: usize) {
         let walk = |lower: &mut Lower<'_>, share: Vec<Pending<'t>>| {
             let mut stack = share;
             stack.reverse();
@@ -254,33 +273,32 @@ impl<'p> Lower<'p> {
                 lower.unit_list(p, &mut stack);
             }
         };
-        if threads < 2 || roots.len() < 2 {
-            walk(self, roots);
+        if threads < 2 || lists.len() < 2 {
+            walk(self, lists);
             return;
         }
         let base = self.project.units.len();
-        let span = roots[0].list.span;
-        let per = roots.len().div_ceil(threads);
+        let per = lists.len().div_ceil(threads);
         let mut shares: Vec<Vec<Pending<'t>>> = Vec::new();
-        let mut roots = roots.into_iter().peekable();
-        while roots.peek().is_some() {
-            shares.push(roots.by_ref().take(per).collect());
+        let mut lists = lists.into_iter().peekable();
+        while lists.peek().is_some() {
+            shares.push(lists.by_ref().take(per).collect());
         }
         let parts = std::thread::scope(|s| {
             let handles: Vec<_> = shares
                 .into_iter()
                 .map(|share| {
                     s.spawn(move || {
-                        let mut project = Project::default();
-                        for _ in 0..base {
-                            let stand_in = Unit::new("", "", UnitKind::Net(Net::default()), span);
-                            project.units.alloc(stand_in);
-                        }
+                        let mut project = Project {
+                            units: Arena::continuing(base),
+                            ..Project::default()
+                        };
                         let mut diags = Diagnostics::default();
                         let mut lower = Lower::new(&mut project, &mut diags, 1);
                         walk(&mut lower, share);
                         let sets = std::mem::take(&mut lower.sets);
-                        (project.units.into_items(), sets, diags)
+                        let foreign = std::mem::take(&mut lower.foreign);
+                        (project.units.into_items(), sets, foreign, diags)
                     })
                 })
                 .collect();
@@ -289,9 +307,9 @@ impl<'p> Lower<'p> {
                 .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect::<Vec<_>>()
         });
-        let added = parts.iter().map(|(units, _, _)| units.len() - base).sum();
+        let added = parts.iter().map(|(units, ..)| units.len()).sum();
         self.project.units.reserve(added);
-        for (mut units, sets, diags) in parts {
+        for (units, sets, foreign, diags) in parts {
             let offset = self.project.units.len() - base;
             let shift = |id: UnitId| {
                 if id.index() < base {
@@ -300,19 +318,12 @@ impl<'p> Lower<'p> {
                     UnitId::from_index(id.index() + offset)
                 }
             };
-            let own = units.split_off(base);
-            for (i, stand_in) in units.into_iter().enumerate() {
-                if let UnitKind::Net(net) = stand_in.kind {
-                    if !net.children.is_empty() {
-                        if let UnitKind::Net(root) =
-                            &mut self.project.units[UnitId::from_index(i)].kind
-                        {
-                            root.children = net.children.into_iter().map(shift).collect();
-                        }
-                    }
+            for (unit, children) in foreign {
+                if let UnitKind::Net(net) = &mut self.project.units[unit].kind {
+                    net.children = children.into_iter().map(shift).collect();
                 }
             }
-            for mut unit in own {
+            for mut unit in units {
                 unit.parent = unit.parent.map(shift);
                 if let UnitKind::Net(net) = &mut unit.kind {
                     net.children.iter_mut().for_each(|c| *c = shift(*c));
@@ -374,8 +385,18 @@ impl<'p> Lower<'p> {
         let mut children = Vec::new();
         let mut infos = Vec::new();
         let mut nested = Vec::new();
-        for item in items {
-            let Some(b) = self.unit(item, &p) else {
+        let mut read = (self.threads > 1 && items.len() >= PARALLEL_ITEMS)
+            .then(|| read_items(&items, &p).into_iter());
+        for item in &items {
+            let b = match &mut read {
+                Some(read) => {
+                    let (b, diags) = read.next().expect("one result per item");
+                    self.r.diags.extend(diags);
+                    b
+                }
+                None => self.r.unit(item, &p),
+            };
+            let Some(b) = b else {
                 continue;
             };
             if let Some(first) = first_spans.get(&b.name) {
@@ -423,7 +444,9 @@ impl<'p> Lower<'p> {
             });
         }
         if let Some(parent) = p.parent {
-            if let UnitKind::Net(net) = &mut self.project.units[parent].kind {
+            if parent.index() < self.project.units.base() {
+                self.foreign.push((parent, children));
+            } else if let UnitKind::Net(net) = &mut self.project.units[parent].kind {
                 net.children = children;
             }
             self.sets.push(RefSet {
@@ -434,206 +457,6 @@ impl<'p> Lower<'p> {
             });
         }
         stack.extend(nested.into_iter().rev());
-    }
-
-    /// Walks one list item; `None` when it has no usable name (reported).
-    fn unit<'t>(&mut self, item: &'t Node, p: &Pending<'t>) -> Option<Built<'t>> {
-        let root = p.parent.is_none();
-        let f = self.r.fields(
-            item,
-            if root {
-                "a jobnet (a map with `name` and `units`)"
-            } else {
-                "a unit (a map with `name`)"
-            },
-        )?;
-        let name_node = self.r.require(
-            &f,
-            "name",
-            if root { "jobnet" } else { "unit" },
-            Some("every unit needs a `name`, unique among its siblings"),
-        );
-        let name = name_node.and_then(|n| self.r.name(n, "unit"));
-        let label = name.as_deref().unwrap_or("(unnamed)");
-
-        let kind = if root {
-            if !f.has("units") {
-                self.r.error_hint(
-                    E_MISSING,
-                    name_node.map_or(f.span, |n| n.span),
-                    format!("jobnet `{label}` has no `units`"),
-                    Some("list its jobs under `units:`".into()),
-                );
-            }
-            Some(Kind::Root)
-        } else {
-            self.kind(&f, label, name_node.map_or(f.span, |n| n.span))
-        };
-        let allowed = match kind {
-            Some(k) => {
-                let context = format!("{} `{label}`", k.word());
-                self.r.check_keys(&f, &k.allowed(), &context, &misplaced);
-                k.allowed()
-            }
-            None => {
-                let all: Vec<&str> = COMMON_KEYS
-                    .iter()
-                    .chain(&KIND_KEYS)
-                    .chain(&["params", "end", "retry", "cutoff", "then", "job_defaults"])
-                    .copied()
-                    .collect();
-                self.r
-                    .check_keys(&f, &all, &format!("unit `{label}`"), &misplaced);
-                COMMON_KEYS.to_vec()
-            }
-        };
-        let get = |key: &str| {
-            if allowed.contains(&key) {
-                f.get(key)
-            } else {
-                None
-            }
-        };
-
-        let span = name_node.map_or(f.span, |n| n.span);
-        let path = format!("{}/{}", p.path, label);
-        let mut u = Unit::new(label, path, UnitKind::NoOp, span);
-        if let Some(n) = get("comment") {
-            u.comment = self.r.string(n, "a comment");
-        }
-        if let Some(n) = get("hold") {
-            u.hold = self.r.boolean(n, "`hold`").unwrap_or(false);
-        }
-        let recovery = get("recovery").and_then(|n| self.r.boolean(n, "`recovery`"));
-        u.recovery = recovery.unwrap_or(false);
-        if let Some(n) = get("join") {
-            u.join = self
-                .r
-                .choice(n, "join", &[("and", JoinKind::And), ("or", JoinKind::Or)])
-                .unwrap_or(JoinKind::And);
-        }
-        if let Some(n) = get("start_delay") {
-            u.start_delay = self.r.delay(n, true);
-        }
-        if let Some(n) = get("end_delay") {
-            u.end_delay = self.r.delay(n, false);
-        }
-        if let Some(n) = get("expected_minutes") {
-            u.expected_minutes = self.r.count(n, "`expected_minutes`", 1);
-        }
-        if let Some(n) = get("cutoff") {
-            u.cutoff = self.r.cutoff(n);
-        }
-        let after = get("after")
-            .and_then(|n| self.r.names(n, "a list of unit names"))
-            .unwrap_or_default();
-        let then = get("then")
-            .and_then(|n| self.r.names(n, "a list of unit names"))
-            .unwrap_or_default();
-
-        let payload = match kind {
-            None => None,
-            Some(Kind::Root | Kind::Net) => Some(UnitKind::Net(self.net(&f, root))),
-            Some(Kind::Job) => self.job(&f).map(UnitKind::Job),
-            Some(Kind::Judge) => f
-                .get("judge")
-                .and_then(|n| self.r.judge(n))
-                .map(|condition| UnitKind::Judgment(Judgment { condition })),
-            Some(Kind::Wait) => f
-                .get("wait")
-                .and_then(|n| self.r.time_wait(n))
-                .map(UnitKind::Wait),
-            Some(Kind::WaitFor) => f
-                .get("wait_for")
-                .and_then(|n| self.r.wait_for(n))
-                .map(UnitKind::WaitFor),
-        };
-        let name = name?;
-        let units = get("units").map(|n| (n, f.key_span("units").unwrap_or(span)));
-        Some(Built {
-            name,
-            name_span: span,
-            unit: payload.map(|kind| Unit { kind, ..u }),
-            units,
-            after,
-            then,
-            recovery: recovery.unwrap_or(false),
-        })
-    }
-
-    /// The kind of a non-root unit from its kind key; reports none or several.
-    fn kind(&mut self, f: &Fields<'_>, label: &str, span: Span) -> Option<Kind> {
-        match f.present(&KIND_KEYS).as_slice() {
-            [k] => Some(Kind::from_key(k)),
-            [] => {
-                self.r.error_hint(
-                    E_KIND,
-                    span,
-                    format!("unit `{label}` has no kind"),
-                    Some("add `type:` (a job), `units:` (a nested jobnet), `judge:` (a judgment), `wait:` (a time wait) or `wait_for:` (a cross-jobnet wait)".into()),
-                );
-                None
-            }
-            [a, b, ..] => {
-                self.r.error_hint(
-                    E_KIND,
-                    f.key_span(b).unwrap_or(span),
-                    format!("unit `{label}` has both `{a}` and `{b}`"),
-                    Some("a unit is exactly one of: a job (`type`), a jobnet (`units`), a judgment (`judge`), a time wait (`wait`), a cross-jobnet wait (`wait_for`)".into()),
-                );
-                None
-            }
-        }
-    }
-
-    fn job(&mut self, f: &Fields<'_>) -> Option<Job> {
-        let type_node = f.get("type")?;
-        let job_type = self.r.text(type_node, "a job type name");
-        let params = f
-            .get("params")
-            .and_then(|n| self.r.json_map(n))
-            .unwrap_or_default();
-        let end = f
-            .get("end")
-            .and_then(|n| self.r.end_judgment(n))
-            .unwrap_or_default();
-        let retry = f.get("retry").and_then(|n| self.r.retry(n));
-        Some(Job {
-            job_type: job_type?,
-            params,
-            end,
-            retry,
-            type_span: type_node.span,
-        })
-    }
-
-    fn net(&mut self, f: &Fields<'_>, root: bool) -> Net {
-        let mut net = Net {
-            job_defaults: f
-                .get("job_defaults")
-                .and_then(|n| self.r.json_map(n))
-                .unwrap_or_default(),
-            ..Net::default()
-        };
-        if !root {
-            return net;
-        }
-        if let Some(n) = f.get("calendar") {
-            net.calendar = self
-                .r
-                .name(n, "calendar")
-                .map(|name| CalendarRef { name, span: n.span });
-        }
-        if let Some(n) = f.get("schedule") {
-            net.schedule = self.r.schedule(n);
-        }
-        if let Some(n) = f.get("concurrency") {
-            net.concurrency = self.r.concurrency(n).unwrap_or_default();
-        }
-        if let Some(n) = f.get("start_conditions") {
-            net.start_conditions = self.r.start_conditions(n);
-        }
-        net
     }
 
     /// Turns `after`/`then` names into edges, now that every sibling is known.
@@ -751,5 +574,206 @@ impl<'p> Lower<'p> {
             format!("unknown unit `{target}` in `{key}`"),
             hint,
         );
+    }
+}
+
+/// Reading one list item needs nothing but the reader, so items of a long list can be
+/// read on several threads.
+impl Reader<'_> {
+    /// Walks one list item; `None` when it has no usable name (reported).
+    fn unit<'t>(&mut self, item: &'t Node, p: &Pending<'t>) -> Option<Built<'t>> {
+        let root = p.parent.is_none();
+        let f = self.fields(
+            item,
+            if root {
+                "a jobnet (a map with `name` and `units`)"
+            } else {
+                "a unit (a map with `name`)"
+            },
+        )?;
+        let name_node = self.require(
+            &f,
+            "name",
+            if root { "jobnet" } else { "unit" },
+            Some("every unit needs a `name`, unique among its siblings"),
+        );
+        let name = name_node.and_then(|n| self.name(n, "unit"));
+        let label = name.as_deref().unwrap_or("(unnamed)");
+
+        let kind = if root {
+            if !f.has("units") {
+                self.error_hint(
+                    E_MISSING,
+                    name_node.map_or(f.span, |n| n.span),
+                    format!("jobnet `{label}` has no `units`"),
+                    Some("list its jobs under `units:`".into()),
+                );
+            }
+            Some(Kind::Root)
+        } else {
+            self.kind(&f, label, name_node.map_or(f.span, |n| n.span))
+        };
+        let allowed = match kind {
+            Some(k) => {
+                let context = format!("{} `{label}`", k.word());
+                self.check_keys(&f, &k.allowed(), &context, &misplaced);
+                k.allowed()
+            }
+            None => {
+                let all: Vec<&str> = COMMON_KEYS
+                    .iter()
+                    .chain(&KIND_KEYS)
+                    .chain(&["params", "end", "retry", "cutoff", "then", "job_defaults"])
+                    .copied()
+                    .collect();
+                self.check_keys(&f, &all, &format!("unit `{label}`"), &misplaced);
+                COMMON_KEYS.to_vec()
+            }
+        };
+        let get = |key: &str| {
+            if allowed.contains(&key) {
+                f.get(key)
+            } else {
+                None
+            }
+        };
+
+        let span = name_node.map_or(f.span, |n| n.span);
+        let path = format!("{}/{}", p.path, label);
+        let mut u = Unit::new(label, path, UnitKind::NoOp, span);
+        if let Some(n) = get("comment") {
+            u.comment = self.string(n, "a comment");
+        }
+        if let Some(n) = get("hold") {
+            u.hold = self.boolean(n, "`hold`").unwrap_or(false);
+        }
+        let recovery = get("recovery").and_then(|n| self.boolean(n, "`recovery`"));
+        u.recovery = recovery.unwrap_or(false);
+        if let Some(n) = get("join") {
+            u.join = self
+                .choice(n, "join", &[("and", JoinKind::And), ("or", JoinKind::Or)])
+                .unwrap_or(JoinKind::And);
+        }
+        if let Some(n) = get("start_delay") {
+            u.start_delay = self.delay(n, true);
+        }
+        if let Some(n) = get("end_delay") {
+            u.end_delay = self.delay(n, false);
+        }
+        if let Some(n) = get("expected_minutes") {
+            u.expected_minutes = self.count(n, "`expected_minutes`", 1);
+        }
+        if let Some(n) = get("cutoff") {
+            u.cutoff = self.cutoff(n);
+        }
+        let after = get("after")
+            .and_then(|n| self.names(n, "a list of unit names"))
+            .unwrap_or_default();
+        let then = get("then")
+            .and_then(|n| self.names(n, "a list of unit names"))
+            .unwrap_or_default();
+
+        let payload = match kind {
+            None => None,
+            Some(Kind::Root | Kind::Net) => Some(UnitKind::Net(self.net(&f, root))),
+            Some(Kind::Job) => self.job(&f).map(UnitKind::Job),
+            Some(Kind::Judge) => f
+                .get("judge")
+                .and_then(|n| self.judge(n))
+                .map(|condition| UnitKind::Judgment(Judgment { condition })),
+            Some(Kind::Wait) => f
+                .get("wait")
+                .and_then(|n| self.time_wait(n))
+                .map(UnitKind::Wait),
+            Some(Kind::WaitFor) => f
+                .get("wait_for")
+                .and_then(|n| self.wait_for(n))
+                .map(UnitKind::WaitFor),
+        };
+        let name = name?;
+        let units = get("units").map(|n| (n, f.key_span("units").unwrap_or(span)));
+        Some(Built {
+            name,
+            name_span: span,
+            unit: payload.map(|kind| Unit { kind, ..u }),
+            units,
+            after,
+            then,
+            recovery: recovery.unwrap_or(false),
+        })
+    }
+
+    /// The kind of a non-root unit from its kind key; reports none or several.
+    fn kind(&mut self, f: &Fields<'_>, label: &str, span: Span) -> Option<Kind> {
+        match f.present(&KIND_KEYS).as_slice() {
+            [k] => Some(Kind::from_key(k)),
+            [] => {
+                self.error_hint(
+                    E_KIND,
+                    span,
+                    format!("unit `{label}` has no kind"),
+                    Some("add `type:` (a job), `units:` (a nested jobnet), `judge:` (a judgment), `wait:` (a time wait) or `wait_for:` (a cross-jobnet wait)".into()),
+                );
+                None
+            }
+            [a, b, ..] => {
+                self.error_hint(
+                    E_KIND,
+                    f.key_span(b).unwrap_or(span),
+                    format!("unit `{label}` has both `{a}` and `{b}`"),
+                    Some("a unit is exactly one of: a job (`type`), a jobnet (`units`), a judgment (`judge`), a time wait (`wait`), a cross-jobnet wait (`wait_for`)".into()),
+                );
+                None
+            }
+        }
+    }
+
+    fn job(&mut self, f: &Fields<'_>) -> Option<Job> {
+        let type_node = f.get("type")?;
+        let job_type = self.text(type_node, "a job type name");
+        let params = f
+            .get("params")
+            .and_then(|n| self.json_map(n))
+            .unwrap_or_default();
+        let end = f
+            .get("end")
+            .and_then(|n| self.end_judgment(n))
+            .unwrap_or_default();
+        let retry = f.get("retry").and_then(|n| self.retry(n));
+        Some(Job {
+            job_type: job_type?,
+            params,
+            end,
+            retry,
+            type_span: type_node.span,
+        })
+    }
+
+    fn net(&mut self, f: &Fields<'_>, root: bool) -> Net {
+        let mut net = Net {
+            job_defaults: f
+                .get("job_defaults")
+                .and_then(|n| self.json_map(n))
+                .unwrap_or_default(),
+            ..Net::default()
+        };
+        if !root {
+            return net;
+        }
+        if let Some(n) = f.get("calendar") {
+            net.calendar = self
+                .name(n, "calendar")
+                .map(|name| CalendarRef { name, span: n.span });
+        }
+        if let Some(n) = f.get("schedule") {
+            net.schedule = self.schedule(n);
+        }
+        if let Some(n) = f.get("concurrency") {
+            net.concurrency = self.concurrency(n).unwrap_or_default();
+        }
+        if let Some(n) = f.get("start_conditions") {
+            net.start_conditions = self.start_conditions(n);
+        }
+        net
     }
 }

@@ -575,7 +575,8 @@ fn split(
     // four states with run records) go straight to the estimate.
     let units = project.descendants(plan.root).len();
     if units <= budgets.states / 4 {
-        let mut whole = asl::emit_cached(project, plan, names, templates, &cache, emit, built)?;
+        let passing = asl::RenderCache::passing();
+        let mut whole = asl::emit_cached(project, plan, names, templates, &passing, emit, built)?;
         if !gate(&mut whole, diags) || whole.machines.iter().all(|m| within(&m.metrics())) {
             return Ok(whole);
         }

@@ -228,11 +228,28 @@ const GENERATION_PATH: &str = "$$.Execution.Input.generation";
 
 /// Rendered jobs by unit, shared by [`unit_costs`] and [`emit_cached`].
 #[derive(Default)]
-pub struct RenderCache(std::sync::Mutex<HashMap<UnitId, Rendered>>);
+pub struct RenderCache {
+    map: std::sync::Mutex<HashMap<UnitId, Rendered>>,
+    /// Keeps nothing (see [`RenderCache::passing`]).
+    passing: bool,
+}
 
 impl RenderCache {
+    /// A cache that keeps nothing, for an emission that will not be repeated (a jobnet
+    /// that fits one machine): storing every job's rendering was a copy per job.
+    pub fn passing() -> RenderCache {
+        RenderCache {
+            passing: true,
+            ..RenderCache::default()
+        }
+    }
+
+    fn keeps(&self) -> bool {
+        !self.passing
+    }
+
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<UnitId, Rendered>> {
-        self.0
+        self.map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -2063,12 +2080,15 @@ impl<'a> Emitter<'a> {
             return;
         };
         let name = self.names.state(u).to_string();
-        let cached = self.cache.map().get(&u).cloned();
+        let keep = self.cache.keeps();
+        let cached = keep.then(|| self.cache.map().get(&u).cloned()).flatten();
         let mut rendered = match cached {
             Some(r) => r,
             None => match self.render_job(u, &name) {
                 Ok(r) => {
-                    self.cache.map().insert(u, r.clone());
+                    if keep {
+                        self.cache.map().insert(u, r.clone());
+                    }
                     r
                 }
                 Err(e) => {

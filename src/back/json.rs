@@ -69,26 +69,28 @@ pub fn write_pretty<T: Node>(out: &mut String, v: &T, level: usize) {
         View::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                indent(out, level + 1);
+                new_line(out, i > 0, level + 1);
                 write_pretty(out, x, level + 1);
             }
-            out.push('\n');
-            indent(out, level);
+            new_line(out, false, level);
             out.push(']');
         }
         View::Object(m) if m.len() == 0 => out.push_str("{}"),
         View::Object(m) => {
             out.push('{');
             for (i, (k, x)) in m.enumerate() {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                indent(out, level + 1);
-                write_str(out, k);
-                out.push_str(": ");
+                new_line(out, i > 0, level + 1);
+                if needs_escape(k) {
+                    write_str(out, k);
+                    out.push_str(": ");
+                } else {
+                    out.push('"');
+                    out.push_str(k);
+                    out.push_str("\": ");
+                }
                 write_pretty(out, x, level + 1);
             }
-            out.push('\n');
-            indent(out, level);
+            new_line(out, false, level);
             out.push('}');
         }
     }
@@ -131,14 +133,29 @@ pub fn pretty_size<T: Node>(v: &T, level: usize) -> (usize, usize) {
     }
 }
 
-fn indent(out: &mut String, level: usize) {
-    const SPACES: &str = "                                                                ";
+/// A comma if `comma`, a newline and the indent of `level`, in one copy for the usual
+/// depths: a definition is mostly short lines, and writing them piece by piece was most
+/// of the writer's time.
+fn new_line(out: &mut String, comma: bool, level: usize) {
+    const LINE: &str = ",\n                                                                                                                                ";
+    let start = usize::from(!comma);
+    let end = 2 + 2 * level;
+    if end <= LINE.len() {
+        out.push_str(&LINE[start..end]);
+        return;
+    }
+    out.push_str(&LINE[start..2]);
     let mut n = 2 * level;
     while n > 0 {
-        let k = n.min(SPACES.len());
-        out.push_str(&SPACES[..k]);
+        let k = n.min(LINE.len() - 2);
+        out.push_str(&LINE[2..2 + k]);
         n -= k;
     }
+}
+
+/// Whether a string needs an escape (nearly every generated string does not).
+fn needs_escape(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// The escape serde_json writes for a byte, if any.
@@ -162,7 +179,7 @@ fn write_str(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     // Nearly every generated string needs no escape: check with a loop the compiler
     // vectorises, then copy it whole.
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    if !needs_escape(s) {
         out.push_str(s);
         out.push('"');
         return;
@@ -233,6 +250,16 @@ mod tests {
             &json!({"States": {"x": {"Type": "Pass", "Next": "y", "Result": {"failed": false}}}}),
         );
         check(&json!([[[[]]], [{"k": [true, false, null]}], 0, -1, 9, 10, 99, 100]));
+        // Deeper than one copy of the indent covers.
+        let mut deep = json!({"leaf": [1, {"k": "v"}]});
+        for i in 0..100 {
+            deep = if i % 2 == 0 {
+                json!([deep, i])
+            } else {
+                json!({"k": deep, "x": i})
+            };
+        }
+        check(&deep);
     }
 
     fn value() -> impl Strategy<Value = Value> {

@@ -33,9 +33,10 @@ pub fn object<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_js
 /// Pretty JSON as written to disk: two-space indent, keys in insertion order (which the
 /// back-ends keep deterministic), final newline, so diffs of generated files stay small.
 pub fn pretty<T: json::Node>(v: &T) -> String {
-    // Written into a buffer each thread keeps, then copied once at its exact size:
-    // growing a definition of megabytes copied it over and over, and measuring it first
-    // walked the whole tree a second time.
+    // Written into a buffer each thread keeps, which is then handed over whole and
+    // replaced by an empty one of the same room: growing a definition of megabytes copied
+    // it over and over, measuring it first walked the whole tree a second time, and
+    // copying it out cost as much again for machines written and dropped at once.
     thread_local! {
         static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
@@ -43,10 +44,12 @@ pub fn pretty<T: json::Node>(v: &T) -> String {
         buf.clear();
         json::write_pretty(buf, v, 0);
         buf.push('\n');
-        let text = buf.as_str().to_owned();
-        // One huge definition should not pin its buffer for the rest of the run.
-        if buf.capacity() > 16 << 20 {
-            *buf = String::new();
+        // One huge definition should not size the buffers for the rest of the run.
+        let room = if buf.capacity() > 16 << 20 { 0 } else { buf.capacity() };
+        let mut text = std::mem::replace(buf, String::with_capacity(room));
+        // Kept texts (inline templates) should not hold a larger machine's room.
+        if text.len() < text.capacity() / 2 {
+            text.shrink_to_fit();
         }
         text
     })

@@ -59,13 +59,28 @@ impl Output {
         let mut prepared = lock(&self.prepared);
         if !*prepared {
             std::fs::create_dir_all(&self.dir)?;
+            *lock(&self.locked) = Some(self.take_lock()?);
+            if self.staging.exists() {
+                std::fs::remove_dir_all(&self.staging)?;
+            }
+            *prepared = true;
+        }
+        Ok(())
+    }
+
+    /// Opens and locks [`LOCK`]. The holder deletes the file before it lets go, so a lock
+    /// taken on a file that was deleted meanwhile guards nothing: then it tries again.
+    fn take_lock(&self) -> io::Result<std::fs::File> {
+        let path = self.dir.join(LOCK);
+        loop {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
-                .open(self.dir.join(LOCK))?;
+                .open(&path)?;
             match file.try_lock() {
-                Ok(()) => *lock(&self.locked) = Some(file),
+                Ok(()) if same_file(&file, &path) => return Ok(file),
+                Ok(()) => continue,
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(io::Error::new(
                         io::ErrorKind::ResourceBusy,
@@ -77,12 +92,7 @@ impl Output {
                 }
                 Err(std::fs::TryLockError::Error(e)) => return Err(e),
             }
-            if self.staging.exists() {
-                std::fs::remove_dir_all(&self.staging)?;
-            }
-            *prepared = true;
         }
-        Ok(())
     }
 
     /// Stages one file (`rel` uses `/` separators), replacing what was staged under that
@@ -185,6 +195,22 @@ impl Output {
 }
 
 /// Locks a mutex; a thread that panicked while holding it cannot leave these sets invalid.
+/// Whether the open `file` is still the one at `path` (not deleted or replaced).
+#[cfg(unix)]
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Windows does not delete a file another process holds open, so the file cannot change.
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::File, path: &Path) -> bool {
+    path.exists()
+}
+
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -289,6 +315,37 @@ mod tests {
         out.put("report.md", "x").expect("put");
         out.abort();
         assert!(!fresh.exists());
+    }
+
+    #[test]
+    fn a_lock_taken_on_a_deleted_lock_file_is_taken_again() {
+        // A compile that opened the lock file just before its holder deleted it and let go
+        // must not keep a lock nobody else can see.
+        let dir = Scratch::new("relock");
+        let path = dir.path().join(LOCK);
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .expect("open")
+        };
+        let stale = open();
+        assert!(same_file(&stale, &path));
+        std::fs::remove_file(&path).expect("rm");
+        assert!(!same_file(&stale, &path), "deleted");
+        let current = open();
+        assert!(!same_file(&stale, &path), "replaced");
+        assert!(same_file(&current, &path));
+        drop(current);
+        let out = Output::create(dir.path());
+        let held = out.take_lock().expect("lock");
+        assert!(same_file(&held, &path));
+        assert!(matches!(
+            open().try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
     }
 
     #[test]

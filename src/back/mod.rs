@@ -45,7 +45,11 @@ pub fn pretty<T: json::Node>(v: &T) -> String {
         json::write_pretty(buf, v, 0);
         buf.push('\n');
         // One huge definition should not size the buffers for the rest of the run.
-        let room = if buf.capacity() > 16 << 20 { 0 } else { buf.capacity() };
+        let room = if buf.capacity() > 16 << 20 {
+            0
+        } else {
+            buf.capacity()
+        };
         let mut text = std::mem::replace(buf, String::with_capacity(room));
         // Kept texts (inline templates) should not hold a larger machine's room.
         if text.len() < text.capacity() / 2 {

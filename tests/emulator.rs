@@ -1182,8 +1182,6 @@ fn random_dags_respect_dependencies_and_stop_only_descendants_of_failures() {
     }
 }
 
-/// `jobnet2sfn deploy` against the emulator: creates everything, and a second deploy of the
-/// same directory succeeds and changes no ARN (idempotent).
 /// `jobnet2sfn compile` of the or_join example into `dir`.
 fn compile_or_join(dir: &Path) {
     let status = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
@@ -1195,67 +1193,72 @@ fn compile_or_join(dir: &Path) {
     assert!(status.success());
 }
 
-/// `jobnet2sfn deploy` of the or_join example's output in `dir` into `moto`; its stdout.
-fn cli_deploy(moto: &Moto, dir: &Path) -> String {
-    let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
-        .arg("deploy")
-        .arg(dir)
-        .args([
-            "--role-arn",
-            ROLE_ARN,
-            "--region",
-            REGION,
-            "--endpoint-url",
-            &moto.endpoint,
-        ])
-        .args([
-            "--param",
-            "FetchPrimaryFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:p",
-        ])
-        .args([
-            "--param",
-            "FetchBackupFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:b",
-        ])
-        .args([
-            "--param",
-            "RefreshCacheFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:r",
-        ])
-        .args([
-            "--param",
-            "EcsClusterArn=arn:aws:ecs:ap-northeast-1:123456789012:cluster/c",
-        ])
-        .args([
-            "--param",
-            "EcsTaskDefinitionArn=arn:aws:ecs:ap-northeast-1:123456789012:task-definition/t:1",
-        ])
-        .args([
-            "--param",
-            "EcsSubnetA=subnet-a",
-            "--param",
-            "EcsSubnetB=subnet-b",
-        ])
-        .args(["--param", "EcsSecurityGroup=sg-1"])
-        .args([
-            "--param",
-            "EcsTaskRoleArn=arn:aws:iam::123456789012:role/task",
-        ])
-        .args([
-            "--param",
-            "EcsTaskExecutionRoleArn=arn:aws:iam::123456789012:role/exec",
-        ])
+/// Runs `cli` (a `jobnet2sfn` command) against `moto` with the emulator's region, endpoint
+/// and test credentials; fails the test unless it succeeds. Its stdout.
+fn cli_against(moto: &Moto, cli: &mut Command) -> String {
+    let o = cli
+        .args(["--region", REGION, "--endpoint-url", &moto.endpoint])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .output()
-        .expect("deploy runs");
+        .expect("the CLI runs");
     assert!(
         o.status.success(),
-        "deploy failed: {}\nmoto log: {}",
+        "{cli:?} failed: {}\nmoto log: {}",
         String::from_utf8_lossy(&o.stderr),
         moto.log.display()
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
+/// `jobnet2sfn deploy` of the or_join example's output in `dir` into `moto`; its stdout.
+fn cli_deploy(moto: &Moto, dir: &Path) -> String {
+    cli_against(
+        moto,
+        Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+            .arg("deploy")
+            .arg(dir)
+            .args(["--role-arn", ROLE_ARN])
+            .args([
+                "--param",
+                "FetchPrimaryFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:p",
+            ])
+            .args([
+                "--param",
+                "FetchBackupFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:b",
+            ])
+            .args([
+                "--param",
+                "RefreshCacheFunctionArn=arn:aws:lambda:ap-northeast-1:123456789012:function:r",
+            ])
+            .args([
+                "--param",
+                "EcsClusterArn=arn:aws:ecs:ap-northeast-1:123456789012:cluster/c",
+            ])
+            .args([
+                "--param",
+                "EcsTaskDefinitionArn=arn:aws:ecs:ap-northeast-1:123456789012:task-definition/t:1",
+            ])
+            .args([
+                "--param",
+                "EcsSubnetA=subnet-a",
+                "--param",
+                "EcsSubnetB=subnet-b",
+            ])
+            .args(["--param", "EcsSecurityGroup=sg-1"])
+            .args([
+                "--param",
+                "EcsTaskRoleArn=arn:aws:iam::123456789012:role/task",
+            ])
+            .args([
+                "--param",
+                "EcsTaskExecutionRoleArn=arn:aws:iam::123456789012:role/exec",
+            ]),
+    )
+}
+
+/// `jobnet2sfn deploy` against the emulator: creates everything, and a second deploy of the
+/// same directory succeeds and changes no ARN (idempotent).
 #[test]
 fn cli_deploy_is_idempotent() {
     let moto = moto();
@@ -1388,28 +1391,15 @@ fn holidays_push_loads_the_calendar_table() {
         req.send().await.expect("create the calendar table");
     });
     for _ in 0..2 {
-        let o = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
-            .args(["holidays", "push"])
-            .arg(&dir)
-            .args([
-                "--table",
-                table,
-                "--region",
-                REGION,
-                "--endpoint-url",
-                &moto.endpoint,
-            ])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .output()
-            .expect("push runs");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        // Two calendars in the example, 365 days of 2027 each.
-        assert!(
-            String::from_utf8_lossy(&o.stdout).contains("wrote 730 calendar item(s)"),
-            "{}",
-            String::from_utf8_lossy(&o.stdout)
+        let out = cli_against(
+            &moto,
+            Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+                .args(["holidays", "push"])
+                .arg(&dir)
+                .args(["--table", table]),
         );
+        // Two calendars in the example, 365 days of 2027 each.
+        assert!(out.contains("wrote 730 calendar item(s)"), "{out}");
     }
     rt.block_on(async {
         let mut opts = DeployOptions::new(ROLE_ARN);
@@ -1937,30 +1927,23 @@ jobnets:
     });
 
     // The CLI reads the same records.
-    let out = Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
-        .args([
-            "status",
-            "t_ops",
-            "--date",
-            "2027-01-04",
-            "--format",
-            "json",
-            "--table",
-        ])
-        .arg(format!("jobnet2sfn-{}", jobnet2sfn::back::asl::RUN_TABLE))
-        .arg("--dir")
-        .arg(&dir)
-        .args(["--endpoint-url", &moto.endpoint, "--region", REGION])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .expect("run the CLI");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = cli_against(
+        &moto,
+        Command::new(env!("CARGO_BIN_EXE_jobnet2sfn"))
+            .args([
+                "status",
+                "t_ops",
+                "--date",
+                "2027-01-04",
+                "--format",
+                "json",
+                "--table",
+            ])
+            .arg(format!("jobnet2sfn-{}", jobnet2sfn::back::asl::RUN_TABLE))
+            .arg("--dir")
+            .arg(&dir),
     );
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON rows");
+    let rows: Vec<Value> = serde_json::from_str(&out).expect("JSON rows");
     assert_eq!(rows.len(), 4);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -73,11 +73,7 @@ impl Output {
     fn take_lock(&self) -> io::Result<std::fs::File> {
         let path = self.dir.join(LOCK);
         loop {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
+            let file = open_lock(&path)?;
             match file.try_lock() {
                 Ok(()) if same_file(&file, &path) => return Ok(file),
                 Ok(()) => continue,
@@ -194,7 +190,15 @@ impl Output {
     }
 }
 
-/// Locks a mutex; a thread that panicked while holding it cannot leave these sets invalid.
+/// Opens (creating it if need be) the lock file at `path`, without truncating it.
+fn open_lock(path: &Path) -> io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
 /// Whether the open `file` is still the one at `path` (not deleted or replaced).
 #[cfg(unix)]
 fn same_file(file: &std::fs::File, path: &Path) -> bool {
@@ -211,6 +215,7 @@ fn same_file(_: &std::fs::File, path: &Path) -> bool {
     path.exists()
 }
 
+/// Locks a mutex; a thread that panicked while holding it cannot leave these sets invalid.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -323,14 +328,7 @@ mod tests {
         // must not keep a lock nobody else can see.
         let dir = Scratch::new("relock");
         let path = dir.path().join(LOCK);
-        let open = || {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .expect("open")
-        };
+        let open = || open_lock(&path).expect("open");
         let stale = open();
         assert!(same_file(&stale, &path));
         std::fs::remove_file(&path).expect("rm");

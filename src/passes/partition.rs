@@ -389,12 +389,10 @@ impl Partitioner<'_> {
         }
         let mut out = Vec::new();
         let mut cost = base;
-        for (g, keep) in groups.into_iter().zip(keep) {
+        for ((g, keep), inline) in groups.into_iter().zip(keep).zip(inline) {
             if keep {
-                for (b, c) in g {
-                    out.push(b);
-                    cost = cost + c + per_item;
-                }
+                out.extend(g.into_iter().map(|(b, _)| b));
+                cost = cost + inline;
             } else {
                 let (b, c) = self.group_block(g, parallel, reason);
                 out.push(b);

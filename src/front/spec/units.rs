@@ -126,6 +126,7 @@ fn read_items<'t>(items: &[&'t Node], p: &Pending<'t>) -> Vec<(Option<Built<'t>>
 const PARALLEL_LISTS: usize = 16;
 
 /// A `units:` (or `jobnets:`) list still to walk.
+#[derive(Clone)]
 struct Pending<'t> {
     list: &'t Node,
     parent: Option<UnitId>,
@@ -175,7 +176,7 @@ pub struct Lower<'p> {
     project: &'p mut Project,
     r: Reader<'p>,
     sets: Vec<RefSet>,
-    /// Threads for the walk of a file with many root jobnets.
+    /// Threads for the walk (one: the walk stays on this thread).
     threads: usize,
     /// Children given to units of another arena (a walk on another thread writes into an
     /// arena that continues the shared one).
@@ -251,61 +252,48 @@ impl<'p> Lower<'p> {
             self.unit_list(p, &mut stack);
         }
         stack.reverse();
-        let threads = self.threads;
-        self.walk_lists(stack, threads);
+        self.walk_lists(stack);
         self.resolve();
     }
 
+    /// Walks `stack` and everything below it, depth first, the top first.
+    fn walk(&mut self, mut stack: Vec<Pending<'_>>) {
+        while let Some(p) = stack.pop() {
+            self.unit_list(p, &mut stack);
+        }
+    }
+
     /// Walks the waiting `lists` (in the order the serial walk takes them) and everything
-    /// below them on `threads` threads.
+    /// below them, on every core unless `threads` is one.
     ///
     /// The result is the serial walk's, id for id: that walk is depth first, so the units
-    /// below each list take one contiguous range of ids after those already allocated. A
-    /// thread walks its share of the lists into an arena that continues this one at
+    /// below each list take one contiguous range of ids after those already allocated. Each
+    /// core walks a share of consecutive lists into an arena that continues this one at
     /// `base`; its units are then appended here with their ids shifted past the earlier
-    /// threads' units, its reference sets and diagnostics follow in order, and the
-    /// children it gave units below `base` (the lists' own nets) are set here.
-    fn walk_lists<'t>(&mut self, lists: Vec<Pending<'t>>, threads: usize) {
-        let walk = |lower: &mut Lower<'_>, share: Vec<Pending<'t>>| {
-            let mut stack = share;
-            stack.reverse();
-            while let Some(p) = stack.pop() {
-                lower.unit_list(p, &mut stack);
-            }
-        };
-        if threads < 2 || lists.len() < 2 {
-            walk(self, lists);
+    /// shares' units, its reference sets and diagnostics follow in order, and the children
+    /// it gave units below `base` (the lists' own nets) are set here.
+    fn walk_lists(&mut self, mut lists: Vec<Pending<'_>>) {
+        if self.threads < 2 || lists.len() < 2 {
+            lists.reverse();
+            self.walk(lists);
             return;
         }
         let base = self.project.units.len();
-        let per = lists.len().div_ceil(threads);
-        let mut shares: Vec<Vec<Pending<'t>>> = Vec::new();
-        let mut lists = lists.into_iter().peekable();
-        while lists.peek().is_some() {
-            shares.push(lists.by_ref().take(per).collect());
-        }
-        let parts = std::thread::scope(|s| {
-            let handles: Vec<_> = shares
-                .into_iter()
-                .map(|share| {
-                    s.spawn(move || {
-                        let mut project = Project {
-                            units: Arena::continuing(base),
-                            ..Project::default()
-                        };
-                        let mut diags = Diagnostics::default();
-                        let mut lower = Lower::new(&mut project, &mut diags, 1);
-                        walk(&mut lower, share);
-                        let sets = std::mem::take(&mut lower.sets);
-                        let foreign = std::mem::take(&mut lower.foreign);
-                        (project.units.into_items(), sets, foreign, diags)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect::<Vec<_>>()
+        // One share of consecutive lists per core: an arena per list cost more to merge.
+        let shares: Vec<&[Pending<'_>]> = lists
+            .chunks(lists.len().div_ceil(crate::par::cores()))
+            .collect();
+        let parts = crate::par::par_map(&shares, |share| {
+            let mut project = Project {
+                units: Arena::continuing(base),
+                ..Project::default()
+            };
+            let mut diags = Diagnostics::default();
+            let mut lower = Lower::new(&mut project, &mut diags, 1);
+            lower.walk(share.iter().rev().cloned().collect());
+            let sets = std::mem::take(&mut lower.sets);
+            let foreign = std::mem::take(&mut lower.foreign);
+            (project.units.into_items(), sets, foreign, diags)
         });
         let added = parts.iter().map(|(units, ..)| units.len()).sum();
         self.project.units.reserve(added);

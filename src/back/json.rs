@@ -64,7 +64,7 @@ pub fn write_pretty<T: Node>(out: &mut String, v: &T, level: usize) {
                 write!(out, "{n}")
             };
         }
-        View::Str(s) => write_str(out, s),
+        View::Str(s) => write_str(out, s, "\""),
         View::Array([]) => out.push_str("[]"),
         View::Array(a) => {
             out.push('[');
@@ -80,14 +80,7 @@ pub fn write_pretty<T: Node>(out: &mut String, v: &T, level: usize) {
             out.push('{');
             for (i, (k, x)) in m.enumerate() {
                 new_line(out, i > 0, level + 1);
-                if needs_escape(k) {
-                    write_str(out, k);
-                    out.push_str(": ");
-                } else {
-                    out.push('"');
-                    out.push_str(k);
-                    out.push_str("\": ");
-                }
+                write_str(out, k, "\": ");
                 write_pretty(out, x, level + 1);
             }
             new_line(out, false, level);
@@ -153,11 +146,6 @@ fn new_line(out: &mut String, comma: bool, level: usize) {
     }
 }
 
-/// Whether a string needs an escape (nearly every generated string does not).
-fn needs_escape(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
 /// The escape serde_json writes for a byte, if any.
 fn escape(b: u8) -> Option<&'static str> {
     const HEX: [&str; 32] = [
@@ -174,14 +162,16 @@ fn escape(b: u8) -> Option<&'static str> {
     }
 }
 
-fn write_str(out: &mut String, s: &str) {
+/// Writes `s` quoted and escaped, then `close` (its closing quote, and after a key the
+/// `: ` too, in one copy).
+fn write_str(out: &mut String, s: &str, close: &str) {
     out.push('"');
     let bytes = s.as_bytes();
     // Nearly every generated string needs no escape: check with a loop the compiler
     // vectorises, then copy it whole.
-    if !needs_escape(s) {
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
         out.push_str(s);
-        out.push('"');
+        out.push_str(close);
         return;
     }
     let mut start = 0;
@@ -194,7 +184,7 @@ fn write_str(out: &mut String, s: &str) {
         }
     }
     out.push_str(&s[start..]);
-    out.push('"');
+    out.push_str(close);
 }
 
 fn str_len(s: &str) -> usize {

@@ -71,7 +71,7 @@ pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
     load_on(project, file, diags, crate::par::cores());
 }
 
-/// [`load`] with the walk of many root jobnets spread over `threads` (tests compare).
+/// [`load`] with the walk spread over `threads` (one: on this thread; tests compare).
 fn load_on(project: &mut Project, file: FileId, diags: &mut Diagnostics, threads: usize) {
     let text = &project.sources.get(file).text;
     let large = text.len() > BACKGROUND_DROP;

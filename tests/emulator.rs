@@ -205,11 +205,8 @@ struct Env {
     tables: BTreeMap<String, String>,
 }
 
-/// Deploys one output directory plus the test helper machine. Deploys of concurrently running
-/// tests are serialised: both create the shared table and helper.
-async fn deploy(moto: &Moto, dir: &Path) -> Env {
-    static DEPLOYING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _guard = DEPLOYING.lock().await;
+/// Deploy options that reach `moto`: its endpoint and region, test credentials.
+fn moto_options(moto: &Moto) -> DeployOptions {
     let mut opts = DeployOptions::new(ROLE_ARN);
     opts.endpoint_url = Some(moto.endpoint.clone());
     opts.region = Some(REGION.into());
@@ -217,6 +214,15 @@ async fn deploy(moto: &Moto, dir: &Path) -> Env {
         access_key_id: "testing".into(),
         secret_access_key: "testing".into(),
     });
+    opts
+}
+
+/// Deploys one output directory plus the test helper machine. Deploys of concurrently running
+/// tests are serialised: both create the shared table and helper.
+async fn deploy(moto: &Moto, dir: &Path) -> Env {
+    static DEPLOYING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _guard = DEPLOYING.lock().await;
+    let mut opts = moto_options(moto);
     let clients = AwsClients::connect(&opts).await;
     let child = testkit::deploy_test_child(&clients, ROLE_ARN)
         .await
@@ -1285,13 +1291,7 @@ fn concurrent_deploys_all_succeed() {
     let moto = start_moto();
     let dir = tempdir("deploy-race");
     compile_or_join(&dir);
-    let mut opts = DeployOptions::new(ROLE_ARN);
-    opts.endpoint_url = Some(moto.endpoint.clone());
-    opts.region = Some(REGION.into());
-    opts.credentials = Some(jobnet2sfn::aws::deploy::StaticCredentials {
-        access_key_id: "testing".into(),
-        secret_access_key: "testing".into(),
-    });
+    let mut opts = moto_options(&moto);
     for (k, v) in [
         (
             "FetchPrimaryFunctionArn",
@@ -1355,13 +1355,7 @@ fn holidays_push_loads_the_calendar_table() {
     let rt = runtime();
     let table = "calendar-push-test";
     rt.block_on(async {
-        let mut opts = DeployOptions::new(ROLE_ARN);
-        opts.endpoint_url = Some(moto.endpoint.clone());
-        opts.region = Some(REGION.into());
-        opts.credentials = Some(jobnet2sfn::aws::deploy::StaticCredentials {
-            access_key_id: "testing".into(),
-            secret_access_key: "testing".into(),
-        });
+        let opts = moto_options(&moto);
         let c = AwsClients::connect(&opts).await;
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -1402,13 +1396,7 @@ fn holidays_push_loads_the_calendar_table() {
         assert!(out.contains("wrote 730 calendar item(s)"), "{out}");
     }
     rt.block_on(async {
-        let mut opts = DeployOptions::new(ROLE_ARN);
-        opts.endpoint_url = Some(moto.endpoint.clone());
-        opts.region = Some(REGION.into());
-        opts.credentials = Some(jobnet2sfn::aws::deploy::StaticCredentials {
-            access_key_id: "testing".into(),
-            secret_access_key: "testing".into(),
-        });
+        let opts = moto_options(&moto);
         let c = AwsClients::connect(&opts).await;
         use aws_sdk_dynamodb::types::AttributeValue;
         let item = c

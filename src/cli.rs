@@ -539,6 +539,18 @@ fn compile(a: CompileArgs) -> i32 {
         out.abort();
         return finish(&a.common, project, &mut diags, None, EXIT_INPUT, "");
     };
+    if out.unguarded() {
+        diags.push(
+            diag::Diagnostic::warning(
+                "W0009",
+                format!(
+                    "the file system of `{}` cannot lock files: a second compile into it at the same time would not have been refused",
+                    a.out.display()
+                ),
+            )
+            .hint("run one compile per output directory at a time"),
+        );
+    }
     let written = match written {
         Ok(()) => out.commit(),
         Err(e) => {

@@ -39,6 +39,9 @@ pub struct Output {
     /// The locked [`LOCK`] file, from the first file staged to commit or abort: a second
     /// compile into the same directory would clear this one's staged files.
     locked: Mutex<Option<std::fs::File>>,
+    /// Set when the file system cannot lock files (some network file systems): the compile
+    /// goes on without the guard and the caller warns.
+    unguarded: std::sync::atomic::AtomicBool,
 }
 
 impl Output {
@@ -52,7 +55,14 @@ impl Output {
             produced: Mutex::new(BTreeSet::new()),
             staged: Mutex::new(BTreeSet::new()),
             locked: Mutex::new(None),
+            unguarded: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Whether the output directory's file system refused to lock [`LOCK`], so that a
+    /// concurrent compile into it was not guarded against.
+    pub fn unguarded(&self) -> bool {
+        self.unguarded.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn prepare(&self) -> io::Result<()> {
@@ -85,6 +95,13 @@ impl Output {
                             self.dir.display()
                         ),
                     ))
+                }
+                // A file system without locks should not stop the compile: an output
+                // directory is nearly always written by one compile at a time.
+                Err(std::fs::TryLockError::Error(e)) if locks_unsupported(&e) => {
+                    self.unguarded
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(file);
                 }
                 Err(std::fs::TryLockError::Error(e)) => return Err(e),
             }
@@ -197,6 +214,20 @@ fn open_lock(path: &Path) -> io::Result<std::fs::File> {
         .truncate(false)
         .write(true)
         .open(path)
+}
+
+/// Whether a failed lock means the file system cannot lock at all (rather than a real
+/// error): `ENOLCK` from NFS without a lock manager, `EOPNOTSUPP`, or `ENOSYS` (which std
+/// reports as `Unsupported`).
+fn locks_unsupported(e: &io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    const NO_LOCKS: &[i32] = &[37, 95];
+    #[cfg(target_os = "macos")]
+    const NO_LOCKS: &[i32] = &[77, 45, 102];
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    const NO_LOCKS: &[i32] = &[];
+    e.kind() == io::ErrorKind::Unsupported
+        || e.raw_os_error().is_some_and(|c| NO_LOCKS.contains(&c))
 }
 
 /// Whether the open `file` is still the one at `path` (not deleted or replaced).
@@ -371,6 +402,32 @@ mod tests {
             .expect("put after the first ended");
         third.commit().expect("commit");
         assert_eq!(read(&d.join("report.md")), "third");
+    }
+
+    #[test]
+    fn file_systems_without_locks_are_told_from_real_errors() {
+        assert!(locks_unsupported(&io::Error::from(
+            io::ErrorKind::Unsupported
+        )));
+        #[cfg(target_os = "linux")]
+        {
+            assert!(
+                locks_unsupported(&io::Error::from_raw_os_error(37)),
+                "ENOLCK"
+            );
+            assert!(
+                locks_unsupported(&io::Error::from_raw_os_error(95)),
+                "EOPNOTSUPP"
+            );
+            assert!(!locks_unsupported(&io::Error::from_raw_os_error(5)), "EIO");
+            assert!(
+                !locks_unsupported(&io::Error::from_raw_os_error(13)),
+                "EACCES"
+            );
+        }
+        assert!(!locks_unsupported(&io::Error::from(
+            io::ErrorKind::PermissionDenied
+        )));
     }
 
     #[test]

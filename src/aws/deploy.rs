@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+    ScalarAttributeType, TableStatus,
 };
 use aws_sdk_sfn::types::{ExecutionStatus, StateMachineType};
 
@@ -329,7 +329,7 @@ async fn ensure_table(
     table: &ManifestTable,
 ) -> anyhow::Result<()> {
     match ddb.describe_table().table_name(name).send().await {
-        Ok(_) => return Ok(()),
+        Ok(d) => return wait_active(ddb, name, d.table().and_then(|t| t.table_status())).await,
         Err(e) => {
             let not_found = e
                 .as_service_error()
@@ -363,16 +363,68 @@ async fn ensure_table(
             );
     }
     match request.send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         // Created meanwhile: by another deploy, or by this request when the SDK retried it
         // after a slow answer (seen against the emulator under load). Either way it exists.
         Err(e)
             if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) =>
-        {
-            Ok(())
+                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(sdk_error(e, &format!("creating table {name:?}"))),
+    }
+    wait_active(ddb, name, None).await
+}
+
+/// How long a new table may stay CREATING: AWS takes seconds, rarely a minute.
+const TABLE_ACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Waits until table `name` is ACTIVE (`status` is what a describe already said, if one
+/// did): AWS answers CreateTable at once with CREATING, and writes to the table fail until
+/// it is ACTIVE, so pushing holidays right after creating it would fail.
+async fn wait_active(
+    ddb: &aws_sdk_dynamodb::Client,
+    name: &str,
+    mut status: Option<&TableStatus>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + TABLE_ACTIVE_TIMEOUT;
+    let mut pause = Duration::from_millis(200);
+    let mut described;
+    loop {
+        match status {
+            Some(TableStatus::Active) => return Ok(()),
+            // An updating table takes writes; these others will not become writable.
+            Some(TableStatus::Updating) => return Ok(()),
+            Some(
+                s @ (TableStatus::Deleting
+                | TableStatus::Archived
+                | TableStatus::Archiving
+                | TableStatus::InaccessibleEncryptionCredentials),
+            ) => {
+                bail!("table {name:?} is {}: it cannot take items", s.as_str())
+            }
+            _ => {}
         }
-        Err(e) => Err(sdk_error(e, &format!("creating table {name:?}"))),
+        if status.is_some() {
+            if Instant::now() >= deadline {
+                bail!(
+                    "table {name:?} is still {} after {TABLE_ACTIVE_TIMEOUT:?}",
+                    status.map_or("unknown", |s| s.as_str())
+                );
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+        described = ddb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error(e, &format!("describing table {name:?}")))?;
+        status = Some(
+            described
+                .table()
+                .and_then(|t| t.table_status())
+                .unwrap_or(&TableStatus::Active),
+        );
     }
 }
 

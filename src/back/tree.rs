@@ -91,19 +91,26 @@ impl Map {
         None
     }
 
-    /// Appends a literal key of a `tree!` object without looking for it first: a literal
-    /// written twice in one object is a bug in the back-end (tests run with the check).
+    /// The object of a `tree!` literal, its entries in an exact-size vector (tiny objects
+    /// such as `{"S": …}` are most of a definition). A key written twice in one literal is
+    /// a bug in the back-end (tests run with the check).
     #[doc(hidden)]
-    pub fn push_literal(&mut self, key: &'static str, value: Tree) {
+    pub fn from_literal(entries: Vec<(Str, Tree)>) -> Map {
         debug_assert!(
-            self.position(key).is_none(),
-            "`{key}` twice in one tree! object"
+            entries
+                .iter()
+                .enumerate()
+                .all(|(i, (k, _))| entries[..i].iter().all(|(e, _)| e != k)),
+            "a key twice in one tree! object"
         );
-        if self.index.is_some() || self.entries.len() >= INDEXED {
-            let _ = self.insert(key, value);
-        } else {
-            self.entries.push((Str::Borrowed(key), value));
+        let mut map = Map {
+            entries,
+            index: None,
+        };
+        if map.entries.len() > INDEXED {
+            map.reindex();
         }
+        map
     }
 
     pub fn get(&self, key: &str) -> Option<&Tree> {
@@ -745,53 +752,51 @@ macro_rules! tree_internal {
         $crate::tree_internal!(@array [$($elems,)*] $($rest)*)
     };
 
-    (@object $object:ident () () ()) => {};
-    (@object $object:ident [$key:literal] ($value:expr) , $($rest:tt)*) => {
-        $object.push_literal($key, $value);
-        $crate::tree_internal!(@object $object () ($($rest)*) ($($rest)*));
+    (@object [$($out:expr,)*] () () ()) => { vec![$($out,)*] };
+    (@object [$($out:expr,)*] [$key:literal] ($value:expr) , $($rest:tt)*) => {
+        $crate::tree_internal!(@object [$($out,)* ($crate::back::tree::Str::Borrowed($key), $value),] () ($($rest)*) ($($rest)*))
     };
-    (@object $object:ident [$key:literal] ($value:expr)) => {
-        $object.push_literal($key, $value);
+    (@object [$($out:expr,)*] [$key:literal] ($value:expr)) => {
+        vec![$($out,)* ($crate::back::tree::Str::Borrowed($key), $value)]
     };
-    (@object $object:ident [$($key:tt)+] ($value:expr) , $($rest:tt)*) => {
-        let _ = $object.insert(($($key)+), $value);
-        $crate::tree_internal!(@object $object () ($($rest)*) ($($rest)*));
+    (@object [$($out:expr,)*] [$($key:tt)+] ($value:expr) , $($rest:tt)*) => {
+        $crate::tree_internal!(@object [$($out,)* ($crate::back::tree::Str::from($($key)+), $value),] () ($($rest)*) ($($rest)*))
     };
-    (@object $object:ident [$($key:tt)+] ($value:expr)) => {
-        let _ = $object.insert(($($key)+), $value);
+    (@object [$($out:expr,)*] [$($key:tt)+] ($value:expr)) => {
+        vec![$($out,)* ($crate::back::tree::Str::from($($key)+), $value)]
     };
-    (@object $object:ident ($($key:tt)+) (: null $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::tree_internal!(null)) $($rest)*);
+    (@object $out:tt ($($key:tt)+) (: null $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::tree_internal!(null)) $($rest)*)
     };
-    (@object $object:ident ($($key:tt)+) (: true $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::tree_internal!(true)) $($rest)*);
+    (@object $out:tt ($($key:tt)+) (: true $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::tree_internal!(true)) $($rest)*)
     };
-    (@object $object:ident ($($key:tt)+) (: false $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::tree_internal!(false)) $($rest)*);
+    (@object $out:tt ($($key:tt)+) (: false $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::tree_internal!(false)) $($rest)*)
     };
-    (@object $object:ident ($($key:tt)+) (: [$($array:tt)*] $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::tree_internal!([$($array)*])) $($rest)*);
+    (@object $out:tt ($($key:tt)+) (: [$($array:tt)*] $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::tree_internal!([$($array)*])) $($rest)*)
     };
-    (@object $object:ident ($($key:tt)+) (: {$($map:tt)*} $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::tree_internal!({$($map)*})) $($rest)*);
+    (@object $out:tt ($($key:tt)+) (: {$($map:tt)*} $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::tree_internal!({$($map)*})) $($rest)*)
     };
-    (@object $object:ident ($($key:tt)+) (: $value:literal , $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::back::tree::Lit::lit($value)) , $($rest)*);
+    (@object $out:tt ($($key:tt)+) (: $value:literal , $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::back::tree::Lit::lit($value)) , $($rest)*)
     };
-    (@object $object:ident ($($key:tt)+) (: $value:literal) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::back::tree::Lit::lit($value)));
+    (@object $out:tt ($($key:tt)+) (: $value:literal) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::back::tree::Lit::lit($value)))
     };
-    (@object $object:ident ($($key:tt)+) (: $value:expr , $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::tree_internal!($value)) , $($rest)*);
+    (@object $out:tt ($($key:tt)+) (: $value:expr , $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::tree_internal!($value)) , $($rest)*)
     };
-    (@object $object:ident ($($key:tt)+) (: $value:expr) $copy:tt) => {
-        $crate::tree_internal!(@object $object [$($key)+] ($crate::tree_internal!($value)));
+    (@object $out:tt ($($key:tt)+) (: $value:expr) $copy:tt) => {
+        $crate::tree_internal!(@object $out [$($key)+] ($crate::tree_internal!($value)))
     };
-    (@object $object:ident () (($key:expr) : $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object ($key) (: $($rest)*) (: $($rest)*));
+    (@object $out:tt () (($key:expr) : $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out ($key) (: $($rest)*) (: $($rest)*))
     };
-    (@object $object:ident ($($key:tt)*) ($tt:tt $($rest:tt)*) $copy:tt) => {
-        $crate::tree_internal!(@object $object ($($key)* $tt) ($($rest)*) ($($rest)*));
+    (@object $out:tt ($($key:tt)*) ($tt:tt $($rest:tt)*) $copy:tt) => {
+        $crate::tree_internal!(@object $out ($($key)* $tt) ($($rest)*) ($($rest)*))
     };
 
     (null) => { $crate::back::tree::Tree::Null };
@@ -803,11 +808,9 @@ macro_rules! tree_internal {
     };
     ({}) => { $crate::back::tree::Tree::Object($crate::back::tree::Map::new()) };
     ({ $($tt:tt)+ }) => {
-        $crate::back::tree::Tree::Object({
-            let mut object = $crate::back::tree::Map::with_capacity(8);
-            $crate::tree_internal!(@object object () ($($tt)+) ($($tt)+));
-            object
-        })
+        $crate::back::tree::Tree::Object($crate::back::tree::Map::from_literal(
+            $crate::tree_internal!(@object [] () ($($tt)+) ($($tt)+))
+        ))
     };
     ($other:literal) => { $crate::back::tree::Lit::lit($other) };
     ($other:expr) => { $crate::back::tree::ToTree::to_tree(&$other) };

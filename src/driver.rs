@@ -474,7 +474,7 @@ pub fn compile_into(
             .filter_map(|m| Some((report::machine_file(&m.name), m.text()?)))
             .collect()
     };
-    let mut report = report::build(project, &outputs);
+    let mut report = report::build(project, &mut outputs);
     report.jp1 = jp1.to_vec();
     // The remaining files are independent of each other; on large inputs (runs.json and
     // the reports list every unit) writing them one after the other left a core idle.

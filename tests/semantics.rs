@@ -290,7 +290,7 @@ fn check(units: &[Entry], budgets: Budgets) {
     // Monitor executions are named `{runId}-m-{key}`; the mapping names each unit's
     // `monitor.{key}.arm|off` states.
     let mut key_of = BTreeMap::new();
-    for (unit, states) in &out.mapping {
+    for (unit, states) in &compiled.report.jobnets[0].mapping {
         for st in states {
             if let Some(key) = st
                 .strip_prefix("monitor.")

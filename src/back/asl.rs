@@ -202,7 +202,8 @@ pub struct JobnetOutput {
     pub root: UnitId,
     pub machine_base: String,
     pub machines: Vec<Machine>,
-    /// Unit path → state names (in the machine that holds them).
+    /// Unit path → state names (in the machine that holds them); moved into the report by
+    /// [`crate::back::report::build`].
     pub mapping: BTreeMap<String, Vec<String>>,
     /// CloudFormation parameter name → description.
     pub parameters: BTreeMap<String, String>,
@@ -934,11 +935,14 @@ impl<'a> Emitter<'a> {
         if self.pruned.is_empty() {
             return;
         }
-        let gone: HashSet<String> = std::mem::take(&mut self.pruned).into_iter().collect();
+        let pruned = std::mem::take(&mut self.pruned);
+        // Every mapped state is looked up: a fast fixed hash, as for the state lists.
+        let gone: HashSet<&str, foldhash::fast::FixedState> =
+            pruned.iter().map(String::as_str).collect();
         let mut emptied = Vec::new();
         for (path, states) in self.mapping.iter_mut() {
             let before = states.len();
-            states.retain(|s| !gone.contains(s));
+            states.retain(|s| !gone.contains(s.as_str()));
             if states.is_empty() && before > 0 {
                 emptied.push(path.clone());
             }

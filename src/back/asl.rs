@@ -790,6 +790,8 @@ struct Emitter<'a> {
     errors: Vec<String>,
     iam: Vec<IamStatement>,
     events_rules: BTreeSet<String>,
+    /// The job extras last merged into the machine being built (see [`Emitter::emit_rendered`]).
+    merged_extras: Option<Arc<crate::back::templates::Extras>>,
     starts: BTreeSet<String>,
     placeholders: BTreeSet<String>,
     machine_refs: BTreeMap<String, String>,
@@ -878,6 +880,7 @@ impl<'a> Emitter<'a> {
             errors: Vec::new(),
             iam: Vec::new(),
             events_rules: BTreeSet::new(),
+            merged_extras: None,
             starts: BTreeSet::new(),
             placeholders: BTreeSet::new(),
             machine_refs: BTreeMap::new(),
@@ -992,6 +995,8 @@ impl<'a> Emitter<'a> {
         // Step Functions rejects unreachable states; they arise only where the source has
         // a unit that can never run (a recovery unit behind a unit that cannot fail).
         prune_unreachable(&mut definition, &mut self.pruned);
+        // The next machine starts without the extras merged into this one.
+        self.merged_extras = None;
         let mut machine = Machine {
             name: name.to_string(),
             role,
@@ -2193,16 +2198,29 @@ impl<'a> Emitter<'a> {
             return;
         };
         let name = name.to_string();
-        for (k, v) in &rendered.parameters {
-            self.parameters
-                .entry(k.clone())
-                .or_insert_with(|| v.clone());
+        // Jobs of one type share their extras: merged once per machine, not once per job.
+        if !self
+            .merged_extras
+            .as_ref()
+            .is_some_and(|m| Arc::ptr_eq(m, &rendered.extras))
+        {
+            let extras = &rendered.extras;
+            for (k, v) in &extras.parameters {
+                self.parameters
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
+            }
+            for s in &extras.iam {
+                if !self.iam.contains(s) {
+                    self.iam.push(s.clone());
+                }
+            }
+            if let Some(r) = &extras.events_rule {
+                self.events_rules.insert(r.clone());
+            }
+            self.tables.extend(extras.tables.iter().cloned());
+            self.merged_extras = Some(Arc::clone(extras));
         }
-        self.iam.extend(rendered.iam.iter().cloned());
-        if let Some(r) = &rendered.events_rule {
-            self.events_rules.insert(r.clone());
-        }
-        self.tables.extend(rendered.tables.iter().cloned());
 
         let count = rendered.states.len();
         let names: Vec<String> = (0..count)

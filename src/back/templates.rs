@@ -4,9 +4,11 @@
 
 use crate::back::tree::Tree;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 const BUILTIN: &[(&str, &str)] = &[
     (
@@ -69,6 +71,16 @@ pub struct Rendered {
     pub rc: Option<RcSource>,
     /// Check the default threshold (rc > 0 is abnormal) even without explicit thresholds.
     pub check_default_rc: bool,
+    /// What the job needs around its states; jobs of one type nearly always need the same,
+    /// so renderings with equal text share one (see [`Extras`]).
+    pub extras: Arc<Extras>,
+}
+
+/// The parts of a rendering that are not states: nearly always the same for every job of
+/// a type, so they are parsed once per distinct text and shared. A 100,000-job compile
+/// parsed, copied and merged them per job.
+#[derive(Debug, Default, PartialEq)]
+pub struct Extras {
     pub parameters: BTreeMap<String, String>,
     pub iam: Vec<IamStatement>,
     pub events_rule: Option<String>,
@@ -136,17 +148,123 @@ impl TemplateSet {
             .tera
             .render(job_type, &ctx)
             .map_err(|e| error_chain(&e))?;
-        let value: Tree = serde_json::from_str(&text)
-            .map_err(|e| format!("template `{job_type}` did not render valid JSON: {e}"))?;
-        parse_rendered(job_type, value)
+        parse_output(job_type, &text)
     }
 }
 
+/// A rendering's top-level members, unparsed.
+#[derive(serde::Deserialize)]
+struct RawOutput<'a> {
+    #[serde(borrow)]
+    state: Option<&'a RawValue>,
+    #[serde(borrow)]
+    states: Option<&'a RawValue>,
+    #[serde(borrow)]
+    rc: Option<&'a RawValue>,
+    #[serde(borrow)]
+    check_default_rc: Option<&'a RawValue>,
+    #[serde(borrow)]
+    parameters: Option<&'a RawValue>,
+    #[serde(borrow)]
+    iam: Option<&'a RawValue>,
+    #[serde(borrow)]
+    events_rule: Option<&'a RawValue>,
+    #[serde(borrow)]
+    tables: Option<&'a RawValue>,
+}
+
+/// How many distinct [`Extras`] texts a thread keeps (one per job type in practice).
+const EXTRAS_KEPT: usize = 64;
+
+/// Parses a template's output. The members are split out unparsed first, so that the
+/// extras are parsed only when their text differs from one seen before on this thread.
+/// Output that does not split that way (not an object, a member twice) takes the whole
+/// parse, which reports what is wrong.
+fn parse_output(job_type: &str, text: &str) -> Result<Rendered, String> {
+    let Ok(raw) = serde_json::from_str::<RawOutput<'_>>(text) else {
+        let value: Tree = serde_json::from_str(text)
+            .map_err(|e| format!("template `{job_type}` did not render valid JSON: {e}"))?;
+        return parse_rendered(job_type, value);
+    };
+    let tree = |v: Option<&RawValue>| -> Result<Option<Tree>, String> {
+        v.map(|v| serde_json::from_str::<Tree>(v.get()))
+            .transpose()
+            .map_err(|e| format!("template `{job_type}` did not render valid JSON: {e}"))
+    };
+    let parts = [raw.parameters, raw.iam, raw.events_rule, raw.tables];
+    let mut key = String::new();
+    for p in parts {
+        key.push_str(p.map_or("", RawValue::get));
+        // JSON text cannot hold a raw NUL, so the key is unambiguous.
+        key.push('\0');
+    }
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, Arc<Extras>, foldhash::fast::FixedState>> =
+            std::cell::RefCell::default();
+    }
+    let extras = match SEEN.with_borrow(|seen| seen.get(&key).cloned()) {
+        Some(e) => e,
+        None => {
+            let [parameters, iam, events_rule, tables] = parts.map(&tree);
+            let extras = Arc::new(extras_of(
+                job_type,
+                parameters?,
+                iam?,
+                events_rule?,
+                tables?,
+            )?);
+            SEEN.with_borrow_mut(|seen| {
+                if seen.len() >= EXTRAS_KEPT {
+                    seen.clear();
+                }
+                seen.insert(key, Arc::clone(&extras));
+            });
+            extras
+        }
+    };
+    Ok(Rendered {
+        states: states_of(job_type, tree(raw.state)?, tree(raw.states)?)?,
+        rc: rc_of(job_type, tree(raw.rc)?)?,
+        check_default_rc: tree(raw.check_default_rc)?
+            .as_ref()
+            .and_then(Tree::as_bool)
+            .unwrap_or(false),
+        extras,
+    })
+}
+
+/// Checks and takes apart a template's output parsed whole.
 fn parse_rendered(job_type: &str, value: Tree) -> Result<Rendered, String> {
     let Tree::Object(mut obj) = value else {
         return Err(format!("template `{job_type}` must render a JSON object"));
     };
-    let states = match (obj.remove("state"), obj.remove("states")) {
+    let states = states_of(job_type, obj.remove("state"), obj.remove("states"))?;
+    let rc = rc_of(job_type, obj.remove("rc"))?;
+    let check_default_rc = obj
+        .get("check_default_rc")
+        .and_then(Tree::as_bool)
+        .unwrap_or(false);
+    let extras = extras_of(
+        job_type,
+        obj.remove("parameters"),
+        obj.remove("iam"),
+        obj.remove("events_rule"),
+        obj.remove("tables"),
+    )?;
+    Ok(Rendered {
+        states,
+        rc,
+        check_default_rc,
+        extras: Arc::new(extras),
+    })
+}
+
+fn states_of(
+    job_type: &str,
+    state: Option<Tree>,
+    states: Option<Tree>,
+) -> Result<Vec<crate::back::tree::Map>, String> {
+    let states = match (state, states) {
         (Some(Tree::Object(s)), None) => vec![s],
         (None, Some(Tree::Array(list))) if !list.is_empty() => list
             .into_iter()
@@ -175,7 +293,11 @@ fn parse_rendered(job_type: &str, value: Tree) -> Result<Rendered, String> {
             }
         }
     }
-    let rc = match obj.remove("rc") {
+    Ok(states)
+}
+
+fn rc_of(job_type: &str, rc: Option<Tree>) -> Result<Option<RcSource>, String> {
+    Ok(match rc {
         None | Some(Tree::Null) => None,
         Some(Tree::Object(r)) => {
             let path = r
@@ -199,19 +321,25 @@ fn parse_rendered(job_type: &str, value: Tree) -> Result<Rendered, String> {
             }
         }
         Some(_) => return Err(format!("template `{job_type}`: `rc` must be an object")),
-    };
-    let check_default_rc = obj
-        .get("check_default_rc")
-        .and_then(Tree::as_bool)
-        .unwrap_or(false);
-    let parameters = match obj.remove("parameters") {
+    })
+}
+
+fn extras_of(
+    job_type: &str,
+    parameters: Option<Tree>,
+    iam: Option<Tree>,
+    events_rule: Option<Tree>,
+    tables: Option<Tree>,
+) -> Result<Extras, String> {
+    let parameters = match parameters {
         Some(Tree::Object(p)) => p
             .into_iter()
             .map(|(k, v)| (k.into_owned(), v.as_str().unwrap_or("").to_string()))
             .collect(),
         _ => BTreeMap::new(),
     };
-    let iam = match obj.remove("iam") {
+    let iam = match iam {
+        None | Some(Tree::Null) => Vec::new(),
         Some(v) => serde_json::from_value::<Vec<IamIn>>(Value::from(&v))
             .map_err(|e| format!("template `{job_type}`: bad `iam`: {e}"))?
             .into_iter()
@@ -220,14 +348,13 @@ fn parse_rendered(job_type: &str, value: Tree) -> Result<Rendered, String> {
                 resources: s.resource,
             })
             .collect(),
-        None => Vec::new(),
     };
-    let events_rule = obj
-        .get("events_rule")
+    let events_rule = events_rule
+        .as_ref()
         .and_then(Tree::as_str)
         .map(str::to_string);
-    let tables = obj
-        .get("tables")
+    let tables = tables
+        .as_ref()
         .and_then(Tree::as_array)
         .map(|a| {
             a.iter()
@@ -236,10 +363,7 @@ fn parse_rendered(job_type: &str, value: Tree) -> Result<Rendered, String> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Rendered {
-        states,
-        rc,
-        check_default_rc,
+    Ok(Extras {
         parameters,
         iam,
         events_rule,
@@ -291,6 +415,57 @@ mod tests {
             );
             assert!(r.is_ok(), "{name}: {r:?}");
         }
+    }
+
+    #[test]
+    fn output_split_by_members_reads_as_output_parsed_whole() {
+        let t = TemplateSet::load(None).unwrap();
+        let same = |a: &Rendered, b: &Rendered| {
+            let tree = |r: &Rendered| {
+                Value::from(&Tree::Array(
+                    r.states.iter().cloned().map(Tree::Object).collect(),
+                ))
+            };
+            assert_eq!(tree(a), tree(b));
+            assert_eq!(a.rc, b.rc);
+            assert_eq!(a.check_default_rc, b.check_default_rc);
+            assert_eq!(a.extras, b.extras);
+        };
+        for name in t.names() {
+            let ctx = tera::Context::from_value(ctx(json!({
+                "function": "arn:aws:lambda:ap-northeast-1:1:function:f",
+                "command": "run.sh", "environment": {"A": "1"}
+            })))
+            .unwrap();
+            let text = t.tera.render(name, &ctx).unwrap();
+            let split = parse_output(name, &text).unwrap();
+            let whole = parse_rendered(name, serde_json::from_str(&text).unwrap()).unwrap();
+            same(&split, &whole);
+            // The second rendering of a type shares the first one's extras.
+            let again = parse_output(name, &text).unwrap();
+            assert!(Arc::ptr_eq(&split.extras, &again.extras), "{name}");
+        }
+        // Output that does not split into members still says what is wrong with it.
+        let cases = [
+            ("[1]", "must render a JSON object"),
+            (
+                "{\"state\": {\"Type\": \"Pass\"}, \"state\": 1}",
+                "exactly one of",
+            ),
+            ("{\"state\": {\"Type\": \"Pass\"}, \"iam\": 3}", "bad `iam`"),
+            (
+                "{\"state\": {\"Type\": \"Pass\"}, \"rc\": {\"path\": \"x\"}}",
+                "JSONPath",
+            ),
+            ("{\"state\": ", "did not render valid JSON"),
+        ];
+        for (text, want) in cases {
+            let err = parse_output("x", text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        // A member given twice: the last one counts, as when parsed whole.
+        let twice = "{\"state\": {\"Type\": \"Task\"}, \"state\": {\"Type\": \"Pass\"}}";
+        assert_eq!(parse_output("x", twice).unwrap().states[0]["Type"], "Pass");
     }
 
     #[test]

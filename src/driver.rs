@@ -457,6 +457,7 @@ pub fn compile_into(
             }
         }
     }
+    check_machine_names(project, &outputs, diags);
     let years = opts
         .calendar_years
         .clone()
@@ -483,9 +484,16 @@ pub fn compile_into(
         let markdown = s.spawn(|| report::markdown(&report));
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
-        let mut template = cfn::template(&outputs, &opts.cfn);
-        schedule::add_schedules(&mut template, project, &outputs, diags);
-        files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
+        match cfn::template(&outputs, &opts.cfn, &templates) {
+            Ok(mut template) => {
+                schedule::add_schedules(&mut template, project, &outputs, diags);
+                files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(codes::E_TEMPLATES, format!("CloudFormation template: {e}"))
+                    .hint("fix the resource template, or remove it from the --templates directory"),
+            ),
+        }
         for (file, items) in calendars {
             files.insert(file, pretty(&items).into());
         }
@@ -498,6 +506,10 @@ pub fn compile_into(
         };
         (join(runs), join(markdown), json)
     });
+    // A resource template that failed leaves no template.yaml: nothing is written.
+    if diags.has_errors() {
+        return None;
+    }
     files.insert("runs.json".into(), runs.into());
     files.insert("report.md".into(), markdown.into());
     files.insert("report.json".into(), json.into());
@@ -518,6 +530,41 @@ pub fn compile_into(
         },
         written,
     ))
+}
+
+/// Two generated machines must not share a CloudFormation logical id (`a_b` and `a-b` are
+/// both `AB…`) or a file on a case-insensitive file system: the template would keep only
+/// one of them. Root names are checked by validation and a jobnet's parts are named apart
+/// by the partition; this catches a part of one jobnet meeting another jobnet's machine.
+fn check_machine_names(project: &Project, outputs: &[JobnetOutput], diags: &mut Diagnostics) {
+    let mut seen: std::collections::HashMap<String, (&str, crate::ir::UnitId)> =
+        std::collections::HashMap::new();
+    for o in outputs {
+        for m in &o.machines {
+            let keys = [
+                format!("id:{}", cfn::logical(&m.name)),
+                format!("file:{}", m.name.to_ascii_lowercase()),
+            ];
+            let clash = keys.iter().find_map(|k| seen.get(k).copied());
+            if let Some((other, root)) = clash {
+                diags.push(
+                    Diagnostic::error(
+                        "E0210",
+                        format!(
+                            "generated machines `{other}` (jobnet `{}`) and `{}` (jobnet `{}`) get the same CloudFormation logical id or file name",
+                            project.units[root].path, m.name, project.units[o.root].path
+                        ),
+                    )
+                    .at(project.units[o.root].span)
+                    .hint("rename one of the jobnets, or the unit whose name the split part takes"),
+                );
+                continue;
+            }
+            for k in keys {
+                seen.insert(k, (m.name.as_str(), o.root));
+            }
+        }
+    }
 }
 
 /// What [`split`] works with besides the plan.
@@ -760,5 +807,28 @@ mod tests {
         let a = run();
         assert_eq!(a, run());
         assert!(a.contains_key("statemachines/n.asl.json"), "{:?}", a.keys());
+    }
+
+    #[test]
+    fn a_machine_of_one_jobnet_that_meets_another_jobnet_s_is_an_error() {
+        // `a` gets a monitor machine `a-monitor`, the name of the other root jobnet.
+        let text = "version: 1\njobnets:\n  - name: a\n    units:\n      - {name: x, type: noop, end_delay: {after_own_start: 10}}\n  - name: a-monitor\n    units:\n      - {name: y, type: noop}\n";
+        let mut project = Project::default();
+        let mut diags = Diagnostics::default();
+        load_text(
+            &mut project,
+            "t.yaml",
+            text.into(),
+            InputFormat::Auto,
+            &mut diags,
+        );
+        assert!(!diags.has_errors(), "{:?}", diags.items);
+        assert!(compile(&project, &CompileOptions::default(), &mut diags).is_none());
+        let d = diags
+            .items
+            .iter()
+            .find(|d| d.code == "E0210")
+            .expect("E0210");
+        assert!(d.message.contains("`a-monitor`"), "{}", d.message);
     }
 }

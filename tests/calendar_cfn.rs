@@ -15,7 +15,13 @@ fn scheduled_example_gets_gate_schedules_and_calendars() {
     let project = load(&[path], &LoadOptions::default(), &mut diags);
     // `compile` puts the gate in front of scheduled jobnets itself.
     let compiled = compile(&project, &CompileOptions::default(), &mut diags).expect("compiles");
-    let mut template = cfn::template(&compiled.outputs, &CompileOptions::default().cfn);
+    let templates = jobnet2sfn::back::templates::TemplateSet::load(None).expect("templates");
+    let mut template = cfn::template(
+        &compiled.outputs,
+        &CompileOptions::default().cfn,
+        &templates,
+    )
+    .expect("template");
     schedule::add_schedules(&mut template, &project, &compiled.outputs, &mut diags);
     assert!(!diags.has_errors(), "{:?}", diags.items);
 

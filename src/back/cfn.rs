@@ -4,7 +4,7 @@
 //! (and the emulator tests) read instead of parsing YAML.
 
 use crate::back::asl::{JobnetOutput, Machine, Role, ALERT_TOPIC};
-use crate::back::templates::IamStatement;
+use crate::back::templates::{IamStatement, TemplateSet};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -132,7 +132,13 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
     params
 }
 
-pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
+/// The CloudFormation template. Resources are written by the resource templates of
+/// `templates` (`state_machine`, `table`, `alert_topic`); an error names the template.
+pub fn template(
+    outputs: &[JobnetOutput],
+    opts: &CfnOptions,
+    templates: &TemplateSet,
+) -> Result<Value, String> {
     let tables = all_tables(outputs);
     let mut parameters = Map::new();
     parameters.insert(
@@ -193,22 +199,8 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
     }
     let mut resources = Map::new();
     for t in &tables {
-        resources.insert(
-            t.clone(),
-            json!({
-                "Type": "AWS::DynamoDB::Table",
-                "DeletionPolicy": "Retain",
-                "UpdateReplacePolicy": "Retain",
-                "Properties": {
-                    "BillingMode": "PAY_PER_REQUEST",
-                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                    "SSESpecification": {"SSEEnabled": true},
-                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
-                    "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": true}
-                }
-            }),
-        );
+        let rendered = templates.render_resources("table", json!({"table": {"id": t}}))?;
+        add_resources(&mut resources, "table", rendered, std::slice::from_ref(t))?;
     }
     let mut outputs_section = Map::new();
     let alerts = outputs
@@ -216,16 +208,14 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
         .flat_map(|o| &o.machines)
         .any(|m| m.placeholders.contains(ALERT_TOPIC));
     if alerts {
-        resources.insert(
-            ALERT_TOPIC.into(),
-            json!({
-                "Type": "AWS::SNS::Topic",
-                "Properties": {
-                    "DisplayName": "jobnet2sfn alerts",
-                    "KmsMasterKeyId": "alias/aws/sns"
-                }
-            }),
-        );
+        let rendered =
+            templates.render_resources("alert_topic", json!({"topic": {"id": ALERT_TOPIC}}))?;
+        add_resources(
+            &mut resources,
+            "alert_topic",
+            rendered,
+            &[ALERT_TOPIC.into()],
+        )?;
         outputs_section.insert(
             "AlertTopicArn".into(),
             json!({"Description": "Subscribe operators here (e-mail, HTTPS, or a queue inside the VPC); reachable through an SNS VPC endpoint", "Value": {"Ref": ALERT_TOPIC}}),
@@ -295,46 +285,25 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
             }
         }
         let root_id = root.map(|r| logical(&r.name));
-        for m in &o.machines {
+        // Each machine's resources are rendered on every core (a large input has thousands)
+        // and added in order.
+        let rendered = crate::par::par_map(&o.machines, |m| {
             let id = logical(&m.name);
             let owner = match (&m.role, &root_id) {
                 (Role::Child | Role::Monitor, Some(r)) => r.clone(),
                 (Role::Continuation, Some(r)) if compact => r.clone(),
                 _ => id.clone(),
             };
-            if owner == id {
-                resources.insert(
-                    format!("{id}LogGroup"),
-                    json!({
-                        "Type": "AWS::Logs::LogGroup",
-                        "DeletionPolicy": "Delete",
-                        "UpdateReplacePolicy": "Delete",
-                        "Properties": {
-                            "LogGroupName": format!("/aws/vendedlogs/states/jobnet2sfn/{}", m.name),
-                            "RetentionInDays": {"Ref": "LogRetentionDays"}
-                        }
-                    }),
-                );
+            let owns = owner == id;
+            let policy = if owns {
                 let (iam, rules) = match (&m.role, &shared) {
                     (Role::Root, Some((iam, rules))) => (iam, rules),
                     _ => (&m.iam, &m.events_rules),
                 };
-                resources.insert(format!("{id}Role"), role(&m.name, iam, rules, &tables));
-                if opts.log_forward {
-                    resources.insert(
-                        format!("{id}LogForward"),
-                        json!({
-                            "Type": "AWS::Logs::SubscriptionFilter",
-                            "Properties": {
-                                "LogGroupName": {"Ref": format!("{id}LogGroup")},
-                                "DestinationArn": {"Ref": "LogForwardDestinationArn"},
-                                "FilterPattern": {"Ref": "LogForwardFilterPattern"},
-                                "RoleArn": {"Fn::If": ["HasLogForwardRole", {"Ref": "LogForwardRoleArn"}, {"Ref": "AWS::NoValue"}]}
-                            }
-                        }),
-                    );
-                }
-            }
+                Value::Array(policy(iam, rules, &tables))
+            } else {
+                Value::Null
+            };
             let mut subs = Map::new();
             for p in &m.placeholders {
                 let v = match substitution(p, &tables, &o.machine_refs) {
@@ -344,41 +313,36 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
                 };
                 subs.insert(p.clone(), v);
             }
-            let mut props = Map::new();
-            props.insert("StateMachineName".into(), json!(m.name));
-            props.insert("StateMachineType".into(), json!("STANDARD"));
-            props.insert(
-                "RoleArn".into(),
-                json!({"Fn::GetAtt": [format!("{owner}Role"), "Arn"]}),
-            );
-            if s3 {
-                props.insert(
-                    "DefinitionS3Location".into(),
-                    json!({"Bucket": {"Ref": "DefinitionsBucket"},
-                           "Key": {"Fn::Sub": format!("${{DefinitionsPrefix}}{}", crate::back::report::machine_file(&m.name))}}),
-                );
-            } else {
-                props.insert("Definition".into(), m.definition());
+            let context = json!({
+                "machine": {
+                    "name": m.name,
+                    "id": id,
+                    "kind": m.role,
+                    "owner": owner,
+                    "owns": owns,
+                    "policy": policy,
+                    "file": crate::back::report::machine_file(&m.name),
+                    "definition": if s3 { Value::Null } else { m.definition() },
+                    "substitutions": subs,
+                },
+                "s3": s3,
+                "log_forward": opts.log_forward,
+            });
+            let mut needed = vec![format!("{id}StateMachine")];
+            if owns {
+                needed.push(format!("{id}LogGroup"));
+                needed.push(format!("{id}Role"));
             }
-            if !subs.is_empty() {
-                props.insert("DefinitionSubstitutions".into(), Value::Object(subs));
-            }
-            props.insert(
-                "LoggingConfiguration".into(),
-                json!({"Level": {"Ref": "LogLevel"}, "IncludeExecutionData": false,
-                       "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": [format!("{owner}LogGroup"), "Arn"]}}}]}),
-            );
-            props.insert("TracingConfiguration".into(), json!({"Enabled": false}));
-            resources.insert(
-                format!("{id}StateMachine"),
-                crate::back::object([
-                    ("Type", json!("AWS::StepFunctions::StateMachine")),
-                    ("Properties", Value::Object(props)),
-                ]),
-            );
+            templates
+                .render_resources("state_machine", context)
+                .map(|r| (id, m.name.clone(), r, needed))
+        });
+        for r in rendered {
+            let (id, name, r, needed) = r?;
+            add_resources(&mut resources, "state_machine", r, &needed)?;
             outputs_section.insert(
                 format!("{id}StateMachineArn"),
-                json!({"Description": format!("ARN of {}", m.name), "Value": {"Ref": format!("{id}StateMachine")}}),
+                json!({"Description": format!("ARN of {name}"), "Value": {"Ref": format!("{id}StateMachine")}}),
             );
         }
     }
@@ -392,7 +356,31 @@ pub fn template(outputs: &[JobnetOutput], opts: &CfnOptions) -> Value {
     if !conditions.is_empty() {
         template["Conditions"] = Value::Object(conditions);
     }
-    template
+    Ok(template)
+}
+
+/// Adds what a resource template rendered, checking that it defines the resources the
+/// rest of the template refers to (`needed`) and none that another rendering defined.
+fn add_resources(
+    resources: &mut Map<String, Value>,
+    template: &str,
+    rendered: Map<String, Value>,
+    needed: &[String],
+) -> Result<(), String> {
+    if let Some(missing) = needed.iter().find(|n| !rendered.contains_key(*n)) {
+        return Err(format!(
+            "resource template `{template}` must define `{missing}`: other resources refer to it"
+        ));
+    }
+    for (id, r) in rendered {
+        if resources.contains_key(&id) {
+            return Err(format!(
+                "resource template `{template}` defines `{id}`, which is already defined"
+            ));
+        }
+        resources.insert(id, r);
+    }
+    Ok(())
 }
 
 fn parameters_of(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
@@ -428,12 +416,8 @@ fn resource(r: &str, tables: &BTreeSet<String>) -> Value {
     }
 }
 
-fn role(
-    name: &str,
-    iam: &[IamStatement],
-    rules: &BTreeSet<String>,
-    tables: &BTreeSet<String>,
-) -> Value {
+/// The statements of a machine role's policy.
+fn policy(iam: &[IamStatement], rules: &BTreeSet<String>, tables: &BTreeSet<String>) -> Vec<Value> {
     let mut statements: Vec<Value> = Vec::new();
     // Grouping by action list keeps the policy short and stable.
     let mut grouped: BTreeMap<Vec<String>, BTreeSet<String>> = BTreeMap::new();
@@ -464,25 +448,7 @@ fn role(
                    "logs:PutResourcePolicy", "logs:UpdateLogDelivery"],
         "Resource": "*"
     }));
-    json!({
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "Description": format!("Role of state machine {name}"),
-            "AssumeRolePolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": "states.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
-                }]
-            },
-            "Policies": [{
-                "PolicyName": "jobnet2sfn",
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}
-            }]
-        }
-    })
+    statements
 }
 
 /// `manifest.json`: machines, their files and how to fill their placeholders.
@@ -534,6 +500,101 @@ pub fn manifest(outputs: &[JobnetOutput]) -> Value {
 mod tests {
     use super::*;
     use crate::back::asl::RUN_TABLE;
+    use crate::diag::Diagnostics;
+    use crate::driver::{compile, load_text, CompileOptions, InputFormat};
+    use crate::ir::Project;
+
+    /// Compiles a two-job net with run records using the templates in `dir`: the
+    /// CloudFormation template (built again from the outputs) if the compile succeeded.
+    fn compile_with_templates(dir: &std::path::Path) -> (Option<Value>, Diagnostics) {
+        let text = "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: a, type: noop}\n      - {name: b, type: lambda, after: [a]}\n";
+        let mut project = Project::default();
+        let mut diags = Diagnostics::default();
+        load_text(
+            &mut project,
+            "t.yaml",
+            text.into(),
+            InputFormat::Auto,
+            &mut diags,
+        );
+        let opts = CompileOptions {
+            templates: Some(dir.to_path_buf()),
+            ..CompileOptions::default()
+        };
+        let template = compile(&project, &opts, &mut diags).map(|c| {
+            assert!(c.files.contains_key("template.yaml"));
+            let templates = TemplateSet::load(Some(dir)).expect("templates");
+            template(&c.outputs, &opts.cfn, &templates).expect("template")
+        });
+        (template, diags)
+    }
+
+    #[test]
+    fn resource_templates_can_be_overridden_without_recompiling() {
+        let dir = std::env::temp_dir().join(format!("j2s-res-tpl-{}", std::process::id()));
+        let res = dir.join("resources");
+        std::fs::create_dir_all(&res).unwrap();
+        // A site rule: every role gets a permissions boundary and every table a tag.
+        let machine = include_str!("../../templates/resources/state_machine.json.tera").replace(
+            "\"Description\": {{ role_description | json_encode() }},",
+            "\"Description\": {{ role_description | json_encode() }},\n      \"PermissionsBoundary\": {\"Fn::Sub\": \"arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/boundary\"},",
+        );
+        std::fs::write(res.join("state_machine.json.tera"), machine).unwrap();
+        std::fs::write(
+            res.join("table.json.tera"),
+            r#"{"{{ table.id }}": {"Type": "AWS::DynamoDB::Table", "Properties": {"BillingMode": "PAY_PER_REQUEST", "Tags": [{"Key": "system", "Value": "batch"}]}}}"#,
+        )
+        .unwrap();
+        let (template, diags) = compile_with_templates(&dir);
+        assert!(!diags.has_errors(), "{:?}", diags.items);
+        let resources = template.expect("template")["Resources"].clone();
+        assert_eq!(
+            resources["NRole"]["Properties"]["PermissionsBoundary"]["Fn::Sub"],
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/boundary"
+        );
+        assert_eq!(
+            resources["NStateMachine"]["Type"],
+            "AWS::StepFunctions::StateMachine"
+        );
+        assert_eq!(
+            resources[RUN_TABLE]["Properties"]["Tags"][0]["Value"],
+            "batch"
+        );
+        // The alert topic still comes from the built-in template.
+        assert_eq!(resources[ALERT_TOPIC]["Type"], "AWS::SNS::Topic");
+
+        // An override that drops a resource others refer to is an error naming it.
+        std::fs::write(
+            res.join("state_machine.json.tera"),
+            r#"{"{{ machine.id }}Machine": {"Type": "AWS::StepFunctions::StateMachine"}}"#,
+        )
+        .unwrap();
+        let (template, diags) = compile_with_templates(&dir);
+        assert!(template.is_none());
+        let err = diags
+            .items
+            .iter()
+            .find(|d| d.code == crate::driver::codes::E_TEMPLATES)
+            .expect("E0005");
+        assert!(
+            err.message.contains("must define `NStateMachine`"),
+            "{}",
+            err.message
+        );
+
+        // A resource without a `Type` is refused too.
+        std::fs::write(res.join("state_machine.json.tera"), r#"{"X": {}}"#).unwrap();
+        let (_, diags) = compile_with_templates(&dir);
+        assert!(
+            diags
+                .items
+                .iter()
+                .any(|d| d.message.contains("needs a string `Type`")),
+            "{:?}",
+            diags.items
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn table_arns_bind_to_get_att() {

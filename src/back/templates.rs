@@ -45,6 +45,27 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
 ];
 
+/// Built-in resource templates (`templates/resources/`): how the CloudFormation back-end
+/// writes the resources around the machines. Each renders an object of logical id →
+/// resource; a `resources/` directory under `--templates DIR` overrides them.
+const BUILTIN_RESOURCES: &[(&str, &str)] = &[
+    (
+        "alert_topic",
+        include_str!("../../templates/resources/alert_topic.json.tera"),
+    ),
+    (
+        "state_machine",
+        include_str!("../../templates/resources/state_machine.json.tera"),
+    ),
+    (
+        "table",
+        include_str!("../../templates/resources/table.json.tera"),
+    ),
+];
+
+/// Resource templates are kept in tera under this prefix, apart from job types.
+const RESOURCE_PREFIX: &str = "resources/";
+
 /// Where a job's return code is found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RcSource {
@@ -97,31 +118,29 @@ pub struct TemplateSet {
 }
 
 impl TemplateSet {
-    /// Built-in templates, then every `*.json.tera` of `user_dir` (which wins on a clash).
+    /// Built-in templates, then every `*.json.tera` of `user_dir` (which wins on a clash):
+    /// job types at its top, resource templates in its `resources/` directory.
     pub fn load(user_dir: Option<&Path>) -> Result<TemplateSet, String> {
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![]);
         let mut origin = BTreeMap::new();
-        for (name, text) in BUILTIN {
-            tera.add_raw_template(name, text)
+        let builtin = BUILTIN.iter().map(|&(n, t)| (n.to_string(), t)).chain(
+            BUILTIN_RESOURCES
+                .iter()
+                .map(|&(n, t)| (format!("{RESOURCE_PREFIX}{n}"), t)),
+        );
+        for (name, text) in builtin {
+            tera.add_raw_template(&name, text)
                 .map_err(|e| format!("built-in template `{name}`: {}", error_chain(&e)))?;
-            origin.insert((*name).to_string(), "builtin".to_string());
+            origin.insert(name, "builtin".to_string());
         }
         if let Some(dir) = user_dir {
-            let entries = std::fs::read_dir(dir)
-                .map_err(|e| format!("cannot read template directory {}: {e}", dir.display()))?;
-            let mut files: Vec<_> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.to_string_lossy().ends_with(".json.tera"))
-                .collect();
-            files.sort();
-            for path in files {
-                let file = path
-                    .file_name()
-                    .and_then(|f| f.to_str())
-                    .unwrap_or_default();
-                let name = file.trim_end_matches(".json.tera").to_string();
+            let mut files = template_files(dir, "")?;
+            let resources = dir.join("resources");
+            if resources.is_dir() {
+                files.extend(template_files(&resources, RESOURCE_PREFIX)?);
+            }
+            for (name, path) in files {
                 let text = std::fs::read_to_string(&path)
                     .map_err(|e| format!("cannot read template {}: {e}", path.display()))?;
                 tera.add_raw_template(&name, &text)
@@ -129,12 +148,47 @@ impl TemplateSet {
                 origin.insert(name, path.display().to_string());
             }
         }
-        let names = origin.keys().cloned().collect();
+        let names = origin
+            .keys()
+            .filter(|n| !n.starts_with(RESOURCE_PREFIX))
+            .cloned()
+            .collect();
         Ok(TemplateSet {
             tera,
             names,
             origin,
         })
+    }
+
+    /// Renders resource template `name` (`state_machine`, `table`, `alert_topic`) with
+    /// `context`: an object of logical id → resource, each resource an object with a
+    /// string `Type`.
+    pub fn render_resources(
+        &self,
+        name: &str,
+        context: Value,
+    ) -> Result<serde_json::Map<String, Value>, String> {
+        let full = format!("{RESOURCE_PREFIX}{name}");
+        let ctx = tera::Context::from_value(context).map_err(|e| e.to_string())?;
+        let text = self
+            .tera
+            .render(&full, &ctx)
+            .map_err(|e| format!("resource template `{name}`: {}", error_chain(&e)))?;
+        let Value::Object(resources) = serde_json::from_str(&text)
+            .map_err(|e| format!("resource template `{name}` did not render valid JSON: {e}"))?
+        else {
+            return Err(format!(
+                "resource template `{name}` must render an object of logical id → resource"
+            ));
+        };
+        for (id, r) in &resources {
+            if !r.get("Type").is_some_and(Value::is_string) {
+                return Err(format!(
+                    "resource template `{name}`: resource `{id}` needs a string `Type`"
+                ));
+            }
+        }
+        Ok(resources)
     }
 
     pub fn names(&self) -> &[String] {
@@ -377,6 +431,26 @@ struct IamIn {
     action: Vec<String>,
     #[serde(rename = "Resource")]
     resource: Vec<String>,
+}
+
+/// The `*.json.tera` files of `dir`, sorted, as (template name, path).
+fn template_files(dir: &Path, prefix: &str) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read template directory {}: {e}", dir.display()))?;
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter_map(|p| {
+            let stem = p
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".json.tera")?
+                .to_string();
+            Some((format!("{prefix}{stem}"), p))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Tera hides the useful part of an error in its source chain.

@@ -198,7 +198,7 @@ pub fn partition(
         net_mains: HashMap::new(),
     };
     for c in &p.children {
-        p.keys.insert(c.key.replace('-', "_"));
+        p.keys.insert(key_form(&c.key));
     }
     let root = plan.root;
     let nets: Vec<UnitId> = plan.nets.keys().copied().collect();
@@ -516,14 +516,13 @@ impl Partitioner<'_> {
             .first_name(&body)
             .map_or_else(|| "part".to_string(), |n| n.replace('.', "-"));
         let base = shorten(&base, 40);
-        // Keys must stay distinct once `-` and `_` are conflated (placeholders use `_`).
         let mut key = base.clone();
         let mut i = 2;
-        while self.keys.contains(&key.replace('-', "_")) {
+        while self.keys.contains(&key_form(&key)) || reserved(&key_form(&key)) {
             key = format!("{base}-{i}");
             i += 1;
         }
-        self.keys.insert(key.replace('-', "_"));
+        self.keys.insert(key_form(&key));
         self.children.push(ChildPlan {
             key,
             body,
@@ -533,9 +532,38 @@ impl Partitioner<'_> {
     }
 }
 
+/// What must differ between two child keys of a jobnet: placeholders conflate `-` and `_`,
+/// CloudFormation logical ids drop both (`u3-2` and `u32` are both `…U32`), and output files
+/// may land on a case-insensitive file system.
+fn key_form(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Keys (in [`key_form`]) the jobnet's other machines use: `<base>-cont`, `<base>-cont2`, …
+/// and `<base>-monitor`.
+fn reserved(form: &str) -> bool {
+    form == "monitor"
+        || form
+            .strip_prefix("cont")
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn child_keys_that_would_share_a_logical_id_or_file_are_told_apart() {
+        assert_eq!(key_form("u3-2"), key_form("u32"));
+        assert_eq!(key_form("U_32"), key_form("u32"));
+        assert_ne!(key_form("u3-2"), key_form("u3-3"));
+        assert!(reserved(&key_form("cont")) && reserved(&key_form("Cont-2")));
+        assert!(reserved(&key_form("monitor")));
+        assert!(!reserved(&key_form("contract")) && !reserved(&key_form("monitors")));
+    }
 
     #[test]
     fn costs_add_and_compare() {

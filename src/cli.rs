@@ -144,7 +144,7 @@ struct Common {
     /// Encoding of JP1 files: utf-8 or cp932 (Shift_JIS); detected when absent.
     #[arg(long, value_name = "ENC", value_parser = parse_encoding)]
     encoding: Option<crate::front::jp1::Encoding>,
-    /// Directory of job-type templates (*.json.tera) that add to or override the built-in ones.
+    /// Directory of job-type templates (*.json.tera) that add to or override the built-in ones; its resources/ directory overrides the CloudFormation resource templates.
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
     /// Only these root jobnets (repeatable).

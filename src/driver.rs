@@ -484,9 +484,12 @@ pub fn compile_into(
         let markdown = s.spawn(|| report::markdown(&report));
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
         json.push('\n');
-        match cfn::template(&outputs, &opts.cfn, &templates) {
-            Ok(mut template) => {
-                schedule::add_schedules(&mut template, project, &outputs, diags);
+        let template = cfn::template(&outputs, &opts.cfn, &templates).and_then(|mut t| {
+            schedule::add_schedules(&mut t, project, &outputs, &templates, diags)?;
+            Ok(t)
+        });
+        match template {
+            Ok(template) => {
                 files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
             }
             Err(e) => diags.push(

@@ -22,7 +22,14 @@ fn scheduled_example_gets_gate_schedules_and_calendars() {
         &templates,
     )
     .expect("template");
-    schedule::add_schedules(&mut template, &project, &compiled.outputs, &mut diags);
+    schedule::add_schedules(
+        &mut template,
+        &project,
+        &compiled.outputs,
+        &templates,
+        &mut diags,
+    )
+    .expect("schedules");
     assert!(!diags.has_errors(), "{:?}", diags.items);
 
     let res = template["Resources"].as_object().unwrap();
@@ -89,4 +96,75 @@ fn scheduled_example_gets_gate_schedules_and_calendars() {
         "explicitly opened Saturday"
     );
     assert_eq!(day("2027-01-11")["name"], "成人の日");
+}
+
+#[test]
+fn schedules_and_the_calendar_stack_follow_user_resource_templates() {
+    let dir = std::env::temp_dir().join(format!("j2s-sched-tpl-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("resources")).unwrap();
+    let builtin = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/resources/schedule.json.tera"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("resources/schedule.json.tera"),
+        builtin.replace(
+            "\"State\": \"ENABLED\",",
+            "\"State\": \"ENABLED\",\n      \"GroupName\": \"batch\",",
+        ),
+    )
+    .unwrap();
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/scheduled_with_calendar.yaml");
+    let mut diags = Diagnostics::default();
+    let project = load(&[path], &LoadOptions::default(), &mut diags);
+    let compiled = compile(&project, &CompileOptions::default(), &mut diags).expect("compiles");
+    let templates = jobnet2sfn::back::templates::TemplateSet::load(Some(&dir)).expect("templates");
+    let mut template = cfn::template(
+        &compiled.outputs,
+        &CompileOptions::default().cfn,
+        &templates,
+    )
+    .expect("template");
+    schedule::add_schedules(
+        &mut template,
+        &project,
+        &compiled.outputs,
+        &templates,
+        &mut diags,
+    )
+    .expect("schedules");
+    let res = template["Resources"].as_object().unwrap();
+    let schedules: Vec<&Value> = res
+        .values()
+        .filter(|r| r["Type"] == "AWS::Scheduler::Schedule")
+        .collect();
+    assert!(!schedules.is_empty());
+    assert!(schedules
+        .iter()
+        .all(|s| s["Properties"]["GroupName"] == "batch"));
+
+    // A calendar template without the Lambda the gates call is refused.
+    std::fs::write(
+        dir.join("resources/calendar.json.tera"),
+        r#"{"{{ calendar.table }}": {"Type": "AWS::DynamoDB::Table"}}"#,
+    )
+    .unwrap();
+    let templates = jobnet2sfn::back::templates::TemplateSet::load(Some(&dir)).expect("templates");
+    let mut template = cfn::template(
+        &compiled.outputs,
+        &CompileOptions::default().cfn,
+        &templates,
+    )
+    .expect("template");
+    let err = schedule::add_schedules(
+        &mut template,
+        &project,
+        &compiled.outputs,
+        &templates,
+        &mut diags,
+    )
+    .expect_err("no Lambda");
+    assert!(err.contains("must define `BusinessDayFunction`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

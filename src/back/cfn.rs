@@ -199,8 +199,12 @@ pub fn template(
     }
     let mut resources = Map::new();
     for t in &tables {
-        let rendered = templates.render_resources("table", json!({"table": {"id": t}}))?;
-        add_resources(&mut resources, "table", rendered, std::slice::from_ref(t))?;
+        let rendered = templates.render_resources(
+            "table",
+            json!({"table": {"id": t}}),
+            std::slice::from_ref(t),
+        )?;
+        add_resources(&mut resources, "table", rendered)?;
     }
     let mut outputs_section = Map::new();
     let alerts = outputs
@@ -208,14 +212,12 @@ pub fn template(
         .flat_map(|o| &o.machines)
         .any(|m| m.placeholders.contains(ALERT_TOPIC));
     if alerts {
-        let rendered =
-            templates.render_resources("alert_topic", json!({"topic": {"id": ALERT_TOPIC}}))?;
-        add_resources(
-            &mut resources,
+        let rendered = templates.render_resources(
             "alert_topic",
-            rendered,
+            json!({"topic": {"id": ALERT_TOPIC}}),
             &[ALERT_TOPIC.into()],
         )?;
+        add_resources(&mut resources, "alert_topic", rendered)?;
         outputs_section.insert(
             "AlertTopicArn".into(),
             json!({"Description": "Subscribe operators here (e-mail, HTTPS, or a queue inside the VPC); reachable through an SNS VPC endpoint", "Value": {"Ref": ALERT_TOPIC}}),
@@ -334,12 +336,12 @@ pub fn template(
                 needed.push(format!("{id}Role"));
             }
             templates
-                .render_resources("state_machine", context)
-                .map(|r| (id, m.name.clone(), r, needed))
+                .render_resources("state_machine", context, &needed)
+                .map(|r| (id, m.name.clone(), r))
         });
         for r in rendered {
-            let (id, name, r, needed) = r?;
-            add_resources(&mut resources, "state_machine", r, &needed)?;
+            let (id, name, r) = r?;
+            add_resources(&mut resources, "state_machine", r)?;
             outputs_section.insert(
                 format!("{id}StateMachineArn"),
                 json!({"Description": format!("ARN of {name}"), "Value": {"Ref": format!("{id}StateMachine")}}),
@@ -359,19 +361,13 @@ pub fn template(
     Ok(template)
 }
 
-/// Adds what a resource template rendered, checking that it defines the resources the
-/// rest of the template refers to (`needed`) and none that another rendering defined.
-fn add_resources(
+/// Adds what a resource template rendered, refusing a logical id another rendering defined
+/// (it would replace that resource).
+pub fn add_resources(
     resources: &mut Map<String, Value>,
     template: &str,
     rendered: Map<String, Value>,
-    needed: &[String],
 ) -> Result<(), String> {
-    if let Some(missing) = needed.iter().find(|n| !rendered.contains_key(*n)) {
-        return Err(format!(
-            "resource template `{template}` must define `{missing}`: other resources refer to it"
-        ));
-    }
     for (id, r) in rendered {
         if resources.contains_key(&id) {
             return Err(format!(

@@ -9,7 +9,7 @@
 //! operator edits when a calendar changes: no recompilation.
 
 use crate::back::asl::{JobnetOutput, Role};
-use crate::back::templates::IamStatement;
+use crate::back::templates::{IamStatement, TemplateSet};
 use crate::back::tree::Tree;
 use crate::calendar::engine::calendar_of;
 use crate::calendar::{resolve, DayReason};
@@ -302,84 +302,19 @@ pub fn calendar_items(
     out
 }
 
-/// The calendar table, the business-day Lambda and its role: once per template.
-pub fn shared_resources() -> Map<String, Value> {
-    let mut r = Map::new();
-    r.insert(
-        TABLE_LOGICAL.into(),
-        json!({
-            "Type": "AWS::DynamoDB::Table",
-            "Properties": {
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"}
-                ],
-                "KeySchema": [
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"}
-                ],
-                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": true},
-                "SSESpecification": {"SSEEnabled": true}
-            }
-        }),
-    );
-    r.insert(
-        LAMBDA_ROLE_LOGICAL.into(),
-        json!({
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": assume("lambda.amazonaws.com"),
-                "ManagedPolicyArns": [
-                    {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}
-                ],
-                "Policies": [{
-                    "PolicyName": "ReadBusinessCalendar",
-                    "PolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Effect": "Allow",
-                            "Action": "dynamodb:Query",
-                            "Resource": {"Fn::GetAtt": [TABLE_LOGICAL, "Arn"]}
-                        }]
-                    }
-                }]
-            }
-        }),
-    );
-    r.insert(
-        LAMBDA_LOGICAL.into(),
-        json!({
-            "Type": "AWS::Lambda::Function",
-            "Metadata": {"checkov": {"skip": [
-                {"id": "CKV_AWS_115", "comment": "reserved concurrency can fail deployment in accounts with low limits; the gate calls it a few times a day"},
-                {"id": "CKV_AWS_116", "comment": "invoked synchronously by Step Functions; a dead-letter queue applies to asynchronous invocations only"},
-                {"id": "CKV_AWS_117", "comment": "talks only to DynamoDB; put it in a VPC with a DynamoDB endpoint by adding VpcConfig for your subnets"},
-                {"id": "CKV_AWS_173", "comment": "the only variable is the calendar table name, not a secret"}
-            ]}},
-            "Properties": {
-                "Runtime": "python3.12",
-                "Handler": "index.handler",
-                "Timeout": 30,
-                "MemorySize": 256,
-                "Role": {"Fn::GetAtt": [LAMBDA_ROLE_LOGICAL, "Arn"]},
-                "Environment": {"Variables": {"TABLE": {"Ref": TABLE_LOGICAL}}},
-                "Code": {"ZipFile": LAMBDA_SOURCE}
-            }
-        }),
-    );
-    r
-}
-
-fn assume(service: &str) -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole"
-        }]
-    })
+/// The calendar table, the business-day Lambda and its role (resource template
+/// `calendar`): once per template.
+pub fn shared_resources(templates: &TemplateSet) -> Result<Map<String, Value>, String> {
+    templates.render_resources(
+        "calendar",
+        json!({"calendar": {
+            "table": TABLE_LOGICAL,
+            "function": LAMBDA_LOGICAL,
+            "role": LAMBDA_ROLE_LOGICAL,
+            "source": LAMBDA_SOURCE,
+        }}),
+        &[TABLE_LOGICAL.into(), LAMBDA_LOGICAL.into()],
+    )
 }
 
 /// State names of the gate (checked against the machine's own names).
@@ -589,15 +524,17 @@ pub fn gate_root(
 }
 
 /// Adds to a template from [`crate::back::cfn::template`] the calendar table, the Lambda,
-/// and each scheduled jobnet's schedules, and binds the gate's Lambda ARN.
+/// and each scheduled jobnet's schedules, and binds the gate's Lambda ARN. The error is
+/// that of a resource template that failed.
 pub fn add_schedules(
     template: &mut Value,
     project: &Project,
     outputs: &[JobnetOutput],
+    templates: &TemplateSet,
     diags: &mut Diagnostics,
-) {
+) -> Result<(), String> {
     let scheduled = scheduled_roots(project);
-    let mut added = Map::new();
+    let mut added = Vec::new();
     for out in outputs.iter().filter(|o| scheduled.contains(&o.root)) {
         let Some(m) = out.machines.iter().find(|m| m.role == Role::Root) else {
             continue;
@@ -614,10 +551,13 @@ pub fn add_schedules(
                 json!({"Fn::GetAtt": [LAMBDA_LOGICAL, "Arn"]}),
             );
         }
-        added.extend(jobnet_schedules(project, out.root, &machine, diags));
+        let schedules = jobnet_schedules(project, out.root, &machine, templates, diags)?;
+        if !schedules.is_empty() {
+            added.push(schedules);
+        }
     }
     if added.is_empty() {
-        return;
+        return Ok(());
     }
     if let Some(params) = template
         .get_mut("Parameters")
@@ -626,8 +566,10 @@ pub fn add_schedules(
         params.remove(LAMBDA_ARN_PLACEHOLDER);
     }
     if let Some(res) = template.get_mut("Resources").and_then(Value::as_object_mut) {
-        res.extend(shared_resources());
-        res.extend(added);
+        crate::back::cfn::add_resources(res, "calendar", shared_resources(templates)?)?;
+        for schedules in added {
+            crate::back::cfn::add_resources(res, "schedule", schedules)?;
+        }
     }
     if let Some(outs) = template.get_mut("Outputs").and_then(Value::as_object_mut) {
         outs.insert(
@@ -635,6 +577,7 @@ pub fn add_schedules(
             json!({"Description": "Load calendars/*.json here (pk calendar, sk date)", "Value": {"Ref": TABLE_LOGICAL}}),
         );
     }
+    Ok(())
 }
 
 /// Days between the calendar date a start fires on and its business date.
@@ -642,7 +585,9 @@ fn day_offset(day_start: ClockTime, t: ClockTime) -> u32 {
     u32::from(t.minutes >= 24 * 60 || t.minutes < day_start.minutes)
 }
 
-/// The schedules (one per distinct start time) and their role for one root jobnet.
+/// The schedules (one per distinct start time) and their role for one root jobnet, written
+/// by resource template `schedule`; the error of a template that fails. Problems with the
+/// jobnet's schedule go to `diags`.
 ///
 /// `machine_logical` is the logical id of the jobnet's `AWS::StepFunctions::StateMachine`.
 /// Each schedule's input is the Lambda's event: `scheduledTime`, `timezone`, `dayOffset`,
@@ -652,20 +597,21 @@ pub fn jobnet_schedules(
     project: &Project,
     root: UnitId,
     machine_logical: &str,
+    templates: &TemplateSet,
     diags: &mut Diagnostics,
-) -> Map<String, Value> {
-    let mut out = Map::new();
+) -> Result<Map<String, Value>, String> {
+    let out = Map::new();
     let Some(net) = project.units[root].as_net() else {
-        return out;
+        return Ok(out);
     };
     let Some(schedule) = net.schedule.as_ref() else {
-        return out;
+        return Ok(out);
     };
     let cal = match calendar_of(project, root) {
         Ok(c) => c,
         Err(d) => {
             diags.push(d);
-            return out;
+            return Ok(out);
         }
     };
     let calendar = net.calendar.as_ref().map(|c| c.name.clone());
@@ -712,6 +658,7 @@ pub fn jobnet_schedules(
         );
     }
     let role = format!("{machine_logical}SchedulerRole");
+    let mut schedules = Vec::new();
     for (t, rules) in &by_time {
         let offset = day_offset(cal.day_start, *t);
         let wall = t.minutes % (24 * 60);
@@ -726,49 +673,32 @@ pub fn jobnet_schedules(
             "rules": rules.iter().map(|i| rule_json(&schedule.rules[*i])).collect::<Vec<_>>(),
             "exclusive": exclusive,
         });
-        out.insert(
-            format!("{machine_logical}Schedule{:02}{:02}", t.hour(), t.minute()),
-            json!({
-                "Type": "AWS::Scheduler::Schedule",
-                "Properties": {
-                    "Description": format!("{} at {t} (business-day time)", project.units[root].name),
-                    "ScheduleExpression": cron(wall / 60, wall % 60, &schedule.rules, rules, offset),
-                    "ScheduleExpressionTimezone": schedule.timezone,
-                    "FlexibleTimeWindow": {"Mode": "OFF"},
-                    "State": "ENABLED",
-                    "Target": {
-                        "Arn": {"Ref": machine_logical},
-                        "RoleArn": {"Fn::GetAtt": [role, "Arn"]},
-                        "Input": input.to_string(),
-                        "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
-                    }
-                }
-            }),
-        );
+        schedules.push(json!({
+            "id": format!("{machine_logical}Schedule{:02}{:02}", t.hour(), t.minute()),
+            "description": format!("{} at {t} (business-day time)", project.units[root].name),
+            "expression": cron(wall / 60, wall % 60, &schedule.rules, rules, offset),
+            "timezone": schedule.timezone,
+            "input": input.to_string(),
+        }));
     }
-    if !by_time.is_empty() {
-        out.insert(
-            role,
-            json!({
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": assume("scheduler.amazonaws.com"),
-                    "Policies": [{
-                        "PolicyName": "StartJobnet",
-                        "PolicyDocument": {
-                            "Version": "2012-10-17",
-                            "Statement": [{
-                                "Effect": "Allow",
-                                "Action": "states:StartExecution",
-                                "Resource": {"Ref": machine_logical}
-                            }]
-                        }
-                    }]
-                }
-            }),
-        );
+    if schedules.is_empty() {
+        return Ok(out);
     }
-    out
+    let mut needed: Vec<String> = schedules
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_string))
+        .collect();
+    needed.push(role.clone());
+    templates.render_resources(
+        "schedule",
+        json!({"jobnet": {
+            "name": project.units[root].name,
+            "machine": machine_logical,
+            "role": role,
+            "schedules": schedules,
+        }}),
+        &needed,
+    )
 }
 
 /// The cron of one start time: only the rules' weekdays when every rule using it is a
@@ -845,7 +775,7 @@ jobnets:
             "{}",
             LAMBDA_SOURCE.len()
         );
-        let r = shared_resources();
+        let r = shared_resources(&TemplateSet::load(None).unwrap()).unwrap();
         assert_eq!(
             r[LAMBDA_LOGICAL]["Properties"]["Code"]["ZipFile"],
             LAMBDA_SOURCE
@@ -857,7 +787,8 @@ jobnets:
     fn one_schedule_per_start_time_with_a_narrow_role() {
         let (p, _) = project(SPEC);
         let mut diags = Diagnostics::default();
-        let r = jobnet_schedules(&p, p.roots[0], "NightlyMachine", &mut diags);
+        let t = TemplateSet::load(None).unwrap();
+        let r = jobnet_schedules(&p, p.roots[0], "NightlyMachine", &t, &mut diags).unwrap();
         assert!(diags.items.is_empty(), "{:?}", diags.items);
         let keys: Vec<&str> = r.keys().map(String::as_str).collect();
         assert_eq!(
@@ -897,7 +828,8 @@ jobnets:
         );
         let (p, _) = project(&spec);
         let mut diags = Diagnostics::default();
-        let r = jobnet_schedules(&p, p.roots[0], "M", &mut diags);
+        let t = TemplateSet::load(None).unwrap();
+        let r = jobnet_schedules(&p, p.roots[0], "M", &t, &mut diags).unwrap();
         assert_eq!(diags.items.len(), 1, "{:?}", diags.items);
         assert_eq!(diags.items[0].code, W_MANY_SCHEDULES);
         assert!(!diags.has_errors());
@@ -929,7 +861,8 @@ jobnets:
     fn unknown_exclusive_jobnet_is_reported() {
         let (p, _) = project(&SPEC.replace("[monthly]", "[ghost]"));
         let mut diags = Diagnostics::default();
-        jobnet_schedules(&p, p.roots[0], "M", &mut diags);
+        let t = TemplateSet::load(None).unwrap();
+        jobnet_schedules(&p, p.roots[0], "M", &t, &mut diags).unwrap();
         assert_eq!(diags.items[0].code, "E0604");
         assert!(diags.items[0].message.contains("ghost"));
     }

@@ -54,6 +54,14 @@ const BUILTIN_RESOURCES: &[(&str, &str)] = &[
         include_str!("../../templates/resources/alert_topic.json.tera"),
     ),
     (
+        "calendar",
+        include_str!("../../templates/resources/calendar.json.tera"),
+    ),
+    (
+        "schedule",
+        include_str!("../../templates/resources/schedule.json.tera"),
+    ),
+    (
         "state_machine",
         include_str!("../../templates/resources/state_machine.json.tera"),
     ),
@@ -160,13 +168,15 @@ impl TemplateSet {
         })
     }
 
-    /// Renders resource template `name` (`state_machine`, `table`, `alert_topic`) with
-    /// `context`: an object of logical id → resource, each resource an object with a
-    /// string `Type`.
+    /// Renders resource template `name` (`state_machine`, `table`, `alert_topic`,
+    /// `calendar`, `schedule`) with `context`: an object of logical id → resource, each
+    /// resource an object with a string `Type`, among them the `needed` ones (the rest of
+    /// the template refers to them).
     pub fn render_resources(
         &self,
         name: &str,
         context: Value,
+        needed: &[String],
     ) -> Result<serde_json::Map<String, Value>, String> {
         let full = format!("{RESOURCE_PREFIX}{name}");
         let ctx = tera::Context::from_value(context).map_err(|e| e.to_string())?;
@@ -181,6 +191,11 @@ impl TemplateSet {
                 "resource template `{name}` must render an object of logical id → resource"
             ));
         };
+        if let Some(missing) = needed.iter().find(|n| !resources.contains_key(*n)) {
+            return Err(format!(
+                "resource template `{name}` must define `{missing}`: other resources refer to it"
+            ));
+        }
         for (id, r) in &resources {
             if !r.get("Type").is_some_and(Value::is_string) {
                 return Err(format!(

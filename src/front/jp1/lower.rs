@@ -6,7 +6,7 @@
 //! that exist in the IR are also kept in `Unit.unmapped`, so nothing is dropped silently.
 
 use super::parser::{parse, Item, Param, UnitDef};
-use super::report::{coverage, Jp1Coverage, Record, Status};
+use super::report::{Jp1Coverage, Record, Status, Tally};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Span};
 use crate::ir::{
     Calendar, CalendarRef, ClockTime, Concurrency, Cutoff, Date, DayKind, DelayMonitor, Edge,
@@ -82,7 +82,7 @@ pub(super) fn lower_file(
     opts: &LoadOptions,
     diags: &mut Diagnostics,
     want_records: bool,
-) -> Vec<Record> {
+) -> Tally {
     let units = parse(&project.sources.get(file).text, file, diags);
     let first_new = project.units.len();
     if units.is_empty() && !diags.has_errors() {
@@ -95,7 +95,7 @@ pub(super) fn lower_file(
     let mut cx = Lower {
         project,
         diags,
-        records: want_records.then(Vec::new),
+        records: want_records.then(Tally::default),
         warned_keys: HashSet::new(),
         pending_waits: Vec::new(),
         opts,
@@ -148,9 +148,9 @@ fn resolve_wait_targets(project: &mut Project, first_new: usize) {
 }
 
 /// Coverage of the records of one file.
-pub(super) fn file_coverage(project: &Project, file: FileId, records: &[Record]) -> Jp1Coverage {
+pub(super) fn file_coverage(project: &Project, file: FileId, tally: Tally) -> Jp1Coverage {
     let src = project.sources.get(file);
-    coverage(&src.path, &src.encoding, records)
+    tally.finish(&src.path, &src.encoding)
 }
 
 /// The calendar in force for the units below a group.
@@ -164,7 +164,7 @@ pub(super) struct Lower<'a> {
     pub(super) project: &'a mut Project,
     pub(super) diags: &'a mut Diagnostics,
     /// What happened to every unit and parameter; None when only the IR is wanted.
-    records: Option<Vec<Record>>,
+    records: Option<Tally>,
     warned_keys: HashSet<String>,
     /// Cross-jobnet waits of units whose parent net is still being built:
     /// (parent net, wait unit, waiting unit).
@@ -236,21 +236,24 @@ impl Lower<'_> {
     // ----- plumbing -------------------------------------------------------------------
 
     pub(super) fn record(&mut self, u: &UnitDef, path: &str, key: Option<&Param>, status: Status) {
-        let Some(records) = self.records.as_mut() else {
+        let Some(tally) = self.records.as_mut() else {
             return;
         };
-        let (k, v, span) = match key {
-            Some(p) => (Some(p.key.clone()), p.value.raw(), p.key_span),
-            None => (None, u.name.clone(), u.name_span),
-        };
-        records.push(Record {
-            unit_path: path.to_string(),
-            unit_type: u.ty().unwrap_or("?").to_string(),
-            key: k,
-            value: v,
-            line: span.line,
-            col: span.col,
-            status,
+        let unit_type = u.ty().unwrap_or("?");
+        tally.add(unit_type, key.map(|p| p.key.as_str()), status, |status| {
+            let (k, v, span) = match key {
+                Some(p) => (Some(p.key.clone()), p.value.raw(), p.key_span),
+                None => (None, u.name.clone(), u.name_span),
+            };
+            Record {
+                unit_path: path.to_string(),
+                unit_type: unit_type.to_string(),
+                key: k,
+                value: v,
+                line: span.line,
+                col: span.col,
+                status,
+            }
         });
     }
 

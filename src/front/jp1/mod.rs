@@ -64,8 +64,8 @@ pub fn load_with_coverage(
     opts: &LoadOptions,
     diags: &mut Diagnostics,
 ) -> Jp1Coverage {
-    let records = lower::lower_file(project, file, opts, diags, true);
-    lower::file_coverage(project, file, &records)
+    let tally = lower::lower_file(project, file, opts, diags, true);
+    lower::file_coverage(project, file, tally)
 }
 
 /// Conversion coverage of one JP1 file of `project`: per unit type and per parameter,

@@ -79,38 +79,74 @@ pub struct Jp1Coverage {
     pub coverage_percent: f64,
 }
 
-/// Aggregates the records lowering produced for one file.
+/// Aggregates records of one file (see [`Tally`], which lowering counts into directly).
 pub fn coverage(file: &str, encoding: &str, records: &[Record]) -> Jp1Coverage {
-    let mut unit_types: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut params: BTreeMap<String, Counts> = BTreeMap::new();
-    let mut covered = 0u32;
+    let mut tally = Tally::default();
     for r in records {
-        let counts = match &r.key {
-            None => unit_types.entry(r.unit_type.clone()).or_default(),
-            Some(k) => params.entry(k.clone()).or_default(),
+        tally.add(&r.unit_type, r.key.as_deref(), r.status.clone(), |status| {
+            Record {
+                status,
+                ..r.clone()
+            }
+        });
+    }
+    tally.finish(file, encoding)
+}
+
+/// A file's coverage, counted while it is lowered. Only approximated and unsupported items
+/// are kept whole, as findings; a 100,000-unit file made a record of every parameter
+/// (value text and unit path included) just to count it.
+#[derive(Debug, Default)]
+pub struct Tally {
+    unit_types: BTreeMap<String, Counts>,
+    params: BTreeMap<String, Counts>,
+    covered: u32,
+    total: u32,
+    findings: Vec<Record>,
+}
+
+impl Tally {
+    /// Counts one unit (`key` none) or parameter; `record` makes its finding (with the
+    /// status given) if it is one.
+    pub fn add(
+        &mut self,
+        unit_type: &str,
+        key: Option<&str>,
+        status: Status,
+        record: impl FnOnce(Status) -> Record,
+    ) {
+        let (map, name) = match key {
+            None => (&mut self.unit_types, unit_type),
+            Some(k) => (&mut self.params, k),
         };
-        counts.add(&r.status);
-        if !matches!(r.status, Status::Unsupported(_)) {
-            covered += 1;
+        let counts = match map.get_mut(name) {
+            Some(c) => c,
+            None => map.entry(name.to_string()).or_default(),
+        };
+        counts.add(&status);
+        self.total += 1;
+        if !matches!(status, Status::Unsupported(_)) {
+            self.covered += 1;
+        }
+        if matches!(status, Status::Approximated(_) | Status::Unsupported(_)) {
+            self.findings.push(record(status));
         }
     }
-    let findings = records
-        .iter()
-        .filter(|r| matches!(r.status, Status::Approximated(_) | Status::Unsupported(_)))
-        .cloned()
-        .collect();
-    let coverage_percent = if records.is_empty() {
-        100.0
-    } else {
-        (f64::from(covered) * 1000.0 / records.len() as f64).round() / 10.0
-    };
-    Jp1Coverage {
-        file: file.to_string(),
-        encoding: encoding.to_string(),
-        unit_types,
-        params,
-        findings,
-        coverage_percent,
+
+    pub fn finish(self, file: &str, encoding: &str) -> Jp1Coverage {
+        let coverage_percent = if self.total == 0 {
+            100.0
+        } else {
+            (f64::from(self.covered) * 1000.0 / f64::from(self.total)).round() / 10.0
+        };
+        Jp1Coverage {
+            file: file.to_string(),
+            encoding: encoding.to_string(),
+            unit_types: self.unit_types,
+            params: self.params,
+            findings: self.findings,
+            coverage_percent,
+        }
     }
 }
 

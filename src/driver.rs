@@ -37,6 +37,8 @@ pub mod codes {
     pub const E_RENDER: &str = "E0006";
     /// No jobnet in the inputs (or none matches `--jobnet`).
     pub const E_NO_JOBNET: &str = "E0007";
+    /// The generated template has more resources than a stack may hold.
+    pub const W_MANY_RESOURCES: &str = "W0010";
 }
 
 /// Default cap on one input file: far above any real export, low enough that a wrong file
@@ -370,7 +372,7 @@ pub fn compile_into(
         Ok(t) => Some(t),
         Err(e) => {
             diags.push(
-                Diagnostic::error(codes::E_TEMPLATES, format!("job-type templates: {e}"))
+                Diagnostic::error(codes::E_TEMPLATES, format!("templates: {e}"))
                     .hint("fix the template, or remove it from the --templates directory"),
             );
             None
@@ -490,11 +492,24 @@ pub fn compile_into(
         });
         match template {
             Ok(template) => {
+                let count = template["Resources"].as_object().map_or(0, |r| r.len());
+                if count > cfn::MAX_RESOURCES {
+                    diags.push(
+                        Diagnostic::warning(
+                            codes::W_MANY_RESOURCES,
+                            format!(
+                                "template.yaml has {count} resources; a CloudFormation stack holds at most {}",
+                                cfn::MAX_RESOURCES
+                            ),
+                        )
+                        .hint("split the jobnets over several output directories with --jobnet (one stack each); one jobnet split into this many machines deploys with `jobnet2sfn deploy`, as the template would need nested stacks, which are not written yet"),
+                    );
+                }
                 files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
             }
             Err(e) => diags.push(
                 Diagnostic::error(codes::E_TEMPLATES, format!("CloudFormation template: {e}"))
-                    .hint("fix the resource template, or remove it from the --templates directory"),
+                    .hint("fix the resource template (or rename the jobnet whose generated names meet another resource's)"),
             ),
         }
         for (file, items) in calendars {
@@ -509,7 +524,8 @@ pub fn compile_into(
         };
         (join(runs), join(markdown), json)
     });
-    // A resource template that failed leaves no template.yaml: nothing is written.
+    // A resource template that failed, or a schedule that could not be written, leaves no
+    // complete template.yaml: nothing is written.
     if diags.has_errors() {
         return None;
     }

@@ -11,7 +11,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// cost (one large jobnet among small ones, a large report among small files) do not
 /// leave a core idle as fixed halves did.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = cores().min(items.len());
+    par_map_on(cores(), items, f)
+}
+
+/// [`par_map`] on `threads` threads (tests use more than the machine has).
+fn par_map_on<T: Sync, R: Send>(threads: usize, items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = threads.min(items.len());
     if threads < 2 {
         return items.iter().map(f).collect();
     }
@@ -76,15 +81,25 @@ mod tests {
 
     #[test]
     fn items_of_unequal_cost_come_back_in_order() {
-        // The first items are slow, so the other thread takes most of the rest.
+        // The first items are slow, so the other threads take most of the rest.
         let items: Vec<u64> = (0..200).collect();
-        let out = par_map(&items, |&x| {
-            if x < 4 {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            x * 3
-        });
-        assert_eq!(out, items.iter().map(|x| x * 3).collect::<Vec<_>>());
+        for threads in [1, 2, 3, 8] {
+            let taken = std::sync::Mutex::new(std::collections::HashSet::new());
+            let out = par_map_on(threads, &items, |&x| {
+                if x < 4 {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                taken.lock().unwrap().insert(std::thread::current().id());
+                x * 3
+            });
+            assert_eq!(out, items.iter().map(|x| x * 3).collect::<Vec<_>>());
+            // The slow first batch holds one thread: another must have taken the rest.
+            let used = taken.into_inner().unwrap().len();
+            assert!(
+                used >= threads.min(2) && used <= threads,
+                "{used} of {threads}"
+            );
+        }
         assert_eq!(par_map(&[7u8], |x| *x), vec![7]);
     }
 }

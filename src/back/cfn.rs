@@ -33,6 +33,9 @@ pub enum Definitions {
 /// well under CloudFormation's 1 MB template limit.
 pub const INLINE_LIMIT: usize = 400_000;
 
+/// Resources a CloudFormation stack may hold.
+pub const MAX_RESOURCES: usize = 500;
+
 /// Up to this many child machines, a jobnet's role names each one; above, it names them
 /// by the jobnet's machine-name prefix.
 const MAX_LISTED_CHILDREN: usize = 20;
@@ -371,7 +374,7 @@ pub fn add_resources(
     for (id, r) in rendered {
         if resources.contains_key(&id) {
             return Err(format!(
-                "resource template `{template}` defines `{id}`, which is already defined"
+                "resource template `{template}` defines `{id}`, which is already defined (by another template, or for a jobnet whose generated name meets this one)"
             ));
         }
         resources.insert(id, r);

@@ -540,17 +540,21 @@ pub fn add_schedules(
             continue;
         };
         let machine = format!("{}StateMachine", crate::back::cfn::logical(&m.name));
-        if let Some(subs) = template
+        // The gate's Lambda ARN is bound where the machine's other placeholders are.
+        let subs = template
             .pointer_mut(&format!(
                 "/Resources/{machine}/Properties/DefinitionSubstitutions"
             ))
             .and_then(Value::as_object_mut)
-        {
-            subs.insert(
-                LAMBDA_ARN_PLACEHOLDER.into(),
-                json!({"Fn::GetAtt": [LAMBDA_LOGICAL, "Arn"]}),
-            );
-        }
+            .ok_or_else(|| {
+                format!(
+                    "resource template `state_machine` must keep `Properties.DefinitionSubstitutions` of `{machine}`: the business-day gate's Lambda ARN is bound there"
+                )
+            })?;
+        subs.insert(
+            LAMBDA_ARN_PLACEHOLDER.into(),
+            json!({"Fn::GetAtt": [LAMBDA_LOGICAL, "Arn"]}),
+        );
         let schedules = jobnet_schedules(project, out.root, &machine, templates, diags)?;
         if !schedules.is_empty() {
             added.push(schedules);

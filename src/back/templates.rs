@@ -1,6 +1,8 @@
-//! Job-type templates: how a job becomes Task state(s), which IAM it needs, which
-//! CloudFormation parameters it uses. Built-in templates are embedded; a user directory
-//! (`--templates DIR`) adds or overrides `<type>.json.tera` files without recompiling.
+//! Templates: job types (how a job becomes Task state(s), which IAM it needs, which
+//! CloudFormation parameters it uses) and resources (how the CloudFormation resources
+//! around the machines are written). Built-in templates are embedded; a user directory
+//! (`--templates DIR`) adds or overrides `<type>.json.tera` files, and `resources/<name>.json.tera`
+//! files, without recompiling.
 
 use crate::back::tree::Tree;
 use serde::Serialize;
@@ -100,14 +102,15 @@ pub struct Rendered {
     pub rc: Option<RcSource>,
     /// Check the default threshold (rc > 0 is abnormal) even without explicit thresholds.
     pub check_default_rc: bool,
-    /// What the job needs around its states; jobs of one type nearly always need the same,
-    /// so renderings with equal text share one (see [`Extras`]).
+    /// What the job needs around its states; renderings with equal text share one (see
+    /// [`Extras`]).
     pub extras: Arc<Extras>,
 }
 
-/// The parts of a rendering that are not states: nearly always the same for every job of
-/// a type, so they are parsed once per distinct text and shared. A 100,000-job compile
-/// parsed, copied and merged them per job.
+/// The parts of a rendering that are not states. For most job types (`ecs`, `ecs-windows`,
+/// `batch`, `noop`) they are the same for every job, so they are parsed once per distinct
+/// text and shared: a 100,000-job compile parsed, copied and merged them per job. Types
+/// that name a parameter per job (`lambda`, `glue`, `statemachine`) gain nothing.
 #[derive(Debug, Default, PartialEq)]
 pub struct Extras {
     pub parameters: BTreeMap<String, String>,
@@ -117,7 +120,7 @@ pub struct Extras {
     pub tables: Vec<String>,
 }
 
-/// The job types available for one compiler run.
+/// The job types and resource templates available for one compiler run.
 pub struct TemplateSet {
     tera: tera::Tera,
     names: Vec<String>,
@@ -191,17 +194,17 @@ impl TemplateSet {
                 "resource template `{name}` must render an object of logical id → resource"
             ));
         };
-        if let Some(missing) = needed.iter().find(|n| !resources.contains_key(*n)) {
-            return Err(format!(
-                "resource template `{name}` must define `{missing}`: other resources refer to it"
-            ));
-        }
         for (id, r) in &resources {
             if !r.get("Type").is_some_and(Value::is_string) {
                 return Err(format!(
                     "resource template `{name}`: resource `{id}` needs a string `Type`"
                 ));
             }
+        }
+        if let Some(missing) = needed.iter().find(|n| !resources.contains_key(*n)) {
+            return Err(format!(
+                "resource template `{name}` must define `{missing}`: other resources refer to it"
+            ));
         }
         Ok(resources)
     }
@@ -242,7 +245,11 @@ struct RawOutput<'a> {
     tables: Option<&'a RawValue>,
 }
 
-/// How many distinct [`Extras`] texts a thread keeps (one per job type in practice).
+/// Parsed extras by the text of their members.
+type ExtrasByText = std::collections::HashMap<String, Arc<Extras>, foldhash::fast::FixedState>;
+
+/// How many distinct [`Extras`] texts a thread keeps: one per job type whose extras do
+/// not name the job, in practice.
 const EXTRAS_KEPT: usize = 64;
 
 /// Parses a template's output. The members are split out unparsed first, so that the
@@ -250,7 +257,12 @@ const EXTRAS_KEPT: usize = 64;
 /// Output that does not split that way (not an object, a member twice) takes the whole
 /// parse, which reports what is wrong.
 fn parse_output(job_type: &str, text: &str) -> Result<Rendered, String> {
-    let Ok(raw) = serde_json::from_str::<RawOutput<'_>>(text) else {
+    // serde reads a struct from an array too (by position): only objects take this path.
+    let object = text.trim_start().starts_with('{');
+    let Some(raw) = object
+        .then(|| serde_json::from_str::<RawOutput<'_>>(text).ok())
+        .flatten()
+    else {
         let value: Tree = serde_json::from_str(text)
             .map_err(|e| format!("template `{job_type}` did not render valid JSON: {e}"))?;
         return parse_rendered(job_type, value);
@@ -268,10 +280,12 @@ fn parse_output(job_type: &str, text: &str) -> Result<Rendered, String> {
         key.push('\0');
     }
     thread_local! {
-        static SEEN: std::cell::RefCell<std::collections::HashMap<String, Arc<Extras>, foldhash::fast::FixedState>> =
-            std::cell::RefCell::default();
+        /// Extras by text, and the text of the last miss: a text is kept once it is seen
+        /// twice in a row, so types whose extras name each job (a parameter per job, as
+        /// `lambda` has) do not crowd out the ones that repeat.
+        static SEEN: std::cell::RefCell<(ExtrasByText, String)> = std::cell::RefCell::default();
     }
-    let extras = match SEEN.with_borrow(|seen| seen.get(&key).cloned()) {
+    let extras = match SEEN.with_borrow(|(seen, _)| seen.get(&key).cloned()) {
         Some(e) => e,
         None => {
             let [parameters, iam, events_rule, tables] = parts.map(&tree);
@@ -282,11 +296,12 @@ fn parse_output(job_type: &str, text: &str) -> Result<Rendered, String> {
                 events_rule?,
                 tables?,
             )?);
-            SEEN.with_borrow_mut(|seen| {
-                if seen.len() >= EXTRAS_KEPT {
-                    seen.clear();
+            SEEN.with_borrow_mut(|(seen, last_miss)| {
+                if *last_miss == key && seen.len() < EXTRAS_KEPT {
+                    seen.insert(key, Arc::clone(&extras));
+                } else {
+                    *last_miss = key;
                 }
-                seen.insert(key, Arc::clone(&extras));
             });
             extras
         }
@@ -530,13 +545,19 @@ mod tests {
             let split = parse_output(name, &text).unwrap();
             let whole = parse_rendered(name, serde_json::from_str(&text).unwrap()).unwrap();
             same(&split, &whole);
-            // The second rendering of a type shares the first one's extras.
-            let again = parse_output(name, &text).unwrap();
-            assert!(Arc::ptr_eq(&split.extras, &again.extras), "{name}");
+            // Extras seen twice in a row are kept: the third rendering shares the second's.
+            let second = parse_output(name, &text).unwrap();
+            let third = parse_output(name, &text).unwrap();
+            assert!(Arc::ptr_eq(&second.extras, &third.extras), "{name}");
+            assert_eq!(split.extras, third.extras);
         }
         // Output that does not split into members still says what is wrong with it.
         let cases = [
             ("[1]", "must render a JSON object"),
+            (
+                "[{\"Type\": \"Pass\"}, null, null, null, null, null, null, null]",
+                "must render a JSON object",
+            ),
             (
                 "{\"state\": {\"Type\": \"Pass\"}, \"state\": 1}",
                 "exactly one of",

@@ -515,13 +515,7 @@ impl Partitioner<'_> {
         let base = self
             .first_name(&body)
             .map_or_else(|| "part".to_string(), |n| n.replace('.', "-"));
-        let base = shorten(&base, 40);
-        let mut key = base.clone();
-        let mut i = 2;
-        while self.keys.contains(&key_form(&key)) || reserved(&key_form(&key)) {
-            key = format!("{base}-{i}");
-            i += 1;
-        }
+        let key = unique_key(&shorten(&base, 40), &self.keys);
         self.keys.insert(key_form(&key));
         self.children.push(ChildPlan {
             key,
@@ -540,6 +534,25 @@ fn key_form(key: &str) -> String {
         .filter(|c| *c != '-' && *c != '_')
         .map(|c| c.to_ascii_lowercase())
         .collect()
+}
+
+/// `base`, or `base-2`, `base-3`, … : the first that no key in `taken` (in [`key_form`])
+/// and no other machine of the jobnet has. A base that names one of those machines itself
+/// (`cont`, `CONT01`, `monitor`) gets `-part` first: digits alone would never leave
+/// `cont…` and the search would not end.
+fn unique_key(base: &str, taken: &BTreeSet<String>) -> String {
+    let base = if reserved(&key_form(base)) {
+        format!("{base}-part")
+    } else {
+        base.to_string()
+    };
+    let mut key = base.clone();
+    let mut i = 2;
+    while taken.contains(&key_form(&key)) {
+        key = format!("{base}-{i}");
+        i += 1;
+    }
+    key
 }
 
 /// Keys (in [`key_form`]) the jobnet's other machines use: `<base>-cont`, `<base>-cont2`, …
@@ -563,6 +576,16 @@ mod tests {
         assert!(reserved(&key_form("cont")) && reserved(&key_form("Cont-2")));
         assert!(reserved(&key_form("monitor")));
         assert!(!reserved(&key_form("contract")) && !reserved(&key_form("monitors")));
+        let taken: BTreeSet<String> = ["u32", "cont"].map(String::from).into();
+        assert_eq!(unique_key("u3", &taken), "u3");
+        assert_eq!(unique_key("u32", &taken), "u32-2");
+        // Names of the jobnet's other machines end; `cont` followed by digits would not.
+        assert_eq!(unique_key("cont", &taken), "cont-part");
+        assert_eq!(unique_key("CONT01", &taken), "CONT01-part");
+        assert_eq!(unique_key("monitor", &taken), "monitor-part");
+        let mut more = taken.clone();
+        more.insert(key_form("cont-part"));
+        assert_eq!(unique_key("cont", &more), "cont-part-2");
     }
 
     #[test]

@@ -318,6 +318,10 @@ pub fn template(
                 };
                 subs.insert(p.clone(), v);
             }
+            // The large computed values reach the template as stand-ins, put in place after
+            // rendering: serialising them into its text and parsing them back was a tenth
+            // of a compile of many machines.
+            let definition = if s3 { Value::Null } else { m.definition() };
             let context = json!({
                 "machine": {
                     "name": m.name,
@@ -325,14 +329,20 @@ pub fn template(
                     "kind": m.role,
                     "owner": owner,
                     "owns": owns,
-                    "policy": policy,
+                    "policy": if owns { json!(POLICY) } else { Value::Null },
                     "file": crate::back::report::machine_file(&m.name),
-                    "definition": if s3 { Value::Null } else { m.definition() },
-                    "substitutions": subs,
+                    "definition": if s3 { Value::Null } else { json!(DEFINITION) },
+                    "substitutions": SUBSTITUTIONS,
+                    "has_substitutions": !subs.is_empty(),
                 },
                 "s3": s3,
                 "log_forward": opts.log_forward,
             });
+            let mut values = [
+                (POLICY, policy),
+                (DEFINITION, definition),
+                (SUBSTITUTIONS, Value::Object(subs)),
+            ];
             let mut needed = vec![format!("{id}StateMachine")];
             if owns {
                 needed.push(format!("{id}LogGroup"));
@@ -340,7 +350,10 @@ pub fn template(
             }
             templates
                 .render_resources("state_machine", context, &needed)
-                .map(|r| (id, m.name.clone(), r))
+                .map(|mut r| {
+                    put_in_place(&mut r, &mut values);
+                    (id, m.name.clone(), r)
+                })
         });
         for r in rendered {
             let (id, name, r) = r?;
@@ -362,6 +375,48 @@ pub fn template(
         template["Conditions"] = Value::Object(conditions);
     }
     Ok(template)
+}
+
+/// Stand-ins for the large values of the `state_machine` template's context.
+const POLICY: &str = "@@jobnet2sfn:policy@@";
+const DEFINITION: &str = "@@jobnet2sfn:definition@@";
+const SUBSTITUTIONS: &str = "@@jobnet2sfn:substitutions@@";
+
+/// Replaces the stand-ins in rendered resources by their values: moved in where a stand-in
+/// is placed once, copied where a template places it more than once.
+fn put_in_place(resources: &mut Map<String, Value>, values: &mut [(&str, Value)]) {
+    fn walk(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+        match v {
+            Value::String(_) => f(v),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, f)),
+            _ => {}
+        }
+    }
+    let mut uses = vec![0usize; values.len()];
+    let index = |v: &Value, values: &[(&str, Value)]| {
+        v.as_str()
+            .and_then(|s| values.iter().position(|(m, _)| *m == s))
+    };
+    for r in resources.values_mut() {
+        walk(r, &mut |v| {
+            if let Some(i) = index(v, values) {
+                uses[i] += 1;
+            }
+        });
+    }
+    for r in resources.values_mut() {
+        walk(r, &mut |v| {
+            if let Some(i) = index(v, values) {
+                uses[i] -= 1;
+                *v = if uses[i] == 0 {
+                    std::mem::take(&mut values[i].1)
+                } else {
+                    values[i].1.clone()
+                };
+            }
+        });
+    }
 }
 
 /// Adds what a resource template rendered, refusing a logical id another rendering defined

@@ -651,6 +651,33 @@ mod tests {
     }
 
     #[test]
+    fn stand_ins_are_replaced_wherever_a_template_puts_them() {
+        let mut rendered = Map::new();
+        rendered.insert(
+            "A".into(),
+            json!({"Type": "X", "P": POLICY, "Copy": [POLICY], "S": SUBSTITUTIONS, "Name": "kept"}),
+        );
+        let mut values = [
+            (POLICY, json!([{"Effect": "Allow"}])),
+            (DEFINITION, json!({"StartAt": "a"})),
+            (SUBSTITUTIONS, json!({"X": {"Ref": "X"}})),
+        ];
+        put_in_place(&mut rendered, &mut values);
+        assert_eq!(
+            rendered["A"],
+            json!({"Type": "X", "P": [{"Effect": "Allow"}], "Copy": [[{"Effect": "Allow"}]],
+                   "S": {"X": {"Ref": "X"}}, "Name": "kept"})
+        );
+        // Placed once: moved, not copied.
+        assert_eq!(values[2].1, Value::Null);
+        assert_eq!(
+            values[1].1,
+            json!({"StartAt": "a"}),
+            "not placed: left alone"
+        );
+    }
+
+    #[test]
     fn table_arns_bind_to_get_att() {
         let tables: BTreeSet<String> = [RUN_TABLE.to_string()].into();
         assert_eq!(

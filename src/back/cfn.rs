@@ -636,6 +636,15 @@ mod tests {
             err.message
         );
 
+        // A misspelt override is an error, not ignored.
+        std::fs::write(res.join("state_machines.json.tera"), "{}").unwrap();
+        let err = TemplateSet::load(Some(&dir)).err().expect("refused");
+        assert!(
+            err.contains("no resource template is called `state_machines`"),
+            "{err}"
+        );
+        std::fs::remove_file(res.join("state_machines.json.tera")).unwrap();
+
         // A resource without a `Type` is refused too.
         std::fs::write(res.join("state_machine.json.tera"), r#"{"X": {}}"#).unwrap();
         let (_, diags) = compile_with_templates(&dir);

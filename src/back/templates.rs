@@ -149,7 +149,19 @@ impl TemplateSet {
             let mut files = template_files(dir, "")?;
             let resources = dir.join("resources");
             if resources.is_dir() {
-                files.extend(template_files(&resources, RESOURCE_PREFIX)?);
+                for (name, path) in template_files(&resources, RESOURCE_PREFIX)? {
+                    // A misspelt override would otherwise be ignored without a word.
+                    let stem = &name[RESOURCE_PREFIX.len()..];
+                    if !BUILTIN_RESOURCES.iter().any(|(n, _)| *n == stem) {
+                        let known: Vec<&str> = BUILTIN_RESOURCES.iter().map(|(n, _)| *n).collect();
+                        return Err(format!(
+                            "{}: no resource template is called `{stem}` (the compiler writes {})",
+                            path.display(),
+                            known.join(", ")
+                        ));
+                    }
+                    files.push((name, path));
+                }
             }
             for (name, path) in files {
                 let text = std::fs::read_to_string(&path)

@@ -775,6 +775,21 @@ where
     }
 }
 
+/// A project loaded from spec text (`t.yaml`), and what loading said: for unit tests.
+#[cfg(test)]
+pub(crate) fn project_of(text: &str) -> (Project, Diagnostics) {
+    let mut project = Project::default();
+    let mut diags = Diagnostics::default();
+    load_text(
+        &mut project,
+        "t.yaml",
+        text.into(),
+        InputFormat::Auto,
+        &mut diags,
+    );
+    (project, diags)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -810,15 +825,7 @@ mod tests {
     fn compile_is_deterministic() {
         let text = "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: a, type: noop}\n      - {name: b, type: noop, after: [a]}\n      - {name: c, type: noop, after: [a]}\n";
         let run = || {
-            let mut project = Project::default();
-            let mut diags = Diagnostics::default();
-            load_text(
-                &mut project,
-                "t.yaml",
-                text.into(),
-                InputFormat::Auto,
-                &mut diags,
-            );
+            let (project, mut diags) = project_of(text);
             compile(&project, &CompileOptions::default(), &mut diags)
                 .expect("compiles")
                 .files
@@ -832,15 +839,7 @@ mod tests {
     fn a_machine_of_one_jobnet_that_meets_another_jobnet_s_is_an_error() {
         // `a` gets a monitor machine `a-monitor`, the name of the other root jobnet.
         let text = "version: 1\njobnets:\n  - name: a\n    units:\n      - {name: x, type: noop, end_delay: {after_own_start: 10}}\n  - name: a-monitor\n    units:\n      - {name: y, type: noop}\n";
-        let mut project = Project::default();
-        let mut diags = Diagnostics::default();
-        load_text(
-            &mut project,
-            "t.yaml",
-            text.into(),
-            InputFormat::Auto,
-            &mut diags,
-        );
+        let (project, mut diags) = project_of(text);
         assert!(!diags.has_errors(), "{:?}", diags.items);
         assert!(compile(&project, &CompileOptions::default(), &mut diags).is_none());
         let d = diags

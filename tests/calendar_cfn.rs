@@ -1,11 +1,25 @@
 //! The schedule back-end on a real compile: the bundled calendar example gets its gate,
 //! schedules, calendar table, Lambda and calendar data files.
 
+use jobnet2sfn::back::templates::TemplateSet;
 use jobnet2sfn::back::{cfn, schedule};
 use jobnet2sfn::diag::Diagnostics;
-use jobnet2sfn::driver::{compile, load, CompileOptions, LoadOptions};
+use jobnet2sfn::driver::{compile, load, CompileOptions, Compiled, LoadOptions};
+use jobnet2sfn::ir::Project;
 use serde_json::{json, Value};
 use std::path::PathBuf;
+
+/// The CloudFormation template of a compile, schedules included, from `templates`.
+fn template_of(
+    project: &Project,
+    compiled: &Compiled,
+    templates: &TemplateSet,
+    diags: &mut Diagnostics,
+) -> Result<Value, String> {
+    let mut template = cfn::template(&compiled.outputs, &CompileOptions::default().cfn, templates)?;
+    schedule::add_schedules(&mut template, project, &compiled.outputs, templates, diags)?;
+    Ok(template)
+}
 
 #[test]
 fn scheduled_example_gets_gate_schedules_and_calendars() {
@@ -15,21 +29,8 @@ fn scheduled_example_gets_gate_schedules_and_calendars() {
     let project = load(&[path], &LoadOptions::default(), &mut diags);
     // `compile` puts the gate in front of scheduled jobnets itself.
     let compiled = compile(&project, &CompileOptions::default(), &mut diags).expect("compiles");
-    let templates = jobnet2sfn::back::templates::TemplateSet::load(None).expect("templates");
-    let mut template = cfn::template(
-        &compiled.outputs,
-        &CompileOptions::default().cfn,
-        &templates,
-    )
-    .expect("template");
-    schedule::add_schedules(
-        &mut template,
-        &project,
-        &compiled.outputs,
-        &templates,
-        &mut diags,
-    )
-    .expect("schedules");
+    let templates = TemplateSet::load(None).expect("templates");
+    let template = template_of(&project, &compiled, &templates, &mut diags).expect("template");
     assert!(!diags.has_errors(), "{:?}", diags.items);
 
     let res = template["Resources"].as_object().unwrap();
@@ -119,21 +120,8 @@ fn schedules_and_the_calendar_stack_follow_user_resource_templates() {
     let mut diags = Diagnostics::default();
     let project = load(&[path], &LoadOptions::default(), &mut diags);
     let compiled = compile(&project, &CompileOptions::default(), &mut diags).expect("compiles");
-    let templates = jobnet2sfn::back::templates::TemplateSet::load(Some(&dir)).expect("templates");
-    let mut template = cfn::template(
-        &compiled.outputs,
-        &CompileOptions::default().cfn,
-        &templates,
-    )
-    .expect("template");
-    schedule::add_schedules(
-        &mut template,
-        &project,
-        &compiled.outputs,
-        &templates,
-        &mut diags,
-    )
-    .expect("schedules");
+    let templates = TemplateSet::load(Some(&dir)).expect("templates");
+    let template = template_of(&project, &compiled, &templates, &mut diags).expect("template");
     let res = template["Resources"].as_object().unwrap();
     let schedules: Vec<&Value> = res
         .values()
@@ -150,21 +138,8 @@ fn schedules_and_the_calendar_stack_follow_user_resource_templates() {
         r#"{"{{ calendar.table }}": {"Type": "AWS::DynamoDB::Table"}}"#,
     )
     .unwrap();
-    let templates = jobnet2sfn::back::templates::TemplateSet::load(Some(&dir)).expect("templates");
-    let mut template = cfn::template(
-        &compiled.outputs,
-        &CompileOptions::default().cfn,
-        &templates,
-    )
-    .expect("template");
-    let err = schedule::add_schedules(
-        &mut template,
-        &project,
-        &compiled.outputs,
-        &templates,
-        &mut diags,
-    )
-    .expect_err("no Lambda");
+    let templates = TemplateSet::load(Some(&dir)).expect("templates");
+    let err = template_of(&project, &compiled, &templates, &mut diags).expect_err("no Lambda");
     assert!(err.contains("must define `BusinessDayFunction`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

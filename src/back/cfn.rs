@@ -555,22 +555,13 @@ mod tests {
     use super::*;
     use crate::back::asl::RUN_TABLE;
     use crate::diag::Diagnostics;
-    use crate::driver::{compile, load_text, CompileOptions, InputFormat};
-    use crate::ir::Project;
+    use crate::driver::{compile, CompileOptions};
 
     /// Compiles a two-job net with run records using the templates in `dir`: the
     /// CloudFormation template (built again from the outputs) if the compile succeeded.
     fn compile_with_templates(dir: &std::path::Path) -> (Option<Value>, Diagnostics) {
         let text = "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: a, type: noop}\n      - {name: b, type: lambda, after: [a]}\n";
-        let mut project = Project::default();
-        let mut diags = Diagnostics::default();
-        load_text(
-            &mut project,
-            "t.yaml",
-            text.into(),
-            InputFormat::Auto,
-            &mut diags,
-        );
+        let (project, mut diags) = crate::driver::project_of(text);
         let opts = CompileOptions {
             templates: Some(dir.to_path_buf()),
             ..CompileOptions::default()

@@ -551,19 +551,15 @@ pub fn compile_into(
     ))
 }
 
-/// Two generated machines must not share a CloudFormation logical id (`a_b` and `a-b` are
-/// both `AB…`) or a file on a case-insensitive file system: the template would keep only
-/// one of them. Root names are checked by validation and a jobnet's parts are named apart
+/// Two generated machines must not share a CloudFormation logical id or a file name
+/// ([`naming::clash_keys`]): the template would keep only one of them. Root names are checked by validation and a jobnet's parts are named apart
 /// by the partition; this catches a part of one jobnet meeting another jobnet's machine.
 fn check_machine_names(project: &Project, outputs: &[JobnetOutput], diags: &mut Diagnostics) {
     let mut seen: std::collections::HashMap<String, (&str, crate::ir::UnitId)> =
         std::collections::HashMap::new();
     for o in outputs {
         for m in &o.machines {
-            let keys = [
-                format!("id:{}", cfn::logical(&m.name)),
-                format!("file:{}", m.name.to_ascii_lowercase()),
-            ];
+            let keys = naming::clash_keys(&m.name);
             let clash = keys.iter().find_map(|k| seen.get(k).copied());
             if let Some((other, root)) = clash {
                 diags.push(

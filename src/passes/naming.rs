@@ -179,6 +179,15 @@ pub fn pascal(s: &str) -> String {
         .collect()
 }
 
+/// What must differ between two machine names: their CloudFormation logical id (`a_b` and
+/// `aB` are both `AB…`) and their file name on a case-insensitive file system.
+pub fn clash_keys(machine: &str) -> [String; 2] {
+    [
+        format!("id:{}", logical_id(machine)),
+        format!("file:{}", machine.to_ascii_lowercase()),
+    ]
+}
+
 /// Logical id of a machine's resources in CloudFormation (`DailySales` →
 /// `DailySalesStateMachine`, …): its name in PascalCase, never starting with a digit.
 pub fn logical_id(machine: &str) -> String {

@@ -105,12 +105,8 @@ fn check_roots(project: &Project, diags: &mut Diagnostics) {
     let mut names = crate::passes::naming::machine_names(project);
     for &r in &project.roots {
         let name = names.remove(&r).unwrap_or_default();
-        let clash = [
-            crate::passes::naming::logical_id(&name),
-            format!("file:{}", name.to_ascii_lowercase()),
-        ]
-        .into_iter()
-        .find_map(|key| seen.get(&key).cloned());
+        let keys = crate::passes::naming::clash_keys(&name);
+        let clash = keys.iter().find_map(|key| seen.get(key).cloned());
         if let Some((other, other_name)) = clash.as_ref() {
             let what = if *other_name == name {
                 format!("the same machine name `{name}`")
@@ -131,8 +127,9 @@ fn check_roots(project: &Project, diags: &mut Diagnostics) {
         } else {
             // A machine name also names its CloudFormation resources (`a_b` and `aB` are
             // both `AB…`) and its files, which may land on a case-insensitive file system.
-            seen.insert(crate::passes::naming::logical_id(&name), (r, name.clone()));
-            seen.insert(format!("file:{}", name.to_ascii_lowercase()), (r, name));
+            for key in keys {
+                seen.insert(key, (r, name.clone()));
+            }
         }
     }
 }

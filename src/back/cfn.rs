@@ -383,39 +383,36 @@ const DEFINITION: &str = "@@jobnet2sfn:definition@@";
 const SUBSTITUTIONS: &str = "@@jobnet2sfn:substitutions@@";
 
 /// Replaces the stand-ins in rendered resources by their values: moved in where a stand-in
-/// is placed once, copied where a template places it more than once.
+/// is placed once (at its last place), copied where a template places it more than once.
 fn put_in_place(resources: &mut Map<String, Value>, values: &mut [(&str, Value)]) {
-    fn walk(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    fn find<'v>(v: &'v mut Value, values: &[(&str, Value)], out: &mut Vec<(usize, &'v mut Value)>) {
+        if let Some(i) = v
+            .as_str()
+            .and_then(|s| values.iter().position(|(m, _)| *m == s))
+        {
+            out.push((i, v));
+            return;
+        }
         match v {
-            Value::String(_) => f(v),
-            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, f)),
-            Value::Object(o) => o.values_mut().for_each(|x| walk(x, f)),
+            Value::Array(a) => a.iter_mut().for_each(|x| find(x, values, out)),
+            Value::Object(o) => o.values_mut().for_each(|x| find(x, values, out)),
             _ => {}
         }
     }
-    let mut uses = vec![0usize; values.len()];
-    let index = |v: &Value, values: &[(&str, Value)]| {
-        v.as_str()
-            .and_then(|s| values.iter().position(|(m, _)| *m == s))
-    };
+    let mut places = Vec::new();
     for r in resources.values_mut() {
-        walk(r, &mut |v| {
-            if let Some(i) = index(v, values) {
-                uses[i] += 1;
-            }
-        });
+        find(r, values, &mut places);
     }
-    for r in resources.values_mut() {
-        walk(r, &mut |v| {
-            if let Some(i) = index(v, values) {
-                uses[i] -= 1;
-                *v = if uses[i] == 0 {
-                    std::mem::take(&mut values[i].1)
-                } else {
-                    values[i].1.clone()
-                };
-            }
-        });
+    let mut last = vec![usize::MAX; values.len()];
+    for (n, (i, _)) in places.iter().enumerate() {
+        last[*i] = n;
+    }
+    for (n, (i, place)) in places.into_iter().enumerate() {
+        *place = if last[i] == n {
+            std::mem::take(&mut values[i].1)
+        } else {
+            values[i].1.clone()
+        };
     }
 }
 

@@ -604,18 +604,17 @@ pub fn jobnet_schedules(
     templates: &TemplateSet,
     diags: &mut Diagnostics,
 ) -> Result<Map<String, Value>, String> {
-    let out = Map::new();
     let Some(net) = project.units[root].as_net() else {
-        return Ok(out);
+        return Ok(Map::new());
     };
     let Some(schedule) = net.schedule.as_ref() else {
-        return Ok(out);
+        return Ok(Map::new());
     };
     let cal = match calendar_of(project, root) {
         Ok(c) => c,
         Err(d) => {
             diags.push(d);
-            return Ok(out);
+            return Ok(Map::new());
         }
     };
     let calendar = net.calendar.as_ref().map(|c| c.name.clone());
@@ -663,6 +662,8 @@ pub fn jobnet_schedules(
     }
     let role = format!("{machine_logical}SchedulerRole");
     let mut schedules = Vec::new();
+    // The schedules' ids and their role: the resources the template must define.
+    let mut needed = Vec::new();
     for (t, rules) in &by_time {
         let offset = day_offset(cal.day_start, *t);
         let wall = t.minutes % (24 * 60);
@@ -677,21 +678,19 @@ pub fn jobnet_schedules(
             "rules": rules.iter().map(|i| rule_json(&schedule.rules[*i])).collect::<Vec<_>>(),
             "exclusive": exclusive,
         });
+        let id = format!("{machine_logical}Schedule{:02}{:02}", t.hour(), t.minute());
         schedules.push(json!({
-            "id": format!("{machine_logical}Schedule{:02}{:02}", t.hour(), t.minute()),
+            "id": id,
             "description": format!("{} at {t} (business-day time)", project.units[root].name),
             "expression": cron(wall / 60, wall % 60, &schedule.rules, rules, offset),
             "timezone": schedule.timezone,
             "input": input.to_string(),
         }));
+        needed.push(id);
     }
     if schedules.is_empty() {
-        return Ok(out);
+        return Ok(Map::new());
     }
-    let mut needed: Vec<String> = schedules
-        .iter()
-        .filter_map(|s| s["id"].as_str().map(str::to_string))
-        .collect();
     needed.push(role.clone());
     templates.render_resources(
         "schedule",

@@ -95,7 +95,7 @@ pub(super) fn lower_file(
     let mut cx = Lower {
         project,
         diags,
-        records: want_records.then(Tally::default),
+        tally: want_records.then(Tally::default),
         warned_keys: HashSet::new(),
         pending_waits: Vec::new(),
         opts,
@@ -103,9 +103,9 @@ pub(super) fn lower_file(
     for u in &units {
         cx.top(u, "", None);
     }
-    let records = cx.records.unwrap_or_default();
+    let tally = cx.tally.unwrap_or_default();
     resolve_wait_targets(project, first_new);
-    records
+    tally
 }
 
 /// JP1 names the jobnet a connector or `eun=` waits for (and an exclusive schedule's
@@ -164,7 +164,7 @@ pub(super) struct Lower<'a> {
     pub(super) project: &'a mut Project,
     pub(super) diags: &'a mut Diagnostics,
     /// What happened to every unit and parameter; None when only the IR is wanted.
-    records: Option<Tally>,
+    tally: Option<Tally>,
     warned_keys: HashSet<String>,
     /// Cross-jobnet waits of units whose parent net is still being built:
     /// (parent net, wait unit, waiting unit).
@@ -236,7 +236,7 @@ impl Lower<'_> {
     // ----- plumbing -------------------------------------------------------------------
 
     pub(super) fn record(&mut self, u: &UnitDef, path: &str, key: Option<&Param>, status: Status) {
-        let Some(tally) = self.records.as_mut() else {
+        let Some(tally) = self.tally.as_mut() else {
             return;
         };
         let unit_type = u.ty().unwrap_or("?");

@@ -111,6 +111,16 @@ echo "compile examples/scheduled_with_calendar.yaml --alert-on-skip -> $OUT/aler
 echo "compile tests/scenarios/*.yaml -> $OUT/scenarios"
 "$BIN" compile tests/scenarios/*.yaml -o "$OUT/scenarios" || compile_failures+=(tests/scenarios)
 
+# Nested stacks, forced by a low stack limit: the parent and every stacks/*.yaml are
+# validated like any template (schedules and the log forwarding condition move to children).
+echo "compile examples/scheduled_with_calendar.yaml --max-stack-resources 16 -> $OUT/nested"
+"$BIN" compile examples/scheduled_with_calendar.yaml -o "$OUT/nested" --allow-partial --max-stack-resources 16 || compile_failures+=("nested")
+echo "compile tests/scenarios/*.yaml --log-forward --max-stack-resources 60 -> $OUT/nested-scenarios"
+"$BIN" compile tests/scenarios/*.yaml -o "$OUT/nested-scenarios" --log-forward --max-stack-resources 60 || compile_failures+=("nested-scenarios")
+for d in nested nested-scenarios; do
+    compgen -G "$OUT/$d/stacks/*.yaml" >/dev/null || compile_failures+=("$d: no stacks/*.yaml written")
+done
+
 # Whatever compiled is validated even when something else did not: all problems at once.
 step "validate generated artifacts"
 ((${#inputs[@]} > 0)) || die "no inputs under examples/ or tests/fixtures/jp1/: nothing was validated"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates generated output directories with the pinned offline tools:
 #   asl-validator (npm, package-lock.json)  every statemachines/*.asl.json
-#   cfn-lint, checkov (PyPI, requirements-test.txt)  every template.yaml
+#   cfn-lint, checkov (PyPI, requirements-test.txt)  every template.yaml and stacks/*.yaml
 # Usage: scripts/validate-artifacts.sh DIR...   (each DIR is searched recursively)
 # A missing tool or an empty DIR is an error: nothing is ever skipped silently.
 set -euo pipefail
@@ -31,7 +31,7 @@ for pin in cfn-lint checkov; do
 done
 
 mapfile -t asl_files < <(find "$@" -path '*/statemachines/*.asl.json' -type f | sort)
-mapfile -t templates < <(find "$@" -name template.yaml -type f | sort)
+mapfile -t templates < <(find "$@" \( -name template.yaml -o -path '*/stacks/*.yaml' \) -type f | sort)
 ((${#asl_files[@]} > 0)) || die "no statemachines/*.asl.json under: $*"
 ((${#templates[@]} > 0)) || die "no template.yaml under: $*"
 

@@ -208,6 +208,10 @@ struct CompileArgs {
     /// rehearse a jobnet with time scaled down (never for production).
     #[arg(long, value_name = "N", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
     seconds_per_minute: u64,
+    /// Split template.yaml into nested stacks (`stacks/*.yaml`) above this many resources
+    /// (CloudFormation's limit: 500), or above 200 outputs or 1 MB.
+    #[arg(long, value_name = "N", default_value_t = crate::back::cfn::MAX_RESOURCES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(4..=500))]
+    max_stack_resources: usize,
     /// Do not keep run records (no idempotent reruns, status or hold; about a third of
     /// the states and bytes per job).
     #[arg(long)]
@@ -506,6 +510,7 @@ fn compile(a: CompileArgs) -> i32 {
     opts.cfn.definitions = a.definitions;
     opts.calendar_years = a.calendar_years.clone();
     opts.cfn.log_forward = a.log_forward;
+    opts.cfn.max_stack_resources = a.max_stack_resources;
     opts.emit.seconds_per_minute = a.seconds_per_minute;
     opts.emit.run_records = !a.no_run_records;
     opts.emit.skip_alert = a.alert_on_skip;

@@ -8,7 +8,7 @@ use crate::back::asl::{self, FindingKind, JobnetOutput};
 use crate::back::cfn::{self, CfnOptions};
 use crate::back::report::{self, Report};
 use crate::back::templates::TemplateSet;
-use crate::back::{pretty, schedule, yaml};
+use crate::back::{pretty, schedule, stacks, yaml};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::front;
 use crate::front::jp1::{Encoding as Jp1Encoding, Jp1Coverage};
@@ -492,20 +492,42 @@ pub fn compile_into(
         });
         match template {
             Ok(template) => {
-                let count = template["Resources"].as_object().map_or(0, |r| r.len());
-                if count > cfn::MAX_RESOURCES {
+                let limits = stacks::Limits {
+                    resources: opts.cfn.max_stack_resources,
+                    ..stacks::Limits::default()
+                };
+                let nested = stacks::nest(template, &limits).unwrap_or_else(|refused| {
+                    diags.push(
+                        Diagnostic::warning(
+                            codes::W_MANY_RESOURCES,
+                            format!("template.yaml is over a stack's limits and cannot be split into nested stacks: {}", refused.reason),
+                        )
+                        .hint("split the jobnets over several output directories with --jobnet (one stack each), or deploy with `jobnet2sfn deploy`"),
+                    );
+                    stacks::Nested {
+                        parent: refused.template,
+                        children: Vec::new(),
+                    }
+                });
+                let count = nested.parent["Resources"].as_object().map_or(0, |r| r.len());
+                let outputs_count = nested.parent["Outputs"].as_object().map_or(0, |r| r.len());
+                if count > limits.resources || outputs_count > limits.outputs {
                     diags.push(
                         Diagnostic::warning(
                             codes::W_MANY_RESOURCES,
                             format!(
-                                "template.yaml has {count} resources; a CloudFormation stack holds at most {}",
-                                cfn::MAX_RESOURCES
+                                "template.yaml has {count} resources and {outputs_count} outputs; a CloudFormation stack holds at most {} and {}",
+                                limits.resources, limits.outputs
                             ),
                         )
-                        .hint("split the jobnets over several output directories with --jobnet (one stack each); one jobnet split into this many machines deploys with `jobnet2sfn deploy`, as the template would need nested stacks, which are not written yet"),
+                        .hint("split the jobnets over several output directories with --jobnet (one stack each), or deploy with `jobnet2sfn deploy`"),
                     );
                 }
-                files.insert("template.yaml".into(), yaml::to_yaml(&template).into());
+                files.insert("template.yaml".into(), yaml::to_yaml(&nested.parent).into());
+                let children = crate::par::par_map(&nested.children, |(file, child)| {
+                    (file.clone(), yaml::to_yaml(child))
+                });
+                files.extend(children.into_iter().map(|(f, t)| (f, t.into())));
             }
             Err(e) => diags.push(
                 Diagnostic::error(codes::E_TEMPLATES, format!("CloudFormation template: {e}"))

@@ -19,7 +19,11 @@ const STAGING: &str = ".jobnet2sfn-staging";
 const LOCK: &str = ".jobnet2sfn-lock";
 
 /// Generated sub-directories and the file suffix of what the compiler owns in them.
-const GENERATED: [(&str, &str); 2] = [("statemachines", ".asl.json"), ("calendars", ".json")];
+const GENERATED: [(&str, &str); 3] = [
+    ("statemachines", ".asl.json"),
+    ("calendars", ".json"),
+    ("stacks", ".yaml"),
+];
 
 /// An output directory being written. Nothing touches the file system before the first
 /// file is staged, so a compile that fails validation leaves no trace.

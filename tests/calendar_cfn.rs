@@ -18,7 +18,7 @@ fn template_of(
 ) -> Result<Value, String> {
     let mut template = cfn::template(&compiled.outputs, &CompileOptions::default().cfn, templates)?;
     schedule::add_schedules(&mut template, project, &compiled.outputs, templates, diags)?;
-    Ok(template)
+    Ok(template.value)
 }
 
 #[test]

@@ -539,3 +539,57 @@ fn operations_ask_for_a_generation_exactly_when_the_jobnet_has_them() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A template over the stack limit is split into nested stacks; compiled again under the
+/// limit, the stacks it no longer needs are removed.
+#[test]
+fn a_large_template_is_written_as_nested_stacks() {
+    let out = tmp("nested");
+    let dir = out.to_str().unwrap();
+    let args = [
+        "compile",
+        "tests/scenarios/linear.yaml",
+        "tests/scenarios/retry.yaml",
+        "tests/scenarios/fan.yaml",
+        "-o",
+        dir,
+    ];
+    let o = bin()
+        .args(args)
+        .args(["--max-stack-resources", "6"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("W0010"), "{}", stderr(&o));
+    let stacks: Vec<_> = std::fs::read_dir(out.join("stacks"))
+        .expect("stacks/ written")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!stacks.is_empty());
+    let parent = std::fs::read_to_string(out.join("template.yaml")).expect("template");
+    for s in &stacks {
+        assert!(
+            parent.contains(&format!("stacks/{s}")),
+            "{s} not in the parent"
+        );
+    }
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let left = std::fs::read_dir(out.join("stacks")).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "stale nested stacks removed");
+    let o = run(&[
+        "compile",
+        "tests/scenarios/linear.yaml",
+        "-o",
+        dir,
+        "--max-stack-resources",
+        "3",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "out of range refused: {}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -116,3 +116,36 @@ fn jp1_corpus_matches_its_golden_output() {
         }
     }
 }
+
+/// The nested stacks of a template over the stack limit (forced low here): the parent and
+/// every child template.
+#[test]
+fn nested_stacks_match_their_golden_output() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = "examples/scheduled_with_calendar.yaml";
+    let text = std::fs::read_to_string(root.join(rel)).expect("readable");
+    let mut project = Project::default();
+    let mut diags = Diagnostics::default();
+    load_text(&mut project, rel, text, InputFormat::Auto, &mut diags);
+    let mut opts = CompileOptions {
+        calendar_years: Some(2027..=2027),
+        ..CompileOptions::default()
+    };
+    opts.cfn.max_stack_resources = 16;
+    let compiled = compile(&project, &opts, &mut diags)
+        .unwrap_or_else(|| panic!("{rel} does not compile: {:?}", diags.items));
+    assert!(
+        !diags.items.iter().any(|d| d.code == "W0010"),
+        "{:?}",
+        diags.items
+    );
+    let mut stacks = 0;
+    for (path, content) in &compiled.files {
+        if path == "template.yaml" || path.starts_with("stacks/") {
+            stacks += usize::from(path.starts_with("stacks/"));
+            let name = format!("nested__{}", path.replace(['/', '.'], "_"));
+            insta::assert_snapshot!(name, content);
+        }
+    }
+    assert!(stacks > 1);
+}

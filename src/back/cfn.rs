@@ -4,6 +4,7 @@
 //! (and the emulator tests) read instead of parsing YAML.
 
 use crate::back::asl::{JobnetOutput, Machine, Role, ALERT_TOPIC};
+pub use crate::back::stacks::Template;
 use crate::back::templates::{IamStatement, TemplateSet};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,6 +52,9 @@ pub struct CfnOptions {
     pub definitions: Definitions,
     /// Add a subscription filter to every log group (forwarding to a parameter's ARN).
     pub log_forward: bool,
+    /// Above this many resources (or 200 outputs, or 1 MB) the template is split into
+    /// nested stacks.
+    pub max_stack_resources: usize,
 }
 
 impl Default for CfnOptions {
@@ -60,6 +64,7 @@ impl Default for CfnOptions {
             log_level: "ERROR".into(),
             definitions: Definitions::Auto,
             log_forward: false,
+            max_stack_resources: MAX_RESOURCES,
         }
     }
 }
@@ -141,8 +146,9 @@ pub fn template(
     outputs: &[JobnetOutput],
     opts: &CfnOptions,
     templates: &TemplateSet,
-) -> Result<Value, String> {
+) -> Result<Template, String> {
     let tables = all_tables(outputs);
+    let mut families = BTreeMap::new();
     let mut parameters = Map::new();
     parameters.insert(
         "LogRetentionDays".into(),
@@ -357,6 +363,7 @@ pub fn template(
         });
         for r in rendered {
             let (id, name, r) = r?;
+            families.extend(r.keys().map(|k| (k.clone(), o.machine_base.clone())));
             add_resources(&mut resources, "state_machine", r)?;
             outputs_section.insert(
                 format!("{id}StateMachineArn"),
@@ -374,7 +381,10 @@ pub fn template(
     if !conditions.is_empty() {
         template["Conditions"] = Value::Object(conditions);
     }
-    Ok(template)
+    Ok(Template {
+        value: template,
+        families,
+    })
 }
 
 /// Stand-ins for the large values of the `state_machine` template's context.
@@ -566,7 +576,9 @@ mod tests {
         let template = compile(&project, &opts, &mut diags).map(|c| {
             assert!(c.files.contains_key("template.yaml"));
             let templates = TemplateSet::load(Some(dir)).expect("templates");
-            template(&c.outputs, &opts.cfn, &templates).expect("template")
+            template(&c.outputs, &opts.cfn, &templates)
+                .expect("template")
+                .value
         });
         (template, diags)
     }

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod records;
 pub mod report;
 pub mod schedule;
+pub mod stacks;
 pub mod templates;
 pub mod tree;
 pub mod yaml;

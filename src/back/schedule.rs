@@ -527,7 +527,7 @@ pub fn gate_root(
 /// and each scheduled jobnet's schedules, and binds the gate's Lambda ARN. The error is
 /// that of a resource template that failed.
 pub fn add_schedules(
-    template: &mut Value,
+    template: &mut crate::back::cfn::Template,
     project: &Project,
     outputs: &[JobnetOutput],
     templates: &TemplateSet,
@@ -542,6 +542,7 @@ pub fn add_schedules(
         let machine = format!("{}StateMachine", crate::back::cfn::logical(&m.name));
         // The gate's Lambda ARN is bound where the machine's other placeholders are.
         let subs = template
+            .value
             .pointer_mut(&format!(
                 "/Resources/{machine}/Properties/DefinitionSubstitutions"
             ))
@@ -557,12 +558,18 @@ pub fn add_schedules(
         );
         let schedules = jobnet_schedules(project, out.root, &machine, templates, diags)?;
         if !schedules.is_empty() {
+            template.families.extend(
+                schedules
+                    .keys()
+                    .map(|k| (k.clone(), out.machine_base.clone())),
+            );
             added.push(schedules);
         }
     }
     if added.is_empty() {
         return Ok(());
     }
+    let template = &mut template.value;
     if let Some(params) = template
         .get_mut("Parameters")
         .and_then(Value::as_object_mut)

@@ -6,7 +6,8 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{Condition, EdgeKind, Project, UnitId, UnitKind};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
+use std::collections::BTreeMap;
 
 /// Validates the project. `job_types` are the names of the templates available.
 pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics) {
@@ -178,7 +179,7 @@ fn check_cycles(
         let start = *comp.iter().min().expect("non-empty");
         // Walk inside the component until a unit repeats: that is a cycle.
         let mut path = vec![start];
-        let mut on_path: HashMap<usize, usize> = HashMap::from([(start, 0)]);
+        let mut on_path: HashMap<usize, usize> = HashMap::from_iter([(start, 0)]);
         let cycle = loop {
             let cur = *path.last().expect("path");
             let next = *succ[cur]

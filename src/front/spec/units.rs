@@ -11,7 +11,7 @@ use super::yaml::{Node, Value};
 use super::MAX_NET_DEPTH;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::ir::*;
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 /// Keys that decide what a (non-root) unit is.
 const KIND_KEYS: [&str; 5] = ["type", "units", "judge", "wait", "wait_for"];

@@ -1,0 +1,1291 @@
+//! Nested stacks. A CloudFormation stack holds at most 500 resources and 200 outputs, and
+//! its template at most 1 MB; a large jobnet split into a thousand machines, or a thousand
+//! jobnets compiled together, is over. Such a template becomes a parent, which keeps the
+//! shared resources (tables, alert topic, calendar), and child stacks
+//! (`stacks/stack-NN.yaml`, `AWS::CloudFormation::Stack` resources of the parent) which
+//! hold the jobnets' resources.
+//!
+//! A jobnet's resources move into one child together when they fit. A jobnet too large
+//! for one child keeps what its other resources refer to (its role and log group) in the
+//! parent, and its other resources (the machines split off it) are spread over the
+//! children one by one. Whatever a moved resource refers to outside its child is passed in
+//! as a child parameter: `Ref`, `Fn::GetAtt` and the `${…}` of `Fn::Sub` are rewritten to
+//! it. Everything is placed by a hash of its name, not by its position, so a jobnet (or a
+//! machine) added or removed moves nothing else between stacks: CloudFormation cannot
+//! move a named resource from one stack to another in one update.
+
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// CloudFormation's limits for one stack.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub resources: usize,
+    pub outputs: usize,
+    /// Template body (uploaded to S3) in bytes, as written in YAML.
+    pub bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            resources: 500,
+            outputs: 200,
+            bytes: 1_000_000,
+        }
+    }
+}
+
+/// A template with, for each resource that belongs to one jobnet, that jobnet's machine
+/// name (resources not listed are shared).
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub value: Value,
+    pub families: BTreeMap<String, String>,
+}
+
+/// The parent template and the child templates by file (`stacks/stack-NN.yaml`).
+#[derive(Debug)]
+pub struct Nested {
+    pub parent: Value,
+    pub children: Vec<(String, Value)>,
+}
+
+/// What a child needs to be placed: its resources, outputs and YAML bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    resources: usize,
+    outputs: usize,
+    bytes: usize,
+}
+
+impl Cost {
+    fn add(&mut self, other: Cost) {
+        self.resources += other.resources;
+        self.outputs += other.outputs;
+        self.bytes += other.bytes;
+    }
+
+    fn within(&self, limits: &Limits) -> bool {
+        self.resources <= limits.resources
+            && self.outputs <= limits.outputs
+            && self.bytes <= limits.bytes
+    }
+}
+
+/// Bytes a child template needs besides its resources and outputs (header, parameters).
+const CHILD_OVERHEAD: usize = 20_000;
+
+/// A template that could not be split, given back whole with the reason.
+#[derive(Debug)]
+pub struct Refused {
+    pub template: Value,
+    pub reason: String,
+}
+
+/// Splits `template` into a parent and child stacks when it is over `limits`; a template
+/// within them comes back as it is.
+pub fn nest(template: Template, limits: &Limits) -> Result<Nested, Refused> {
+    let Template {
+        value: mut parent,
+        families,
+    } = template;
+    match split(&mut parent, &families, limits) {
+        Ok(children) => Ok(Nested { parent, children }),
+        Err(reason) => Err(Refused {
+            template: parent,
+            reason,
+        }),
+    }
+}
+
+/// Where each moved resource and output goes (bucket numbers), and the digits of the
+/// stacks' numbers.
+struct Plan {
+    bucket_of: BTreeMap<String, usize>,
+    output_bucket: BTreeMap<String, usize>,
+    width: usize,
+}
+
+/// Places the resources of a template over `limits`; `None` when it is within them.
+fn plan(
+    parent: &Value,
+    families: &BTreeMap<String, String>,
+    limits: &Limits,
+) -> Result<Option<Plan>, String> {
+    let empty = Map::new();
+    let section = |name: &str| {
+        parent
+            .get(name)
+            .and_then(Value::as_object)
+            .unwrap_or(&empty)
+    };
+    let resources = section("Resources");
+    let outputs = section("Outputs");
+    let over = resources.len() > limits.resources
+        || outputs.len() > limits.outputs
+        || scan(parent, 0, resources, &mut BTreeSet::new()) > limits.bytes;
+    if !over {
+        return Ok(None);
+    }
+    // One walk per resource: what it refers to and about how large it is.
+    let mut refers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut resource_bytes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, r) in resources {
+        let mut found = BTreeSet::new();
+        resource_bytes.insert(id, id.len() + 4 + scan(r, 4, resources, &mut found));
+        refers.insert(id, found);
+    }
+    let mut output_refers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut output_bytes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (id, o) in outputs {
+        let mut found = BTreeSet::new();
+        output_bytes.insert(id, id.len() + 4 + scan(o, 4, resources, &mut found));
+        output_refers.insert(id, found);
+    }
+    let mut by_family: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for id in resources.keys() {
+        if let Some(f) = families.get(id) {
+            by_family.entry(f).or_default().push(id);
+        }
+    }
+    let mut stay: BTreeSet<&str> = resources
+        .keys()
+        .map(String::as_str)
+        .filter(|id| !families.contains_key(*id))
+        .collect();
+    let child_limits = Limits {
+        bytes: limits.bytes.saturating_sub(CHILD_OVERHEAD),
+        ..*limits
+    };
+    // Groups (placed whole) by key, and the group of each moved resource. What stays in
+    // the parent only grows, so this settles.
+    let (groups, placed_outputs) = loop {
+        close_over(&mut stay, &refers);
+        let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        let mut grown = false;
+        for (family, members) in &by_family {
+            let movable: Vec<&str> = members
+                .iter()
+                .copied()
+                .filter(|m| !stay.contains(m))
+                .collect();
+            if movable.is_empty() {
+                continue;
+            }
+            let cost = Cost {
+                resources: movable.len(),
+                outputs: 0,
+                bytes: movable.iter().map(|m| resource_bytes[m]).sum(),
+            };
+            if cost.within(&child_limits) {
+                groups.insert(format!("jobnet:{family}"), movable);
+                continue;
+            }
+            // Too large for one child: what the family's other resources refer to stays.
+            let members: BTreeSet<&str> = movable.iter().copied().collect();
+            let members = &members;
+            let inner: BTreeSet<&str> = movable
+                .iter()
+                .flat_map(|o| {
+                    refers[o]
+                        .iter()
+                        .copied()
+                        .filter(move |t| t != o && members.contains(t))
+                })
+                .collect();
+            if inner.is_empty() {
+                for m in movable {
+                    groups.insert(format!("resource:{m}"), vec![m]);
+                }
+            } else {
+                stay.extend(inner);
+                grown = true;
+            }
+        }
+        if grown {
+            continue;
+        }
+        let group_of: BTreeMap<&str, &str> = groups
+            .iter()
+            .flat_map(|(k, ms)| ms.iter().map(move |m| (*m, k.as_str())))
+            .collect();
+        // A moved resource may refer to the parent, never to another child.
+        let mut pinned: Vec<&str> = Vec::new();
+        for (m, g) in &group_of {
+            for t in &refers[m] {
+                if group_of.get(t).is_some_and(|tg| tg != g) {
+                    pinned.push(t);
+                }
+            }
+        }
+        // An output goes with the resources it names; one naming resources in two
+        // children keeps them in the parent.
+        let mut placed_outputs: BTreeMap<&str, String> = BTreeMap::new();
+        for (o, ts) in &output_refers {
+            let gs: BTreeSet<&str> = ts.iter().filter_map(|t| group_of.get(t).copied()).collect();
+            match gs.len() {
+                0 => {}
+                1 => {
+                    placed_outputs.insert(o, gs.into_iter().next().unwrap_or_default().to_string());
+                }
+                _ => pinned.extend(ts.iter().filter(|t| group_of.contains_key(*t))),
+            }
+        }
+        if pinned.is_empty() {
+            break (groups, placed_outputs);
+        }
+        stay.extend(pinned);
+    };
+    let mut costs: BTreeMap<&str, Cost> = groups
+        .iter()
+        .map(|(k, ms)| {
+            (
+                k.as_str(),
+                Cost {
+                    resources: ms.len(),
+                    outputs: 0,
+                    bytes: ms.iter().map(|m| resource_bytes[m]).sum(),
+                },
+            )
+        })
+        .collect();
+    for (o, g) in &placed_outputs {
+        if let Some(c) = costs.get_mut(g.as_str()) {
+            c.outputs += 1;
+            c.bytes += output_bytes[o];
+        }
+    }
+    if let Some((k, _)) = costs.iter().find(|(_, c)| !c.within(&child_limits)) {
+        return Err(format!(
+            "`{}` alone is over the limits of a nested stack",
+            k.split_once(':').map_or(*k, |(_, n)| n)
+        ));
+    }
+    // Buckets at most half full on average, so hashing seldom overflows one and growth
+    // seldom changes their number; fewer where the parent has no room for that many.
+    let mut total = Cost::default();
+    for c in costs.values() {
+        total.add(*c);
+    }
+    let needed = |share: usize| {
+        let per = |n: usize, cap: usize| n.div_ceil((cap / share).max(1));
+        per(total.resources, child_limits.resources)
+            .max(per(total.outputs, child_limits.outputs))
+            .max(per(total.bytes, child_limits.bytes))
+            .max(1)
+            .next_power_of_two()
+    };
+    let room = limits.resources.saturating_sub(stay.len());
+    let room_power = if room == 0 { 0 } else { 1 << room.ilog2() };
+    let mut buckets = needed(2).min(room_power).max(needed(1));
+    let assignment = loop {
+        let mut fill = vec![Cost::default(); buckets];
+        let mut assignment: BTreeMap<&str, usize> = BTreeMap::new();
+        for (k, c) in &costs {
+            let b = (fnv1a(k) % buckets as u64) as usize;
+            fill[b].add(*c);
+            assignment.insert(k, b);
+        }
+        let used = fill.iter().filter(|f| f.resources > 0).count();
+        if used > room {
+            return Err(format!(
+                "the jobnets' resources do not fit: the parent stack keeps {} shared resources and has no room for {used} nested stacks",
+                stay.len()
+            ));
+        }
+        if fill.iter().all(|f| f.within(&child_limits)) {
+            break assignment;
+        }
+        buckets *= 2;
+        if buckets > 64 * room {
+            return Err("the jobnets' resources do not fit in nested stacks".into());
+        }
+    };
+    let width = (buckets - 1).to_string().len().max(2);
+    let stack_id = |b: usize| format!("NestedStack{b:0width$}");
+    for b in 0..buckets {
+        if resources.contains_key(&stack_id(b)) {
+            return Err(format!("a resource is already called `{}`", stack_id(b)));
+        }
+    }
+    let mut bucket_of = BTreeMap::new();
+    for (k, ms) in &groups {
+        for m in ms {
+            bucket_of.insert(m.to_string(), assignment[k.as_str()]);
+        }
+    }
+    let output_bucket = placed_outputs
+        .iter()
+        .map(|(o, g)| (o.to_string(), assignment[g.as_str()]))
+        .collect();
+    Ok(Some(Plan {
+        bucket_of,
+        output_bucket,
+        width,
+    }))
+}
+
+/// [`nest`]: the child templates, with `parent` changed only when it succeeds.
+fn split(
+    parent: &mut Value,
+    families: &BTreeMap<String, String>,
+    limits: &Limits,
+) -> Result<Vec<(String, Value)>, String> {
+    let Some(Plan {
+        bucket_of,
+        output_bucket,
+        width,
+    }) = plan(parent, families, limits)?
+    else {
+        return Ok(Vec::new());
+    };
+    let stack_id = |b: usize| format!("NestedStack{b:0width$}");
+    let stack_file = |b: usize| format!("stacks/stack-{b:0width$}.yaml");
+    let Some(t) = parent.as_object_mut() else {
+        return Ok(Vec::new());
+    };
+    let mut take = |name: &str| match t.get_mut(name).map(Value::take) {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let resources = take("Resources");
+    let outputs = take("Outputs");
+    let mut parameters = take("Parameters");
+    let mut conditions = take("Conditions");
+    let mut kept = Map::new();
+    let mut kept_outputs = Map::new();
+    let mut children: BTreeMap<usize, Child> = BTreeMap::new();
+    for (id, r) in resources {
+        match bucket_of.get(&id) {
+            Some(b) => {
+                children.entry(*b).or_default().resources.insert(id, r);
+            }
+            None => {
+                kept.insert(id, r);
+            }
+        }
+    }
+    for (id, o) in outputs {
+        match output_bucket.get(&id) {
+            Some(b) => {
+                children.entry(*b).or_default().outputs.insert(id, o);
+            }
+            None => {
+                kept_outputs.insert(id, o);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    let mut stacks = Map::new();
+    for (b, child) in children {
+        let Finished {
+            template,
+            passed,
+            depends,
+        } = child.finish(b, &parameters, &conditions, &kept);
+        files.push((stack_file(b), template));
+        let url = format!(
+            "https://${{DefinitionsBucket}}.s3.${{AWS::Region}}.${{AWS::URLSuffix}}/${{DefinitionsPrefix}}{}",
+            stack_file(b)
+        );
+        let mut stack = Map::new();
+        stack.insert("Type".into(), json!("AWS::CloudFormation::Stack"));
+        if !depends.is_empty() {
+            stack.insert("DependsOn".into(), json!(depends));
+        }
+        let mut props = Map::new();
+        props.insert("TemplateURL".into(), json!({"Fn::Sub": url}));
+        if !passed.is_empty() {
+            props.insert("Parameters".into(), Value::Object(passed));
+        }
+        stack.insert("Properties".into(), Value::Object(props));
+        stacks.insert(stack_id(b), Value::Object(stack));
+    }
+    kept.extend(stacks);
+    // Conditions only moved resources used would be unused in the parent.
+    let mut used = BTreeSet::new();
+    for v in kept.values().chain(kept_outputs.values()) {
+        conditions_in(v, &mut used);
+    }
+    let mut todo: Vec<String> = used.iter().cloned().collect();
+    while let Some(c) = todo.pop() {
+        let mut more = BTreeSet::new();
+        if let Some(def) = conditions.get(&c) {
+            conditions_in(def, &mut more);
+        }
+        for m in more {
+            if used.insert(m.clone()) {
+                todo.push(m);
+            }
+        }
+    }
+    conditions.retain(|c, _| used.contains(c));
+    parameters.insert(
+        "DefinitionsBucket".into(),
+        json!({"Type": "String", "Description": "S3 bucket holding the generated statemachines/ and stacks/ (the nested stacks' templates)"}),
+    );
+    parameters.insert(
+        "DefinitionsPrefix".into(),
+        json!({"Type": "String", "Default": "", "Description": "Key prefix under which statemachines/ and stacks/ were uploaded (empty, or ending with /)"}),
+    );
+    for (name, section) in [
+        ("Parameters", parameters),
+        ("Conditions", conditions),
+        ("Resources", kept),
+        ("Outputs", kept_outputs),
+    ] {
+        if section.is_empty() && (name == "Conditions" || !t.contains_key(name)) {
+            t.remove(name);
+        } else {
+            t.insert(name.into(), Value::Object(section));
+        }
+    }
+    Ok(files)
+}
+
+/// The resources and outputs of one child stack, before its references are settled.
+#[derive(Default)]
+struct Child {
+    resources: Map<String, Value>,
+    outputs: Map<String, Value>,
+}
+
+impl Child {
+    /// The child template; its resources' `DependsOn` on parent resources become the
+    /// stack resource's.
+    fn finish(
+        mut self,
+        bucket: usize,
+        parameters: &Map<String, Value>,
+        conditions: &Map<String, Value>,
+        resources: &Map<String, Value>,
+    ) -> Finished {
+        let local: BTreeSet<String> = self.resources.keys().cloned().collect();
+        let scope = Scope {
+            local: &local,
+            parameters,
+            resources,
+        };
+        let mut wanted: BTreeMap<String, Passed> = BTreeMap::new();
+        let mut used_conditions = BTreeSet::new();
+        let mut depends = BTreeSet::new();
+        for r in self.resources.values_mut() {
+            if let Some(obj) = r.as_object_mut() {
+                if let Some(d) = obj.remove("DependsOn") {
+                    let names: Vec<String> = match d {
+                        Value::String(s) => vec![s],
+                        Value::Array(a) => a
+                            .into_iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    let (out, inside): (Vec<String>, Vec<String>) =
+                        names.into_iter().partition(|n| scope.outside(n));
+                    depends.extend(out);
+                    if !inside.is_empty() {
+                        obj.insert("DependsOn".into(), json!(inside));
+                    }
+                }
+            }
+            rewrite(r, &scope, &mut wanted, &mut used_conditions);
+        }
+        for o in self.outputs.values_mut() {
+            rewrite(o, &scope, &mut wanted, &mut used_conditions);
+        }
+        // Conditions the moved resources use come along, with what they refer to.
+        let mut child_conditions = Map::new();
+        let mut pending: Vec<String> = used_conditions.into_iter().collect();
+        while let Some(c) = pending.pop() {
+            if child_conditions.contains_key(&c) {
+                continue;
+            }
+            let Some(mut def) = conditions.get(&c).cloned() else {
+                continue;
+            };
+            let mut more = BTreeSet::new();
+            rewrite(&mut def, &scope, &mut wanted, &mut more);
+            pending.extend(more);
+            child_conditions.insert(c, def);
+        }
+        let mut child_params = Map::new();
+        let mut passed = Map::new();
+        for (name, p) in wanted {
+            let (declared, value) = match &p {
+                Passed::Parameter => {
+                    let ty = parameters
+                        .get(&name)
+                        .and_then(|d| d.get("Type"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("String");
+                    let inner = ty
+                        .strip_prefix("AWS::SSM::Parameter::Value<")
+                        .and_then(|t| t.strip_suffix('>'))
+                        .unwrap_or(ty);
+                    let list = inner.starts_with("List<") || inner == "CommaDelimitedList";
+                    let declared = match (ty.starts_with("AWS::SSM::"), list) {
+                        (true, true) => "CommaDelimitedList",
+                        (true, false) => "String",
+                        (false, _) => ty,
+                    };
+                    let value = if list {
+                        json!({"Fn::Join": [",", {"Ref": name}]})
+                    } else {
+                        json!({"Ref": name})
+                    };
+                    (declared.to_string(), value)
+                }
+                Passed::Ref(r) => ("String".to_string(), json!({"Ref": r})),
+                Passed::Attribute(r, a) => ("String".to_string(), json!({"Fn::GetAtt": [r, a]})),
+            };
+            let description = match &p {
+                Passed::Parameter => format!("The parent stack's {name}"),
+                Passed::Ref(r) => format!("Ref of {r} in the parent stack"),
+                Passed::Attribute(r, a) => format!("{a} of {r} in the parent stack"),
+            };
+            child_params.insert(
+                name.clone(),
+                json!({"Type": declared, "Description": description}),
+            );
+            passed.insert(name, value);
+        }
+        let mut template = Map::new();
+        template.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
+        template.insert(
+            "Description".into(),
+            json!(format!(
+                "jobnet2sfn: nested stack {bucket} of template.yaml (generated; edit the jobnet sources, not this file)"
+            )),
+        );
+        if !child_params.is_empty() {
+            template.insert("Parameters".into(), Value::Object(child_params));
+        }
+        if !child_conditions.is_empty() {
+            template.insert("Conditions".into(), Value::Object(child_conditions));
+        }
+        template.insert("Resources".into(), Value::Object(self.resources));
+        if !self.outputs.is_empty() {
+            template.insert("Outputs".into(), Value::Object(self.outputs));
+        }
+        Finished {
+            template: Value::Object(template),
+            passed,
+            depends: depends.into_iter().collect(),
+        }
+    }
+}
+
+/// What a child's references are resolved against.
+struct Scope<'a> {
+    /// The child's own resources.
+    local: &'a BTreeSet<String>,
+    /// The parent's parameters and resources.
+    parameters: &'a Map<String, Value>,
+    resources: &'a Map<String, Value>,
+}
+
+impl Scope<'_> {
+    fn outside(&self, name: &str) -> bool {
+        !self.local.contains(name)
+            && (self.resources.contains_key(name) || self.parameters.contains_key(name))
+    }
+
+    /// The child parameter standing for a reference to the parent (`None`: not one),
+    /// recorded in `wanted` with how the parent fills it.
+    fn want(
+        &self,
+        target: &str,
+        attr: Option<&str>,
+        wanted: &mut BTreeMap<String, Passed>,
+    ) -> Option<String> {
+        if !self.outside(target) {
+            return None;
+        }
+        let (base, passed) = match attr {
+            None if self.resources.contains_key(target) => {
+                (target.to_string(), Passed::Ref(target.to_string()))
+            }
+            None => (target.to_string(), Passed::Parameter),
+            Some(a) => (
+                format!(
+                    "{target}{}",
+                    a.chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .collect::<String>()
+                ),
+                Passed::Attribute(target.to_string(), a.to_string()),
+            ),
+        };
+        // An attribute's parameter must not take a name already meaning something else.
+        let mut name = base.clone();
+        let mut n = 1;
+        loop {
+            let taken = match wanted.get(&name) {
+                Some(p) => *p != passed,
+                None => {
+                    matches!(passed, Passed::Attribute(..))
+                        && (self.local.contains(&name)
+                            || self.parameters.contains_key(&name)
+                            || self.resources.contains_key(&name))
+                }
+            };
+            if !taken {
+                break;
+            }
+            n += 1;
+            name = format!("{base}{n}");
+        }
+        wanted.insert(name.clone(), passed);
+        Some(name)
+    }
+}
+
+/// A child template, the parameters the parent passes it, and the parent resources the
+/// stack resource depends on.
+struct Finished {
+    template: Value,
+    passed: Map<String, Value>,
+    depends: Vec<String>,
+}
+
+/// How the parent fills one of a child's parameters.
+#[derive(Debug, PartialEq)]
+enum Passed {
+    /// The parent's parameter of the same name.
+    Parameter,
+    /// `Ref` of a parent resource.
+    Ref(String),
+    /// `Fn::GetAtt` of a parent resource.
+    Attribute(String, String),
+}
+
+/// Rewrites, in a moved value, every reference to the parent into a reference to a child
+/// parameter, recording in `wanted` how the parent fills it; collects the conditions the
+/// value uses.
+fn rewrite(
+    v: &mut Value,
+    scope: &Scope,
+    wanted: &mut BTreeMap<String, Passed>,
+    conditions: &mut BTreeSet<String>,
+) {
+    let mut replacement = None;
+    match v {
+        Value::Object(obj) if obj.len() == 1 => {
+            let key = obj.keys().next().cloned().unwrap_or_default();
+            let Some(inner) = obj.get_mut(&key) else {
+                return;
+            };
+            match key.as_str() {
+                "Ref" => {
+                    if let Some(t) = inner.as_str() {
+                        scope.want(t, None, wanted);
+                    }
+                }
+                "Fn::GetAtt" => {
+                    let pair = match &*inner {
+                        Value::Array(a) if a.len() == 2 => a[0].as_str().zip(a[1].as_str()),
+                        Value::String(s) => s.split_once('.'),
+                        _ => None,
+                    };
+                    if let Some((t, a)) = pair {
+                        replacement = scope.want(t, Some(a), wanted).map(|p| json!({"Ref": p}));
+                    }
+                }
+                "Fn::Sub" => {
+                    let (text, vars) = match inner {
+                        Value::String(s) => (Some(s), None),
+                        Value::Array(a) => match a.as_mut_slice() {
+                            [Value::String(s), vars] => (Some(s), Some(vars)),
+                            _ => (None, None),
+                        },
+                        _ => (None, None),
+                    };
+                    let bound: BTreeSet<String> = vars
+                        .as_ref()
+                        .and_then(|m| m.as_object())
+                        .map(|m| m.keys().cloned().collect())
+                        .unwrap_or_default();
+                    if let Some(text) = text {
+                        if let Some(new) =
+                            rewrite_sub(text, &bound, &mut |t, a| scope.want(t, a, wanted))
+                        {
+                            *text = new;
+                        }
+                    }
+                    if let Some(vars) = vars {
+                        rewrite(vars, scope, wanted, conditions);
+                    }
+                }
+                "Condition" => {
+                    if let Some(c) = inner.as_str() {
+                        conditions.insert(c.to_string());
+                    }
+                }
+                _ => {
+                    if let Some(c) = inner
+                        .get(0)
+                        .and_then(Value::as_str)
+                        .filter(|_| key == "Fn::If")
+                    {
+                        conditions.insert(c.to_string());
+                    }
+                    rewrite(inner, scope, wanted, conditions);
+                }
+            }
+        }
+        Value::Object(obj) => {
+            for (k, x) in obj.iter_mut() {
+                match (k.as_str(), &*x) {
+                    ("Condition", Value::String(c)) => {
+                        conditions.insert(c.clone());
+                    }
+                    _ => rewrite(x, scope, wanted, conditions),
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                rewrite(x, scope, wanted, conditions);
+            }
+        }
+        _ => {}
+    }
+    if let Some(r) = replacement {
+        *v = r;
+    }
+}
+
+/// An `Fn::Sub` text with each `${Name}` / `${Name.Attr}` that `want` maps to a child
+/// parameter replaced by `${Parameter}` (variables `bound` by the `Fn::Sub` and `${!…}`
+/// literals are left alone); `None` when nothing changes.
+fn rewrite_sub(
+    text: &str,
+    bound: &BTreeSet<String>,
+    want: &mut dyn FnMut(&str, Option<&str>) -> Option<String>,
+) -> Option<String> {
+    let mut out = String::new();
+    let mut changed = false;
+    let mut rest = text;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            rest = &rest[i..];
+            break;
+        };
+        let name = &after[..end];
+        let replaced = if name.starts_with('!') || bound.contains(name) {
+            None
+        } else {
+            match name.split_once('.') {
+                Some((t, a)) => want(t, Some(a)),
+                None => want(name, None),
+            }
+        };
+        changed |= replaced.as_deref().is_some_and(|r| r != name);
+        out.push_str("${");
+        out.push_str(replaced.as_deref().unwrap_or(name));
+        out.push('}');
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
+/// About the bytes `v` takes as block YAML at `indent` (quoted strings, one entry per
+/// line; the stack byte limit has a margin, and writing the YAML to measure it would double
+/// the work on the templates that need nesting), adding to `out` the resources it refers to
+/// (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `DependsOn`).
+fn scan<'a>(
+    v: &Value,
+    indent: usize,
+    resources: &'a Map<String, Value>,
+    out: &mut BTreeSet<&'a str>,
+) -> usize {
+    let mut add = |name: &str| {
+        if let Some((k, _)) = resources.get_key_value(name) {
+            out.insert(k.as_str());
+        }
+    };
+    match v {
+        Value::Object(obj) => {
+            for (k, x) in obj {
+                match (k.as_str(), x) {
+                    ("Ref" | "DependsOn", Value::String(t)) => add(t),
+                    ("Fn::GetAtt", Value::Array(a)) => a
+                        .first()
+                        .and_then(Value::as_str)
+                        .into_iter()
+                        .for_each(&mut add),
+                    ("Fn::GetAtt", Value::String(s)) => add(s.split('.').next().unwrap_or("")),
+                    ("DependsOn", Value::Array(a)) => {
+                        a.iter().filter_map(Value::as_str).for_each(&mut add)
+                    }
+                    ("Fn::Sub", Value::String(s)) => sub_names(s).for_each(&mut add),
+                    ("Fn::Sub", Value::Array(a)) => a
+                        .first()
+                        .and_then(Value::as_str)
+                        .into_iter()
+                        .flat_map(sub_names)
+                        .for_each(&mut add),
+                    _ => {}
+                }
+            }
+            obj.iter()
+                .map(|(k, x)| indent + k.len() + 3 + scan(x, indent + 2, resources, out))
+                .sum()
+        }
+        Value::Array(a) => a
+            .iter()
+            .map(|x| indent + 3 + scan(x, indent + 2, resources, out))
+            .sum(),
+        Value::String(s) => {
+            s.len()
+                + 2
+                + s.bytes()
+                    .filter(|b| matches!(b, b'"' | b'\\' | 0..=0x1f))
+                    .count()
+        }
+        Value::Number(_) => 20,
+        _ => 5,
+    }
+}
+
+/// The names of the `${Name}` and `${Name.Attr}` in an `Fn::Sub` text.
+fn sub_names(s: &str) -> impl Iterator<Item = &str> {
+    s.split("${").skip(1).filter_map(|part| {
+        let name = part.split('}').next()?;
+        (!name.starts_with('!')).then(|| name.split('.').next().unwrap_or(name))
+    })
+}
+
+/// The conditions a value uses (`Condition` attributes and references, `Fn::If`).
+fn conditions_in(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(obj) => {
+            for (k, x) in obj {
+                match (k.as_str(), x) {
+                    ("Condition", Value::String(c)) => {
+                        out.insert(c.clone());
+                    }
+                    ("Fn::If", Value::Array(a)) => {
+                        if let Some(c) = a.first().and_then(Value::as_str) {
+                            out.insert(c.to_string());
+                        }
+                        a.iter().skip(1).for_each(|x| conditions_in(x, out));
+                    }
+                    _ => conditions_in(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| conditions_in(x, out)),
+        _ => {}
+    }
+}
+
+/// Adds to `stay` everything a staying resource refers to.
+fn close_over<'a>(stay: &mut BTreeSet<&'a str>, refers: &BTreeMap<&'a str, BTreeSet<&'a str>>) {
+    let mut todo: Vec<&str> = stay.iter().copied().collect();
+    while let Some(id) = todo.pop() {
+        for t in refers.get(id).into_iter().flatten() {
+            if stay.insert(t) {
+                todo.push(t);
+            }
+        }
+    }
+}
+
+/// FNV-1a: a fixed hash, so placement is the same on every machine and every run.
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A template of shared resources (a table, a topic), and `jobnets` jobnets of
+    /// `machines` machines each, sharing one role and log group per jobnet, with an ARN
+    /// output per machine.
+    fn template(jobnets: usize, machines: usize) -> Template {
+        let mut resources = Map::new();
+        let mut outputs = Map::new();
+        let mut families = BTreeMap::new();
+        resources.insert("RunTable".into(), json!({"Type": "AWS::DynamoDB::Table"}));
+        resources.insert("AlertTopic".into(), json!({"Type": "AWS::SNS::Topic"}));
+        for j in 0..jobnets {
+            let net = format!("Net{j}");
+            let mut add = |id: String, r: Value, resources: &mut Map<String, Value>| {
+                families.insert(id.clone(), net.clone());
+                resources.insert(id, r);
+            };
+            add(
+                format!("{net}Role"),
+                json!({"Type": "AWS::IAM::Role", "Properties": {"Policies": [{"Resource": {"Fn::Sub": ["${T}", {"T": {"Fn::GetAtt": ["RunTable", "Arn"]}}]}}]}}),
+                &mut resources,
+            );
+            add(
+                format!("{net}LogGroup"),
+                json!({"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": {"Ref": "LogRetentionDays"}}}),
+                &mut resources,
+            );
+            add(
+                format!("{net}Forward"),
+                json!({"Type": "AWS::Logs::SubscriptionFilter", "Properties": {
+                    "LogGroupName": {"Ref": format!("{net}LogGroup")},
+                    "RoleArn": {"Fn::If": ["HasRole", {"Ref": "ForwardRole"}, {"Ref": "AWS::NoValue"}]}}}),
+                &mut resources,
+            );
+            for m in 0..machines {
+                let id = format!("{net}M{m}StateMachine");
+                add(
+                    id.clone(),
+                    json!({"Type": "AWS::StepFunctions::StateMachine", "DependsOn": "RunTable", "Properties": {
+                        "RoleArn": {"Fn::GetAtt": format!("{net}Role.Arn")},
+                        "Key": {"Fn::Sub": "${Prefix}statemachines/${AWS::Region}/${!Literal}"},
+                        "Log": {"Fn::Sub": format!("${{{net}LogGroup.Arn}}")},
+                        "Subs": {"Topic": {"Ref": "AlertTopic"}, "Table": {"Ref": "RunTable"}}}}),
+                    &mut resources,
+                );
+                outputs.insert(format!("{id}Arn"), json!({"Value": {"Ref": id}}));
+            }
+        }
+        Template {
+            value: json!({
+                "AWSTemplateFormatVersion": "2010-09-09",
+                "Parameters": {
+                    "LogRetentionDays": {"Type": "Number"},
+                    "Prefix": {"Type": "String"},
+                    "ForwardRole": {"Type": "String"},
+                    "Subnets": {"Type": "List<AWS::EC2::Subnet::Id>"},
+                    "Unused": {"Type": "String"},
+                },
+                "Conditions": {
+                    "HasRole": {"Fn::Not": [{"Condition": "NoRole"}]},
+                    "NoRole": {"Fn::Equals": [{"Ref": "ForwardRole"}, ""]},
+                },
+                "Resources": resources,
+                "Outputs": outputs,
+            }),
+            families,
+        }
+    }
+
+    /// Every name a value refers to, with what a `Ref` or `${}` resolves in `scope`.
+    fn unresolved(v: &Value, scope: &BTreeSet<String>) -> Vec<String> {
+        let mut missing = Vec::new();
+        let mut check = |name: &str| {
+            if !name.starts_with("AWS::") && !scope.contains(name) {
+                missing.push(name.to_string());
+            }
+        };
+        fn walk(v: &Value, check: &mut dyn FnMut(&str)) {
+            match v {
+                Value::Object(o) => {
+                    for (k, x) in o {
+                        match (k.as_str(), x) {
+                            ("Ref", Value::String(t)) => check(t),
+                            ("Fn::GetAtt", Value::Array(a)) => check(a[0].as_str().unwrap()),
+                            ("Fn::GetAtt", Value::String(s)) => check(s.split('.').next().unwrap()),
+                            ("DependsOn", Value::String(t)) => check(t),
+                            ("Fn::Sub", Value::String(s)) => sub_names(s).for_each(&mut *check),
+                            _ => walk(x, check),
+                        }
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, check)),
+                _ => {}
+            }
+        }
+        walk(v, &mut check);
+        missing
+    }
+
+    fn keys(v: &Value, section: &str) -> BTreeSet<String> {
+        v.get(section)
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every resource and output is in exactly one stack, every stack is within the
+    /// limits, every reference resolves in its own stack, and every child parameter is
+    /// passed by the parent. Returns the stack of each resource.
+    fn check(original: &Value, nested: &Nested, limits: &Limits) -> BTreeMap<String, String> {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut outputs = BTreeSet::new();
+        let parent = &nested.parent;
+        let parent_resources = keys(parent, "Resources");
+        let parent_scope: BTreeSet<String> = parent_resources
+            .union(&keys(parent, "Parameters"))
+            .cloned()
+            .collect();
+        assert!(parent_resources.len() <= limits.resources);
+        assert_eq!(
+            unresolved(&parent["Resources"], &parent_scope),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            unresolved(&parent["Outputs"], &parent_scope),
+            Vec::<String>::new()
+        );
+        for (id, r) in parent["Resources"].as_object().unwrap() {
+            if r["Type"] != "AWS::CloudFormation::Stack" {
+                seen.insert(id.clone(), "parent".into());
+            }
+        }
+        outputs.extend(keys(parent, "Outputs"));
+        for (file, child) in &nested.children {
+            let stack = format!(
+                "NestedStack{}",
+                file.trim_start_matches("stacks/stack-")
+                    .trim_end_matches(".yaml")
+            );
+            let resource = &parent["Resources"][&stack];
+            assert_eq!(resource["Type"], "AWS::CloudFormation::Stack", "{stack}");
+            assert!(resource["Properties"]["TemplateURL"]["Fn::Sub"]
+                .as_str()
+                .unwrap()
+                .ends_with(file.as_str()));
+            let child_resources = keys(child, "Resources");
+            assert!(child_resources.len() <= limits.resources, "{file}");
+            assert!(keys(child, "Outputs").len() <= limits.outputs, "{file}");
+            assert!(
+                crate::back::yaml::to_yaml(child).len() <= limits.bytes,
+                "{file}"
+            );
+            let params = keys(child, "Parameters");
+            let passed: BTreeSet<String> = resource["Properties"]["Parameters"]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            assert_eq!(params, passed, "{file}: parameters declared and passed");
+            let scope: BTreeSet<String> = child_resources.union(&params).cloned().collect();
+            for section in ["Resources", "Outputs", "Conditions"] {
+                if let Some(v) = child.get(section) {
+                    assert_eq!(
+                        unresolved(v, &scope),
+                        Vec::<String>::new(),
+                        "{file} {section}"
+                    );
+                }
+            }
+            let mut used = BTreeSet::new();
+            conditions_in(&child["Resources"], &mut used);
+            for c in used {
+                assert!(
+                    child["Conditions"].get(&c).is_some(),
+                    "{file}: condition {c}"
+                );
+            }
+            for id in child_resources {
+                assert!(
+                    seen.insert(id.clone(), file.clone()).is_none(),
+                    "{id} twice"
+                );
+            }
+            for o in keys(child, "Outputs") {
+                assert!(outputs.insert(o.clone()), "output {o} twice");
+            }
+        }
+        assert_eq!(
+            seen.keys().cloned().collect::<BTreeSet<_>>(),
+            keys(original, "Resources")
+        );
+        assert_eq!(outputs, keys(original, "Outputs"));
+        seen
+    }
+
+    #[test]
+    fn a_template_within_the_limits_is_left_whole() {
+        let t = template(3, 2);
+        let original = t.value.clone();
+        let nested = nest(t, &Limits::default()).expect("nested");
+        assert!(nested.children.is_empty());
+        assert_eq!(nested.parent, original);
+    }
+
+    #[test]
+    fn many_jobnets_move_whole_into_children() {
+        let limits = Limits {
+            resources: 40,
+            outputs: 20,
+            bytes: 1_000_000,
+        };
+        let t = template(60, 2);
+        let original = t.value.clone();
+        let nested = nest(t, &limits).expect("nested");
+        let placed = check(&original, &nested, &limits);
+        assert!(nested.children.len() > 1);
+        for j in 0..60 {
+            let stack = &placed[&format!("Net{j}Role")];
+            assert_ne!(stack, "parent");
+            for id in [format!("Net{j}LogGroup"), format!("Net{j}M1StateMachine")] {
+                assert_eq!(&placed[&id], stack, "{id} with its jobnet");
+            }
+        }
+        assert_eq!(placed["RunTable"], "parent");
+        // The parent passes what the children refer to.
+        let (file, child) = &nested.children[0];
+        assert_eq!(
+            child["Parameters"]["RunTableArn"]["Type"], "String",
+            "{file}"
+        );
+        assert_eq!(child["Parameters"]["LogRetentionDays"]["Type"], "Number");
+        assert!(child["Parameters"].get("Unused").is_none());
+        assert!(child["Conditions"]["HasRole"].is_object());
+        assert!(
+            child["Conditions"]["NoRole"].is_object(),
+            "conditions a condition uses"
+        );
+        // Only the moved resources used the condition.
+        assert!(nested.parent.get("Conditions").is_none());
+        // DependsOn on a parent resource becomes the stack's.
+        let stack = file
+            .trim_start_matches("stacks/stack-")
+            .trim_end_matches(".yaml");
+        assert_eq!(
+            nested.parent["Resources"][format!("NestedStack{stack}")]["DependsOn"],
+            json!(["RunTable"])
+        );
+    }
+
+    #[test]
+    fn a_jobnet_too_large_for_one_child_keeps_its_role_and_log_group_in_the_parent() {
+        let limits = Limits {
+            resources: 30,
+            outputs: 200,
+            bytes: 1_000_000,
+        };
+        let t = template(1, 100);
+        let original = t.value.clone();
+        let nested = nest(t, &limits).expect("nested");
+        let placed = check(&original, &nested, &limits);
+        assert_eq!(placed["Net0Role"], "parent");
+        assert_eq!(placed["Net0LogGroup"], "parent");
+        let (_, child) = &nested.children[0];
+        let m = child["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|r| r["Type"] == "AWS::StepFunctions::StateMachine")
+            .expect("a machine");
+        assert_eq!(m["Properties"]["RoleArn"], json!({"Ref": "Net0RoleArn"}));
+        assert_eq!(
+            m["Properties"]["Log"],
+            json!({"Fn::Sub": "${Net0LogGroupArn}"})
+        );
+        assert_eq!(
+            m["Properties"]["Key"],
+            json!({"Fn::Sub": "${Prefix}statemachines/${AWS::Region}/${!Literal}"})
+        );
+    }
+
+    #[test]
+    fn adding_a_jobnet_moves_nothing_else() {
+        let limits = Limits {
+            resources: 60,
+            outputs: 30,
+            bytes: 1_000_000,
+        };
+        let before = nest(template(50, 2), &limits).expect("nested");
+        let after = nest(template(51, 2), &limits).expect("nested");
+        assert_eq!(before.children.len(), after.children.len());
+        let changed = before
+            .children
+            .iter()
+            .zip(&after.children)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(changed, 1);
+    }
+
+    #[test]
+    fn list_parameters_are_passed_joined() {
+        let mut t = template(1, 100);
+        t.value["Resources"]["Net0M0StateMachine"]["Properties"]["Subnets"] =
+            json!({"Ref": "Subnets"});
+        let limits = Limits {
+            resources: 30,
+            outputs: 200,
+            bytes: 1_000_000,
+        };
+        let nested = nest(t, &limits).expect("nested");
+        let (file, child) = nested
+            .children
+            .iter()
+            .find(|(_, c)| c["Resources"].get("Net0M0StateMachine").is_some())
+            .expect("moved");
+        assert_eq!(
+            child["Parameters"]["Subnets"]["Type"],
+            "List<AWS::EC2::Subnet::Id>"
+        );
+        let stack = file
+            .trim_start_matches("stacks/stack-")
+            .trim_end_matches(".yaml");
+        assert_eq!(
+            nested.parent["Resources"][format!("NestedStack{stack}")]["Properties"]["Parameters"]
+                ["Subnets"],
+            json!({"Fn::Join": [",", {"Ref": "Subnets"}]})
+        );
+    }
+
+    #[test]
+    fn an_attribute_parameter_does_not_take_a_name_in_use() {
+        let mut t = template(1, 100);
+        t.value["Parameters"]["Net0RoleArn"] = json!({"Type": "String"});
+        t.value["Resources"]["Net0M0StateMachine"]["Properties"]["Other"] =
+            json!({"Ref": "Net0RoleArn"});
+        let limits = Limits {
+            resources: 30,
+            outputs: 200,
+            bytes: 1_000_000,
+        };
+        let original = t.value.clone();
+        let nested = nest(t, &limits).expect("nested");
+        check(&original, &nested, &limits);
+        let (_, child) = nested
+            .children
+            .iter()
+            .find(|(_, c)| c["Resources"].get("Net0M0StateMachine").is_some())
+            .expect("moved");
+        let m = &child["Resources"]["Net0M0StateMachine"]["Properties"];
+        assert_eq!(m["Other"], json!({"Ref": "Net0RoleArn"}));
+        assert_eq!(m["RoleArn"], json!({"Ref": "Net0RoleArn2"}));
+        assert_eq!(m["Log"], json!({"Fn::Sub": "${Net0LogGroupArn}"}));
+    }
+
+    #[test]
+    fn what_cannot_fit_is_refused_and_the_template_given_back() {
+        let limits = Limits {
+            resources: 5,
+            outputs: 200,
+            bytes: 1_000_000,
+        };
+        let t = template(20, 3);
+        let original = t.value.clone();
+        let refused = nest(t, &limits).expect_err("refused");
+        assert_eq!(refused.template, original);
+        assert!(refused.reason.contains("do not fit"), "{}", refused.reason);
+    }
+
+    #[test]
+    fn sub_texts_are_rewritten_only_where_they_name_the_parent() {
+        let bound: BTreeSet<String> = ["Bound".to_string()].into();
+        let mut want =
+            |t: &str, a: Option<&str>| (t == "Parent").then(|| format!("{t}{}", a.unwrap_or("")));
+        assert_eq!(
+            rewrite_sub(
+                "${Parent.Arn}/${Parent}/${Bound}/${!Parent}/${Local}/${",
+                &bound,
+                &mut want
+            )
+            .as_deref(),
+            Some("${ParentArn}/${Parent}/${Bound}/${!Parent}/${Local}/${")
+        );
+        assert_eq!(rewrite_sub("${Parent}/${Local}", &bound, &mut want), None);
+    }
+}

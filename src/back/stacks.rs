@@ -1272,6 +1272,44 @@ mod tests {
         assert!(refused.reason.contains("do not fit"), "{}", refused.reason);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Any mix of jobnet sizes under any limits: either every stack is within the
+        /// limits with every reference resolved, or the template comes back whole.
+        #[test]
+        fn nesting_keeps_every_resource_and_reference(
+            sizes in proptest::collection::vec(1usize..40, 1..20),
+            resources in 12usize..200,
+            outputs in 4usize..60,
+        ) {
+            // Vary the jobnets' sizes: drop machines beyond each one's size.
+            let mut t = template(sizes.len(), 40);
+            for (j, n) in sizes.iter().enumerate() {
+                for m in *n..40 {
+                    let id = format!("Net{j}M{m}StateMachine");
+                    t.value["Resources"].as_object_mut().unwrap().shift_remove(&id);
+                    t.value["Outputs"].as_object_mut().unwrap().shift_remove(&format!("{id}Arn"));
+                    t.families.remove(&id);
+                }
+            }
+            let limits = Limits { resources, outputs, bytes: 1_000_000 };
+            let original = t.value.clone();
+            match nest(t, &limits) {
+                Ok(nested) => {
+                    if !nested.children.is_empty() {
+                        check(&original, &nested, &limits);
+                    } else {
+                        proptest::prop_assert_eq!(&nested.parent, &original);
+                    }
+                }
+                Err(refused) => {
+                    proptest::prop_assert_eq!(&refused.template, &original);
+                    proptest::prop_assert!(refused.reason.contains("fit") || refused.reason.contains("over the limits"), "{}", refused.reason);
+                }
+            }
+        }
+    }
+
     #[test]
     fn sub_texts_are_rewritten_only_where_they_name_the_parent() {
         let bound: BTreeSet<String> = ["Bound".to_string()].into();

@@ -390,8 +390,8 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
         let generations = out.generations;
         let units_under = project.descendants(out.root);
         // Successors by unit, from one pass over every net's edges (in edge order).
-        let mut next: std::collections::HashMap<crate::ir::UnitId, Vec<&str>> =
-            std::collections::HashMap::new();
+        let mut next: foldhash::HashMap<crate::ir::UnitId, Vec<&str>> =
+            foldhash::HashMap::default();
         for &n in &units_under {
             for e in project.units[n]
                 .as_net()

@@ -127,7 +127,25 @@ pub fn build(project: &Project, outputs: &mut [JobnetOutput]) -> Report {
 
 /// Escapes a value for a Markdown table cell.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    let mut o = String::with_capacity(s.len());
+    push_cell(&mut o, s);
+    o
+}
+
+/// Appends `s` escaped for a table cell (the mapping table has a row per unit: no
+/// allocation per cell).
+fn push_cell(o: &mut String, s: &str) {
+    if !s.contains(['|', '\n']) {
+        o.push_str(s);
+        return;
+    }
+    for c in s.chars() {
+        match c {
+            '|' => o.push_str("\\|"),
+            '\n' => o.push(' '),
+            c => o.push(c),
+        }
+    }
 }
 
 /// Renders the report as Markdown (`report.md`).
@@ -215,8 +233,18 @@ pub fn markdown(r: &Report) -> String {
         let _ = writeln!(o, "| Unit | States |");
         let _ = writeln!(o, "|---|---|");
         for (unit, states) in &j.mapping {
-            let list: Vec<String> = states.iter().map(|s| format!("`{s}`")).collect();
-            let _ = writeln!(o, "| `{}` | {} |", cell(unit), cell(&list.join(", ")));
+            o.push_str("| `");
+            push_cell(&mut o, unit);
+            o.push_str("` | ");
+            for (i, state) in states.iter().enumerate() {
+                if i > 0 {
+                    o.push_str(", ");
+                }
+                o.push('`');
+                push_cell(&mut o, state);
+                o.push('`');
+            }
+            o.push_str(" |\n");
         }
         o.push('\n');
     }

@@ -492,42 +492,7 @@ pub fn compile_into(
         });
         match template {
             Ok(template) => {
-                let limits = stacks::Limits {
-                    resources: opts.cfn.max_stack_resources,
-                    ..stacks::Limits::default()
-                };
-                let nested = stacks::nest(template, &limits).unwrap_or_else(|refused| {
-                    diags.push(
-                        Diagnostic::warning(
-                            codes::W_MANY_RESOURCES,
-                            format!("template.yaml is over a stack's limits and cannot be split into nested stacks: {}", refused.reason),
-                        )
-                        .hint("split the jobnets over several output directories with --jobnet (one stack each), or deploy with `jobnet2sfn deploy`"),
-                    );
-                    stacks::Nested {
-                        parent: refused.template,
-                        children: Vec::new(),
-                    }
-                });
-                let count = nested.parent["Resources"].as_object().map_or(0, |r| r.len());
-                let outputs_count = nested.parent["Outputs"].as_object().map_or(0, |r| r.len());
-                if count > limits.resources || outputs_count > limits.outputs {
-                    diags.push(
-                        Diagnostic::warning(
-                            codes::W_MANY_RESOURCES,
-                            format!(
-                                "template.yaml has {count} resources and {outputs_count} outputs; a CloudFormation stack holds at most {} and {}",
-                                limits.resources, limits.outputs
-                            ),
-                        )
-                        .hint("split the jobnets over several output directories with --jobnet (one stack each), or deploy with `jobnet2sfn deploy`"),
-                    );
-                }
-                files.insert("template.yaml".into(), yaml::to_yaml(&nested.parent).into());
-                let children = crate::par::par_map(&nested.children, |(file, child)| {
-                    (file.clone(), yaml::to_yaml(child))
-                });
-                files.extend(children.into_iter().map(|(f, t)| (f, t.into())));
+                files.extend(stack_files(template, opts.cfn.max_stack_resources, diags));
             }
             Err(e) => diags.push(
                 Diagnostic::error(codes::E_TEMPLATES, format!("CloudFormation template: {e}"))
@@ -571,6 +536,89 @@ pub fn compile_into(
         },
         written,
     ))
+}
+
+/// `template.yaml`, and `stacks/*.yaml` when it is over a stack's limits (nested stacks).
+/// A file still over a limit (a template that cannot be split, a parent with too many
+/// resources left) is written anyway, with warning W0010.
+fn stack_files(
+    template: cfn::Template,
+    max_resources: usize,
+    diags: &mut Diagnostics,
+) -> Vec<(String, Arc<String>)> {
+    let limits = stacks::Limits {
+        resources: max_resources,
+        ..stacks::Limits::default()
+    };
+    let hint = "compile the jobnets into several output directories with --jobnet (one stack each), or deploy with `jobnet2sfn deploy`, which has no such limits";
+    let (nested, refused) = match stacks::nest(template, &limits) {
+        Ok(nested) => (nested, false),
+        Err(refused) => {
+            diags.push(
+                Diagnostic::warning(
+                    codes::W_MANY_RESOURCES,
+                    format!(
+                        "template.yaml is over a CloudFormation stack's limits and cannot be split into nested stacks: {}",
+                        refused.reason
+                    ),
+                )
+                .hint(hint),
+            );
+            let whole = stacks::Nested {
+                parent: refused.template,
+                children: Vec::new(),
+            };
+            (whole, true)
+        }
+    };
+    let mut all = vec![("template.yaml".to_string(), nested.parent)];
+    all.extend(nested.children);
+    let texts = crate::par::par_map(&all, |(file, t)| (file.clone(), yaml::to_yaml(t)));
+    for ((file, t), (_, text)) in all.iter().zip(&texts) {
+        let count = |section: &str| {
+            t.get(section)
+                .and_then(|v| v.as_object())
+                .map_or(0, |m| m.len())
+        };
+        let mut over = Vec::new();
+        if count("Resources") > limits.resources {
+            over.push(format!(
+                "{} resources (at most {})",
+                count("Resources"),
+                limits.resources
+            ));
+        }
+        if count("Outputs") > limits.outputs {
+            over.push(format!(
+                "{} outputs (at most {})",
+                count("Outputs"),
+                limits.outputs
+            ));
+        }
+        if count("Parameters") > stacks::MAX_PARAMETERS {
+            over.push(format!(
+                "{} parameters (at most {})",
+                count("Parameters"),
+                stacks::MAX_PARAMETERS
+            ));
+        }
+        if text.len() > limits.bytes {
+            over.push(format!("{} bytes (at most {})", text.len(), limits.bytes));
+        }
+        if !over.is_empty() && !refused {
+            diags.push(
+                Diagnostic::warning(
+                    codes::W_MANY_RESOURCES,
+                    format!(
+                        "{file} is over a CloudFormation stack's limits: {}",
+                        over.join(", ")
+                    ),
+                )
+                .hint(hint),
+            );
+        }
+    }
+    texts.into_iter().map(|(f, t)| (f, Arc::new(t))).collect()
 }
 
 /// Two generated machines must not share a CloudFormation logical id or a file name

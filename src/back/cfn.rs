@@ -4,7 +4,7 @@
 //! (and the emulator tests) read instead of parsing YAML.
 
 use crate::back::asl::{JobnetOutput, Machine, Role, ALERT_TOPIC};
-pub use crate::back::stacks::Template;
+pub use crate::back::stacks::{Origin, Template};
 use crate::back::templates::{IamStatement, TemplateSet};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -148,7 +148,7 @@ pub fn template(
     templates: &TemplateSet,
 ) -> Result<Template, String> {
     let tables = all_tables(outputs);
-    let mut families = BTreeMap::new();
+    let mut origins = BTreeMap::new();
     let mut parameters = Map::new();
     parameters.insert(
         "LogRetentionDays".into(),
@@ -363,7 +363,13 @@ pub fn template(
         });
         for r in rendered {
             let (id, name, r) = r?;
-            families.extend(r.keys().map(|k| (k.clone(), o.machine_base.clone())));
+            origins.extend(r.keys().map(|k| {
+                let origin = Origin {
+                    jobnet: o.machine_base.clone(),
+                    unit: name.clone(),
+                };
+                (k.clone(), origin)
+            }));
             add_resources(&mut resources, "state_machine", r)?;
             outputs_section.insert(
                 format!("{id}StateMachineArn"),
@@ -383,7 +389,7 @@ pub fn template(
     }
     Ok(Template {
         value: template,
-        families,
+        origins,
     })
 }
 

@@ -558,11 +558,13 @@ pub fn add_schedules(
         );
         let schedules = jobnet_schedules(project, out.root, &machine, templates, diags)?;
         if !schedules.is_empty() {
-            template.families.extend(
-                schedules
-                    .keys()
-                    .map(|k| (k.clone(), out.machine_base.clone())),
-            );
+            template.origins.extend(schedules.keys().map(|k| {
+                let origin = crate::back::cfn::Origin {
+                    jobnet: out.machine_base.clone(),
+                    unit: "#schedules".into(),
+                };
+                (k.clone(), origin)
+            }));
             added.push(schedules);
         }
     }

@@ -484,8 +484,11 @@ pub fn compile_into(
     let (runs, markdown, json) = std::thread::scope(|s| {
         let runs = s.spawn(|| pretty(&crate::back::records::run_map(project, &outputs)));
         let markdown = s.spawn(|| report::markdown(&report));
-        let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
-        json.push('\n');
+        let json = s.spawn(|| {
+            let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
+            json.push('\n');
+            json
+        });
         let template = cfn::template(&outputs, &opts.cfn, &templates).and_then(|mut t| {
             schedule::add_schedules(&mut t, project, &outputs, &templates, diags)?;
             Ok(t)
@@ -509,7 +512,7 @@ pub fn compile_into(
         let join = |h: std::thread::ScopedJoinHandle<'_, String>| {
             h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
         };
-        (join(runs), join(markdown), json)
+        (join(runs), join(markdown), join(json))
     });
     // A resource template that failed, or a schedule that could not be written, leaves no
     // complete template.yaml: nothing is written.

@@ -185,6 +185,13 @@ fn plan(
         bytes: limits.bytes.saturating_sub(CHILD_OVERHEAD),
         ..*limits
     };
+    // Outputs by the first resource they name.
+    let mut outputs_by_first: BTreeMap<&str, Vec<(&str, &BTreeSet<&str>)>> = BTreeMap::new();
+    for (o, ts) in &output_refers {
+        if let Some(first) = ts.first() {
+            outputs_by_first.entry(first).or_default().push((o, ts));
+        }
+    }
     // What a set of resources costs with the outputs that name only them.
     let cost_of = |members: &[&str]| {
         let set: BTreeSet<&str> = members.iter().copied().collect();
@@ -193,10 +200,12 @@ fn plan(
             outputs: 0,
             bytes: members.iter().map(|m| resource_bytes[m]).sum(),
         };
-        for (o, ts) in &output_refers {
-            if !ts.is_empty() && ts.iter().all(|t| set.contains(t)) {
-                cost.outputs += 1;
-                cost.bytes += output_bytes[o];
+        for m in members {
+            for (o, ts) in outputs_by_first.get(m).into_iter().flatten() {
+                if ts.iter().all(|t| set.contains(t)) {
+                    cost.outputs += 1;
+                    cost.bytes += output_bytes[o];
+                }
             }
         }
         cost

@@ -135,7 +135,7 @@ fn cell(s: &str) -> String {
 /// Appends `s` escaped for a table cell (the mapping table has a row per unit: no
 /// allocation per cell).
 fn push_cell(o: &mut String, s: &str) {
-    if !s.contains(['|', '\n']) {
+    if !s.bytes().any(|b| b == b'|' || b == b'\n') {
         o.push_str(s);
         return;
     }

@@ -1049,6 +1049,22 @@ fn fnv1a(s: &str) -> u64 {
 mod tests {
     use super::*;
 
+    fn limits(resources: usize, outputs: usize) -> Limits {
+        Limits {
+            resources,
+            outputs,
+            bytes: 1_000_000,
+        }
+    }
+
+    /// Nests `t` (which must succeed) and [`check`]s the result.
+    fn nest_checked(t: Template, limits: &Limits) -> (Nested, BTreeMap<String, String>) {
+        let original = t.value.clone();
+        let nested = nest(t, limits).expect("nested");
+        let placed = check(&original, &nested, limits);
+        (nested, placed)
+    }
+
     /// A template of shared resources (a table, a topic), and `jobnets` jobnets of
     /// `machines` machines each, sharing one role and log group per jobnet, with an ARN
     /// output per machine.
@@ -1258,15 +1274,9 @@ mod tests {
 
     #[test]
     fn many_jobnets_move_whole_into_children() {
-        let limits = Limits {
-            resources: 40,
-            outputs: 20,
-            bytes: 1_000_000,
-        };
+        let limits = limits(40, 20);
         let t = template(60, 2);
-        let original = t.value.clone();
-        let nested = nest(t, &limits).expect("nested");
-        let placed = check(&original, &nested, &limits);
+        let (nested, placed) = nest_checked(t, &limits);
         assert!(nested.children.len() > 1);
         for j in 0..60 {
             let stack = &placed[&format!("Net{j}Role")];
@@ -1303,15 +1313,9 @@ mod tests {
 
     #[test]
     fn a_jobnet_too_large_for_one_child_keeps_its_role_and_log_group_in_the_parent() {
-        let limits = Limits {
-            resources: 30,
-            outputs: 200,
-            bytes: 1_000_000,
-        };
+        let limits = limits(30, 200);
         let t = template(1, 100);
-        let original = t.value.clone();
-        let nested = nest(t, &limits).expect("nested");
-        let placed = check(&original, &nested, &limits);
+        let (nested, placed) = nest_checked(t, &limits);
         assert_eq!(placed["Net0Role"], "parent");
         assert_eq!(placed["Net0LogGroup"], "parent");
         let (_, child) = &nested.children[0];
@@ -1334,11 +1338,7 @@ mod tests {
 
     #[test]
     fn adding_or_removing_a_jobnet_moves_at_most_one_stack_s_resources() {
-        let limits = Limits {
-            resources: 60,
-            outputs: 30,
-            bytes: 1_000_000,
-        };
+        let limits = limits(60, 30);
         let placed = |n: usize| {
             let t = template(n, 2);
             let original = t.value.clone();
@@ -1383,15 +1383,9 @@ mod tests {
 
     #[test]
     fn a_jobnet_with_too_many_outputs_for_one_child_is_spread() {
-        let limits = Limits {
-            resources: 500,
-            outputs: 100,
-            bytes: 1_000_000,
-        };
+        let limits = limits(500, 100);
         let t = template(1, 150);
-        let original = t.value.clone();
-        let nested = nest(t, &limits).expect("nested, not refused");
-        let placed = check(&original, &nested, &limits);
+        let (_, placed) = nest_checked(t, &limits);
         assert_eq!(placed["Net0Role"], "parent");
     }
 
@@ -1400,11 +1394,7 @@ mod tests {
     /// condition.
     #[test]
     fn odd_references_in_user_resources_are_kept_valid() {
-        let limits = Limits {
-            resources: 30,
-            outputs: 200,
-            bytes: 1_000_000,
-        };
+        let limits = limits(30, 200);
         let mut t = template(1, 100);
         let r = &mut t.value["Resources"];
         r["Gated"] = json!({"Type": "AWS::SNS::Topic", "Condition": "HasRole"});
@@ -1417,9 +1407,7 @@ mod tests {
         r["Net0M4StateMachine"]["Properties"]["Topic"] =
             json!({"Fn::If": ["HasRole", {"Ref": "Gated"}, {"Ref": "AWS::NoValue"}]});
         r["Net0M4StateMachine"]["DependsOn"] = json!(["RunTable", "Gated"]);
-        let original = t.value.clone();
-        let nested = nest(t, &limits).expect("nested");
-        let placed = check(&original, &nested, &limits);
+        let (nested, placed) = nest_checked(t, &limits);
         assert_eq!(
             placed["Net0M2StateMachine"], "parent",
             "a deploy-time attribute stays"
@@ -1502,11 +1490,7 @@ mod tests {
         let mut t = template(1, 100);
         t.value["Resources"]["Net0M0StateMachine"]["Properties"]["Subnets"] =
             json!({"Ref": "Subnets"});
-        let limits = Limits {
-            resources: 30,
-            outputs: 200,
-            bytes: 1_000_000,
-        };
+        let limits = limits(30, 200);
         let nested = nest(t, &limits).expect("nested");
         let (file, child) = nested
             .children
@@ -1533,11 +1517,7 @@ mod tests {
         t.value["Parameters"]["Net0RoleArn"] = json!({"Type": "String"});
         t.value["Resources"]["Net0M0StateMachine"]["Properties"]["Other"] =
             json!({"Ref": "Net0RoleArn"});
-        let limits = Limits {
-            resources: 30,
-            outputs: 200,
-            bytes: 1_000_000,
-        };
+        let limits = limits(30, 200);
         let original = t.value.clone();
         let nested = nest(t, &limits).expect("nested");
         check(&original, &nested, &limits);
@@ -1554,11 +1534,7 @@ mod tests {
 
     #[test]
     fn what_cannot_fit_is_refused_and_the_template_given_back() {
-        let limits = Limits {
-            resources: 5,
-            outputs: 200,
-            bytes: 1_000_000,
-        };
+        let limits = limits(5, 200);
         let t = template(20, 3);
         let original = t.value.clone();
         let refused = nest(t, &limits).expect_err("refused");

@@ -555,23 +555,13 @@ fn stack_files(
     };
     let hint = "compile the jobnets into several output directories with --jobnet (one stack each), or deploy with `jobnet2sfn deploy`, which has no such limits";
     let (nested, refused) = match stacks::nest(template, &limits) {
-        Ok(nested) => (nested, false),
+        Ok(nested) => (nested, None),
         Err(refused) => {
-            diags.push(
-                Diagnostic::warning(
-                    codes::W_MANY_RESOURCES,
-                    format!(
-                        "template.yaml is over a CloudFormation stack's limits and cannot be split into nested stacks: {}",
-                        refused.reason
-                    ),
-                )
-                .hint(hint),
-            );
             let whole = stacks::Nested {
                 parent: refused.template,
                 children: Vec::new(),
             };
-            (whole, true)
+            (whole, Some(refused.reason))
         }
     };
     let mut all = vec![("template.yaml".to_string(), nested.parent)];
@@ -608,18 +598,19 @@ fn stack_files(
         if text.len() > limits.bytes {
             over.push(format!("{} bytes (at most {})", text.len(), limits.bytes));
         }
-        if !over.is_empty() && !refused {
-            diags.push(
-                Diagnostic::warning(
-                    codes::W_MANY_RESOURCES,
-                    format!(
-                        "{file} is over a CloudFormation stack's limits: {}",
-                        over.join(", ")
-                    ),
-                )
-                .hint(hint),
-            );
+        if over.is_empty() {
+            continue;
         }
+        let mut message = format!(
+            "{file} is over a CloudFormation stack's limits: {}",
+            over.join(", ")
+        );
+        if let Some(reason) = &refused {
+            message.push_str(&format!(
+                "; it cannot be split into nested stacks: {reason}"
+            ));
+        }
+        diags.push(Diagnostic::warning(codes::W_MANY_RESOURCES, message).hint(hint));
     }
     texts.into_iter().map(|(f, t)| (f, Arc::new(t))).collect()
 }

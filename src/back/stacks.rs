@@ -168,7 +168,12 @@ fn plan(
     for (id, o) in outputs {
         let mut found = Scanned::default();
         output_bytes.insert(id, id.len() + 6 + scan(o, 4, resources, &mut found));
-        output_refers.insert(id, found.targets);
+        if found.dynamic {
+            // It stays in the parent, and so does what it names.
+            stay.extend(found.targets);
+        } else {
+            output_refers.insert(id, found.targets);
+        }
     }
     let mut by_family: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for id in resources.keys() {
@@ -185,34 +190,36 @@ fn plan(
         bytes: limits.bytes.saturating_sub(CHILD_OVERHEAD),
         ..*limits
     };
-    // Outputs by the first resource they name.
-    let mut outputs_by_first: BTreeMap<&str, Vec<(&str, &BTreeSet<&str>)>> = BTreeMap::new();
+    // Outputs by every resource they name.
+    let mut outputs_by_target: BTreeMap<&str, Vec<(&str, &BTreeSet<&str>)>> = BTreeMap::new();
     for (o, ts) in &output_refers {
-        if let Some(first) = ts.first() {
-            outputs_by_first.entry(first).or_default().push((o, ts));
+        for t in ts {
+            outputs_by_target.entry(t).or_default().push((o, ts));
         }
     }
-    // What a set of resources costs with the outputs that name only them.
-    let cost_of = |members: &[&str]| {
-        let set: BTreeSet<&str> = members.iter().copied().collect();
-        let mut cost = Cost {
-            resources: members.len(),
-            outputs: 0,
-            bytes: members.iter().map(|m| resource_bytes[m]).sum(),
-        };
-        for m in members {
-            for (o, ts) in outputs_by_first.get(m).into_iter().flatten() {
-                if ts.iter().all(|t| set.contains(t)) {
-                    cost.outputs += 1;
-                    cost.bytes += output_bytes[o];
-                }
-            }
-        }
-        cost
-    };
     // Groups (placed whole) by key. What stays in the parent only grows, so this settles.
     let (groups, placed_outputs) = loop {
         close_over(&mut stay, &refers);
+        // What a set of resources costs with the outputs that go with it: those naming
+        // some of them and otherwise only the parent (counted at their first such name).
+        let cost_of = |members: &[&str]| {
+            let set: BTreeSet<&str> = members.iter().copied().collect();
+            let mut cost = Cost {
+                resources: members.len(),
+                outputs: 0,
+                bytes: members.iter().map(|m| resource_bytes[m]).sum(),
+            };
+            for m in members {
+                for (o, ts) in outputs_by_target.get(m).into_iter().flatten() {
+                    let first = ts.iter().find(|t| set.contains(*t));
+                    if first == Some(m) && ts.iter().all(|t| set.contains(t) || stay.contains(t)) {
+                        cost.outputs += 1;
+                        cost.bytes += output_bytes[o];
+                    }
+                }
+            }
+            cost
+        };
         let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         let mut grown = Vec::new();
         for (family, members) in &by_family {
@@ -346,6 +353,19 @@ fn plan(
         buckets.clear();
         trie(&items, 0, String::new(), &child_limits, &mut buckets);
     }
+    for (name, keys) in &buckets {
+        let mut total = Cost::default();
+        for (_, k, c) in &items {
+            if keys.contains(k) {
+                total.add(*c);
+            }
+        }
+        if !total.within(&child_limits) {
+            return Err(format!(
+                "the groups in nested stack {name} share a hash and do not fit"
+            ));
+        }
+    }
     if buckets.len() > room {
         return Err(format!(
             "the jobnets' resources do not fit: the parent stack keeps {} resources and has no room for {} nested stacks",
@@ -378,7 +398,7 @@ fn plan(
     }))
 }
 
-/// Splits `items` (sorted by hash) on the hash bit after `prefix` until each bucket is
+/// Splits `items` on the hash bit after `prefix` until each bucket is
 /// within `fill` or holds one item; appends the non-empty buckets, named by their bits
 /// (at least one bit, so a single bucket is `0` or `1`).
 fn trie<'a>(
@@ -709,6 +729,7 @@ impl Scope<'_> {
         target: &str,
         attr: Option<&str>,
         wanted: &mut BTreeMap<String, Passed>,
+        bound: &BTreeSet<String>,
     ) -> Option<String> {
         let pseudo = STACK_PSEUDO
             .iter()
@@ -737,15 +758,17 @@ impl Scope<'_> {
         let mut name = base.clone();
         let mut n = 1;
         loop {
-            let taken = match wanted.get(&name) {
-                Some(p) => *p != passed,
-                None => {
-                    renamable
-                        && (self.local.contains(&name)
-                            || self.parameters.contains_key(&name)
-                            || self.resources.contains_key(&name))
-                }
-            };
+            // Within an `Fn::Sub`, its own variables are taken too.
+            let taken = renamable && bound.contains(&name)
+                || match wanted.get(&name) {
+                    Some(p) => *p != passed,
+                    None => {
+                        renamable
+                            && (self.local.contains(&name)
+                                || self.parameters.contains_key(&name)
+                                || self.resources.contains_key(&name))
+                    }
+                };
             if !taken {
                 break;
             }
@@ -797,7 +820,7 @@ fn rewrite(
             match (key.as_str(), &*inner) {
                 ("Ref", Value::String(t)) => {
                     replacement = scope
-                        .want(t, None, wanted)
+                        .want(t, None, wanted, &BTreeSet::new())
                         .filter(|p| p != t)
                         .map(|p| json!({"Ref": p}));
                 }
@@ -808,7 +831,9 @@ fn rewrite(
                         _ => None,
                     };
                     if let Some((t, a)) = pair {
-                        replacement = scope.want(t, Some(a), wanted).map(|p| json!({"Ref": p}));
+                        replacement = scope
+                            .want(t, Some(a), wanted, &BTreeSet::new())
+                            .map(|p| json!({"Ref": p}));
                     } else {
                         rewrite(inner, scope, wanted, conditions);
                     }
@@ -829,7 +854,7 @@ fn rewrite(
                         .unwrap_or_default();
                     if let Some(text) = text {
                         if let Some(new) =
-                            rewrite_sub(text, &bound, &mut |t, a| scope.want(t, a, wanted))
+                            rewrite_sub(text, &bound, &mut |t, a| scope.want(t, a, wanted, &bound))
                         {
                             *text = new;
                         }
@@ -1483,6 +1508,43 @@ mod tests {
             assert!(whole >= crate::back::yaml::to_yaml(&t.value).len());
         }
         assert!(checked > 20);
+    }
+
+    /// Cases a second review found: an output reading a deploy-time attribute, a new
+    /// parameter meeting an `Fn::Sub` variable, outputs that also name the parent.
+    #[test]
+    fn second_review_cases() {
+        let mut t = template(1, 100);
+        let outs = t.value["Outputs"].as_object_mut().unwrap();
+        outs.insert(
+            "Dynamic".into(),
+            json!({"Value": {"Fn::Join": ["", [{"Ref": "Net0M0StateMachine"}, {"Fn::GetAtt": ["RunTable", {"Ref": "Prefix"}]}]]}}),
+        );
+        t.value["Resources"]["Net0M1StateMachine"]["Properties"]["Both"] =
+            json!({"Fn::Sub": ["${Net0Role.Arn}/${Net0RoleArn}", {"Net0RoleArn": "literal"}]});
+        let (nested, placed) = nest_checked(t, &limits(30, 200));
+        assert_eq!(
+            placed["Net0M0StateMachine"], "parent",
+            "named by a dynamic output"
+        );
+        assert!(nested.parent["Outputs"].get("Dynamic").is_some());
+        let (_, child) = nested
+            .children
+            .iter()
+            .find(|(f, _)| *f == placed["Net0M1StateMachine"])
+            .expect("moved");
+        assert_eq!(
+            child["Resources"]["Net0M1StateMachine"]["Properties"]["Both"],
+            json!({"Fn::Sub": ["${Net0RoleArn2}/${Net0RoleArn}", {"Net0RoleArn": "literal"}]})
+        );
+        // Each machine's output also names a shared resource: still counted with the
+        // jobnet, which is then spread instead of refused.
+        let mut t = template(1, 15);
+        for (id, o) in t.value["Outputs"].as_object_mut().unwrap() {
+            let machine = id.trim_end_matches("Arn").to_string();
+            *o = json!({"Value": {"Fn::Sub": format!("${{RunTable}}-${{{machine}}}")}});
+        }
+        nest_checked(t, &limits(100, 10));
     }
 
     #[test]

@@ -568,32 +568,22 @@ fn stack_files(
     all.extend(nested.children);
     let texts = crate::par::par_map(&all, |(file, t)| (file.clone(), yaml::to_yaml(t)));
     for ((file, t), (_, text)) in all.iter().zip(&texts) {
-        let count = |section: &str| {
-            t.get(section)
-                .and_then(|v| v.as_object())
-                .map_or(0, |m| m.len())
-        };
         let mut over = Vec::new();
-        if count("Resources") > limits.resources {
-            over.push(format!(
-                "{} resources (at most {})",
-                count("Resources"),
-                limits.resources
-            ));
-        }
-        if count("Outputs") > limits.outputs {
-            over.push(format!(
-                "{} outputs (at most {})",
-                count("Outputs"),
-                limits.outputs
-            ));
-        }
-        if count("Parameters") > stacks::MAX_PARAMETERS {
-            over.push(format!(
-                "{} parameters (at most {})",
-                count("Parameters"),
-                stacks::MAX_PARAMETERS
-            ));
+        for (section, limit) in [
+            ("Resources", limits.resources),
+            ("Outputs", limits.outputs),
+            ("Parameters", stacks::MAX_PARAMETERS),
+        ] {
+            let count = t
+                .get(section)
+                .and_then(|v| v.as_object())
+                .map_or(0, |m| m.len());
+            if count > limit {
+                over.push(format!(
+                    "{count} {} (at most {limit})",
+                    section.to_ascii_lowercase()
+                ));
+            }
         }
         if text.len() > limits.bytes {
             over.push(format!("{} bytes (at most {})", text.len(), limits.bytes));

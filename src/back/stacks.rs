@@ -313,24 +313,27 @@ fn plan(
     if groups.is_empty() {
         return Err("nothing can move into a nested stack".into());
     }
-    let mut items: Vec<(u64, &str, Cost)> = groups
-        .keys()
-        .map(|k| (mix(fnv1a(k)), k.as_str(), Cost::default()))
+    let mut costs: BTreeMap<&str, Cost> = groups
+        .iter()
+        .map(|(k, members)| {
+            let cost = Cost {
+                resources: members.len(),
+                outputs: 0,
+                bytes: members.iter().map(|m| resource_bytes[m]).sum(),
+            };
+            (k.as_str(), cost)
+        })
         .collect();
-    for item in &mut items {
-        let members = &groups[item.1];
-        item.2 = Cost {
-            resources: members.len(),
-            outputs: 0,
-            bytes: members.iter().map(|m| resource_bytes[m]).sum(),
-        };
-    }
     for (o, g) in &placed_outputs {
-        if let Some(item) = items.iter_mut().find(|i| i.1 == g) {
-            item.2.outputs += 1;
-            item.2.bytes += output_bytes[o];
+        if let Some(c) = costs.get_mut(g.as_str()) {
+            c.outputs += 1;
+            c.bytes += output_bytes[o];
         }
     }
+    let items: Vec<(u64, &str, Cost)> = costs
+        .into_iter()
+        .map(|(k, c)| (mix(fnv1a(k)), k, c))
+        .collect();
     if let Some((_, k, _)) = items.iter().find(|(_, _, c)| !c.within(&child_limits)) {
         return Err(format!(
             "`{}` alone is over the limits of a nested stack",
@@ -353,13 +356,7 @@ fn plan(
         buckets.clear();
         trie(&items, 0, String::new(), &child_limits, &mut buckets);
     }
-    for (name, keys) in &buckets {
-        let mut total = Cost::default();
-        for (_, k, c) in &items {
-            if keys.contains(k) {
-                total.add(*c);
-            }
-        }
+    for (name, _, total) in &buckets {
         if !total.within(&child_limits) {
             return Err(format!(
                 "the groups in nested stack {name} share a hash and do not fit"
@@ -375,7 +372,7 @@ fn plan(
     }
     let mut bucket_of = BTreeMap::new();
     let mut group_bucket: BTreeMap<&str, &str> = BTreeMap::new();
-    for (name, keys) in &buckets {
+    for (name, keys, _) in &buckets {
         for k in keys {
             group_bucket.insert(k, name);
             for m in &groups[*k] {
@@ -383,7 +380,7 @@ fn plan(
             }
         }
     }
-    for name in buckets.iter().map(|(n, _)| n) {
+    for (name, _, _) in &buckets {
         if resources.contains_key(&format!("NestedStack{name}")) {
             return Err(format!("a resource is already called `NestedStack{name}`"));
         }
@@ -400,13 +397,13 @@ fn plan(
 
 /// Splits `items` on the hash bit after `prefix` until each bucket is
 /// within `fill` or holds one item; appends the non-empty buckets, named by their bits
-/// (at least one bit, so a single bucket is `0` or `1`).
+/// (at least one bit, so a single bucket is `0` or `1`), with what they hold in total.
 fn trie<'a>(
     items: &[(u64, &'a str, Cost)],
     depth: u32,
     prefix: String,
     fill: &Limits,
-    out: &mut Vec<(String, Vec<&'a str>)>,
+    out: &mut Vec<(String, Vec<&'a str>, Cost)>,
 ) {
     if items.is_empty() {
         return;
@@ -416,7 +413,7 @@ fn trie<'a>(
         total.add(*c);
     }
     if depth >= 1 && (items.len() == 1 || total.within(fill) || depth == 64) {
-        out.push((prefix, items.iter().map(|(_, k, _)| *k).collect()));
+        out.push((prefix, items.iter().map(|(_, k, _)| *k).collect(), total));
         return;
     }
     let bit = 1u64 << (63 - depth);

@@ -503,18 +503,7 @@ fn split(
     for v in kept.values().chain(kept_outputs.values()) {
         conditions_in(v, &mut used);
     }
-    let mut todo: Vec<String> = used.iter().cloned().collect();
-    while let Some(c) = todo.pop() {
-        let mut more = BTreeSet::new();
-        if let Some(def) = conditions.get(&c) {
-            conditions_in(def, &mut more);
-        }
-        for m in more {
-            if used.insert(m.clone()) {
-                todo.push(m);
-            }
-        }
-    }
+    close_conditions(&mut used, &conditions);
     conditions.retain(|c, _| used.contains(c));
     parameters.insert(
         "DefinitionsBucket".into(),
@@ -594,20 +583,17 @@ impl Child {
         for o in self.outputs.values_mut() {
             rewrite(o, &scope, &mut wanted, &mut used_conditions);
         }
-        // Conditions the moved resources use come along, with what they refer to.
+        // Conditions the moved resources use come along (in the parent's order), with
+        // what they refer to.
+        close_conditions(&mut used_conditions, conditions);
         let mut child_conditions = Map::new();
-        let mut pending: Vec<String> = used_conditions.into_iter().collect();
-        while let Some(c) = pending.pop() {
-            if child_conditions.contains_key(&c) {
-                continue;
-            }
-            let Some(mut def) = conditions.get(&c).cloned() else {
-                continue;
-            };
-            let mut more = BTreeSet::new();
-            rewrite(&mut def, &scope, &mut wanted, &mut more);
-            pending.extend(more);
-            child_conditions.insert(c, def);
+        for (c, def) in conditions
+            .iter()
+            .filter(|(c, _)| used_conditions.contains(*c))
+        {
+            let mut def = def.clone();
+            rewrite(&mut def, &scope, &mut wanted, &mut BTreeSet::new());
+            child_conditions.insert(c.clone(), def);
         }
         let mut child_params = Map::new();
         let mut passed = Map::new();
@@ -1036,6 +1022,22 @@ fn conditions_in(v: &Value, out: &mut BTreeSet<String>) {
         }
         Value::Array(a) => a.iter().for_each(|x| conditions_in(x, out)),
         _ => {}
+    }
+}
+
+/// Adds to `used` the conditions the used conditions refer to.
+fn close_conditions(used: &mut BTreeSet<String>, conditions: &Map<String, Value>) {
+    let mut todo: Vec<String> = used.iter().cloned().collect();
+    while let Some(c) = todo.pop() {
+        let mut more = BTreeSet::new();
+        if let Some(def) = conditions.get(&c) {
+            conditions_in(def, &mut more);
+        }
+        for m in more {
+            if used.insert(m.clone()) {
+                todo.push(m);
+            }
+        }
     }
 }
 

@@ -184,7 +184,7 @@ pub fn template(
             json!({"Type": "String", "Default": "", "Description": "Key prefix under which statemachines/ was uploaded (empty, or ending with /)"}),
         );
     }
-    for (name, desc) in parameters_of(outputs) {
+    for (name, desc) in self::parameters(outputs) {
         parameters.insert(name, json!({"Type": "String", "Description": desc}));
     }
     let mut conditions = Map::new();
@@ -448,10 +448,6 @@ pub fn add_resources(
         resources.insert(id, r);
     }
     Ok(())
-}
-
-fn parameters_of(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
-    parameters(outputs)
 }
 
 fn machine_arn(name: &str) -> String {

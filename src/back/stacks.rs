@@ -893,30 +893,25 @@ fn rewrite_sub(
 ) -> Option<String> {
     let mut out = String::new();
     let mut changed = false;
-    let mut rest = text;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 2..];
-        let Some(end) = after.find('}') else {
-            rest = &rest[i..];
-            break;
+    let mut copied = 0;
+    for (range, name) in sub_refs(text) {
+        if bound.contains(name) {
+            continue;
+        }
+        let replaced = match name.split_once('.') {
+            Some((t, a)) => want(t, Some(a)),
+            None => want(name, None),
         };
-        let name = &after[..end];
-        let replaced = if name.starts_with('!') || bound.contains(name) {
-            None
-        } else {
-            match name.split_once('.') {
-                Some((t, a)) => want(t, Some(a)),
-                None => want(name, None),
-            }
-        };
-        changed |= replaced.as_deref().is_some_and(|r| r != name);
-        out.push_str("${");
-        out.push_str(replaced.as_deref().unwrap_or(name));
-        out.push('}');
-        rest = &after[end + 1..];
+        if let Some(r) = replaced.filter(|r| r != name) {
+            out.push_str(&text[copied..range.start]);
+            out.push_str("${");
+            out.push_str(&r);
+            out.push('}');
+            copied = range.end;
+            changed = true;
+        }
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     changed.then_some(out)
 }
 
@@ -993,12 +988,24 @@ fn scan<'a>(
     }
 }
 
-/// The names of the `${Name}` and `${Name.Attr}` in an `Fn::Sub` text.
-fn sub_names(s: &str) -> impl Iterator<Item = &str> {
-    s.split("${").skip(1).filter_map(|part| {
-        let name = part.split('}').next()?;
-        (!name.starts_with('!')).then(|| name.split('.').next().unwrap_or(name))
+/// The `${Name}` and `${Name.Attr}` of an `Fn::Sub` text: where each is (from `$` to
+/// `}`) and what it names. `${!…}` literals are not references.
+fn sub_refs(s: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+    let mut at = 0;
+    std::iter::from_fn(move || loop {
+        let start = at + s[at..].find("${")?;
+        let end = start + 2 + s[start + 2..].find('}')?;
+        at = end + 1;
+        let name = &s[start + 2..end];
+        if !name.starts_with('!') {
+            return Some((start..end + 1, name));
+        }
     })
+}
+
+/// The resources (or parameters) the `${…}` of an `Fn::Sub` text name.
+fn sub_names(s: &str) -> impl Iterator<Item = &str> {
+    sub_refs(s).map(|(_, name)| name.split('.').next().unwrap_or(name))
 }
 
 /// The conditions a value uses (`Condition` attributes and references, `Fn::If`).

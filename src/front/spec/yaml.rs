@@ -8,6 +8,7 @@
 
 use crate::diag::{FileId, Span};
 
+mod fast;
 mod split;
 use saphyr::Scalar;
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, ScanError};
@@ -161,6 +162,19 @@ const SPLIT_PARSE_MIN_BYTES: usize = 1 << 20;
 /// The documents of `text` and the nodes its aliases added. `offset` lines of the file
 /// come before `text`; `depth` collections enclose it (both for parts parsed on their own).
 fn build_part(
+    text: &str,
+    file: FileId,
+    offset: u32,
+    depth: usize,
+) -> Result<(Vec<Node>, usize), LoadError> {
+    if let Some(docs) = fast::parse(text, file, offset, depth) {
+        return Ok((docs, 0));
+    }
+    saphyr_part(text, file, offset, depth)
+}
+
+/// [`build_part`] by saphyr's event stream, for any YAML.
+fn saphyr_part(
     text: &str,
     file: FileId,
     offset: u32,

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 /// Parses `text` (whose first line is line `offset + 1` of the file, inside `depth`
 /// collections) into its one document, or `None` when it is not in the plain subset.
-pub(super) fn parse(text: &str, file: FileId, offset: u32, depth: usize) -> Option<Vec<Node>> {
+pub(super) fn parse(text: &str, file: FileId, offset: u32, depth: usize) -> Option<Vec<Node<'_>>> {
     let bytes = text.as_bytes();
     // Tabs, CRs and other control bytes (saphyr reads a NUL as the end of input).
     if bytes.iter().any(|&b| b < 0x20 && b != b'\n') || text.starts_with('\u{feff}') {
@@ -85,7 +85,7 @@ struct Reader<'a> {
     at: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// End of the line starting at `from` (its `\n` or the end of the text).
     fn eol(&self, from: usize) -> usize {
         memchr::memchr(b'\n', &self.bytes[from..]).map_or(self.bytes.len(), |i| from + i)
@@ -128,9 +128,14 @@ impl Reader<'_> {
         l.starts_with(b"---") || l.starts_with(b"...") || l.starts_with(b"%")
     }
 
+    /// The text `from..to`, borrowed for as long as the text.
+    fn slice(&self, from: usize, to: usize) -> &'a str {
+        &self.text[from..to]
+    }
+
     /// Characters from the start of the current line to `pos`.
     fn col(&self, pos: usize) -> u32 {
-        let head = &self.text[self.at..pos];
+        let head = self.slice(self.at, pos);
         let n = if head.is_ascii() {
             head.len()
         } else {
@@ -149,8 +154,14 @@ impl Reader<'_> {
     }
 
     /// A scalar node for the token `from..to` (quotes included) with value text `value`.
-    fn scalar(&self, from: usize, to: usize, value: &str, style: ScalarStyle) -> Option<Node> {
-        let token = &self.text[from..to];
+    fn scalar(
+        &self,
+        from: usize,
+        to: usize,
+        value: &'a str,
+        style: ScalarStyle,
+    ) -> Option<Node<'a>> {
+        let token = self.slice(from, to);
         let len = if token.is_ascii() {
             token.len()
         } else {
@@ -169,7 +180,7 @@ impl Reader<'_> {
     }
 
     /// The block node whose first line (already peeked) is indented by `indent`.
-    fn block(&mut self, indent: usize) -> Option<Node> {
+    fn block(&mut self, indent: usize) -> Option<Node<'a>> {
         let p = self.at + indent;
         match self.bytes[p] {
             b'-' if self.dash(p) => self.seq(indent),
@@ -191,7 +202,7 @@ impl Reader<'_> {
     }
 
     /// A block list whose items start at column `indent`.
-    fn seq(&mut self, indent: usize) -> Option<Node> {
+    fn seq(&mut self, indent: usize) -> Option<Node<'a>> {
         self.enter()?;
         let span = self.span(self.at + indent, 1);
         let mut items = Vec::new();
@@ -223,7 +234,7 @@ impl Reader<'_> {
 
     /// A block map whose first key is at `first` on the current line, its keys at column
     /// `indent` (of the line's bytes: only ASCII can precede them).
-    fn map(&mut self, indent: usize, first: usize) -> Option<Node> {
+    fn map(&mut self, indent: usize, first: usize) -> Option<Node<'a>> {
         self.enter()?;
         let span = self.span(first, 1);
         let mut entries = Vec::new();
@@ -275,7 +286,7 @@ impl Reader<'_> {
 
     /// The node that starts at `q` on the current line after `- ` (`item`) or `key: `:
     /// a flow collection, a scalar, or (after `- `) a map whose first key is here.
-    fn inline(&mut self, q: usize, item: bool) -> Option<Node> {
+    fn inline(&mut self, q: usize, item: bool) -> Option<Node<'a>> {
         match self.bytes[q] {
             b'[' | b'{' => {
                 let (node, end) = self.flow(q)?;
@@ -315,7 +326,7 @@ impl Reader<'_> {
     }
 
     /// A plain scalar `from..to`.
-    fn plain(&self, from: usize, to: usize) -> Option<Node> {
+    fn plain(&self, from: usize, to: usize) -> Option<Node<'a>> {
         let first = self.bytes[from];
         let safe_dash = first == b'-'
             && to > from + 1
@@ -324,12 +335,12 @@ impl Reader<'_> {
         if indicator(first) && !safe_dash {
             return None;
         }
-        self.scalar(from, to, &self.text[from..to], ScalarStyle::Plain)
+        self.scalar(from, to, self.slice(from, to), ScalarStyle::Plain)
     }
 
     /// The key at `k` (plain, or quoted and right before its `:`) and the position of its
     /// `:`, which a space or the line's end follows; `None` if the line holds no such key.
-    fn key(&self, k: usize) -> Option<(Node, usize)> {
+    fn key(&self, k: usize) -> Option<(Node<'a>, usize)> {
         if matches!(self.bytes[k], b'"' | b'\'') {
             let (node, colon) = self.quoted(k)?;
             let ok = self.bytes.get(colon) == Some(&b':')
@@ -382,11 +393,11 @@ impl Reader<'_> {
     }
 
     /// A one-line quoted scalar at `q` without escapes, and the position after it.
-    fn quoted(&self, q: usize) -> Option<(Node, usize)> {
+    fn quoted(&self, q: usize) -> Option<(Node<'a>, usize)> {
         let quote = self.bytes[q];
         let end = self.eol(q);
         let close = q + 1 + memchr::memchr(quote, &self.bytes[q + 1..end])?;
-        let inner = &self.text[q + 1..close];
+        let inner = self.slice(q + 1, close);
         if quote == b'"' && inner.contains('\\') || self.bytes.get(close + 1) == Some(&quote) {
             return None;
         }
@@ -404,7 +415,7 @@ impl Reader<'_> {
     }
 
     /// A one-line flow collection at `p`, and the position after it.
-    fn flow(&mut self, p: usize) -> Option<(Node, usize)> {
+    fn flow(&mut self, p: usize) -> Option<(Node<'a>, usize)> {
         self.enter()?;
         let span = self.span(p, 1);
         let close = if self.bytes[p] == b'[' { b']' } else { b'}' };
@@ -461,7 +472,7 @@ impl Reader<'_> {
     }
 
     /// A plain key in a flow map at `p` and the position of its `:` (followed by a space).
-    fn flow_key(&self, p: usize) -> Option<(Node, usize)> {
+    fn flow_key(&self, p: usize) -> Option<(Node<'a>, usize)> {
         if matches!(self.bytes[p], b'"' | b'\'') {
             let (node, colon) = self.quoted(p)?;
             let ok =
@@ -484,7 +495,7 @@ impl Reader<'_> {
     }
 
     /// A flow collection, quoted or plain scalar at `p` inside a flow collection.
-    fn flow_item(&mut self, p: usize) -> Option<(Node, usize)> {
+    fn flow_item(&mut self, p: usize) -> Option<(Node<'a>, usize)> {
         match self.bytes.get(p)? {
             b'[' | b'{' => self.flow(p),
             b'"' | b'\'' => self.quoted(p),
@@ -529,7 +540,7 @@ mod tests {
 
     /// What the reader makes of `text`, checked against saphyr: when it takes the text,
     /// saphyr must read the same tree with the same spans.
-    fn same(text: &str) -> Option<Vec<Node>> {
+    fn same(text: &str) -> Option<Vec<Node<'_>>> {
         let fast = parse(text, FileId(0), 0, 0);
         if let Some(docs) = &fast {
             match saphyr_part(text, FileId(0), 0, 0) {

@@ -18,8 +18,12 @@ use std::borrow::Cow;
 /// collections) into its one document, or `None` when it is not in the plain subset.
 pub(super) fn parse(text: &str, file: FileId, offset: u32, depth: usize) -> Option<Vec<Node<'_>>> {
     let bytes = text.as_bytes();
-    // Tabs, CRs and other control bytes (saphyr reads a NUL as the end of input).
-    if bytes.iter().any(|&b| b < 0x20 && b != b'\n') || text.starts_with('\u{feff}') {
+    // Tabs, CRs and other control bytes (saphyr reads a NUL as the end of input), and a
+    // byte order mark anywhere (saphyr rejects one inside a document, ends plain scalars
+    // at it, and takes one at a line's start as a token).
+    if bytes.iter().any(|&b| b < 0x20 && b != b'\n')
+        || memchr::memmem::find(bytes, "\u{feff}".as_bytes()).is_some()
+    {
         return None;
     }
     let mut r = Reader {
@@ -176,7 +180,7 @@ impl<'a> Reader<'a> {
     /// Enters a collection, refusing nesting the plain parse would reject (or come near).
     fn enter(&mut self) -> Option<()> {
         self.open += 1;
-        (self.open + self.depth + 1 < MAX_DEPTH).then_some(())
+        (self.open.saturating_add(self.depth) < MAX_DEPTH - 1).then_some(())
     }
 
     /// The block node whose first line (already peeked) is indented by `indent`.
@@ -341,14 +345,18 @@ impl<'a> Reader<'a> {
     /// The key at `k` (plain, or quoted and right before its `:`) and the position of its
     /// `:`, which a space or the line's end follows; `None` if the line holds no such key.
     fn key(&self, k: usize) -> Option<(Node<'a>, usize)> {
-        if matches!(self.bytes[k], b'"' | b'\'') {
+        let (node, colon) = if matches!(self.bytes[k], b'"' | b'\'') {
             let (node, colon) = self.quoted(k)?;
             let ok = self.bytes.get(colon) == Some(&b':')
                 && matches!(self.bytes.get(colon + 1), None | Some(b' ' | b'\n'));
-            return ok.then_some((node, colon));
-        }
-        let colon = self.key_end(k)?;
-        Some((self.plain(k, colon)?, colon))
+            (ok.then_some(node)?, colon)
+        } else {
+            let colon = self.key_end(k)?;
+            (self.plain(k, colon)?, colon)
+        };
+        // saphyr forgets a possible block key 1,024 characters on, and then rejects its `:`.
+        let long = colon - k >= 1024 && self.slice(k, colon).chars().count() >= 1024;
+        (!long).then_some((node, colon))
     }
 
     /// The end of a plain key starting at `k`: the position of its `:` (followed by a
@@ -473,7 +481,7 @@ impl<'a> Reader<'a> {
 
     /// A plain key in a flow map at `p` and the position of its `:` (followed by a space).
     fn flow_key(&self, p: usize) -> Option<(Node<'a>, usize)> {
-        if matches!(self.bytes[p], b'"' | b'\'') {
+        if matches!(self.bytes.get(p)?, b'"' | b'\'') {
             let (node, colon) = self.quoted(p)?;
             let ok =
                 self.bytes.get(colon) == Some(&b':') && self.bytes.get(colon + 1) == Some(&b' ');
@@ -656,10 +664,23 @@ mod tests {
             "a: {\"k\":v}\n",
             "a: [[x, - y]]\n",
             "a: [a -]\n",
+            "{",
+            "a: {  ",
+            "[{ ",
+            "a: x\u{feff}",
+            "a: 1 #\u{feff}",
+            "\n\u{feff}: a",
+            "a: 'x\u{feff}'",
         ];
         for text in refused {
             assert!(same(text).is_none(), "{text:?} taken");
         }
+        let long = "a".repeat(1025) + ": b";
+        assert!(same(&long).is_none());
+        assert!(same(&format!("- {long}")).is_none());
+        assert!(same(&format!("'{}': b", "a".repeat(1023))).is_none());
+        assert!(same(&format!("{}: b", "é".repeat(1025))).is_none());
+        assert!(same(&format!("{}: b", "é".repeat(1000))).is_some());
     }
 
     #[test]
@@ -799,6 +820,143 @@ mod tests {
             T::Scalar(_) => false,
             T::Seq(v) => v.is_empty(),
             T::Map(v) => v.is_empty(),
+        }
+    }
+
+    /// How the reader and saphyr disagree on `text`, if they do (panics caught).
+    fn diverges(text: &str) -> Option<String> {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        let Ok(fast) = catch_unwind(AssertUnwindSafe(|| parse(text, FileId(0), 0, 0))) else {
+            return Some("the reader panics".into());
+        };
+        let docs = fast?;
+        match catch_unwind(AssertUnwindSafe(|| saphyr_part(text, FileId(0), 0, 0))) {
+            Err(_) => Some("taken, but saphyr panics".into()),
+            Ok(Err(e)) => Some(format!("taken, but saphyr rejects it: {}", e.message)),
+            Ok(Ok((plain, _))) if plain != docs => {
+                Some(format!("differs:\n  fast:   {docs:?}\n  saphyr: {plain:?}"))
+            }
+            Ok(Ok(_)) => None,
+        }
+    }
+
+    /// Characters that matter to YAML or to the reader's byte handling.
+    const SIGNIFICANT: &[char] = &[
+        '-',
+        ':',
+        '#',
+        '[',
+        ']',
+        '{',
+        '}',
+        ',',
+        '\'',
+        '"',
+        '&',
+        '*',
+        '!',
+        '|',
+        '>',
+        '?',
+        '%',
+        ' ',
+        ' ',
+        ' ',
+        '\n',
+        '\n',
+        '.',
+        'a',
+        'b',
+        '1',
+        '~',
+        '@',
+        '`',
+        '\\',
+        '\t',
+        '\r',
+        '\0',
+        '\u{feff}',
+        '\u{85}',
+        '\u{2028}',
+        '\u{a0}',
+        'é',
+        '日',
+        '\u{1F600}',
+        '\u{7f}',
+    ];
+
+    fn boundary(s: &str, i: usize) -> usize {
+        (0..=i.min(s.len()))
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0)
+    }
+
+    /// One edit of `text`: a character or a YAML token inserted, bytes deleted, a line
+    /// copied, swapped, indented or dedented.
+    fn apply(text: &mut String, op: u8, at: usize, n: usize, c: char) {
+        let at = boundary(text, at % (text.len() + 1));
+        match op % 8 {
+            0 | 1 => text.insert(at, c),
+            2 => text.insert_str(
+                at,
+                ["- ", ": ", " #", "\n", "  ", "[", "{", "'", "\""][n % 9],
+            ),
+            3 => {
+                let end = boundary(text, at + 1 + n % 8);
+                text.replace_range(at..end, "");
+            }
+            _ => {
+                let mut lines: Vec<String> = text.split('\n').map(String::from).collect();
+                let (i, j) = (at % lines.len(), n % lines.len());
+                match op % 8 {
+                    4 => lines.insert(i, lines[j].clone()),
+                    5 => lines.swap(i, j),
+                    6 => lines[i].insert_str(0, &" ".repeat(1 + n % 3)),
+                    _ => {
+                        let k = lines[i].len() - lines[i].trim_start_matches(' ').len();
+                        lines[i].replace_range(..k.min(1 + n % 3), "");
+                    }
+                }
+                *text = lines.join("\n");
+            }
+        }
+    }
+
+    /// Every example, scenario and fixture, and a synthetic spec.
+    fn seeds() -> Vec<String> {
+        let mut out: Vec<String> = ["examples", "tests/scenarios", "tests/fixtures/spec"]
+            .into_iter()
+            .flat_map(files)
+            .map(|(_, t)| t)
+            .collect();
+        out.push(crate::synth::spec("net", crate::synth::Shape::with_jobs(3)));
+        out
+    }
+
+    fn edit_char() -> impl Strategy<Value = char> {
+        prop_oneof![4 => prop::sample::select(SIGNIFICANT.to_vec()), 1 => any::<char>()]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        /// Mutated real specs: the reader takes some, and must read those as saphyr does.
+        #[test]
+        fn reads_mutated_specs_as_saphyr_does(
+            seed in any::<prop::sample::Index>(),
+            edits in prop::collection::vec(
+                (any::<u8>(), any::<usize>(), any::<usize>(), edit_char()),
+                1..5,
+            ),
+        ) {
+            let seeds = seeds();
+            let mut text = seed.get(&seeds).clone();
+            for (op, at, n, c) in edits {
+                apply(&mut text, op, at, n, c);
+            }
+            if let Some(d) = diverges(&text) {
+                prop_assert!(false, "{text:?}: {d}");
+            }
         }
     }
 

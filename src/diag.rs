@@ -61,10 +61,6 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
-    pub fn get_mut(&mut self, id: FileId) -> &mut SourceFile {
-        &mut self.files[id.0 as usize]
-    }
-
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files
             .iter()

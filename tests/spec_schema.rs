@@ -40,7 +40,7 @@ fn to_json(node: &Node) -> Value {
             let mut out = Map::new();
             for (k, v) in entries {
                 let key = match &k.value {
-                    Y::Str(s) => s.to_string(),
+                    Y::Str(s) => s.clone(),
                     other => format!("{other:?}"),
                 };
                 out.entry(key).or_insert_with(|| to_json(v));

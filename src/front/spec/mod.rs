@@ -63,6 +63,9 @@ pub mod codes {
 /// keeps later recursive passes safe.
 pub const MAX_NET_DEPTH: usize = 64;
 
+/// The tree of a file larger than this (bytes) is freed on another thread.
+const BACKGROUND_DROP: usize = 1 << 20;
+
 /// Parses one spec file and adds its calendars and jobnets to `project`.
 pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
     load_on(project, file, diags, crate::par::cores());
@@ -70,10 +73,9 @@ pub fn load(project: &mut Project, file: FileId, diags: &mut Diagnostics) {
 
 /// [`load`] with the walk spread over `threads` (one: on this thread; tests compare).
 fn load_on(project: &mut Project, file: FileId, diags: &mut Diagnostics, threads: usize) {
-    // The tree borrows its strings from the text while the walk adds to the project: the
-    // text is out of the source map meanwhile.
-    let text = std::mem::take(&mut project.sources.get_mut(file).text);
-    let tree = yaml::parse(&text, file);
+    let text = &project.sources.get(file).text;
+    let large = text.len() > BACKGROUND_DROP;
+    let tree = yaml::parse(text, file);
     match tree {
         Err(e) => {
             let code = if e.syntax {
@@ -90,9 +92,15 @@ fn load_on(project: &mut Project, file: FileId, diags: &mut Diagnostics, threads
                 .at(Span::new(file, 1, 1, 0))
                 .hint("a spec starts with `version: 1` followed by `jobnets:`"),
         ),
-        Ok(Some(root)) => units::Lower::new(project, diags, threads).file(&root),
+        Ok(Some(root)) => {
+            units::Lower::new(project, diags, threads).file(&root);
+            // Freeing the tree of a large file takes tens of milliseconds: leave it to
+            // another thread while compiling goes on.
+            if large {
+                std::thread::spawn(move || drop(root));
+            }
+        }
     }
-    project.sources.get_mut(file).text = text;
 }
 
 #[cfg(test)]

@@ -337,7 +337,7 @@ impl Reader<'_> {
                 let value =
                     self.require(&g, "value", "`variable`", None)
                         .and_then(|n| match &n.value {
-                            Value::Str(s) => Some(s.to_string()),
+                            Value::Str(s) => Some(s.clone()),
                             Value::Int(i) => Some(i.to_string()),
                             Value::Float(x) => Some(x.to_string()),
                             Value::Bool(b) => Some(b.to_string()),

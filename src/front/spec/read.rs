@@ -10,11 +10,11 @@ use crate::ir::{ClockTime, Date};
 /// A map's entries by key, duplicates already reported.
 pub struct Fields<'t> {
     pub span: Span,
-    pub entries: Vec<(&'t str, &'t Node<'t>, &'t Node<'t>)>,
+    pub entries: Vec<(&'t str, &'t Node, &'t Node)>,
 }
 
 impl<'t> Fields<'t> {
-    pub fn get(&self, key: &str) -> Option<&'t Node<'t>> {
+    pub fn get(&self, key: &str) -> Option<&'t Node> {
         self.entries
             .iter()
             .find(|(k, _, _)| *k == key)
@@ -83,18 +83,18 @@ impl Reader<'_> {
     }
 
     /// A map, with duplicate keys reported (the first occurrence wins).
-    pub fn fields<'t>(&mut self, node: &'t Node<'t>, expected: &str) -> Option<Fields<'t>> {
+    pub fn fields<'t>(&mut self, node: &'t Node, expected: &str) -> Option<Fields<'t>> {
         let Value::Map(entries) = &node.value else {
             self.wrong_type(node, expected);
             return None;
         };
-        let mut out: Vec<(&'t str, &'t Node<'t>, &'t Node<'t>)> = Vec::with_capacity(entries.len());
+        let mut out: Vec<(&'t str, &'t Node, &'t Node)> = Vec::with_capacity(entries.len());
         for (k, v) in entries {
             let Value::Str(key) = &k.value else {
                 self.wrong_type(k, "a key name");
                 continue;
             };
-            if let Some((_, first, _)) = out.iter().find(|(name, _, _)| *name == key.as_ref()) {
+            if let Some((_, first, _)) = out.iter().find(|(name, _, _)| *name == key.as_str()) {
                 let first = first.span;
                 self.diags.push(
                     Diagnostic::error(E_DUP_KEY, format!("duplicate key `{key}`"))
@@ -107,7 +107,7 @@ impl Reader<'_> {
                 );
                 continue;
             }
-            out.push((key.as_ref(), k, v));
+            out.push((key.as_str(), k, v));
         }
         Some(Fields {
             span: node.span,
@@ -166,7 +166,7 @@ impl Reader<'_> {
         key: &str,
         context: &str,
         hint: Option<&str>,
-    ) -> Option<&'t Node<'t>> {
+    ) -> Option<&'t Node> {
         let v = f.get(key);
         if v.is_none() {
             self.error_hint(
@@ -220,7 +220,7 @@ impl Reader<'_> {
 
     pub fn string(&mut self, node: &Node, expected: &str) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(s.to_string()),
+            Value::Str(s) => Some(s.clone()),
             _ => {
                 self.wrong_type(node, expected);
                 None
@@ -387,7 +387,7 @@ impl Reader<'_> {
             self.wrong_type(node, &format!("one of {list} for {what}"));
             return None;
         };
-        if let Some((_, v)) = options.iter().find(|(n, _)| *n == s.as_ref()) {
+        if let Some((_, v)) = options.iter().find(|(n, _)| *n == s.as_str()) {
             return Some(v.clone());
         }
         let hint = did_you_mean(s, names()).unwrap_or_else(|| {
@@ -411,10 +411,10 @@ impl Reader<'_> {
     /// A list, or a single item standing for a one-item list.
     pub fn items<'t>(
         &mut self,
-        node: &'t Node<'t>,
+        node: &'t Node,
         expected: &str,
         single_ok: bool,
-    ) -> Option<Vec<&'t Node<'t>>> {
+    ) -> Option<Vec<&'t Node>> {
         match &node.value {
             Value::Seq(items) => Some(items.iter().collect()),
             Value::Str(_) if single_ok => Some(vec![node]),
@@ -451,7 +451,7 @@ impl Reader<'_> {
                     return None;
                 }
             },
-            Value::Str(s) => J::String(s.to_string()),
+            Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => {
                 let mut ok = true;
                 let mut out = Vec::with_capacity(items.len());

@@ -332,11 +332,7 @@ impl Reader<'_> {
         ok.then_some(out)
     }
 
-    fn items_or_one<'t>(
-        &mut self,
-        node: &'t Node<'t>,
-        expected: &str,
-    ) -> Option<Vec<&'t Node<'t>>> {
+    fn items_or_one<'t>(&mut self, node: &'t Node, expected: &str) -> Option<Vec<&'t Node>> {
         match &node.value {
             Value::Seq(items) => Some(items.iter().collect()),
             Value::Str(_) => Some(vec![node]),

@@ -128,7 +128,7 @@ const PARALLEL_LISTS: usize = 16;
 /// A `units:` (or `jobnets:`) list still to walk.
 #[derive(Clone)]
 struct Pending<'t> {
-    list: &'t Node<'t>,
+    list: &'t Node,
     parent: Option<UnitId>,
     path: String,
     /// Net depth of `parent` (0 for the `jobnets:` list).
@@ -141,7 +141,7 @@ struct Built<'t> {
     name_span: Span,
     /// None when the unit's kind or its kind-specific part is broken (already reported).
     unit: Option<Unit>,
-    units: Option<(&'t Node<'t>, Span)>,
+    units: Option<(&'t Node, Span)>,
     after: Vec<(String, Span)>,
     then: Vec<(String, Span)>,
     recovery: bool,

@@ -22,50 +22,25 @@ pub const MAX_DEPTH: usize = 512;
 /// Most nodes that aliases (`*name`) may add in one file ("billion laughs" guard).
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
-/// A node of the tree; its strings borrow from the text where the text holds them as they
-/// are (a large spec has some 700,000 scalars, each allocated and freed before).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node<'a> {
+pub struct Node {
     pub span: Span,
-    pub value: Value<'a>,
+    pub value: Value,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
+pub enum Value {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(Cow<'a, str>),
-    Seq(Vec<Node<'a>>),
+    Str(String),
+    Seq(Vec<Node>),
     /// Entries in source order; duplicate keys are kept for the walker to report.
-    Map(Vec<(Node<'a>, Node<'a>)>),
+    Map(Vec<(Node, Node)>),
 }
 
-impl Node<'_> {
-    /// The node with every string owned, for a tree that outlives its text.
-    pub fn into_owned(self) -> Node<'static> {
-        Node {
-            span: self.span,
-            value: match self.value {
-                Value::Null => Value::Null,
-                Value::Bool(b) => Value::Bool(b),
-                Value::Int(i) => Value::Int(i),
-                Value::Float(f) => Value::Float(f),
-                Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
-                Value::Seq(items) => Value::Seq(items.into_iter().map(Node::into_owned).collect()),
-                Value::Map(entries) => Value::Map(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                        .collect(),
-                ),
-            },
-        }
-    }
-}
-
-impl Value<'_> {
+impl Value {
     /// How a value is named in "expected …, found …" messages.
     pub fn describe(&self) -> &'static str {
         match self {
@@ -132,7 +107,7 @@ impl Lines {
 /// An open collection. Its items sit at the top of a scratch stack shared by every open
 /// collection from `start` on, and move into a vector of their exact size when it closes:
 /// vectors grown item by item left half of a large spec's tree as spare capacity.
-enum Frame<'a> {
+enum Frame {
     Seq {
         span: Span,
         anchor: usize,
@@ -143,13 +118,13 @@ enum Frame<'a> {
         span: Span,
         anchor: usize,
         start: usize,
-        key: Option<Node<'a>>,
+        key: Option<Node>,
         count: usize,
     },
 }
 
 /// Parses one YAML document. `Ok(None)` for an empty file.
-pub fn parse(text: &str, file: FileId) -> Result<Option<Node<'_>>, LoadError> {
+pub fn parse(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
     // saphyr's parser has internal assertions; a bug there must not take the compiler down.
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(text, file)));
     run.unwrap_or_else(|_| {
@@ -162,7 +137,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Option<Node<'_>>, LoadError> {
     })
 }
 
-fn build(text: &str, file: FileId) -> Result<Option<Node<'_>>, LoadError> {
+fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
     if text.len() >= SPLIT_PARSE_MIN_BYTES && crate::par::cores() > 1 {
         if let Some(root) = split::parse(text, file) {
             return Ok(Some(root));
@@ -191,7 +166,7 @@ fn build_part(
     file: FileId,
     offset: u32,
     depth: usize,
-) -> Result<(Vec<Node<'_>>, usize), LoadError> {
+) -> Result<(Vec<Node>, usize), LoadError> {
     if let Some(docs) = fast::parse(text, file, offset, depth) {
         return Ok((docs, 0));
     }
@@ -204,7 +179,7 @@ fn saphyr_part(
     file: FileId,
     offset: u32,
     depth: usize,
-) -> Result<(Vec<Node<'_>>, usize), LoadError> {
+) -> Result<(Vec<Node>, usize), LoadError> {
     let lines = Lines::new(text, offset);
     let scan_err = |e: ScanError| {
         let m = *e.marker();
@@ -367,17 +342,17 @@ fn saphyr_part(
     Ok((docs, alias_nodes))
 }
 
-fn scalar<'a>(
-    v: Cow<'a, str>,
+fn scalar(
+    v: Cow<'_, str>,
     style: ScalarStyle,
-    tag: Option<&Cow<'a, saphyr_parser::Tag>>,
-) -> Option<Value<'a>> {
+    tag: Option<&Cow<'_, saphyr_parser::Tag>>,
+) -> Option<Value> {
     Some(match Scalar::parse_from_cow_and_metadata(v, style, tag)? {
         Scalar::Null => Value::Null,
         Scalar::Boolean(b) => Value::Bool(b),
         Scalar::Integer(i) => Value::Int(i),
         Scalar::FloatingPoint(f) => Value::Float(f.into_inner()),
-        Scalar::String(s) => Value::Str(s),
+        Scalar::String(s) => Value::Str(s.into_owned()),
     })
 }
 
@@ -385,7 +360,7 @@ fn scalar<'a>(
 mod tests {
     use super::*;
 
-    fn p(text: &str) -> Result<Option<Node<'_>>, LoadError> {
+    fn p(text: &str) -> Result<Option<Node>, LoadError> {
         parse(text, FileId(0))
     }
 

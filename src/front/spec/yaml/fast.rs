@@ -16,7 +16,7 @@ use std::borrow::Cow;
 
 /// Parses `text` (whose first line is line `offset + 1` of the file, inside `depth`
 /// collections) into its one document, or `None` when it is not in the plain subset.
-pub(super) fn parse(text: &str, file: FileId, offset: u32, depth: usize) -> Option<Vec<Node<'_>>> {
+pub(super) fn parse(text: &str, file: FileId, offset: u32, depth: usize) -> Option<Vec<Node>> {
     let bytes = text.as_bytes();
     // Tabs, CRs and other control bytes (saphyr reads a NUL as the end of input), and a
     // byte order mark anywhere (saphyr rejects one inside a document, ends plain scalars
@@ -158,13 +158,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A scalar node for the token `from..to` (quotes included) with value text `value`.
-    fn scalar(
-        &self,
-        from: usize,
-        to: usize,
-        value: &'a str,
-        style: ScalarStyle,
-    ) -> Option<Node<'a>> {
+    fn scalar(&self, from: usize, to: usize, value: &'a str, style: ScalarStyle) -> Option<Node> {
         let token = self.slice(from, to);
         let len = if token.is_ascii() {
             token.len()
@@ -184,7 +178,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The block node whose first line (already peeked) is indented by `indent`.
-    fn block(&mut self, indent: usize) -> Option<Node<'a>> {
+    fn block(&mut self, indent: usize) -> Option<Node> {
         let p = self.at + indent;
         match self.bytes[p] {
             b'-' if self.dash(p) => self.seq(indent),
@@ -206,7 +200,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A block list whose items start at column `indent`.
-    fn seq(&mut self, indent: usize) -> Option<Node<'a>> {
+    fn seq(&mut self, indent: usize) -> Option<Node> {
         self.enter()?;
         let span = self.span(self.at + indent, 1);
         let mut items = Vec::new();
@@ -238,7 +232,7 @@ impl<'a> Reader<'a> {
 
     /// A block map whose first key is at `first` on the current line, its keys at column
     /// `indent` (of the line's bytes: only ASCII can precede them).
-    fn map(&mut self, indent: usize, first: usize) -> Option<Node<'a>> {
+    fn map(&mut self, indent: usize, first: usize) -> Option<Node> {
         self.enter()?;
         let span = self.span(first, 1);
         let mut entries = Vec::new();
@@ -290,7 +284,7 @@ impl<'a> Reader<'a> {
 
     /// The node that starts at `q` on the current line after `- ` (`item`) or `key: `:
     /// a flow collection, a scalar, or (after `- `) a map whose first key is here.
-    fn inline(&mut self, q: usize, item: bool) -> Option<Node<'a>> {
+    fn inline(&mut self, q: usize, item: bool) -> Option<Node> {
         match self.bytes[q] {
             b'[' | b'{' => {
                 let (node, end) = self.flow(q)?;
@@ -330,7 +324,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A plain scalar `from..to`.
-    fn plain(&self, from: usize, to: usize) -> Option<Node<'a>> {
+    fn plain(&self, from: usize, to: usize) -> Option<Node> {
         let first = self.bytes[from];
         let safe_dash = first == b'-'
             && to > from + 1
@@ -344,7 +338,7 @@ impl<'a> Reader<'a> {
 
     /// The key at `k` (plain, or quoted and right before its `:`) and the position of its
     /// `:`, which a space or the line's end follows; `None` if the line holds no such key.
-    fn key(&self, k: usize) -> Option<(Node<'a>, usize)> {
+    fn key(&self, k: usize) -> Option<(Node, usize)> {
         let (node, colon) = if matches!(self.bytes[k], b'"' | b'\'') {
             let (node, colon) = self.quoted(k)?;
             let ok = self.bytes.get(colon) == Some(&b':')
@@ -401,7 +395,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A one-line quoted scalar at `q` without escapes, and the position after it.
-    fn quoted(&self, q: usize) -> Option<(Node<'a>, usize)> {
+    fn quoted(&self, q: usize) -> Option<(Node, usize)> {
         let quote = self.bytes[q];
         let end = self.eol(q);
         let close = q + 1 + memchr::memchr(quote, &self.bytes[q + 1..end])?;
@@ -423,7 +417,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A one-line flow collection at `p`, and the position after it.
-    fn flow(&mut self, p: usize) -> Option<(Node<'a>, usize)> {
+    fn flow(&mut self, p: usize) -> Option<(Node, usize)> {
         self.enter()?;
         let span = self.span(p, 1);
         let close = if self.bytes[p] == b'[' { b']' } else { b'}' };
@@ -480,7 +474,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A plain key in a flow map at `p` and the position of its `:` (followed by a space).
-    fn flow_key(&self, p: usize) -> Option<(Node<'a>, usize)> {
+    fn flow_key(&self, p: usize) -> Option<(Node, usize)> {
         if matches!(self.bytes.get(p)?, b'"' | b'\'') {
             let (node, colon) = self.quoted(p)?;
             let ok =
@@ -503,7 +497,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A flow collection, quoted or plain scalar at `p` inside a flow collection.
-    fn flow_item(&mut self, p: usize) -> Option<(Node<'a>, usize)> {
+    fn flow_item(&mut self, p: usize) -> Option<(Node, usize)> {
         match self.bytes.get(p)? {
             b'[' | b'{' => self.flow(p),
             b'"' | b'\'' => self.quoted(p),
@@ -548,7 +542,7 @@ mod tests {
 
     /// What the reader makes of `text`, checked against saphyr: when it takes the text,
     /// saphyr must read the same tree with the same spans.
-    fn same(text: &str) -> Option<Vec<Node<'_>>> {
+    fn same(text: &str) -> Option<Vec<Node>> {
         let fast = parse(text, FileId(0), 0, 0);
         if let Some(docs) = &fast {
             match saphyr_part(text, FileId(0), 0, 0) {

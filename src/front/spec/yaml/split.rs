@@ -20,7 +20,7 @@ struct Layout {
     end: usize,
 }
 
-pub(super) fn parse(text: &str, file: FileId) -> Option<Node<'_>> {
+pub(super) fn parse(text: &str, file: FileId) -> Option<Node> {
     // A lone CR breaks a line for YAML but not for the line offsets below.
     if text
         .match_indices('\r')
@@ -61,13 +61,13 @@ pub(super) fn parse(text: &str, file: FileId) -> Option<Node<'_>> {
 /// Parses the items of the list at `layout` in parts on every core, and the rest of the
 /// file with the list's lines blanked (so line numbers stay); `depth` is the number of
 /// collections around the list.
-fn parse_list<'a>(
-    text: &'a str,
+fn parse_list(
+    text: &str,
     file: FileId,
     starts: &[usize],
     layout: &Layout,
     depth: usize,
-) -> Option<(Node<'a>, Vec<Node<'a>>)> {
+) -> Option<(Node, Vec<Node>)> {
     let parts = parts(layout, starts, text.len());
     let parsed = crate::par::par_map(&parts, |&(first, count, from, to)| {
         let offset = u32::try_from(layout.items[first]).ok()?;
@@ -91,8 +91,7 @@ fn parse_list<'a>(
     rest.extend(std::iter::repeat_n('\n', layout.end - layout.items[0]));
     rest.push_str(&text[list_to..]);
     let (docs, mut aliases) = build_part(&rest, file, 0, 0).ok()?;
-    // The rest is a copy: its strings must not borrow from it.
-    let root = only(docs)?.into_owned();
+    let root = only(docs)?;
     let mut items = Vec::with_capacity(layout.items.len());
     for part in parsed {
         let (part, a) = part?;
@@ -107,7 +106,7 @@ fn parse_list<'a>(
 
 /// The value of `key` written on line `line` (0-based) of a map: empty (null) in the
 /// parse with the list blanked.
-fn list_entry<'m, 'a>(map: &'m mut Node<'a>, key: &str, line: usize) -> Option<&'m mut Node<'a>> {
+fn list_entry<'a>(map: &'a mut Node, key: &str, line: usize) -> Option<&'a mut Node> {
     let key_line = u32::try_from(line + 1).ok()?;
     let Value::Map(entries) = &mut map.value else {
         return None;
@@ -120,7 +119,7 @@ fn list_entry<'m, 'a>(map: &'m mut Node<'a>, key: &str, line: usize) -> Option<&
 
 /// The list node as the plain parse places it: a list indented under its key at its first
 /// `-`, one at the key's own indentation at the first item's content.
-fn list_node<'a>(file: FileId, layout: &Layout, items: Vec<Node<'a>>) -> Option<Node<'a>> {
+fn list_node(file: FileId, layout: &Layout, items: Vec<Node>) -> Option<Node> {
     let col = if layout.indent == layout.key_indent {
         layout.indent + 3
     } else {

@@ -125,9 +125,23 @@ enum Frame {
 
 /// Parses one YAML document. `Ok(None)` for an empty file.
 pub fn parse(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
-    // saphyr's parser has internal assertions; a bug there must not take the compiler down.
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(text, file)));
-    run.unwrap_or_else(|_| {
+    guarded(file, || build(text, file))
+}
+
+/// [`parse`] by saphyr alone, without the fast reader or the split parse: the reference the
+/// fast paths must match (tests and the `spec_yaml` fuzz target compare the two).
+#[doc(hidden)]
+pub fn parse_with_saphyr(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
+    guarded(file, || one_document(saphyr_part(text, file, 0, 0)?.0))
+}
+
+/// Runs a parse with panics turned into an error: saphyr's parser has internal assertions,
+/// and a bug there must not take the compiler down.
+fn guarded(
+    file: FileId,
+    run: impl FnOnce() -> Result<Option<Node>, LoadError>,
+) -> Result<Option<Node>, LoadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
         Err(LoadError {
             span: Span::new(file, 1, 1, 0),
             message: "the YAML parser failed on this file".into(),
@@ -143,7 +157,11 @@ fn build(text: &str, file: FileId) -> Result<Option<Node>, LoadError> {
             return Ok(Some(root));
         }
     }
-    let (mut docs, _) = build_part(text, file, 0, 0)?;
+    one_document(build_part(text, file, 0, 0)?.0)
+}
+
+/// The one document of a spec file (`None` if empty); several are an error.
+fn one_document(mut docs: Vec<Node>) -> Result<Option<Node>, LoadError> {
     if docs.len() > 1 {
         return Err(LoadError {
             span: docs[1].span,
@@ -434,6 +452,26 @@ mod tests {
             .unwrap_err()
             .message
             .contains("one YAML document"));
+    }
+
+    #[test]
+    fn the_fast_paths_give_saphyrs_results() {
+        let synth = crate::synth::spec("net", crate::synth::Shape::with_jobs(20_000));
+        assert!(synth.len() >= SPLIT_PARSE_MIN_BYTES, "the split parse runs");
+        let texts = [
+            "a: 1\nb: [x, \"y\"]\n",
+            "",
+            "# only a comment\n",
+            "a: 1\n---\nb: 2\n",
+            "a: [1, 2\nb: 3\n",
+            "a: &x 1\nb: *x\n",
+            "a: !Ref Foo\n",
+            "{",
+            synth.as_str(),
+        ];
+        for text in texts {
+            assert_eq!(p(text), parse_with_saphyr(text, FileId(0)), "{text:.60?}");
+        }
     }
 
     #[test]

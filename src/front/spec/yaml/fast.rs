@@ -1,13 +1,13 @@
 //! A byte-level reader for the plain block YAML that specs are written in.
 //!
-//! saphyr scans a character at a time through a look-ahead buffer (some 35 MB/s): on a
-//! large spec the scan was a quarter of the whole compile. Specs use a small part of YAML:
-//! block maps and lists, one-line flow collections, one-line plain and quoted scalars,
-//! comments. This reader takes exactly that part and gives up (`None`) on anything else:
-//! anchors, tags, escapes, multi-line scalars, empty values, control bytes, document
-//! markers, a syntax error, nesting near [`MAX_DEPTH`]. The caller then parses with
-//! saphyr, so trees, spans and errors are always saphyr's; tests compare the two on every
-//! text the reader takes.
+//! saphyr scans a character at a time through a look-ahead buffer (some 35 MB/s per core):
+//! reading a large spec was a quarter of its compile's wall time. Specs use a small part of
+//! YAML: block maps and lists, one-line flow collections, one-line plain and quoted
+//! scalars, comments. This reader takes exactly that part and gives up (`None`) on
+//! anything else: anchors, tags, escapes, multi-line scalars, empty values, control bytes,
+//! byte order marks, document markers, a syntax error, nesting near [`MAX_DEPTH`]. The
+//! caller then parses with saphyr, so trees, spans and errors are always saphyr's; tests
+//! and the `spec_yaml` fuzz target compare the two.
 
 use super::{scalar, Node, Value, MAX_DEPTH};
 use crate::diag::{FileId, Span};
@@ -158,7 +158,13 @@ impl<'a> Reader<'a> {
     }
 
     /// A scalar node for the token `from..to` (quotes included) with value text `value`.
-    fn scalar(&self, from: usize, to: usize, value: &'a str, style: ScalarStyle) -> Option<Node> {
+    fn scalar(
+        &self,
+        from: usize,
+        to: usize,
+        value: Cow<'_, str>,
+        style: ScalarStyle,
+    ) -> Option<Node> {
         let token = self.slice(from, to);
         let len = if token.is_ascii() {
             token.len()
@@ -167,7 +173,7 @@ impl<'a> Reader<'a> {
         };
         Some(Node {
             span: self.span(from, u32::try_from(len).ok()?),
-            value: scalar(Cow::Borrowed(value), style, None)?,
+            value: scalar(value, style, None)?,
         })
     }
 
@@ -333,7 +339,12 @@ impl<'a> Reader<'a> {
         if indicator(first) && !safe_dash {
             return None;
         }
-        self.scalar(from, to, self.slice(from, to), ScalarStyle::Plain)
+        self.scalar(
+            from,
+            to,
+            Cow::Borrowed(self.slice(from, to)),
+            ScalarStyle::Plain,
+        )
     }
 
     /// The key at `k` (plain, or quoted and right before its `:`) and the position of its
@@ -394,15 +405,59 @@ impl<'a> Reader<'a> {
         Some(())
     }
 
-    /// A one-line quoted scalar at `q` without escapes, and the position after it.
+    /// A one-line quoted scalar at `q` and the position after it. Double quotes take the
+    /// common escapes (`\\`, `\"`, `\/`, `\n`, `\t`, `\r`, `\0`, ...; Windows paths and
+    /// commands in imported specs are full of them), single quotes their `''`; anything
+    /// else (`\x`, `\u`, a line continuation) is left to saphyr.
     fn quoted(&self, q: usize) -> Option<(Node, usize)> {
         let quote = self.bytes[q];
         let end = self.eol(q);
-        let close = q + 1 + memchr::memchr(quote, &self.bytes[q + 1..end])?;
-        let inner = self.slice(q + 1, close);
-        if quote == b'"' && inner.contains('\\') || self.bytes.get(close + 1) == Some(&quote) {
-            return None;
-        }
+        let mut value: Option<String> = None;
+        let mut run = q + 1;
+        let mut i = q + 1;
+        let close = loop {
+            let at = i + memchr::memchr2(quote, b'\\', &self.bytes[i..end])?;
+            let b = self.bytes[at];
+            let escaped = if b == b'\\' && quote == b'"' {
+                Some(match *self.bytes.get(at + 1)? {
+                    b'\\' => '\\',
+                    b'"' => '"',
+                    b'/' => '/',
+                    b' ' => ' ',
+                    b'n' => '\n',
+                    b't' => '\t',
+                    b'r' => '\r',
+                    b'0' => '\0',
+                    b'a' => '\u{7}',
+                    b'b' => '\u{8}',
+                    b'e' => '\u{1b}',
+                    b'f' => '\u{c}',
+                    b'v' => '\u{b}',
+                    _ => return None,
+                })
+            } else if b == b'\'' && self.bytes.get(at + 1) == Some(&b'\'') {
+                Some('\'')
+            } else if b == quote {
+                None
+            } else {
+                // A backslash in single quotes is itself.
+                i = at + 1;
+                continue;
+            };
+            let Some(c) = escaped else { break at };
+            let v = value.get_or_insert_with(String::new);
+            v.push_str(self.slice(run, at));
+            v.push(c);
+            run = at + 2;
+            i = at + 2;
+        };
+        let value = match value {
+            None => Cow::Borrowed(self.slice(q + 1, close)),
+            Some(mut v) => {
+                v.push_str(self.slice(run, close));
+                Cow::Owned(v)
+            }
+        };
         let style = if quote == b'"' {
             ScalarStyle::DoubleQuoted
         } else {
@@ -412,7 +467,7 @@ impl<'a> Reader<'a> {
         // then clips to the line: spaces and a comment after it count.
         let next = self.skip_spaces(close + 1);
         let to = if self.rest_empty(next) { end } else { next };
-        let node = self.scalar(q, to, inner, style)?;
+        let node = self.scalar(q, to, value, style)?;
         Some((node, close + 1))
     }
 
@@ -607,6 +662,8 @@ mod tests {
             "a: # comment\n  b: 1\n",
             "\"a\": 1\n'b c': {\"--mode\": x, 'k': [\"v\" , w]}\n- \"q\": 1\n",
             "- \"q\": 1\n  r: 2\n- 'x'\n",
+            "a: 'it''s'\nb: \"x\\ny\"\nc: \"C:\\\\temp\\\\x\"\nd: 'C:\\temp'\ne: \"say \\\"hi\\\"\"\n",
+            "- \"\\t\\/\\0\\ \\e\"\n- ''''\n- \"\"\n",
             "a: x[1], y{2}\nb: +1\nc: 0o17\nd: 1_000\ne: .5\nf: b #c: d\n",
             "a: x\u{2028}y\n",
             "a: x\u{1}y\n",
@@ -619,7 +676,10 @@ mod tests {
         for text in taken {
             same(text);
         }
-        for text in &taken[..6] {
+        for text in taken[..6]
+            .iter()
+            .chain(taken.iter().filter(|t| t.contains('\\')))
+        {
             assert!(same(text).is_some(), "{text:?} not taken");
         }
         let refused = [
@@ -629,8 +689,6 @@ mod tests {
             "- - x\n",
             "a:\n",
             "a:\nb: 1\n",
-            "a: 'it''s'\n",
-            "a: \"x\\ny\"\n",
             "a: &x 1\nb: *x\n",
             "a: !t x\n",
             "a: [1, 2,]\n",
@@ -658,6 +716,10 @@ mod tests {
             "a: {\"k\":v}\n",
             "a: [[x, - y]]\n",
             "a: [a -]\n",
+            "a: \"\\x41\"\n",
+            "a: \"\\u00e9\"\n",
+            "a: \"x\\\"\n",
+            "a: \"x\\\n  y\"\n",
             "{",
             "a: {  ",
             "[{ ",
@@ -700,6 +762,7 @@ mod tests {
             "[0-9]{1,2}:[0-9]{2}",
             "(true|false|null|~|yes|No|0x1f|1e3|\\.inf)",
             "[a-z$#:{}@' \"-]{1,8}",
+            "[a-z\\\\\"'/ ntx0]{1,8}",
             "[ぁ-ん]{1,3}",
         ]
     }

@@ -4,10 +4,10 @@
 //! reading a large spec was a quarter of its compile's wall time. Specs use a small part of
 //! YAML: block maps and lists, one-line flow collections, one-line plain and quoted
 //! scalars, comments. This reader takes exactly that part and gives up (`None`) on
-//! anything else: anchors, tags, escapes, multi-line scalars, empty values, control bytes,
-//! byte order marks, document markers, a syntax error, nesting near [`MAX_DEPTH`]. The
-//! caller then parses with saphyr, so trees, spans and errors are always saphyr's; tests
-//! and the `spec_yaml` fuzz target compare the two.
+//! anything else: anchors, tags, rare escapes, multi-line scalars, empty values, control
+//! bytes, byte order marks, document markers, a syntax error, nesting near [`MAX_DEPTH`].
+//! The caller then parses with saphyr, so trees, spans and errors are always saphyr's;
+//! tests and the `spec_yaml` fuzz target compare the two.
 
 use super::{scalar, Node, Value, MAX_DEPTH};
 use crate::diag::{FileId, Span};

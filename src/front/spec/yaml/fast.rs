@@ -26,6 +26,15 @@ pub(super) fn parse(text: &str, file: FileId, offset: u32, depth: usize) -> Opti
     {
         return None;
     }
+    // A line starting `---` or `...` may be a document marker (saphyr ends the document at
+    // one anywhere), `%` a directive.
+    let at_line_start = |m: &[u8]| {
+        bytes.starts_with(m)
+            || memchr::memmem::find_iter(bytes, m).any(|i| i > 0 && bytes[i - 1] == b'\n')
+    };
+    if at_line_start(b"---") || at_line_start(b"...") || at_line_start(b"%") {
+        return None;
+    }
     let mut r = Reader {
         text,
         bytes,
@@ -37,9 +46,6 @@ pub(super) fn parse(text: &str, file: FileId, offset: u32, depth: usize) -> Opti
         at: 0,
     };
     let (indent, _) = r.peek()?;
-    if indent == 0 && r.marker_line() {
-        return None;
-    }
     let root = r.block(indent)?;
     // Nothing may follow the root: a second node, a dedented line or a marker.
     r.peek().is_none().then(|| vec![root])
@@ -124,12 +130,6 @@ impl<'a> Reader<'a> {
             }
         }
         None
-    }
-
-    /// A `---`/`...` document marker or a `%` directive at the current line's start.
-    fn marker_line(&self) -> bool {
-        let l = &self.bytes[self.at..];
-        l.starts_with(b"---") || l.starts_with(b"...") || l.starts_with(b"%")
     }
 
     /// The text `from..to`, borrowed for as long as the text.
@@ -727,6 +727,9 @@ mod tests {
             "a: 1 #\u{feff}",
             "\n\u{feff}: a",
             "a: 'x\u{feff}'",
+            "a:\n  - b\n...  c: d\n",
+            "a: 1\n--- # c\n",
+            "a: 1\n%YAML 1.2\n",
         ];
         for text in refused {
             assert!(same(text).is_none(), "{text:?} taken");

@@ -175,13 +175,10 @@ pub fn template(
         }
     };
     if s3 {
-        parameters.insert(
-            "DefinitionsBucket".into(),
-            json!({"Type": "String", "Description": "S3 bucket holding the generated statemachines/*.asl.json"}),
-        );
-        parameters.insert(
-            "DefinitionsPrefix".into(),
-            json!({"Type": "String", "Default": "", "Description": "Key prefix under which statemachines/ was uploaded (empty, or ending with /)"}),
+        definitions_location(
+            &mut parameters,
+            "statemachines/*.asl.json",
+            "statemachines/ was",
         );
     }
     for (name, desc) in self::parameters(outputs) {
@@ -391,6 +388,20 @@ pub fn template(
         value: template,
         origins,
     })
+}
+
+/// The parameters that say where the generated files were uploaded (`DefinitionsBucket`,
+/// `DefinitionsPrefix`), for definitions on S3 and for nested stacks' templates: the
+/// bucket "holding the generated {holding}", the prefix "under which {uploaded} uploaded".
+pub fn definitions_location(parameters: &mut Map<String, Value>, holding: &str, uploaded: &str) {
+    parameters.insert(
+        "DefinitionsBucket".into(),
+        json!({"Type": "String", "Description": format!("S3 bucket holding the generated {holding}")}),
+    );
+    parameters.insert(
+        "DefinitionsPrefix".into(),
+        json!({"Type": "String", "Default": "", "Description": format!("Key prefix under which {uploaded} uploaded (empty, or ending with /)")}),
+    );
 }
 
 /// Stand-ins for the large values of the `state_machine` template's context.

@@ -452,24 +452,18 @@ fn split(
     let mut kept_outputs = Map::new();
     let mut children: BTreeMap<&str, Child> = BTreeMap::new();
     for (id, r) in resources {
-        match bucket_of.get(&id) {
-            Some(b) => {
-                children.entry(b).or_default().resources.insert(id, r);
-            }
-            None => {
-                kept.insert(id, r);
-            }
-        }
+        let into = match bucket_of.get(&id) {
+            Some(b) => &mut children.entry(b).or_default().resources,
+            None => &mut kept,
+        };
+        into.insert(id, r);
     }
     for (id, o) in outputs {
-        match output_bucket.get(&id) {
-            Some(b) => {
-                children.entry(b).or_default().outputs.insert(id, o);
-            }
-            None => {
-                kept_outputs.insert(id, o);
-            }
-        }
+        let into = match output_bucket.get(&id) {
+            Some(b) => &mut children.entry(b).or_default().outputs,
+            None => &mut kept_outputs,
+        };
+        into.insert(id, o);
     }
     let mut files = Vec::new();
     let mut stacks = Map::new();
@@ -505,13 +499,10 @@ fn split(
     }
     close_conditions(&mut used, &conditions);
     conditions.retain(|c, _| used.contains(c));
-    parameters.insert(
-        "DefinitionsBucket".into(),
-        json!({"Type": "String", "Description": "S3 bucket holding the generated statemachines/ and stacks/ (the nested stacks' templates)"}),
-    );
-    parameters.insert(
-        "DefinitionsPrefix".into(),
-        json!({"Type": "String", "Default": "", "Description": "Key prefix under which statemachines/ and stacks/ were uploaded (empty, or ending with /)"}),
+    crate::back::cfn::definitions_location(
+        &mut parameters,
+        "statemachines/ and stacks/ (the nested stacks' templates)",
+        "statemachines/ and stacks/ were",
     );
     for (name, section) in [
         ("Parameters", parameters),

@@ -262,10 +262,10 @@ impl<'a> Reader<'a> {
                         // A list may sit at its key's own indentation; the plain parse
                         // places it at its first item's content.
                         let q = self.skip_spaces(p + 1);
-                        let node = self.seq(indent)?;
                         if self.rest_empty(q) {
                             return None;
                         }
+                        let node = self.seq(indent)?;
                         Node {
                             span: Span {
                                 col: u32::try_from(q - p + indent + 1).ok()?,

@@ -1358,6 +1358,18 @@ mod tests {
         );
     }
 
+    /// The stacks that resources placed in both `before` and `after` left.
+    fn moved_out_of<'a>(
+        before: &'a BTreeMap<String, String>,
+        after: &BTreeMap<String, String>,
+    ) -> BTreeSet<&'a String> {
+        before
+            .iter()
+            .filter(|(id, stack)| after.get(*id).is_some_and(|s| s != *stack))
+            .map(|(_, stack)| stack)
+            .collect()
+    }
+
     #[test]
     fn adding_or_removing_a_jobnet_moves_at_most_one_stack_s_resources() {
         let limits = limits(60, 30);
@@ -1372,11 +1384,11 @@ mod tests {
             let after = placed(n);
             stacks_seen.insert(after.values().cloned().collect::<BTreeSet<_>>().len());
             // Resources of earlier jobnets that changed stack all came from one stack.
-            let from: BTreeSet<&String> = before
-                .iter()
-                .filter(|(id, stack)| after.get(*id) != Some(stack))
-                .map(|(_, stack)| stack)
-                .collect();
+            assert!(
+                before.keys().all(|id| after.contains_key(id)),
+                "adding jobnet {n} lost resources"
+            );
+            let from = moved_out_of(&before, &after);
             assert!(
                 from.len() <= 1,
                 "adding jobnet {n} moved resources out of {from:?}"
@@ -1390,11 +1402,7 @@ mod tests {
         // Removing is adding backwards.
         for n in (21..120).rev() {
             let after = placed(n);
-            let from: BTreeSet<&String> = before
-                .iter()
-                .filter(|(id, stack)| after.contains_key(*id) && after.get(*id) != Some(stack))
-                .map(|(_, stack)| stack)
-                .collect();
+            let from = moved_out_of(&before, &after);
             assert!(
                 from.len() <= 2,
                 "removing jobnet {n} moved resources out of {from:?}"

@@ -844,6 +844,107 @@ pub(crate) fn project_of(text: &str) -> (Project, Diagnostics) {
 mod tests {
     use super::*;
 
+    /// Costs of every leaf unit of every root, derived (plain jobs from their shape's
+    /// sample) and emitted one by one; returns how many plain jobs differ in bytes.
+    fn compare_costs(project: &Project, emit: asl::EmitOptions) -> usize {
+        let templates = TemplateSet::load(None).expect("built-in templates");
+        let machine_names = naming::machine_names(project);
+        let mut off = 0;
+        for &root in &project.roots {
+            let mut d = Diagnostics::default();
+            let machine = machine_names.get(&root).cloned().unwrap_or_default();
+            let names = naming::assign(project, root, machine, &mut d);
+            let plan = structure::plan(project, root, structure::Options::default());
+            let costs = |derive| {
+                let cache = asl::RenderCache::default();
+                asl::unit_costs_with(project, &plan, &names, &templates, &cache, emit, derive)
+            };
+            let (derived, exact) = (costs(true), costs(false));
+            assert_eq!(derived.costs.len(), exact.costs.len());
+            for (u, e) in &exact.costs {
+                let d = derived.costs[u];
+                let path = &project.units[*u].path;
+                assert_eq!(
+                    (d.states, d.events, d.lines),
+                    (e.states, e.events, e.lines),
+                    "{path}"
+                );
+                // A name met inside a longer string is not counted: a few bytes at most.
+                assert!(
+                    d.bytes.abs_diff(e.bytes) <= 64,
+                    "{path}: {} vs {}",
+                    d.bytes,
+                    e.bytes
+                );
+                off += usize::from(d.bytes != e.bytes);
+            }
+        }
+        off
+    }
+
+    #[test]
+    fn derived_unit_costs_match_emitted_ones() {
+        let mut inputs: Vec<(String, String)> = Vec::new();
+        for dir in [
+            "examples",
+            "tests/scenarios",
+            "tests/fixtures/spec",
+            "tests/fixtures/jp1",
+        ] {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .expect("dir")
+                .flatten()
+                .map(|e| e.path())
+                .collect();
+            files.sort();
+            for f in files {
+                if let Ok(text) = std::fs::read_to_string(&f) {
+                    inputs.push((f.display().to_string(), text));
+                }
+            }
+        }
+        let shapes = [(300, 3, 4, 3), (120, 1, 1, 0), (90, 5, 2, 2)];
+        for (i, (jobs, chain, width, nest_every)) in shapes.into_iter().enumerate() {
+            let shape = crate::synth::Shape {
+                jobs,
+                chain,
+                width,
+                nest_every,
+            };
+            inputs.push((
+                format!("synth{i}.yaml"),
+                crate::synth::spec(&format!("synthetic_net_{i}"), shape),
+            ));
+        }
+        inputs.push(("synth.ajs".into(), crate::synth::jp1(2, 150)));
+        let (mut plain, mut off) = (0, 0);
+        for (file, text) in inputs {
+            let mut project = Project::default();
+            let mut d = Diagnostics::default();
+            load_text(&mut project, &file, text, InputFormat::Auto, &mut d);
+            if d.has_errors() {
+                continue;
+            }
+            for run_records in [true, false] {
+                let emit = asl::EmitOptions {
+                    run_records,
+                    ..Default::default()
+                };
+                off += compare_costs(&project, emit);
+                plain += project
+                    .units
+                    .iter()
+                    .filter(|(_, u)| matches!(u.kind, crate::ir::UnitKind::Job(_)))
+                    .count();
+            }
+        }
+        assert!(plain > 2000, "{plain} jobs compared");
+        // None of these names is met inside another string: any difference means the shape
+        // misses something the emitter looks at.
+        assert_eq!(off, 0, "{off} of {plain} jobs off in bytes");
+    }
+
     #[test]
     fn detects_formats() {
         assert_eq!(detect("a.yaml", ""), Some(InputFormat::Spec));

@@ -510,7 +510,14 @@ pub struct UnitCosts {
     pub frame: Cost,
 }
 
-/// Emits every unit once into a scratch scope and measures it, for the partition pass.
+/// Measures every unit for the partition pass, as emitted on its own into a scratch scope.
+///
+/// Most units are plain jobs (no recovery units, monitors or judgment reading their code),
+/// and plain jobs alike in everything the emitter looks at (`Emitter::plain_shape`)
+/// differ in size only by their rendered template and the lengths of their names. One of
+/// each shape is emitted and measured; the others are derived from it, which spares
+/// emitting every unit twice (here and for real). The split checks the machines it makes
+/// against the budgets anyway, so a misjudged size costs a second try, not a wrong result.
 pub fn unit_costs(
     project: &Project,
     plan: &JobnetPlan,
@@ -519,12 +526,27 @@ pub fn unit_costs(
     cache: &RenderCache,
     opts: EmitOptions,
 ) -> UnitCosts {
+    unit_costs_with(project, plan, names, templates, cache, opts, true)
+}
+
+/// [`unit_costs`], deriving plain jobs from their shape's first job or (`derive` false,
+/// for tests) emitting every unit.
+pub(crate) fn unit_costs_with(
+    project: &Project,
+    plan: &JobnetPlan,
+    names: &Names,
+    templates: &TemplateSet,
+    cache: &RenderCache,
+    opts: EmitOptions,
+    derive: bool,
+) -> UnitCosts {
     let (nets, leaves): (Vec<UnitId>, Vec<UnitId>) = project
         .descendants(plan.root)
         .into_iter()
         .partition(|&u| project.units[u].as_net().is_some());
-    // Each unit is emitted and measured on its own: independent work, split over the cores,
-    // each with its own render cache that is merged into `cache` for the emission after.
+    // Each unit is rendered (and, unless plain, measured) on its own: independent work,
+    // split over the cores, each with its own render cache that is merged into `cache` for
+    // the emission after.
     let threads = crate::par::cores();
     let chunks: Vec<&[UnitId]> = leaves
         .chunks(leaves.len().div_ceil(threads).max(1))
@@ -534,36 +556,67 @@ pub fn unit_costs(
         let mut e = Emitter::new(project, plan, names, templates, &local, String::new(), opts);
         e.plan_monitors(false);
         e.plan_records();
-        let costs: Vec<(UnitId, Cost)> = chunk
+        let measured: Vec<(UnitId, Measured)> = chunk
             .iter()
-            .map(|&u| {
-                let mut scope = Scope::branch("cost");
-                e.emit_unit(&mut scope, u, Next::End);
-                let states = scope.finish();
-                let scratch = object([("States", Tree::Object(states.into()))]);
-                let (bytes, lines) = metrics::pretty_len_lines(&scratch);
-                let m = metrics::measure_with_len(&scratch, bytes);
-                let cost = Cost {
-                    states: m.states,
-                    bytes: m.definition_bytes,
-                    events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
-                    // Not the lines of the `{"States": {…}}` wrapper around them.
-                    lines: lines.saturating_sub(4),
-                };
-                (u, cost)
+            .map(|&u| match derive.then(|| e.plain_shape(u)).flatten() {
+                Some(shape) => (u, Measured::Plain(shape)),
+                None => (u, Measured::Emitted(scratch_cost(&e.scratch(u)))),
             })
             .collect();
         drop(e);
         let rendered = std::mem::take(&mut *local.map());
-        (costs, rendered)
+        (measured, rendered)
     });
-    let mut costs = HashMap::new();
-    let mut shared = cache.map();
-    for (part, rendered) in parts {
-        costs.extend(part);
-        shared.extend(rendered);
+    let mut measured = Vec::with_capacity(leaves.len());
+    {
+        let mut shared = cache.map();
+        for (part, rendered) in parts {
+            measured.extend(part);
+            shared.extend(rendered);
+        }
     }
-    drop(shared);
+    // The first job of each shape, in source order, is emitted and measured.
+    let mut firsts: HashMap<&str, usize> = HashMap::new();
+    let mut samples: Vec<UnitId> = Vec::new();
+    for (u, m) in &measured {
+        if let Measured::Plain(shape) = m {
+            firsts.entry(shape.key.as_str()).or_insert_with(|| {
+                samples.push(*u);
+                samples.len() - 1
+            });
+        }
+    }
+    let sampled = crate::par::par_map(&samples, |&u| {
+        let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
+        e.plan_monitors(false);
+        e.plan_records();
+        let scratch = e.scratch(u);
+        let text = crate::back::pretty(&scratch);
+        let shape = e.plain_shape(u).expect("a sample is a plain job");
+        let rendered = e.cache.map().get(&u).map_or_else(String::new, |r| {
+            r.states
+                .iter()
+                .map(|s| crate::back::pretty(&Tree::Object(s.clone())))
+                .collect()
+        });
+        let unit = (names.state(u), project.units[u].path.as_str());
+        Sample::new(
+            scratch_cost(&scratch),
+            shape,
+            unit,
+            e.run_id(),
+            &text,
+            &rendered,
+        )
+    });
+    let mut costs = HashMap::with_capacity(measured.len());
+    for (u, m) in &measured {
+        let cost = match m {
+            Measured::Emitted(cost) => *cost,
+            Measured::Plain(shape) => sampled[firsts[shape.key.as_str()]].derive(shape),
+        };
+        costs.insert(*u, cost);
+    }
     // Only the monitor plan is needed to know which nets are wrapped.
     let mut e = Emitter::new_bare(project, plan, names, templates, cache, opts);
     e.plan_monitors(false);
@@ -573,6 +626,100 @@ pub fn unit_costs(
         costs,
         wrapped,
         frame: root_frame(project, plan, names, templates, cache, opts),
+    }
+}
+
+/// The cost of one unit emitted on its own ([`Emitter::scratch`]).
+fn scratch_cost(scratch: &Tree) -> Cost {
+    let (bytes, lines) = metrics::pretty_len_lines(scratch);
+    let m = metrics::measure_with_len(scratch, bytes);
+    Cost {
+        states: m.states,
+        bytes: m.definition_bytes,
+        events: m.history_events.saturating_sub(metrics::EXECUTION_EVENTS),
+        // Not the lines of the `{"States": {…}}` wrapper around them.
+        lines: lines.saturating_sub(4),
+    }
+}
+
+/// A unit as the cost pass first sees it.
+enum Measured {
+    Emitted(Cost),
+    /// A plain job, sized from the sample of its shape.
+    Plain(Shape),
+}
+
+/// What sets a plain job's size apart from another of its shape.
+struct Shape {
+    /// Everything the emitter looks at besides names and the template's values: jobs with
+    /// equal keys emit the same states around their rendered ones.
+    key: String,
+    /// Bytes and lines of the rendered states' values, as printed in a scratch scope.
+    rendered_bytes: usize,
+    rendered_lines: usize,
+    /// [`RUN_ID_TOKEN`]s in the rendered states, each replaced by the run id.
+    tokens: usize,
+    /// Printed lengths of the state name and the unit path, without quotes.
+    name: usize,
+    path: usize,
+}
+
+/// The measured job of a shape, and how often its name and path occur in what the
+/// emitter wrote around its rendered states.
+struct Sample {
+    cost: Cost,
+    shape: Shape,
+    /// Length of the run id that replaces each [`RUN_ID_TOKEN`].
+    run_id: usize,
+    names: usize,
+    paths: usize,
+}
+
+impl Sample {
+    /// `text` is the sample's scratch scope as printed, `rendered` its rendered states.
+    fn new(
+        cost: Cost,
+        shape: Shape,
+        unit: (&str, &str),
+        run_id: &str,
+        text: &str,
+        rendered: &str,
+    ) -> Sample {
+        let (name, path) = unit;
+        // State names are whole strings or the start of one (`name.end`); paths are
+        // inside strings (comments, record keys, alert texts).
+        let quoted = [format!("\"{name}\""), format!("\"{name}.")];
+        let printed = serde_json::to_string(path).unwrap_or_default();
+        let path = printed.trim_matches('"');
+        let outside = |pattern: &str| {
+            text.matches(pattern)
+                .count()
+                .saturating_sub(rendered.matches(pattern).count())
+        };
+        Sample {
+            cost,
+            shape,
+            run_id: run_id.len(),
+            names: quoted.iter().map(|q| outside(q)).sum(),
+            paths: if path.is_empty() { 0 } else { outside(path) },
+        }
+    }
+
+    fn derive(&self, shape: &Shape) -> Cost {
+        let diff = |a: usize, b: usize| a as i64 - b as i64;
+        let s = &self.shape;
+        let token = diff(self.run_id, RUN_ID_TOKEN.len());
+        let bytes = self.cost.bytes as i64
+            + diff(shape.rendered_bytes, s.rendered_bytes)
+            + diff(shape.tokens, s.tokens) * token
+            + diff(shape.name, s.name) * self.names as i64
+            + diff(shape.path, s.path) * self.paths as i64;
+        let lines = self.cost.lines as i64 + diff(shape.rendered_lines, s.rendered_lines);
+        Cost {
+            bytes: bytes.max(0) as usize,
+            lines: lines.max(0) as usize,
+            ..self.cost
+        }
     }
 }
 
@@ -2083,6 +2230,87 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Unit `u` emitted on its own as `{"States": {…}}`, for measuring.
+    fn scratch(&mut self, u: UnitId) -> Tree {
+        let mut scope = Scope::branch("cost");
+        self.emit_unit(&mut scope, u, Next::End);
+        object([("States", Tree::Object(scope.finish().into()))])
+    }
+
+    /// The shape of job `u` if it is plain: no recovery units, monitors or arms, no
+    /// judgment reading its code. Renders the job into the cache.
+    fn plain_shape(&self, u: UnitId) -> Option<Shape> {
+        use std::fmt::Write as _;
+        let unit = &self.project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            return None;
+        };
+        if self.has_recovery(u)
+            || self.rc_needed(u)
+            || self.monitor_of(u, true).is_some()
+            || self.monitor_of(u, false).is_some()
+            || self.monitors.iter().any(|m| m.arm == ArmPoint::Own(u))
+            || !self.cache.keeps()
+        {
+            return None;
+        }
+        let name = self.names.state(u);
+        let mut cache = self.cache.map();
+        let rendered = match cache.entry(u) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(self.render_job(u, name).ok()?)
+            }
+        };
+        // Not spans: jobs alike but for their place in the source are one shape.
+        let retry = job
+            .retry
+            .as_ref()
+            .map(|r| (r.max_attempts, r.interval_seconds, r.return_codes));
+        let cutoff = unit.cutoff.as_ref().map(|c| (c.minutes, c.on_timeout));
+        let mut key = String::new();
+        let _ = write!(
+            key,
+            "{}|{:?}|{retry:?}|{cutoff:?}|{}|{:?}|{}",
+            job.job_type, job.end, unit.hold, rendered.rc, rendered.check_default_rc
+        );
+        let (mut bytes, mut lines, mut tokens) = (0, 0, 0);
+        for state in &rendered.states {
+            key.push('|');
+            for (k, v) in state.iter() {
+                key.push_str(k);
+                match (k, v) {
+                    ("Type", Tree::String(t)) => {
+                        key.push('=');
+                        key.push_str(t);
+                    }
+                    // The emitter adds to the template's selector.
+                    ("ResultSelector", Tree::Object(m)) => {
+                        for (k, _) in m.iter() {
+                            key.push(':');
+                            key.push_str(k);
+                        }
+                    }
+                    _ => {}
+                }
+                key.push(',');
+                // Values of a state in `{"States": {name: {…}}}` print at level 3.
+                let (b, l) = crate::back::json::pretty_size(v, 3);
+                bytes += b;
+                lines += l;
+                tokens += count_token(v);
+            }
+        }
+        Some(Shape {
+            key,
+            rendered_bytes: bytes,
+            rendered_lines: lines,
+            tokens,
+            name: crate::back::json::str_len(name) - 2,
+            path: crate::back::json::str_len(&unit.path) - 2,
+        })
+    }
+
     fn emit_job(&mut self, scope: &mut Scope, u: UnitId, fail_target: &str, next: Next) {
         let unit = &self.project.units[u];
         let UnitKind::Job(job) = &unit.kind else {
@@ -2742,6 +2970,16 @@ fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
                 prune_unreachable(b, removed);
             }
         }
+    }
+}
+
+/// The [`RUN_ID_TOKEN`]s in the strings of `v`.
+fn count_token(v: &Tree) -> usize {
+    match v {
+        Tree::String(s) => s.matches(RUN_ID_TOKEN).count(),
+        Tree::Array(a) => a.iter().map(count_token).sum(),
+        Tree::Object(o) => o.iter().map(|(_, x)| count_token(x)).sum(),
+        _ => 0,
     }
 }
 

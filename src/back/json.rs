@@ -187,7 +187,8 @@ fn write_str(out: &mut String, s: &str, close: &str) {
     out.push_str(close);
 }
 
-fn str_len(s: &str) -> usize {
+/// Printed length of `s`, quotes and escapes included.
+pub(crate) fn str_len(s: &str) -> usize {
     2 + s
         .bytes()
         .map(|b| escape(b).map_or(1, str::len))

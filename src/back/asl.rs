@@ -227,7 +227,8 @@ const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
 /// Where a run's generation is (see [`records::GENERATION_FIELD`]).
 const GENERATION_PATH: &str = "$$.Execution.Input.generation";
 
-/// Rendered jobs by unit, shared by [`unit_costs`] and [`emit_cached`].
+/// Rendered jobs by unit: [`unit_costs`] renders them, [`emit_cached`] takes them (a
+/// split that is redone renders again what it needs).
 #[derive(Default)]
 pub struct RenderCache {
     map: std::sync::Mutex<HashMap<UnitId, Rendered>>,
@@ -576,7 +577,7 @@ pub(crate) fn unit_costs_with(
         }
     }
     // The first job of each shape, in source order, is emitted and measured.
-    let mut firsts: HashMap<&str, usize> = HashMap::new();
+    let mut firsts: HashMap<&str, usize, foldhash::fast::FixedState> = HashMap::default();
     let mut samples: Vec<UnitId> = Vec::new();
     for (u, m) in &measured {
         if let Measured::Plain(shape) = m {
@@ -590,8 +591,6 @@ pub(crate) fn unit_costs_with(
         let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
         e.plan_monitors(false);
         e.plan_records();
-        let scratch = e.scratch(u);
-        let text = crate::back::pretty(&scratch);
         let shape = e.plain_shape(u).expect("a sample is a plain job");
         let rendered = e.cache.map().get(&u).map_or_else(String::new, |r| {
             r.states
@@ -599,6 +598,9 @@ pub(crate) fn unit_costs_with(
                 .map(|s| crate::back::pretty(&Tree::Object(s.clone())))
                 .collect()
         });
+        // Takes the sample's rendering from the cache: it is rendered again when emitted.
+        let scratch = e.scratch(u);
+        let text = crate::back::pretty(&scratch);
         let unit = (names.state(u), project.units[u].path.as_str());
         Sample::new(
             scratch_cost(&scratch),
@@ -2317,17 +2319,15 @@ impl<'a> Emitter<'a> {
             return;
         };
         let name = self.names.state(u).to_string();
-        let keep = self.cache.keeps();
-        let cached = keep.then(|| self.cache.map().get(&u).cloned()).flatten();
+        let cached = self
+            .cache
+            .keeps()
+            .then(|| self.cache.map().remove(&u))
+            .flatten();
         let mut rendered = match cached {
             Some(r) => r,
             None => match self.render_job(u, &name) {
-                Ok(r) => {
-                    if keep {
-                        self.cache.map().insert(u, r.clone());
-                    }
-                    r
-                }
+                Ok(r) => r,
                 Err(e) => {
                     self.errors
                         .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
@@ -2976,7 +2976,8 @@ fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
 /// The [`RUN_ID_TOKEN`]s in the strings of `v`.
 fn count_token(v: &Tree) -> usize {
     match v {
-        Tree::String(s) => s.matches(RUN_ID_TOKEN).count(),
+        // A byte search first: a substring search is set up anew for every string.
+        Tree::String(s) if s.as_bytes().contains(&b'@') => s.matches(RUN_ID_TOKEN).count(),
         Tree::Array(a) => a.iter().map(count_token).sum(),
         Tree::Object(o) => o.iter().map(|(_, x)| count_token(x)).sum(),
         _ => 0,
@@ -2986,7 +2987,9 @@ fn count_token(v: &Tree) -> usize {
 /// Replaces [`RUN_ID_TOKEN`] in every string of `v`.
 fn replace_token(v: &mut Tree, run_id: &str) {
     match v {
-        Tree::String(s) if s.contains(RUN_ID_TOKEN) => *s = s.replace(RUN_ID_TOKEN, run_id).into(),
+        Tree::String(s) if s.as_bytes().contains(&b'@') && s.contains(RUN_ID_TOKEN) => {
+            *s = s.replace(RUN_ID_TOKEN, run_id).into()
+        }
         Tree::Array(a) => a.iter_mut().for_each(|x| replace_token(x, run_id)),
         Tree::Object(o) => o.values_mut().for_each(|x| replace_token(x, run_id)),
         _ => {}

@@ -918,11 +918,42 @@ mod tests {
             ));
         }
         inputs.push(("synth.ajs".into(), crate::synth::jp1(2, 150)));
+        // Names that the emitter's own strings start with or equal, sampled first, and
+        // names of other lengths (Japanese ones print longer than they look) in the same
+        // shapes: lambdas with retries, ECS jobs with thresholds, cutoffs and quoted paths.
+        let mut tricky = String::from("version: 1\njobnets:\n  - name: tricky\n    units:\n");
+        let names = [
+            "States",
+            "end",
+            "cost",
+            "Next",
+            "failed",
+            "Type",
+            "a",
+            "load_all_customer_records_nightly",
+            "集計ジョブ",
+            "b_2",
+        ];
+        let mut prev: Option<String> = None;
+        for (i, n) in names.iter().enumerate() {
+            for (kind, extra) in [
+                ("l", "type: lambda\n        retry: {attempts: 2, interval_seconds: 60}\n        params: {function: \"${F}\"}"),
+                ("e", "type: ecs\n        end: {warning_above: 1, abnormal_above: 8}\n        cutoff: {minutes: 30}\n        params: {command: ['C:\\x\\\"q\\\".bat', \"--n\"], environment: {A: b}}"),
+            ] {
+                let name = if kind == "l" { n.to_string() } else { format!("{n}_{kind}{i}") };
+                let after = prev.as_ref().map(|p| format!("\n        after: [\"{p}\"]")).unwrap_or_default();
+                tricky.push_str(&format!("      - name: \"{name}\"\n        {extra}{after}\n"));
+                prev = Some(name);
+            }
+        }
+        inputs.push(("tricky.yaml".into(), tricky));
         let (mut plain, mut off) = (0, 0);
         for (file, text) in inputs {
             let mut project = Project::default();
             let mut d = Diagnostics::default();
             load_text(&mut project, &file, text, InputFormat::Auto, &mut d);
+            let made = !file.contains('/');
+            assert!(!(made && d.has_errors()), "{file}: {:?}", d.items);
             if d.has_errors() {
                 continue;
             }

@@ -592,22 +592,20 @@ pub(crate) fn unit_costs_with(
         e.plan_monitors(false);
         e.plan_records();
         let shape = e.plain_shape(u).expect("a sample is a plain job");
-        let rendered = e.cache.map().get(&u).map_or_else(String::new, |r| {
-            r.states
-                .iter()
-                .map(|s| crate::back::pretty(&Tree::Object(s.clone())))
-                .collect()
-        });
+        let rendered = e
+            .cache
+            .map()
+            .get(&u)
+            .map_or_else(Vec::new, |r| r.states.clone());
         // Takes the sample's rendering from the cache: it is rendered again when emitted.
         let scratch = e.scratch(u);
-        let text = crate::back::pretty(&scratch);
         let unit = (names.state(u), project.units[u].path.as_str());
         Sample::new(
             scratch_cost(&scratch),
             shape,
             unit,
             e.run_id(),
-            &text,
+            &scratch,
             &rendered,
         )
     });
@@ -673,37 +671,95 @@ struct Sample {
     shape: Shape,
     /// Length of the run id that replaces each [`RUN_ID_TOKEN`].
     run_id: usize,
-    names: usize,
-    paths: usize,
+    names: i64,
+    paths: i64,
+}
+
+/// Counts the strings of a scratch scope that are one of the unit's own state names, and
+/// the occurrences of its path in strings.
+struct Refs<'a> {
+    own: &'a HashSet<&'a str>,
+    path: &'a str,
+    names: i64,
+    paths: i64,
+}
+
+impl Refs<'_> {
+    fn string(&mut self, s: &str, sign: i64) {
+        if self.own.contains(s) {
+            self.names += sign;
+        }
+        if !self.path.is_empty() && s.len() >= self.path.len() {
+            self.paths += sign * s.matches(self.path).count() as i64;
+        }
+    }
+
+    fn map(&mut self, m: &Map, sign: i64) {
+        for (k, v) in m.iter() {
+            self.string(k, sign);
+            self.tree(v, sign);
+        }
+    }
+
+    fn tree(&mut self, v: &Tree, sign: i64) {
+        match v {
+            Tree::String(s) => self.string(s, sign),
+            Tree::Array(a) => a.iter().for_each(|x| self.tree(x, sign)),
+            Tree::Object(m) => self.map(m, sign),
+            _ => {}
+        }
+    }
 }
 
 impl Sample {
-    /// `text` is the sample's scratch scope as printed, `rendered` its rendered states.
+    /// `scratch` is the sample emitted on its own ([`Emitter::scratch`]), `rendered` its
+    /// rendered states.
     fn new(
         cost: Cost,
         shape: Shape,
         unit: (&str, &str),
         run_id: &str,
-        text: &str,
-        rendered: &str,
+        scratch: &Tree,
+        rendered: &[Map],
     ) -> Sample {
         let (name, path) = unit;
-        // State names are whole strings or the start of one (`name.end`); paths are
-        // inside strings (comments, record keys, alert texts).
-        let quoted = [format!("\"{name}\""), format!("\"{name}.")];
-        let printed = serde_json::to_string(path).unwrap_or_default();
-        let path = printed.trim_matches('"');
-        let outside = |pattern: &str| {
-            text.matches(pattern)
-                .count()
-                .saturating_sub(rendered.matches(pattern).count())
+        let Some(Tree::Object(states)) = scratch.get("States") else {
+            return Sample {
+                cost,
+                shape,
+                run_id: run_id.len(),
+                names: 0,
+                paths: 0,
+            };
         };
+        // The unit's own states are `name` and `name.…`; the scope's end states are not.
+        let own: HashSet<&str> = states
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| {
+                (*k == name || k.strip_prefix(name).is_some_and(|r| r.starts_with('.')))
+                    && !matches!(*k, "cost.failed" | "cost.done")
+            })
+            .collect();
+        // A state name is written as a whole string (a key, a target, a record's field); a
+        // path inside strings (comments, record keys, alert texts). What the template wrote
+        // is measured job by job, so it is not counted here.
+        let mut count = Refs {
+            own: &own,
+            path,
+            names: 0,
+            paths: 0,
+        };
+        count.map(states, 1);
+        for state in rendered {
+            count.map(state, -1);
+        }
         Sample {
             cost,
             shape,
             run_id: run_id.len(),
-            names: quoted.iter().map(|q| outside(q)).sum(),
-            paths: if path.is_empty() { 0 } else { outside(path) },
+            names: count.names,
+            paths: count.paths,
         }
     }
 
@@ -714,8 +770,8 @@ impl Sample {
         let bytes = self.cost.bytes as i64
             + diff(shape.rendered_bytes, s.rendered_bytes)
             + diff(shape.tokens, s.tokens) * token
-            + diff(shape.name, s.name) * self.names as i64
-            + diff(shape.path, s.path) * self.paths as i64;
+            + diff(shape.name, s.name) * self.names
+            + diff(shape.path, s.path) * self.paths;
         let lines = self.cost.lines as i64 + diff(shape.rendered_lines, s.rendered_lines);
         Cost {
             bytes: bytes.max(0) as usize,

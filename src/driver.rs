@@ -697,7 +697,7 @@ fn split(
             return Ok(whole);
         }
     }
-    let costs = asl::unit_costs(project, plan, names, templates, &cache, emit);
+    let costs = asl::unit_costs(project, plan, names, templates, &cache, emit, true);
     let state_name = |u| names.state(u).to_string();
     let cost = |u| costs.costs.get(&u).copied().unwrap_or_default();
     let wrapped = |u| costs.wrapped.contains(&u);
@@ -857,7 +857,7 @@ mod tests {
             let plan = structure::plan(project, root, structure::Options::default());
             let costs = |derive| {
                 let cache = asl::RenderCache::default();
-                asl::unit_costs_with(project, &plan, &names, &templates, &cache, emit, derive)
+                asl::unit_costs(project, &plan, &names, &templates, &cache, emit, derive)
             };
             let (derived, exact) = (costs(true), costs(false));
             assert_eq!(derived.costs.len(), exact.costs.len());

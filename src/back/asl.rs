@@ -519,20 +519,8 @@ pub struct UnitCosts {
 /// each shape is emitted and measured; the others are derived from it, which spares
 /// emitting every unit twice (here and for real). The split checks the machines it makes
 /// against the budgets anyway, so a misjudged size costs a second try, not a wrong result.
+/// With `derive` false (tests compare the two) every unit is emitted.
 pub fn unit_costs(
-    project: &Project,
-    plan: &JobnetPlan,
-    names: &Names,
-    templates: &TemplateSet,
-    cache: &RenderCache,
-    opts: EmitOptions,
-) -> UnitCosts {
-    unit_costs_with(project, plan, names, templates, cache, opts, true)
-}
-
-/// [`unit_costs`], deriving plain jobs from their shape's first job or (`derive` false,
-/// for tests) emitting every unit.
-pub(crate) fn unit_costs_with(
     project: &Project,
     plan: &JobnetPlan,
     names: &Names,

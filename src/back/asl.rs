@@ -677,24 +677,38 @@ impl Refs<'_> {
         if self.own.contains(s) {
             self.names += sign;
         }
+        self.path_in(s, sign);
+    }
+
+    fn path_in(&mut self, s: &str, sign: i64) {
         if !self.path.is_empty() && s.len() >= self.path.len() {
             self.paths += sign * s.matches(self.path).count() as i64;
         }
     }
 
-    fn map(&mut self, m: &Map, sign: i64) {
-        for (k, v) in m.iter() {
-            self.string(k, sign);
-            self.tree(v, sign);
+    /// The unit's states, keyed by their names.
+    fn states(&mut self, states: &Map) {
+        for (k, v) in states.iter() {
+            self.string(k, 1);
+            self.tree(v, 1);
         }
     }
 
+    /// Keys inside a state are field names (`Next`, `Type`), never state names; a path may
+    /// be in one (a template's map of environment variables).
     fn tree(&mut self, v: &Tree, sign: i64) {
         match v {
             Tree::String(s) => self.string(s, sign),
             Tree::Array(a) => a.iter().for_each(|x| self.tree(x, sign)),
-            Tree::Object(m) => self.map(m, sign),
+            Tree::Object(m) => self.object(m, sign),
             _ => {}
+        }
+    }
+
+    fn object(&mut self, m: &Map, sign: i64) {
+        for (k, x) in m.iter() {
+            self.path_in(k, sign);
+            self.tree(x, sign);
         }
     }
 }
@@ -738,9 +752,9 @@ impl Sample {
             names: 0,
             paths: 0,
         };
-        count.map(states, 1);
+        count.states(states);
         for state in rendered {
-            count.map(state, -1);
+            count.object(state, -1);
         }
         Sample {
             cost,

@@ -847,7 +847,15 @@ mod tests {
     /// Costs of every leaf unit of every root, derived (plain jobs from their shape's
     /// sample) and emitted one by one; returns the jobs whose bytes differ.
     fn compare_costs(project: &Project, emit: asl::EmitOptions) -> Vec<String> {
-        let templates = TemplateSet::load(None).expect("built-in templates");
+        compare_costs_with(project, emit, None)
+    }
+
+    fn compare_costs_with(
+        project: &Project,
+        emit: asl::EmitOptions,
+        templates: Option<&Path>,
+    ) -> Vec<String> {
+        let templates = TemplateSet::load(templates).expect("templates");
         let machine_names = naming::machine_names(project);
         let mut off = Vec::new();
         for &root in &project.roots {
@@ -1022,6 +1030,80 @@ mod tests {
                 proptest::prop_assert!(off.is_empty(), "{off:?}\n{text}");
             }
         }
+    }
+
+    /// A user's template may write what the emitter then sets or removes (a comment, a
+    /// result path, a selector's return code, a Pass's parameters): only what stays counts.
+    #[test]
+    fn derived_unit_costs_see_what_user_templates_keep() {
+        let dir = std::env::temp_dir().join(format!("j2s-cost-templates-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let chain = r#"{"states": [
+  {"Type": "Pass", "Comment": {{ job.path | json_encode() }}, "Parameters": {"at": {{ job.path | json_encode() }}}, "Next": "x"},
+  {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Comment": {{ job.path | json_encode() }},
+   "Parameters": {"FunctionName": "f", "Payload": {"unit": {{ job.path | json_encode() }}, "run.$": {{ run.id | json_encode() }}}},
+   "ResultSelector": {"rc.$": "$.Payload.rc", "failed": true, "where": {{ job.path | json_encode() }}},
+   "ResultPath": "$.{{ job.state }}", "OutputPath": "$", "Retry": [{"ErrorEquals": [{{ job.state | json_encode() }}]}],
+   "TimeoutSeconds": {{ job.name | length }}, "Catch": [{"ErrorEquals": ["X"], "Next": {{ job.state | json_encode() }}}]}
+], "rc": {"from": "result", "path": "$.rc"}}"#;
+        let pass = r#"{"state": {"Type": "Pass", "Comment": {{ job.state | json_encode() }}, "Result": {"u": {{ job.path | json_encode() }}}, "Parameters": {"p": {{ job.name | json_encode() }}}}}"#;
+        std::fs::write(dir.join("chain.json.tera"), chain).expect("template");
+        std::fs::write(dir.join("pass.json.tera"), pass).expect("template");
+        let mut spec = String::from("version: 1\njobnets:\n  - name: user\n    units:\n");
+        let names = [
+            "Comment",
+            "a",
+            "a_much_longer_name_than_the_first",
+            "ユーザージョブ",
+            "Next",
+        ];
+        let mut prev: Option<String> = None;
+        for (i, n) in names.iter().enumerate() {
+            for (t, extra) in [
+                (
+                    "chain",
+                    "\n        retry: {attempts: 2}\n        cutoff: {minutes: 5}",
+                ),
+                ("chain", ""),
+                ("pass", ""),
+            ] {
+                let name = format!(
+                    "{n}{}",
+                    if prev.is_none() {
+                        String::new()
+                    } else {
+                        format!("_{t}{i}{}", extra.len())
+                    }
+                );
+                let after = prev
+                    .as_ref()
+                    .map(|p| format!("\n        after: [\"{p}\"]"))
+                    .unwrap_or_default();
+                spec.push_str(&format!(
+                    "      - name: \"{name}\"\n        type: {t}{extra}{after}\n"
+                ));
+                prev = Some(name);
+            }
+        }
+        let mut project = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(
+            &mut project,
+            "user.yaml",
+            spec.clone(),
+            InputFormat::Spec,
+            &mut d,
+        );
+        assert!(!d.has_errors(), "{:?}", d.items);
+        for run_records in [true, false] {
+            let emit = asl::EmitOptions {
+                run_records,
+                ..Default::default()
+            };
+            let off = compare_costs_with(&project, emit, Some(&dir));
+            assert!(off.is_empty(), "{off:?}\n{spec}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -587,7 +587,11 @@ pub fn unit_costs(
             .map_or_else(Vec::new, |r| r.states.clone());
         // Takes the sample's rendering from the cache: it is rendered again when emitted.
         let scratch = e.scratch(u);
-        let unit = (names.state(u), project.units[u].path.as_str());
+        let unit = &project.units[u];
+        let UnitKind::Job(job) = &unit.kind else {
+            unreachable!("a sample is a plain job")
+        };
+        let unit = (job, unit, names.state(u));
         Sample::new(
             scratch_cost(&scratch),
             shape,
@@ -719,12 +723,12 @@ impl Sample {
     fn new(
         cost: Cost,
         shape: Shape,
-        unit: (&str, &str),
+        (job, unit, name): (&crate::ir::Job, &crate::ir::Unit, &str),
         run_id: &str,
         scratch: &Tree,
         rendered: &[Map],
     ) -> Sample {
-        let (name, path) = unit;
+        let path = unit.path.as_str();
         let Some(Tree::Object(states)) = scratch.get("States") else {
             return Sample {
                 cost,
@@ -753,9 +757,12 @@ impl Sample {
             paths: 0,
         };
         count.states(states);
-        for state in rendered {
-            count.object(state, -1);
-        }
+        kept_values(rendered, job, unit, |key, v, _| {
+            if let Some(k) = key {
+                count.path_in(k, -1);
+            }
+            count.tree(v, -1);
+        });
         Sample {
             cost,
             shape,
@@ -2334,8 +2341,7 @@ impl<'a> Emitter<'a> {
             "{}|{:?}|{retry:?}|{cutoff:?}|{}|{:?}|{}",
             job.job_type, job.end, unit.hold, rendered.rc, rendered.check_default_rc
         );
-        let (mut bytes, mut lines, mut tokens) = (0, 0, 0);
-        for state in &rendered.states {
+        for (i, state) in rendered.states.iter().enumerate() {
             key.push('|');
             for (k, v) in state.iter() {
                 key.push_str(k);
@@ -2344,8 +2350,7 @@ impl<'a> Emitter<'a> {
                         key.push('=');
                         key.push_str(t);
                     }
-                    // The emitter adds to the template's selector.
-                    ("ResultSelector", Tree::Object(m)) => {
+                    ("ResultSelector", Tree::Object(m)) if i + 1 == rendered.states.len() => {
                         for (k, _) in m.iter() {
                             key.push(':');
                             key.push_str(k);
@@ -2354,13 +2359,15 @@ impl<'a> Emitter<'a> {
                     _ => {}
                 }
                 key.push(',');
-                // Values of a state in `{"States": {name: {…}}}` print at level 3.
-                let (b, l) = crate::back::json::pretty_size(v, 3);
-                bytes += b;
-                lines += l;
-                tokens += count_token(v);
             }
         }
+        let (mut bytes, mut lines, mut tokens) = (0, 0, 0);
+        kept_values(&rendered.states, job, unit, |_, v, level| {
+            let (b, l) = crate::back::json::pretty_size(v, level);
+            bytes += b;
+            lines += l;
+            tokens += count_token(v);
+        });
         Some(Shape {
             key,
             rendered_bytes: bytes,
@@ -3026,6 +3033,46 @@ fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
         if let Some(branches) = st.get_mut("Branches").and_then(Tree::as_array_mut) {
             for b in branches {
                 prune_unreachable(b, removed);
+            }
+        }
+    }
+}
+
+/// The values of a job's rendered states that `Emitter::emit_rendered` keeps, with the
+/// level they print at in a scratch scope, and the key of those inside a selector. What it
+/// sets or removes instead is the same for every job of a shape.
+fn kept_values<'t>(
+    states: &'t [Map],
+    job: &crate::ir::Job,
+    unit: &crate::ir::Unit,
+    mut f: impl FnMut(Option<&'t str>, &'t Tree, usize),
+) {
+    for (i, state) in states.iter().enumerate() {
+        let kind = state.get("Type").and_then(Tree::as_str).unwrap_or("");
+        let (task, last) = (kind == "Task", i + 1 == states.len());
+        let result = last && matches!(kind, "Task" | "Parallel" | "Map");
+        for (k, v) in state.iter() {
+            let replaced = match k {
+                "Comment" | "Next" | "End" => true,
+                "Catch" => task,
+                "ResultPath" | "OutputPath" => result,
+                "Result" | "Parameters" => last && kind == "Pass",
+                "Retry" => last && task && job.retry.is_some(),
+                "TimeoutSeconds" => last && task && unit.cutoff.is_some(),
+                _ => false,
+            };
+            match (k, v) {
+                _ if replaced => {}
+                // The emitter sets the failure marker and the return code.
+                ("ResultSelector", Tree::Object(m)) if result => {
+                    for (k, v) in m.iter() {
+                        if !matches!(k, "failed" | "rc" | "rc.$") {
+                            f(Some(k), v, 4);
+                        }
+                    }
+                }
+                // Values of a state in `{"States": {name: {…}}}` print at level 3.
+                _ => f(None, v, 3),
             }
         }
     }

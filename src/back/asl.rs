@@ -221,7 +221,7 @@ pub struct JobnetOutput {
 
 /// Stands for the run id while a job is rendered: the rendered job is cached and the
 /// token replaced by the run id expression of whichever machine the job lands in, so a
-/// job's template runs once per compile however many times the jobnet is split.
+/// job rendered to size it for a split is not rendered again to emit it.
 const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
 
 /// Where a run's generation is (see [`records::GENERATION_FIELD`]).
@@ -509,6 +509,8 @@ pub struct UnitCosts {
     pub wrapped: HashSet<UnitId>,
     /// The root machine's own states (see [`crate::passes::partition::Estimates::frame`]).
     pub frame: Cost,
+    /// Plain jobs sized from their shape's sample rather than emitted.
+    pub derived: usize,
 }
 
 /// Measures every unit for the partition pass, as emitted on its own into a scratch scope.
@@ -543,6 +545,7 @@ pub fn unit_costs(
     let parts = crate::par::par_map(&chunks, |chunk| {
         let local = RenderCache::default();
         let mut e = Emitter::new(project, plan, names, templates, &local, String::new(), opts);
+        e.takes = false;
         e.plan_monitors(false);
         e.plan_records();
         let measured: Vec<(UnitId, Measured)> = chunk
@@ -577,15 +580,16 @@ pub fn unit_costs(
     }
     let sampled = crate::par::par_map(&samples, |&u| {
         let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
+        e.takes = false;
         e.plan_monitors(false);
         e.plan_records();
         let shape = e.plain_shape(u).expect("a sample is a plain job");
-        let rendered = e
-            .cache
-            .map()
-            .get(&u)
-            .map_or_else(Vec::new, |r| r.states.clone());
-        // Takes the sample's rendering from the cache: it is rendered again when emitted.
+        let rendered = e.cache.map().get(&u).cloned().unwrap_or_else(|| Rendered {
+            states: Vec::new(),
+            rc: None,
+            check_default_rc: false,
+            extras: Arc::default(),
+        });
         let scratch = e.scratch(u);
         let unit = &project.units[u];
         let UnitKind::Job(job) = &unit.kind else {
@@ -609,6 +613,12 @@ pub fn unit_costs(
         };
         costs.insert(*u, cost);
     }
+    let derived = costs.len()
+        - samples.len()
+        - measured
+            .iter()
+            .filter(|(_, m)| matches!(m, Measured::Emitted(_)))
+            .count();
     // Only the monitor plan is needed to know which nets are wrapped.
     let mut e = Emitter::new_bare(project, plan, names, templates, cache, opts);
     e.plan_monitors(false);
@@ -618,6 +628,7 @@ pub fn unit_costs(
         costs,
         wrapped,
         frame: root_frame(project, plan, names, templates, cache, opts),
+        derived,
     }
 }
 
@@ -651,9 +662,11 @@ struct Shape {
     rendered_lines: usize,
     /// [`RUN_ID_TOKEN`]s in the rendered states, each replaced by the run id.
     tokens: usize,
-    /// Printed lengths of the state name and the unit path, without quotes.
+    /// Printed lengths of the state name and the unit path, without quotes, and of the
+    /// path as a literal in an intrinsic function.
     name: usize,
     path: usize,
+    quoted_path: usize,
 }
 
 /// The measured job of a shape, and how often its name and path occur in what the
@@ -665,45 +678,52 @@ struct Sample {
     run_id: usize,
     names: i64,
     paths: i64,
+    quoted_paths: i64,
 }
 
-/// Counts the strings of a scratch scope that are one of the unit's own state names, and
-/// the occurrences of its path in strings.
+/// Counts where a scratch scope names the unit's own states (state keys and targets: the
+/// emitter writes them nowhere else) and where it holds the unit's path, as it is or, in
+/// intrinsic functions (`….$` fields), escaped as a string literal.
 struct Refs<'a> {
     own: &'a HashSet<&'a str>,
     path: &'a str,
+    /// The path as `intrinsic_literal` writes it.
+    quoted: String,
     names: i64,
     paths: i64,
+    quoted_paths: i64,
 }
 
 impl Refs<'_> {
-    fn string(&mut self, s: &str, sign: i64) {
+    fn name(&mut self, s: &str, sign: i64) {
         if self.own.contains(s) {
             self.names += sign;
         }
-        self.path_in(s, sign);
     }
 
-    fn path_in(&mut self, s: &str, sign: i64) {
-        if !self.path.is_empty() && s.len() >= self.path.len() {
-            self.paths += sign * s.matches(self.path).count() as i64;
+    fn path_in(&mut self, s: &str, intrinsic: bool, sign: i64) {
+        let (path, count) = if intrinsic {
+            (self.quoted.as_str(), &mut self.quoted_paths)
+        } else {
+            (self.path, &mut self.paths)
+        };
+        if !path.is_empty() && s.len() >= path.len() {
+            *count += sign * s.matches(path).count() as i64;
         }
     }
 
     /// The unit's states, keyed by their names.
     fn states(&mut self, states: &Map) {
         for (k, v) in states.iter() {
-            self.string(k, 1);
-            self.tree(v, 1);
+            self.name(k, 1);
+            self.tree(v, false, 1);
         }
     }
 
-    /// Keys inside a state are field names (`Next`, `Type`), never state names; a path may
-    /// be in one (a template's map of environment variables).
-    fn tree(&mut self, v: &Tree, sign: i64) {
+    fn tree(&mut self, v: &Tree, intrinsic: bool, sign: i64) {
         match v {
-            Tree::String(s) => self.string(s, sign),
-            Tree::Array(a) => a.iter().for_each(|x| self.tree(x, sign)),
+            Tree::String(s) => self.path_in(s, intrinsic, sign),
+            Tree::Array(a) => a.iter().for_each(|x| self.tree(x, intrinsic, sign)),
             Tree::Object(m) => self.object(m, sign),
             _ => {}
         }
@@ -711,9 +731,16 @@ impl Refs<'_> {
 
     fn object(&mut self, m: &Map, sign: i64) {
         for (k, x) in m.iter() {
-            self.path_in(k, sign);
-            self.tree(x, sign);
+            self.entry(k, x, sign);
         }
+    }
+
+    fn entry(&mut self, k: &str, x: &Tree, sign: i64) {
+        self.path_in(k, false, sign);
+        if let ("Next" | "Default" | "StartAt", Tree::String(s)) = (k, x) {
+            self.name(s, sign);
+        }
+        self.tree(x, k.ends_with(".$"), sign);
     }
 }
 
@@ -726,7 +753,7 @@ impl Sample {
         (job, unit, name): (&crate::ir::Job, &crate::ir::Unit, &str),
         run_id: &str,
         scratch: &Tree,
-        rendered: &[Map],
+        rendered: &Rendered,
     ) -> Sample {
         let path = unit.path.as_str();
         let Some(Tree::Object(states)) = scratch.get("States") else {
@@ -736,6 +763,7 @@ impl Sample {
                 run_id: run_id.len(),
                 names: 0,
                 paths: 0,
+                quoted_paths: 0,
             };
         };
         // The unit's own states are `name` and `name.…`; the scope's end states are not.
@@ -753,15 +781,15 @@ impl Sample {
         let mut count = Refs {
             own: &own,
             path,
+            quoted: crate::back::intrinsic_literal(path),
             names: 0,
             paths: 0,
+            quoted_paths: 0,
         };
         count.states(states);
-        kept_values(rendered, job, unit, |key, v, _| {
-            if let Some(k) = key {
-                count.path_in(k, -1);
-            }
-            count.tree(v, -1);
+        kept_values(rendered, job, unit, |key, v, _| match key {
+            Some(k) => count.entry(k, v, -1),
+            None => count.tree(v, false, -1),
         });
         Sample {
             cost,
@@ -769,6 +797,7 @@ impl Sample {
             run_id: run_id.len(),
             names: count.names,
             paths: count.paths,
+            quoted_paths: count.quoted_paths,
         }
     }
 
@@ -780,7 +809,8 @@ impl Sample {
             + diff(shape.rendered_bytes, s.rendered_bytes)
             + diff(shape.tokens, s.tokens) * token
             + diff(shape.name, s.name) * self.names
-            + diff(shape.path, s.path) * self.paths;
+            + diff(shape.path, s.path) * self.paths
+            + diff(shape.quoted_path, s.quoted_path) * self.quoted_paths;
         let lines = self.cost.lines as i64 + diff(shape.rendered_lines, s.rendered_lines);
         Cost {
             bytes: bytes.max(0) as usize,
@@ -1010,6 +1040,8 @@ struct Emitter<'a> {
     placeholders: BTreeSet<String>,
     machine_refs: BTreeMap<String, String>,
     cache: &'a RenderCache,
+    /// Emission takes renderings out of the cache; measuring for a split copies them.
+    takes: bool,
     opts: EmitOptions,
     /// The jobnet's delay monitors, in source order.
     monitors: Vec<Monitor>,
@@ -1099,6 +1131,7 @@ impl<'a> Emitter<'a> {
             placeholders: BTreeSet::new(),
             machine_refs: BTreeMap::new(),
             cache,
+            takes: true,
             opts,
             monitors: Vec::new(),
             monitor_name: shorten(&format!("{}-monitor", names.machine), 80),
@@ -1120,6 +1153,7 @@ impl<'a> Emitter<'a> {
             rc_feeders: Arc::clone(&self.rc_feeders),
             records: self.records,
             generations: self.generations,
+            takes: self.takes,
             ..Emitter::new_bare(
                 self.project,
                 self.plan,
@@ -2350,6 +2384,12 @@ impl<'a> Emitter<'a> {
                         key.push('=');
                         key.push_str(t);
                     }
+                    // What the state and history event counts read besides the type: a
+                    // user's template may nest states or retry; jobs of a shape agree.
+                    ("Branches" | "ItemProcessor" | "Iterator" | "Items" | "Retry", _) => {
+                        key.push('=');
+                        key.push_str(&crate::back::pretty(v));
+                    }
                     ("ResultSelector", Tree::Object(m)) if i + 1 == rendered.states.len() => {
                         for (k, _) in m.iter() {
                             key.push(':');
@@ -2362,7 +2402,7 @@ impl<'a> Emitter<'a> {
             }
         }
         let (mut bytes, mut lines, mut tokens) = (0, 0, 0);
-        kept_values(&rendered.states, job, unit, |_, v, level| {
+        kept_values(rendered, job, unit, |_, v, level| {
             let (b, l) = crate::back::json::pretty_size(v, level);
             bytes += b;
             lines += l;
@@ -2375,6 +2415,13 @@ impl<'a> Emitter<'a> {
             tokens,
             name: crate::back::json::str_len(name) - 2,
             path: crate::back::json::str_len(&unit.path) - 2,
+            // `intrinsic_literal` puts a backslash, printed `\\`, before each of these.
+            quoted_path: crate::back::json::str_len(&unit.path) - 2
+                + 2 * unit
+                    .path
+                    .chars()
+                    .filter(|c| matches!(c, '\'' | '{' | '}' | '\\'))
+                    .count(),
         })
     }
 
@@ -2384,15 +2431,26 @@ impl<'a> Emitter<'a> {
             return;
         };
         let name = self.names.state(u).to_string();
-        let cached = self
-            .cache
-            .keeps()
-            .then(|| self.cache.map().remove(&u))
+        let keep = self.cache.keeps();
+        let cached = keep
+            .then(|| {
+                let mut cache = self.cache.map();
+                if self.takes {
+                    cache.remove(&u)
+                } else {
+                    cache.get(&u).cloned()
+                }
+            })
             .flatten();
         let mut rendered = match cached {
             Some(r) => r,
             None => match self.render_job(u, &name) {
-                Ok(r) => r,
+                Ok(r) => {
+                    if keep && !self.takes {
+                        self.cache.map().insert(u, r.clone());
+                    }
+                    r
+                }
                 Err(e) => {
                     self.errors
                         .push(format!("{}: job type `{}`: {e}", unit.path, job.job_type));
@@ -3042,11 +3100,17 @@ fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
 /// level they print at in a scratch scope, and the key of those inside a selector. What it
 /// sets or removes instead is the same for every job of a shape.
 fn kept_values<'t>(
-    states: &'t [Map],
+    rendered: &'t Rendered,
     job: &crate::ir::Job,
     unit: &crate::ir::Unit,
     mut f: impl FnMut(Option<&'t str>, &'t Tree, usize),
 ) {
+    let states = &rendered.states;
+    // The return code the emitter puts in the last selector (a plain job feeds no judgment).
+    let checked = matches!(rendered.rc, Some(RcSource::Result { .. }))
+        && (job.end != EndJudgment::default() || rendered.check_default_rc)
+        && matches!(job.end, EndJudgment::ReturnCode { .. });
+    let rc = if checked { "rc.$" } else { "rc" };
     for (i, state) in states.iter().enumerate() {
         let kind = state.get("Type").and_then(Tree::as_str).unwrap_or("");
         let (task, last) = (kind == "Task", i + 1 == states.len());
@@ -3063,14 +3127,16 @@ fn kept_values<'t>(
             };
             match (k, v) {
                 _ if replaced => {}
-                // The emitter sets the failure marker and the return code.
+                // The emitter sets the failure marker and the return code, in place of a
+                // selector that is not an object.
                 ("ResultSelector", Tree::Object(m)) if result => {
                     for (k, v) in m.iter() {
-                        if !matches!(k, "failed" | "rc" | "rc.$") {
+                        if k != "failed" && k != rc {
                             f(Some(k), v, 4);
                         }
                     }
                 }
+                ("ResultSelector", _) if result => {}
                 // Values of a state in `{"States": {name: {…}}}` print at level 3.
                 _ => f(None, v, 3),
             }

@@ -887,6 +887,40 @@ mod tests {
         (off, count)
     }
 
+    /// Strings the emitter writes itself (state fields, record values, types): as job
+    /// names they must not be mistaken for references to the job's states.
+    const EMITTER_WORDS: &[&str] = &[
+        "States",
+        "end",
+        "cost",
+        "Next",
+        "failed",
+        "Type",
+        "Comment",
+        "a",
+        "status",
+        "Task",
+        "Pass",
+        "skip",
+        "RUNNING",
+        "String",
+        "ENDED_NORMALLY",
+        "WARNING_END",
+    ];
+
+    /// A jobnet `root` of `jobs` (name, then the rest of the unit's lines), each after the
+    /// one before.
+    fn chained_spec(root: &str, jobs: &[(String, String)]) -> String {
+        let mut o = format!("version: 1\njobnets:\n  - name: \"{root}\"\n    units:\n");
+        for (i, (name, body)) in jobs.iter().enumerate() {
+            o.push_str(&format!("      - name: \"{name}\"\n        {body}\n"));
+            if i > 0 {
+                o.push_str(&format!("        after: [\"{}\"]\n", jobs[i - 1].0));
+            }
+        }
+        o
+    }
+
     /// One random job of [`random_net_costs_derive_exactly`].
     #[derive(Debug, Clone)]
     struct RandomJob {
@@ -904,25 +938,7 @@ mod tests {
     fn random_job() -> impl proptest::strategy::Strategy<Value = RandomJob> {
         use proptest::prelude::*;
         let name = prop_oneof![
-            prop::sample::select(vec![
-                "States",
-                "end",
-                "cost",
-                "Next",
-                "failed",
-                "Type",
-                "Comment",
-                "a",
-                "status",
-                "Task",
-                "Pass",
-                "skip",
-                "RUNNING",
-                "String",
-                "ENDED_NORMALLY",
-                "WARNING_END",
-            ])
-            .prop_map(String::from),
+            prop::sample::select(EMITTER_WORDS.to_vec()).prop_map(String::from),
             "[a-z][a-z0-9_]{0,24}",
             // Escaped in JSON, or in intrinsic function literals.
             r#"[a-z'{}\\"]{1,8}"#,
@@ -1092,8 +1108,6 @@ mod tests {
         for (name, text) in templates {
             std::fs::write(dir.join(format!("{name}.json.tera")), text).expect("template");
         }
-        let mut spec =
-            String::from("version: 1\njobnets:\n  - name: \"user's {net}\"\n    units:\n");
         let names = [
             "Comment",
             "a",
@@ -1102,42 +1116,32 @@ mod tests {
             "ユーザー's {ジョブ}",
             "Task",
         ];
-        let mut prev: Option<String> = None;
-        for (i, n) in names.iter().enumerate() {
-            for (t, extra) in [
-                (
-                    "chain",
-                    "\n        retry: {attempts: 2}\n        cutoff: {minutes: 5}",
-                ),
-                ("chain", ""),
-                (
-                    "chain",
-                    "\n        end: {warning_above: 1, abnormal_above: 3}",
-                ),
-                ("fan", ""),
-                ("pass", ""),
-                ("odd", ""),
-            ] {
-                let name = format!("{n}_{t}{}{i}", extra.len());
-                let after = prev
-                    .as_ref()
-                    .map(|p| format!("\n        after: [\"{p}\"]"))
-                    .unwrap_or_default();
-                spec.push_str(&format!(
-                    "      - name: \"{name}\"\n        type: {t}{extra}{after}\n"
-                ));
-                prev = Some(name);
-            }
-        }
-        let mut project = Project::default();
-        let mut d = Diagnostics::default();
-        load_text(
-            &mut project,
-            "user.yaml",
-            spec.clone(),
-            InputFormat::Spec,
-            &mut d,
-        );
+        let variants = [
+            (
+                "chain",
+                "\n        retry: {attempts: 2}\n        cutoff: {minutes: 5}",
+            ),
+            ("chain", ""),
+            (
+                "chain",
+                "\n        end: {warning_above: 1, abnormal_above: 3}",
+            ),
+            ("fan", ""),
+            ("pass", ""),
+            ("odd", ""),
+        ];
+        let jobs: Vec<(String, String)> = (names.iter().enumerate())
+            .flat_map(|(i, n)| {
+                variants.iter().map(move |(t, extra)| {
+                    (
+                        format!("{n}_{t}{}{i}", extra.len()),
+                        format!("type: {t}{extra}"),
+                    )
+                })
+            })
+            .collect();
+        let spec = chained_spec("user's {net}", &jobs);
+        let (project, mut d) = project_of(&spec);
         let opts = CompileOptions {
             templates: Some(dir.clone()),
             ..Default::default()
@@ -1198,31 +1202,19 @@ mod tests {
         // Names that the emitter's own strings start with or equal, sampled first, and
         // names of other lengths (Japanese ones print longer than they look) in the same
         // shapes: lambdas with retries, ECS jobs with thresholds, cutoffs and quoted paths.
-        let mut tricky = String::from("version: 1\njobnets:\n  - name: tricky\n    units:\n");
-        let names = [
-            "States",
-            "end",
-            "cost",
-            "Next",
-            "failed",
-            "Type",
-            "a",
-            "load_all_customer_records_nightly",
-            "集計ジョブ",
-            "b_2",
-        ];
-        let mut prev: Option<String> = None;
-        for (i, n) in names.iter().enumerate() {
-            for (kind, extra) in [
-                ("l", "type: lambda\n        retry: {attempts: 2, interval_seconds: 60}\n        params: {function: \"${F}\"}"),
-                ("e", "type: ecs\n        end: {warning_above: 1, abnormal_above: 8}\n        cutoff: {minutes: 30}\n        params: {command: ['C:\\x\\\"q\\\".bat', \"--n\"], environment: {A: b}}"),
-            ] {
-                let name = if kind == "l" { n.to_string() } else { format!("{n}_{kind}{i}") };
-                let after = prev.as_ref().map(|p| format!("\n        after: [\"{p}\"]")).unwrap_or_default();
-                tricky.push_str(&format!("      - name: \"{name}\"\n        {extra}{after}\n"));
-                prev = Some(name);
-            }
-        }
+        let longer = ["load_all_customer_records_nightly", "集計ジョブ", "b_2"];
+        let names: Vec<&str> = EMITTER_WORDS.iter().chain(&longer).copied().collect();
+        let lambda = "type: lambda\n        retry: {attempts: 2, interval_seconds: 60}\n        params: {function: \"${F}\"}";
+        let ecs = "type: ecs\n        end: {warning_above: 1, abnormal_above: 8}\n        cutoff: {minutes: 30}\n        params: {command: ['C:\\x\\\"q\\\".bat', \"--n\"], environment: {A: b}}";
+        let jobs: Vec<(String, String)> = (names.iter().enumerate())
+            .flat_map(|(i, n)| {
+                [
+                    (n.to_string(), lambda.to_string()),
+                    (format!("{n}_e{i}"), ecs.to_string()),
+                ]
+            })
+            .collect();
+        let tricky = chained_spec("tricky", &jobs);
         inputs.push(("tricky.yaml".into(), tricky));
         let (mut derived, mut off) = (0, Vec::new());
         for (file, text) in inputs {

@@ -1059,9 +1059,7 @@ mod tests {
         #[test]
         fn random_net_costs_derive_exactly(jobs in proptest::collection::vec(random_job(), 1..40)) {
             let text = random_spec(&jobs);
-            let mut project = Project::default();
-            let mut d = Diagnostics::default();
-            load_text(&mut project, "random.yaml", text.clone(), InputFormat::Spec, &mut d);
+            let (project, d) = project_of(&text);
             proptest::prop_assert!(!d.has_errors(), "{text}\n{:?}", d.items);
             for run_records in [true, false] {
                 let emit = asl::EmitOptions { run_records, ..Default::default() };

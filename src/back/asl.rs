@@ -569,56 +569,47 @@ pub fn unit_costs(
     }
     // The first job of each shape, in source order, is emitted and measured.
     let mut firsts: HashMap<&str, usize, foldhash::fast::FixedState> = HashMap::default();
-    let mut samples: Vec<UnitId> = Vec::new();
+    let mut samples: Vec<(UnitId, &Shape)> = Vec::new();
     for (u, m) in &measured {
         if let Measured::Plain(shape) = m {
             firsts.entry(shape.key.as_str()).or_insert_with(|| {
-                samples.push(*u);
+                samples.push((*u, shape));
                 samples.len() - 1
             });
         }
     }
-    let sampled = crate::par::par_map(&samples, |&u| {
+    let sampled = crate::par::par_map(&samples, |&(u, shape)| {
         let mut e = Emitter::new(project, plan, names, templates, cache, String::new(), opts);
         e.takes = false;
         e.plan_monitors(false);
         e.plan_records();
-        let shape = e.plain_shape(u).expect("a sample is a plain job");
-        let rendered = e.cache.map().get(&u).cloned().unwrap_or_else(|| Rendered {
-            states: Vec::new(),
-            rc: None,
-            check_default_rc: false,
-            extras: Arc::default(),
-        });
         let scratch = e.scratch(u);
-        let unit = &project.units[u];
-        let UnitKind::Job(job) = &unit.kind else {
-            unreachable!("a sample is a plain job")
-        };
-        let unit = (job, unit, names.state(u));
+        // Measuring copies renderings: the sample's is still in the cache.
+        let cache = e.cache.map();
+        let rendered = cache.get(&u).expect("a plain job's rendering is cached");
+        let unit = (&project.units[u], names.state(u));
         Sample::new(
             scratch_cost(&scratch),
             shape,
             unit,
             e.run_id(),
             &scratch,
-            &rendered,
+            rendered,
         )
     });
     let mut costs = HashMap::with_capacity(measured.len());
+    let mut derived = 0;
     for (u, m) in &measured {
         let cost = match m {
             Measured::Emitted(cost) => *cost,
-            Measured::Plain(shape) => sampled[firsts[shape.key.as_str()]].derive(shape),
+            Measured::Plain(shape) => {
+                derived += 1;
+                sampled[firsts[shape.key.as_str()]].derive(shape)
+            }
         };
         costs.insert(*u, cost);
     }
-    let derived = costs.len()
-        - samples.len()
-        - measured
-            .iter()
-            .filter(|(_, m)| matches!(m, Measured::Emitted(_)))
-            .count();
+    let derived = derived - samples.len();
     // Only the monitor plan is needed to know which nets are wrapped.
     let mut e = Emitter::new_bare(project, plan, names, templates, cache, opts);
     e.plan_monitors(false);
@@ -671,9 +662,9 @@ struct Shape {
 
 /// The measured job of a shape, and how often its name and path occur in what the
 /// emitter wrote around its rendered states.
-struct Sample {
+struct Sample<'a> {
     cost: Cost,
-    shape: Shape,
+    shape: &'a Shape,
     /// Length of the run id that replaces each [`RUN_ID_TOKEN`].
     run_id: usize,
     names: i64,
@@ -744,17 +735,17 @@ impl Refs<'_> {
     }
 }
 
-impl Sample {
+impl<'a> Sample<'a> {
     /// `scratch` is the sample emitted on its own ([`Emitter::scratch`]), `rendered` its
     /// rendered states.
     fn new(
         cost: Cost,
-        shape: Shape,
-        (job, unit, name): (&crate::ir::Job, &crate::ir::Unit, &str),
+        shape: &'a Shape,
+        (unit, name): (&crate::ir::Unit, &str),
         run_id: &str,
         scratch: &Tree,
         rendered: &Rendered,
-    ) -> Sample {
+    ) -> Sample<'a> {
         let path = unit.path.as_str();
         let Some(Tree::Object(states)) = scratch.get("States") else {
             return Sample {
@@ -787,7 +778,7 @@ impl Sample {
             quoted_paths: 0,
         };
         count.states(states);
-        kept_values(rendered, job, unit, |key, v, _| match key {
+        kept_values(rendered, unit, |key, v, _| match key {
             Some(k) => count.entry(k, v, -1),
             None => count.tree(v, false, -1),
         });
@@ -803,7 +794,7 @@ impl Sample {
 
     fn derive(&self, shape: &Shape) -> Cost {
         let diff = |a: usize, b: usize| a as i64 - b as i64;
-        let s = &self.shape;
+        let s = self.shape;
         let token = diff(self.run_id, RUN_ID_TOKEN.len());
         let bytes = self.cost.bytes as i64
             + diff(shape.rendered_bytes, s.rendered_bytes)
@@ -2402,7 +2393,7 @@ impl<'a> Emitter<'a> {
             }
         }
         let (mut bytes, mut lines, mut tokens) = (0, 0, 0);
-        kept_values(rendered, job, unit, |_, v, level| {
+        kept_values(rendered, unit, |_, v, level| {
             let (b, l) = crate::back::json::pretty_size(v, level);
             bytes += b;
             lines += l;
@@ -2415,12 +2406,12 @@ impl<'a> Emitter<'a> {
             tokens,
             name: crate::back::json::str_len(name) - 2,
             path: crate::back::json::str_len(&unit.path) - 2,
-            // `intrinsic_literal` puts a backslash, printed `\\`, before each of these.
+            // Each backslash `intrinsic_literal` adds prints as `\\`.
             quoted_path: crate::back::json::str_len(&unit.path) - 2
                 + 2 * unit
                     .path
                     .chars()
-                    .filter(|c| matches!(c, '\'' | '{' | '}' | '\\'))
+                    .filter(|&c| crate::back::intrinsic_escaped(c))
                     .count(),
         })
     }
@@ -3101,10 +3092,12 @@ fn prune_unreachable(machine: &mut Tree, removed: &mut Vec<String>) {
 /// sets or removes instead is the same for every job of a shape.
 fn kept_values<'t>(
     rendered: &'t Rendered,
-    job: &crate::ir::Job,
     unit: &crate::ir::Unit,
     mut f: impl FnMut(Option<&'t str>, &'t Tree, usize),
 ) {
+    let UnitKind::Job(job) = &unit.kind else {
+        return;
+    };
     let states = &rendered.states;
     // The return code the emitter puts in the last selector (a plain job feeds no judgment).
     let checked = matches!(rendered.rc, Some(RcSource::Result { .. }))

@@ -17,12 +17,17 @@ pub mod yaml;
 pub fn intrinsic_literal(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '\'' | '{' | '}' | '\\') {
+        if intrinsic_escaped(c) {
             out.push('\\');
         }
         out.push(c);
     }
     out
+}
+
+/// Characters [`intrinsic_literal`] puts a backslash before.
+pub fn intrinsic_escaped(c: char) -> bool {
+    matches!(c, '\'' | '{' | '}' | '\\')
 }
 
 /// A JSON object from owned values. `json!` deep-copies every interpolated `Value`

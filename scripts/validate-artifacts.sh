@@ -83,11 +83,35 @@ def flatten(v, dynamic=False):
     if isinstance(v, str) and not dynamic:
         return v.replace("\r", " ").replace("\n", " ")
     return v
+# A rule of the States Language that asl-validator 4.0.0 does not check and AWS enforces
+# when a machine is created: `States.ALL` stands alone, in the last retrier or catcher.
+def wildcard_rule(v, where, found):
+    if isinstance(v, dict):
+        for field in ("Retry", "Catch"):
+            entries = v.get(field)
+            if isinstance(entries, list):
+                for n, e in enumerate(entries):
+                    names = e.get("ErrorEquals", []) if isinstance(e, dict) else []
+                    if "States.ALL" in names and (len(names) > 1 or n != len(entries) - 1):
+                        found.append(f"{where}: {field}[{n}] has States.ALL but is not the last entry or not alone")
+        for k, x in v.items():
+            wildcard_rule(x, f"{where}/{k}", found)
+    elif isinstance(v, list):
+        for n, x in enumerate(v):
+            wildcard_rule(x, f"{where}[{n}]", found)
+found = []
 for i, f in enumerate(files):
     text = open(f, encoding="utf-8").read()
     out = flatten(json.loads(re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)))
+    wildcard_rule(out, f, found)
     json.dump(out, open(f"{work}/{i}.json", "w", encoding="utf-8"), ensure_ascii=False)
+open(f"{work}/rules.out", "w", encoding="utf-8").write("".join(x + "\n" for x in found))
 EOF
+if [[ -s $work/rules.out ]]; then
+    echo "States Language rules asl-validator does not check:"
+    cat "$work/rules.out"
+    failed=1
+fi
 # One validator run for all files; only when it fails, one run per file names the culprits.
 args=()
 for i in "${!asl_files[@]}"; do args+=(--json-path "$work/$i.json"); done

@@ -10,6 +10,9 @@ use jobnet2sfn::driver::{
 use jobnet2sfn::ir::Project;
 use std::path::Path;
 
+#[path = "support/asl_rules.rs"]
+mod asl_rules;
+
 fn examples() -> Vec<String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -39,6 +42,7 @@ fn every_example_matches_its_golden_output() {
         let compiled = compile(&project, &opts, &mut diags)
             .unwrap_or_else(|| panic!("{rel} does not compile: {:?}", diags.items));
         assert_runs_end_through_done(&compiled);
+        assert_wildcards_last(&compiled);
         let stem = file.trim_end_matches(".yaml");
         for (path, content) in &compiled.files {
             let name = format!("{stem}__{}", path.replace(['/', '.'], "_"));
@@ -48,6 +52,13 @@ fn every_example_matches_its_golden_output() {
             let g = graph::source(&project, out.root, GraphFormat::Mermaid);
             insta::assert_snapshot!(format!("{stem}__graph_{}_mmd", out.machine_base), g);
         }
+    }
+}
+
+/// Every machine, whatever its role, keeps the rules AWS checks on creation.
+fn assert_wildcards_last(c: &jobnet2sfn::driver::Compiled) {
+    for m in c.outputs.iter().flat_map(|out| &out.machines) {
+        asl_rules::assert_wildcard_last(&m.name, &m.definition());
     }
 }
 
@@ -106,6 +117,7 @@ fn jp1_corpus_matches_its_golden_output() {
         let compiled = compile_with(&loaded.project, &loaded.jp1, &opts, &mut diags)
             .unwrap_or_else(|| panic!("{file} does not compile: {:?}", diags.items));
         assert_runs_end_through_done(&compiled);
+        assert_wildcards_last(&compiled);
         let stem = file.replace('.', "_");
         for (path, content) in &compiled.files {
             if file.starts_with("02_") && path != "report.md" {

@@ -6,6 +6,8 @@
 //! runs at most once, exactly the jobs without a failed ancestor run, and the run fails
 //! exactly when a job failed. The same holds with tiny budgets that force many splits.
 
+#[path = "support/asl_rules.rs"]
+mod asl_rules;
 #[path = "support/sim.rs"]
 mod sim;
 
@@ -275,6 +277,9 @@ fn check(units: &[Entry], budgets: Budgets) {
         .zip(&definitions)
         .map(|(m, d)| (m.name.clone(), d))
         .collect();
+    for (name, definition) in &machines {
+        asl_rules::assert_wildcard_last(name, definition);
+    }
     let outcome = Sim::new(machines, &jobs).run(&out.machines[0].name, &out.machine_refs);
 
     let mut seen = BTreeMap::new();

@@ -2702,13 +2702,16 @@ impl<'a> Emitter<'a> {
                             catches.push(tree!({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": continue_to}));
                         }
                     }
+                    // `States.ALL` may only stand in the last catcher: AWS rejects a
+                    // definition with another catcher after it.
                     if job.end == EndJudgment::AlwaysNormal {
                         catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": continue_to}));
+                    } else {
+                        if rc_check_error {
+                            catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": cause_state}));
+                        }
+                        catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
                     }
-                    if rc_check_error {
-                        catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": cause_state}));
-                    }
-                    catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
                     state.insert("Catch", Tree::Array(catches));
                 }
             }

@@ -2858,7 +2858,24 @@ impl<'a> Emitter<'a> {
         let path = unit.path.clone();
         match cond {
             Condition::FileExists { path: file, exists } => {
-                let (bucket, key) = split_s3(file);
+                let (bucket, key) = match split_s3(file) {
+                    Some(at) => at,
+                    None => {
+                        let key = legacy_key(file);
+                        self.parameters
+                            .entry(LEGACY_FILE_BUCKET.into())
+                            .or_insert_with(|| {
+                                "Bucket holding the files that judgments on legacy (non-S3) paths test, each at its path as key".into()
+                            });
+                        self.finding(
+                            u,
+                            FindingKind::Approximated,
+                            format!("file judgment on the legacy path {file}: tests s3://${{{LEGACY_FILE_BUCKET}}}/{key}"),
+                            "write the file to that bucket and key (an S3 File Gateway share can), or give s3://bucket/key in the source",
+                        );
+                        (format!("${{{LEGACY_FILE_BUCKET}}}"), key)
+                    }
+                };
                 let handler = scope.handler();
                 let (found, missing) = if *exists {
                     (then_entry.clone(), after.clone())
@@ -2977,11 +2994,29 @@ fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Tree> {
     }
 }
 
-fn split_s3(path: &str) -> (String, String) {
-    let rest = path.strip_prefix("s3://").unwrap_or(path);
-    match rest.split_once('/') {
-        Some((b, k)) => (b.to_string(), k.to_string()),
-        None => (rest.to_string(), String::new()),
+/// Bucket and key of an `s3://bucket/key` path; `None` for anything else.
+fn split_s3(path: &str) -> Option<(String, String)> {
+    let (bucket, key) = path.strip_prefix("s3://")?.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then(|| (bucket.to_string(), key.to_string()))
+}
+
+/// The template parameter naming the bucket that stands in for legacy file systems.
+const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
+
+/// The object key a legacy path is looked up under: its segments joined by `/`, a drive
+/// letter kept as a segment (`C:\in\a.txt` → `C/in/a.txt`, `/data/a` → `data/a`), so
+/// that a copy of the old tree into the bucket keeps every check working.
+fn legacy_key(path: &str) -> String {
+    let key = path
+        .split(['/', '\\'])
+        .map(|s| s.strip_suffix(':').unwrap_or(s))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/");
+    if key.is_empty() {
+        "_".into()
+    } else {
+        key
     }
 }
 
@@ -3228,6 +3263,45 @@ mod tests {
             &mut s,
         );
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec!["A", "B_2", "Key"]);
+    }
+
+    #[test]
+    fn s3_paths_split_and_legacy_paths_become_keys() {
+        let at = |b: &str, k: &str| Some((b.to_string(), k.to_string()));
+        assert_eq!(split_s3("s3://bkt/in/a.csv"), at("bkt", "in/a.csv"));
+        for not_s3 in [
+            "s3://bkt",
+            "s3://bkt/",
+            "s3:///k",
+            "C:\\in\\a.txt",
+            "/data/a",
+        ] {
+            assert_eq!(split_s3(not_s3), None, "{not_s3}");
+        }
+        assert_eq!(legacy_key("C:\\path\\to\\file.txt"), "C/path/to/file.txt");
+        assert_eq!(legacy_key("\\\\srv\\share\\x.ok"), "srv/share/x.ok");
+        assert_eq!(legacy_key("/data//in/a b.csv"), "data/in/a b.csv");
+        assert_eq!(legacy_key("s3://bkt"), "s3/bkt");
+        assert_eq!(legacy_key("/"), "_");
+    }
+
+    #[test]
+    fn judgments_on_legacy_paths_test_the_legacy_bucket_and_say_so() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    units:\n      - name: j\n        judge: {file_exists: 'D:\\work\\done.ok'}\n        then: [a]\n      - {name: a, type: noop}\n",
+        );
+        let out = &c.outputs[0];
+        let def = out.machines[0].definition();
+        let check = &def["States"]["j"];
+        assert_eq!(check["Parameters"]["Bucket"], "${LegacyFileBucket}");
+        assert_eq!(check["Parameters"]["Key"], "D/work/done.ok");
+        assert!(out.parameters.contains_key("LegacyFileBucket"));
+        let found: Vec<_> = out.findings.iter().filter(|f| f.unit == "/n/j").collect();
+        assert_eq!(found.len(), 1, "{:?}", out.findings);
+        assert_eq!(found[0].kind, FindingKind::Approximated);
+        assert!(found[0]
+            .what
+            .contains("s3://${LegacyFileBucket}/D/work/done.ok"));
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {

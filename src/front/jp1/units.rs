@@ -242,7 +242,7 @@ impl Lower<'_> {
                 if !is_s3_path(&path) {
                     marks.set(
                         i,
-                        approx("legacy file path kept as is: map it to s3://bucket/key before deploying"),
+                        approx("legacy file path: tested as the object at that path (as key) in the bucket of the LegacyFileBucket template parameter"),
                     );
                 }
                 Condition::FileExists {

@@ -779,6 +779,16 @@ scenario!(always_abnormal, |env| {
         .result()
 });
 
+scenario!(file_end, |env| {
+    let r = run(env, "t_file_end", "file-end-1", input(json!({}))).await?;
+    Check::new(&r, "t_file_end")
+        .status("FAILED")
+        .failed(&["made_it"])
+        .ran(&["next", "missing"])
+        .never(&["after_missing"])
+        .result()
+});
+
 scenario!(nsp_nested, |env| {
     let r = run(env, "t_nsp_nested", "nsp-nested-1", input(json!({}))).await?;
     Check::new(&r, "t_nsp_nested")
@@ -848,6 +858,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("always_normal", always_normal),
     ("always_abnormal", always_abnormal),
     ("nsp_nested", nsp_nested),
+    ("file_end", file_end),
 ];
 
 fn scenario_inputs() -> Vec<(String, String)> {
@@ -867,6 +878,24 @@ fn scenario_inputs() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The objects the file judgments of tests/scenarios/file_end.yaml test (moto takes
+/// unsigned path-style S3 requests).
+fn put_scenario_files(moto: &Moto) {
+    let port = moto
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("moto port");
+    for (path, body) in [
+        ("/j2s-scenario-files", ""),
+        ("/j2s-scenario-files/present.ok", "ok"),
+    ] {
+        let (code, reply) = http(port, "PUT", path, body).expect("S3 PUT");
+        assert_eq!(code, 200, "PUT {path}: {reply}");
+    }
+}
+
 #[test]
 fn scenarios_run_with_jobnet_semantics() {
     let moto = moto();
@@ -875,6 +904,7 @@ fn scenarios_run_with_jobnet_semantics() {
     let mut opts = driver::CompileOptions::default();
     opts.emit.seconds_per_minute = SCENARIO_SECONDS_PER_MINUTE;
     let _ = compile(&scenario_inputs(), &opts, &dir);
+    put_scenario_files(&moto);
     let rt = runtime();
     let failures = rt.block_on(async {
         let env = deploy(&moto, &dir).await;

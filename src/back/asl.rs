@@ -2291,8 +2291,8 @@ impl<'a> Emitter<'a> {
                         items.push((FindingKind::Approximated, format!("retry only on return codes {lo}..{hi}"), "the generated Retry retries any abnormal end; narrow it in the job if it matters".into()));
                     }
                 }
-                if matches!(job.end, EndJudgment::FileExists(_) | EndJudgment::FileModified(_)) {
-                    items.push((FindingKind::NotYetCompiled, "end judgment by file".into(), "judged by return code meanwhile; check the file in the job itself".into()));
+                if matches!(job.end, EndJudgment::FileModified(_)) {
+                    items.push((FindingKind::NotYetCompiled, "end judgment by a file's modification".into(), "judged by return code meanwhile; check the file in the job itself".into()));
                 }
             }
             UnitKind::Net(net) => {
@@ -2594,6 +2594,13 @@ impl<'a> Emitter<'a> {
             && matches!(job.end, EndJudgment::ReturnCode { .. });
         let rc_state = format!("{name}.rc");
         let cause_state = format!("{name}.cause");
+        let file_end = match &job.end {
+            EndJudgment::FileExists(file) => Some(file.clone()),
+            _ => None,
+        };
+        let file_state = format!("{name}.file");
+        // The file the end is judged by, and where a normal end continues.
+        let mut file_check: Option<(String, String)> = None;
 
         for (i, mut state) in rendered.states.into_iter().enumerate() {
             let last = i + 1 == count;
@@ -2665,7 +2672,8 @@ impl<'a> Emitter<'a> {
                     .cutoff
                     .as_ref()
                     .is_some_and(|c| c.on_timeout != EndStatus::Abnormal)
-                    || job.end == EndJudgment::AlwaysNormal;
+                    || job.end == EndJudgment::AlwaysNormal
+                    || file_end.is_some();
                 let continue_to = if !needs_continue {
                     String::new()
                 } else if let Some(je) = self.job_end.clone() {
@@ -2680,8 +2688,13 @@ impl<'a> Emitter<'a> {
                 } else {
                     after.clone()
                 };
+                if let Some(file) = &file_end {
+                    file_check = Some((file.clone(), continue_to.clone()));
+                }
                 let success_next = if rc_check_result {
                     Next::To(rc_state.clone())
+                } else if file_end.is_some() {
+                    Next::To(file_state.clone())
                 } else if job.end == EndJudgment::AlwaysAbnormal {
                     Next::To(fail_target.to_string())
                 } else {
@@ -2707,6 +2720,11 @@ impl<'a> Emitter<'a> {
                     if job.end == EndJudgment::AlwaysNormal {
                         catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": continue_to}));
                     } else {
+                        // Judged by the file, whatever the exit code; a task that could
+                        // not run (or a cutoff) is abnormal as always.
+                        if file_end.is_some() {
+                            catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": file_state.clone()}));
+                        }
                         if rc_check_error {
                             catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": cause_state}));
                         }
@@ -2716,6 +2734,19 @@ impl<'a> Emitter<'a> {
                 }
             }
             scope.insert(&names[i], Tree::Object(state));
+        }
+        if let Some((file, normal)) = file_check {
+            let (bucket, key) = self.object_of(u, &file, "end judgment by file");
+            self.map(u, &file_state);
+            scope.insert(&file_state, tree!({
+                "Type": "Task",
+                "Comment": format!("{}: end judgment, normal if {file} exists", unit.path),
+                "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+                "Parameters": {"Bucket": bucket, "Key": key},
+                "ResultSelector": {"failed": false, "rc": 0},
+                "Next": normal,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}]
+            }));
         }
         let continue_to = if !(rc_check_result || rc_check_error) {
             String::new()
@@ -2834,6 +2865,38 @@ impl<'a> Emitter<'a> {
         self.rc_feeders.contains(&u)
     }
 
+    /// Bucket and key a file test of unit `u` reads (`what` names the test in the
+    /// report), with the read allowed. A path that is not `s3://bucket/key` is looked up
+    /// under its segments in the `LegacyFileBucket` parameter's bucket, and reported.
+    fn object_of(&mut self, u: UnitId, file: &str, what: &str) -> (String, String) {
+        let (bucket, key) = match split_s3(file) {
+            Some(at) => at,
+            None => {
+                let key = legacy_key(file);
+                self.parameters
+                    .entry(LEGACY_FILE_BUCKET.into())
+                    .or_insert_with(|| {
+                        "Bucket holding the files that tests of legacy (non-S3) paths read, each at its path as key".into()
+                    });
+                self.finding(
+                    u,
+                    FindingKind::Approximated,
+                    format!("{what} on the legacy path {file}: tests s3://${{{LEGACY_FILE_BUCKET}}}/{key}"),
+                    "write the file to that bucket and key (an S3 File Gateway share can), or give s3://bucket/key in the source",
+                );
+                (format!("${{{LEGACY_FILE_BUCKET}}}"), key)
+            }
+        };
+        let statement = IamStatement {
+            actions: vec!["s3:GetObject".into()],
+            resources: vec![format!("arn:${{AWS::Partition}}:s3:::{bucket}/{key}")],
+        };
+        if !self.iam.contains(&statement) {
+            self.iam.push(statement);
+        }
+        (bucket, key)
+    }
+
     fn emit_judgment(&mut self, scope: &mut Scope, u: UnitId, cond: &Condition, next: Next) {
         let unit = &self.project.units[u];
         let name = self.names.state(u).to_string();
@@ -2858,34 +2921,13 @@ impl<'a> Emitter<'a> {
         let path = unit.path.clone();
         match cond {
             Condition::FileExists { path: file, exists } => {
-                let (bucket, key) = match split_s3(file) {
-                    Some(at) => at,
-                    None => {
-                        let key = legacy_key(file);
-                        self.parameters
-                            .entry(LEGACY_FILE_BUCKET.into())
-                            .or_insert_with(|| {
-                                "Bucket holding the files that judgments on legacy (non-S3) paths test, each at its path as key".into()
-                            });
-                        self.finding(
-                            u,
-                            FindingKind::Approximated,
-                            format!("file judgment on the legacy path {file}: tests s3://${{{LEGACY_FILE_BUCKET}}}/{key}"),
-                            "write the file to that bucket and key (an S3 File Gateway share can), or give s3://bucket/key in the source",
-                        );
-                        (format!("${{{LEGACY_FILE_BUCKET}}}"), key)
-                    }
-                };
+                let (bucket, key) = self.object_of(u, file, "file judgment");
                 let handler = scope.handler();
                 let (found, missing) = if *exists {
                     (then_entry.clone(), after.clone())
                 } else {
                     (after.clone(), then_entry.clone())
                 };
-                self.iam.push(IamStatement {
-                    actions: vec!["s3:GetObject".into()],
-                    resources: vec![format!("arn:${{AWS::Partition}}:s3:::{bucket}/{key}")],
-                });
                 scope.insert(&name, tree!({
                     "Type": "Task",
                     "Comment": format!("{path}: judgment, does {file} exist?"),
@@ -3302,6 +3344,49 @@ mod tests {
         assert!(found[0]
             .what
             .contains("s3://${LegacyFileBucket}/D/work/done.ok"));
+    }
+
+    #[test]
+    fn end_judgment_by_file_reads_the_object_after_the_job_whatever_its_exit() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: j, type: lambda, params: {function: f}, end: {file_exists: 's3://b/out/done.ok'}}\n      - {name: k, type: noop, after: [j], end: {file_modified: 's3://b/x'}}\n",
+        );
+        let out = &c.outputs[0];
+        let def = out.machines[0].definition();
+        let job = &def["States"]["j"];
+        assert_eq!(job["Next"], "j.file");
+        let catches: Vec<_> = job["Catch"]
+            .as_array()
+            .expect("catches")
+            .iter()
+            .map(|c| {
+                (
+                    c["ErrorEquals"][0].as_str().unwrap_or(""),
+                    c["Next"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            catches,
+            [
+                ("States.TaskFailed", "j.file"),
+                ("States.ALL", "j.end-abnormal")
+            ]
+        );
+        let file = &def["States"]["j.file"];
+        assert_eq!(file["Resource"], "arn:aws:states:::aws-sdk:s3:headObject");
+        assert_eq!(
+            file["Parameters"],
+            serde_json::json!({"Bucket": "b", "Key": "out/done.ok"})
+        );
+        assert_eq!(file["Next"], "j.end-forced");
+        assert_eq!(file["Catch"][0]["Next"], "j.end-abnormal");
+        let kinds: Vec<_> = out
+            .findings
+            .iter()
+            .map(|f| (f.unit.as_str(), f.kind))
+            .collect();
+        assert_eq!(kinds, [("/n/k", FindingKind::NotYetCompiled)]);
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {

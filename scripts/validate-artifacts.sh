@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Validates generated output directories with the pinned offline tools:
 #   asl-validator (npm, package-lock.json)  every statemachines/*.asl.json
+#   scripts/asl_rules.py (ours, stdlib Python)  every *.asl.json, for the rules AWS enforces at
+#     create or run time that asl-validator does not check; its self-test runs first
 #   cfn-lint, checkov (PyPI, requirements-test.txt)  every template.yaml and stacks/*.yaml
 # Usage: scripts/validate-artifacts.sh DIR...   (each DIR is searched recursively)
 # A missing tool or an empty DIR is an error: nothing is ever skipped silently.
@@ -40,8 +42,8 @@ work=$(mktemp -d)
 bg_pids=()
 trap 'kill "${bg_pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# The three validators are independent: cfn-lint and checkov run in the background while
-# asl-validator runs; their reports are printed in order afterwards.
+# The validators are independent: cfn-lint and checkov run in the background while
+# asl-validator and asl_rules.py run; their reports are printed in order afterwards.
 # cfn-lint also validates the ASL embedded in each template (rule E3601).
 "$CFN_LINT" --non-zero-exit-code warning -- "${templates[@]}" >"$work/cfn-lint.out" 2>&1 &
 cfn_pid=$!
@@ -83,35 +85,11 @@ def flatten(v, dynamic=False):
     if isinstance(v, str) and not dynamic:
         return v.replace("\r", " ").replace("\n", " ")
     return v
-# A rule of the States Language that asl-validator 4.0.0 does not check and AWS enforces
-# when a machine is created: `States.ALL` stands alone, in the last retrier or catcher.
-def wildcard_rule(v, where, found):
-    if isinstance(v, dict):
-        for field in ("Retry", "Catch"):
-            entries = v.get(field)
-            if isinstance(entries, list):
-                for n, e in enumerate(entries):
-                    names = e.get("ErrorEquals", []) if isinstance(e, dict) else []
-                    if "States.ALL" in names and (len(names) > 1 or n != len(entries) - 1):
-                        found.append(f"{where}: {field}[{n}] has States.ALL but is not the last entry or not alone")
-        for k, x in v.items():
-            wildcard_rule(x, f"{where}/{k}", found)
-    elif isinstance(v, list):
-        for n, x in enumerate(v):
-            wildcard_rule(x, f"{where}[{n}]", found)
-found = []
 for i, f in enumerate(files):
     text = open(f, encoding="utf-8").read()
     out = flatten(json.loads(re.sub(r"\$\{([A-Za-z0-9_]+)\}", dummy, text)))
-    wildcard_rule(out, f, found)
     json.dump(out, open(f"{work}/{i}.json", "w", encoding="utf-8"), ensure_ascii=False)
-open(f"{work}/rules.out", "w", encoding="utf-8").write("".join(x + "\n" for x in found))
 EOF
-if [[ -s $work/rules.out ]]; then
-    echo "States Language rules asl-validator does not check:"
-    cat "$work/rules.out"
-    failed=1
-fi
 # One validator run for all files; only when it fails, one run per file names the culprits.
 args=()
 for i in "${!asl_files[@]}"; do args+=(--json-path "$work/$i.json"); done
@@ -123,6 +101,18 @@ if ! "$ASL_VALIDATOR" --silent "${args[@]}" >/dev/null 2>&1; then
         fi
     done
     ((failed == 1)) || { echo "asl-validator failed on the batch but on no single file"; failed=1; }
+fi
+
+# The rules asl-validator does not check (States.ALL alone and last, field ranges, intrinsic
+# functions, integration parameters, DynamoDB expressions, ...): scripts/asl_rules.py reads the
+# definitions as generated (their ${Name} substitutions and manifest.json tie machines
+# together). Its self-test first shows that it still reports every violation in
+# scripts/asl_rules/bad.asl.json. SUSPECT and INFO findings are counted, never failed.
+if ! "$PY" scripts/asl_rules.py --self-test; then
+    failed=1
+fi
+if ! "$PY" scripts/asl_rules.py "$@"; then
+    failed=1
 fi
 
 echo "cfn-lint: ${#templates[@]} template(s)"

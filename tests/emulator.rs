@@ -789,6 +789,25 @@ scenario!(file_end, |env| {
         .result()
 });
 
+scenario!(file_wait, |env| {
+    let r = run(env, "t_file_wait", "file-wait-1", input(json!({}))).await?;
+    Check::new(&r, "t_file_wait")
+        .status("FAILED")
+        .ran(&["a", "c"])
+        .never(&["b"])
+        .result()
+});
+
+scenario!(file_judgment, |env| {
+    let r = run(env, "t_file_judge", "file-judge-1", input(json!({}))).await?;
+    Check::new(&r, "t_file_judge")
+        .status("SUCCEEDED")
+        .ran(&["load", "tail"])
+        .never(&["repair"])
+        .before(&[("load", "tail")])
+        .result()
+});
+
 scenario!(nsp_nested, |env| {
     let r = run(env, "t_nsp_nested", "nsp-nested-1", input(json!({}))).await?;
     Check::new(&r, "t_nsp_nested")
@@ -859,6 +878,8 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("always_abnormal", always_abnormal),
     ("nsp_nested", nsp_nested),
     ("file_end", file_end),
+    ("file_wait", file_wait),
+    ("file_judgment", file_judgment),
 ];
 
 fn scenario_inputs() -> Vec<(String, String)> {
@@ -878,7 +899,7 @@ fn scenario_inputs() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The objects the file judgments of tests/scenarios/file_end.yaml test (moto takes
+/// The objects the file judgments and waits of tests/scenarios/files.yaml look for (moto takes
 /// unsigned path-style S3 requests).
 fn put_scenario_files(moto: &Moto) {
     let port = moto

@@ -308,6 +308,50 @@ fn recovery_units() {
 }
 
 #[test]
+fn file_monitoring_jobs_become_file_waits() {
+    let (p, d) = lower(
+        "unit=g,,,;{ty=g;
+           unit=n,,,;{ty=n;
+             unit=s3,,,;{ty=flwj;flwf=\"s3://in/ready.ok\";flwi=30;flco=y;etm=10;ets=nr;}
+             unit=dos,,,;{ty=flwj;flwf=\"C:\\in\\end.file\";}
+             unit=del,,,;{ty=flwj;flwf=\"s3://in/x\";flwc=d;}
+             unit=a,,,;{ty=j;te=\"a\";}
+             ar=(f=s3,t=a);ar=(f=dos,t=a);}}",
+    );
+    assert!(
+        d.items.iter().all(|x| x.severity != Severity::Error),
+        "{:?}",
+        d.items
+    );
+    let s3 = unit(&p, "/g/n/s3");
+    let file_wait = |path: &str| match &unit(&p, path).kind {
+        UnitKind::FileWait(w) => w.clone(),
+        other => panic!("{path}: {other:?}"),
+    };
+    assert_eq!(
+        file_wait("/g/n/s3"),
+        FileWait {
+            path: "s3://in/ready.ok".into(),
+            interval_seconds: 30
+        }
+    );
+    let c = s3.cutoff.as_ref().expect("etm= is the wait's cutoff");
+    assert_eq!((c.minutes, c.on_timeout), (10, EndStatus::Normal));
+    assert_eq!(
+        file_wait("/g/n/dos"),
+        FileWait {
+            path: r"C:\in\end.file".into(),
+            interval_seconds: FileWait::DEFAULT_INTERVAL
+        }
+    );
+    assert!(unit(&p, "/g/n/dos").cutoff.is_none());
+    assert!(
+        matches!(&unit(&p, "/g/n/del").kind, UnitKind::Unsupported { type_name, .. } if type_name == "flwj"),
+        "only creation is compiled"
+    );
+}
+
+#[test]
 fn waits_connectors_and_cross_jobnet_waits() {
     let p = lower_ok(
         "unit=g,,,;{ty=g;
@@ -548,6 +592,7 @@ fn structure(p: &Project, root: UnitId) -> Vec<String> {
             UnitKind::Net(_) => "net".into(),
             UnitKind::Judgment(j) => format!("judge {:?}", j.condition),
             UnitKind::Wait(w) => format!("wait {w:?}"),
+            UnitKind::FileWait(w) => format!("file wait {w:?}"),
             UnitKind::WaitFor(w) => format!("waitfor {}", w.target),
         };
         out.push(format!(
@@ -636,8 +681,9 @@ fn imported_specs_load_back_with_the_same_structure() {
              unit=r,,,;{ty=rj;te=\"fix\";}
              unit=t,,,;{ty=tmwj;tmitv=5;}
              unit=m,,,;{ty=mlsj;}
+             unit=f,,,;{ty=flwj;flwf=\"s3://b/f.ok\";flwi=15;etm=3;}
              unit=sub,,,;{ty=n;unit=x,,,;{ty=j;te=\"x\";ha=y;}}
-             ar=(f=a,t=j);ar=(f=j,t=d,con);ar=(f=j,t=o);ar=(f=t,t=o);ar=(f=a,t=r);ar=(f=o,t=sub);ar=(f=m,t=sub);}}",
+             ar=(f=a,t=j);ar=(f=j,t=d,con);ar=(f=j,t=o);ar=(f=t,t=o);ar=(f=a,t=r);ar=(f=o,t=sub);ar=(f=m,t=sub);ar=(f=f,t=sub);}}",
     );
     round_trip(&p);
 }

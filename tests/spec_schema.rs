@@ -160,6 +160,8 @@ fn valid_snippets_pass_both() {
         net("      - {name: a, type: noop}\n      - {name: j, after: a, judge: {return_code_range: {low: -5, high: 5}}, then: b}\n      - {name: b, type: noop}\n"),
         net("      - {name: j, judge: {variable: {name: X, op: \">=\", value: 3}}}\n"),
         net("      - {name: w, wait_for: {jobnet: /other/unit}, cutoff: {minutes: 5, status: warning}}\n"),
+        net("      - {name: f, wait: {file: \"s3://b/in/k.ok\", interval_seconds: 30}, cutoff: {minutes: 5, status: normal}}\n"),
+        net("      - {name: f, wait: {file: 'D:\\in\\k.ok'}}\n"),
         rule("{weekdays: [mon, mon], at: \"00:00\", on_closed_day: next, max_shift_days: 31}"),
         rule("{nth_weekday: {weekday: sun, n: 5}, at: [\"01:00\", \"25:00\"], reckon: {open_days: 2}}"),
         rule("{days_before_month_end: 30, at: \"09:00\", repeat_minutes: 1440, valid_from: 2028-02-29}"),
@@ -222,6 +224,9 @@ fn invalid_snippets_are_rejected_by_both() {
         ("E0116", "version: 1\njobnets:\n  - {name: r, after: [x], units: []}\n".into()),
         ("E0116", net("      - {name: a, type: noop, start_delay: {after_own_start: 5}}\n")),
         ("E0116", rule("{days: daily, at: \"01:00\", max_shift_days: 3}")),
+        ("E0116", net("      - {name: w, wait: {minutes: 1, interval_seconds: 5}}\n")),
+        ("E0112", net("      - {name: w, wait: {file: x, interval_seconds: 0}}\n")),
+        ("E0115", net("      - {name: w, wait: {file: x, minutes: 1}}\n")),
         ("E0112", net("      - {name: a, type: noop, join: xor}\n")),
         ("E0112", net("      - {name: a, type: noop, retry: {attempts: 0}}\n")),
         ("E0112", net("      - {name: a, type: noop, cutoff: {minutes: 0}}\n")),
@@ -292,6 +297,10 @@ fn checks_beyond_the_schema_are_the_parsers() {
         (
             "E0112",
             net("      - {name: j, judge: {return_code_range: {low: 5, high: 1}}}\n"),
+        ),
+        (
+            "E0116",
+            net("      - {name: w, wait: {minutes: 1}, cutoff: {minutes: 5}}\n"),
         ),
         (
             "E0112",
@@ -400,7 +409,7 @@ fn schema_and_parser_know_the_same_keys_everywhere() {
         ),
         (
             "/$defs/wait",
-            net(&format!("      - {{name: w, wait: {{minutes: 1, {z}}}}}\n")),
+            net(&format!("      - {{name: w, wait: {{file: x, {z}}}}}\n")),
         ),
         (
             "/$defs/waitFor",

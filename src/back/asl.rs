@@ -2242,6 +2242,64 @@ impl<'a> Emitter<'a> {
                 );
                 scope.insert(&name, s);
             }
+            UnitKind::FileWait(w) => {
+                let (bucket, key) = self.object_of(u, &w.path, "file wait");
+                // The wait is the task's retrier: one state, and four history events per
+                // look, so the looks are bounded (by the cutoff, else a day) and spread out
+                // so that they stay a small part of an execution's history.
+                let window = match &unit.cutoff {
+                    Some(c) => u64::from(c.minutes) * self.opts.seconds_per_minute,
+                    None => {
+                        self.finding(
+                            u,
+                            FindingKind::Approximated,
+                            "a file wait without a cutoff gives up after 24 hours (abnormal end)",
+                            "give the wait a cutoff if it must wait longer, or less",
+                        );
+                        86_400
+                    }
+                };
+                let mut interval = u64::from(w.interval_seconds).max(1);
+                let mut looks = window.div_ceil(interval).max(1);
+                if looks > MAX_FILE_LOOKS {
+                    interval = window.div_ceil(MAX_FILE_LOOKS);
+                    looks = window.div_ceil(interval);
+                    self.finding(
+                        u,
+                        FindingKind::Approximated,
+                        format!("the file is looked for every {interval} s instead of every {} s", w.interval_seconds),
+                        format!("at most {MAX_FILE_LOOKS} looks keep the wait within the execution history limit; shorten the cutoff to look more often"),
+                    );
+                }
+                let gave_up = match unit.cutoff.as_ref().map(|c| c.on_timeout) {
+                    Some(EndStatus::Normal | EndStatus::Warning) => scope.target(&next),
+                    _ => fail_target.clone(),
+                };
+                self.map(u, &name);
+                let mut s = with_next(
+                    tree!({
+                        "Type": "Task",
+                        "Comment": format!("{}: wait until {} exists (a look every {interval} s, at most {looks})", unit.path, w.path),
+                        "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+                        "Parameters": {"Bucket": bucket, "Key": key},
+                        "ResultSelector": {"failed": false, "rc": 0},
+                        "Retry": [{
+                            "ErrorEquals": ["S3.NoSuchKeyException", "S3.S3Exception"],
+                            "IntervalSeconds": interval,
+                            "MaxAttempts": looks - 1,
+                            "BackoffRate": 1.0
+                        }],
+                    }),
+                    &next,
+                );
+                let mut catches = Vec::new();
+                if gave_up != fail_target {
+                    catches.push(tree!({"ErrorEquals": ["S3.NoSuchKeyException", "S3.S3Exception"], "ResultPath": "$.error", "Next": gave_up}));
+                }
+                catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
+                s["Catch"] = Tree::Array(catches);
+                scope.insert(&name, s);
+            }
             UnitKind::Wait(TimeWait::Until(_))
             | UnitKind::WaitFor(_)
             | UnitKind::Unsupported { .. } => {
@@ -3042,6 +3100,10 @@ fn split_s3(path: &str) -> Option<(String, String)> {
     (!bucket.is_empty() && !key.is_empty()).then(|| (bucket.to_string(), key.to_string()))
 }
 
+/// Most looks a file wait makes: a day at JP1's default interval of a minute. Each look is
+/// four history events, so one wait takes at most a quarter of an execution's 25,000.
+const MAX_FILE_LOOKS: u64 = 1_440;
+
 /// The template parameter naming the bucket that stands in for legacy file systems.
 const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
 
@@ -3387,6 +3449,49 @@ mod tests {
             .map(|f| (f.unit.as_str(), f.kind))
             .collect();
         assert_eq!(kinds, [("/n/k", FindingKind::NotYetCompiled)]);
+    }
+
+    #[test]
+    fn file_waits_are_a_retried_look_bounded_by_the_cutoff_or_a_day() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: w, wait: {file: 's3://b/in.ok', interval_seconds: 30}, cutoff: {minutes: 10, status: normal}}\n      - {name: d, wait: {file: 's3://b/day.ok', interval_seconds: 10}}\n      - {name: a, type: noop, after: [w, d]}\n",
+        );
+        let out = &c.outputs[0];
+        let def = out.machines[0].definition();
+        let mut waits = BTreeMap::new();
+        fn collect(states: &serde_json::Value, into: &mut BTreeMap<String, serde_json::Value>) {
+            for (k, v) in states.as_object().expect("states") {
+                into.insert(k.clone(), v.clone());
+                for b in v["Branches"].as_array().into_iter().flatten() {
+                    collect(&b["States"], into);
+                }
+            }
+        }
+        collect(&def["States"], &mut waits);
+        let w = &waits["w"];
+        assert_eq!(w["Resource"], "arn:aws:states:::aws-sdk:s3:headObject");
+        assert_eq!(w["Retry"][0]["IntervalSeconds"], 30);
+        // Ten minutes of looks every 30 s: the first look and 19 more.
+        assert_eq!(w["Retry"][0]["MaxAttempts"], 19);
+        let catches = w["Catch"].as_array().expect("catches");
+        assert_eq!(catches.len(), 2, "a normal end after the cutoff continues");
+        assert_eq!(catches[1]["ErrorEquals"][0], "States.ALL");
+        // No cutoff: a day, and 8,640 looks at 10 s are spread to the most allowed.
+        let d = &waits["d"];
+        assert_eq!(d["Retry"][0]["IntervalSeconds"], 60);
+        assert_eq!(d["Retry"][0]["MaxAttempts"], MAX_FILE_LOOKS - 1);
+        assert_eq!(d["Catch"].as_array().map(Vec::len), Some(1));
+        let about_d: Vec<_> = out
+            .findings
+            .iter()
+            .filter(|f| f.unit == "/n/d")
+            .map(|f| f.kind)
+            .collect();
+        assert_eq!(
+            about_d,
+            [FindingKind::Approximated, FindingKind::Approximated]
+        );
+        assert!(out.findings.iter().all(|f| f.unit != "/n/w"));
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {

@@ -139,6 +139,8 @@ pub enum UnitKind {
     /// Does nothing; used for OR jobs, placeholders and join points.
     NoOp,
     Wait(TimeWait),
+    /// Wait until a file (an S3 object) exists.
+    FileWait(FileWait),
     /// Wait for another jobnet's run of the same business date (connector, `eun`).
     WaitFor(WaitFor),
     /// A unit type the back-ends cannot express; compiled as a no-op only with
@@ -157,6 +159,7 @@ impl UnitKind {
             UnitKind::Judgment(_) => "judgment",
             UnitKind::NoOp => "no-op",
             UnitKind::Wait(_) => "time wait",
+            UnitKind::FileWait(_) => "file wait",
             UnitKind::WaitFor(_) => "cross-jobnet wait",
             UnitKind::Unsupported { .. } => "unsupported",
         }
@@ -323,6 +326,20 @@ impl CmpOp {
 pub enum TimeWait {
     Until(ClockTime),
     Minutes(u32),
+}
+
+/// Waits until a file exists, looking again every `interval_seconds` (JP1's file
+/// monitoring job watching for a creation). A cutoff bounds the wait.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileWait {
+    /// `s3://bucket/key`, or a legacy path (looked up in the legacy files bucket).
+    pub path: String,
+    pub interval_seconds: u32,
+}
+
+impl FileWait {
+    /// Seconds between looks when the source does not say (JP1's default too).
+    pub const DEFAULT_INTERVAL: u32 = 60;
 }
 
 /// Waits for a unit of another jobnet (same business date) to end normally.

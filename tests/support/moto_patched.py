@@ -1,4 +1,4 @@
-"""Runs moto's server (moto 5.2.5) with three fixes that the emulator tests need.
+"""Runs moto's server (moto 5.2.5) with the fixes that the emulator tests need.
 
 Usage: python moto_patched.py -H 127.0.0.1 -p PORT  (same arguments as moto_server)
 
@@ -47,6 +47,12 @@ of AWS that the generated state machines rely on):
    `until_timestamp` in src/back/asl.rs; LocalStack issue 10523 reports AWS accepting
    `+00:00`). moto 5.2.5 accepts only a trailing `Z` and compares against local wall-clock
    time. The fix parses offsets and compares in UTC.
+
+8. AWS names an AWS SDK integration's errors `ServiceName.ErrorName`, in PascalCase
+   (`S3.NoSuchKeyException`, `S3.S3Exception`; "Learning to use AWS service SDK integrations"
+   in the Step Functions guide). moto 5.2.5 knows the PascalCase name of DynamoDB and Step
+   Functions only and writes S3's as `s3.s3Exception`, which no catcher of a file judgment,
+   end judgment or file wait matches. The fix adds S3's.
 """
 
 import datetime
@@ -137,6 +143,7 @@ def _sdk_normalise_response(self, response, boto_service_name=None, service_acti
 
 sdk_service.StateTaskServiceAwsSdk._normalise_parameters = _sdk_normalise_parameters
 sdk_service.StateTaskServiceAwsSdk._normalise_response = _sdk_normalise_response
+sdk_service._SERVICE_ERROR_NAMES["s3"] = "S3"
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 

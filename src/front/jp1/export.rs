@@ -355,6 +355,16 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
             };
             m.insert("wait".into(), v);
         }
+        UnitKind::FileWait(w) => {
+            let mut v = json!({"file": w.path});
+            if w.interval_seconds != crate::ir::FileWait::DEFAULT_INTERVAL {
+                v["interval_seconds"] = json!(w.interval_seconds);
+            }
+            m.insert("wait".into(), v);
+            if let Some(c) = cutoff {
+                m.insert("cutoff".into(), c);
+            }
+        }
         UnitKind::WaitFor(w) => {
             m.insert("wait_for".into(), json!({"jobnet": w.target}));
             if let Some(c) = cutoff {

@@ -30,9 +30,9 @@ const KNOWN_KEYS: &[&str] = &[
     "top1", "top2", "top3", "top4", "ts1", "ts2", "ts3", "ts4", "tu", "ej", "ejc", "ejl", "ejh",
     "ejf", "ejv", "ejt", "eji", "ejs", "ejg", "ejm", "eju", "tmitv", "cond", "wc", "wt", "eun",
     "mm", "ega", "uem", "ncn", "ncl", "ncs", "nchn", "ncsv", "qu", "qm", "req", "flwf", "flwc",
-    "flwi", "evwid", "evwms", "evsid", "evsms", "evssv", "ntlgt", "ntevt", "ntsrc", "ntcls",
-    "nteid", "ntdis", "mladr", "mlsbj", "mltxt", "pfm", "pwrh", "pwrf", "pwrn", "cty", "sha",
-    "prm1",
+    "flwi", "flco", "jpoif", "evwid", "evwms", "evsid", "evsms", "evssv", "ntlgt", "ntevt",
+    "ntsrc", "ntcls", "nteid", "ntdis", "mladr", "mlsbj", "mltxt", "pfm", "pwrh", "pwrf", "pwrn",
+    "cty", "sha", "prm1",
 ];
 
 const GROUP_TYPES: &[&str] = &["g", "mg"];
@@ -783,6 +783,11 @@ impl Lower<'_> {
                     ),
                 },
                 "nc" => self.connector(c, &mut marks),
+                "flwj" => {
+                    let (etm, ets) = (super::units::idx(c, "etm"), super::units::idx(c, "ets"));
+                    cutoff = self.cutoff(c, &mut marks, etm, ets);
+                    self.file_wait(c, &mut marks)
+                }
                 _ => {
                     let (reason, todo) = unsupported_reason(base);
                     if !known_type(base) {
@@ -907,6 +912,52 @@ impl Lower<'_> {
     // ----- jobs ------------------------------------------------------------------------
 
     /// A job and its cutoff (which lives on the unit, not the job).
+    /// `etm=` minutes and `ets=` status after them (at indices `etm`, `ets` of `u`).
+    fn cutoff(
+        &mut self,
+        u: &UnitDef,
+        marks: &mut Marks,
+        etm: Option<usize>,
+        ets: Option<usize>,
+    ) -> Option<Cutoff> {
+        let mut cutoff = None;
+        if let Some(i) = etm {
+            let p = &u.params[i];
+            let on_timeout = match ets.map(|j| u.params[j].value.first_text()) {
+                None | Some("kl") | Some("an") => Some(EndStatus::Abnormal),
+                Some("nr") => Some(EndStatus::Normal),
+                Some("wr") => Some(EndStatus::Warning),
+                Some(_) => None,
+            };
+            if let Some(j) = ets {
+                let s = if on_timeout.is_some() {
+                    Status::Mapped
+                } else {
+                    self.bad_value(&u.params[j], "`kl`, `nr`, `wr` or `an`")
+                };
+                marks.set(j, s);
+            }
+            let s = match self.number::<u32>(p, "minutes") {
+                Ok(minutes) => {
+                    cutoff = Some(Cutoff {
+                        minutes,
+                        on_timeout: on_timeout.unwrap_or(EndStatus::Abnormal),
+                        span: p.key_span,
+                    });
+                    Status::Mapped
+                }
+                Err(s) => s,
+            };
+            marks.set(i, s);
+        } else if let Some(j) = ets {
+            marks.set(
+                j,
+                ignored("no `etm=`: the end state after a timeout never applies"),
+            );
+        }
+        cutoff
+    }
+
     fn job(&mut self, u: &UnitDef, base: &str, marks: &mut Marks) -> (Job, Option<Cutoff>) {
         let windows = matches!(base, "pj" | "cpj");
         let job_type = if windows {
@@ -944,7 +995,6 @@ impl Lower<'_> {
         let (mut jd, mut wth, mut tho, mut jdf) = (None, None, None, None);
         let (mut abr, mut rjs, mut rje, mut rec, mut rei) = (None, None, None, None, None);
         let (mut etm, mut ets) = (None, None);
-        let mut cutoff = None;
         for (i, p) in u.params.iter().enumerate() {
             let v = p.value.first_text();
             let s = match p.key.as_str() {
@@ -1041,40 +1091,7 @@ impl Lower<'_> {
         }
         let end = self.end_judgment(u, marks, jd, wth, tho, jdf);
         let retry = self.retry(u, marks, [abr, rjs, rje, rec, rei]);
-        if let Some(i) = etm {
-            let p = &u.params[i];
-            let on_timeout = match ets.map(|j| u.params[j].value.first_text()) {
-                None | Some("kl") | Some("an") => Some(EndStatus::Abnormal),
-                Some("nr") => Some(EndStatus::Normal),
-                Some("wr") => Some(EndStatus::Warning),
-                Some(_) => None,
-            };
-            if let Some(j) = ets {
-                let s = if on_timeout.is_some() {
-                    Status::Mapped
-                } else {
-                    self.bad_value(&u.params[j], "`kl`, `nr`, `wr` or `an`")
-                };
-                marks.set(j, s);
-            }
-            let s = match self.number::<u32>(p, "minutes") {
-                Ok(minutes) => {
-                    cutoff = Some(Cutoff {
-                        minutes,
-                        on_timeout: on_timeout.unwrap_or(EndStatus::Abnormal),
-                        span: p.key_span,
-                    });
-                    Status::Mapped
-                }
-                Err(s) => s,
-            };
-            marks.set(i, s);
-        } else if let Some(j) = ets {
-            marks.set(
-                j,
-                ignored("no `etm=`: the end state after a timeout never applies"),
-            );
-        }
+        let cutoff = self.cutoff(u, marks, etm, ets);
         let type_span = u.get("ty").map(|p| p.key_span).unwrap_or(u.name_span);
         let job = Job {
             job_type,
@@ -1126,10 +1143,6 @@ fn reaches(edges: &[Edge], from: UnitId, to: UnitId) -> bool {
 /// Why a unit type has no AWS meaning here, and what the user can do instead.
 fn unsupported_reason(base: &str) -> (String, String) {
     let (r, t) = match base {
-        "flwj" => (
-            "file monitoring inside a jobnet",
-            "use an S3 event start condition or a polling job",
-        ),
         "evwj" => (
             "JP1 event reception monitoring",
             "replace with an EventBridge rule or a polling job",

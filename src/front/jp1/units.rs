@@ -1,4 +1,4 @@
-//! Lowering of unit-level features: end judgment, retry, judgment jobs, timed waits,
+//! Lowering of unit-level features: end judgment, retry, judgment jobs, timed and file waits,
 //! connectors, cross-jobnet waits (`eun=`) and `.CONDITION` start conditions.
 //!
 //! JP1 defaults applied here (from the Command Reference): `jd=cod`; `ej=gt` with
@@ -10,7 +10,8 @@ use super::parser::{Param, UnitDef};
 use super::report::Status;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    CmpOp, Condition, EndJudgment, Judgment, StartConditions, StartEvent, UnitId, UnitKind, WaitFor,
+    CmpOp, Condition, EndJudgment, FileWait, Judgment, StartConditions, StartEvent, UnitId,
+    UnitKind, WaitFor,
 };
 
 const RETRY_MAX_CODE: i64 = 4_294_967_295;
@@ -23,7 +24,7 @@ pub fn is_s3_path(p: &str) -> bool {
         .is_some_and(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
 }
 
-fn idx(u: &UnitDef, key: &str) -> Option<usize> {
+pub(super) fn idx(u: &UnitDef, key: &str) -> Option<usize> {
     u.params.iter().rposition(|p| p.key == key)
 }
 
@@ -310,6 +311,78 @@ impl Lower<'_> {
                 None
             }
         }
+    }
+
+    /// flwj: waits until `flwf=` exists, looking every `flwi=` seconds. Only creation
+    /// (`flwc=c`, the default) is compiled; a file already there when the wait starts ends
+    /// it, which JP1 does only with `flco=y`.
+    pub(super) fn file_wait(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
+        let mut interval = FileWait::DEFAULT_INTERVAL;
+        let mut status = approx("a file already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)");
+        let mut creation = true;
+        for (i, p) in u.params.iter().enumerate() {
+            let s = match p.key.as_str() {
+                "flwf" => Status::Mapped,
+                "flwc" if p.value.first_text() == "c" => Status::Mapped,
+                "flwc" => {
+                    creation = false;
+                    unsup("only file creation (`flwc=c`) is compiled: deletion, size and write-time changes are not")
+                }
+                "flwi" => match self.number::<u32>(p, "seconds") {
+                    Ok(n) if (1..=600).contains(&n) => {
+                        interval = n;
+                        Status::Mapped
+                    }
+                    Ok(_) => self.bad_value(p, "1 to 600 seconds"),
+                    Err(s) => s,
+                },
+                "flco" => match p.value.first_text() {
+                    "y" => {
+                        status = Status::Mapped;
+                        Status::Mapped
+                    }
+                    "n" => approx("a file already there when the wait starts ends it"),
+                    _ => self.bad_value(p, "`y` or `n`"),
+                },
+                "jpoif" => unsup(
+                    "passing information from the monitored file: read the file in the next job",
+                ),
+                _ => continue,
+            };
+            marks.set(i, s);
+        }
+        let Some(i) = idx(u, "flwf") else {
+            return (
+                UnitKind::Unsupported {
+                    type_name: "flwj".into(),
+                    reason: "file monitoring without `flwf=`".into(),
+                },
+                unsup("name the monitored file with `flwf=`"),
+            );
+        };
+        if !creation {
+            return (
+                UnitKind::Unsupported {
+                    type_name: "flwj".into(),
+                    reason: "file monitoring for deletion or changes".into(),
+                },
+                unsup("wait for a deletion or change in a polling job"),
+            );
+        }
+        let path = u.params[i].value.first_text().to_string();
+        if !is_s3_path(&path) {
+            marks.set(
+                i,
+                approx("legacy file path: tested as the object at that path (as key) in the bucket of the LegacyFileBucket template parameter"),
+            );
+        }
+        (
+            UnitKind::FileWait(FileWait {
+                path,
+                interval_seconds: interval,
+            }),
+            status,
+        )
     }
 
     /// nc: a jobnet connector waits for the connected root jobnet (`ncn=`).

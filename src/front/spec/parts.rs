@@ -356,17 +356,38 @@ impl Reader<'_> {
     }
 
     /// `wait: {until: "26:30"}` or `wait: {minutes: 10}`.
-    pub fn time_wait(&mut self, node: &Node) -> Option<TimeWait> {
+    /// `wait: {until: "26:30"}`, `{minutes: 10}` or `{file: PATH, interval_seconds: 60}`.
+    pub fn wait(&mut self, node: &Node) -> Option<UnitKind> {
         let f = self.fields(
             node,
-            "a map such as `{until: \"26:30\"}` or `{minutes: 10}`",
+            "a map such as `{until: \"26:30\"}`, `{minutes: 10}` or `{file: \"s3://bucket/key\"}`",
         )?;
-        self.check_keys(&f, &["until", "minutes"], "`wait`", &|_| None);
-        match self.one_of(&f, &["until", "minutes"], "`wait`")? {
-            "until" => self.time(f.get("until")?, "`until`").map(TimeWait::Until),
-            _ => self
+        let allowed: &[&str] = if f.get("file").is_some() {
+            &["until", "minutes", "file", "interval_seconds"]
+        } else {
+            &["until", "minutes", "file"]
+        };
+        self.check_keys(&f, allowed, "`wait`", &|k| {
+            (k == "interval_seconds").then(|| "`interval_seconds` is for `file` waits".to_string())
+        });
+        match self.one_of(&f, &["until", "minutes", "file"], "`wait`")? {
+            "until" => self
+                .time(f.get("until")?, "`until`")
+                .map(|t| UnitKind::Wait(TimeWait::Until(t))),
+            "minutes" => self
                 .count(f.get("minutes")?, "`minutes`", 1)
-                .map(TimeWait::Minutes),
+                .map(|m| UnitKind::Wait(TimeWait::Minutes(m))),
+            _ => {
+                let path = self.text(f.get("file")?, "a file path such as `s3://bucket/key`")?;
+                let interval_seconds = match f.get("interval_seconds") {
+                    Some(n) => self.bounded(n, "`interval_seconds`", 1, 86_400)?,
+                    None => FileWait::DEFAULT_INTERVAL,
+                };
+                Some(UnitKind::FileWait(FileWait {
+                    path,
+                    interval_seconds,
+                }))
+            }
         }
     }
 

@@ -69,7 +69,7 @@ impl Kind {
             Kind::Job => &["type", "params", "end", "retry", "cutoff"],
             Kind::Net => &["units", "job_defaults"],
             Kind::Judge => &["judge", "then"],
-            Kind::Wait => &["wait"],
+            Kind::Wait => &["wait", "cutoff"],
             Kind::WaitFor => &["wait_for", "cutoff"],
         };
         COMMON_KEYS.iter().chain(own).copied().collect()
@@ -94,7 +94,7 @@ fn misplaced(key: &str) -> Option<String> {
                 "a root jobnet is always a jobnet; put jobs, judgments and waits in its `units`"
             }
             "params" | "end" | "retry" => "only jobs (units with `type`) take it",
-            "cutoff" => "only jobs and `wait_for` units take it",
+            "cutoff" => "only jobs, file waits and `wait_for` units take it",
             "then" => "only judgments (units with `judge`) take it",
             "job_defaults" | "units" => "only jobnets take it",
             "calendar" | "schedule" | "concurrency" | "start_conditions" => {
@@ -669,10 +669,21 @@ impl Reader<'_> {
                 .get("judge")
                 .and_then(|n| self.judge(n))
                 .map(|condition| UnitKind::Judgment(Judgment { condition })),
-            Some(Kind::Wait) => f
-                .get("wait")
-                .and_then(|n| self.time_wait(n))
-                .map(UnitKind::Wait),
+            Some(Kind::Wait) => {
+                let wait = f.get("wait").and_then(|n| self.wait(n));
+                if let (Some(UnitKind::Wait(_)), Some(at)) = (&wait, f.key_span("cutoff")) {
+                    self.error_hint(
+                        E_NOT_ALLOWED,
+                        at,
+                        "`cutoff` is not allowed on a time wait".to_string(),
+                        Some(
+                            "a time wait ends when its time comes; only `file` waits take a cutoff"
+                                .into(),
+                        ),
+                    );
+                }
+                wait
+            }
             Some(Kind::WaitFor) => f
                 .get("wait_for")
                 .and_then(|n| self.wait_for(n))

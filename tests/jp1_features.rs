@@ -352,6 +352,34 @@ fn file_monitoring_jobs_become_file_waits() {
 }
 
 #[test]
+fn event_and_mail_sending_become_eventbridge_and_sns_jobs() {
+    let p = lower_ok(
+        "unit=g,,,;{ty=g;
+           unit=n,,,;{ty=n;
+             unit=ev,,,;{ty=evsj;evsid=00000100;evsms=\"done\";evssv=wr;evsfr=SYSTEM:\"billing\";etm=5;}
+             unit=ml,,,;{ty=mlsj;mladr=\"to:ops@example.com\";mlsbj=\"夜間バッチ\";mltxt=\"完了\";}
+             ar=(f=ev,t=ml);}}",
+    );
+    let ev = job(&p, "/g/n/ev");
+    assert_eq!(ev.job_type, "eventbridge");
+    assert_eq!(ev.end, EndJudgment::default(), "a failed send is abnormal");
+    assert_eq!(
+        ev.params["detail"],
+        serde_json::json!({"eventId": "00000100", "message": "done", "severity": "Warning",
+                           "attributes": {"SYSTEM": "billing"}})
+    );
+    assert_eq!(
+        unit(&p, "/g/n/ev").cutoff.as_ref().map(|c| c.minutes),
+        Some(5)
+    );
+    let ml = job(&p, "/g/n/ml");
+    assert_eq!(ml.job_type, "sns");
+    // SNS subjects are ASCII: a Japanese one opens the message instead.
+    assert!(ml.params.get("subject").is_none());
+    assert_eq!(ml.params["message"], "夜間バッチ\n\n完了");
+}
+
+#[test]
 fn waits_connectors_and_cross_jobnet_waits() {
     let p = lower_ok(
         "unit=g,,,;{ty=g;
@@ -503,24 +531,24 @@ fn start_conditions() {
 #[test]
 fn unsupported_units_and_unknown_keys_are_kept() {
     let (p, d) = lower(&net(
-        "unit=m,,,;{ty=mlsj;mladr=to:\"a@b\";}unit=a,,,;{ty=j;te=\"a\";zz=1;ev=\"e.env\";pr=3;}ar=(f=m,t=a);",
+        "unit=m,,,;{ty=ntwj;ntlgt=sys;}unit=a,,,;{ty=j;te=\"a\";zz=1;ev=\"e.env\";pr=3;}ar=(f=m,t=a);",
     ));
     assert!(!d.has_errors(), "{:?}", d.items);
     assert!(d.items.iter().any(|x| x.code == "E0312"));
     let UnitKind::Unsupported { type_name, .. } = &unit(&p, "/g/n/m").kind else {
         panic!()
     };
-    assert_eq!(type_name, "mlsj");
+    assert_eq!(type_name, "ntwj");
     let a = unit(&p, "/g/n/a");
     let keys: Vec<_> = a.unmapped.iter().map(|u| u.key.as_str()).collect();
     assert!(keys.contains(&"zz") && keys.contains(&"ev"), "{keys:?}");
     assert!(!keys.contains(&"pr"), "priority is ignored, not unmapped");
     let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
-    assert!(cov.unit_types["mlsj"].unsupported.values().sum::<u32>() == 1);
+    assert!(cov.unit_types["ntwj"].unsupported.values().sum::<u32>() == 1);
     assert!(cov.params["zz"].total == 1);
     assert!(cov.coverage_percent < 100.0);
     let md = jp1::render_markdown(&cov);
-    assert!(md.contains("mlsj") && md.contains("zz"), "{md}");
+    assert!(md.contains("ntwj") && md.contains("zz"), "{md}");
 }
 
 #[test]

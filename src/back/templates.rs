@@ -26,6 +26,10 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../templates/jobtypes/ecs-windows.json.tera"),
     ),
     (
+        "eventbridge",
+        include_str!("../../templates/jobtypes/eventbridge.json.tera"),
+    ),
+    (
         "glue",
         include_str!("../../templates/jobtypes/glue.json.tera"),
     ),
@@ -36,6 +40,10 @@ const BUILTIN: &[(&str, &str)] = &[
     (
         "noop",
         include_str!("../../templates/jobtypes/noop.json.tera"),
+    ),
+    (
+        "sns",
+        include_str!("../../templates/jobtypes/sns.json.tera"),
     ),
     (
         "statemachine",

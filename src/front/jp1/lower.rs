@@ -30,9 +30,10 @@ const KNOWN_KEYS: &[&str] = &[
     "top1", "top2", "top3", "top4", "ts1", "ts2", "ts3", "ts4", "tu", "ej", "ejc", "ejl", "ejh",
     "ejf", "ejv", "ejt", "eji", "ejs", "ejg", "ejm", "eju", "tmitv", "cond", "wc", "wt", "eun",
     "mm", "ega", "uem", "ncn", "ncl", "ncs", "nchn", "ncsv", "qu", "qm", "req", "flwf", "flwc",
-    "flwi", "flco", "jpoif", "evwid", "evwms", "evsid", "evsms", "evssv", "ntlgt", "ntevt",
-    "ntsrc", "ntcls", "nteid", "ntdis", "mladr", "mlsbj", "mltxt", "pfm", "pwrh", "pwrf", "pwrn",
-    "cty", "sha", "prm1",
+    "flwi", "flco", "jpoif", "evhst", "evsfr", "evsrt", "evspl", "evsrc", "mlprf", "mltx", "mlatf",
+    "mlafl", "evwid", "evwms", "evsid", "evsms", "evssv", "ntlgt", "ntevt", "ntsrc", "ntcls",
+    "nteid", "ntdis", "mladr", "mlsbj", "mltxt", "pfm", "pwrh", "pwrf", "pwrn", "cty", "sha",
+    "prm1",
 ];
 
 const GROUP_TYPES: &[&str] = &["g", "mg"];
@@ -783,10 +784,14 @@ impl Lower<'_> {
                     ),
                 },
                 "nc" => self.connector(c, &mut marks),
-                "flwj" => {
+                "flwj" | "evsj" | "mlsj" => {
                     let (etm, ets) = (super::units::idx(c, "etm"), super::units::idx(c, "ets"));
                     cutoff = self.cutoff(c, &mut marks, etm, ets);
-                    self.file_wait(c, &mut marks)
+                    match base {
+                        "flwj" => self.file_wait(c, &mut marks),
+                        "evsj" => self.send_event(c, &mut marks),
+                        _ => self.send_mail(c, &mut marks),
+                    }
                 }
                 _ => {
                     let (reason, todo) = unsupported_reason(base);
@@ -1163,11 +1168,6 @@ fn unsupported_reason(base: &str) -> (String, String) {
             "Windows event log monitoring",
             "replace with CloudWatch agent event collection and an alarm",
         ),
-        "evsj" => (
-            "JP1 event sending",
-            "publish to EventBridge or SNS from a job",
-        ),
-        "mlsj" => ("mail sending", "send through SNS or SES from a job"),
         "mqsj" | "mssj" => ("message queue sending", "send to SQS from a job"),
         "cmsj" => ("status notification to JP1/IM", "publish to SNS from a job"),
         "pwlj" | "pwrj" => (

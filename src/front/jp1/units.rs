@@ -10,7 +10,7 @@ use super::parser::{Param, UnitDef};
 use super::report::Status;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    CmpOp, Condition, EndJudgment, FileWait, Judgment, StartConditions, StartEvent, UnitId,
+    CmpOp, Condition, EndJudgment, FileWait, Job, Judgment, StartConditions, StartEvent, UnitId,
     UnitKind, WaitFor,
 };
 
@@ -385,6 +385,123 @@ impl Lower<'_> {
         )
     }
 
+    /// evsj: a JP1 event becomes an EventBridge event (job type `eventbridge`) whose
+    /// detail keeps the event id, message, level and extended attributes.
+    pub(super) fn send_event(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
+        let mut detail = serde_json::Map::new();
+        let mut attributes = serde_json::Map::new();
+        let mut status = Status::Mapped;
+        for (i, p) in u.params.iter().enumerate() {
+            let v = p.value.first_text();
+            let s = match p.key.as_str() {
+                "evsid" => {
+                    detail.insert("eventId".into(), v.into());
+                    Status::Mapped
+                }
+                "evsms" => {
+                    detail.insert("message".into(), v.into());
+                    Status::Mapped
+                }
+                "evssv" => match event_level(v) {
+                    Some(level) => {
+                        detail.insert("severity".into(), level.into());
+                        Status::Mapped
+                    }
+                    None => self.bad_value(p, "`em`, `al`, `cr`, `er`, `wr`, `no`, `in` or `db`"),
+                },
+                "evsfr" => match v.split_once(':') {
+                    Some((name, value)) => {
+                        attributes.insert(name.to_string(), value.trim_matches('"').into());
+                        Status::Mapped
+                    }
+                    None => self.bad_value(p, "`name:\"value\"`"),
+                },
+                "evhst" => {
+                    status = approx("the event goes to the EventBridge bus: route it with a rule instead of to a destination host");
+                    approx("no destination host: a rule on the bus routes the event")
+                }
+                "evsrt" | "evspl" | "evsrc" => ignored(
+                    "arrival checks: EventBridge accepts the event or the job ends abnormally",
+                ),
+                "pfm" => ignored("no agent platform: Step Functions sends the event"),
+                _ => continue,
+            };
+            marks.set(i, s);
+        }
+        detail.entry("severity").or_insert_with(|| "Notice".into());
+        if !attributes.is_empty() {
+            detail.insert("attributes".into(), attributes.into());
+        }
+        let params = [
+            ("detail_type".to_string(), serde_json::json!("JP1 event")),
+            ("detail".to_string(), serde_json::Value::Object(detail)),
+        ];
+        (UnitKind::Job(send_job(u, "eventbridge", params)), status)
+    }
+
+    /// mlsj: mail sending becomes an SNS publish (job type `sns`); the recipients are
+    /// reported, to be subscribed to the topic.
+    pub(super) fn send_mail(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
+        let mut subject = None;
+        let mut message = None;
+        let mut recipients = Vec::new();
+        for (i, p) in u.params.iter().enumerate() {
+            let v = p.value.first_text();
+            let s = match p.key.as_str() {
+                "mlsbj" => {
+                    subject = Some(v.to_string());
+                    Status::Mapped
+                }
+                "mltxt" | "mltx" => {
+                    message = Some(v.to_string());
+                    Status::Mapped
+                }
+                "mladr" => {
+                    // `to:`, `cc:` or `bcc:` and the address.
+                    let address = match v.split_once(':') {
+                        Some(("to" | "cc" | "bcc", a)) => a,
+                        _ => v,
+                    };
+                    recipients.push(address.to_string());
+                    approx(format!(
+                        "recipient {address}: subscribe it to the job's SNS topic"
+                    ))
+                }
+                "pfm" | "mlprf" => {
+                    ignored("no mail client profile: SNS delivers to the topic's subscribers")
+                }
+                "mlatf" | "mlafl" => {
+                    unsup("attachments: put the file in S3 and send a link in the message")
+                }
+                _ => continue,
+            };
+            marks.set(i, s);
+        }
+        let mut params = Vec::new();
+        let mut text = message.unwrap_or_default();
+        if let Some(subject) = subject {
+            // SNS takes an ASCII, one-line subject under 100 characters; any other subject
+            // opens the message instead.
+            if subject.is_ascii() && subject.len() < 100 && !subject.contains(['\n', '\r']) {
+                params.push(("subject".to_string(), serde_json::json!(subject)));
+            } else {
+                text = format!("{subject}\n\n{text}");
+            }
+        }
+        if !text.is_empty() {
+            params.push(("message".to_string(), serde_json::json!(text)));
+        }
+        let status = approx(format!(
+            "mail becomes an SNS message: subscribe {} to the topic",
+            if recipients.is_empty() {
+                "the recipients".to_string()
+            } else {
+                recipients.join(", ")
+            }
+        ));
+        (UnitKind::Job(send_job(u, "sns", params)), status)
+    }
+
     /// nc: a jobnet connector waits for the connected root jobnet (`ncn=`).
     pub(super) fn connector(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
         for (i, p) in u.params.iter().enumerate() {
@@ -593,6 +710,36 @@ impl Lower<'_> {
             events,
             span: rc.name_span,
         }
+    }
+}
+
+/// The level names of JP1's event levels (`evssv=`).
+fn event_level(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "em" => "Emergency",
+        "al" => "Alert",
+        "cr" => "Critical",
+        "er" => "Error",
+        "wr" => "Warning",
+        "no" => "Notice",
+        "in" => "Information",
+        "db" => "Debug",
+        _ => return None,
+    })
+}
+
+/// A job of a built-in sending type with `params`: abnormal when the send fails.
+fn send_job(
+    u: &UnitDef,
+    job_type: &str,
+    params: impl IntoIterator<Item = (String, serde_json::Value)>,
+) -> Job {
+    Job {
+        job_type: job_type.to_string(),
+        params: params.into_iter().collect(),
+        end: EndJudgment::default(),
+        retry: None,
+        type_span: u.get("ty").map(|p| p.key_span).unwrap_or(u.name_span),
     }
 }
 

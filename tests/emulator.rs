@@ -808,6 +808,14 @@ scenario!(file_judgment, |env| {
         .result()
 });
 
+scenario!(sending, |env| {
+    let r = run(env, "t_send", "send-1", input(json!({}))).await?;
+    Check::new(&r, "t_send")
+        .status("SUCCEEDED")
+        .ran(&["after"])
+        .result()
+});
+
 scenario!(nsp_nested, |env| {
     let r = run(env, "t_nsp_nested", "nsp-nested-1", input(json!({}))).await?;
     Check::new(&r, "t_nsp_nested")
@@ -880,6 +888,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("file_end", file_end),
     ("file_wait", file_wait),
     ("file_judgment", file_judgment),
+    ("sending", sending),
 ];
 
 fn scenario_inputs() -> Vec<(String, String)> {

@@ -315,6 +315,8 @@ fn file_monitoring_jobs_become_file_waits() {
              unit=s3,,,;{ty=flwj;flwf=\"s3://in/ready.ok\";flwi=30;flco=y;etm=10;ets=nr;}
              unit=dos,,,;{ty=flwj;flwf=\"C:\\in\\end.file\";}
              unit=del,,,;{ty=flwj;flwf=\"s3://in/x\";flwc=d;}
+             unit=star,,,;{ty=flwj;flwf=\"/data/*.csv\";}
+             unit=empty,,,;{ty=flwj;flwf=\"\";}
              unit=a,,,;{ty=j;te=\"a\";}
              ar=(f=s3,t=a);ar=(f=dos,t=a);}}",
     );
@@ -345,10 +347,16 @@ fn file_monitoring_jobs_become_file_waits() {
         }
     );
     assert!(unit(&p, "/g/n/dos").cutoff.is_none());
-    assert!(
-        matches!(&unit(&p, "/g/n/del").kind, UnitKind::Unsupported { type_name, .. } if type_name == "flwj"),
-        "only creation is compiled"
-    );
+    for (name, why) in [
+        ("del", "only creation is compiled"),
+        ("star", "an S3 look reads one key, not a wildcard"),
+        ("empty", "no file to look for"),
+    ] {
+        assert!(
+            matches!(&unit(&p, &format!("/g/n/{name}")).kind, UnitKind::Unsupported { type_name, .. } if type_name == "flwj"),
+            "{name}: {why}"
+        );
+    }
 }
 
 #[test]

@@ -1046,8 +1046,8 @@ struct Emitter<'a> {
 }
 
 /// The record states a job's ends go to: a normal end (return code at `$.rc`), a continue
-/// forced by `always: normal` or a normal cutoff (no return code), and a normal end judged
-/// from a failed task's exit code (at the template's path).
+/// forced by `always: normal`, a normal cutoff or a file found by an end judgment (no return
+/// code), and a normal end judged from a failed task's exit code (at the template's path).
 #[derive(Debug, Clone)]
 struct JobEnd {
     record: JobRecord,
@@ -2065,7 +2065,13 @@ impl<'a> Emitter<'a> {
             self.map(u, &off);
             scope.insert(&off, state);
             next = Next::To(off);
-            if matches!(unit.kind, UnitKind::Job(_) | UnitKind::Net(_)) {
+            // Units that can end abnormally stop their monitor on that way out too.
+            let can_fail = match &unit.kind {
+                UnitKind::Job(_) | UnitKind::Net(_) | UnitKind::FileWait(_) => true,
+                UnitKind::Judgment(j) => matches!(j.condition, Condition::FileExists { .. }),
+                _ => false,
+            };
+            if can_fail {
                 let off = format!("monitor.{}.off-abnormal", m.key);
                 let state = self.off_state(&m, "it ended abnormally", &fail_target);
                 self.map(u, &off);
@@ -2259,11 +2265,13 @@ impl<'a> Emitter<'a> {
                         86_400
                     }
                 };
-                let mut interval = u64::from(w.interval_seconds).max(1);
-                let mut looks = window.div_ceil(interval).max(1);
+                // A look at the start and one every interval up to the end of the window.
+                let window = window.max(1);
+                let mut interval = u64::from(w.interval_seconds).clamp(1, window);
+                let mut looks = window / interval + 1;
                 if looks > MAX_FILE_LOOKS {
-                    interval = window.div_ceil(MAX_FILE_LOOKS);
-                    looks = window.div_ceil(interval);
+                    interval = window.div_ceil(MAX_FILE_LOOKS - 1);
+                    looks = window / interval + 1;
                     self.finding(
                         u,
                         FindingKind::Approximated,
@@ -2347,6 +2355,14 @@ impl<'a> Emitter<'a> {
                 if let Some(r) = &job.retry {
                     if let Some((lo, hi)) = r.return_codes {
                         items.push((FindingKind::Approximated, format!("retry only on return codes {lo}..{hi}"), "the generated Retry retries any abnormal end; narrow it in the job if it matters".into()));
+                    }
+                }
+                if matches!(job.end, EndJudgment::FileExists(_)) {
+                    if job.retry.is_some() {
+                        items.push((FindingKind::Approximated, "retry with an end judgment by file".into(), "an exit code other than 0 is retried before the file is looked at; drop the retry if a rerun of the job does harm".into()));
+                    }
+                    if self.rc_needed(u) {
+                        items.push((FindingKind::Approximated, "a return-code judgment after a job judged by file".into(), "the judgment reads 0: the job's own return code is not kept".into()));
                     }
                 }
                 if matches!(job.end, EndJudgment::FileModified(_)) {
@@ -2936,18 +2952,30 @@ impl<'a> Emitter<'a> {
                     .or_insert_with(|| {
                         "Bucket holding the files that tests of legacy (non-S3) paths read, each at its path as key".into()
                     });
+                let on = if file.starts_with("s3://") {
+                    format!("on {file}, not an s3://bucket/key path")
+                } else {
+                    format!("on the legacy path {file}")
+                };
                 self.finding(
                     u,
                     FindingKind::Approximated,
-                    format!("{what} on the legacy path {file}: tests s3://${{{LEGACY_FILE_BUCKET}}}/{key}"),
+                    format!("{what} {on}: tests s3://${{{LEGACY_FILE_BUCKET}}}/{key}"),
                     "write the file to that bucket and key (an S3 File Gateway share can), or give s3://bucket/key in the source",
                 );
                 (format!("${{{LEGACY_FILE_BUCKET}}}"), key)
             }
         };
+        // IAM policies take Latin-1 only: any other character of the key matches as `?`.
+        let policy_key: String = key
+            .chars()
+            .map(|c| if u32::from(c) > 0xFF { '?' } else { c })
+            .collect();
         let statement = IamStatement {
             actions: vec!["s3:GetObject".into()],
-            resources: vec![format!("arn:${{AWS::Partition}}:s3:::{bucket}/{key}")],
+            resources: vec![format!(
+                "arn:${{AWS::Partition}}:s3:::{bucket}/{policy_key}"
+            )],
         };
         if !self.iam.contains(&statement) {
             self.iam.push(statement);
@@ -3100,9 +3128,10 @@ fn split_s3(path: &str) -> Option<(String, String)> {
     (!bucket.is_empty() && !key.is_empty()).then(|| (bucket.to_string(), key.to_string()))
 }
 
-/// Most looks a file wait makes: a day at JP1's default interval of a minute. Each look is
-/// four history events, so one wait takes at most a quarter of an execution's 25,000.
-const MAX_FILE_LOOKS: u64 = 1_440;
+/// Most looks a file wait makes: a day at JP1's default interval of a minute, from a look
+/// at the start. Each look is four history events, so one wait takes at most about a
+/// quarter of an execution's 25,000.
+const MAX_FILE_LOOKS: u64 = 1_441;
 
 /// The template parameter naming the bucket that stands in for legacy file systems.
 const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
@@ -3471,8 +3500,8 @@ mod tests {
         let w = &waits["w"];
         assert_eq!(w["Resource"], "arn:aws:states:::aws-sdk:s3:headObject");
         assert_eq!(w["Retry"][0]["IntervalSeconds"], 30);
-        // Ten minutes of looks every 30 s: the first look and 19 more.
-        assert_eq!(w["Retry"][0]["MaxAttempts"], 19);
+        // Ten minutes of looks every 30 s: one at the start and 20 more, the last at 10 min.
+        assert_eq!(w["Retry"][0]["MaxAttempts"], 20);
         let catches = w["Catch"].as_array().expect("catches");
         assert_eq!(catches.len(), 2, "a normal end after the cutoff continues");
         assert_eq!(catches[1]["ErrorEquals"][0], "States.ALL");
@@ -3492,6 +3521,39 @@ mod tests {
             [FindingKind::Approximated, FindingKind::Approximated]
         );
         assert!(out.findings.iter().all(|f| f.unit != "/n/w"));
+
+        // An interval past the cutoff looks at the start and at the cutoff; an end-delay
+        // monitor is stopped on the abnormal way out too.
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: w, wait: {file: 's3://b/k', interval_seconds: 3600}, cutoff: {minutes: 10}, end_delay: {after_own_start: 5}}\n",
+        );
+        let def = c.outputs[0].machines[0].definition();
+        let w = &def["States"]["w"];
+        assert_eq!(w["Retry"][0]["IntervalSeconds"], 600);
+        assert_eq!(w["Retry"][0]["MaxAttempts"], 1);
+        let off = w["Catch"][0]["Next"].as_str().expect("catch target");
+        assert!(off.ends_with(".off-abnormal"), "{off}");
+    }
+
+    #[test]
+    fn end_judgment_by_file_reports_what_it_cannot_keep() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: j, type: lambda, params: {function: f}, retry: {attempts: 2}, end: {file_exists: 's3://b'}}\n      - {name: g, after: [j], judge: {return_code: {op: gt, value: 0}}, then: [k]}\n      - {name: k, type: noop}\n",
+        );
+        let what: Vec<&str> = c.outputs[0]
+            .findings
+            .iter()
+            .filter(|f| f.unit == "/n/j")
+            .map(|f| f.what.as_str())
+            .collect();
+        assert_eq!(what.len(), 3, "{what:?}");
+        for part in [
+            "on s3://b, not an s3://bucket/key path",
+            "retry with an end judgment by file",
+            "a return-code judgment after",
+        ] {
+            assert!(what.iter().any(|w| w.contains(part)), "{part}: {what:?}");
+        }
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {

@@ -916,7 +916,6 @@ impl Lower<'_> {
 
     // ----- jobs ------------------------------------------------------------------------
 
-    /// A job and its cutoff (which lives on the unit, not the job).
     /// `etm=` minutes and `ets=` status after them (at indices `etm`, `ets` of `u`).
     fn cutoff(
         &mut self,
@@ -963,6 +962,7 @@ impl Lower<'_> {
         cutoff
     }
 
+    /// A job and its cutoff (which lives on the unit, not the job).
     fn job(&mut self, u: &UnitDef, base: &str, marks: &mut Marks) -> (Job, Option<Cutoff>) {
         let windows = matches!(base, "pj" | "cpj");
         let job_type = if windows {

@@ -16,8 +16,14 @@ use crate::ir::{
 
 const RETRY_MAX_CODE: i64 = 4_294_967_295;
 
+/// How a path on the legacy host is read: the back end looks it up under its segments in
+/// the `LegacyFileBucket` bucket.
+fn legacy_path() -> Status {
+    approx("legacy file path: tested as the object at that path (as key) in the bucket of the LegacyFileBucket template parameter")
+}
+
 /// `s3://bucket/key` paths can be watched and tested as they are; anything else is a path
-/// on a legacy host that the user must map to an object key.
+/// on a legacy host, read from the `LegacyFileBucket` bucket (see [`legacy_path`]).
 pub fn is_s3_path(p: &str) -> bool {
     p.strip_prefix("s3://")
         .and_then(|rest| rest.split_once('/'))
@@ -98,7 +104,7 @@ impl Lower<'_> {
                         if is_s3_path(&path) {
                             Status::Mapped
                         } else {
-                            approx("the file is checked on the host or container that ran the job")
+                            legacy_path()
                         },
                     );
                     if mode == "mdf" {
@@ -241,10 +247,7 @@ impl Lower<'_> {
                     return Err("file judgment without `ejf=`".into());
                 };
                 if !is_s3_path(&path) {
-                    marks.set(
-                        i,
-                        approx("legacy file path: tested as the object at that path (as key) in the bucket of the LegacyFileBucket template parameter"),
-                    );
+                    marks.set(i, legacy_path());
                 }
                 Condition::FileExists {
                     path,
@@ -337,11 +340,15 @@ impl Lower<'_> {
                     Err(s) => s,
                 },
                 "flco" => match p.value.first_text() {
+                    // The last `flco=` wins.
                     "y" => {
                         status = Status::Mapped;
                         Status::Mapped
                     }
-                    "n" => approx("a file already there when the wait starts ends it"),
+                    "n" => {
+                        status = approx("a file already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)");
+                        approx("a file already there when the wait starts ends it")
+                    }
                     _ => self.bad_value(p, "`y` or `n`"),
                 },
                 "jpoif" => unsup(
@@ -370,11 +377,25 @@ impl Lower<'_> {
             );
         }
         let path = u.params[i].value.first_text().to_string();
-        if !is_s3_path(&path) {
-            marks.set(
-                i,
-                approx("legacy file path: tested as the object at that path (as key) in the bucket of the LegacyFileBucket template parameter"),
+        let unusable = if path.trim().is_empty() {
+            Some("file monitoring without a file name")
+        } else if path.contains('*') {
+            Some("file monitoring of a wildcard name (an S3 look reads one key)")
+        } else {
+            None
+        };
+        if let Some(reason) = unusable {
+            marks.set(i, unsup(reason));
+            return (
+                UnitKind::Unsupported {
+                    type_name: "flwj".into(),
+                    reason: reason.into(),
+                },
+                unsup("watch the files with an S3 event start condition or a polling job"),
             );
+        }
+        if !is_s3_path(&path) {
+            marks.set(i, legacy_path());
         }
         (
             UnitKind::FileWait(FileWait {
@@ -480,12 +501,19 @@ impl Lower<'_> {
         let mut params = Vec::new();
         let mut text = message.unwrap_or_default();
         if let Some(subject) = subject {
-            // SNS takes an ASCII, one-line subject under 100 characters; any other subject
-            // opens the message instead.
-            if subject.is_ascii() && subject.len() < 100 && !subject.contains(['\n', '\r']) {
+            // SNS takes a one-line subject under 100 characters without control characters,
+            // and has not always taken non-ASCII ones: any other subject opens the message.
+            if subject.is_ascii()
+                && subject.len() < 100
+                && !subject.chars().any(|c| c.is_ascii_control())
+            {
                 params.push(("subject".to_string(), serde_json::json!(subject)));
             } else {
-                text = format!("{subject}\n\n{text}");
+                text = if text.is_empty() {
+                    subject
+                } else {
+                    format!("{subject}\n\n{text}")
+                };
             }
         }
         if !text.is_empty() {

@@ -355,7 +355,6 @@ impl Reader<'_> {
         }
     }
 
-    /// `wait: {until: "26:30"}` or `wait: {minutes: 10}`.
     /// `wait: {until: "26:30"}`, `{minutes: 10}` or `{file: PATH, interval_seconds: 60}`.
     pub fn wait(&mut self, node: &Node) -> Option<UnitKind> {
         let f = self.fields(

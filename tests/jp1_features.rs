@@ -360,6 +360,23 @@ fn file_monitoring_jobs_become_file_waits() {
 }
 
 #[test]
+fn shell_variables_in_unix_commands_stay_shell_variables() {
+    let p = lower_ok(
+        "unit=g,,,;{ty=g;unit=n,,,;{ty=n;
+           unit=u,,,;{ty=j;te=\"cp ${SRC}/a ${DST:-/tmp}/${SRC}x $HOME\";}
+           unit=w,,,;{ty=pj;sc=\"run.bat\";prm=\"${KEEP}\";}}}",
+    );
+    // `${SRC}` in a definition would be a deploy-time parameter; `${SRC:-}` is the same
+    // expansion in `sh`. Windows commands are left alone (cmd.exe has no `${}`).
+    assert_eq!(
+        job(&p, "/g/n/u").params["command"],
+        "cp ${SRC:-}/a ${DST:-/tmp}/${SRC:-}x $HOME"
+    );
+    let w = job(&p, "/g/n/w").params["command"].as_str().unwrap_or_default().to_string();
+    assert!(w.contains("${KEEP}"), "{w}");
+}
+
+#[test]
 fn event_and_mail_sending_become_eventbridge_and_sns_jobs() {
     let p = lower_ok(
         "unit=g,,,;{ty=g;

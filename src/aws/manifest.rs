@@ -207,29 +207,31 @@ pub struct DeployOrder {
 }
 
 /// Replaces every `${Name}` in `text` with `values[Name]`. A placeholder without a value is an
-/// error (it would reach AWS as a literal and fail at run time); `$` not followed by `{` is kept.
+/// error (it would reach AWS as a literal and fail at run time). As for the compiler, only a
+/// name of letters, digits, `_`, `.` and `:` makes a placeholder: any other `${…}` (a shell's
+/// `${NAME:-}` in a command) and a `$` not followed by `{` are kept as written.
 pub fn substitute(text: &str, values: &BTreeMap<String, String>) -> anyhow::Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find("${") {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 2..];
-        let Some(end) = after.find('}') else {
-            bail!("unterminated placeholder starting at {:?}", &rest[pos..]);
+        let name = after.find('}').map(|end| &after[..end]).filter(|name| {
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':')
+        });
+        let Some(name) = name else {
+            out.push_str("${");
+            rest = after;
+            continue;
         };
-        let name = &after[..end];
-        let is_ident = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == ':');
-        if !is_ident {
-            bail!("malformed placeholder ${{{name}}}");
-        }
         match values.get(name) {
             Some(v) => out.push_str(v),
             None => bail!("placeholder ${{{name}}} has no substitution"),
         }
-        rest = &after[end + 1..];
+        rest = &after[name.len() + 1..];
     }
     out.push_str(rest);
     Ok(out)
@@ -360,7 +362,9 @@ mod tests {
         );
         let err = substitute("${B}", &values).unwrap_err().to_string();
         assert!(err.contains("${B}"), "{err}");
-        assert!(substitute("${A", &values).is_err());
-        assert!(substitute("${ A }", &values).is_err());
+        for kept in ["${A", "${ A }", "echo ${HOME:-} ${#A}"] {
+            assert_eq!(substitute(kept, &values).unwrap(), kept);
+        }
+        assert_eq!(substitute("${A:-}${A}", &values).unwrap(), "${A:-}x");
     }
 }

@@ -985,6 +985,14 @@ impl Lower<'_> {
             (te, sc) => te.or(sc),
         };
         let wkp = text("wkp").filter(|w| !w.is_empty());
+        // A shell variable `${NAME}` would read as a deploy-time value in a definition:
+        // `${NAME:-}` expands the same in `sh` and stays a shell variable.
+        let command = command.map(|c| {
+            if windows {
+                return c;
+            }
+            shell_variables_kept(&c)
+        });
         if let Some(c) = command {
             // The job runs in its work directory, as on the agent.
             let c = match &wkp {
@@ -1094,6 +1102,16 @@ impl Lower<'_> {
         if !env.is_empty() {
             params.insert("environment".into(), Json::Object(env));
         }
+        if !windows {
+            for key in ["te", "sc", "prm"] {
+                if let Some(i) = u.params.iter().rposition(|p| p.key == key) {
+                    let text = u.params[i].value.first_text();
+                    if shell_variables_kept(text) != text {
+                        marks.set(i, approx("`${NAME}` is written `${NAME:-}`, which expands the same: in a definition `${NAME}` is a deploy-time value"));
+                    }
+                }
+            }
+        }
         let end = self.end_judgment(u, marks, jd, wth, tho, jdf);
         let retry = self.retry(u, marks, [abr, rjs, rje, rec, rei]);
         let cutoff = self.cutoff(u, marks, etm, ets);
@@ -1107,6 +1125,36 @@ impl Lower<'_> {
         };
         (job, cutoff)
     }
+}
+
+/// `${NAME}` (a plain name) as `${NAME:-}`: the same expansion in `sh`, and not a
+/// deploy-time placeholder of the definition.
+fn shell_variables_kept(command: &str) -> String {
+    let mut out = String::with_capacity(command.len());
+    let mut rest = command;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.find('}') {
+            Some(end)
+                if end > 0
+                    && after[..end]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+            {
+                out.push_str("${");
+                out.push_str(&after[..end]);
+                out.push_str(":-}");
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("${");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn unsupported(ty: &str, reason: &str) -> UnitKind {

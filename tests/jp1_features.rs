@@ -372,7 +372,10 @@ fn shell_variables_in_unix_commands_stay_shell_variables() {
         job(&p, "/g/n/u").params["command"],
         "cp ${SRC:-}/a ${DST:-/tmp}/${SRC:-}x $HOME"
     );
-    let w = job(&p, "/g/n/w").params["command"].as_str().unwrap_or_default().to_string();
+    let w = job(&p, "/g/n/w").params["command"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(w.contains("${KEEP}"), "{w}");
 }
 

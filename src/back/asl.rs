@@ -2668,6 +2668,7 @@ impl<'a> Emitter<'a> {
             && matches!(job.end, EndJudgment::ReturnCode { .. });
         let rc_state = format!("{name}.rc");
         let cause_state = format!("{name}.cause");
+        let exit_state = format!("{name}.exit");
         let file_end = match &job.end {
             EndJudgment::FileExists(file) => Some(file.clone()),
             _ => None,
@@ -2800,7 +2801,7 @@ impl<'a> Emitter<'a> {
                             catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": file_state.clone()}));
                         }
                         if rc_check_error {
-                            catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": cause_state}));
+                            catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": exit_state}));
                         }
                         catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
                     }
@@ -2919,6 +2920,23 @@ impl<'a> Emitter<'a> {
                 }));
                 into_rc = found;
             }
+            // `States.TaskFailed` in a catcher matches every error but a timeout: a task that
+            // could not start has a cause that is not the task's JSON, and parsing it would
+            // end the execution without its failure path.
+            self.map(u, &exit_state);
+            scope.insert(
+                &exit_state,
+                tree!({
+                    "Type": "Choice",
+                    "Comment": format!("{}: did the task run and exit, or fail to run?", unit.path),
+                    "Choices": [{"And": [
+                        {"Variable": "$.error.Error", "StringEquals": "States.TaskFailed"},
+                        {"Variable": "$.error.Cause", "IsPresent": true},
+                        {"Variable": "$.error.Cause", "StringMatches": "{*"}
+                    ], "Next": cause_state}],
+                    "Default": fail_target
+                }),
+            );
             scope.insert(&cause_state, tree!({
                 "Type": "Pass",
                 "Comment": format!("{}: read the exit code from the failed task", unit.path),
@@ -3554,6 +3572,31 @@ mod tests {
         ] {
             assert!(what.iter().any(|w| w.contains(part)), "{part}: {what:?}");
         }
+    }
+
+    #[test]
+    fn an_exit_code_is_read_only_from_a_task_that_ran() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    units:\n      - {name: j, type: ecs, params: {command: run}, end: {warning_above: 1, abnormal_above: 8}}\n",
+        );
+        let def = c.outputs[0].machines[0].definition();
+        let catches: Vec<_> = def["States"]["j"]["Catch"]
+            .as_array()
+            .expect("catches")
+            .iter()
+            .map(|c| c["Next"].clone())
+            .collect();
+        assert_eq!(catches[0], "j.exit");
+        let exit = &def["States"]["j.exit"];
+        assert_eq!(exit["Choices"][0]["Next"], "j.cause");
+        // A task that failed to start (any other error, or a cause that is not the task's
+        // JSON) is abnormal, like the catch-all.
+        assert_eq!(exit["Default"], catches[1]);
+        let rules = exit["Choices"][0]["And"].to_string();
+        assert!(
+            rules.contains("States.TaskFailed") && rules.contains("{*"),
+            "{rules}"
+        );
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {

@@ -816,6 +816,23 @@ scenario!(sending, |env| {
         .result()
 });
 
+scenario!(no_business_date, |env| {
+    // A start by hand without a business date is refused before any job runs.
+    let r = run(env, "t_linear", "no-date-1", json!({})).await?;
+    Check::new(&r, "t_linear")
+        .never(&["a", "b", "c"])
+        .expect(
+            r.status == "FAILED" && r.error.as_deref() == Some("MissingBusinessDate"),
+            || {
+                format!(
+                    "{} with error {:?}, expected FAILED with MissingBusinessDate",
+                    r.status, r.error
+                )
+            },
+        )
+        .result()
+});
+
 scenario!(nsp_nested, |env| {
     let r = run(env, "t_nsp_nested", "nsp-nested-1", input(json!({}))).await?;
     Check::new(&r, "t_nsp_nested")
@@ -889,6 +906,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ("file_wait", file_wait),
     ("file_judgment", file_judgment),
     ("sending", sending),
+    ("no_business_date", no_business_date),
 ];
 
 fn scenario_inputs() -> Vec<(String, String)> {

@@ -268,13 +268,21 @@ pub fn run_start(
             "run.kind".into(),
             tree!({
                 "Type": "Choice",
-                "Comment": "a rerun (jobnet2sfn rerun) takes over the business date's run; any other start claims it",
-                "Choices": [{"And": [
-                    {"Variable": "$$.Execution.Input.rerun", "IsPresent": true},
-                    {"Variable": "$$.Execution.Input.rerun", "BooleanEquals": true}
-                ], "Next": "run.rerun"}],
+                "Comment": "a start without a business date is refused; a rerun (jobnet2sfn rerun) takes over the business date's run; any other start claims it",
+                "Choices": [
+                    {"Not": {"Variable": business_date, "IsPresent": true}, "Next": "run.no-date"},
+                    {"Not": {"Variable": business_date, "IsString": true}, "Next": "run.no-date"},
+                    {"And": [
+                        {"Variable": "$$.Execution.Input.rerun", "IsPresent": true},
+                        {"Variable": "$$.Execution.Input.rerun", "BooleanEquals": true}
+                    ], "Next": "run.rerun"}
+                ],
                 "Default": "run.claim"
             }),
+        ),
+        (
+            "run.no-date".into(),
+            tree!({"Type": "Fail", "Comment": "started without a business date", "Error": "MissingBusinessDate", "Cause": "Start the jobnet with `businessDate` (YYYY-MM-DD) in the input; its schedules and `jobnet2sfn rerun` pass it."}),
         ),
         (
             "run.claim".into(),

@@ -250,7 +250,7 @@ impl<'a> Sim<'a> {
                     .as_array()
                     .expect("Choices")
                     .iter()
-                    .find(|r| rule(r, &input))
+                    .find(|r| rule(r, &input, &self.threads[t].ctx))
                     .map(|r| r["Next"].as_str().expect("Next").to_string())
                     .or_else(|| {
                         st.get("Default")
@@ -725,23 +725,22 @@ fn path(expr: &str, input: &Value, ctx: &Value) -> Value {
     cur
 }
 
-fn rule(r: &Value, input: &Value) -> bool {
+fn rule(r: &Value, input: &Value, ctx: &Value) -> bool {
     if let Some(any) = r.get("Or").and_then(Value::as_array) {
-        return any.iter().any(|x| rule(x, input));
+        return any.iter().any(|x| rule(x, input, ctx));
     }
     if let Some(all) = r.get("And").and_then(Value::as_array) {
-        return all.iter().all(|x| rule(x, input));
+        return all.iter().all(|x| rule(x, input, ctx));
     }
     if let Some(n) = r.get("Not") {
-        return !rule(n, input);
+        return !rule(n, input, ctx);
     }
-    let v = eval(
-        r["Variable"].as_str().expect("Variable"),
-        input,
-        &Value::Null,
-    );
+    let v = eval(r["Variable"].as_str().expect("Variable"), input, ctx);
     if let Some(p) = r.get("IsPresent").and_then(Value::as_bool) {
         return v.is_null() != p;
+    }
+    if let Some(p) = r.get("IsString").and_then(Value::as_bool) {
+        return v.is_string() == p;
     }
     if let Some(b) = r.get("BooleanEquals") {
         return &v == b;

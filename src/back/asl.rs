@@ -2249,7 +2249,6 @@ impl<'a> Emitter<'a> {
                 scope.insert(&name, s);
             }
             UnitKind::FileWait(w) => {
-                let (bucket, key) = self.object_of(u, &w.path, "file wait");
                 // The wait is the task's retrier: one state, and four history events per
                 // look, so the looks are bounded (by the cutoff, else a day) and spread out
                 // so that they stay a small part of an execution's history.
@@ -2284,25 +2283,26 @@ impl<'a> Emitter<'a> {
                     _ => fail_target.clone(),
                 };
                 self.map(u, &name);
-                let mut s = with_next(
-                    tree!({
-                        "Type": "Task",
-                        "Comment": format!("{}: wait until {} exists (a look every {interval} s, at most {looks})", unit.path, w.path),
-                        "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
-                        "Parameters": {"Bucket": bucket, "Key": key},
-                        "ResultSelector": {"failed": false, "rc": 0},
-                        "Retry": [{
-                            "ErrorEquals": ["S3.NoSuchKeyException", "S3.S3Exception"],
-                            "IntervalSeconds": interval,
-                            "MaxAttempts": looks - 1,
-                            "BackoffRate": 1.0
-                        }],
-                    }),
-                    &next,
+                let mut look = self.look_at(
+                    u,
+                    &w.path,
+                    "file wait",
+                    format!(
+                        "{}: wait until {} exists (a look every {interval} s, at most {looks})",
+                        unit.path, w.path
+                    ),
                 );
+                look["ResultSelector"] = tree!({"failed": false, "rc": 0});
+                look["Retry"] = tree!([{
+                    "ErrorEquals": missing_object(),
+                    "IntervalSeconds": interval,
+                    "MaxAttempts": looks - 1,
+                    "BackoffRate": 1.0
+                }]);
+                let mut s = with_next(look, &next);
                 let mut catches = Vec::new();
                 if gave_up != fail_target {
-                    catches.push(tree!({"ErrorEquals": ["S3.NoSuchKeyException", "S3.S3Exception"], "ResultPath": "$.error", "Next": gave_up}));
+                    catches.push(tree!({"ErrorEquals": missing_object(), "ResultPath": "$.error", "Next": gave_up}));
                 }
                 catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
                 s["Catch"] = Tree::Array(catches);
@@ -2668,14 +2668,19 @@ impl<'a> Emitter<'a> {
             && matches!(job.end, EndJudgment::ReturnCode { .. });
         let rc_state = format!("{name}.rc");
         let cause_state = format!("{name}.cause");
-        let exit_state = format!("{name}.exit");
+        // Named only for the jobs that have them: this runs for every job.
+        let exit_state = if rc_check_error {
+            format!("{name}.exit")
+        } else {
+            String::new()
+        };
+        // The file an end judgment looks for, and the state that looks.
         let file_end = match &job.end {
-            EndJudgment::FileExists(file) => Some(file.clone()),
+            EndJudgment::FileExists(file) => Some((file.as_str(), format!("{name}.file"))),
             _ => None,
         };
-        let file_state = format!("{name}.file");
-        // The file the end is judged by, and where a normal end continues.
-        let mut file_check: Option<(String, String)> = None;
+        // Where a normal end continues after that look.
+        let mut file_normal: Option<String> = None;
 
         for (i, mut state) in rendered.states.into_iter().enumerate() {
             let last = i + 1 == count;
@@ -2763,12 +2768,12 @@ impl<'a> Emitter<'a> {
                 } else {
                     after.clone()
                 };
-                if let Some(file) = &file_end {
-                    file_check = Some((file.clone(), continue_to.clone()));
+                if file_end.is_some() {
+                    file_normal = Some(continue_to.clone());
                 }
                 let success_next = if rc_check_result {
                     Next::To(rc_state.clone())
-                } else if file_end.is_some() {
+                } else if let Some((_, file_state)) = &file_end {
                     Next::To(file_state.clone())
                 } else if job.end == EndJudgment::AlwaysAbnormal {
                     Next::To(fail_target.to_string())
@@ -2797,7 +2802,7 @@ impl<'a> Emitter<'a> {
                     } else {
                         // Judged by the file, whatever the exit code; a task that could
                         // not run (or a cutoff) is abnormal as always.
-                        if file_end.is_some() {
+                        if let Some((_, file_state)) = &file_end {
                             catches.push(tree!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": file_state.clone()}));
                         }
                         if rc_check_error {
@@ -2810,18 +2815,18 @@ impl<'a> Emitter<'a> {
             }
             scope.insert(&names[i], Tree::Object(state));
         }
-        if let Some((file, normal)) = file_check {
-            let (bucket, key) = self.object_of(u, &file, "end judgment by file");
-            self.map(u, &file_state);
-            scope.insert(&file_state, tree!({
-                "Type": "Task",
-                "Comment": format!("{}: end judgment, normal if {file} exists", unit.path),
-                "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
-                "Parameters": {"Bucket": bucket, "Key": key},
-                "ResultSelector": {"failed": false, "rc": 0},
-                "Next": normal,
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}]
-            }));
+        if let (Some((file, file_state)), Some(normal)) = (&file_end, file_normal) {
+            let mut look = self.look_at(
+                u,
+                file,
+                "end judgment by file",
+                format!("{}: end judgment, normal if {file} exists", unit.path),
+            );
+            look["ResultSelector"] = tree!({"failed": false, "rc": 0});
+            look["Next"] = tree!(normal);
+            look["Catch"] = tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}]);
+            self.map(u, file_state);
+            scope.insert(file_state, look);
         }
         let continue_to = if !(rc_check_result || rc_check_error) {
             String::new()
@@ -2957,12 +2962,14 @@ impl<'a> Emitter<'a> {
         self.rc_feeders.contains(&u)
     }
 
-    /// Bucket and key a file test of unit `u` reads (`what` names the test in the
-    /// report), with the read allowed. A path that is not `s3://bucket/key` is looked up
-    /// under its segments in the `LegacyFileBucket` parameter's bucket, and reported.
-    fn object_of(&mut self, u: UnitId, file: &str, what: &str) -> (String, String) {
-        let (bucket, key) = match split_s3(file) {
-            Some(at) => at,
+    /// A look at the object a file test of unit `u` reads (`what` names the test in the
+    /// report), with the read allowed: a HeadObject Task that ends normally when the
+    /// object exists and with [`missing_object`] when it does not. A path that is not
+    /// `s3://bucket/key` is looked up under its segments in the `LegacyFileBucket`
+    /// parameter's bucket, and reported.
+    fn look_at(&mut self, u: UnitId, file: &str, what: &str, comment: String) -> Tree {
+        let (bucket, key) = match crate::ir::s3_object(file) {
+            Some((bucket, key)) => (bucket.to_string(), key.to_string()),
             None => {
                 let key = legacy_key(file);
                 self.parameters
@@ -2998,7 +3005,12 @@ impl<'a> Emitter<'a> {
         if !self.iam.contains(&statement) {
             self.iam.push(statement);
         }
-        (bucket, key)
+        tree!({
+            "Type": "Task",
+            "Comment": comment,
+            "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
+            "Parameters": {"Bucket": bucket, "Key": key}
+        })
     }
 
     fn emit_judgment(&mut self, scope: &mut Scope, u: UnitId, cond: &Condition, next: Next) {
@@ -3025,25 +3037,25 @@ impl<'a> Emitter<'a> {
         let path = unit.path.clone();
         match cond {
             Condition::FileExists { path: file, exists } => {
-                let (bucket, key) = self.object_of(u, file, "file judgment");
                 let handler = scope.handler();
                 let (found, missing) = if *exists {
                     (then_entry.clone(), after.clone())
                 } else {
                     (after.clone(), then_entry.clone())
                 };
-                scope.insert(&name, tree!({
-                    "Type": "Task",
-                    "Comment": format!("{path}: judgment, does {file} exist?"),
-                    "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
-                    "Parameters": {"Bucket": bucket, "Key": key},
-                    "ResultSelector": {"failed": false},
-                    "Next": found,
-                    "Catch": [
-                        {"ErrorEquals": ["S3.NoSuchKeyException", "S3.S3Exception"], "ResultPath": "$.error", "Next": missing},
-                        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}
-                    ]
-                }));
+                let mut look = self.look_at(
+                    u,
+                    file,
+                    "file judgment",
+                    format!("{path}: judgment, does {file} exist?"),
+                );
+                look["ResultSelector"] = tree!({"failed": false});
+                look["Next"] = tree!(found);
+                look["Catch"] = tree!([
+                    {"ErrorEquals": missing_object(), "ResultPath": "$.error", "Next": missing},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": handler}
+                ]);
+                scope.insert(&name, look);
             }
             _ => {
                 let rule = condition_rule(cond, self.root_input());
@@ -3140,10 +3152,11 @@ fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Tree> {
     }
 }
 
-/// Bucket and key of an `s3://bucket/key` path; `None` for anything else.
-fn split_s3(path: &str) -> Option<(String, String)> {
-    let (bucket, key) = path.strip_prefix("s3://")?.split_once('/')?;
-    (!bucket.is_empty() && !key.is_empty()).then(|| (bucket.to_string(), key.to_string()))
+/// The errors of a look at a missing object: `S3.NoSuchKeyException`, or `S3.S3Exception`
+/// (a HEAD answer has no body to name the error by, and without `s3:ListBucket` a missing
+/// object is a 403).
+fn missing_object() -> Tree {
+    tree!(["S3.NoSuchKeyException", "S3.S3Exception"])
 }
 
 /// Most looks a file wait makes: a day at JP1's default interval of a minute, from a look
@@ -3384,7 +3397,7 @@ pub fn placeholders_in(text: &str, out: &mut BTreeSet<String>) {
         let rest = &text[from..];
         if let Some(j) = rest.find('}') {
             let name = &rest[..j];
-            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if crate::ir::is_deploy_time_name(name) {
                 out.insert(name.to_string());
             }
             from += j + 1;
@@ -3417,18 +3430,7 @@ mod tests {
     }
 
     #[test]
-    fn s3_paths_split_and_legacy_paths_become_keys() {
-        let at = |b: &str, k: &str| Some((b.to_string(), k.to_string()));
-        assert_eq!(split_s3("s3://bkt/in/a.csv"), at("bkt", "in/a.csv"));
-        for not_s3 in [
-            "s3://bkt",
-            "s3://bkt/",
-            "s3:///k",
-            "C:\\in\\a.txt",
-            "/data/a",
-        ] {
-            assert_eq!(split_s3(not_s3), None, "{not_s3}");
-        }
+    fn legacy_paths_become_keys() {
         assert_eq!(legacy_key("C:\\path\\to\\file.txt"), "C/path/to/file.txt");
         assert_eq!(legacy_key("\\\\srv\\share\\x.ok"), "srv/share/x.ok");
         assert_eq!(legacy_key("/data//in/a b.csv"), "data/in/a b.csv");

@@ -328,6 +328,19 @@ pub enum TimeWait {
     Minutes(u32),
 }
 
+/// Whether `${name}` in a string is a deploy-time value (a template parameter filled in
+/// through `DefinitionSubstitutions`): a name of letters, digits and `_`.
+pub fn is_deploy_time_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Bucket and key of an `s3://bucket/key` path (both non-empty); `None` for any other
+/// path, which names a file on a legacy host.
+pub fn s3_object(path: &str) -> Option<(&str, &str)> {
+    let (bucket, key) = path.strip_prefix("s3://")?.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
+}
+
 /// Waits until a file exists, looking again every `interval_seconds` (JP1's file
 /// monitoring job watching for a creation). A cutoff bounds the wait.
 #[derive(Debug, Clone, PartialEq)]
@@ -481,4 +494,23 @@ pub struct Reckon {
     /// Positive: later open days; negative: earlier.
     pub open_days: i32,
     pub max_days: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_objects_have_a_bucket_and_a_key() {
+        assert_eq!(s3_object("s3://bkt/in/a.csv"), Some(("bkt", "in/a.csv")));
+        for not_s3 in [
+            "s3://bkt",
+            "s3://bkt/",
+            "s3:///k",
+            "C:\\in\\a.txt",
+            "/data/a",
+        ] {
+            assert_eq!(s3_object(not_s3), None, "{not_s3}");
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 use super::parser::{parse, Item, Param, UnitDef};
 use super::report::{Jp1Coverage, Record, Status, Tally};
+use super::units::idx;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Span};
 use crate::ir::{
     Calendar, CalendarRef, ClockTime, Concurrency, Cutoff, Date, DayKind, DelayMonitor, Edge,
@@ -785,7 +786,7 @@ impl Lower<'_> {
                 },
                 "nc" => self.connector(c, &mut marks),
                 "flwj" | "evsj" | "mlsj" => {
-                    let (etm, ets) = (super::units::idx(c, "etm"), super::units::idx(c, "ets"));
+                    let (etm, ets) = (idx(c, "etm"), idx(c, "ets"));
                     cutoff = self.cutoff(c, &mut marks, etm, ets);
                     match base {
                         "flwj" => self.file_wait(c, &mut marks),
@@ -991,7 +992,7 @@ impl Lower<'_> {
             if windows {
                 return c;
             }
-            shell_variables_kept(&c)
+            shell_variables_kept(&c).unwrap_or(c)
         });
         if let Some(c) = command {
             // The job runs in its work directory, as on the agent.
@@ -1104,9 +1105,9 @@ impl Lower<'_> {
         }
         if !windows {
             for key in ["te", "sc", "prm"] {
-                if let Some(i) = u.params.iter().rposition(|p| p.key == key) {
+                if let Some(i) = idx(u, key) {
                     let text = u.params[i].value.first_text();
-                    if shell_variables_kept(text) != text {
+                    if shell_variables_kept(text).is_some() {
                         marks.set(i, approx("`${NAME}` is written `${NAME:-}`, which expands the same: in a definition `${NAME}` is a deploy-time value"));
                     }
                 }
@@ -1127,25 +1128,25 @@ impl Lower<'_> {
     }
 }
 
-/// `${NAME}` (a plain name) as `${NAME:-}`: the same expansion in `sh`, and not a
-/// deploy-time placeholder of the definition.
-fn shell_variables_kept(command: &str) -> String {
+/// `command` with each `${NAME}` (a plain name) as `${NAME:-}`: the same expansion in
+/// `sh`, and not a deploy-time placeholder of the definition. `None` when there is none.
+fn shell_variables_kept(command: &str) -> Option<String> {
+    if !command.contains("${") {
+        return None;
+    }
     let mut out = String::with_capacity(command.len());
     let mut rest = command;
+    let mut kept = false;
     while let Some(at) = rest.find("${") {
         out.push_str(&rest[..at]);
         let after = &rest[at + 2..];
         match after.find('}') {
-            Some(end)
-                if end > 0
-                    && after[..end]
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-            {
+            Some(end) if crate::ir::is_deploy_time_name(&after[..end]) => {
                 out.push_str("${");
                 out.push_str(&after[..end]);
                 out.push_str(":-}");
                 rest = &after[end + 1..];
+                kept = true;
             }
             _ => {
                 out.push_str("${");
@@ -1154,7 +1155,7 @@ fn shell_variables_kept(command: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
+    kept.then_some(out)
 }
 
 fn unsupported(ty: &str, reason: &str) -> UnitKind {

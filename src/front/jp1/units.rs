@@ -10,8 +10,8 @@ use super::parser::{Param, UnitDef};
 use super::report::Status;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    CmpOp, Condition, EndJudgment, FileWait, Job, Judgment, StartConditions, StartEvent, UnitId,
-    UnitKind, WaitFor,
+    s3_object, CmpOp, Condition, EndJudgment, FileWait, Job, Judgment, StartConditions, StartEvent,
+    UnitId, UnitKind, WaitFor,
 };
 
 const RETRY_MAX_CODE: i64 = 4_294_967_295;
@@ -20,14 +20,6 @@ const RETRY_MAX_CODE: i64 = 4_294_967_295;
 /// the `LegacyFileBucket` bucket.
 fn legacy_path() -> Status {
     approx("legacy file path: tested as the object at that path (as key) in the bucket of the LegacyFileBucket template parameter")
-}
-
-/// `s3://bucket/key` paths can be watched and tested as they are; anything else is a path
-/// on a legacy host, read from the `LegacyFileBucket` bucket (see [`legacy_path`]).
-pub fn is_s3_path(p: &str) -> bool {
-    p.strip_prefix("s3://")
-        .and_then(|rest| rest.split_once('/'))
-        .is_some_and(|(bucket, key)| !bucket.is_empty() && !key.is_empty())
 }
 
 pub(super) fn idx(u: &UnitDef, key: &str) -> Option<usize> {
@@ -101,7 +93,7 @@ impl Lower<'_> {
                     let path = u.params[i].value.first_text().to_string();
                     marks.set(
                         i,
-                        if is_s3_path(&path) {
+                        if s3_object(&path).is_some() {
                             Status::Mapped
                         } else {
                             legacy_path()
@@ -246,7 +238,7 @@ impl Lower<'_> {
                 let Some((i, path)) = text("ejf") else {
                     return Err("file judgment without `ejf=`".into());
                 };
-                if !is_s3_path(&path) {
+                if s3_object(&path).is_none() {
                     marks.set(i, legacy_path());
                 }
                 Condition::FileExists {
@@ -394,7 +386,7 @@ impl Lower<'_> {
                 unsup("watch the files with an S3 event start condition or a polling job"),
             );
         }
-        if !is_s3_path(&path) {
+        if s3_object(&path).is_none() {
             marks.set(i, legacy_path());
         }
         (
@@ -681,7 +673,7 @@ impl Lower<'_> {
                 match idx(c, "flwf") {
                     Some(i) => {
                         let path = c.params[i].value.first_text().to_string();
-                        if is_s3_path(&path) {
+                        if s3_object(&path).is_some() {
                             m.set(i, Status::Mapped);
                             (StartEvent::FileCreated { path }, Status::Mapped)
                         } else {
@@ -768,18 +760,5 @@ fn send_job(
         end: EndJudgment::default(),
         retry: None,
         type_span: u.get("ty").map(|p| p.key_span).unwrap_or(u.name_span),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn s3_paths() {
-        assert!(is_s3_path("s3://bucket/in/file.csv"));
-        assert!(!is_s3_path("s3://bucket"));
-        assert!(!is_s3_path("/data/in/file.csv"));
-        assert!(!is_s3_path("C:\\in\\file.csv"));
     }
 }

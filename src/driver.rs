@@ -416,7 +416,7 @@ pub fn compile_into(
             templates: &templates,
             budgets: &opts.budgets,
             emit: opts.emit,
-            scheduled: schedule::is_scheduled(project, root),
+            gated: schedule::is_gated(project, root),
         };
         let out = split(&job, &mut plan, &built, &mut local);
         // The root machine is sealed and written here, on the worker, once the split is
@@ -644,8 +644,8 @@ struct SplitJob<'a> {
     templates: &'a TemplateSet,
     budgets: &'a Budgets,
     emit: asl::EmitOptions,
-    /// The root gets the business-day gate.
-    scheduled: bool,
+    /// The root gets the business-day gate (schedules or start conditions start it).
+    gated: bool,
 }
 
 /// Partitions and emits one jobnet. Unit costs are estimates; should a machine still come
@@ -663,14 +663,14 @@ fn split(
         templates,
         budgets,
         emit,
-        scheduled,
+        gated,
     } = *job;
     let cache = asl::RenderCache::default();
-    // A scheduled jobnet's root gets the business-day gate, measured with it; a clash of
+    // A scheduled or event-started jobnet's root gets the business-day gate, measured with it; a clash of
     // names with the gate is an error that no split changes, so it ends the search.
     let path = &project.units[plan.root].path;
     let gate = |out: &mut JobnetOutput, diags: &mut Diagnostics| -> bool {
-        if !scheduled {
+        if !gated {
             return true;
         }
         match schedule::gate_root(project, out, emit.skip_alert) {
@@ -704,7 +704,7 @@ fn split(
     let estimates = partition::Estimates {
         unit: &cost,
         wrapped: &wrapped,
-        frame: if scheduled {
+        frame: if gated {
             costs.frame + schedule::gate_cost(emit.skip_alert.then_some(path.as_str()))
         } else {
             costs.frame

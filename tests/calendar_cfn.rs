@@ -64,7 +64,11 @@ fn scheduled_example_gets_gate_schedules_and_calendars() {
         .iter()
         .filter(|m| m["Properties"]["Definition"]["StartAt"] == "ScheduledStart")
         .collect();
-    assert_eq!(gated.len(), 3, "every scheduled root machine is gated");
+    assert_eq!(
+        gated.len(),
+        4,
+        "every scheduled or event-started root machine is gated"
+    );
     for m in gated {
         assert_eq!(
             m["Properties"]["DefinitionSubstitutions"]["BusinessDayFunctionArn"],
@@ -74,6 +78,47 @@ fn scheduled_example_gets_gate_schedules_and_calendars() {
         let next = states["ScheduledStart"]["Default"].as_str().unwrap();
         assert!(states.contains_key(next), "gate continues to {next}");
     }
+    // bank_reply starts on its start condition: an EventBridge rule whose input is the
+    // Lambda's event once `<time>` is filled in, and no schedule.
+    let rule = &res["BankReplyStateMachineStart01"]["Properties"];
+    assert_eq!(
+        res["BankReplyStateMachineStart01"]["Type"],
+        "AWS::Events::Rule"
+    );
+    assert_eq!(
+        rule["EventPattern"],
+        json!({"source": ["aws.s3"], "detail-type": ["Object Created"],
+               "detail": {"bucket": {"name": ["bank-drop"]}, "object": {"key": [{"wildcard": "reply/*.csv"}]}}})
+    );
+    let target = &rule["Targets"][0];
+    assert_eq!(target["Arn"], json!({"Ref": "BankReplyStateMachine"}));
+    let transformer = &target["InputTransformer"];
+    assert_eq!(transformer["InputPathsMap"], json!({"time": "$.time"}));
+    let input: Value = serde_json::from_str(
+        &transformer["InputTemplate"]
+            .as_str()
+            .unwrap()
+            .replace("<time>", "2027-01-05T19:59:00Z"),
+    )
+    .expect("the input template is JSON once filled");
+    assert_eq!(input["scheduledTime"], "2027-01-05T19:59:00Z");
+    assert_eq!(
+        input["dayStart"], 300,
+        "jp-business starts its day at 05:00"
+    );
+    assert_eq!(input["runSuffix"], "cond");
+    assert_eq!(input["rules"], json!([{"days": ["daily"]}]));
+    let role = &res["BankReplyStateMachineEventsRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "events.amazonaws.com"
+    );
+    assert_eq!(
+        role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"],
+        json!({"Ref": "BankReplyStateMachine"})
+    );
+    assert!(!schedules.iter().any(|s| s.starts_with("BankReply")));
+
     let role_text = serde_json::to_string(&res).unwrap();
     assert!(role_text.contains("lambda:InvokeFunction"));
     assert!(role_text.contains("${BusinessDayFunction.Arn}"));

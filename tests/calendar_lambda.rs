@@ -174,3 +174,145 @@ fn lambda_answers_every_vector() {
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+/// S3 events go through the EventBridge rules compiled from start conditions (moto's
+/// pattern matching and input transformation) into the business-day Lambda: the event's
+/// time and the calendar's day start give the business date; a schedule beside the start
+/// condition says which dates run, and without one every date does.
+#[test]
+fn start_condition_rules_deliver_the_lambdas_event() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let spec = r#"
+version: 1
+calendars:
+  - name: jp
+    weekdays: {sat: closed, sun: closed}
+    japanese_holidays: true
+    day_start: "05:00"
+jobnets:
+  - name: on_file
+    calendar: jp
+    start_conditions: {events: [{file_created: "s3://drop/in/*.csv"}]}
+    units: [{name: a, type: lambda, params: {function: f}}]
+  - name: on_flag_open_days
+    calendar: jp
+    schedule: {rules: [{days: daily, at: "09:00", on_closed_day: skip}]}
+    start_conditions: {events: [{file_created: "s3://drop/ok.flag"}]}
+    units: [{name: a, type: lambda, params: {function: f}}]
+"#;
+    let mut p = Project::default();
+    let file = p.sources.add("t.yaml", spec.to_string(), "utf-8");
+    let mut diags = Diagnostics::default();
+    load(&mut p, file, &mut diags);
+    assert!(!diags.has_errors(), "{:?}", diags.items);
+    let opts = jobnet2sfn::driver::CompileOptions::default();
+    let compiled = jobnet2sfn::driver::compile(&p, &opts, &mut diags).expect("compiles");
+    let templates = jobnet2sfn::back::templates::TemplateSet::load(None).unwrap();
+    let mut template =
+        jobnet2sfn::back::cfn::template(&compiled.outputs, &opts.cfn, &templates).unwrap();
+    jobnet2sfn::back::schedule::add_schedules(
+        &mut template,
+        &p,
+        &compiled.outputs,
+        &templates,
+        &mut diags,
+    )
+    .unwrap();
+    assert!(!diags.has_errors(), "{:?}", diags.items);
+    let resources = template.value["Resources"].as_object().unwrap();
+    let rules: Vec<Value> = resources
+        .values()
+        .filter(|r| r["Type"] == "AWS::Events::Rule")
+        .map(|r| {
+            json!({
+                "pattern": r["Properties"]["EventPattern"],
+                "transformer": r["Properties"]["Targets"][0]["InputTransformer"],
+            })
+        })
+        .collect();
+    assert_eq!(rules.len(), 2);
+    assert!(
+        !resources
+            .values()
+            .any(|r| r["Type"] == "AWS::Scheduler::Schedule"),
+        "the schedule only says which days run: no schedule starts a run"
+    );
+    let event = |time: &str, bucket: &str, key: &str, kind: &str| {
+        json!({
+            "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+            "detail-type": kind, "source": "aws.s3", "account": "123456789012",
+            "time": time, "region": "ap-northeast-1",
+            "resources": [format!("arn:aws:s3:::{bucket}")],
+            "detail": {"version": "0", "bucket": {"name": bucket},
+                       "object": {"key": key, "size": 5, "etag": "e", "sequencer": "00"},
+                       "request-id": "R", "requester": "123456789012", "reason": "PutObject"}
+        })
+    };
+    let created = "Object Created";
+    let case =
+        |name: &str, e: Value, expect: Value| json!({"name": name, "event": e, "expect": expect});
+    let cases = vec![
+        case(
+            "csv on a Tuesday noon",
+            event("2027-01-05T03:00:00Z", "drop", "in/a.csv", created),
+            json!({"businessDate": "2027-01-05", "run": true}),
+        ),
+        case(
+            "csv on a holiday: no schedule, every day runs",
+            event("2027-01-11T03:00:00Z", "drop", "in/b.csv", created),
+            json!({"businessDate": "2027-01-11", "run": true}),
+        ),
+        case(
+            "flag at 04:59 belongs to the day before",
+            event("2027-01-05T19:59:00Z", "drop", "ok.flag", created),
+            json!({"businessDate": "2027-01-05", "run": true}),
+        ),
+        case(
+            "flag on a Saturday: not a run day of the schedule",
+            event("2027-01-09T03:00:00Z", "drop", "ok.flag", created),
+            json!({"businessDate": "2027-01-09", "run": false}),
+        ),
+        case(
+            "another key",
+            event("2027-01-05T03:00:00Z", "drop", "in/a.txt", created),
+            Value::Null,
+        ),
+        case(
+            "another bucket",
+            event("2027-01-05T03:00:00Z", "other", "in/a.csv", created),
+            Value::Null,
+        ),
+        case(
+            "a deletion",
+            event("2027-01-05T03:00:00Z", "drop", "in/a.csv", "Object Deleted"),
+            Value::Null,
+        ),
+    ];
+    let files = calendar_items(&p, 2027..=2027, &mut diags);
+    let dir = std::env::temp_dir().join(format!("jobnet2sfn-start-rules-{}", std::process::id()));
+    for (name, content) in &files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content.to_string()).unwrap();
+    }
+    let cases_file = dir.join("cases.json");
+    std::fs::write(
+        &cases_file,
+        json!({"rules": rules, "cases": cases}).to_string(),
+    )
+    .unwrap();
+    let out = Command::new(venv_python())
+        .arg(root.join("tests/start_rule_events.py"))
+        .arg(&dir)
+        .arg(&cases_file)
+        .output()
+        .expect("run python");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "start rule events failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+}

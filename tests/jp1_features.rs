@@ -554,6 +554,37 @@ fn start_conditions() {
     );
     assert!(matches!(&sc.events[1], StartEvent::Other { kind, .. } if kind == "evwj"));
     assert_eq!(net.children.len(), 1, ".CONDITION is not a child unit");
+
+    // Compiled: the file becomes an EventBridge rule that starts the gated root machine;
+    // the event wait is reported.
+    let mut diags = Diagnostics::default();
+    let compiled = jobnet2sfn::driver::compile(
+        &p,
+        &jobnet2sfn::driver::CompileOptions::default(),
+        &mut diags,
+    )
+    .unwrap_or_else(|| panic!("{:?}", diags.items));
+    let root = &compiled.outputs[0].machines[0];
+    assert_eq!(root.definition()["StartAt"], "ScheduledStart");
+    let template = &compiled.files["template.yaml"];
+    assert!(template.contains("Type: AWS::Events::Rule"), "{template}");
+    assert!(template.contains("- in.csv"), "{template}");
+    let findings: Vec<&str> = compiled.outputs[0]
+        .findings
+        .iter()
+        .map(|f| f.what.as_str())
+        .collect();
+    assert!(
+        findings
+            .contains(&"start conditions: EventBridge rules on the creation of s3://drop/in.csv"),
+        "{findings:?}"
+    );
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.starts_with("start conditions EventBridge cannot watch: `evwj`")),
+        "{findings:?}"
+    );
 }
 
 #[test]

@@ -137,6 +137,20 @@ def fixed_checks(bd):
     check(results, "exclusive jobnet suppresses the run", not r["run"] and r["excludedBy"] == ["close"], str(r))
     r = bd.handler({"calendar": "jp", "rules": [daily], "businessDate": "2027-01-28", "exclusive": [close]})
     check(results, "exclusive jobnet idle: run", r["run"] and r["excludedBy"] == [], str(r))
+    # An event at 04:59 Tokyo time with a 05:00 day start (dayStart 300) belongs to the
+    # day before; at 05:00 it opens the new business date.
+    for at, date in [("2027-01-05T19:59:00Z", "2027-01-05"), ("2027-01-05T20:00:00Z", "2027-01-06")]:
+        r = bd.handler(
+            {
+                "scheduledTime": at,
+                "timezone": "Asia/Tokyo",
+                "dayStart": 300,
+                "dayOffset": 0,
+                "calendar": None,
+                "rules": [daily],
+            }
+        )
+        check(results, f"event at {at} with a day start", r["businessDate"] == date and r["run"], str(r))
     # Several rules: both reasons are reported, one run.
     r = bd.handler(
         {

@@ -300,6 +300,8 @@ pub fn emit_cached(
     );
     e.plan_monitors(true);
     e.plan_records();
+    // The root is no unit of its own machine's blocks: what it leaves out is reported here.
+    e.pending(plan.root);
     let root_net = &plan.nets[&plan.root];
     let mut machines = Vec::new();
 
@@ -2375,11 +2377,10 @@ impl<'a> Emitter<'a> {
                 if u != self.plan.root && (net.schedule.is_some() || net.calendar.is_some()) {
                     items.push((FindingKind::Approximated, "schedule or calendar on a nested jobnet".into(), "a nested jobnet runs when its place in the root jobnet comes; put the schedule on the root".into()));
                 }
-                if net.start_conditions.is_some() {
-                    items.push((FindingKind::NotYetCompiled, "start conditions".into(), "start conditions arrive with the JP1 and calendar issues".into()));
-                }
-                if net.concurrency != crate::ir::Concurrency::default() {
-                    items.push((FindingKind::NotYetCompiled, "concurrency settings".into(), "multiple launch and limits on parallel jobs are not compiled; runs of one business date are refused after the first".into()));
+                items.extend(crate::back::schedule::start_condition_findings(self.project, u));
+                // Multiple launch is compiled (generations of a business date's records).
+                if let Some(n) = net.concurrency.max_parallel_jobs {
+                    items.push((FindingKind::NotYetCompiled, format!("at most {n} jobs at once (max_parallel_jobs)"), "not compiled: every job whose predecessors have ended runs at once; limit the services' own concurrency meanwhile (Lambda reserved concurrency, Batch compute environment size)".into()));
                 }
             }
             _ => {}

@@ -15,7 +15,8 @@ use crate::calendar::engine::calendar_of;
 use crate::calendar::{resolve, DayReason};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{
-    ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule, UnitId,
+    s3_object, ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule,
+    StartEvent, UnitId,
 };
 use chrono::{Datelike, Weekday};
 use serde_json::{json, Map, Value};
@@ -31,6 +32,8 @@ pub const LAMBDA_ARN_PLACEHOLDER: &str = "BusinessDayFunctionArn";
 pub const E_GATE_CLASH: &str = "E0606";
 /// A jobnet needs more schedules than [`MANY_SCHEDULES`].
 pub const W_MANY_SCHEDULES: &str = "W0608";
+/// A start condition's input would hold `<` or `>`.
+pub const E_START_INPUT: &str = "E0609";
 /// Schedules of one jobnet above which the template size becomes a concern.
 pub const MANY_SCHEDULES: usize = 48;
 
@@ -428,13 +431,130 @@ pub fn gate_states_with(next: &str, skip_alert: Option<&str>) -> Map<String, Val
     s
 }
 
-fn scheduled_roots(project: &Project) -> BTreeSet<UnitId> {
+/// Roots whose machine gets the gate.
+fn gated_roots(project: &Project) -> BTreeSet<UnitId> {
     project
         .roots
         .iter()
         .copied()
-        .filter(|r| is_scheduled(project, *r))
+        .filter(|r| is_gated(project, *r))
         .collect()
+}
+
+/// Whether `root`'s machine gets the business-day gate: schedules or watched start
+/// conditions start it.
+pub fn is_gated(project: &Project, root: UnitId) -> bool {
+    is_scheduled(project, root) || start_watch(project, root).is_some()
+}
+
+/// A root jobnet's start conditions as compiled: one EventBridge rule per watched S3
+/// object, whose `Object Created` events start the root machine through the gate
+/// (docs/decisions.md, "Start conditions are EventBridge rules").
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartWatch {
+    /// Bucket and key of each watched object, in source order; `*` in a key matches any
+    /// text.
+    pub objects: Vec<(String, String)>,
+    /// The events that cannot be watched, as the report names them.
+    pub unwatched: Vec<String>,
+}
+
+/// The watch of `root`'s start conditions: `None` without any, when none is an S3 object,
+/// or when several must all happen (`all`, JP1's `cond=and`), which one rule per event
+/// cannot express.
+pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
+    if !project.roots.contains(&root) {
+        return None;
+    }
+    let conditions = project.units[root].as_net()?.start_conditions.as_ref()?;
+    let mut objects = Vec::new();
+    let mut unwatched = Vec::new();
+    for e in &conditions.events {
+        match e {
+            StartEvent::FileCreated { path } => match s3_object(path) {
+                Some((bucket, key)) => objects.push((bucket.to_string(), key.to_string())),
+                None => unwatched.push(format!("file `{path}` (not s3://bucket/key)")),
+            },
+            StartEvent::Other { kind, detail } if detail.is_empty() => {
+                unwatched.push(format!("`{kind}`"));
+            }
+            StartEvent::Other { kind, detail } => unwatched.push(format!("`{kind}` ({detail})")),
+        }
+    }
+    if objects.is_empty() || (conditions.all && conditions.events.len() > 1) {
+        return None;
+    }
+    Some(StartWatch { objects, unwatched })
+}
+
+/// What the report says of the start conditions of unit `u` (a jobnet) of the machine
+/// rooted at `root`: (kind, what, what the user must do).
+pub fn start_condition_findings(
+    project: &Project,
+    u: UnitId,
+) -> Vec<(crate::back::asl::FindingKind, String, String)> {
+    use crate::back::asl::FindingKind;
+    let Some(conditions) = project.units[u]
+        .as_net()
+        .and_then(|n| n.start_conditions.as_ref())
+    else {
+        return Vec::new();
+    };
+    if !project.roots.contains(&u) {
+        return vec![(
+            FindingKind::Unsupported,
+            "start conditions on a nested jobnet".into(),
+            "only a root jobnet starts on an event: move them to the root jobnet".into(),
+        )];
+    }
+    let Some(watch) = start_watch(project, u) else {
+        let what = if conditions.all && conditions.events.len() > 1 {
+            "start conditions that must all happen".to_string()
+        } else {
+            "start conditions with nothing EventBridge can watch".to_string()
+        };
+        return vec![(
+            FindingKind::Unsupported,
+            what,
+            "start the jobnet from one S3 object's creation (`file_created: s3://bucket/key`), or begin it with file waits (`wait: {file: …}`), or start it from an EventBridge rule of your own".into(),
+        )];
+    };
+    let mut buckets: Vec<&str> = watch.objects.iter().map(|(b, _)| b.as_str()).collect();
+    buckets.dedup();
+    let watched: Vec<String> = watch
+        .objects
+        .iter()
+        .map(|(b, k)| format!("s3://{b}/{k}"))
+        .collect();
+    let mut items = vec![(
+        FindingKind::Approximated,
+        format!(
+            "start conditions: EventBridge rules on the creation of {}",
+            watched.join(", ")
+        ),
+        format!(
+            "send the events of bucket(s) {} to EventBridge (the bucket's EventBridge notifications); the first event of a business date starts its run and later ones that date are refused by the run's name (JP1's counts and time limits, `wc`/`wt`, are not kept)",
+            buckets.join(", ")
+        ),
+    )];
+    if is_scheduled(project, u) {
+        items.push((
+            FindingKind::Approximated,
+            "a schedule with start conditions".into(),
+            "the schedule's start times start no run: an event on a run day of the schedule does, at any time of that business date".into(),
+        ));
+    }
+    if !watch.unwatched.is_empty() {
+        items.push((
+            FindingKind::Unsupported,
+            format!(
+                "start conditions EventBridge cannot watch: {}",
+                watch.unwatched.join(", ")
+            ),
+            "start the jobnet on them from an EventBridge rule of your own".into(),
+        ));
+    }
+    items
 }
 
 /// Whether `root` has schedule rules, so its root machine gets the gate.
@@ -533,9 +653,9 @@ pub fn add_schedules(
     templates: &TemplateSet,
     diags: &mut Diagnostics,
 ) -> Result<(), String> {
-    let scheduled = scheduled_roots(project);
+    let gated = gated_roots(project);
     let mut added = Vec::new();
-    for out in outputs.iter().filter(|o| scheduled.contains(&o.root)) {
+    for out in outputs.iter().filter(|o| gated.contains(&o.root)) {
         let Some(m) = out.machines.iter().find(|m| m.role == Role::Root) else {
             continue;
         };
@@ -556,16 +676,28 @@ pub fn add_schedules(
             LAMBDA_ARN_PLACEHOLDER.into(),
             json!({"Fn::GetAtt": [LAMBDA_LOGICAL, "Arn"]}),
         );
-        let schedules = jobnet_schedules(project, out.root, &machine, templates, diags)?;
-        if !schedules.is_empty() {
-            template.origins.extend(schedules.keys().map(|k| {
+        // Start conditions start the run; a schedule beside them only says which days.
+        let (kind, origin, resources) = match start_watch(project, out.root) {
+            Some(watch) => (
+                "start_condition",
+                "#start_conditions",
+                jobnet_start_rules(project, out.root, &watch, &machine, templates, diags)?,
+            ),
+            None => (
+                "schedule",
+                "#schedules",
+                jobnet_schedules(project, out.root, &machine, templates, diags)?,
+            ),
+        };
+        if !resources.is_empty() {
+            template.origins.extend(resources.keys().map(|k| {
                 let origin = crate::back::cfn::Origin {
                     jobnet: out.machine_base.clone(),
-                    unit: "#schedules".into(),
+                    unit: origin.into(),
                 };
                 (k.clone(), origin)
             }));
-            added.push(schedules);
+            added.push((kind, resources));
         }
     }
     if added.is_empty() {
@@ -580,8 +712,8 @@ pub fn add_schedules(
     }
     if let Some(res) = template.get_mut("Resources").and_then(Value::as_object_mut) {
         crate::back::cfn::add_resources(res, "calendar", shared_resources(templates)?)?;
-        for schedules in added {
-            crate::back::cfn::add_resources(res, "schedule", schedules)?;
+        for (kind, resources) in added {
+            crate::back::cfn::add_resources(res, kind, resources)?;
         }
     }
     if let Some(outs) = template.get_mut("Outputs").and_then(Value::as_object_mut) {
@@ -627,28 +759,7 @@ pub fn jobnet_schedules(
         }
     };
     let calendar = net.calendar.as_ref().map(|c| c.name.clone());
-    let mut exclusive = Vec::new();
-    for other in &schedule.exclusive_with {
-        let found = project.roots.iter().copied().find(|r| {
-            let u = &project.units[*r];
-            u.name == *other || u.path.trim_start_matches('/') == other.trim_start_matches('/')
-        });
-        match found.and_then(|r| Some((r, project.units[r].as_net()?.schedule.as_ref()?))) {
-            Some((r, s)) => exclusive.push(json!({
-                "jobnet": other,
-                "calendar": project.units[r].as_net().and_then(|n| n.calendar.as_ref()).map(|c| c.name.clone()),
-                "rules": s.rules.iter().map(rule_json).collect::<Vec<_>>(),
-            })),
-            None => diags.push(
-                Diagnostic::error(
-                    crate::calendar::codes::E_UNKNOWN_JOBNET,
-                    format!("`exclusive_with` names `{other}`, which is no scheduled root jobnet"),
-                )
-                .at(schedule.span)
-                .hint("name a root jobnet of the project that has a schedule"),
-            ),
-        }
-    }
+    let exclusive = exclusive_of(project, schedule, diags);
     let mut by_time: BTreeMap<ClockTime, Vec<usize>> = BTreeMap::new();
     for (i, rule) in schedule.rules.iter().enumerate() {
         for t in crate::calendar::engine::start_times(&cal, rule) {
@@ -711,6 +822,158 @@ pub fn jobnet_schedules(
         }}),
         &needed,
     )
+}
+
+/// The EventBridge rules (one per watched object) and their role that start `root` on its
+/// start conditions, written by resource template `start_condition`; the error of a
+/// template that fails.
+///
+/// Each rule's input is the Lambda's event, as a schedule's is, with the event's time as
+/// `scheduledTime` and `dayStart` (the calendar's, in minutes) so that an event before
+/// the day start belongs to the business date before. A scheduled jobnet's rules say which
+/// days are run days; without a schedule every day is. `runSuffix` is `cond`: one run per
+/// business date, named `<businessDate>-cond`.
+pub fn jobnet_start_rules(
+    project: &Project,
+    root: UnitId,
+    watch: &StartWatch,
+    machine_logical: &str,
+    templates: &TemplateSet,
+    diags: &mut Diagnostics,
+) -> Result<Map<String, Value>, String> {
+    let Some(net) = project.units[root].as_net() else {
+        return Ok(Map::new());
+    };
+    let cal = match calendar_of(project, root) {
+        Ok(c) => c,
+        Err(d) => {
+            diags.push(d);
+            return Ok(Map::new());
+        }
+    };
+    let (timezone, calendar, rules, exclusive) =
+        match net.schedule.as_ref().filter(|s| !s.rules.is_empty()) {
+            Some(s) => (
+                s.timezone.clone(),
+                net.calendar.as_ref().map(|c| c.name.clone()),
+                s.rules.iter().map(rule_json).collect::<Vec<_>>(),
+                exclusive_of(project, s, diags),
+            ),
+            None => (
+                crate::ir::DEFAULT_TIMEZONE.to_string(),
+                None,
+                vec![json!({"days": ["daily"]})],
+                Vec::new(),
+            ),
+        };
+    let input = json!({
+        "scheduledTime": "<time>",
+        "timezone": timezone,
+        "dayStart": cal.day_start.minutes,
+        "dayOffset": 0,
+        "startTime": "<time>",
+        "runSuffix": "cond",
+        "vars": {},
+        "calendar": calendar,
+        "rules": rules,
+        "exclusive": exclusive,
+    })
+    .to_string();
+    // `<` and `>` cannot be escaped in an input template: any other pair reads as a
+    // placeholder EventBridge does not know.
+    if input.replace("<time>", "").contains(['<', '>']) {
+        diags.push(
+            Diagnostic::error(
+                E_START_INPUT,
+                format!(
+                    "jobnet `{}`: its start conditions' input would hold `<` or `>` (a calendar or jobnet name), which EventBridge reads as a placeholder",
+                    project.units[root].name
+                ),
+            )
+            .at(net.start_conditions.as_ref().map_or(project.units[root].span, |c| c.span))
+            .hint("rename the calendar or the exclusive jobnet"),
+        );
+        return Ok(Map::new());
+    }
+    let name = &project.units[root].name;
+    let role = format!("{machine_logical}EventsRole");
+    let mut needed = vec![role.clone()];
+    let rules: Vec<Value> = watch
+        .objects
+        .iter()
+        .enumerate()
+        .map(|(i, (bucket, key))| {
+            // EventBridge's wildcard matches `*` as any text; `\` escapes its own backslash.
+            let key_match = if key.contains('*') {
+                json!({"wildcard": key.replace('\\', "\\\\")})
+            } else {
+                json!(key)
+            };
+            let id = format!("{machine_logical}Start{:02}", i + 1);
+            needed.push(id.clone());
+            let mut description = format!("{name}: starts on the creation of s3://{bucket}/{key}");
+            if description.len() > 512 {
+                let mut end = 509;
+                while !description.is_char_boundary(end) {
+                    end -= 1;
+                }
+                description.truncate(end);
+                description.push_str("...");
+            }
+            json!({
+                "id": id,
+                "description": description,
+                "pattern": {
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {"bucket": {"name": [bucket]}, "object": {"key": [key_match]}}
+                },
+                "input": input,
+            })
+        })
+        .collect();
+    templates.render_resources(
+        "start_condition",
+        json!({"jobnet": {
+            "name": name,
+            "machine": machine_logical,
+            "role": role,
+            "rules": rules,
+        }}),
+        &needed,
+    )
+}
+
+/// The jobnets `schedule` must not run beside, as the Lambda reads them; a name that is no
+/// scheduled root jobnet is an error.
+fn exclusive_of(
+    project: &Project,
+    schedule: &crate::ir::Schedule,
+    diags: &mut Diagnostics,
+) -> Vec<Value> {
+    let mut exclusive = Vec::new();
+    for other in &schedule.exclusive_with {
+        let found = project.roots.iter().copied().find(|r| {
+            let u = &project.units[*r];
+            u.name == *other || u.path.trim_start_matches('/') == other.trim_start_matches('/')
+        });
+        match found.and_then(|r| Some((r, project.units[r].as_net()?.schedule.as_ref()?))) {
+            Some((r, s)) => exclusive.push(json!({
+                "jobnet": other,
+                "calendar": project.units[r].as_net().and_then(|n| n.calendar.as_ref()).map(|c| c.name.clone()),
+                "rules": s.rules.iter().map(rule_json).collect::<Vec<_>>(),
+            })),
+            None => diags.push(
+                Diagnostic::error(
+                    crate::calendar::codes::E_UNKNOWN_JOBNET,
+                    format!("`exclusive_with` names `{other}`, which is no scheduled root jobnet"),
+                )
+                .at(schedule.span)
+                .hint("name a root jobnet of the project that has a schedule"),
+            ),
+        }
+    }
+    exclusive
 }
 
 /// The cron of one start time: only the rules' weekdays when every rule using it is a
@@ -830,6 +1093,134 @@ jobnets:
         let stmt = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
         assert_eq!(stmt["Action"], "states:StartExecution");
         assert_eq!(stmt["Resource"], json!({"Ref": "NightlyMachine"}));
+    }
+
+    #[test]
+    fn a_scheduled_jobnet_with_a_start_condition_starts_on_the_event_of_a_run_day() {
+        let spec = SPEC.replace(
+            "    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+            "    start_conditions:\n      events:\n        - {file_created: \"s3://drop/in/a\\\\b*.csv\"}\n        - {file_created: \"s3://drop/ok.flag\"}\n    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+        );
+        let (p, _) = project(&spec);
+        let root = p.roots[0];
+        let watch = start_watch(&p, root).expect("watched");
+        assert_eq!(
+            watch.objects,
+            [
+                ("drop".to_string(), "in/a\\b*.csv".to_string()),
+                ("drop".to_string(), "ok.flag".to_string())
+            ]
+        );
+        assert!(is_gated(&p, root));
+        let mut diags = Diagnostics::default();
+        let t = TemplateSet::load(None).unwrap();
+        let r = jobnet_start_rules(&p, root, &watch, "NightlyMachine", &t, &mut diags).unwrap();
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        let keys: Vec<&str> = r.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "NightlyMachineStart01",
+                "NightlyMachineStart02",
+                "NightlyMachineEventsRole"
+            ]
+        );
+        let key =
+            |i: &str| r[i]["Properties"]["EventPattern"]["detail"]["object"]["key"][0].clone();
+        assert_eq!(
+            key("NightlyMachineStart01"),
+            json!({"wildcard": "in/a\\\\b*.csv"})
+        );
+        assert_eq!(key("NightlyMachineStart02"), json!("ok.flag"));
+        let template = r["NightlyMachineStart02"]["Properties"]["Targets"][0]["InputTransformer"]
+            ["InputTemplate"]
+            .as_str()
+            .unwrap();
+        let input: Value = serde_json::from_str(&template.replace("<time>", "t")).unwrap();
+        // The schedule's rules and calendar say which business dates run.
+        assert_eq!(input["calendar"], "営業日");
+        assert_eq!(input["rules"].as_array().unwrap().len(), 2);
+        assert_eq!(input["exclusive"][0]["jobnet"], "monthly");
+        assert_eq!(input["dayStart"], 300);
+        assert_eq!(input["dayOffset"], 0);
+        let findings = start_condition_findings(&p, root);
+        let kinds: Vec<_> = findings.iter().map(|f| (f.0, f.1.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    crate::back::asl::FindingKind::Approximated,
+                    "start conditions: EventBridge rules on the creation of s3://drop/in/a\\b*.csv, s3://drop/ok.flag"
+                ),
+                (
+                    crate::back::asl::FindingKind::Approximated,
+                    "a schedule with start conditions"
+                )
+            ]
+        );
+        assert!(
+            findings[0].2.contains("bucket(s) drop "),
+            "{}",
+            findings[0].2
+        );
+    }
+
+    #[test]
+    fn start_conditions_that_cannot_be_watched_are_reported() {
+        use crate::back::asl::FindingKind;
+        let with = |conditions: &str| {
+            let spec = SPEC.replace(
+                "    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+                &format!("    start_conditions: {conditions}\n    units:\n      - {{name: a, type: lambda, params: {{function: f}}}}\n  - name: monthly"),
+            );
+            let (p, _) = project(&spec);
+            let root = p.roots[0];
+            (start_watch(&p, root), start_condition_findings(&p, root))
+        };
+        // Both must happen: one rule per event cannot wait for the other.
+        let (watch, findings) = with(
+            "{all: true, events: [{file_created: \"s3://b/x\"}, {file_created: \"s3://b/y\"}]}",
+        );
+        assert!(watch.is_none());
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].0, FindingKind::Unsupported);
+        assert_eq!(findings[0].1, "start conditions that must all happen");
+        // A legacy path is no S3 object.
+        let (watch, findings) = with("{events: [{file_created: 'C:\\in\\x.csv'}]}");
+        assert!(watch.is_none());
+        assert_eq!(
+            findings[0].1,
+            "start conditions with nothing EventBridge can watch"
+        );
+        // Either of two, one of them watchable: the other is reported.
+        let (watch, findings) =
+            with("{events: [{file_created: \"s3://b/x\"}, {file_created: 'D:\\y'}]}");
+        assert_eq!(
+            watch.unwrap().unwatched,
+            ["file `D:\\y` (not s3://bucket/key)"]
+        );
+        assert_eq!(findings.last().unwrap().0, FindingKind::Unsupported);
+        // One event that must "all" happen is just that event.
+        let (watch, _) = with("{all: true, events: [{file_created: \"s3://b/x\"}]}");
+        assert!(watch.is_some());
+    }
+
+    #[test]
+    fn a_start_input_with_angle_brackets_is_refused() {
+        let spec = SPEC
+            .replace("営業日", "<営業日>")
+            .replace(
+                "    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+                "    start_conditions: {events: [{file_created: \"s3://b/x\"}]}\n    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+            );
+        let (p, _) = project(&spec);
+        let root = p.roots[0];
+        let watch = start_watch(&p, root).unwrap();
+        let mut diags = Diagnostics::default();
+        let t = TemplateSet::load(None).unwrap();
+        let r = jobnet_start_rules(&p, root, &watch, "M", &t, &mut diags).unwrap();
+        assert!(r.is_empty());
+        assert_eq!(diags.items[0].code, E_START_INPUT);
     }
 
     #[test]

@@ -72,6 +72,10 @@ const BUILTIN_RESOURCES: &[(&str, &str)] = &[
         include_str!("../../templates/resources/schedule.json.tera"),
     ),
     (
+        "start_condition",
+        include_str!("../../templates/resources/start_condition.json.tera"),
+    ),
+    (
         "state_machine",
         include_str!("../../templates/resources/state_machine.json.tera"),
     ),

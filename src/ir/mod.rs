@@ -424,6 +424,10 @@ pub enum DayKind {
 }
 
 /// When a root jobnet runs.
+/// Time zone of schedules (and of the business dates of start conditions) when the source
+/// names none: the systems this tool migrates run on Japan time.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Tokyo";
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
     pub rules: Vec<ScheduleRule>,

@@ -73,6 +73,7 @@ def handler(e,_=None):
   d=P(e['nominal']);m=max(map(reach,e['rules']))+40;c=Cal(e.get('calendar'),d-m*O,d+m*O)
   return{'decisions':[(lambda r:r and{'date':r[0]and str(r[0]),'reason':r[1]})(decide(c,R,d))for R in e['rules']]}
  if'businessDate'in e:t=P(e['businessDate'])
- else:t=D.datetime.fromisoformat(e['scheduledTime'].replace('Z','+00:00')).astimezone(tz(e.get('timezone','Asia/Tokyo'))).date()-e.get('dayOffset',0)*O
+ # dayStart (minutes): an event's time before the day start belongs to the day before.
+ else:t=(D.datetime.fromisoformat(e['scheduledTime'].replace('Z','+00:00')).astimezone(tz(e.get('timezone','Asia/Tokyo')))-D.timedelta(minutes=e.get('dayStart',0))).date()-e.get('dayOffset',0)*O
  r=runs(e.get('calendar'),e['rules'],t);x=[j['jobnet']for j in e.get('exclusive',[])if runs(j.get('calendar'),j['rules'],t)]
  return{'businessDate':str(t),'run':bool(r)and not x,'runs':r,'excludedBy':x}

@@ -20,7 +20,7 @@ use serde_json::{json, Value as Json};
 use std::collections::HashSet;
 
 /// The time zone of generated schedules: JP1/AJS3 runs on Japanese local time.
-pub const DEFAULT_TIMEZONE: &str = "Asia/Tokyo";
+pub const DEFAULT_TIMEZONE: &str = crate::ir::DEFAULT_TIMEZONE;
 
 /// Keys this front-end knows; any other key is kept, reported and warned about once.
 const KNOWN_KEYS: &[&str] = &[

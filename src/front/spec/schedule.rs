@@ -163,7 +163,7 @@ impl Reader<'_> {
             &|_| None,
         );
         let timezone = match f.get("timezone") {
-            None => Some("Asia/Tokyo".to_string()),
+            None => Some(crate::ir::DEFAULT_TIMEZONE.to_string()),
             Some(n) => self.text(n, "a time zone name").filter(|tz| {
                 let ok = tz
                     .chars()

@@ -705,7 +705,13 @@ fn split(
         unit: &cost,
         wrapped: &wrapped,
         frame: if gated {
-            costs.frame + schedule::gate_cost(emit.skip_alert.then_some(path.as_str()))
+            costs.frame
+                + schedule::gate_cost(
+                    emit.skip_alert.then_some(path.as_str()),
+                    schedule::start_watch(project, plan.root)
+                        .filter(|w| w.all)
+                        .map(|_| names.machine.as_str()),
+                )
         } else {
             costs.frame
         },

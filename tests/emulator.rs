@@ -220,9 +220,17 @@ fn moto_options(moto: &Moto) -> DeployOptions {
 /// Deploys one output directory plus the test helper machine. Deploys of concurrently running
 /// tests are serialised: both create the shared table and helper.
 async fn deploy(moto: &Moto, dir: &Path) -> Env {
+    deploy_with_parameters(moto, dir, &[]).await
+}
+
+/// [`deploy`], with deployment parameters the output needs beyond the test helper's.
+async fn deploy_with_parameters(moto: &Moto, dir: &Path, parameters: &[(&str, &str)]) -> Env {
     static DEPLOYING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _guard = DEPLOYING.lock().await;
     let mut opts = moto_options(moto);
+    for (k, v) in parameters {
+        opts.parameters.insert((*k).into(), (*v).into());
+    }
     let clients = AwsClients::connect(&opts).await;
     let child = testkit::deploy_test_child(&clients, ROLE_ARN)
         .await
@@ -2065,6 +2073,130 @@ jobnets:
         // runs again (without the code the judgment would bypass it).
         let again = started_units(&env, "2027-01-05-rerun-1", "/t_rerun_rc/").await;
         assert_eq!(again, set(&["load", "tail"]));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Start conditions that must all happen: the gate counts each object's event per business
+/// date in the run table and starts the run (`<businessDate>-cond`) once every object has
+/// been created; repeats change nothing. The inputs are the compiled rules' input templates
+/// as EventBridge fills them in. moto runs no Lambda code, so the business-day Lambda
+/// (tests/start_rule_events.py and the Lambda vectors check it) is replaced by a Pass
+/// giving its answer.
+#[test]
+fn start_conditions_that_must_all_happen_start_the_run_once() {
+    let moto = moto();
+    let dir = tempdir("all-of");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_all
+    start_conditions:
+      all: true
+      events:
+        - {file_created: "s3://drop/a.csv"}
+        - {file_created: "s3://drop/b.csv"}
+    units:
+      - {name: a, type: test}
+"#;
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let compiled = compile(&[("all.yaml".into(), spec.into())], &opts, &dir);
+    let templates = jobnet2sfn::back::templates::TemplateSet::load(None).unwrap();
+    let mut template =
+        jobnet2sfn::back::cfn::template(&compiled.outputs, &opts.cfn, &templates).unwrap();
+    let mut project = jobnet2sfn::ir::Project::default();
+    let mut diags = Diagnostics::default();
+    driver::load_text(
+        &mut project,
+        "all.yaml",
+        spec.into(),
+        driver::InputFormat::Spec,
+        &mut diags,
+    );
+    jobnet2sfn::back::schedule::add_schedules(
+        &mut template,
+        &project,
+        &compiled.outputs,
+        &templates,
+        &mut diags,
+    )
+    .unwrap();
+    let event_input = |rule: &str| -> Value {
+        let t = template.value["Resources"][rule]["Properties"]["Targets"][0]["InputTransformer"]
+            ["InputTemplate"]
+            .as_str()
+            .unwrap_or_else(|| panic!("rule {rule}"))
+            .replace("<time>", "2027-01-05T03:00:00Z");
+        serde_json::from_str(&t).expect("input JSON")
+    };
+    let (first, second) = (
+        event_input("TAllStateMachineStart01"),
+        event_input("TAllStateMachineStart02"),
+    );
+    let file = dir.join("statemachines/t_all.asl.json");
+    let mut definition: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(definition["StartAt"], "ScheduledStart");
+    definition["States"]["BusinessDay"] = json!({
+        "Type": "Pass",
+        "Result": {"run": true, "businessDate": "2027-01-05"},
+        "ResultPath": "$.businessDay",
+        "Next": "IsRunDay"
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&definition).unwrap()).unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy_with_parameters(
+            &moto,
+            &dir,
+            &[(
+                "BusinessDayFunctionArn",
+                "arn:aws:lambda:ap-northeast-1:123456789012:function:business-day",
+            )],
+        )
+        .await;
+        let arn = env.machines["t_all"].clone();
+        let run_arn = format!(
+            "{}:2027-01-05-cond",
+            arn.replace(":stateMachine:", ":execution:")
+        );
+        let event = |name: &'static str, input: Value| {
+            let env = &env;
+            let arn = arn.clone();
+            async move {
+                let r = env
+                    .clients
+                    .run_execution(&arn, name, &input, RUN_TIMEOUT)
+                    .await
+                    .expect("event execution");
+                assert_eq!(r.status, "SUCCEEDED", "{name}: {r:?}");
+            }
+        };
+        let run_started = || async { env.clients.describe_execution(&run_arn).await.is_ok() };
+        event("ev-a", first.clone()).await;
+        assert!(!run_started().await, "one of two objects: no run yet");
+        event("ev-a-again", first.clone()).await;
+        assert!(
+            !run_started().await,
+            "the same object twice is still one of two"
+        );
+        event("ev-b", second.clone()).await;
+        let end = env
+            .clients
+            .wait_execution(&run_arn, RUN_TIMEOUT)
+            .await
+            .expect("the run started");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(
+            started_units(&env, "2027-01-05-cond", "/t_all/").await,
+            set(&["a"])
+        );
+        // A later event of the date finds the run already started.
+        event("ev-b-again", second).await;
+        assert_eq!(
+            started_units(&env, "2027-01-05-cond", "/t_all/").await,
+            set(&["a"])
+        );
     });
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -321,7 +321,7 @@ pub fn shared_resources(templates: &TemplateSet) -> Result<Map<String, Value>, S
 }
 
 /// State names of the gate (checked against the machine's own names).
-pub const GATE_STATES: [&str; 7] = [
+pub const GATE_STATES: [&str; 10] = [
     "ScheduledStart",
     "BusinessDay",
     "IsRunDay",
@@ -329,6 +329,9 @@ pub const GATE_STATES: [&str; 7] = [
     "SkipAlert",
     "NotARunDay",
     "AlreadyStarted",
+    "StartCondition",
+    "AllConditions",
+    "OtherConditionsPending",
 ];
 
 /// The ASL states that turn a scheduled execution into a run: an execution started by a
@@ -339,12 +342,19 @@ pub const GATE_STATES: [&str; 7] = [
 /// second start for one date and time is refused (and ends in `AlreadyStarted`). Any other
 /// execution (a run, or an operator's start with `businessDate`) goes straight to `next`.
 pub fn gate_states(next: &str) -> Map<String, Value> {
-    gate_states_with(next, None)
+    gate_states_with(next, None, None)
 }
 
 /// [`gate_states`], with `skip_alert` (the jobnet's path) publishing an alert to the
-/// alert topic before a scheduled start that is not a run day ends.
-pub fn gate_states_with(next: &str, skip_alert: Option<&str>) -> Map<String, Value> {
+/// alert topic before a scheduled start that is not a run day ends, and with `all_of`
+/// (the machine's name) for start conditions that must all happen: each event adds its
+/// number to the business date's item `cond#<machine>#<date>` of the run table, and the
+/// run starts when the count reaches the input's `conditions`.
+pub fn gate_states_with(
+    next: &str,
+    skip_alert: Option<&str>,
+    all_of: Option<&str>,
+) -> Map<String, Value> {
     let mut s = Map::new();
     s.insert(
         "ScheduledStart".into(),
@@ -370,10 +380,44 @@ pub fn gate_states_with(next: &str, skip_alert: Option<&str>) -> Map<String, Val
         "IsRunDay".into(),
         json!({
             "Type": "Choice",
-            "Choices": [{"Variable": "$.businessDay.run", "BooleanEquals": true, "Next": "StartRun"}],
+            "Choices": [{"Variable": "$.businessDay.run", "BooleanEquals": true, "Next": if all_of.is_some() { "StartCondition" } else { "StartRun" }}],
             "Default": if skip_alert.is_some() { "SkipAlert" } else { "NotARunDay" }
         }),
     );
+    if let Some(machine) = all_of {
+        let literal = crate::back::intrinsic_literal(machine);
+        s.insert(
+            "StartCondition".into(),
+            json!({
+                "Type": "Task",
+                "Comment": "start conditions that must all happen: this one has, for this business date",
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Parameters": {
+                    "TableName": format!("${{{}}}", crate::back::asl::RUN_TABLE),
+                    "Key": {"pk": {"S.$": format!("States.Format('cond#{literal}#{{}}', $.businessDay.businessDate)")}},
+                    "UpdateExpression": "ADD seen :c",
+                    "ExpressionAttributeValues": {":c": {"SS.$": "States.Array($.condition)"}},
+                    "ReturnValues": "ALL_NEW"
+                },
+                "ResultSelector": {"seen.$": "States.ArrayLength($.Attributes.seen.SS)"},
+                "ResultPath": "$.conditionsSeen",
+                "Retry": [{"ErrorEquals": ["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException", "DynamoDB.InternalServerErrorException"], "IntervalSeconds": 2, "MaxAttempts": 5, "BackoffRate": 2.0}],
+                "Next": "AllConditions"
+            }),
+        );
+        s.insert(
+            "AllConditions".into(),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.conditionsSeen.seen", "NumericGreaterThanEqualsPath": "$.conditions", "Next": "StartRun"}],
+                "Default": "OtherConditionsPending"
+            }),
+        );
+        s.insert(
+            "OtherConditionsPending".into(),
+            json!({"Type": "Succeed", "Comment": "other start conditions of this business date have not happened yet"}),
+        );
+    }
     s.insert(
         "StartRun".into(),
         json!({
@@ -457,11 +501,12 @@ pub struct StartWatch {
     pub objects: Vec<(String, String)>,
     /// The events that cannot be watched, as the report names them.
     pub unwatched: Vec<String>,
+    /// Every object must be created (within one business date) before the run starts.
+    pub all: bool,
 }
 
 /// The watch of `root`'s start conditions: `None` without any, when none is an S3 object,
-/// or when several must all happen (`all`, JP1's `cond=and`), which one rule per event
-/// cannot express.
+/// or when all must happen (`all`, JP1's `cond=and`) and one of them is no S3 object.
 pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
     if !project.roots.contains(&root) {
         return None;
@@ -481,10 +526,16 @@ pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
             StartEvent::Other { kind, detail } => unwatched.push(format!("`{kind}` ({detail})")),
         }
     }
-    if objects.is_empty() || (conditions.all && conditions.events.len() > 1) {
+    let all = conditions.all && conditions.events.len() > 1;
+    // All must happen: one that cannot be watched never does.
+    if objects.is_empty() || (all && !unwatched.is_empty()) {
         return None;
     }
-    Some(StartWatch { objects, unwatched })
+    Some(StartWatch {
+        objects,
+        unwatched,
+        all,
+    })
 }
 
 /// What the report says of the start conditions of unit `u` (a jobnet) of the machine
@@ -508,15 +559,19 @@ pub fn start_condition_findings(
         )];
     }
     let Some(watch) = start_watch(project, u) else {
-        let what = if conditions.all && conditions.events.len() > 1 {
-            "start conditions that must all happen".to_string()
+        let some_watched = conditions
+            .events
+            .iter()
+            .any(|e| matches!(e, StartEvent::FileCreated { path } if s3_object(path).is_some()));
+        let what = if some_watched {
+            "start conditions that must all happen, one of which EventBridge cannot watch"
         } else {
-            "start conditions with nothing EventBridge can watch".to_string()
+            "start conditions with nothing EventBridge can watch"
         };
         return vec![(
             FindingKind::Unsupported,
-            what,
-            "start the jobnet from one S3 object's creation (`file_created: s3://bucket/key`), or begin it with file waits (`wait: {file: …}`), or start it from an EventBridge rule of your own".into(),
+            what.into(),
+            "start the jobnet on S3 objects' creation (`file_created: s3://bucket/key`), or begin it with file waits (`wait: {file: …}`), or start it from an EventBridge rule of your own".into(),
         )];
     };
     let mut buckets: Vec<&str> = watch.objects.iter().map(|(b, _)| b.as_str()).collect();
@@ -533,10 +588,18 @@ pub fn start_condition_findings(
             watched.join(", ")
         ),
         format!(
-            "send the events of bucket(s) {} to EventBridge (the bucket's EventBridge notifications); the first event of a business date starts its run and later ones that date are refused by the run's name (JP1's counts and time limits, `wc`/`wt`, are not kept)",
-            buckets.join(", ")
+            "send the events of bucket(s) {} to EventBridge (the bucket's EventBridge notifications); {} of a business date starts its run and later ones that date are refused by the run's name (JP1's counts and time limits, `wc`/`wt`, are not kept)",
+            buckets.join(", "),
+            if watch.all { "the last of the objects created" } else { "the first event" }
         ),
     )];
+    if watch.all {
+        items.push((
+            FindingKind::Approximated,
+            "start conditions that must all happen".into(),
+            "the run table counts the objects created per business date: all of them must be created within one business date (JP1 keeps what happened until the condition is met)".into(),
+        ));
+    }
     if is_scheduled(project, u) {
         items.push((
             FindingKind::Approximated,
@@ -565,9 +628,9 @@ pub fn is_scheduled(project: &Project, root: UnitId) -> bool {
 }
 
 /// What the gate adds to a root machine, for the split to budget before it is there.
-pub fn gate_cost(skip_alert: Option<&str>) -> crate::passes::partition::Cost {
+pub fn gate_cost(skip_alert: Option<&str>, all_of: Option<&str>) -> crate::passes::partition::Cost {
     let states = |s: Map<String, Value>| json!({"StartAt": "x", "States": s});
-    let gated = states(gate_states_with("x", skip_alert));
+    let gated = states(gate_states_with("x", skip_alert, all_of));
     let empty = states(Map::new());
     let (bytes, lines) = crate::back::metrics::pretty_len_lines(&gated);
     let (bytes0, lines0) = crate::back::metrics::pretty_len_lines(&empty);
@@ -611,7 +674,14 @@ pub fn gate_root(
         .unwrap_or_default()
         .to_string();
     let path = &project.units[out.root].path;
-    let gate = gate_states_with(&next, skip_alert.then_some(path.as_str()));
+    let all_of = start_watch(project, out.root)
+        .filter(|w| w.all)
+        .map(|_| m.name.clone());
+    let gate = gate_states_with(
+        &next,
+        skip_alert.then_some(path.as_str()),
+        all_of.as_deref(),
+    );
     let Tree::Object(mut merged) = Tree::from(Value::Object(gate)) else {
         unreachable!("an object converts to an object");
     };
@@ -628,6 +698,14 @@ pub fn gate_root(
     }
     definition["States"] = Tree::Object(merged);
     definition["StartAt"] = Tree::from("ScheduledStart");
+    if all_of.is_some() {
+        let table = crate::back::asl::RUN_TABLE;
+        m.placeholders.insert(table.into());
+        m.iam.push(IamStatement {
+            actions: vec!["dynamodb:UpdateItem".into()],
+            resources: vec![format!("${{{table}Arn}}")],
+        });
+    }
     m.placeholders.insert(LAMBDA_ARN_PLACEHOLDER.into());
     m.iam.push(IamStatement {
         actions: vec!["lambda:InvokeFunction".into()],
@@ -640,6 +718,9 @@ pub fn gate_root(
             m.name
         )],
     });
+    if all_of.is_some() {
+        out.tables.insert(crate::back::asl::RUN_TABLE.into());
+    }
     Ok(())
 }
 
@@ -866,7 +947,8 @@ pub fn jobnet_start_rules(
                 Vec::new(),
             ),
         };
-    let input = json!({
+    let input = |condition: usize| {
+        let mut input = json!({
         "scheduledTime": "<time>",
         "timezone": timezone,
         "dayStart": cal.day_start.minutes,
@@ -877,11 +959,16 @@ pub fn jobnet_start_rules(
         "calendar": calendar,
         "rules": rules,
         "exclusive": exclusive,
-    })
-    .to_string();
+        });
+        if watch.all {
+            input["condition"] = json!(condition.to_string());
+            input["conditions"] = json!(watch.objects.len());
+        }
+        input.to_string()
+    };
     // `<` and `>` cannot be escaped in an input template: any other pair reads as a
     // placeholder EventBridge does not know.
-    if input.replace("<time>", "").contains(['<', '>']) {
+    if input(1).replace("<time>", "").contains(['<', '>']) {
         diags.push(
             Diagnostic::error(
                 E_START_INPUT,
@@ -928,7 +1015,7 @@ pub fn jobnet_start_rules(
                     "detail-type": ["Object Created"],
                     "detail": {"bucket": {"name": [bucket]}, "object": {"key": [key_match]}}
                 },
-                "input": input,
+                "input": input(i + 1),
             })
         })
         .collect();
@@ -1177,14 +1264,24 @@ jobnets:
             let root = p.roots[0];
             (start_watch(&p, root), start_condition_findings(&p, root))
         };
-        // Both must happen: one rule per event cannot wait for the other.
+        // Both must happen: counted in the run table, reported.
         let (watch, findings) = with(
             "{all: true, events: [{file_created: \"s3://b/x\"}, {file_created: \"s3://b/y\"}]}",
         );
+        assert!(watch.unwrap().all);
+        assert_eq!(findings[1].0, FindingKind::Approximated);
+        assert_eq!(findings[1].1, "start conditions that must all happen");
+        assert!(findings[0].2.contains("the last of the objects created"));
+        // Both must happen, and one cannot be watched: never.
+        let (watch, findings) =
+            with("{all: true, events: [{file_created: \"s3://b/x\"}, {file_created: 'E:\\y'}]}");
         assert!(watch.is_none());
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].0, FindingKind::Unsupported);
-        assert_eq!(findings[0].1, "start conditions that must all happen");
+        assert_eq!(
+            findings[0].1,
+            "start conditions that must all happen, one of which EventBridge cannot watch"
+        );
         // A legacy path is no S3 object.
         let (watch, findings) = with("{events: [{file_created: 'C:\\in\\x.csv'}]}");
         assert!(watch.is_none());
@@ -1202,7 +1299,7 @@ jobnets:
         assert_eq!(findings.last().unwrap().0, FindingKind::Unsupported);
         // One event that must "all" happen is just that event.
         let (watch, _) = with("{all: true, events: [{file_created: \"s3://b/x\"}]}");
-        assert!(watch.is_some());
+        assert!(!watch.unwrap().all);
     }
 
     #[test]
@@ -1245,7 +1342,7 @@ jobnets:
         let plain = gate_states("FirstJob");
         assert_eq!(plain["IsRunDay"]["Default"], "NotARunDay");
         assert!(!plain.contains_key("SkipAlert"));
-        let g = gate_states_with("FirstJob", Some("/net{x}"));
+        let g = gate_states_with("FirstJob", Some("/net{x}"), Some("m"));
         assert_eq!(g["IsRunDay"]["Default"], "SkipAlert");
         let alert = &g["SkipAlert"];
         assert_eq!(alert["Resource"], "arn:aws:states:::sns:publish");
@@ -1297,11 +1394,28 @@ jobnets:
         assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "StartRun");
         assert_eq!(g["NotARunDay"]["Type"], "Succeed");
         let keys: Vec<&str> = g.keys().map(String::as_str).collect();
-        let without_alert: Vec<&str> = GATE_STATES
-            .iter()
-            .copied()
-            .filter(|n| *n != "SkipAlert")
-            .collect();
-        assert_eq!(keys, without_alert);
+        assert_eq!(
+            keys,
+            GATE_STATES[..7]
+                .iter()
+                .copied()
+                .filter(|n| *n != "SkipAlert")
+                .collect::<Vec<_>>()
+        );
+        // Start conditions that must all happen: the run starts once every one has.
+        let g = gate_states_with("FirstJob", None, Some("nightly's"));
+        assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "StartCondition");
+        let count = &g["StartCondition"];
+        assert_eq!(
+            count["Parameters"]["Key"]["pk"]["S.$"],
+            "States.Format('cond#nightly\\'s#{}', $.businessDay.businessDate)"
+        );
+        assert_eq!(count["Parameters"]["UpdateExpression"], "ADD seen :c");
+        assert_eq!(count["Next"], "AllConditions");
+        let all = &g["AllConditions"]["Choices"][0];
+        assert_eq!(all["NumericGreaterThanEqualsPath"], "$.conditions");
+        assert_eq!(all["Next"], "StartRun");
+        assert_eq!(g["AllConditions"]["Default"], "OtherConditionsPending");
+        assert_eq!(g["OtherConditionsPending"]["Type"], "Succeed");
     }
 }

@@ -53,6 +53,11 @@ of AWS that the generated state machines rely on):
    in the Step Functions guide). moto 5.2.5 knows the PascalCase name of DynamoDB and Step
    Functions only and writes S3's as `s3.s3Exception`, which no catcher of a file judgment,
    end judgment or file wait matches. The fix adds S3's.
+
+9. The result of a plain `states:startExecution` task keeps boto's `datetime` for
+   `StartDate`; when it reaches an execution's output (the gate's `StartRun` ends the gate
+   execution), moto's DescribeExecution fails with "datetime is not JSON serializable" (HTTP
+   500). The fix writes such timestamps as epoch milliseconds, a JSON number.
 """
 
 import datetime
@@ -105,10 +110,23 @@ def _normalise_parameters(self, parameters, boto_service_name=None, service_acti
         self._to_boto_request(parameters, operation.input_shape)
 
 
+def _json_timestamps(value):
+    """Fix 9: boto's datetimes as the epoch milliseconds AWS writes into a task's result."""
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            value[k] = _json_timestamps(v)
+    elif isinstance(value, list):
+        value[:] = [_json_timestamps(v) for v in value]
+    return value
+
+
 def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
     operation = _OPERATIONS.get(self._get_boto_service_action(service_action_name))
     if operation is not None and operation.output_shape is not None:
         self._from_boto_response(response, operation.output_shape)
+    _json_timestamps(response)
 
 
 sfn_service.StateTaskServiceSfn._normalise_parameters = _normalise_parameters

@@ -199,6 +199,11 @@ jobnets:
     schedule: {rules: [{days: daily, at: "09:00", on_closed_day: skip}]}
     start_conditions: {events: [{file_created: "s3://drop/ok.flag"}]}
     units: [{name: a, type: lambda, params: {function: f}}]
+  - name: on_event
+    start_conditions:
+      events:
+        - event_received: {id: "7FFF8001", message: {wildcard: "end of *day"}, severity: [Error, Warning]}
+    units: [{name: a, type: lambda, params: {function: f}}]
 "#;
     let mut p = Project::default();
     let file = p.sources.add("t.yaml", spec.to_string(), "utf-8");
@@ -230,7 +235,7 @@ jobnets:
             })
         })
         .collect();
-    assert_eq!(rules.len(), 2);
+    assert_eq!(rules.len(), 3);
     assert!(
         !resources
             .values()
@@ -246,6 +251,17 @@ jobnets:
             "detail": {"version": "0", "bucket": {"name": bucket},
                        "object": {"key": key, "size": 5, "etag": "e", "sequencer": "00"},
                        "request-id": "R", "requester": "123456789012", "reason": "PutObject"}
+        })
+    };
+    // As the `eventbridge` job type sends a migrated JP1 event.
+    let jp1 = |id: &str, message: &str, severity: &str| {
+        json!({
+            "version": "0", "id": "0d0b9f3e-1428-4cd3-a780-95db273d1602",
+            "detail-type": "JP1 event", "source": "jobnet2sfn", "account": "123456789012",
+            "time": "2027-01-05T03:00:00Z", "region": "ap-northeast-1", "resources": [],
+            "detail": {"jobnet": "sender", "unit": "/sender/s", "runId": "2027-01-05",
+                       "businessDate": "2027-01-05",
+                       "data": {"eventId": id, "message": message, "severity": severity}}
         })
     };
     let created = "Object Created";
@@ -287,6 +303,26 @@ jobnets:
             event("2027-01-05T03:00:00Z", "drop", "in/a.csv", "Object Deleted"),
             Value::Null,
         ),
+        case(
+            "the JP1 event",
+            jp1("7FFF8001", "end of business day", "Error"),
+            json!({"businessDate": "2027-01-05", "run": true}),
+        ),
+        case(
+            "another message",
+            jp1("7FFF8001", "end of week", "Error"),
+            Value::Null,
+        ),
+        case(
+            "another severity",
+            jp1("7FFF8001", "end of business day", "Notice"),
+            Value::Null,
+        ),
+        case(
+            "another event id",
+            jp1("00000001", "end of business day", "Error"),
+            Value::Null,
+        ),
     ];
     let files = calendar_items(&p, 2027..=2027, &mut diags);
     let dir = std::env::temp_dir().join(format!("jobnet2sfn-start-rules-{}", std::process::id()));
@@ -314,5 +350,5 @@ jobnets:
         "start rule events failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
 }

@@ -541,10 +541,12 @@ fn calendars_schedules_and_delays() {
 fn start_conditions() {
     let p = lower_ok(&net("unit=.CONDITION,,,;{ty=rc;cond=or;
            unit=f,,,;{ty=flwj;flwf=\"s3://drop/in.csv\";}
-           unit=e,,,;{ty=evwj;evwid=1;}}
+           unit=e,,,;{ty=evwj;evwid=0001:0;evwms=\"^batch (done|ok)\";}
+           unit=r,,,;{ty=evwj;evwid=7FFF8001;evwms=\"^end of .*day$\";evwsv=er:wr;evwfr=PRODUCT:\"billing\";evusr=\"ops\";}
+           unit=m,,,;{ty=mlwj;}}
          unit=a,,,;{ty=j;te=\"a\";}"));
-    let net = unit(&p, "/g/n").as_net().unwrap();
-    let sc = net.start_conditions.as_ref().expect("conditions");
+    let jobnet = unit(&p, "/g/n").as_net().unwrap();
+    let sc = jobnet.start_conditions.as_ref().expect("conditions");
     assert!(!sc.all);
     assert_eq!(
         sc.events[0],
@@ -552,11 +554,24 @@ fn start_conditions() {
             path: "s3://drop/in.csv".into()
         }
     );
+    // A regular expression EventBridge cannot match is no event it can watch.
     assert!(matches!(&sc.events[1], StartEvent::Other { kind, .. } if kind == "evwj"));
-    assert_eq!(net.children.len(), 1, ".CONDITION is not a child unit");
+    assert_eq!(
+        sc.events[2],
+        StartEvent::EventReceived(EventMatch {
+            source: "jobnet2sfn".into(),
+            detail_type: "JP1 event".into(),
+            id: Some("7FFF8001".into()),
+            message: Some(TextMatch::Wildcard("end of *day".into())),
+            severities: vec!["Error".into(), "Warning".into()],
+            attributes: vec![("PRODUCT".into(), "billing".into())],
+        })
+    );
+    assert!(matches!(&sc.events[3], StartEvent::Other { kind, .. } if kind == "mlwj"));
+    assert_eq!(jobnet.children.len(), 1, ".CONDITION is not a child unit");
 
-    // Compiled: the file becomes an EventBridge rule that starts the gated root machine;
-    // the event wait is reported.
+    // Compiled: the file and the JP1 event become EventBridge rules that start the gated
+    // root machine; the others are reported.
     let mut diags = Diagnostics::default();
     let compiled = jobnet2sfn::driver::compile(
         &p,
@@ -567,16 +582,20 @@ fn start_conditions() {
     let root = &compiled.outputs[0].machines[0];
     assert_eq!(root.definition()["StartAt"], "ScheduledStart");
     let template = &compiled.files["template.yaml"];
-    assert!(template.contains("Type: AWS::Events::Rule"), "{template}");
+    assert_eq!(
+        template.matches("Type: AWS::Events::Rule").count(),
+        2,
+        "{template}"
+    );
     assert!(template.contains("- in.csv"), "{template}");
+    assert!(template.contains("wildcard: \"end of *day\""), "{template}");
     let findings: Vec<&str> = compiled.outputs[0]
         .findings
         .iter()
         .map(|f| f.what.as_str())
         .collect();
     assert!(
-        findings
-            .contains(&"start conditions: EventBridge rules on the creation of s3://drop/in.csv"),
+        findings.contains(&"start conditions: EventBridge rules on the creation of s3://drop/in.csv; `JP1 event` events from `jobnet2sfn`, id 7FFF8001, message like `end of *day`, severity Error|Warning, PRODUCT `billing`"),
         "{findings:?}"
     );
     assert!(
@@ -585,6 +604,14 @@ fn start_conditions() {
             .any(|f| f.starts_with("start conditions EventBridge cannot watch: `evwj`")),
         "{findings:?}"
     );
+    // What a migrated event sending job sends, a receiving start condition matches.
+    let sender = lower_ok(&net(
+        "unit=s,,,;{ty=evsj;evsid=7FFF8001;evsms=\"end of day\";}",
+    ));
+    let Some(params) = &job(&sender, "/g/n/s").params.get("detail").cloned() else {
+        panic!("no detail")
+    };
+    assert_eq!(params["eventId"], "7FFF8001");
 }
 
 #[test]

@@ -35,6 +35,15 @@ fn load_example(name: &str) -> Project {
     project
 }
 
+/// A spec text loaded on its own, with its diagnostics.
+fn load_str(text: &str) -> (Project, Diagnostics) {
+    let mut project = Project::default();
+    let file = project.sources.add("t.yaml", text.to_string(), "utf-8");
+    let mut diags = Diagnostics::default();
+    load(&mut project, file, &mut diags);
+    (project, diags)
+}
+
 fn unit<'p>(p: &'p Project, path: &str) -> &'p Unit {
     p.units
         .iter()
@@ -360,13 +369,25 @@ fn scheduled_with_calendar_facts() {
         })
     );
     assert_eq!(rules[4].days, DayRule::NthClosedDay(1));
-    let sc = sync.start_conditions.as_ref().unwrap();
+    assert!(sync.start_conditions.is_none());
+    let reply = unit(&p, "/bank_reply").as_net().unwrap();
+    let sc = reply.start_conditions.as_ref().unwrap();
     assert!(!sc.all);
     assert_eq!(
         sc.events,
-        vec![StartEvent::FileCreated {
-            path: "s3://sync-drop/in/trigger.csv".into()
-        }]
+        vec![
+            StartEvent::FileCreated {
+                path: "s3://bank-drop/reply/*.csv".into()
+            },
+            StartEvent::EventReceived(EventMatch {
+                source: "jobnet2sfn".into(),
+                detail_type: "JP1 event".into(),
+                id: Some("7FFF8001".into()),
+                message: Some(TextMatch::Prefix("bank reply".into())),
+                severities: vec![],
+                attributes: vec![],
+            })
+        ]
     );
     let UnitKind::WaitFor(w) = &unit(&p, "/periodic_sync/upstream_done").kind else {
         panic!("wait_for")
@@ -405,5 +426,54 @@ fn japanese_names_facts() {
             .unwrap()
             .name,
         "営業日カレンダー"
+    );
+}
+
+#[test]
+fn received_events_start_a_jobnet() {
+    let (p, d) = load_str(
+        "version: 1\njobnets:\n  - name: n\n    start_conditions:\n      events:\n        - event_received: {id: \"007FFF8001\"}\n        - event_received: {id: \"00A1\", message: {prefix: \"end\"}, severity: Error, attributes: {PRODUCT: billing}, source: app, detail_type: done}\n    units: [{name: a, type: noop}]\n",
+    );
+    assert!(
+        d.items
+            .iter()
+            .any(|x| x.code == "E0112" && x.message.contains("hexadecimal")),
+        "{:?}",
+        d.items
+    );
+    let (p2, d2) = load_str(
+        "version: 1\njobnets:\n  - name: n\n    start_conditions:\n      events:\n        - event_received: {id: \"00A1\", message: {prefix: \"end\"}, severity: Error, attributes: {PRODUCT: billing}, source: app, detail_type: done}\n    units: [{name: a, type: noop}]\n",
+    );
+    assert!(!d2.has_errors(), "{:?}", d2.items);
+    let sc = unit(&p2, "/n")
+        .as_net()
+        .unwrap()
+        .start_conditions
+        .clone()
+        .unwrap();
+    assert_eq!(
+        sc.events,
+        vec![StartEvent::EventReceived(EventMatch {
+            source: "app".into(),
+            detail_type: "done".into(),
+            id: Some("000000A1".into()),
+            message: Some(TextMatch::Prefix("end".into())),
+            severities: vec!["Error".into()],
+            attributes: vec![("PRODUCT".into(), "billing".into())],
+        })]
+    );
+    drop(p);
+    // Two tests in one text match, an unknown severity, both event kinds in one item.
+    let (_, d) = load_str(
+        "version: 1\njobnets:\n  - name: n\n    start_conditions:\n      events:\n        - event_received: {message: {exact: a, prefix: b}}\n        - event_received: {severity: [Eror]}\n        - {file_created: \"s3://b/k\", event_received: {}}\n    units: [{name: a, type: noop}]\n",
+    );
+    let codes: Vec<&str> = d.items.iter().map(|x| x.code).collect();
+    assert_eq!(codes.len(), 3, "{:?}", d.items);
+    assert!(
+        d.items
+            .iter()
+            .any(|x| x.message.contains("unknown severity `Eror`")),
+        "{:?}",
+        d.items
     );
 }

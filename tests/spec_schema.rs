@@ -470,6 +470,18 @@ fn schema_and_parser_know_the_same_keys_everywhere() {
                 "version: 1\njobnets:\n  - {{name: n, units: [], start_conditions: {{events: [{{file_created: x, {z}}}]}}}}\n"
             ),
         ),
+        (
+            "/$defs/startConditions/properties/events/items/properties/event_received",
+            format!(
+                "version: 1\njobnets:\n  - {{name: n, units: [], start_conditions: {{events: [{{event_received: {{{z}}}}}]}}}}\n"
+            ),
+        ),
+        (
+            "/$defs/textMatch",
+            format!(
+                "version: 1\njobnets:\n  - {{name: n, units: [], start_conditions: {{events: [{{event_received: {{message: {{exact: x, {z}}}}}}}]}}}}\n"
+            ),
+        ),
     ];
     let mut failures = Vec::new();
     for (pointer, text) in &contexts {

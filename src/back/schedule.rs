@@ -496,30 +496,127 @@ pub fn is_gated(project: &Project, root: UnitId) -> bool {
 /// (docs/decisions.md, "Start conditions are EventBridge rules").
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartWatch {
-    /// Bucket and key of each watched object, in source order; `*` in a key matches any
-    /// text.
-    pub objects: Vec<(String, String)>,
+    /// What each rule watches, in source order.
+    pub watched: Vec<Watched>,
     /// The events that cannot be watched, as the report names them.
     pub unwatched: Vec<String>,
-    /// Every object must be created (within one business date) before the run starts.
+    /// Every rule must fire (within one business date) before the run starts.
     pub all: bool,
 }
 
-/// The watch of `root`'s start conditions: `None` without any, when none is an S3 object,
-/// or when all must happen (`all`, JP1's `cond=and`) and one of them is no S3 object.
+/// What one start condition's rule matches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watched {
+    /// The creation of an S3 object; `*` in the key matches any text.
+    Object { bucket: String, key: String },
+    /// An event on the default bus (as the `eventbridge` job type sends them).
+    Event(crate::ir::EventMatch),
+}
+
+impl Watched {
+    /// The event pattern of its rule.
+    fn pattern(&self) -> Value {
+        match self {
+            Watched::Object { bucket, key } => {
+                // EventBridge's wildcard matches `*` as any text; `\\` escapes a backslash.
+                let key_match = if key.contains('*') {
+                    json!({"wildcard": key.replace('\\', "\\\\")})
+                } else {
+                    json!(key)
+                };
+                json!({
+                    "source": ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    "detail": {"bucket": {"name": [bucket]}, "object": {"key": [key_match]}}
+                })
+            }
+            Watched::Event(m) => {
+                let mut data = Map::new();
+                if let Some(id) = &m.id {
+                    data.insert("eventId".into(), json!([id]));
+                }
+                if let Some(t) = &m.message {
+                    data.insert("message".into(), json!([text_pattern(t)]));
+                }
+                if !m.severities.is_empty() {
+                    data.insert("severity".into(), json!(m.severities));
+                }
+                if !m.attributes.is_empty() {
+                    let a: Map<String, Value> = m
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), json!([v])))
+                        .collect();
+                    data.insert("attributes".into(), Value::Object(a));
+                }
+                let mut p = json!({"source": [m.source], "detail-type": [m.detail_type]});
+                if !data.is_empty() {
+                    p["detail"] = json!({"data": data});
+                }
+                p
+            }
+        }
+    }
+
+    /// How the report and the rule's description name it.
+    fn describe(&self) -> String {
+        use crate::ir::TextMatch;
+        match self {
+            Watched::Object { bucket, key } => format!("the creation of s3://{bucket}/{key}"),
+            Watched::Event(m) => {
+                let mut parts = vec![format!("`{}` events from `{}`", m.detail_type, m.source)];
+                if let Some(id) = &m.id {
+                    parts.push(format!("id {id}"));
+                }
+                match &m.message {
+                    Some(TextMatch::Exact(t)) => parts.push(format!("message `{t}`")),
+                    Some(TextMatch::Prefix(t)) => parts.push(format!("message starting `{t}`")),
+                    Some(TextMatch::Suffix(t)) => parts.push(format!("message ending `{t}`")),
+                    Some(TextMatch::Wildcard(t)) => parts.push(format!("message like `{t}`")),
+                    None => {}
+                }
+                if !m.severities.is_empty() {
+                    parts.push(format!("severity {}", m.severities.join("|")));
+                }
+                for (k, v) in &m.attributes {
+                    parts.push(format!("{k} `{v}`"));
+                }
+                parts.join(", ")
+            }
+        }
+    }
+}
+
+/// A text test in an event pattern.
+fn text_pattern(t: &crate::ir::TextMatch) -> Value {
+    use crate::ir::TextMatch;
+    match t {
+        TextMatch::Exact(t) => json!(t),
+        TextMatch::Prefix(t) => json!({"prefix": t}),
+        TextMatch::Suffix(t) => json!({"suffix": t}),
+        TextMatch::Wildcard(t) => json!({"wildcard": t}),
+    }
+}
+
+/// The watch of `root`'s start conditions: `None` without any, when none can be watched,
+/// or when all must happen (`all`, JP1's `cond=and`) and one of them cannot be.
 pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
     if !project.roots.contains(&root) {
         return None;
     }
     let conditions = project.units[root].as_net()?.start_conditions.as_ref()?;
-    let mut objects = Vec::new();
+    let mut watched = Vec::new();
     let mut unwatched = Vec::new();
     for e in &conditions.events {
         match e {
             StartEvent::FileCreated { path } => match s3_object(path) {
-                Some((bucket, key)) => objects.push((bucket.to_string(), key.to_string())),
+                Some((bucket, key)) => watched.push(Watched::Object {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                }),
                 None => unwatched.push(format!("file `{path}` (not s3://bucket/key)")),
             },
+            StartEvent::EventReceived(m) => watched.push(Watched::Event(m.clone())),
             StartEvent::Other { kind, detail } if detail.is_empty() => {
                 unwatched.push(format!("`{kind}`"));
             }
@@ -528,11 +625,11 @@ pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
     }
     let all = conditions.all && conditions.events.len() > 1;
     // All must happen: one that cannot be watched never does.
-    if objects.is_empty() || (all && !unwatched.is_empty()) {
+    if watched.is_empty() || (all && !unwatched.is_empty()) {
         return None;
     }
     Some(StartWatch {
-        objects,
+        watched,
         unwatched,
         all,
     })
@@ -559,10 +656,11 @@ pub fn start_condition_findings(
         )];
     }
     let Some(watch) = start_watch(project, u) else {
-        let some_watched = conditions
-            .events
-            .iter()
-            .any(|e| matches!(e, StartEvent::FileCreated { path } if s3_object(path).is_some()));
+        let some_watched = conditions.events.iter().any(|e| match e {
+            StartEvent::FileCreated { path } => s3_object(path).is_some(),
+            StartEvent::EventReceived(_) => true,
+            StartEvent::Other { .. } => false,
+        });
         let what = if some_watched {
             "start conditions that must all happen, one of which EventBridge cannot watch"
         } else {
@@ -574,30 +672,44 @@ pub fn start_condition_findings(
             "start the jobnet on S3 objects' creation (`file_created: s3://bucket/key`), or begin it with file waits (`wait: {file: …}`), or start it from an EventBridge rule of your own".into(),
         )];
     };
-    let mut buckets: Vec<&str> = watch.objects.iter().map(|(b, _)| b.as_str()).collect();
-    buckets.dedup();
-    let watched: Vec<String> = watch
-        .objects
+    let mut buckets: Vec<&str> = watch
+        .watched
         .iter()
-        .map(|(b, k)| format!("s3://{b}/{k}"))
+        .filter_map(|w| match w {
+            Watched::Object { bucket, .. } => Some(bucket.as_str()),
+            Watched::Event(_) => None,
+        })
         .collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    let described: Vec<String> = watch.watched.iter().map(Watched::describe).collect();
+    let mut action = String::new();
+    if !buckets.is_empty() {
+        action.push_str(&format!(
+            "send the events of bucket(s) {} to EventBridge (the bucket's EventBridge notifications); ",
+            buckets.join(", ")
+        ));
+    }
+    if watch.watched.iter().any(|w| matches!(w, Watched::Event(_))) {
+        action.push_str("events are matched on the default bus as the `eventbridge` job type (migrated JP1 event sending) sends them; ");
+    }
+    action.push_str(&format!(
+        "{} of a business date starts its run and later ones that date are refused by the run's name (JP1's counts and time limits, `wc`/`wt`, are not kept)",
+        if watch.all { "the last of the awaited events" } else { "the first event" }
+    ));
     let mut items = vec![(
         FindingKind::Approximated,
         format!(
-            "start conditions: EventBridge rules on the creation of {}",
-            watched.join(", ")
+            "start conditions: EventBridge rules on {}",
+            described.join("; ")
         ),
-        format!(
-            "send the events of bucket(s) {} to EventBridge (the bucket's EventBridge notifications); {} of a business date starts its run and later ones that date are refused by the run's name (JP1's counts and time limits, `wc`/`wt`, are not kept)",
-            buckets.join(", "),
-            if watch.all { "the last of the objects created" } else { "the first event" }
-        ),
+        action,
     )];
     if watch.all {
         items.push((
             FindingKind::Approximated,
             "start conditions that must all happen".into(),
-            "the run table counts the objects created per business date: all of them must be created within one business date (JP1 keeps what happened until the condition is met)".into(),
+            "the run table counts the events per business date: all of them must happen within one business date (JP1 keeps what happened until the condition is met)".into(),
         ));
     }
     if is_scheduled(project, u) {
@@ -962,7 +1074,7 @@ pub fn jobnet_start_rules(
         });
         if watch.all {
             input["condition"] = json!(condition.to_string());
-            input["conditions"] = json!(watch.objects.len());
+            input["conditions"] = json!(watch.watched.len());
         }
         input.to_string()
     };
@@ -986,19 +1098,13 @@ pub fn jobnet_start_rules(
     let role = format!("{machine_logical}EventsRole");
     let mut needed = vec![role.clone()];
     let rules: Vec<Value> = watch
-        .objects
+        .watched
         .iter()
         .enumerate()
-        .map(|(i, (bucket, key))| {
-            // EventBridge's wildcard matches `*` as any text; `\` escapes its own backslash.
-            let key_match = if key.contains('*') {
-                json!({"wildcard": key.replace('\\', "\\\\")})
-            } else {
-                json!(key)
-            };
+        .map(|(i, w)| {
             let id = format!("{machine_logical}Start{:02}", i + 1);
             needed.push(id.clone());
-            let mut description = format!("{name}: starts on the creation of s3://{bucket}/{key}");
+            let mut description = format!("{name}: starts on {}", w.describe());
             if description.len() > 512 {
                 let mut end = 509;
                 while !description.is_char_boundary(end) {
@@ -1010,11 +1116,7 @@ pub fn jobnet_start_rules(
             json!({
                 "id": id,
                 "description": description,
-                "pattern": {
-                    "source": ["aws.s3"],
-                    "detail-type": ["Object Created"],
-                    "detail": {"bucket": {"name": [bucket]}, "object": {"key": [key_match]}}
-                },
+                "pattern": w.pattern(),
                 "input": input(i + 1),
             })
         })
@@ -1192,10 +1294,16 @@ jobnets:
         let root = p.roots[0];
         let watch = start_watch(&p, root).expect("watched");
         assert_eq!(
-            watch.objects,
+            watch.watched,
             [
-                ("drop".to_string(), "in/a\\b*.csv".to_string()),
-                ("drop".to_string(), "ok.flag".to_string())
+                Watched::Object {
+                    bucket: "drop".into(),
+                    key: "in/a\\b*.csv".into()
+                },
+                Watched::Object {
+                    bucket: "drop".into(),
+                    key: "ok.flag".into()
+                }
             ]
         );
         assert!(is_gated(&p, root));
@@ -1237,7 +1345,7 @@ jobnets:
             [
                 (
                     crate::back::asl::FindingKind::Approximated,
-                    "start conditions: EventBridge rules on the creation of s3://drop/in/a\\b*.csv, s3://drop/ok.flag"
+                    "start conditions: EventBridge rules on the creation of s3://drop/in/a\\b*.csv; the creation of s3://drop/ok.flag"
                 ),
                 (
                     crate::back::asl::FindingKind::Approximated,
@@ -1271,7 +1379,7 @@ jobnets:
         assert!(watch.unwrap().all);
         assert_eq!(findings[1].0, FindingKind::Approximated);
         assert_eq!(findings[1].1, "start conditions that must all happen");
-        assert!(findings[0].2.contains("the last of the objects created"));
+        assert!(findings[0].2.contains("the last of the awaited events"));
         // Both must happen, and one cannot be watched: never.
         let (watch, findings) =
             with("{all: true, events: [{file_created: \"s3://b/x\"}, {file_created: 'E:\\y'}]}");

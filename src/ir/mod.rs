@@ -396,8 +396,57 @@ pub struct StartConditions {
 pub enum StartEvent {
     /// An object arrives in storage (maps to an S3 object-created EventBridge rule).
     FileCreated { path: String },
+    /// An event on the account's default EventBridge bus, as the `eventbridge` job type
+    /// sends them (JP1 event sending is migrated to it).
+    EventReceived(EventMatch),
     /// Something the back-ends cannot watch; listed in the report.
     Other { kind: String, detail: String },
+}
+
+/// Which events start a jobnet: every given field must match (an absent one matches
+/// anything). `id`, `message`, `severities` and `attributes` are read from the event's
+/// `detail.data`, where the `eventbridge` job type puts what a JP1 event carried.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventMatch {
+    pub source: String,
+    pub detail_type: String,
+    /// JP1 event id (basic code) as [`event_id`] writes it.
+    pub id: Option<String>,
+    pub message: Option<TextMatch>,
+    /// Any of these severities (`Error`, `Warning`, …).
+    pub severities: Vec<String>,
+    /// Extended attributes, each with its exact value.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl EventMatch {
+    /// What the `eventbridge` job type sends unless told otherwise, and what a migrated
+    /// JP1 event sending job sends.
+    pub const SOURCE: &'static str = "jobnet2sfn";
+    pub const JP1_DETAIL_TYPE: &'static str = "JP1 event";
+}
+
+/// A text test EventBridge can make.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TextMatch {
+    Exact(String),
+    Prefix(String),
+    Suffix(String),
+    /// `*` matches any text.
+    Wildcard(String),
+}
+
+/// A JP1 event id (`basic[:extended]`, hexadecimal) as sent and matched: the basic code in
+/// JP1's own form, eight upper-case hexadecimal digits, so that `evsid=1` and
+/// `evwid=00000001:0` meet. `None` for text that is no such code.
+pub fn event_id(text: &str) -> Option<String> {
+    let basic = text.split(':').next().unwrap_or("").trim();
+    if basic.is_empty() || basic.len() > 8 || !basic.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u32::from_str_radix(basic, 16)
+        .ok()
+        .map(|n| format!("{n:08X}"))
 }
 
 /// A calendar of open (business) and closed days.

@@ -288,6 +288,9 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
                             StartEvent::FileCreated { path } => {
                                 events.push(json!({"file_created": path}));
                             }
+                            StartEvent::EventReceived(m) => {
+                                events.push(json!({"event_received": event_match_spec(m)}));
+                            }
                             StartEvent::Other { kind, detail } => notes
                                 .push(format!("{}: start condition `{kind}` ({detail})", u.path)),
                         }
@@ -460,6 +463,42 @@ fn rule_value(r: &ScheduleRule) -> Value {
         m.insert("valid_until".into(), json!(d.to_string()));
     }
     Value::Object(m)
+}
+
+/// An [`EventMatch`] as the spec's `event_received` writes it (defaults left out).
+fn event_match_spec(m: &crate::ir::EventMatch) -> Value {
+    use crate::ir::{EventMatch, TextMatch};
+    let mut out = Map::new();
+    if m.source != EventMatch::SOURCE {
+        out.insert("source".into(), json!(m.source));
+    }
+    if m.detail_type != EventMatch::JP1_DETAIL_TYPE {
+        out.insert("detail_type".into(), json!(m.detail_type));
+    }
+    if let Some(id) = &m.id {
+        out.insert("id".into(), json!(id));
+    }
+    if let Some(t) = &m.message {
+        let (kind, text) = match t {
+            TextMatch::Exact(t) => ("exact", t),
+            TextMatch::Prefix(t) => ("prefix", t),
+            TextMatch::Suffix(t) => ("suffix", t),
+            TextMatch::Wildcard(t) => ("wildcard", t),
+        };
+        out.insert("message".into(), json!({ kind: text }));
+    }
+    if !m.severities.is_empty() {
+        out.insert("severity".into(), json!(m.severities));
+    }
+    if !m.attributes.is_empty() {
+        let a: Map<String, Value> = m
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        out.insert("attributes".into(), Value::Object(a));
+    }
+    Value::Object(out)
 }
 
 #[cfg(test)]

@@ -10,8 +10,8 @@ use super::parser::{Param, UnitDef};
 use super::report::Status;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    s3_object, CmpOp, Condition, EndJudgment, FileWait, Job, Judgment, StartConditions, StartEvent,
-    UnitId, UnitKind, WaitFor,
+    event_id, s3_object, CmpOp, Condition, EndJudgment, EventMatch, FileWait, Job, Judgment,
+    StartConditions, StartEvent, TextMatch, UnitId, UnitKind, WaitFor,
 };
 
 const RETRY_MAX_CODE: i64 = 4_294_967_295;
@@ -408,7 +408,11 @@ impl Lower<'_> {
             let v = p.value.first_text();
             let s = match p.key.as_str() {
                 "evsid" => {
-                    detail.insert("eventId".into(), v.into());
+                    // Written as a receiving start condition matches it (`ir::event_id`).
+                    detail.insert(
+                        "eventId".into(),
+                        event_id(v).unwrap_or_else(|| v.into()).into(),
+                    );
                     Status::Mapped
                 }
                 "evsms" => {
@@ -696,22 +700,27 @@ impl Lower<'_> {
                     ),
                 }
             } else {
-                let detail = c
-                    .params
-                    .iter()
-                    .filter(|p| !matches!(p.key.as_str(), "ty" | "cm" | "el" | "sz"))
-                    .map(|p| format!("{}={}", p.key, p.value.raw()))
-                    .collect::<Vec<_>>()
-                    .join(";");
-                (
-                    StartEvent::Other {
+                let received = if base == "evwj" {
+                    self.receive_event(c, &mut m)
+                } else {
+                    Err(format!(
+                        "start condition `{ty}` cannot be watched: start the jobnet from an EventBridge rule instead"
+                    ))
+                };
+                received.unwrap_or_else(|why| {
+                    let detail = c
+                        .params
+                        .iter()
+                        .filter(|p| !matches!(p.key.as_str(), "ty" | "cm" | "el" | "sz"))
+                        .map(|p| format!("{}={}", p.key, p.value.raw()))
+                        .collect::<Vec<_>>()
+                        .join(";");
+                    let event = StartEvent::Other {
                         kind: ty.to_string(),
                         detail,
-                    },
-                    unsup(format!(
-                        "start condition `{ty}` cannot be watched: start the jobnet from an EventBridge rule instead"
-                    )),
-                )
+                    };
+                    (event, unsup(why))
+                })
             };
             for (i, p) in c.params.iter().enumerate() {
                 if m.is_unset(i) {
@@ -731,6 +740,154 @@ impl Lower<'_> {
             span: rc.name_span,
         }
     }
+}
+
+impl Lower<'_> {
+    /// evwj in a start condition: the JP1 event becomes an EventBridge event as a migrated
+    /// event sending job (`evsj`, job type `eventbridge`) sends it, matched on its id,
+    /// message, levels and extended attributes. The error says why it cannot be.
+    fn receive_event(
+        &mut self,
+        u: &UnitDef,
+        marks: &mut Marks,
+    ) -> Result<(StartEvent, Status), String> {
+        let mut matched = EventMatch {
+            source: EventMatch::SOURCE.into(),
+            detail_type: EventMatch::JP1_DETAIL_TYPE.into(),
+            id: None,
+            message: None,
+            severities: Vec::new(),
+            attributes: Vec::new(),
+        };
+        let mut status = Status::Mapped;
+        for (i, p) in u.params.iter().enumerate() {
+            let v = p.value.first_text();
+            let s = match p.key.as_str() {
+                "evwid" => {
+                    matched.id = Some(event_id(v).ok_or_else(|| {
+                        format!("event id `{v}` is no hexadecimal `basic:extended` code")
+                    })?);
+                    match v.split_once(':').map(|(_, x)| x.trim_start_matches('0')) {
+                        Some(x) if !x.is_empty() => {
+                            status = approx("the extended event code is not matched");
+                            approx("only the basic code is matched: migrated event sending sends no extended code")
+                        }
+                        _ => Status::Mapped,
+                    }
+                }
+                "evwms" => {
+                    matched.message = Some(text_match(v).ok_or_else(|| {
+                        format!("message pattern `{v}` is no text EventBridge can match (literal text, `^`, `$` and `.*` only)")
+                    })?);
+                    Status::Mapped
+                }
+                "evwsv" => {
+                    for level in v.split(':') {
+                        matched.severities.push(
+                            event_level(level)
+                                .ok_or_else(|| format!("unknown event level `{level}`"))?
+                                .into(),
+                        );
+                    }
+                    Status::Mapped
+                }
+                "evwfr" => {
+                    let (name, value) = v
+                        .split_once(':')
+                        .ok_or_else(|| format!("`evwfr={v}` is not `name:\"value\"`"))?;
+                    let value = value.trim_matches('"');
+                    match text_match(value) {
+                        Some(TextMatch::Exact(x)) => matched.attributes.push((name.into(), x)),
+                        _ if !value.contains(['^', '$', '.', '*', '[', '(', '|', '?', '+', '\\']) => {
+                            matched.attributes.push((name.into(), value.into()));
+                        }
+                        _ => return Err(format!("extended attribute pattern `{value}`: only an exact value can be matched")),
+                    }
+                    Status::Mapped
+                }
+                "evusr" | "evgrp" | "evhst" | "evipa" | "evdet" | "evuid" | "evgid" | "evpid" => {
+                    status = approx("some of the event's filters are not matched");
+                    approx("not matched: a migrated event carries no such JP1/Base attribute")
+                }
+                "evtmc" | "jpoif" | "evesc" | "ets" | "etm" | "fd" | "ex" | "eu" | "pfm" => ignored(
+                    "a start condition waits for the event only; the jobnet's own settings apply",
+                ),
+                _ => continue,
+            };
+            marks.set(i, s);
+        }
+        Ok((StartEvent::EventReceived(matched), status))
+    }
+}
+
+/// A JP1 regular expression (on a message, searched anywhere in it) as an EventBridge text
+/// test, when it is one: literal text (with `\` escapes), `^` and `$` anchors, and `.*`.
+pub(super) fn text_match(re: &str) -> Option<TextMatch> {
+    let (start, rest) = match re.strip_prefix('^') {
+        Some(r) => (true, r),
+        None => (false, re),
+    };
+    let (end, body) = match rest.strip_suffix('$') {
+        Some(b) if !b.ends_with('\\') => (true, b),
+        _ => (false, rest),
+    };
+    let mut parts = vec![String::new()];
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let n = chars.next()?;
+                if n.is_ascii_alphanumeric() {
+                    return None;
+                }
+                parts.last_mut()?.push(n);
+            }
+            '.' if chars.peek() == Some(&'*') => {
+                chars.next();
+                parts.push(String::new());
+            }
+            '.' | '[' | ']' | '(' | ')' | '|' | '?' | '+' | '*' | '{' | '}' | '^' | '$' => {
+                return None
+            }
+            c => parts.last_mut()?.push(c),
+        }
+    }
+    if let [t] = parts.as_slice() {
+        return Some(match (start, end) {
+            (true, true) => TextMatch::Exact(t.clone()),
+            (true, false) if !t.is_empty() => TextMatch::Prefix(t.clone()),
+            (false, true) if !t.is_empty() => TextMatch::Suffix(t.clone()),
+            _ if t.is_empty() => TextMatch::Wildcard("*".into()),
+            _ => TextMatch::Wildcard(format!("*{}*", wildcard_literal(t))),
+        });
+    }
+    // `.*` between parts: any text; runs of it are one `*` (EventBridge refuses `**`).
+    let mut tokens: Vec<Option<&str>> = Vec::new();
+    if !start {
+        tokens.push(None);
+    }
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            tokens.push(None);
+        }
+        if !p.is_empty() {
+            tokens.push(Some(p));
+        }
+    }
+    if !end {
+        tokens.push(None);
+    }
+    tokens.dedup_by(|a, b| a.is_none() && b.is_none());
+    let pattern: String = tokens
+        .iter()
+        .map(|t| t.map_or_else(|| "*".to_string(), wildcard_literal))
+        .collect();
+    Some(TextMatch::Wildcard(pattern))
+}
+
+/// Literal text in an EventBridge wildcard pattern: `*` and `\\` escaped.
+fn wildcard_literal(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('*', "\\*")
 }
 
 /// The level names of JP1's event levels (`evssv=`).
@@ -760,5 +917,30 @@ fn send_job(
         end: EndJudgment::default(),
         retry: None,
         type_span: u.get("ty").map(|p| p.key_span).unwrap_or(u.name_span),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regular_expressions_eventbridge_can_match() {
+        let m = |re: &str| text_match(re);
+        let w = |t: &str| Some(TextMatch::Wildcard(t.into()));
+        assert_eq!(m("^start$"), Some(TextMatch::Exact("start".into())));
+        assert_eq!(m("^start"), Some(TextMatch::Prefix("start".into())));
+        assert_eq!(m("done$"), Some(TextMatch::Suffix("done".into())));
+        assert_eq!(m("done"), w("*done*"), "searched anywhere in the message");
+        assert_eq!(m("^a.*b$"), w("a*b"));
+        assert_eq!(m("a.*.*b"), w("*a*b*"), "no `**`");
+        assert_eq!(m("^.*$"), w("*"));
+        assert_eq!(m(".*"), w("*"));
+        assert_eq!(m("^$"), Some(TextMatch::Exact(String::new())));
+        assert_eq!(m(r"^1\.5 \*$"), Some(TextMatch::Exact("1.5 *".into())));
+        assert_eq!(m(r"1\*.*x"), w(r"*1\**x*"), "a literal `*` is escaped");
+        for refused in ["a|b", "[0-9]+", "a?", r"\d", "(x)", "a.b", "x{2}"] {
+            assert_eq!(m(refused), None, "{refused}");
+        }
     }
 }

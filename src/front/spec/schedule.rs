@@ -532,12 +532,23 @@ impl Reader<'_> {
                 ) else {
                     continue;
                 };
-                self.check_keys(&e, &["file_created"], "an event", &|_| None);
-                if let Some(path) = self
-                    .require(&e, "file_created", "an event", None)
-                    .and_then(|p| self.text(p, "an object path"))
-                {
-                    events.push(StartEvent::FileCreated { path });
+                let kinds = ["file_created", "event_received"];
+                self.check_keys(&e, &kinds, "an event", &|_| None);
+                match self.one_of(&e, &kinds, "an event") {
+                    Some("file_created") => {
+                        if let Some(path) = e
+                            .get("file_created")
+                            .and_then(|p| self.text(p, "an object path"))
+                        {
+                            events.push(StartEvent::FileCreated { path });
+                        }
+                    }
+                    Some(_) => {
+                        if let Some(m) = e.get("event_received").and_then(|n| self.event_match(n)) {
+                            events.push(StartEvent::EventReceived(m));
+                        }
+                    }
+                    None => {}
                 }
             }
         }
@@ -545,6 +556,111 @@ impl Reader<'_> {
             all: all?,
             events,
             span: node.span,
+        })
+    }
+
+    /// `event_received`: which EventBridge events (as the `eventbridge` job type sends
+    /// them) start the jobnet.
+    fn event_match(&mut self, node: &Node) -> Option<EventMatch> {
+        let f = self.fields(node, "a map such as `{id: \"1\", message: {exact: start}}`")?;
+        let keys = [
+            "source",
+            "detail_type",
+            "id",
+            "message",
+            "severity",
+            "attributes",
+        ];
+        self.check_keys(&f, &keys, "`event_received`", &|_| None);
+        let mut ok = true;
+        let mut text = |r: &mut Self, key: &str, default: &str| match f.get(key) {
+            Some(n) => r.text(n, key).or_else(|| {
+                ok = false;
+                None
+            }),
+            None => Some(default.to_string()),
+        };
+        let source = text(self, "source", EventMatch::SOURCE);
+        let detail_type = text(self, "detail_type", EventMatch::JP1_DETAIL_TYPE);
+        let mut m = EventMatch {
+            source: source.unwrap_or_default(),
+            detail_type: detail_type.unwrap_or_default(),
+            id: None,
+            message: None,
+            severities: Vec::new(),
+            attributes: Vec::new(),
+        };
+        if let Some(n) = f.get("id") {
+            let id = self.text(n, "an event id (hexadecimal)");
+            m.id = id.as_deref().and_then(event_id);
+            if id.is_some() && m.id.is_none() {
+                self.error_hint(
+                    E_VALUE,
+                    n.span,
+                    "an event id is a hexadecimal code of at most 8 digits",
+                    Some("write the JP1 event id's basic code, such as `1` or `7FFF8001`".into()),
+                );
+            }
+            ok &= m.id.is_some();
+        }
+        if let Some(n) = f.get("message") {
+            m.message = self.text_match(n);
+            ok &= m.message.is_some();
+        }
+        if let Some(n) = f.get("severity") {
+            let levels = [
+                ("Emergency", ()),
+                ("Alert", ()),
+                ("Critical", ()),
+                ("Error", ()),
+                ("Warning", ()),
+                ("Notice", ()),
+                ("Information", ()),
+                ("Debug", ()),
+            ];
+            for item in self
+                .items(n, "a list of severities", true)
+                .unwrap_or_default()
+            {
+                match self.choice(item, "severity", &levels) {
+                    Some(()) => {
+                        if let Value::Str(s) = &item.value {
+                            m.severities.push(s.clone());
+                        }
+                    }
+                    None => ok = false,
+                }
+            }
+        }
+        if let Some(n) = f.get("attributes") {
+            match self.fields(n, "a map of attribute name → value") {
+                Some(a) => {
+                    for (k, _, v) in &a.entries {
+                        match self.string(v, "an attribute value") {
+                            Some(v) => m.attributes.push(((*k).to_string(), v)),
+                            None => ok = false,
+                        }
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        ok.then_some(m)
+    }
+
+    /// `{exact|prefix|suffix|wildcard: TEXT}`.
+    fn text_match(&mut self, node: &Node) -> Option<TextMatch> {
+        let f = self.fields(node, "a map such as `{prefix: \"start\"}`")?;
+        let kinds = ["exact", "prefix", "suffix", "wildcard"];
+        self.check_keys(&f, &kinds, "a text match", &|_| None);
+        let kind = self.one_of(&f, &kinds, "a text match")?;
+        let n = f.get(kind)?;
+        let t = self.string(n, "text")?;
+        Some(match kind {
+            "exact" => TextMatch::Exact(t),
+            "prefix" => TextMatch::Prefix(t),
+            "suffix" => TextMatch::Suffix(t),
+            _ => TextMatch::Wildcard(t),
         })
     }
 }

@@ -135,6 +135,8 @@ pub fn plan(
             .and_then(|n| n.schedule.as_ref())
             .map(|s| s.timezone.clone())
             .unwrap_or_default();
+        // With start conditions the date is a run day, but its event starts the run.
+        let on_event = unit.as_net().is_some_and(|n| n.start_conditions.is_some());
         let f = forecast(project, root, from, to, diags);
         rows.extend(f.runs.into_iter().map(|r| PlanRow {
             jobnet: r.jobnet,
@@ -144,7 +146,14 @@ pub fn plan(
             timezone: timezone.clone(),
             rule: r.rule + 1,
             status: Status::Run,
-            reason: run_reason(r.reason),
+            reason: if on_event {
+                format!(
+                    "{}; started by its start condition, not at this time",
+                    run_reason(r.reason)
+                )
+            } else {
+                run_reason(r.reason)
+            },
         }));
         if include_skipped {
             rows.extend(f.skipped.into_iter().map(|s| PlanRow {
@@ -494,6 +503,26 @@ jobnets:
         assert_eq!(r.len(), 6);
         assert_eq!(r[1].status, Status::Skipped);
         assert_eq!(r[1].start, None);
+    }
+
+    #[test]
+    fn a_run_day_of_a_jobnet_with_start_conditions_waits_for_its_event() {
+        let mut p = Project::default();
+        let text = SPEC.replace(
+            "  - name: manual\n",
+            "  - name: flagged\n    schedule: {rules: [{days: daily, at: \"09:00\"}]}\n    start_conditions: {events: [{file_created: \"s3://b/ok\"}]}\n    units:\n      - {name: a, type: noop}\n  - name: manual\n",
+        );
+        let file = p.sources.add("t.yaml", text, "utf-8");
+        let mut diags = Diagnostics::default();
+        load(&mut p, file, &mut diags);
+        assert!(!diags.has_errors(), "{:?}", diags.items);
+        let d: Date = "2027-01-08".parse().unwrap();
+        let r = plan(&p, &["flagged".into()], d, d, false, &mut diags);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            r[0].reason,
+            "open day; started by its start condition, not at this time"
+        );
     }
 
     #[test]

@@ -1702,7 +1702,10 @@ def check_root_input_contract(f, d):
                         guarded.add(segs[3])
             # The error output of a catcher has Cause only "usually" (dg/concepts-error-handling.html);
             # parsing it in a Pass state (which cannot catch) then fails with States.Runtime.
-            if st.get("Type") == "Pass" and "StringToJson($.error.Cause)" in json.dumps(st.get("Parameters", {})):
+            # A Pass reached only through Choice rules that test the Cause for a JSON object
+            # (`StringMatches` "{*") is guarded.
+            if (st.get("Type") == "Pass" and "StringToJson($.error.Cause)" in json.dumps(st.get("Parameters", {}))
+                    and not cause_guarded(sc.states, n)):
                 report("SUSPECT", "stringtojson-cause", f, f"{sc.where}States/{n}",
                        "a Pass state parses $.error.Cause: an absent or non-JSON Cause fails with States.Runtime")
     # A start without the key fails with States.Runtime, which no catcher handles.
@@ -1710,6 +1713,39 @@ def check_root_input_contract(f, d):
         if k not in guarded:
             report("SUSPECT", "root-input-contract", f, where[0],
                    f"$$.Execution.Input.{k} is read in {len(where)} state(s) and never tested with IsPresent")
+
+
+def choice_rules(r):
+    """A Choice rule and every rule nested in it (And, Or, Not)."""
+    if isinstance(r, dict):
+        yield r
+        for k in ("And", "Or"):
+            for x in r.get(k) or []:
+                yield from choice_rules(x)
+        yield from choice_rules(r.get("Not"))
+
+
+def cause_guarded(states, target):
+    """Whether every way into `target` is a Choice rule that tests `$.error.Cause` with a
+    `StringMatches` pattern starting with `{` (so the Cause is there and looks like JSON)."""
+    ways = 0
+    for st in states.values():
+        if not isinstance(st, dict):
+            continue
+        if st.get("Next") == target or st.get("Default") == target:
+            return False
+        if any(isinstance(c, dict) and c.get("Next") == target for c in st.get("Catch") or []):
+            return False
+        for c in st.get("Choices") or []:
+            if not isinstance(c, dict) or c.get("Next") != target:
+                continue
+            ways += 1
+            tests = [x for x in choice_rules(c) if x.get("Variable") == "$.error.Cause"
+                     and str(x.get("StringMatches", "")).startswith("{")]
+            # Only conjunctions: a test under Or or Not does not guard.
+            if not tests or "Or" in c or "Not" in c:
+                return False
+    return ways > 0
 
 
 # --------------------------------------------------------------------------- one output directory
@@ -1885,6 +1921,21 @@ def self_test():
     if missing or unmatched:
         print(f"asl_rules self-test: FAILED ({len(missing)} missing, {len(unmatched)} unexpected)")
         return 1
+    # The guard of a Pass that parses an error's Cause (rule stringtojson-cause).
+    parse = {"Type": "Pass", "Parameters": {"c.$": "States.StringToJson($.error.Cause)"}, "End": True}
+    json_cause = {"Variable": "$.error.Cause", "StringMatches": "{*"}
+    cases = [
+        ({"X": {"Type": "Choice", "Choices": [{"And": [json_cause], "Next": "P"}], "Default": "E"}}, True),
+        ({"X": {"Type": "Choice", "Choices": [dict(json_cause, Next="P")], "Default": "E"}}, True),
+        ({"X": {"Type": "Choice", "Choices": [{"Or": [json_cause], "Next": "P"}], "Default": "E"}}, False),
+        ({"X": {"Type": "Choice", "Choices": [dict(json_cause, Next="E")], "Default": "P"}}, False),
+        ({"X": {"Type": "Task", "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "P"}], "End": True}}, False),
+        ({}, False),
+    ]
+    for states, want in cases:
+        if cause_guarded(dict(states, P=parse), "P") != want:
+            print(f"asl_rules self-test: FAILED: cause guard of {states} should be {want}")
+            return 1
     print(f"asl_rules self-test: all {len(expected)} deliberate violations in bad.asl.json reported")
     return 0
 

@@ -615,6 +615,44 @@ fn start_conditions() {
 }
 
 #[test]
+fn start_conditions_on_file_changes() {
+    let p = lower_ok(&net("unit=.CONDITION,,,;{ty=rc;cond=or;
+           unit=c,,,;{ty=flwj;flwf=\"s3://drop/c.csv\";flwc=c;flwi=30;}
+           unit=m,,,;{ty=flwj;flwf=\"s3://drop/m.csv\";flwc=c:m;}
+           unit=d,,,;{ty=flwj;flwf=\"s3://drop/d.csv\";flwc=c:d;}}
+         unit=a,,,;{ty=j;te=\"a\";}"));
+    let sc = unit(&p, "/g/n")
+        .as_net()
+        .unwrap()
+        .start_conditions
+        .clone()
+        .unwrap();
+    assert_eq!(
+        sc.events[..2],
+        [
+            StartEvent::FileCreated {
+                path: "s3://drop/c.csv".into()
+            },
+            StartEvent::FileCreated {
+                path: "s3://drop/m.csv".into()
+            }
+        ]
+    );
+    assert!(
+        matches!(&sc.events[2], StartEvent::Other { kind, detail } if kind == "file" && detail == "s3://drop/d.csv"),
+        "deletion is not watched as a creation: {:?}",
+        sc.events[2]
+    );
+    let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let md = jp1::render_markdown(&cov);
+    assert!(md.contains("deletion monitoring is not compiled"), "{md}");
+    assert!(
+        md.contains("watched as the object being written again"),
+        "{md}"
+    );
+}
+
+#[test]
 fn unsupported_units_and_unknown_keys_are_kept() {
     let (p, d) = lower(&net(
         "unit=m,,,;{ty=ntwj;ntlgt=sys;}unit=a,,,;{ty=j;te=\"a\";zz=1;ev=\"e.env\";pr=3;}ar=(f=m,t=a);",

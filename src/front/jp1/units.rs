@@ -674,12 +674,49 @@ impl Lower<'_> {
             let ty = c.ty().unwrap_or("?");
             let base = super::lower::base_type(ty).0;
             let (event, status) = if base == "flwj" {
-                match idx(c, "flwf") {
-                    Some(i) => {
+                // What change is watched: creation; an overwrite stands for a change of
+                // size or write time (S3 writes whole objects); deletion is not compiled.
+                let mut watched = Ok(Status::Mapped);
+                for (i, p) in c.params.iter().enumerate() {
+                    let s = match p.key.as_str() {
+                        "flwc" => {
+                            let kinds: Vec<&str> = p.value.first_text().split(':').collect();
+                            if kinds.contains(&"d") {
+                                watched = Err("a file's deletion as a start condition is not compiled");
+                                unsup("deletion monitoring is not compiled")
+                            } else if kinds.iter().all(|k| *k == "c") {
+                                Status::Mapped
+                            } else if kinds.iter().all(|k| matches!(*k, "c" | "s" | "m")) {
+                                if watched.is_ok() {
+                                    watched = Ok(approx("a change of size or write time is watched as the object being written again (Object Created)"));
+                                }
+                                approx("watched as the object being written again (Object Created)")
+                            } else {
+                                self.bad_value(p, "`c`, `d`, `s` or `m`, joined by `:`")
+                            }
+                        }
+                        "flwi" => ignored("EventBridge delivers the event: nothing is polled"),
+                        "flco" => approx("an object already there does not start the jobnet: only its next write does"),
+                        _ => continue,
+                    };
+                    m.set(i, s);
+                }
+                match (idx(c, "flwf"), watched) {
+                    (Some(i), Err(why)) => {
+                        m.set(i, unsup(why));
+                        (
+                            StartEvent::Other {
+                                kind: "file".into(),
+                                detail: c.params[i].value.first_text().to_string(),
+                            },
+                            unsup(why),
+                        )
+                    }
+                    (Some(i), Ok(watched)) => {
                         let path = c.params[i].value.first_text().to_string();
                         if s3_object(&path).is_some() {
                             m.set(i, Status::Mapped);
-                            (StartEvent::FileCreated { path }, Status::Mapped)
+                            (StartEvent::FileCreated { path }, watched)
                         } else {
                             m.set(i, unsup("map the monitored file to s3://bucket/key"));
                             (
@@ -691,7 +728,7 @@ impl Lower<'_> {
                             )
                         }
                     }
-                    None => (
+                    (None, _) => (
                         StartEvent::Other {
                             kind: "file".into(),
                             detail: String::new(),

@@ -2200,3 +2200,95 @@ jobnets:
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A cross-jobnet wait looks at the other jobnet's run record of the same business date: it
+/// goes on once the awaited job has ended normally there, and gives up at its cutoff.
+#[test]
+fn cross_jobnet_waits_go_on_when_the_other_run_has_done_its_part() {
+    let moto = moto();
+    let dir = tempdir("wait-for");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_up
+    units:
+      - {name: a, type: test}
+  - name: t_down
+    units:
+      - {name: upstream_done, wait_for: {jobnet: t_up/a}, cutoff: {minutes: 60}}
+      - {name: b, type: test, after: [upstream_done]}
+  - name: t_never
+    units:
+      - {name: nothing_yet, wait_for: {jobnet: t_up}, cutoff: {minutes: 3}}
+      - {name: c, type: test, after: [nothing_yet]}
+"#;
+    let down_map = compile_for_runs("wait.yaml", spec, "t_down", &dir);
+    let up_map = jobnet2sfn::aws::runs::RunMap::read(&dir)
+        .expect("runs.json")
+        .jobnet("t_up")
+        .expect("t_up")
+        .clone();
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let date = "2027-02-01";
+        let start_on = |machine: &str, name: &str, date: &str| {
+            let arn = env.machines[machine].clone();
+            let input = json!({"businessDate": date, "vars": {}});
+            let clients = &env.clients;
+            let name = name.to_string();
+            async move {
+                clients
+                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
+                    .await
+                    .expect("run")
+            }
+        };
+        let start = |machine: &str, name: &str| start_on(machine, name, date);
+        // The other jobnet has not run on this date: the wait gives up at its cutoff.
+        let never = start("t_never", "never-1").await;
+        assert_eq!(never.status, "FAILED", "{never:?}");
+        assert!(started_units(&env, "never-1", "/t_never/").await.is_empty());
+        // The waiting run starts first and goes on once t_up's job `a` has ended.
+        let down = start("t_down", "down-1");
+        let up = async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            start("t_up", "up-1").await
+        };
+        let (down, up) = tokio::join!(down, up);
+        assert_eq!(up.status, "SUCCEEDED", "{up:?}");
+        assert_eq!(down.status, "SUCCEEDED", "{down:?}");
+        assert_eq!(started_units(&env, "down-1", "/t_down/").await, set(&["b"]));
+        // The run records say when: b started after a ended.
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let row = |map: &jobnet2sfn::aws::runs::JobnetMap, unit: &'static str| {
+            let (clients, run_table) = (&env.clients, &run_table);
+            let map = map.clone();
+            async move {
+                jobnet2sfn::aws::runs::status(clients, run_table, &map, date)
+                    .await
+                    .expect("status")
+                    .into_iter()
+                    .find(|r| r.unit == unit)
+                    .unwrap_or_else(|| panic!("no record of {unit}"))
+            }
+        };
+        let a = row(&up_map, "/t_up/a").await;
+        let b = row(&down_map, "/t_down/b").await;
+        assert!(
+            !a.ended.is_empty() && b.started >= a.ended,
+            "b started at {}, a ended at {}",
+            b.started,
+            a.ended
+        );
+        // Once t_up's run of a date has ended, a wait for the whole jobnet goes on at once.
+        let up = start_on("t_up", "up-2", "2027-02-02").await;
+        assert_eq!(up.status, "SUCCEEDED", "{up:?}");
+        let never = start_on("t_never", "never-2", "2027-02-02").await;
+        assert_eq!(never.status, "SUCCEEDED", "{never:?}");
+        assert_eq!(
+            started_units(&env, "never-2", "/t_never/").await,
+            set(&["c"])
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

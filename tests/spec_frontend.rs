@@ -392,7 +392,7 @@ fn scheduled_with_calendar_facts() {
     let UnitKind::WaitFor(w) = &unit(&p, "/periodic_sync/upstream_done").kind else {
         panic!("wait_for")
     };
-    assert_eq!(w.target, "daily_billing/confirm");
+    assert_eq!(w.target, "bank_reply/import_reply");
 }
 
 #[test]

@@ -224,6 +224,19 @@ pub struct JobnetOutput {
 /// job rendered to size it for a split is not rendered again to emit it.
 const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
 
+/// Whether a root jobnet can run several times a business date (multiple launch, or more
+/// than one start time): its runs are generations, and its records are keyed by them.
+fn has_generations(net: &crate::ir::Net) -> bool {
+    let several_starts = net.schedule.as_ref().is_some_and(|s| {
+        s.rules
+            .iter()
+            .map(|r| r.times.len() + usize::from(r.repeat_minutes.is_some()))
+            .sum::<usize>()
+            > 1
+    });
+    net.concurrency.multiple_launch || several_starts
+}
+
 /// Where a run's generation is (see [`records::GENERATION_FIELD`]).
 const GENERATION_PATH: &str = "$$.Execution.Input.generation";
 
@@ -1266,6 +1279,51 @@ impl<'a> Emitter<'a> {
         "$$.Execution.Input.businessDate"
     }
 
+    /// The run record a cross-jobnet wait looks at (as [`records::key_param`]'s prefix and
+    /// suffix): the other root's run, or one of its units that keeps a record, of the same
+    /// business date. The error says why there is none to look at.
+    fn wait_record(&self, w: &crate::ir::WaitFor) -> Result<(String, String), String> {
+        if !self.records {
+            return Err(
+                "waits read the other jobnet's run records: compile without --no-run-records"
+                    .into(),
+            );
+        }
+        let target = w.target.trim_start_matches('/');
+        let (net, rest) = target.split_once('/').unwrap_or((target, ""));
+        let project = self.project;
+        let root = project
+            .roots
+            .iter()
+            .copied()
+            .find(|&r| project.units[r].name == net)
+            .ok_or_else(|| format!("no root jobnet `{net}`"))?;
+        let Some(root_net) = project.units[root].as_net() else {
+            return Err(format!("`{net}` is no jobnet"));
+        };
+        if has_generations(root_net) {
+            return Err(format!(
+                "`{net}` runs several times a business date: which run to wait for is not known"
+            ));
+        }
+        let machine = crate::passes::naming::machine_names(project)
+            .remove(&root)
+            .unwrap_or_default();
+        if rest.is_empty() {
+            return Ok((format!("run#{machine}"), String::new()));
+        }
+        let path = format!("{}/{rest}", project.units[root].path);
+        let unit = project
+            .descendants(root)
+            .into_iter()
+            .find(|&d| project.units[d].path == path)
+            .ok_or_else(|| format!("jobnet `{net}` has no unit `{rest}`"))?;
+        if !records::has_record(&project.units[unit].kind) {
+            return Err(format!("`{rest}` keeps no run record (only jobs and interval waits do): wait for its last job or for the whole jobnet"));
+        }
+        Ok((format!("unit#{machine}"), format!("#{path}")))
+    }
+
     /// Path of the run's generation when the jobnet can run several times a business date
     /// (its records are keyed by date and generation).
     fn generation(&self) -> Option<&'static str> {
@@ -1610,16 +1668,9 @@ impl<'a> Emitter<'a> {
         let Some(net) = self.project.units[root].as_net() else {
             return;
         };
-        let several_starts = net.schedule.as_ref().is_some_and(|s| {
-            s.rules
-                .iter()
-                .map(|r| r.times.len() + usize::from(r.repeat_minutes.is_some()))
-                .sum::<usize>()
-                > 1
-        });
         // Several runs a business date: each is a generation of the date, named in the
         // input (schedules pass the start time) and part of every record key.
-        self.generations = net.concurrency.multiple_launch || several_starts;
+        self.generations = has_generations(net);
         self.records = true;
         self.tables.insert(RUN_TABLE.into());
     }
@@ -2069,7 +2120,10 @@ impl<'a> Emitter<'a> {
             next = Next::To(off);
             // Units that can end abnormally stop their monitor on that way out too.
             let can_fail = match &unit.kind {
-                UnitKind::Job(_) | UnitKind::Net(_) | UnitKind::FileWait(_) => true,
+                UnitKind::Job(_)
+                | UnitKind::Net(_)
+                | UnitKind::FileWait(_)
+                | UnitKind::WaitFor(_) => true,
                 UnitKind::Judgment(j) => matches!(j.condition, Condition::FileExists { .. }),
                 _ => false,
             };
@@ -2310,6 +2364,69 @@ impl<'a> Emitter<'a> {
                 s["Catch"] = Tree::Array(catches);
                 scope.insert(&name, s);
             }
+            UnitKind::WaitFor(w) if self.wait_record(w).is_ok() => {
+                let Ok((prefix, suffix)) = self.wait_record(w) else {
+                    unreachable!("checked by the guard")
+                };
+                // Like a file wait: one Task whose retrier looks again, bounded by the
+                // cutoff (else a day); a look is a conditional write that changes nothing.
+                let window = match &unit.cutoff {
+                    Some(c) => u64::from(c.minutes) * self.opts.seconds_per_minute,
+                    None => 86_400,
+                }
+                .max(1);
+                let mut interval = self.opts.seconds_per_minute.clamp(1, window);
+                let mut looks = window / interval + 1;
+                if looks > MAX_FILE_LOOKS {
+                    interval = window.div_ceil(MAX_FILE_LOOKS - 1);
+                    looks = window / interval + 1;
+                }
+                let gave_up = match unit.cutoff.as_ref().map(|c| c.on_timeout) {
+                    Some(EndStatus::Normal | EndStatus::Warning) => scope.target(&next),
+                    _ => fail_target.clone(),
+                };
+                self.map(u, &name);
+                self.placeholders.insert(RUN_TABLE.into());
+                self.tables.insert(RUN_TABLE.into());
+                self.iam.push(IamStatement {
+                    actions: vec!["dynamodb:UpdateItem".into()],
+                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+                });
+                let refused = || tree!(["DynamoDB.ConditionalCheckFailedException"]);
+                let look = tree!({
+                    "Type": "Task",
+                    "Comment": format!(
+                        "{}: wait until {} has ended normally in this business date's run (a look every {interval} s, at most {looks})",
+                        unit.path, w.target
+                    ),
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": format!("${{{RUN_TABLE}}}"),
+                        "Key": records::key_param(&prefix, &suffix, self.business_date(), None),
+                        "UpdateExpression": "SET #s = :ok",
+                        "ConditionExpression": "#s = :ok",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":ok": {"S": records::ENDED_NORMALLY}}
+                    },
+                    "ResultSelector": {"failed": false, "rc": 0},
+                    "Retry": [{
+                        "ErrorEquals": refused(),
+                        "IntervalSeconds": interval,
+                        "MaxAttempts": looks - 1,
+                        "BackoffRate": 1.0
+                    }]
+                });
+                let mut s = with_next(look, &next);
+                let mut catches = Vec::new();
+                if gave_up != fail_target {
+                    catches.push(
+                        tree!({"ErrorEquals": refused(), "ResultPath": "$.error", "Next": gave_up}),
+                    );
+                }
+                catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
+                s["Catch"] = Tree::Array(catches);
+                scope.insert(&name, s);
+            }
             UnitKind::Wait(TimeWait::Until(_))
             | UnitKind::WaitFor(_)
             | UnitKind::Unsupported { .. } => {
@@ -2351,7 +2468,11 @@ impl<'a> Emitter<'a> {
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
-            UnitKind::WaitFor(w) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), "not compiled: start the jobnet after the other one (or wait for its run record in a job)".into())),
+            UnitKind::WaitFor(w) => match self.wait_record(w) {
+                Ok(_) if unit.cutoff.is_none() => items.push((FindingKind::Approximated, format!("wait for `{}` without a cutoff gives up after 24 hours (abnormal end)", w.target), "give the wait a cutoff if it must wait longer, or less".into())),
+                Ok(_) => {}
+                Err(why) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), format!("not compiled: {why}; start the jobnet after the other one meanwhile"))),
+            },
             UnitKind::Unsupported { type_name, reason } => items.push((FindingKind::Unsupported, format!("unit type `{type_name}`: {reason}"), "replace it with a job, or compile with --allow-partial to keep a no-op in its place".into())),
             UnitKind::Job(job) => {
                 if let Some(r) = &job.retry {

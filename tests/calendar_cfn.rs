@@ -188,3 +188,39 @@ fn schedules_and_the_calendar_stack_follow_user_resource_templates() {
     assert!(err.contains("must define `BusinessDayFunction`"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The gate reserves only the state names it puts in front of a machine: a unit may be
+/// named like a state of the start-condition gate when its jobnet has none.
+#[test]
+fn gate_names_are_reserved_only_where_used() {
+    let spec = |extra: &str| {
+        format!("version: 1\njobnets:\n  - name: n\n    schedule: {{rules: [{{days: daily, at: \"09:00\"}}]}}\n{extra}    units:\n      - {{name: StartCondition, type: noop}}\n")
+    };
+    let compile = |text: String| {
+        let mut project = Project::default();
+        let mut diags = Diagnostics::default();
+        jobnet2sfn::driver::load_text(
+            &mut project,
+            "t.yaml",
+            text,
+            jobnet2sfn::driver::InputFormat::Spec,
+            &mut diags,
+        );
+        let ok = compile(&project, &CompileOptions::default(), &mut diags).is_some();
+        (ok, diags)
+    };
+    let (ok, diags) = compile(spec(""));
+    assert!(ok, "{:?}", diags.items);
+    let (ok, diags) = compile(spec(
+        "    start_conditions: {all: true, events: [{file_created: \"s3://b/x\"}, {file_created: \"s3://b/y\"}]}\n",
+    ));
+    assert!(!ok);
+    assert!(
+        diags
+            .items
+            .iter()
+            .any(|d| d.code == "E0606" && d.message.contains("StartCondition")),
+        "{:?}",
+        diags.items
+    );
+}

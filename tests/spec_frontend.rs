@@ -477,3 +477,16 @@ fn received_events_start_a_jobnet() {
         d.items
     );
 }
+
+#[test]
+fn event_patterns_eventbridge_refuses_are_errors() {
+    let (_, d) = load_str(
+        "version: 1\njobnets:\n  - name: n\n    start_conditions:\n      events:\n        - event_received: {message: {wildcard: \"a**b\"}}\n        - event_received: {message: {wildcard: 'a\\x'}}\n        - event_received: {id: \"1:5\"}\n        - event_received: {message: {wildcard: 'a\\*b*'}}\n    units: [{name: a, type: noop}]\n",
+    );
+    let lines: Vec<u32> = d
+        .items
+        .iter()
+        .filter_map(|x| x.span.map(|s| s.line))
+        .collect();
+    assert_eq!(lines, [6, 7, 8], "{:?}", d.items);
+}

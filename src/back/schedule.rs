@@ -32,8 +32,10 @@ pub const LAMBDA_ARN_PLACEHOLDER: &str = "BusinessDayFunctionArn";
 pub const E_GATE_CLASH: &str = "E0606";
 /// A jobnet needs more schedules than [`MANY_SCHEDULES`].
 pub const W_MANY_SCHEDULES: &str = "W0608";
-/// A start condition's input would hold `<` or `>`.
+/// A start condition's input would hold `<` or `>`, or be too long.
 pub const E_START_INPUT: &str = "E0609";
+/// Characters an EventBridge input template may hold.
+const INPUT_TEMPLATE_LIMIT: usize = 8192;
 /// Schedules of one jobnet above which the template size becomes a concern.
 pub const MANY_SCHEDULES: usize = 48;
 
@@ -520,7 +522,12 @@ impl Watched {
             Watched::Object { bucket, key } => {
                 // EventBridge's wildcard matches `*` as any text; `\\` escapes a backslash.
                 let key_match = if key.contains('*') {
-                    json!({"wildcard": key.replace('\\', "\\\\")})
+                    // EventBridge refuses `**`: a run of stars is one.
+                    let mut pattern = key.replace('\\', "\\\\");
+                    while pattern.contains("**") {
+                        pattern = pattern.replace("**", "*");
+                    }
+                    json!({ "wildcard": pattern })
                 } else {
                     json!(key)
                 };
@@ -609,6 +616,9 @@ pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
     let mut unwatched = Vec::new();
     for e in &conditions.events {
         match e {
+            StartEvent::FileCreated { path } if path.contains("${") => unwatched.push(format!(
+                "file `{path}` (a `${{…}}` placeholder cannot be matched: write the bucket and key)"
+            )),
             StartEvent::FileCreated { path } => match s3_object(path) {
                 Some((bucket, key)) => watched.push(Watched::Object {
                     bucket: bucket.to_string(),
@@ -657,7 +667,7 @@ pub fn start_condition_findings(
     }
     let Some(watch) = start_watch(project, u) else {
         let some_watched = conditions.events.iter().any(|e| match e {
-            StartEvent::FileCreated { path } => s3_object(path).is_some(),
+            StartEvent::FileCreated { path } => s3_object(path).is_some() && !path.contains("${"),
             StartEvent::EventReceived(_) => true,
             StartEvent::Other { .. } => false,
         });
@@ -763,37 +773,39 @@ pub fn gate_root(
     out: &mut JobnetOutput,
     skip_alert: bool,
 ) -> Result<(), Diagnostic> {
+    let root = out.root;
     let Some(m) = out.machines.iter_mut().find(|m| m.role == Role::Root) else {
         return Ok(());
     };
+    let path = &project.units[root].path;
+    let all_of = start_watch(project, root)
+        .filter(|w| w.all)
+        .map(|_| m.name.clone());
     let definition = m.definition_mut();
-    let Some(states) = definition.get("States").and_then(Tree::as_object) else {
-        return Ok(());
-    };
-    if let Some(clash) = GATE_STATES.iter().find(|n| states.contains_key(n)) {
-        return Err(Diagnostic::error(
-            E_GATE_CLASH,
-            format!(
-                "jobnet `{}` has a state named `{clash}`, which the schedule gate needs",
-                project.units[out.root].name
-            ),
-        )
-        .at(project.units[out.root].span)
-        .hint("rename that unit"));
-    }
     let next = definition["StartAt"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let path = &project.units[out.root].path;
-    let all_of = start_watch(project, out.root)
-        .filter(|w| w.all)
-        .map(|_| m.name.clone());
     let gate = gate_states_with(
         &next,
         skip_alert.then_some(path.as_str()),
         all_of.as_deref(),
     );
+    let Some(states) = definition.get("States").and_then(Tree::as_object) else {
+        return Ok(());
+    };
+    // Only the states this gate has: the others' names stay free for units.
+    if let Some(clash) = gate.keys().find(|n| states.contains_key(n.as_str())) {
+        return Err(Diagnostic::error(
+            E_GATE_CLASH,
+            format!(
+                "jobnet `{}` has a state named `{clash}`, which the schedule gate needs",
+                project.units[root].name
+            ),
+        )
+        .at(project.units[root].span)
+        .hint("rename that unit"));
+    }
     let Tree::Object(mut merged) = Tree::from(Value::Object(gate)) else {
         unreachable!("an object converts to an object");
     };
@@ -1080,6 +1092,25 @@ pub fn jobnet_start_rules(
     };
     // `<` and `>` cannot be escaped in an input template: any other pair reads as a
     // placeholder EventBridge does not know.
+    // An input template holds at most 8,192 characters (a long schedule inlined in it).
+    let longest = (1..=watch.watched.len())
+        .map(|i| input(i).len())
+        .max()
+        .unwrap_or(0);
+    if longest > INPUT_TEMPLATE_LIMIT {
+        diags.push(
+            Diagnostic::error(
+                E_START_INPUT,
+                format!(
+                    "jobnet `{}`: its start conditions' input would be {longest} characters (EventBridge takes {INPUT_TEMPLATE_LIMIT}): its schedule's rules and exclusive jobnets are inlined in it",
+                    project.units[root].name
+                ),
+            )
+            .at(net.start_conditions.as_ref().map_or(project.units[root].span, |c| c.span))
+            .hint("shorten the schedule (fewer listed dates) or the exclusive jobnets' rules"),
+        );
+        return Ok(Map::new());
+    }
     if input(1).replace("<time>", "").contains(['<', '>']) {
         diags.push(
             Diagnostic::error(
@@ -1408,6 +1439,55 @@ jobnets:
         // One event that must "all" happen is just that event.
         let (watch, _) = with("{all: true, events: [{file_created: \"s3://b/x\"}]}");
         assert!(!watch.unwrap().all);
+    }
+
+    #[test]
+    fn start_condition_edge_cases() {
+        use crate::back::asl::FindingKind;
+        let with = |events: &str| {
+            let spec = SPEC.replace(
+                "    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+                &format!("    start_conditions: {{events: [{events}]}}\n    units:\n      - {{name: a, type: lambda, params: {{function: f}}}}\n  - name: monthly"),
+            );
+            project(&spec).0
+        };
+        // A placeholder cannot be matched by a pattern: not watched, reported.
+        let p = with("{file_created: \"s3://${DropBucket}/in.csv\"}");
+        assert!(start_watch(&p, p.roots[0]).is_none());
+        let f = start_condition_findings(&p, p.roots[0]);
+        assert_eq!(f[0].0, FindingKind::Unsupported);
+        // EventBridge refuses `**`: a run of stars is one.
+        let p = with("{file_created: \"s3://drop/in/**/x*.csv\"}");
+        let w = start_watch(&p, p.roots[0]).unwrap();
+        assert_eq!(
+            w.watched[0].pattern()["detail"]["object"]["key"][0],
+            json!({"wildcard": "in/*/x*.csv"})
+        );
+        // An input template over EventBridge's 8,192 characters is an error at compile time.
+        let dates: Vec<String> = (0..700)
+            .map(|i| format!("2027-{:02}-{:02}", i % 12 + 1, i % 28 + 1))
+            .collect();
+        let spec = SPEC
+            .replace(
+                r#"{nth_open_day: 1, at: "22:00", on_closed_day: next}"#,
+                &format!("{{dates: [{}], at: \"22:00\"}}", dates.join(", ")),
+            )
+            .replace(
+                "    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+                "    start_conditions: {events: [{file_created: \"s3://b/x\"}]}\n    units:\n      - {name: a, type: lambda, params: {function: f}}\n  - name: monthly",
+            );
+        let (p, _) = project(&spec);
+        let watch = start_watch(&p, p.roots[0]).unwrap();
+        let mut diags = Diagnostics::default();
+        let t = TemplateSet::load(None).unwrap();
+        let r = jobnet_start_rules(&p, p.roots[0], &watch, "M", &t, &mut diags).unwrap();
+        assert!(r.is_empty());
+        assert_eq!(diags.items[0].code, E_START_INPUT);
+        assert!(
+            diags.items[0].message.contains("8192"),
+            "{}",
+            diags.items[0].message
+        );
     }
 
     #[test]

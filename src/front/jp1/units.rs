@@ -834,13 +834,17 @@ impl Lower<'_> {
                         .ok_or_else(|| format!("`evwfr={v}` is not `name:\"value\"`"))?;
                     let value = value.trim_matches('"');
                     match text_match(value) {
-                        Some(TextMatch::Exact(x)) => matched.attributes.push((name.into(), x)),
+                        Some(TextMatch::Exact(x)) => {
+                            matched.attributes.push((name.into(), x));
+                            Status::Mapped
+                        }
                         _ if !value.contains(['^', '$', '.', '*', '[', '(', '|', '?', '+', '\\']) => {
                             matched.attributes.push((name.into(), value.into()));
+                            status = approx("an extended attribute is matched as its whole value");
+                            approx("matched as the attribute's whole value (as a JP1 regular expression it would also match inside a longer value)")
                         }
                         _ => return Err(format!("extended attribute pattern `{value}`: only an exact value can be matched")),
                     }
-                    Status::Mapped
                 }
                 "evusr" | "evgrp" | "evhst" | "evipa" | "evdet" | "evuid" | "evgid" | "evpid" => {
                     status = approx("some of the event's filters are not matched");
@@ -872,9 +876,11 @@ pub(super) fn text_match(re: &str) -> Option<TextMatch> {
     let mut chars = body.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
+            // Only an escape that is literal in basic and extended dialects alike
+            // (`\<` is a word boundary in GNU's, `\(` a group in basic ones).
             '\\' => {
                 let n = chars.next()?;
-                if n.is_ascii_alphanumeric() {
+                if !".*^$[]\\".contains(n) {
                     return None;
                 }
                 parts.last_mut()?.push(n);
@@ -976,7 +982,9 @@ mod tests {
         assert_eq!(m("^$"), Some(TextMatch::Exact(String::new())));
         assert_eq!(m(r"^1\.5 \*$"), Some(TextMatch::Exact("1.5 *".into())));
         assert_eq!(m(r"1\*.*x"), w(r"*1\**x*"), "a literal `*` is escaped");
-        for refused in ["a|b", "[0-9]+", "a?", r"\d", "(x)", "a.b", "x{2}"] {
+        for refused in [
+            "a|b", "[0-9]+", "a?", r"\d", "(x)", "a.b", "x{2}", r"\<w\>", r"\(x\)",
+        ] {
             assert_eq!(m(refused), None, "{refused}");
         }
     }

@@ -592,13 +592,17 @@ impl Reader<'_> {
         };
         if let Some(n) = f.get("id") {
             let id = self.text(n, "an event id (hexadecimal)");
-            m.id = id.as_deref().and_then(event_id);
+            // The extended code (`basic:extended`) is not sent by the `eventbridge` type.
+            m.id = id
+                .as_deref()
+                .filter(|i| !i.contains(':'))
+                .and_then(event_id);
             if id.is_some() && m.id.is_none() {
                 self.error_hint(
                     E_VALUE,
                     n.span,
                     "an event id is a hexadecimal code of at most 8 digits",
-                    Some("write the JP1 event id's basic code, such as `1` or `7FFF8001`".into()),
+                    Some("write the JP1 event id's basic code, such as `1` or `7FFF8001` (no extended code)".into()),
                 );
             }
             ok &= m.id.is_some();
@@ -656,6 +660,25 @@ impl Reader<'_> {
         let kind = self.one_of(&f, &kinds, "a text match")?;
         let n = f.get(kind)?;
         let t = self.string(n, "text")?;
+        if kind == "wildcard" {
+            // EventBridge refuses `**` and escapes other than `\*` and `\\`.
+            let mut chars = t.chars().peekable();
+            let mut bad = t.contains("**");
+            while let Some(c) = chars.next() {
+                if c == '\\' && !matches!(chars.next(), Some('*' | '\\')) {
+                    bad = true;
+                }
+            }
+            if bad {
+                self.error_hint(
+                    E_VALUE,
+                    n.span,
+                    format!("wildcard `{t}` is no EventBridge wildcard pattern"),
+                    Some("`*` matches any text (one at a time: no `**`); `\\*` and `\\\\` are a literal star and backslash".into()),
+                );
+                return None;
+            }
+        }
         Some(match kind {
             "exact" => TextMatch::Exact(t),
             "prefix" => TextMatch::Prefix(t),

@@ -391,10 +391,25 @@ pub fn compile_into(
     // Root jobnets compile independently: spread them over the cores, then take their
     // results and diagnostics in source order so the output stays deterministic.
     let machine_names = naming::machine_names(project);
+    // Cross-jobnet waits are resolved once, against every root of this compile.
+    let mut waits = asl::wait_targets(project, &roots, &machine_names);
+    let mut waits_of: std::collections::HashMap<crate::ir::UnitId, asl::WaitTargets> =
+        std::collections::HashMap::new();
+    if !waits.is_empty() {
+        for &r in &roots {
+            let mine: asl::WaitTargets = project
+                .descendants(r)
+                .into_iter()
+                .filter_map(|u| Some((u, waits.remove(&u)?)))
+                .collect();
+            waits_of.insert(r, mine);
+        }
+    }
     let results = crate::par::par_map(&roots, |&root| {
         let mut local = Diagnostics::default();
         let machine = machine_names.get(&root).cloned().unwrap_or_default();
-        let names = naming::assign(project, root, machine, &mut local);
+        let mut names = naming::assign(project, root, machine, &mut local);
+        names.waits = waits_of.get(&root).cloned().unwrap_or_default();
         let mut plan = structure::plan(
             project,
             root,

@@ -481,7 +481,7 @@ fn received_events_start_a_jobnet() {
 #[test]
 fn event_patterns_eventbridge_refuses_are_errors() {
     let (_, d) = load_str(
-        "version: 1\njobnets:\n  - name: n\n    start_conditions:\n      events:\n        - event_received: {message: {wildcard: \"a**b\"}}\n        - event_received: {message: {wildcard: 'a\\x'}}\n        - event_received: {id: \"1:5\"}\n        - event_received: {message: {wildcard: 'a\\*b*'}}\n    units: [{name: a, type: noop}]\n",
+        "version: 1\njobnets:\n  - name: n\n    start_conditions:\n      events:\n        - event_received: {message: {wildcard: \"a**b\"}}\n        - event_received: {message: {wildcard: 'a\\x'}}\n        - event_received: {id: \"1:5\"}\n        - event_received: {message: {wildcard: 'a\\*b*'}}\n        - event_received: {message: {wildcard: 'a\\**'}}\n    units: [{name: a, type: noop}]\n",
     );
     let lines: Vec<u32> = d
         .items

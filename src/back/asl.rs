@@ -237,6 +237,85 @@ fn has_generations(net: &crate::ir::Net) -> bool {
     net.concurrency.multiple_launch || several_starts
 }
 
+pub use crate::passes::naming::WaitTargets;
+
+/// The run record each cross-jobnet wait of `roots` (the root jobnets of this compile) looks
+/// at, as [`records::key_param`]'s prefix and suffix: the other root's run, or one of its
+/// units that keeps a record, of the same business date; or why there is none. Resolved once
+/// per compile (`machines` from [`crate::passes::naming::machine_names`]).
+pub fn wait_targets(
+    project: &Project,
+    roots: &[UnitId],
+    machines: &HashMap<UnitId, String>,
+) -> WaitTargets {
+    let mut by_name: HashMap<&str, Vec<UnitId>> = HashMap::new();
+    for &r in &project.roots {
+        by_name
+            .entry(project.units[r].name.as_str())
+            .or_default()
+            .push(r);
+    }
+    let compiled: HashSet<UnitId> = roots.iter().copied().collect();
+    let mut out = HashMap::new();
+    for &own in roots {
+        for u in project.descendants(own) {
+            let UnitKind::WaitFor(w) = &project.units[u].kind else {
+                continue;
+            };
+            let target = w.target.trim_start_matches('/');
+            let (net, rest) = target.split_once('/').unwrap_or((target, ""));
+            let resolved = match by_name.get(net).map(Vec::as_slice) {
+                None | Some([]) => Err(format!("no root jobnet `{net}`")),
+                Some([_, _, ..]) => Err(format!("several root jobnets are named `{net}` (in different job groups): which one is meant is not known")),
+                Some(&[root]) => wait_target(project, root, own, rest, &compiled, machines),
+            };
+            out.insert(u, resolved);
+        }
+    }
+    out
+}
+
+fn wait_target(
+    project: &Project,
+    root: UnitId,
+    own: UnitId,
+    rest: &str,
+    compiled: &HashSet<UnitId>,
+    machines: &HashMap<UnitId, String>,
+) -> Result<(String, String), String> {
+    let net = &project.units[root].name;
+    if root == own {
+        return Err(
+            "it waits for its own jobnet's run: relate units of one jobnet with `after`".into(),
+        );
+    }
+    if !compiled.contains(&root) {
+        return Err(format!("`{net}` is not compiled with it (--jobnet): each compile has its own run table; compile both together"));
+    }
+    let Some(root_net) = project.units[root].as_net() else {
+        return Err(format!("`{net}` is no jobnet"));
+    };
+    if has_generations(root_net) {
+        return Err(format!(
+            "`{net}` runs several times a business date: which run to wait for is not known"
+        ));
+    }
+    let machine = machines.get(&root).cloned().unwrap_or_default();
+    if rest.is_empty() {
+        return Ok((format!("run#{machine}"), String::new()));
+    }
+    let path = format!("{}/{rest}", project.units[root].path);
+    let unit = project
+        .descendants(root)
+        .into_iter()
+        .find(|&d| project.units[d].path == path)
+        .ok_or_else(|| format!("jobnet `{net}` has no unit `{rest}`"))?;
+    if !records::has_record(&project.units[unit].kind) {
+        return Err(format!("`{rest}` keeps no run record (only jobs and interval waits do): wait for its last job or for the whole jobnet"));
+    }
+    Ok((format!("unit#{machine}"), format!("#{path}")))
+}
+
 /// Where a run's generation is (see [`records::GENERATION_FIELD`]).
 const GENERATION_PATH: &str = "$$.Execution.Input.generation";
 
@@ -1279,49 +1358,20 @@ impl<'a> Emitter<'a> {
         "$$.Execution.Input.businessDate"
     }
 
-    /// The run record a cross-jobnet wait looks at (as [`records::key_param`]'s prefix and
-    /// suffix): the other root's run, or one of its units that keeps a record, of the same
-    /// business date. The error says why there is none to look at.
-    fn wait_record(&self, w: &crate::ir::WaitFor) -> Result<(String, String), String> {
+    /// The run record a cross-jobnet wait looks at (see [`wait_targets`]), or why there is
+    /// none to look at.
+    fn wait_record(&self, u: UnitId) -> Result<(String, String), String> {
         if !self.records {
             return Err(
                 "waits read the other jobnet's run records: compile without --no-run-records"
                     .into(),
             );
         }
-        let target = w.target.trim_start_matches('/');
-        let (net, rest) = target.split_once('/').unwrap_or((target, ""));
-        let project = self.project;
-        let root = project
-            .roots
-            .iter()
-            .copied()
-            .find(|&r| project.units[r].name == net)
-            .ok_or_else(|| format!("no root jobnet `{net}`"))?;
-        let Some(root_net) = project.units[root].as_net() else {
-            return Err(format!("`{net}` is no jobnet"));
-        };
-        if has_generations(root_net) {
-            return Err(format!(
-                "`{net}` runs several times a business date: which run to wait for is not known"
-            ));
-        }
-        let machine = crate::passes::naming::machine_names(project)
-            .remove(&root)
-            .unwrap_or_default();
-        if rest.is_empty() {
-            return Ok((format!("run#{machine}"), String::new()));
-        }
-        let path = format!("{}/{rest}", project.units[root].path);
-        let unit = project
-            .descendants(root)
-            .into_iter()
-            .find(|&d| project.units[d].path == path)
-            .ok_or_else(|| format!("jobnet `{net}` has no unit `{rest}`"))?;
-        if !records::has_record(&project.units[unit].kind) {
-            return Err(format!("`{rest}` keeps no run record (only jobs and interval waits do): wait for its last job or for the whole jobnet"));
-        }
-        Ok((format!("unit#{machine}"), format!("#{path}")))
+        self.names
+            .waits
+            .get(&u)
+            .cloned()
+            .unwrap_or_else(|| Err("its target was not resolved".into()))
     }
 
     /// Path of the run's generation when the jobnet can run several times a business date
@@ -2364,8 +2414,8 @@ impl<'a> Emitter<'a> {
                 s["Catch"] = Tree::Array(catches);
                 scope.insert(&name, s);
             }
-            UnitKind::WaitFor(w) if self.wait_record(w).is_ok() => {
-                let Ok((prefix, suffix)) = self.wait_record(w) else {
+            UnitKind::WaitFor(w) if self.wait_record(u).is_ok() => {
+                let Ok((prefix, suffix)) = self.wait_record(u) else {
                     unreachable!("checked by the guard")
                 };
                 // Like a file wait: one Task whose retrier looks again, bounded by the
@@ -2468,7 +2518,7 @@ impl<'a> Emitter<'a> {
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
-            UnitKind::WaitFor(w) => match self.wait_record(w) {
+            UnitKind::WaitFor(w) => match self.wait_record(u) {
                 Ok(_) if unit.cutoff.is_none() => items.push((FindingKind::Approximated, format!("wait for `{}` without a cutoff gives up after 24 hours (abnormal end)", w.target), "give the wait a cutoff if it must wait longer, or less".into())),
                 Ok(_) => {}
                 Err(why) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), format!("not compiled: {why}; start the jobnet after the other one meanwhile"))),
@@ -3530,6 +3580,38 @@ pub fn placeholders_in(text: &str, out: &mut BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cross_jobnet_waits_resolve_against_the_compiled_roots() {
+        let mut p = Project::default();
+        let text = "version: 1\njobnets:\n  - name: up\n    units:\n      - {name: a, type: noop}\n      - {name: n, units: [{name: x, type: noop}]}\n  - name: down\n    units:\n      - {name: w1, wait_for: {jobnet: up/a}}\n      - {name: w2, wait_for: {jobnet: up}}\n      - {name: w3, wait_for: {jobnet: up/nope}}\n      - {name: w4, wait_for: {jobnet: up/n}}\n      - {name: w5, wait_for: {jobnet: down}}\n";
+        let file = p.sources.add("t.yaml", text.to_string(), "utf-8");
+        let mut d = crate::diag::Diagnostics::default();
+        crate::front::spec::load(&mut p, file, &mut d);
+        assert!(!d.has_errors(), "{:?}", d.items);
+        let machines = crate::passes::naming::machine_names(&p);
+        let unit = |path: &str| {
+            p.units
+                .iter()
+                .find(|(_, u)| u.path == path)
+                .map(|(id, _)| id)
+                .unwrap()
+        };
+        let all = wait_targets(&p, &p.roots, &machines);
+        let got = |w: &str| all[&unit(&format!("/down/{w}"))].clone();
+        assert_eq!(got("w1"), Ok(("unit#up".into(), "#/up/a".into())));
+        assert_eq!(got("w2"), Ok(("run#up".into(), String::new())));
+        assert!(got("w3").unwrap_err().contains("no unit `nope`"));
+        assert!(got("w4").unwrap_err().contains("keeps no run record"));
+        assert!(got("w5").unwrap_err().contains("its own jobnet"));
+        // Compiled without `up` (--jobnet down): the other run table is another stack's.
+        let down = vec![unit("/down")];
+        let only = wait_targets(&p, &down, &machines);
+        assert!(only[&unit("/down/w1")]
+            .clone()
+            .unwrap_err()
+            .contains("not compiled with it"));
+    }
 
     #[test]
     fn placeholders_skip_pseudo_parameters() {

@@ -1094,7 +1094,7 @@ pub fn jobnet_start_rules(
     // placeholder EventBridge does not know.
     // An input template holds at most 8,192 characters (a long schedule inlined in it).
     let longest = (1..=watch.watched.len())
-        .map(|i| input(i).len())
+        .map(|i| input(i).chars().count())
         .max()
         .unwrap_or(0);
     if longest > INPUT_TEMPLATE_LIMIT {

@@ -63,12 +63,19 @@ pub fn shorten(name: &str, max: usize) -> String {
     format!("{}_{}", &name[..keep], h)
 }
 
+/// Per cross-jobnet wait unit: the run-record key (prefix, suffix) it looks at, or why it
+/// is not compiled; the back-end resolves them (`crate::back::asl::wait_targets`).
+pub type WaitTargets = HashMap<UnitId, Result<(String, String), String>>;
+
 /// The state-name table of one root jobnet.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
     /// ASCII-safe machine base name of the root.
     pub machine: String,
     by_unit: HashMap<UnitId, String>,
+    /// What each cross-jobnet wait looks at (set by the driver, which sees every root:
+    /// `crate::back::asl::wait_targets`); a wait without an entry is not compiled.
+    pub waits: WaitTargets,
 }
 
 impl Names {
@@ -119,7 +126,11 @@ pub fn assign(project: &Project, root: UnitId, machine: String, diags: &mut Diag
         by_unit.insert(u, name);
     }
     by_unit.insert(root, machine.clone());
-    Names { machine, by_unit }
+    Names {
+        machine,
+        by_unit,
+        waits: HashMap::new(),
+    }
 }
 
 /// The machine base name of every root jobnet: its sanitised name, or, when another root

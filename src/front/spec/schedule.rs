@@ -662,11 +662,20 @@ impl Reader<'_> {
         let t = self.string(n, "text")?;
         if kind == "wildcard" {
             // EventBridge refuses `**` and escapes other than `\*` and `\\`.
-            let mut chars = t.chars().peekable();
-            let mut bad = t.contains("**");
+            // Two wildcard stars in a row; an escaped star (`\*`) is text.
+            let mut chars = t.chars();
+            let (mut bad, mut star) = (false, false);
             while let Some(c) = chars.next() {
-                if c == '\\' && !matches!(chars.next(), Some('*' | '\\')) {
-                    bad = true;
+                match c {
+                    '\\' => {
+                        bad |= !matches!(chars.next(), Some('*' | '\\'));
+                        star = false;
+                    }
+                    '*' => {
+                        bad |= star;
+                        star = true;
+                    }
+                    _ => star = false,
                 }
             }
             if bad {

@@ -1358,6 +1358,67 @@ impl<'a> Emitter<'a> {
         "$$.Execution.Input.businessDate"
     }
 
+    /// How often a polling wait (file wait, cross-jobnet wait) looks, and how many times: at
+    /// the start and every `wanted` seconds to the end of its cutoff (else a day), at most
+    /// [`MAX_FILE_LOOKS`] times (each look is four history events), spread out beyond that.
+    fn poll_plan(&mut self, u: UnitId, wanted: u64) -> (u64, u64) {
+        let window = match &self.project.units[u].cutoff {
+            Some(c) => u64::from(c.minutes) * self.opts.seconds_per_minute,
+            None => 86_400,
+        }
+        .max(1);
+        let mut interval = wanted.clamp(1, window);
+        let mut looks = window / interval + 1;
+        if looks > MAX_FILE_LOOKS {
+            interval = window.div_ceil(MAX_FILE_LOOKS - 1);
+            looks = window / interval + 1;
+            self.finding(
+                u,
+                FindingKind::Approximated,
+                format!("the wait looks every {interval} s instead of every {wanted} s"),
+                format!("at most {MAX_FILE_LOOKS} looks keep the wait within the execution history limit; shorten the cutoff to look more often"),
+            );
+        }
+        (interval, looks)
+    }
+
+    /// A polling wait's Task: its retrier looks again on the `not_yet` errors; giving up
+    /// ends as the cutoff's status says (abnormally without one).
+    #[allow(clippy::too_many_arguments)]
+    fn polled(
+        &self,
+        u: UnitId,
+        mut look: Tree,
+        not_yet: fn() -> Tree,
+        (interval, looks): (u64, u64),
+        scope: &mut Scope,
+        next: &Next,
+        fail_target: &str,
+    ) -> Tree {
+        look["ResultSelector"] = tree!({"failed": false, "rc": 0});
+        look["Retry"] = tree!([{
+            "ErrorEquals": not_yet(),
+            "IntervalSeconds": interval,
+            "MaxAttempts": looks - 1,
+            "BackoffRate": 1.0
+        }]);
+        let gave_up = match self.project.units[u].cutoff.as_ref().map(|c| c.on_timeout) {
+            Some(EndStatus::Normal | EndStatus::Warning) => scope.target(next),
+            _ => fail_target.to_string(),
+        };
+        let mut s = with_next(look, next);
+        let mut catches = Vec::new();
+        if gave_up != fail_target {
+            catches
+                .push(tree!({"ErrorEquals": not_yet(), "ResultPath": "$.error", "Next": gave_up}));
+        }
+        catches.push(
+            tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}),
+        );
+        s["Catch"] = Tree::Array(catches);
+        s
+    }
+
     /// The run record a cross-jobnet wait looks at (see [`wait_targets`]), or why there is
     /// none to look at.
     fn wait_record(&self, u: UnitId) -> Result<(String, String), String> {
@@ -2355,41 +2416,17 @@ impl<'a> Emitter<'a> {
                 scope.insert(&name, s);
             }
             UnitKind::FileWait(w) => {
-                // The wait is the task's retrier: one state, and four history events per
-                // look, so the looks are bounded (by the cutoff, else a day) and spread out
-                // so that they stay a small part of an execution's history.
-                let window = match &unit.cutoff {
-                    Some(c) => u64::from(c.minutes) * self.opts.seconds_per_minute,
-                    None => {
-                        self.finding(
-                            u,
-                            FindingKind::Approximated,
-                            "a file wait without a cutoff gives up after 24 hours (abnormal end)",
-                            "give the wait a cutoff if it must wait longer, or less",
-                        );
-                        86_400
-                    }
-                };
-                // A look at the start and one every interval up to the end of the window.
-                let window = window.max(1);
-                let mut interval = u64::from(w.interval_seconds).clamp(1, window);
-                let mut looks = window / interval + 1;
-                if looks > MAX_FILE_LOOKS {
-                    interval = window.div_ceil(MAX_FILE_LOOKS - 1);
-                    looks = window / interval + 1;
+                if unit.cutoff.is_none() {
                     self.finding(
                         u,
                         FindingKind::Approximated,
-                        format!("the file is looked for every {interval} s instead of every {} s", w.interval_seconds),
-                        format!("at most {MAX_FILE_LOOKS} looks keep the wait within the execution history limit; shorten the cutoff to look more often"),
+                        "a file wait without a cutoff gives up after 24 hours (abnormal end)",
+                        "give the wait a cutoff if it must wait longer, or less",
                     );
                 }
-                let gave_up = match unit.cutoff.as_ref().map(|c| c.on_timeout) {
-                    Some(EndStatus::Normal | EndStatus::Warning) => scope.target(&next),
-                    _ => fail_target.clone(),
-                };
+                let (interval, looks) = self.poll_plan(u, u64::from(w.interval_seconds));
                 self.map(u, &name);
-                let mut look = self.look_at(
+                let look = self.look_at(
                     u,
                     &w.path,
                     "file wait",
@@ -2398,43 +2435,23 @@ impl<'a> Emitter<'a> {
                         unit.path, w.path
                     ),
                 );
-                look["ResultSelector"] = tree!({"failed": false, "rc": 0});
-                look["Retry"] = tree!([{
-                    "ErrorEquals": missing_object(),
-                    "IntervalSeconds": interval,
-                    "MaxAttempts": looks - 1,
-                    "BackoffRate": 1.0
-                }]);
-                let mut s = with_next(look, &next);
-                let mut catches = Vec::new();
-                if gave_up != fail_target {
-                    catches.push(tree!({"ErrorEquals": missing_object(), "ResultPath": "$.error", "Next": gave_up}));
-                }
-                catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
-                s["Catch"] = Tree::Array(catches);
+                let s = self.polled(
+                    u,
+                    look,
+                    missing_object,
+                    (interval, looks),
+                    scope,
+                    &next,
+                    &fail_target,
+                );
                 scope.insert(&name, s);
             }
             UnitKind::WaitFor(w) if self.wait_record(u).is_ok() => {
                 let Ok((prefix, suffix)) = self.wait_record(u) else {
                     unreachable!("checked by the guard")
                 };
-                // Like a file wait: one Task whose retrier looks again, bounded by the
-                // cutoff (else a day); a look is a conditional write that changes nothing.
-                let window = match &unit.cutoff {
-                    Some(c) => u64::from(c.minutes) * self.opts.seconds_per_minute,
-                    None => 86_400,
-                }
-                .max(1);
-                let mut interval = self.opts.seconds_per_minute.clamp(1, window);
-                let mut looks = window / interval + 1;
-                if looks > MAX_FILE_LOOKS {
-                    interval = window.div_ceil(MAX_FILE_LOOKS - 1);
-                    looks = window / interval + 1;
-                }
-                let gave_up = match unit.cutoff.as_ref().map(|c| c.on_timeout) {
-                    Some(EndStatus::Normal | EndStatus::Warning) => scope.target(&next),
-                    _ => fail_target.clone(),
-                };
+                // Like a file wait; a look is a conditional write that changes nothing.
+                let (interval, looks) = self.poll_plan(u, self.opts.seconds_per_minute);
                 self.map(u, &name);
                 self.placeholders.insert(RUN_TABLE.into());
                 self.tables.insert(RUN_TABLE.into());
@@ -2442,7 +2459,6 @@ impl<'a> Emitter<'a> {
                     actions: vec!["dynamodb:UpdateItem".into()],
                     resources: vec![format!("${{{RUN_TABLE}Arn}}")],
                 });
-                let refused = || tree!(["DynamoDB.ConditionalCheckFailedException"]);
                 let look = tree!({
                     "Type": "Task",
                     "Comment": format!(
@@ -2457,24 +2473,18 @@ impl<'a> Emitter<'a> {
                         "ConditionExpression": "#s = :ok",
                         "ExpressionAttributeNames": {"#s": "status"},
                         "ExpressionAttributeValues": {":ok": {"S": records::ENDED_NORMALLY}}
-                    },
-                    "ResultSelector": {"failed": false, "rc": 0},
-                    "Retry": [{
-                        "ErrorEquals": refused(),
-                        "IntervalSeconds": interval,
-                        "MaxAttempts": looks - 1,
-                        "BackoffRate": 1.0
-                    }]
+                    }
                 });
-                let mut s = with_next(look, &next);
-                let mut catches = Vec::new();
-                if gave_up != fail_target {
-                    catches.push(
-                        tree!({"ErrorEquals": refused(), "ResultPath": "$.error", "Next": gave_up}),
-                    );
-                }
-                catches.push(tree!({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_target}));
-                s["Catch"] = Tree::Array(catches);
+                let not_yet = || tree!(["DynamoDB.ConditionalCheckFailedException"]);
+                let s = self.polled(
+                    u,
+                    look,
+                    not_yet,
+                    (interval, looks),
+                    scope,
+                    &next,
+                    &fail_target,
+                );
                 scope.insert(&name, s);
             }
             UnitKind::Wait(TimeWait::Until(_))

@@ -1090,38 +1090,36 @@ pub fn jobnet_start_rules(
         }
         input.to_string()
     };
-    // `<` and `>` cannot be escaped in an input template: any other pair reads as a
-    // placeholder EventBridge does not know.
-    // An input template holds at most 8,192 characters (a long schedule inlined in it).
+    // An input template holds at most 8,192 characters (a long schedule inlined in it), and
+    // `<`/`>` cannot be escaped in it: any other pair reads as a placeholder.
     let longest = (1..=watch.watched.len())
         .map(|i| input(i).chars().count())
         .max()
         .unwrap_or(0);
-    if longest > INPUT_TEMPLATE_LIMIT {
+    let refused = if longest > INPUT_TEMPLATE_LIMIT {
+        Some((
+            format!("its start conditions' input would be {longest} characters (EventBridge takes {INPUT_TEMPLATE_LIMIT}): its schedule's rules and exclusive jobnets are inlined in it"),
+            "shorten the schedule (fewer listed dates) or the exclusive jobnets' rules",
+        ))
+    } else if input(1).replace("<time>", "").contains(['<', '>']) {
+        Some((
+            "its start conditions' input would hold `<` or `>` (a calendar or jobnet name), which EventBridge reads as a placeholder".to_string(),
+            "rename the calendar or the exclusive jobnet",
+        ))
+    } else {
+        None
+    };
+    if let Some((why, hint)) = refused {
         diags.push(
             Diagnostic::error(
                 E_START_INPUT,
-                format!(
-                    "jobnet `{}`: its start conditions' input would be {longest} characters (EventBridge takes {INPUT_TEMPLATE_LIMIT}): its schedule's rules and exclusive jobnets are inlined in it",
-                    project.units[root].name
-                ),
+                format!("jobnet `{}`: {why}", project.units[root].name),
             )
-            .at(net.start_conditions.as_ref().map_or(project.units[root].span, |c| c.span))
-            .hint("shorten the schedule (fewer listed dates) or the exclusive jobnets' rules"),
-        );
-        return Ok(Map::new());
-    }
-    if input(1).replace("<time>", "").contains(['<', '>']) {
-        diags.push(
-            Diagnostic::error(
-                E_START_INPUT,
-                format!(
-                    "jobnet `{}`: its start conditions' input would hold `<` or `>` (a calendar or jobnet name), which EventBridge reads as a placeholder",
-                    project.units[root].name
-                ),
-            )
-            .at(net.start_conditions.as_ref().map_or(project.units[root].span, |c| c.span))
-            .hint("rename the calendar or the exclusive jobnet"),
+            .at(net
+                .start_conditions
+                .as_ref()
+                .map_or(project.units[root].span, |c| c.span))
+            .hint(hint),
         );
         return Ok(Map::new());
     }

@@ -27,6 +27,40 @@ fn venv_python() -> PathBuf {
     python
 }
 
+/// Runs a Python harness of tests/ with the compiler's calendar data files and `doc` (as
+/// JSON) in a fresh directory: `harness.py DIR DOC_FILE`. Returns its standard output; a
+/// failing harness fails the test.
+fn run_harness(
+    harness: &str,
+    what: &str,
+    files: &std::collections::BTreeMap<String, Value>,
+    doc: &Value,
+) -> String {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir().join(format!("jobnet2sfn-{what}-{}", std::process::id()));
+    for (name, content) in files {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content.to_string()).unwrap();
+    }
+    let doc_file = dir.join("doc.json");
+    std::fs::write(&doc_file, doc.to_string()).unwrap();
+    let out = Command::new(venv_python())
+        .arg(root.join("tests").join(harness))
+        .arg(&dir)
+        .arg(&doc_file)
+        .output()
+        .expect("run python");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{harness} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 /// A small deterministic generator (no dependency, same cases on every run).
 struct Lcg(u64);
 
@@ -151,27 +185,7 @@ fn lambda_answers_every_vector() {
     let files = calendar_items(&p, years, &mut diags);
     assert!(diags.items.is_empty(), "{:?}", diags.items);
     assert_eq!(files.len(), 3);
-    let dir = std::env::temp_dir().join(format!("jobnet2sfn-lambda-{}", std::process::id()));
-    for (name, content) in &files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content.to_string()).unwrap();
-    }
-    let all_vectors = dir.join("vectors.json");
-    std::fs::write(&all_vectors, doc.to_string()).unwrap();
-    let out = Command::new(venv_python())
-        .arg(root.join("tests/lambda_vectors.py"))
-        .arg(&dir)
-        .arg(&all_vectors)
-        .output()
-        .expect("run python");
-    let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "lambda vectors failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_harness("lambda_vectors.py", "lambda", &files, &doc);
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
 
@@ -181,7 +195,6 @@ fn lambda_answers_every_vector() {
 /// condition says which dates run, and without one every date does.
 #[test]
 fn start_condition_rules_deliver_the_lambdas_event() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let spec = r#"
 version: 1
 calendars:
@@ -325,30 +338,11 @@ jobnets:
         ),
     ];
     let files = calendar_items(&p, 2027..=2027, &mut diags);
-    let dir = std::env::temp_dir().join(format!("jobnet2sfn-start-rules-{}", std::process::id()));
-    for (name, content) in &files {
-        let path = dir.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, content.to_string()).unwrap();
-    }
-    let cases_file = dir.join("cases.json");
-    std::fs::write(
-        &cases_file,
-        json!({"rules": rules, "cases": cases}).to_string(),
-    )
-    .unwrap();
-    let out = Command::new(venv_python())
-        .arg(root.join("tests/start_rule_events.py"))
-        .arg(&dir)
-        .arg(&cases_file)
-        .output()
-        .expect("run python");
-    let _ = std::fs::remove_dir_all(&dir);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "start rule events failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_harness(
+        "start_rule_events.py",
+        "start-rules",
+        &files,
+        &json!({"rules": rules, "cases": cases}),
     );
     assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
 }

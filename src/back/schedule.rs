@@ -956,12 +956,8 @@ pub fn jobnet_schedules(
     let Some(schedule) = net.schedule.as_ref() else {
         return Ok(Map::new());
     };
-    let cal = match calendar_of(project, root) {
-        Ok(c) => c,
-        Err(d) => {
-            diags.push(d);
-            return Ok(Map::new());
-        }
+    let Some(cal) = root_calendar(project, root, diags) else {
+        return Ok(Map::new());
     };
     let calendar = net.calendar.as_ref().map(|c| c.name.clone());
     let exclusive = exclusive_of(project, schedule, diags);
@@ -1049,12 +1045,8 @@ pub fn jobnet_start_rules(
     let Some(net) = project.units[root].as_net() else {
         return Ok(Map::new());
     };
-    let cal = match calendar_of(project, root) {
-        Ok(c) => c,
-        Err(d) => {
-            diags.push(d);
-            return Ok(Map::new());
-        }
+    let Some(cal) = root_calendar(project, root, diags) else {
+        return Ok(Map::new());
     };
     let (timezone, calendar, rules, exclusive) =
         match net.schedule.as_ref().filter(|s| !s.rules.is_empty()) {
@@ -1160,6 +1152,15 @@ pub fn jobnet_start_rules(
         }}),
         &needed,
     )
+}
+
+/// The calendar of a root jobnet, or `None` with its problem in `diags`.
+fn root_calendar(
+    project: &Project,
+    root: UnitId,
+    diags: &mut Diagnostics,
+) -> Option<crate::calendar::Resolved> {
+    calendar_of(project, root).map_err(|d| diags.push(d)).ok()
 }
 
 /// The jobnets `schedule` must not run beside, as the Lambda reads them; a name that is no

@@ -18,6 +18,7 @@ use crate::ir::{
     s3_object, ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule,
     StartEvent, UnitId,
 };
+pub use crate::ir::{start_watch, StartWatch, Watched};
 use chrono::{Datelike, Weekday};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -493,28 +494,7 @@ pub fn is_gated(project: &Project, root: UnitId) -> bool {
     is_scheduled(project, root) || start_watch(project, root).is_some()
 }
 
-/// A root jobnet's start conditions as compiled: one EventBridge rule per watched S3
-/// object, whose `Object Created` events start the root machine through the gate
-/// (docs/decisions.md, "Start conditions are EventBridge rules").
-#[derive(Debug, Clone, PartialEq)]
-pub struct StartWatch {
-    /// What each rule watches, in source order.
-    pub watched: Vec<Watched>,
-    /// The events that cannot be watched, as the report names them.
-    pub unwatched: Vec<String>,
-    /// Every rule must fire (within one business date) before the run starts.
-    pub all: bool,
-}
-
-/// What one start condition's rule matches.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Watched {
-    /// The creation of an S3 object; `*` in the key matches any text.
-    Object { bucket: String, key: String },
-    /// An event on the default bus (as the `eventbridge` job type sends them).
-    Event(crate::ir::EventMatch),
-}
-
+/// What a start condition's rule is made of on EventBridge.
 impl Watched {
     /// The event pattern of its rule.
     fn pattern(&self) -> Value {
@@ -603,46 +583,6 @@ fn text_pattern(t: &crate::ir::TextMatch) -> Value {
         TextMatch::Suffix(t) => json!({"suffix": t}),
         TextMatch::Wildcard(t) => json!({"wildcard": t}),
     }
-}
-
-/// The watch of `root`'s start conditions: `None` without any, when none can be watched,
-/// or when all must happen (`all`, JP1's `cond=and`) and one of them cannot be.
-pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
-    if !project.roots.contains(&root) {
-        return None;
-    }
-    let conditions = project.units[root].as_net()?.start_conditions.as_ref()?;
-    let mut watched = Vec::new();
-    let mut unwatched = Vec::new();
-    for e in &conditions.events {
-        match e {
-            StartEvent::FileCreated { path } if path.contains("${") => unwatched.push(format!(
-                "file `{path}` (a `${{…}}` placeholder cannot be matched: write the bucket and key)"
-            )),
-            StartEvent::FileCreated { path } => match s3_object(path) {
-                Some((bucket, key)) => watched.push(Watched::Object {
-                    bucket: bucket.to_string(),
-                    key: key.to_string(),
-                }),
-                None => unwatched.push(format!("file `{path}` (not s3://bucket/key)")),
-            },
-            StartEvent::EventReceived(m) => watched.push(Watched::Event(m.clone())),
-            StartEvent::Other { kind, detail } if detail.is_empty() => {
-                unwatched.push(format!("`{kind}`"));
-            }
-            StartEvent::Other { kind, detail } => unwatched.push(format!("`{kind}` ({detail})")),
-        }
-    }
-    let all = conditions.all && conditions.events.len() > 1;
-    // All must happen: one that cannot be watched never does.
-    if watched.is_empty() || (all && !unwatched.is_empty()) {
-        return None;
-    }
-    Some(StartWatch {
-        watched,
-        unwatched,
-        all,
-    })
 }
 
 /// What the report says of the start conditions of unit `u` (a jobnet) of the machine

@@ -135,8 +135,9 @@ pub fn plan(
             .and_then(|n| n.schedule.as_ref())
             .map(|s| s.timezone.clone())
             .unwrap_or_default();
-        // With start conditions the date is a run day, but its event starts the run.
-        let on_event = unit.as_net().is_some_and(|n| n.start_conditions.is_some());
+        // With watched start conditions the date is a run day, but its event starts the run
+        // (conditions that cannot be watched leave the schedule to start it).
+        let on_event = crate::ir::start_watch(project, root).is_some();
         let f = forecast(project, root, from, to, diags);
         rows.extend(f.runs.into_iter().map(|r| PlanRow {
             jobnet: r.jobnet,
@@ -523,6 +524,17 @@ jobnets:
             r[0].reason,
             "open day; started by its start condition, not at this time"
         );
+        // A condition EventBridge cannot watch: the schedule starts the run.
+        let mut p = Project::default();
+        let text = SPEC.replace(
+            "  - name: manual\n",
+            "  - name: flagged\n    schedule: {rules: [{days: daily, at: \"09:00\"}]}\n    start_conditions: {events: [{file_created: 'C:\\in\\ok'}]}\n    units:\n      - {name: a, type: noop}\n  - name: manual\n",
+        );
+        let file = p.sources.add("t.yaml", text, "utf-8");
+        load(&mut p, file, &mut diags);
+        assert!(!diags.has_errors(), "{:?}", diags.items);
+        let r = plan(&p, &["flagged".into()], d, d, false, &mut diags);
+        assert_eq!(r[0].reason, "open day");
     }
 
     #[test]

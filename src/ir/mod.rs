@@ -426,6 +426,68 @@ impl EventMatch {
     pub const JP1_DETAIL_TYPE: &'static str = "JP1 event";
 }
 
+/// What of a root jobnet's start conditions can be watched: the back-end writes one
+/// EventBridge rule per watched event, each starting the root machine through the gate
+/// (`crate::back::schedule`; docs/decisions.md, "Start conditions are EventBridge rules").
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartWatch {
+    /// What each rule watches, in source order.
+    pub watched: Vec<Watched>,
+    /// The events that cannot be watched, as the report names them.
+    pub unwatched: Vec<String>,
+    /// Every rule must fire (within one business date) before the run starts.
+    pub all: bool,
+}
+
+/// What one start condition's rule matches.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Watched {
+    /// The creation of an S3 object; `*` in the key matches any text.
+    Object { bucket: String, key: String },
+    /// An event on the default bus (as the `eventbridge` job type sends them).
+    Event(EventMatch),
+}
+
+/// The watch of `root`'s start conditions: `None` without any, when none can be watched,
+/// or when all must happen (`all`, JP1's `cond=and`) and one of them cannot be.
+pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
+    if !project.roots.contains(&root) {
+        return None;
+    }
+    let conditions = project.units[root].as_net()?.start_conditions.as_ref()?;
+    let mut watched = Vec::new();
+    let mut unwatched = Vec::new();
+    for e in &conditions.events {
+        match e {
+            StartEvent::FileCreated { path } if path.contains("${") => unwatched.push(format!(
+                "file `{path}` (a `${{…}}` placeholder cannot be matched: write the bucket and key)"
+            )),
+            StartEvent::FileCreated { path } => match s3_object(path) {
+                Some((bucket, key)) => watched.push(Watched::Object {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                }),
+                None => unwatched.push(format!("file `{path}` (not s3://bucket/key)")),
+            },
+            StartEvent::EventReceived(m) => watched.push(Watched::Event(m.clone())),
+            StartEvent::Other { kind, detail } if detail.is_empty() => {
+                unwatched.push(format!("`{kind}`"));
+            }
+            StartEvent::Other { kind, detail } => unwatched.push(format!("`{kind}` ({detail})")),
+        }
+    }
+    let all = conditions.all && conditions.events.len() > 1;
+    // All must happen: one that cannot be watched never does.
+    if watched.is_empty() || (all && !unwatched.is_empty()) {
+        return None;
+    }
+    Some(StartWatch {
+        watched,
+        unwatched,
+        all,
+    })
+}
+
 /// A text test EventBridge can make.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TextMatch {

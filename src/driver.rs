@@ -392,19 +392,7 @@ pub fn compile_into(
     // results and diagnostics in source order so the output stays deterministic.
     let machine_names = naming::machine_names(project);
     // Cross-jobnet waits are resolved once, against every root of this compile.
-    let mut waits = asl::wait_targets(project, &roots, &machine_names);
-    let mut waits_of: std::collections::HashMap<crate::ir::UnitId, asl::WaitTargets> =
-        std::collections::HashMap::new();
-    if !waits.is_empty() {
-        for &r in &roots {
-            let mine: asl::WaitTargets = project
-                .descendants(r)
-                .into_iter()
-                .filter_map(|u| Some((u, waits.remove(&u)?)))
-                .collect();
-            waits_of.insert(r, mine);
-        }
-    }
+    let waits_of = asl::wait_targets(project, &roots, &machine_names);
     let results = crate::par::par_map(&roots, |&root| {
         let mut local = Diagnostics::default();
         let machine = machine_names.get(&root).cloned().unwrap_or_default();
@@ -722,10 +710,10 @@ fn split(
         frame: if gated {
             costs.frame
                 + schedule::gate_cost(
+                    project,
+                    plan.root,
+                    &names.machine,
                     emit.skip_alert.then_some(path.as_str()),
-                    schedule::start_watch(project, plan.root)
-                        .filter(|w| w.all)
-                        .map(|_| names.machine.as_str()),
                 )
         } else {
             costs.frame

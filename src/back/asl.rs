@@ -242,12 +242,13 @@ pub use crate::passes::naming::WaitTargets;
 /// The run record each cross-jobnet wait of `roots` (the root jobnets of this compile) looks
 /// at, as [`records::key_param`]'s prefix and suffix: the other root's run, or one of its
 /// units that keeps a record, of the same business date; or why there is none. Resolved once
-/// per compile (`machines` from [`crate::passes::naming::machine_names`]).
+/// per compile (`machines` from [`crate::passes::naming::machine_names`]), by waiting root;
+/// roots without waits have no entry.
 pub fn wait_targets(
     project: &Project,
     roots: &[UnitId],
     machines: &HashMap<UnitId, String>,
-) -> WaitTargets {
+) -> HashMap<UnitId, WaitTargets> {
     let mut by_name: HashMap<&str, Vec<UnitId>> = HashMap::new();
     for &r in &project.roots {
         by_name
@@ -256,7 +257,7 @@ pub fn wait_targets(
             .push(r);
     }
     let compiled: HashSet<UnitId> = roots.iter().copied().collect();
-    let mut out = HashMap::new();
+    let mut out: HashMap<UnitId, WaitTargets> = HashMap::new();
     for &own in roots {
         for u in project.descendants(own) {
             let UnitKind::WaitFor(w) = &project.units[u].kind else {
@@ -269,7 +270,7 @@ pub fn wait_targets(
                 Some([_, _, ..]) => Err(format!("several root jobnets are named `{net}` (in different job groups): which one is meant is not known")),
                 Some(&[root]) => wait_target(project, root, own, rest, &compiled, machines),
             };
-            out.insert(u, resolved);
+            out.entry(own).or_default().insert(u, resolved);
         }
     }
     out
@@ -3608,7 +3609,8 @@ mod tests {
                 .unwrap()
         };
         let all = wait_targets(&p, &p.roots, &machines);
-        let got = |w: &str| all[&unit(&format!("/down/{w}"))].clone();
+        assert!(!all.contains_key(&unit("/up")), "no waits, no entry");
+        let got = |w: &str| all[&unit("/down")][&unit(&format!("/down/{w}"))].clone();
         assert_eq!(got("w1"), Ok(("unit#up".into(), "#/up/a".into())));
         assert_eq!(got("w2"), Ok(("run#up".into(), String::new())));
         assert!(got("w3").unwrap_err().contains("no unit `nope`"));
@@ -3617,7 +3619,7 @@ mod tests {
         // Compiled without `up` (--jobnet down): the other run table is another stack's.
         let down = vec![unit("/down")];
         let only = wait_targets(&p, &down, &machines);
-        assert!(only[&unit("/down/w1")]
+        assert!(only[&unit("/down")][&unit("/down/w1")]
             .clone()
             .unwrap_err()
             .contains("not compiled with it"));

@@ -689,9 +689,23 @@ pub fn is_scheduled(project: &Project, root: UnitId) -> bool {
         .is_some_and(|n| n.schedule.as_ref().is_some_and(|s| !s.rules.is_empty()))
 }
 
+/// The machine name the gate counts a root's start conditions under, when they must all
+/// happen (`gate_states_with`'s `all_of`).
+fn counted_by<'m>(project: &Project, root: UnitId, machine: &'m str) -> Option<&'m str> {
+    start_watch(project, root)
+        .filter(|w| w.all)
+        .map(|_| machine)
+}
+
 /// What the gate adds to a root machine, for the split to budget before it is there.
-pub fn gate_cost(skip_alert: Option<&str>, all_of: Option<&str>) -> crate::passes::partition::Cost {
+pub fn gate_cost(
+    project: &Project,
+    root: UnitId,
+    machine: &str,
+    skip_alert: Option<&str>,
+) -> crate::passes::partition::Cost {
     let states = |s: Map<String, Value>| json!({"StartAt": "x", "States": s});
+    let all_of = counted_by(project, root, machine);
     let gated = states(gate_states_with("x", skip_alert, all_of));
     let empty = states(Map::new());
     let (bytes, lines) = crate::back::metrics::pretty_len_lines(&gated);
@@ -718,9 +732,7 @@ pub fn gate_root(
         return Ok(());
     };
     let path = &project.units[root].path;
-    let all_of = start_watch(project, root)
-        .filter(|w| w.all)
-        .map(|_| m.name.clone());
+    let all_of = counted_by(project, root, &m.name).map(str::to_string);
     let definition = m.definition_mut();
     let next = definition["StartAt"]
         .as_str()
@@ -1003,37 +1015,40 @@ pub fn jobnet_start_rules(
                 Vec::new(),
             ),
         };
-    let input = |condition: usize| {
-        let mut input = json!({
-        "scheduledTime": "<time>",
-        "timezone": timezone,
-        "dayStart": cal.day_start.minutes,
-        "dayOffset": 0,
-        "startTime": "<time>",
-        "runSuffix": "cond",
-        "vars": {},
-        "calendar": calendar,
-        "rules": rules,
-        "exclusive": exclusive,
-        });
-        if watch.all {
-            input["condition"] = json!(condition.to_string());
-            input["conditions"] = json!(watch.watched.len());
-        }
-        input.to_string()
-    };
+    // Each rule's input template (with `all`, its number among the conditions).
+    let inputs: Vec<String> = (1..=watch.watched.len())
+        .map(|condition| {
+            let mut input = json!({
+            "scheduledTime": "<time>",
+            "timezone": timezone,
+            "dayStart": cal.day_start.minutes,
+            "dayOffset": 0,
+            "startTime": "<time>",
+            "runSuffix": "cond",
+            "vars": {},
+            "calendar": calendar,
+            "rules": rules,
+            "exclusive": exclusive,
+            });
+            if watch.all {
+                input["condition"] = json!(condition.to_string());
+                input["conditions"] = json!(watch.watched.len());
+            }
+            input.to_string()
+        })
+        .collect();
     // An input template holds at most 8,192 characters (a long schedule inlined in it), and
     // `<`/`>` cannot be escaped in it: any other pair reads as a placeholder.
-    let longest = (1..=watch.watched.len())
-        .map(|i| input(i).chars().count())
-        .max()
-        .unwrap_or(0);
+    let longest = inputs.iter().map(|i| i.chars().count()).max().unwrap_or(0);
     let refused = if longest > INPUT_TEMPLATE_LIMIT {
         Some((
             format!("its start conditions' input would be {longest} characters (EventBridge takes {INPUT_TEMPLATE_LIMIT}): its schedule's rules and exclusive jobnets are inlined in it"),
             "shorten the schedule (fewer listed dates) or the exclusive jobnets' rules",
         ))
-    } else if input(1).replace("<time>", "").contains(['<', '>']) {
+    } else if inputs
+        .iter()
+        .any(|i| i.replace("<time>", "").contains(['<', '>']))
+    {
         Some((
             "its start conditions' input would hold `<` or `>` (a calendar or jobnet name), which EventBridge reads as a placeholder".to_string(),
             "rename the calendar or the exclusive jobnet",
@@ -1078,7 +1093,7 @@ pub fn jobnet_start_rules(
                 "id": id,
                 "description": description,
                 "pattern": w.pattern(),
-                "input": input(i + 1),
+                "input": &inputs[i],
             })
         })
         .collect();

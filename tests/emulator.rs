@@ -2292,3 +2292,118 @@ jobnets:
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An event wait goes on when its event arrives after the wait began, not on one that came
+/// before; the event reaches the recorder as its rule delivers it (the rule's `Input`,
+/// taken from template.yaml); a rerun of a failed job after the wait passes over it.
+#[test]
+fn event_waits_go_on_when_their_event_arrives_after_they_began() {
+    use jobnet2sfn::aws::runs::{self, Selection};
+    let moto = moto();
+    let dir = tempdir("event-wait");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_ev
+    units:
+      - {name: a, type: test}
+      - {name: ack, after: [a], wait: {event: {id: "7FFF8002"}}, cutoff: {minutes: 6}}
+      - {name: b, type: test, after: [ack], params: {fail_runs: 1}}
+"#;
+    let jobnet = compile_for_runs("event_wait.yaml", spec, "t_ev", &dir);
+    let template = std::fs::read_to_string(dir.join("template.yaml")).expect("template");
+    let input = template
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Input: "))
+        .map(|quoted| serde_json::from_str::<String>(quoted).expect("a quoted JSON text"))
+        .expect("the event wait's rule");
+    let delivered: serde_json::Value = serde_json::from_str(&input).expect("rule input");
+    assert_eq!(delivered, json!({"key": "event#t_ev#/t_ev/ack"}));
+    runtime().block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let deliver = |name: &str, input: serde_json::Value| {
+            let (clients, arn) = (&env.clients, env.machines["t_ev-events"].clone());
+            let name = name.to_string();
+            async move {
+                clients
+                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
+                    .await
+                    .expect("recorder run")
+            }
+        };
+        let start = |name: &str, date: &str| {
+            let (clients, arn) = (&env.clients, env.machines["t_ev"].clone());
+            let (name, input) = (name.to_string(), json!({"businessDate": date, "vars": {}}));
+            async move {
+                clients
+                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
+                    .await
+                    .expect("run")
+            }
+        };
+        // The recorder writes only this jobnet's event items.
+        let refused = deliver("foreign", json!({"key": "run#t_ev#2027-03-01"})).await;
+        assert_eq!(refused.status, "FAILED", "{refused:?}");
+        // An event that came before the wait began does not end it: it gives up at its cutoff.
+        let early = deliver("early", delivered.clone()).await;
+        assert_eq!(early.status, "SUCCEEDED", "{early:?}");
+        let stale = start("ev-1", "2027-03-01").await;
+        assert_eq!(stale.status, "FAILED", "{stale:?}");
+        assert_eq!(started_units(&env, "ev-1", "/t_ev/").await, set(&["a"]));
+        // The event arrives while the wait waits: the run goes on (b fails its first run).
+        let date = "2027-03-02";
+        let run = start("ev-2", date);
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let event = async {
+            // Delivered once the wait's record says it runs (it began).
+            for _ in 0..100 {
+                let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+                    .await
+                    .expect("status");
+                if rows
+                    .iter()
+                    .any(|r| r.unit == "/t_ev/ack" && r.status == "RUNNING")
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            deliver("on-time", delivered.clone()).await
+        };
+        let (run, event) = tokio::join!(run, event);
+        assert_eq!(event.status, "SUCCEEDED", "{event:?}");
+        assert_eq!(run.status, "FAILED", "{run:?}");
+        assert_eq!(
+            started_units(&env, "ev-2", "/t_ev/").await,
+            set(&["a", "b"])
+        );
+        // A rerun of the failed job passes over the wait (its event will not come again).
+        let rr = runs::rerun(
+            &env.clients,
+            &run_table,
+            &jobnet,
+            date,
+            None,
+            &Selection::Failed,
+        )
+        .await
+        .expect("rerun");
+        let end = env
+            .clients
+            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+            .await
+            .expect("status");
+        let ack = rows
+            .iter()
+            .find(|r| r.unit == "/t_ev/ack")
+            .expect("the wait has a record");
+        assert_eq!(
+            (ack.status.as_str(), ack.attempts.as_str()),
+            ("ENDED_NORMALLY", "1")
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -746,6 +746,7 @@ fn structure(p: &Project, root: UnitId) -> Vec<String> {
             UnitKind::Wait(w) => format!("wait {w:?}"),
             UnitKind::FileWait(w) => format!("file wait {w:?}"),
             UnitKind::WaitFor(w) => format!("waitfor {}", w.target),
+            UnitKind::EventWait(m) => format!("event wait {m:?}"),
         };
         out.push(format!(
             "{rel} {kind} join={:?} rec={} hold={} cut={:?} exp={:?}",
@@ -951,4 +952,97 @@ fn job_types_can_be_chosen() {
     assert_eq!(job(&p, "/g/n/u").job_type, "batch");
     assert_eq!(job(&p, "/g/n/w").job_type, "ecs");
     assert_eq!(cov.unit_types["j"].mapped, 1);
+}
+
+#[test]
+fn event_reception_in_a_jobnet_becomes_an_event_wait() {
+    let p = lower_ok(&net(
+        "unit=w,,,;{ty=evwj;evwid=7FFF8002:1;evwms=\"^import acknowledged\";evwsv=in;etm=90;ets=wr;jpoif=y;}
+         unit=rx,,,;{ty=evwj;evwid=1;evwms=\"(a|b)\";}
+         unit=a,,,;{ty=j;te=\"a\";}
+         ar=(f=w,t=a);ar=(f=rx,t=a);",
+    ));
+    let w = unit(&p, "/g/n/w");
+    assert_eq!(
+        w.kind.clone().label(),
+        "event wait",
+        "evwj in a jobnet waits: {:?}",
+        w.kind
+    );
+    let UnitKind::EventWait(m) = &w.kind else {
+        unreachable!()
+    };
+    assert_eq!(
+        *m,
+        EventMatch {
+            source: "jobnet2sfn".into(),
+            detail_type: "JP1 event".into(),
+            id: Some("7FFF8002".into()),
+            message: Some(TextMatch::Prefix("import acknowledged".into())),
+            severities: vec!["Information".into()],
+            attributes: vec![],
+        }
+    );
+    let c = w.cutoff.as_ref().expect("etm= is the wait's cutoff");
+    assert_eq!((c.minutes, c.on_timeout), (90, EndStatus::Warning));
+    // A pattern EventBridge cannot say stays unsupported, with the reason.
+    assert!(
+        matches!(&unit(&p, "/g/n/rx").kind, UnitKind::Unsupported { type_name, reason } if type_name == "evwj" && reason.contains("(a|b)")),
+        "{:?}",
+        unit(&p, "/g/n/rx").kind
+    );
+
+    // Compiled: a polling look at the unit's event item (with its run record), a recorder
+    // machine, and one EventBridge rule into it.
+    let mut diags = Diagnostics::default();
+    let compiled = jobnet2sfn::driver::compile(
+        &p,
+        &jobnet2sfn::driver::CompileOptions::default(),
+        &mut diags,
+    )
+    .unwrap_or_else(|| panic!("{:?}", diags.items));
+    let out = &compiled.outputs[0];
+    let names: Vec<&str> = out.machines.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["n", "n-events"]);
+    // The two waits run side by side, in the branches of a Parallel.
+    fn state(states: &serde_json::Value, name: &str) -> Option<serde_json::Value> {
+        let states = states.as_object()?;
+        states.get(name).cloned().or_else(|| {
+            states.values().find_map(|s| {
+                s["Branches"]
+                    .as_array()?
+                    .iter()
+                    .find_map(|b| state(&b["States"], name))
+            })
+        })
+    }
+    let root = out.machines[0].definition();
+    let look = state(&root["States"], "w").expect("the wait's state");
+    assert_eq!(look["Parameters"]["Key"]["pk"]["S"], "event#n#/g/n/w");
+    assert_eq!(look["Parameters"]["ConditionExpression"], "#at >= :since");
+    assert_eq!(look["Retry"][0]["MaxAttempts"], 90);
+    assert!(
+        state(&root["States"], "w.begin").is_some(),
+        "a rerun passes over an ended wait"
+    );
+    let template = &compiled.files["template.yaml"];
+    assert_eq!(
+        template.matches("Type: AWS::Events::Rule").count(),
+        1,
+        "{template}"
+    );
+    assert!(
+        template.contains("prefix: \"import acknowledged\""),
+        "{template}"
+    );
+    assert!(
+        template.contains(r#"Input: "{\"key\":\"event#n#/g/n/w\"}""#),
+        "{template}"
+    );
+    let report = |what: &str| {
+        out.findings
+            .iter()
+            .any(|f| f.unit == "/g/n/w" && f.what.contains(what))
+    };
+    assert!(report("passing information from the received event"));
 }

@@ -322,6 +322,23 @@ fn scheduled_with_calendar_facts() {
         unit(&p, "/daily_billing/cool_down").kind,
         UnitKind::Wait(TimeWait::Minutes(10))
     ));
+    let ack = unit(&p, "/bank_reply/bank_ack");
+    assert_eq!(
+        ack.kind.label(),
+        "event wait",
+        "`wait: {{event: …}}`: {:?}",
+        ack.kind
+    );
+    if let UnitKind::EventWait(m) = &ack.kind {
+        assert_eq!(m.id.as_deref(), Some("7FFF8002"));
+        assert_eq!(
+            m.message,
+            Some(TextMatch::Prefix("import acknowledged".into()))
+        );
+        assert_eq!(m.severities, ["Information"]);
+        assert_eq!(m.source, "jobnet2sfn");
+    }
+    assert_eq!(ack.cutoff.as_ref().map(|c| c.minutes), Some(120));
     assert_eq!(
         unit(&p, "/daily_billing/bill")
             .end_delay
@@ -489,4 +506,38 @@ fn event_patterns_eventbridge_refuses_are_errors() {
         .filter_map(|x| x.span.map(|s| s.line))
         .collect();
     assert_eq!(lines, [6, 7, 8], "{:?}", d.items);
+}
+
+#[test]
+fn event_waits_are_checked_like_start_condition_events() {
+    let spec = |wait: &str| {
+        format!("version: 1\njobnets:\n  - name: n\n    units:\n      - name: w\n        wait: {wait}\n        cutoff: {{minutes: 5}}\n")
+    };
+    let (p, d) = load_str(&spec("{event: {id: \"1\", severity: Error}}"));
+    assert!(d.items.is_empty(), "{:?}", d.items);
+    assert!(
+        matches!(&unit(&p, "/n/w").kind, UnitKind::EventWait(m) if m.id.as_deref() == Some("00000001") && m.severities == ["Error"])
+    );
+    for (wait, said) in [
+        (
+            "{event: {id: \"xyz\"}}",
+            "an event id is a hexadecimal code",
+        ),
+        (
+            "{event: {severity: []}}",
+            "`severity` needs at least one level",
+        ),
+        ("{event: {colour: red}}", "colour"),
+        (
+            "{event: {id: \"1\"}, file: \"s3://b/k\"}",
+            "has both `event` and `file`",
+        ),
+    ] {
+        let (_, d) = load_str(&spec(wait));
+        assert!(
+            d.items.iter().any(|x| x.message.contains(said)),
+            "{wait}: {:?}",
+            d.items
+        );
+    }
 }

@@ -44,6 +44,9 @@ pub enum Role {
     Child,
     /// Waits for one delay monitor's deadline and alerts (docs/monitors.md).
     Monitor,
+    /// Records the arrival of the events the jobnet's event waits wait for; EventBridge
+    /// rules start it (docs/decisions.md, "Event waits").
+    Recorder,
 }
 
 /// Placeholder for the jobnet's monitor machine ARN in the definitions that arm monitors.
@@ -217,6 +220,9 @@ pub struct JobnetOutput {
     /// Whether the machines keep run records, and key them by generation too.
     pub run_records: bool,
     pub generations: bool,
+    /// The event waits (unit path, what it waits for), each an EventBridge rule into the
+    /// recorder machine.
+    pub event_waits: Vec<(String, crate::ir::EventMatch)>,
 }
 
 /// Stands for the run id while a job is rendered: the rendered job is cached and the
@@ -556,6 +562,17 @@ pub fn emit_cached(
         let watched: Vec<String> = machines.iter().map(|m| m.name.clone()).collect();
         machines.push(e.monitor_machine(&watched));
     }
+    let event_waits: Vec<(String, crate::ir::EventMatch)> =
+        crate::ir::event_waits(project, plan.root)
+            .into_iter()
+            .filter_map(|u| match &project.units[u].kind {
+                UnitKind::EventWait(m) => Some((project.units[u].path.clone(), m.clone())),
+                _ => None,
+            })
+            .collect();
+    if !event_waits.is_empty() {
+        machines.push(e.recorder_machine());
+    }
     for (net, p) in &plan.nets {
         for a in &p.approximations {
             e.findings.push(Finding {
@@ -593,6 +610,7 @@ pub fn emit_cached(
         splits,
         run_records: e.records,
         generations: e.records && e.generations,
+        event_waits,
     })
 }
 
@@ -1320,6 +1338,10 @@ impl<'a> Emitter<'a> {
                 "jobnet2sfn: delay monitors of jobnet {}: each execution waits for one deadline and alerts unless the jobnet stops it first (generated)",
                 root.path
             ),
+            Role::Recorder => format!(
+                "jobnet2sfn: event recorder of jobnet {}: an EventBridge rule starts an execution for each event one of its event waits waits for; it records the arrival (generated)",
+                root.path
+            ),
         };
         let mut definition = object([
             ("Comment", Tree::from(comment)),
@@ -1351,7 +1373,9 @@ impl<'a> Emitter<'a> {
     fn run_id(&self) -> &'static str {
         match self.role {
             Role::Root => "$$.Execution.Name",
-            Role::Continuation | Role::Child | Role::Monitor => "$$.Execution.Input.runId",
+            Role::Continuation | Role::Child | Role::Monitor | Role::Recorder => {
+                "$$.Execution.Input.runId"
+            }
         }
     }
 
@@ -1768,6 +1792,56 @@ impl<'a> Emitter<'a> {
         }));
         let name = self.monitor_name.clone();
         self.take_machine(&name, Role::Monitor, "monitor.how", states)
+    }
+
+    /// The event recorder: checks that the key it is given is one of this jobnet's event
+    /// items and records the arrival there (the time as the waits read it, and a count).
+    fn recorder_machine(&mut self) -> Machine {
+        self.role = Role::Recorder;
+        self.placeholders.insert(RUN_TABLE.into());
+        self.tables.insert(RUN_TABLE.into());
+        self.iam.push(IamStatement {
+            actions: vec!["dynamodb:UpdateItem".into()],
+            resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+        });
+        let prefix = records::event_key(&self.names.machine, "");
+        let mut states = IndexMap::default();
+        states.insert("recorder.check".to_string(), tree!({
+            "Type": "Choice",
+            "Comment": "only this jobnet's event items are written",
+            "Choices": [{
+                "And": [
+                    {"Variable": "$.key", "IsString": true},
+                    {"Variable": "$.key", "StringMatches": format!("{}*", prefix.replace('\\', "\\\\").replace('*', "\\*"))}
+                ],
+                "Next": "recorder.record"
+            }],
+            "Default": "recorder.refused"
+        }));
+        states.insert(
+            "recorder.refused".to_string(),
+            tree!({
+                "Type": "Fail",
+                "Error": "NotAnEventOfThisJobnet",
+                "Cause": format!("the input's `key` must start with `{prefix}`")
+            }),
+        );
+        states.insert("recorder.record".to_string(), tree!({
+            "Type": "Task",
+            "Comment": "the event arrived: its time is what the waits compare with their start",
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": format!("${{{RUN_TABLE}}}"),
+                "Key": {"pk": {"S.$": "$.key"}},
+                "UpdateExpression": "SET #at = :now ADD #n :one",
+                "ExpressionAttributeNames": {"#at": "arrivedAt", "#n": "arrivals"},
+                "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}, ":one": {"N": "1"}}
+            },
+            "ResultPath": null,
+            "End": true
+        }));
+        let name = shorten(&format!("{}-events", self.names.machine), 80);
+        self.take_machine(&name, Role::Recorder, "recorder.check", states)
     }
 
     /// Run records are kept unless switched off or the jobnet may run several times a
@@ -2235,7 +2309,8 @@ impl<'a> Emitter<'a> {
                 UnitKind::Job(_)
                 | UnitKind::Net(_)
                 | UnitKind::FileWait(_)
-                | UnitKind::WaitFor(_) => true,
+                | UnitKind::WaitFor(_)
+                | UnitKind::EventWait(_) => true,
                 UnitKind::Judgment(j) => matches!(j.condition, Condition::FileExists { .. }),
                 _ => false,
             };
@@ -2488,6 +2563,71 @@ impl<'a> Emitter<'a> {
                 );
                 scope.insert(&name, s);
             }
+            UnitKind::EventWait(m) => {
+                // Like a cross-jobnet wait: a look is a conditional write that changes
+                // nothing, and succeeds once the recorder has seen the event since the
+                // wait began (the state's entry time holds across the retrier's looks).
+                let (interval, looks) = self.poll_plan(u, self.opts.seconds_per_minute);
+                self.placeholders.insert(RUN_TABLE.into());
+                self.tables.insert(RUN_TABLE.into());
+                self.iam.push(IamStatement {
+                    actions: vec!["dynamodb:UpdateItem".into()],
+                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+                });
+                // With run records a rerun passes over a wait that ended: the event it
+                // waited for will not come again.
+                let (next, fail_target) = if self.records {
+                    let record = self.job_record(u);
+                    let next_target = scope.target(&next);
+                    let [end, abnormal] = ["end", "end-abnormal"].map(|s| format!("{name}.{s}"));
+                    self.emit_record_entry(scope, u, &record, &next_target);
+                    for (n, state) in [
+                        (
+                            &abnormal,
+                            record.end(records::ENDED_ABNORMALLY, &fail_target, None),
+                        ),
+                        (
+                            &end,
+                            record.end(records::ENDED_NORMALLY, &next_target, None),
+                        ),
+                    ] {
+                        self.map(u, n);
+                        scope.insert(n, state);
+                    }
+                    (Next::To(end), abnormal)
+                } else {
+                    (next, fail_target)
+                };
+                self.map(u, &name);
+                let what = crate::ir::Watched::Event(m.clone()).describe();
+                let look = tree!({
+                    "Type": "Task",
+                    "Comment": format!(
+                        "{}: wait for {what} after this wait began (a look every {interval} s, at most {looks})",
+                        unit.path
+                    ),
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": format!("${{{RUN_TABLE}}}"),
+                        "Key": {"pk": {"S": records::event_key(&self.names.machine, &unit.path)}},
+                        "UpdateExpression": "SET #at = #at",
+                        "ConditionExpression": "#at >= :since",
+                        "ExpressionAttributeNames": {"#at": "arrivedAt"},
+                        "ExpressionAttributeValues": {":since": {"S.$": "$$.State.EnteredTime"}}
+                    }
+                });
+                let not_yet = || tree!(["DynamoDB.ConditionalCheckFailedException"]);
+                let s = self.polled(
+                    u,
+                    look,
+                    not_yet,
+                    (interval, looks),
+                    scope,
+                    &next,
+                    &fail_target,
+                );
+                scope.insert(&name, s);
+            }
             UnitKind::Wait(TimeWait::Until(_))
             | UnitKind::WaitFor(_)
             | UnitKind::Unsupported { .. } => {
@@ -2529,6 +2669,7 @@ impl<'a> Emitter<'a> {
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
+            UnitKind::EventWait(_) if unit.cutoff.is_none() => items.push((FindingKind::Approximated, "an event wait without a cutoff gives up after 24 hours (abnormal end)".into(), "give the wait a cutoff if it must wait longer, or less".into())),
             UnitKind::WaitFor(w) => match self.wait_record(u) {
                 Ok(_) if unit.cutoff.is_none() => items.push((FindingKind::Approximated, format!("wait for `{}` without a cutoff gives up after 24 hours (abnormal end)", w.target), "give the wait a cutoff if it must wait longer, or less".into())),
                 Ok(_) => {}

@@ -236,7 +236,7 @@ pub fn template(
         .iter()
         .flat_map(|o| &o.machines)
         .map(|m| match m.role {
-            Role::Child | Role::Monitor => 1,
+            Role::Child | Role::Monitor | Role::Recorder => 1,
             _ if opts.log_forward => 4,
             _ => 3,
         })
@@ -254,7 +254,10 @@ pub fn template(
                 .iter()
                 .filter(|m| m.role == Role::Child)
                 .collect();
-            let monitors = o.machines.iter().filter(|m| m.role == Role::Monitor);
+            let monitors = o
+                .machines
+                .iter()
+                .filter(|m| matches!(m.role, Role::Monitor | Role::Recorder));
             let continuations = o
                 .machines
                 .iter()
@@ -298,7 +301,7 @@ pub fn template(
         let rendered = crate::par::par_map(&o.machines, |m| {
             let id = logical(&m.name);
             let owner = match (&m.role, &root_id) {
-                (Role::Child | Role::Monitor, Some(r)) => r.clone(),
+                (Role::Child | Role::Monitor | Role::Recorder, Some(r)) => r.clone(),
                 (Role::Continuation, Some(r)) if compact => r.clone(),
                 _ => id.clone(),
             };
@@ -373,6 +376,17 @@ pub fn template(
                 json!({"Description": format!("ARN of {name}"), "Value": {"Ref": format!("{id}StateMachine")}}),
             );
         }
+        if let Some(recorder) = o.machines.iter().find(|m| m.role == Role::Recorder) {
+            let r = event_wait_rules(o, &logical(&recorder.name), templates)?;
+            origins.extend(r.keys().map(|k| {
+                let origin = Origin {
+                    jobnet: o.machine_base.clone(),
+                    unit: "#event_waits".into(),
+                };
+                (k.clone(), origin)
+            }));
+            add_resources(&mut resources, "event_wait", r)?;
+        }
     }
     let mut template = crate::back::object([
         ("AWSTemplateFormatVersion", json!("2010-09-09")),
@@ -388,6 +402,48 @@ pub fn template(
         value: template,
         origins,
     })
+}
+
+/// The EventBridge rules (one per event wait) that start a jobnet's event recorder with
+/// the waiting unit's item key, and their role: resource template `event_wait`.
+fn event_wait_rules(
+    o: &JobnetOutput,
+    recorder: &str,
+    templates: &TemplateSet,
+) -> Result<Map<String, Value>, String> {
+    let machine = format!("{recorder}StateMachine");
+    let role = format!("{}EventWaitRole", logical(&o.machine_base));
+    let mut needed = vec![role.clone()];
+    let rules: Vec<Value> = o
+        .event_waits
+        .iter()
+        .enumerate()
+        .map(|(i, (path, m))| {
+            let id = format!("{}EventWait{:02}", logical(&o.machine_base), i + 1);
+            needed.push(id.clone());
+            let watched = crate::ir::Watched::Event(m.clone());
+            let description = crate::back::schedule::rule_description(format!(
+                "{path}: waits for {}",
+                watched.describe()
+            ));
+            json!({
+                "id": id,
+                "description": description,
+                "pattern": watched.pattern(),
+                "input": json!({"key": crate::back::records::event_key(&o.machine_base, path)}).to_string(),
+            })
+        })
+        .collect();
+    templates.render_resources(
+        "event_wait",
+        json!({"jobnet": {
+            "name": o.machine_base,
+            "recorder": machine,
+            "role": role,
+            "rules": rules,
+        }}),
+        &needed,
+    )
 }
 
 /// The parameters that say where the generated files were uploaded (`DefinitionsBucket`,

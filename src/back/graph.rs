@@ -127,7 +127,10 @@ fn dot_net(project: &Project, net: UnitId, depth: usize, o: &mut String) {
         } else {
             let shape = match project.units[c].kind {
                 UnitKind::Judgment(_) => "diamond",
-                UnitKind::Wait(_) | UnitKind::FileWait(_) | UnitKind::WaitFor(_) => "hexagon",
+                UnitKind::Wait(_)
+                | UnitKind::FileWait(_)
+                | UnitKind::WaitFor(_)
+                | UnitKind::EventWait(_) => "hexagon",
                 UnitKind::NoOp => "ellipse",
                 _ => "box",
             };

@@ -39,6 +39,12 @@ pub fn unit_key(jobnet: &str, run: &str, unit_path: &str) -> String {
     format!("unit#{jobnet}#{run}#{unit_path}")
 }
 
+/// `pk` of the item that says when an event a unit waits for last arrived: events belong
+/// to no business date, so every run of the jobnet reads the same item.
+pub fn event_key(jobnet: &str, unit_path: &str) -> String {
+    format!("event#{jobnet}#{unit_path}")
+}
+
 /// The `Key` of an item, built at run time from the business date (and the generation).
 pub fn key_param(
     prefix: &str,
@@ -374,14 +380,15 @@ pub fn run_end(
 /// `runs.json`: what `jobnet2sfn status|rerun|hold|release` need to know about each jobnet
 /// with run records: its record name, root machine, and every unit with its parent, its
 /// successors in its net and whether it is a job (only jobs have records).
-/// Whether a unit keeps a run record (when its jobnet keeps them): jobs, and interval
-/// waits, so that a rerun passes over a wait that already ended instead of waiting again.
-/// A clock-time wait needs none (a time already past does not wait).
+/// Whether a unit keeps a run record (when its jobnet keeps them): jobs, and interval and
+/// event waits, so that a rerun passes over a wait that already ended instead of waiting
+/// again (an event that came will not come again). A clock-time wait needs none (a time
+/// already past does not wait), nor does a file wait (the file is still there).
 pub fn has_record(kind: &crate::ir::UnitKind) -> bool {
     use crate::ir::{TimeWait, UnitKind};
     matches!(
         kind,
-        UnitKind::Job(_) | UnitKind::Wait(TimeWait::Minutes(_))
+        UnitKind::Job(_) | UnitKind::Wait(TimeWait::Minutes(_)) | UnitKind::EventWait(_)
     )
 }
 

@@ -172,6 +172,7 @@ pub fn markdown(r: &Report) -> String {
                 Role::Continuation => "continuation",
                 Role::Child => "child",
                 Role::Monitor => "monitor",
+                Role::Recorder => "recorder",
             };
             let _ = writeln!(
                 o,

@@ -497,7 +497,7 @@ pub fn is_gated(project: &Project, root: UnitId) -> bool {
 /// What a start condition's rule is made of on EventBridge.
 impl Watched {
     /// The event pattern of its rule.
-    fn pattern(&self) -> Value {
+    pub(crate) fn pattern(&self) -> Value {
         match self {
             Watched::Object { bucket, key } => {
                 // EventBridge's wildcard matches `*` as any text; `\\` escapes a backslash.
@@ -546,7 +546,7 @@ impl Watched {
     }
 
     /// How the report and the rule's description name it.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         use crate::ir::TextMatch;
         match self {
             Watched::Object { bucket, key } => format!("the creation of s3://{bucket}/{key}"),
@@ -1080,18 +1080,9 @@ pub fn jobnet_start_rules(
         .map(|(i, w)| {
             let id = format!("{machine_logical}Start{:02}", i + 1);
             needed.push(id.clone());
-            let mut description = format!("{name}: starts on {}", w.describe());
-            if description.len() > 512 {
-                let mut end = 509;
-                while !description.is_char_boundary(end) {
-                    end -= 1;
-                }
-                description.truncate(end);
-                description.push_str("...");
-            }
             json!({
                 "id": id,
-                "description": description,
+                "description": rule_description(format!("{name}: starts on {}", w.describe())),
                 "pattern": w.pattern(),
                 "input": &inputs[i],
             })
@@ -1107,6 +1098,20 @@ pub fn jobnet_start_rules(
         }}),
         &needed,
     )
+}
+
+/// An EventBridge rule's description: at most 512 characters (EventBridge's limit),
+/// shortened with `...`.
+pub(crate) fn rule_description(mut description: String) -> String {
+    if description.len() > 512 {
+        let mut end = 509;
+        while !description.is_char_boundary(end) {
+            end -= 1;
+        }
+        description.truncate(end);
+        description.push_str("...");
+    }
+    description
 }
 
 /// The calendar of a root jobnet, or `None` with its problem in `diags`.

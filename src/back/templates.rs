@@ -68,6 +68,10 @@ const BUILTIN_RESOURCES: &[(&str, &str)] = &[
         include_str!("../../templates/resources/calendar.json.tera"),
     ),
     (
+        "event_wait",
+        include_str!("../../templates/resources/event_wait.json.tera"),
+    ),
+    (
         "schedule",
         include_str!("../../templates/resources/schedule.json.tera"),
     ),

@@ -143,6 +143,9 @@ pub enum UnitKind {
     FileWait(FileWait),
     /// Wait for another jobnet's run of the same business date (connector, `eun`).
     WaitFor(WaitFor),
+    /// Wait for an event (JP1 event reception monitoring in a jobnet): ends when a matching
+    /// event arrives after the unit started.
+    EventWait(EventMatch),
     /// A unit type the back-ends cannot express; compiled as a no-op only with
     /// `--allow-partial`, and always listed in the report.
     Unsupported {
@@ -161,6 +164,7 @@ impl UnitKind {
             UnitKind::Wait(_) => "time wait",
             UnitKind::FileWait(_) => "file wait",
             UnitKind::WaitFor(_) => "cross-jobnet wait",
+            UnitKind::EventWait(_) => "event wait",
             UnitKind::Unsupported { .. } => "unsupported",
         }
     }
@@ -450,6 +454,16 @@ pub enum Watched {
 
 /// The watch of `root`'s start conditions: `None` without any, when none can be watched,
 /// or when all must happen (`all`, JP1's `cond=and`) and one of them cannot be.
+/// The event waits of a root jobnet's units, in source order: each gets an EventBridge
+/// rule into the jobnet's event recorder.
+pub fn event_waits(project: &Project, root: UnitId) -> Vec<UnitId> {
+    project
+        .descendants(root)
+        .into_iter()
+        .filter(|&u| matches!(project.units[u].kind, UnitKind::EventWait(_)))
+        .collect()
+}
+
 pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
     if !project.roots.contains(&root) {
         return None;

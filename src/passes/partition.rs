@@ -556,9 +556,10 @@ fn unique_key(base: &str, taken: &BTreeSet<String>) -> String {
 }
 
 /// Keys (in [`key_form`]) the jobnet's other machines use: `<base>-cont`, `<base>-cont2`, …
-/// and `<base>-monitor`.
+/// `<base>-monitor` and `<base>-events`.
 fn reserved(form: &str) -> bool {
     form == "monitor"
+        || form == "events"
         || form
             .strip_prefix("cont")
             .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
@@ -574,7 +575,7 @@ mod tests {
         assert_eq!(key_form("U_32"), key_form("u32"));
         assert_ne!(key_form("u3-2"), key_form("u3-3"));
         assert!(reserved(&key_form("cont")) && reserved(&key_form("Cont-2")));
-        assert!(reserved(&key_form("monitor")));
+        assert!(reserved(&key_form("monitor")) && reserved(&key_form("Events")));
         assert!(!reserved(&key_form("contract")) && !reserved(&key_form("monitors")));
         let taken: BTreeSet<String> = ["u32", "cont"].map(String::from).into();
         assert_eq!(unique_key("u3", &taken), "u3");

@@ -368,6 +368,12 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
                 m.insert("cutoff".into(), c);
             }
         }
+        UnitKind::EventWait(e) => {
+            m.insert("wait".into(), json!({"event": event_match_spec(e)}));
+            if let Some(c) = cutoff {
+                m.insert("cutoff".into(), c);
+            }
+        }
         UnitKind::WaitFor(w) => {
             m.insert("wait_for".into(), json!({"jobnet": w.target}));
             if let Some(c) = cutoff {

@@ -785,11 +785,12 @@ impl Lower<'_> {
                     ),
                 },
                 "nc" => self.connector(c, &mut marks),
-                "flwj" | "evsj" | "mlsj" => {
+                "flwj" | "evwj" | "evsj" | "mlsj" => {
                     let (etm, ets) = (idx(c, "etm"), idx(c, "ets"));
                     cutoff = self.cutoff(c, &mut marks, etm, ets);
                     match base {
                         "flwj" => self.file_wait(c, &mut marks),
+                        "evwj" => self.event_wait(c, &mut marks),
                         "evsj" => self.send_event(c, &mut marks),
                         _ => self.send_mail(c, &mut marks),
                     }

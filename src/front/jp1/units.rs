@@ -788,6 +788,33 @@ impl Lower<'_> {
         u: &UnitDef,
         marks: &mut Marks,
     ) -> Result<(StartEvent, Status), String> {
+        let (matched, status) = self.event_match(u, marks, true)?;
+        Ok((StartEvent::EventReceived(matched), status))
+    }
+
+    /// evwj in a jobnet: a wait that ends when a matching event arrives after the unit
+    /// started (`etm`/`ets` are its cutoff, read by the caller).
+    pub(super) fn event_wait(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
+        match self.event_match(u, marks, false) {
+            Ok((matched, status)) => (UnitKind::EventWait(matched), status),
+            Err(why) => (
+                UnitKind::Unsupported {
+                    type_name: "evwj".into(),
+                    reason: why.clone(),
+                },
+                unsup(format!("{why}: wait for the event in a polling job")),
+            ),
+        }
+    }
+
+    /// The EventBridge match of an evwj's filters, for a start condition or a wait in a
+    /// jobnet. The error says why it cannot be matched.
+    fn event_match(
+        &mut self,
+        u: &UnitDef,
+        marks: &mut Marks,
+        condition: bool,
+    ) -> Result<(EventMatch, Status), String> {
         let mut matched = EventMatch {
             source: EventMatch::SOURCE.into(),
             detail_type: EventMatch::JP1_DETAIL_TYPE.into(),
@@ -850,14 +877,20 @@ impl Lower<'_> {
                     status = approx("some of the event's filters are not matched");
                     approx("not matched: a migrated event carries no such JP1/Base attribute")
                 }
-                "evtmc" | "jpoif" | "evesc" | "ets" | "etm" | "fd" | "ex" | "eu" | "pfm" => ignored(
-                    "a start condition waits for the event only; the jobnet's own settings apply",
+                "evtmc" | "jpoif" | "evesc" | "ets" | "etm" | "fd" | "ex" | "eu" | "pfm"
+                    if condition =>
+                {
+                    ignored("a start condition waits for the event only; the jobnet's own settings apply")
+                }
+                "jpoif" => unsup(
+                    "passing information from the received event: the next job does not get it",
                 ),
+                "evtmc" | "evesc" => unsup("not converted: the wait ends on the first matching event"),
                 _ => continue,
             };
             marks.set(i, s);
         }
-        Ok((StartEvent::EventReceived(matched), status))
+        Ok((matched, status))
     }
 }
 

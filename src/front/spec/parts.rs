@@ -355,21 +355,25 @@ impl Reader<'_> {
         }
     }
 
-    /// `wait: {until: "26:30"}`, `{minutes: 10}` or `{file: PATH, interval_seconds: 60}`.
+    /// `wait: {until: "26:30"}`, `{minutes: 10}`, `{file: PATH, interval_seconds: 60}` or
+    /// `{event: {id: "7FFF8001", …}}`.
     pub fn wait(&mut self, node: &Node) -> Option<UnitKind> {
         let f = self.fields(
             node,
-            "a map such as `{until: \"26:30\"}`, `{minutes: 10}` or `{file: \"s3://bucket/key\"}`",
+            "a map such as `{until: \"26:30\"}`, `{minutes: 10}`, `{file: \"s3://bucket/key\"}` or `{event: {id: \"1\"}}`",
         )?;
         let allowed: &[&str] = if f.get("file").is_some() {
-            &["until", "minutes", "file", "interval_seconds"]
+            &["until", "minutes", "file", "event", "interval_seconds"]
         } else {
-            &["until", "minutes", "file"]
+            &["until", "minutes", "file", "event"]
         };
         self.check_keys(&f, allowed, "`wait`", &|k| {
             (k == "interval_seconds").then(|| "`interval_seconds` is for `file` waits".to_string())
         });
-        match self.one_of(&f, &["until", "minutes", "file"], "`wait`")? {
+        match self.one_of(&f, &["until", "minutes", "file", "event"], "`wait`")? {
+            "event" => self
+                .event_match(f.get("event")?, "`event`")
+                .map(UnitKind::EventWait),
             "until" => self
                 .time(f.get("until")?, "`until`")
                 .map(|t| UnitKind::Wait(TimeWait::Until(t))),

@@ -544,7 +544,10 @@ impl Reader<'_> {
                         }
                     }
                     Some(_) => {
-                        if let Some(m) = e.get("event_received").and_then(|n| self.event_match(n)) {
+                        if let Some(m) = e
+                            .get("event_received")
+                            .and_then(|n| self.event_match(n, "`event_received`"))
+                        {
                             events.push(StartEvent::EventReceived(m));
                         }
                     }
@@ -559,9 +562,9 @@ impl Reader<'_> {
         })
     }
 
-    /// `event_received`: which EventBridge events (as the `eventbridge` job type sends
-    /// them) start the jobnet.
-    fn event_match(&mut self, node: &Node) -> Option<EventMatch> {
+    /// `event_received` (a start condition) or a `wait`'s `event` (named by `what`): which
+    /// EventBridge events, as the `eventbridge` job type sends them.
+    pub(super) fn event_match(&mut self, node: &Node, what: &str) -> Option<EventMatch> {
         let f = self.fields(node, "a map such as `{id: \"1\", message: {exact: start}}`")?;
         let keys = [
             "source",
@@ -571,7 +574,7 @@ impl Reader<'_> {
             "severity",
             "attributes",
         ];
-        self.check_keys(&f, &keys, "`event_received`", &|_| None);
+        self.check_keys(&f, &keys, what, &|_| None);
         let mut ok = true;
         let mut text = |r: &mut Self, key: &str, default: &str| match f.get(key) {
             Some(n) => r.text(n, key).or_else(|| {
@@ -622,10 +625,15 @@ impl Reader<'_> {
                 ("Information", ()),
                 ("Debug", ()),
             ];
-            for item in self
+            let items = self
                 .items(n, "a list of severities", true)
-                .unwrap_or_default()
-            {
+                .unwrap_or_default();
+            if items.is_empty() && matches!(n.value, Value::Seq(_)) {
+                // An empty list in an event pattern is refused by EventBridge.
+                self.error(E_VALUE, n.span, "`severity` needs at least one level");
+                ok = false;
+            }
+            for item in items {
                 match self.choice(item, "severity", &levels) {
                     Some(()) => {
                         if let Value::Str(s) = &item.value {

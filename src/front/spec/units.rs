@@ -94,7 +94,7 @@ fn misplaced(key: &str) -> Option<String> {
                 "a root jobnet is always a jobnet; put jobs, judgments and waits in its `units`"
             }
             "params" | "end" | "retry" => "only jobs (units with `type`) take it",
-            "cutoff" => "only jobs, file waits and `wait_for` units take it",
+            "cutoff" => "only jobs, file and event waits and `wait_for` units take it",
             "then" => "only judgments (units with `judge`) take it",
             "job_defaults" | "units" => "only jobnets take it",
             "calendar" | "schedule" | "concurrency" | "start_conditions" => {
@@ -677,7 +677,7 @@ impl Reader<'_> {
                         at,
                         "`cutoff` is not allowed on a time wait".to_string(),
                         Some(
-                            "a time wait ends when its time comes; only `file` waits take a cutoff"
+                            "a time wait ends when its time comes; only `file` and `event` waits take a cutoff"
                                 .into(),
                         ),
                     );

@@ -2669,7 +2669,12 @@ impl<'a> Emitter<'a> {
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
-            UnitKind::EventWait(_) if unit.cutoff.is_none() => items.push((FindingKind::Approximated, "an event wait without a cutoff gives up after 24 hours (abnormal end)".into(), "give the wait a cutoff if it must wait longer, or less".into())),
+            UnitKind::EventWait(m) => {
+                items.push((FindingKind::Approximated, format!("event wait: an EventBridge rule on {} records its arrival for the wait", crate::ir::Watched::Event(m.clone()).describe()), "send the event to the account's default bus as the `eventbridge` job type (migrated JP1 event sending) sends it; only an event after the wait began ends it".into()));
+                if unit.cutoff.is_none() {
+                    items.push((FindingKind::Approximated, "an event wait without a cutoff gives up after 24 hours (abnormal end)".into(), "give the wait a cutoff if it must wait longer, or less".into()));
+                }
+            }
             UnitKind::WaitFor(w) => match self.wait_record(u) {
                 Ok(_) if unit.cutoff.is_none() => items.push((FindingKind::Approximated, format!("wait for `{}` without a cutoff gives up after 24 hours (abnormal end)", w.target), "give the wait a cutoff if it must wait longer, or less".into())),
                 Ok(_) => {}

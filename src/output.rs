@@ -118,7 +118,7 @@ impl Output {
         check_relative(rel)?;
         self.prepare()?;
         lock(&self.produced).insert(rel.to_string());
-        if std::fs::read(self.dir.join(rel)).is_ok_and(|old| old == content.as_bytes()) {
+        if same_content(&self.dir.join(rel), content.as_bytes()) {
             return self.unstage(rel);
         }
         let path = self.staging.join(rel);
@@ -273,9 +273,56 @@ fn check_relative(rel: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether the file at `path` holds exactly `content`: the size first, then the bytes in
+/// chunks. Reading every old file whole into a fresh buffer (a recompile into the same
+/// directory reads back all it writes, hundreds of megabytes for a large net) made most of
+/// the comparison's cost page faults.
+fn same_content(path: &Path, content: &[u8]) -> bool {
+    use std::io::Read as _;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if !file
+        .metadata()
+        .is_ok_and(|m| m.len() == content.len() as u64)
+    {
+        return false;
+    }
+    let mut chunk = [0u8; 64 * 1024];
+    let mut rest = content;
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return rest.is_empty(),
+            Ok(n) if n <= rest.len() && chunk[..n] == rest[..n] => rest = &rest[n..],
+            Ok(_) => return false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_content_compares_size_then_every_chunk() {
+        let dir = Scratch::new("same");
+        let file = dir.path().join("f");
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&file, &big).expect("write");
+        assert!(same_content(&file, &big));
+        let mut other = big.clone();
+        other[150_000] ^= 1;
+        assert!(
+            !same_content(&file, &other),
+            "a byte in the third chunk differs"
+        );
+        assert!(!same_content(&file, &big[..big.len() - 1]), "shorter");
+        assert!(!same_content(&dir.path().join("missing"), b""));
+        std::fs::write(&file, b"").expect("write");
+        assert!(same_content(&file, b""));
+    }
 
     /// A fresh scratch directory, removed when dropped.
     struct Scratch(PathBuf);

@@ -2313,11 +2313,18 @@ jobnets:
     let template = std::fs::read_to_string(dir.join("template.yaml")).expect("template");
     let input = template
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Input: "))
+        .find_map(|l| l.trim().strip_prefix("InputTemplate: "))
         .map(|quoted| serde_json::from_str::<String>(quoted).expect("a quoted JSON text"))
         .expect("the event wait's rule");
-    let delivered: serde_json::Value = serde_json::from_str(&input).expect("rule input");
-    assert_eq!(delivered, json!({"key": "event#t_ev#/t_ev/ack"}));
+    // What the rule's input transformer hands the recorder for an event at `time`.
+    let delivered = |time: chrono::DateTime<chrono::Utc>| -> serde_json::Value {
+        let time = time.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        serde_json::from_str(&input.replace("<time>", &time)).expect("rule input")
+    };
+    assert_eq!(
+        delivered(chrono::DateTime::UNIX_EPOCH),
+        json!({"key": "event#t_ev#ack", "time": "1970-01-01T00:00:00Z"})
+    );
     runtime().block_on(async {
         let env = deploy(&moto, &dir).await;
         let deliver = |name: &str, input: serde_json::Value| {
@@ -2341,33 +2348,53 @@ jobnets:
             }
         };
         // The recorder writes only this jobnet's event items.
-        let refused = deliver("foreign", json!({"key": "run#t_ev#2027-03-01"})).await;
+        let refused = deliver(
+            "foreign",
+            json!({"key": "run#t_ev#2027-03-01", "time": "2027-03-01T00:00:00Z"}),
+        )
+        .await;
         assert_eq!(refused.status, "FAILED", "{refused:?}");
-        // An event that came before the wait began does not end it: it gives up at its cutoff.
-        let early = deliver("early", delivered.clone()).await;
+        // An event that came before the wait began does not end it, even when it is
+        // delivered while the wait waits: it gives up at its cutoff.
+        let before = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let early = deliver("early", delivered(before)).await;
         assert_eq!(early.status, "SUCCEEDED", "{early:?}");
-        let stale = start("ev-1", "2027-03-01").await;
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let waiting = |date: &'static str| {
+            let (clients, run_table, jobnet) = (&env.clients, &run_table, &jobnet);
+            async move {
+                // Once the wait's record says it runs, and a second later (event times
+                // have whole seconds).
+                for _ in 0..100 {
+                    let rows = runs::status(clients, run_table, jobnet, date)
+                        .await
+                        .expect("status");
+                    if rows
+                        .iter()
+                        .any(|r| r.unit == "/t_ev/ack" && r.status == "RUNNING")
+                    {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(1100)).await;
+            }
+        };
+        let stale = start("ev-1", "2027-03-01");
+        let late = async {
+            waiting("2027-03-01").await;
+            deliver("late", delivered(before)).await
+        };
+        let (stale, late) = tokio::join!(stale, late);
+        assert_eq!(late.status, "SUCCEEDED", "{late:?}");
         assert_eq!(stale.status, "FAILED", "{stale:?}");
         assert_eq!(started_units(&env, "ev-1", "/t_ev/").await, set(&["a"]));
         // The event arrives while the wait waits: the run goes on (b fails its first run).
         let date = "2027-03-02";
         let run = start("ev-2", date);
-        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
         let event = async {
-            // Delivered once the wait's record says it runs (it began).
-            for _ in 0..100 {
-                let rows = runs::status(&env.clients, &run_table, &jobnet, date)
-                    .await
-                    .expect("status");
-                if rows
-                    .iter()
-                    .any(|r| r.unit == "/t_ev/ack" && r.status == "RUNNING")
-                {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            deliver("on-time", delivered.clone()).await
+            waiting(date).await;
+            deliver("on-time", delivered(chrono::Utc::now())).await
         };
         let (run, event) = tokio::join!(run, event);
         assert_eq!(event.status, "SUCCEEDED", "{event:?}");

@@ -1004,7 +1004,7 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
     let out = &compiled.outputs[0];
     let names: Vec<&str> = out.machines.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["n", "n-events"]);
-    // The two waits run side by side, in the branches of a Parallel.
+    // The wait and the unsupported unit run side by side, in the branches of a Parallel.
     fn state(states: &serde_json::Value, name: &str) -> Option<serde_json::Value> {
         let states = states.as_object()?;
         states.get(name).cloned().or_else(|| {
@@ -1018,7 +1018,7 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
     }
     let root = out.machines[0].definition();
     let look = state(&root["States"], "w").expect("the wait's state");
-    assert_eq!(look["Parameters"]["Key"]["pk"]["S"], "event#n#/g/n/w");
+    assert_eq!(look["Parameters"]["Key"]["pk"]["S"], "event#n#w");
     assert_eq!(look["Parameters"]["ConditionExpression"], "#at >= :since");
     assert_eq!(look["Retry"][0]["MaxAttempts"], 90);
     assert!(
@@ -1036,8 +1036,12 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
         "{template}"
     );
     assert!(
-        template.contains(r#"Input: "{\"key\":\"event#n#/g/n/w\"}""#),
+        template.contains(r#"InputTemplate: "{\"key\":\"event#n#w\",\"time\":\"<time>\"}""#),
         "{template}"
+    );
+    assert!(
+        template.contains("NEventsStateMachineW:"),
+        "rules are named after their wait: {template}"
     );
     let report = |what: &str| {
         out.findings
@@ -1045,4 +1049,7 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
             .any(|f| f.unit == "/g/n/w" && f.what.contains(what))
     };
     assert!(report("passing information from the received event"));
+    assert!(report(
+        "event wait: an EventBridge rule on `JP1 event` events"
+    ));
 }

@@ -220,9 +220,20 @@ pub struct JobnetOutput {
     /// Whether the machines keep run records, and key them by generation too.
     pub run_records: bool,
     pub generations: bool,
-    /// The event waits (unit path, what it waits for), each an EventBridge rule into the
-    /// recorder machine.
-    pub event_waits: Vec<(String, crate::ir::EventMatch)>,
+    /// The event waits, each an EventBridge rule into the recorder machine.
+    pub event_waits: Vec<EventWaitRule>,
+}
+
+/// An event wait as the template needs it: its rule matches `matches` and starts the
+/// jobnet's recorder with the wait's item key (`key`).
+#[derive(Debug, Clone)]
+pub struct EventWaitRule {
+    pub path: String,
+    /// The wait's state name: unique in the jobnet, and free of `${…}` (a unit path may
+    /// hold it, and the definition's substitutions would change the key on one side only).
+    pub state: String,
+    pub key: String,
+    pub matches: crate::ir::EventMatch,
 }
 
 /// Stands for the run id while a job is rendered: the rendered job is cached and the
@@ -562,14 +573,18 @@ pub fn emit_cached(
         let watched: Vec<String> = machines.iter().map(|m| m.name.clone()).collect();
         machines.push(e.monitor_machine(&watched));
     }
-    let event_waits: Vec<(String, crate::ir::EventMatch)> =
-        crate::ir::event_waits(project, plan.root)
-            .into_iter()
-            .filter_map(|u| match &project.units[u].kind {
-                UnitKind::EventWait(m) => Some((project.units[u].path.clone(), m.clone())),
-                _ => None,
-            })
-            .collect();
+    let event_waits: Vec<EventWaitRule> = crate::ir::event_waits(project, plan.root)
+        .into_iter()
+        .filter_map(|u| match &project.units[u].kind {
+            UnitKind::EventWait(m) => Some(EventWaitRule {
+                path: project.units[u].path.clone(),
+                state: names.state(u).to_string(),
+                key: records::event_key(&names.machine, names.state(u)),
+                matches: m.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
     if !event_waits.is_empty() {
         machines.push(e.recorder_machine());
     }
@@ -1795,7 +1810,8 @@ impl<'a> Emitter<'a> {
     }
 
     /// The event recorder: checks that the key it is given is one of this jobnet's event
-    /// items and records the arrival there (the time as the waits read it, and a count).
+    /// items and records there the event's time, unless a later event is recorded already
+    /// (EventBridge may deliver late or twice), and how many events it recorded.
     fn recorder_machine(&mut self) -> Machine {
         self.role = Role::Recorder;
         self.placeholders.insert(RUN_TABLE.into());
@@ -1808,38 +1824,48 @@ impl<'a> Emitter<'a> {
         let mut states = IndexMap::default();
         states.insert("recorder.check".to_string(), tree!({
             "Type": "Choice",
-            "Comment": "only this jobnet's event items are written",
+            "Comment": "only this jobnet's event items are written, with the event's time",
             "Choices": [{
                 "And": [
                     {"Variable": "$.key", "IsString": true},
-                    {"Variable": "$.key", "StringMatches": format!("{}*", prefix.replace('\\', "\\\\").replace('*', "\\*"))}
+                    {"Variable": "$.key", "StringMatches": format!("{}*", prefix.replace('\\', "\\\\").replace('*', "\\*"))},
+                    {"Variable": "$.time", "IsString": true}
                 ],
                 "Next": "recorder.record"
             }],
             "Default": "recorder.refused"
         }));
-        states.insert(
-            "recorder.refused".to_string(),
-            tree!({
-                "Type": "Fail",
-                "Error": "NotAnEventOfThisJobnet",
-                "Cause": format!("the input's `key` must start with `{prefix}`")
-            }),
-        );
+        states.insert("recorder.refused".to_string(), tree!({
+            "Type": "Fail",
+            "Error": "NotAnEventOfThisJobnet",
+            "Cause": format!("the input needs `key` starting with `{prefix}` and the event's `time`")
+        }));
         states.insert("recorder.record".to_string(), tree!({
             "Type": "Task",
-            "Comment": "the event arrived: its time is what the waits compare with their start",
+            "Comment": "the event's time (whole seconds, written as .000 to compare with the waits' start times, which have milliseconds: an event in the second a wait began counts as before it)",
             "Resource": "arn:aws:states:::dynamodb:updateItem",
             "Parameters": {
                 "TableName": format!("${{{RUN_TABLE}}}"),
                 "Key": {"pk": {"S.$": "$.key"}},
-                "UpdateExpression": "SET #at = :now ADD #n :one",
+                "UpdateExpression": "SET #at = :t ADD #n :one",
+                "ConditionExpression": "attribute_not_exists(#at) OR #at < :t",
                 "ExpressionAttributeNames": {"#at": "arrivedAt", "#n": "arrivals"},
-                "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}, ":one": {"N": "1"}}
+                "ExpressionAttributeValues": {
+                    ":t": {"S.$": "States.Format('{}.000Z', States.ArrayGetItem(States.StringSplit($.time, 'Z'), 0))"},
+                    ":one": {"N": "1"}
+                }
             },
             "ResultPath": null,
+            "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": "recorder.older"}],
             "End": true
         }));
+        states.insert(
+            "recorder.older".to_string(),
+            tree!({
+                "Type": "Succeed",
+                "Comment": "a later event is recorded already"
+            }),
+        );
         let name = shorten(&format!("{}-events", self.names.machine), 80);
         self.take_machine(&name, Role::Recorder, "recorder.check", states)
     }
@@ -2563,7 +2589,7 @@ impl<'a> Emitter<'a> {
                 );
                 scope.insert(&name, s);
             }
-            UnitKind::EventWait(m) => {
+            UnitKind::EventWait(_) => {
                 // Like a cross-jobnet wait: a look is a conditional write that changes
                 // nothing, and succeeds once the recorder has seen the event since the
                 // wait began (the state's entry time holds across the retrier's looks).
@@ -2599,17 +2625,16 @@ impl<'a> Emitter<'a> {
                     (next, fail_target)
                 };
                 self.map(u, &name);
-                let what = crate::ir::Watched::Event(m.clone()).describe();
                 let look = tree!({
                     "Type": "Task",
                     "Comment": format!(
-                        "{}: wait for {what} after this wait began (a look every {interval} s, at most {looks})",
+                        "{}: wait for its event (the rule in template.yaml) after this wait began (a look every {interval} s, at most {looks})",
                         unit.path
                     ),
                     "Resource": "arn:aws:states:::dynamodb:updateItem",
                     "Parameters": {
                         "TableName": format!("${{{RUN_TABLE}}}"),
-                        "Key": {"pk": {"S": records::event_key(&self.names.machine, &unit.path)}},
+                        "Key": {"pk": {"S": records::event_key(&self.names.machine, &name)}},
                         "UpdateExpression": "SET #at = #at",
                         "ConditionExpression": "#at >= :since",
                         "ExpressionAttributeNames": {"#at": "arrivedAt"},

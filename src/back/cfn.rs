@@ -405,32 +405,41 @@ pub fn template(
 }
 
 /// The EventBridge rules (one per event wait) that start a jobnet's event recorder with
-/// the waiting unit's item key, and their role: resource template `event_wait`.
+/// the waiting unit's item key and the event's time, and their role: resource template
+/// `event_wait`. Rules are named after their wait's state, so adding a wait leaves the
+/// others' ids alone.
 fn event_wait_rules(
     o: &JobnetOutput,
     recorder: &str,
     templates: &TemplateSet,
 ) -> Result<Map<String, Value>, String> {
     let machine = format!("{recorder}StateMachine");
-    let role = format!("{}EventWaitRole", logical(&o.machine_base));
+    let role = format!("{machine}EventsRole");
     let mut needed = vec![role.clone()];
+    let mut taken = BTreeSet::new();
     let rules: Vec<Value> = o
         .event_waits
         .iter()
         .enumerate()
-        .map(|(i, (path, m))| {
-            let id = format!("{}EventWait{:02}", logical(&o.machine_base), i + 1);
+        .map(|(i, w)| {
+            let mut id = format!("{machine}{}", crate::passes::naming::pascal(&w.state));
+            // States apart only by punctuation meet in one id.
+            if !taken.insert(id.clone()) {
+                id = format!("{id}{}", i + 1);
+                taken.insert(id.clone());
+            }
             needed.push(id.clone());
-            let watched = crate::ir::Watched::Event(m.clone());
+            let watched = crate::ir::Watched::Event(w.matches.clone());
             let description = crate::back::schedule::rule_description(format!(
-                "{path}: waits for {}",
+                "{}: waits for {}",
+                w.path,
                 watched.describe()
             ));
             json!({
                 "id": id,
                 "description": description,
                 "pattern": watched.pattern(),
-                "input": json!({"key": crate::back::records::event_key(&o.machine_base, path)}).to_string(),
+                "input": json!({"key": w.key, "time": "<time>"}).to_string(),
             })
         })
         .collect();

@@ -39,10 +39,11 @@ pub fn unit_key(jobnet: &str, run: &str, unit_path: &str) -> String {
     format!("unit#{jobnet}#{run}#{unit_path}")
 }
 
-/// `pk` of the item that says when an event a unit waits for last arrived: events belong
-/// to no business date, so every run of the jobnet reads the same item.
-pub fn event_key(jobnet: &str, unit_path: &str) -> String {
-    format!("event#{jobnet}#{unit_path}")
+/// `pk` of the item that says when the last event an event wait waits for happened
+/// (`state` is the wait's state name): events belong to no business date, so every run of
+/// the jobnet reads the same item.
+pub fn event_key(jobnet: &str, state: &str) -> String {
+    format!("event#{jobnet}#{state}")
 }
 
 /// The `Key` of an item, built at run time from the business date (and the generation).

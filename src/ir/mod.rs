@@ -452,8 +452,6 @@ pub enum Watched {
     Event(EventMatch),
 }
 
-/// The watch of `root`'s start conditions: `None` without any, when none can be watched,
-/// or when all must happen (`all`, JP1's `cond=and`) and one of them cannot be.
 /// The event waits of a root jobnet's units, in source order: each gets an EventBridge
 /// rule into the jobnet's event recorder.
 pub fn event_waits(project: &Project, root: UnitId) -> Vec<UnitId> {
@@ -464,6 +462,8 @@ pub fn event_waits(project: &Project, root: UnitId) -> Vec<UnitId> {
         .collect()
 }
 
+/// The watch of `root`'s start conditions: `None` without any, when none can be watched,
+/// or when all must happen (`all`, JP1's `cond=and`) and one of them cannot be.
 pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
     if !project.roots.contains(&root) {
         return None;

@@ -886,6 +886,8 @@ impl Lower<'_> {
                     "passing information from the received event: the next job does not get it",
                 ),
                 "evtmc" | "evesc" => unsup("not converted: the wait ends on the first matching event"),
+                "ex" => approx("the agent host is not kept: an event from any sender ends the wait"),
+                "eu" | "pfm" => ignored("no agent runs the wait: the EventBridge rule watches for the event"),
                 _ => continue,
             };
             marks.set(i, s);

@@ -957,10 +957,11 @@ fn job_types_can_be_chosen() {
 #[test]
 fn event_reception_in_a_jobnet_becomes_an_event_wait() {
     let p = lower_ok(&net(
-        "unit=w,,,;{ty=evwj;evwid=7FFF8002:1;evwms=\"^import acknowledged\";evwsv=in;etm=90;ets=wr;jpoif=y;}
+        "unit=w,,,;{ty=evwj;evwid=7FFF8002:1;evwms=\"^import acknowledged\";evwsv=in;etm=90;ets=wr;jpoif=y;ex=\"agent1\";eu=ent;}
+         unit=f,,,;{ty=flwj;flwf=\"s3://in/ok\";ex=\"agent1\";eu=ent;}
          unit=rx,,,;{ty=evwj;evwid=1;evwms=\"(a|b)\";}
          unit=a,,,;{ty=j;te=\"a\";}
-         ar=(f=w,t=a);ar=(f=rx,t=a);",
+         ar=(f=w,t=a);ar=(f=rx,t=a);ar=(f=f,t=a);",
     ));
     let w = unit(&p, "/g/n/w");
     assert_eq!(
@@ -1049,6 +1050,15 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
             .any(|f| f.unit == "/g/n/w" && f.what.contains(what))
     };
     assert!(report("passing information from the received event"));
+    // The agent host and user of monitoring jobs need no conversion by hand.
+    let by_hand: Vec<&str> = out
+        .findings
+        .iter()
+        .filter(|f| f.kind == jobnet2sfn::back::asl::FindingKind::Unsupported)
+        .filter(|f| f.unit == "/g/n/w" || f.unit == "/g/n/f")
+        .map(|f| f.what.as_str())
+        .collect();
+    assert_eq!(by_hand.len(), 1, "only jpoif: {by_hand:?}");
     assert!(report(
         "event wait: an EventBridge rule on `JP1 event` events"
     ));

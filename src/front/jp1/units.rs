@@ -346,6 +346,8 @@ impl Lower<'_> {
                 "jpoif" => unsup(
                     "passing information from the monitored file: read the file in the next job",
                 ),
+                "ex" => approx("the agent host is not kept: the file is looked for in S3"),
+                "eu" | "pfm" => ignored("no agent runs the wait: the machine looks at S3"),
                 _ => continue,
             };
             marks.set(i, s);

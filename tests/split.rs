@@ -238,3 +238,54 @@ fn a_scheduled_root_stays_under_its_budget_with_the_business_day_gate() {
         assert_within(&c, &budgets);
     }
 }
+
+#[test]
+fn an_event_wait_in_a_split_off_part_still_reads_the_item_its_rule_writes() {
+    // A wait between two blocks of a net too large for one machine lands in a child; its
+    // key must be the one the rule hands the recorder, whichever machine holds it.
+    let text = spec("evsplit", Shape::with_jobs(200)).replacen(
+        "    units:\n",
+        "    units:\n      - name: ack\n        wait: {event: {id: \"7FFF8002\"}}\n        cutoff: {minutes: 30}\n",
+        1,
+    );
+    let b = Budgets {
+        states: 120,
+        definition_bytes: 60_000,
+        history_events: 2_000,
+    };
+    let c = compile_text(text, b);
+    assert_within(&c, &b);
+    let out = &c.outputs[0];
+    assert!(
+        out.machines
+            .iter()
+            .filter(|m| m.role == Role::Child)
+            .count()
+            > 1
+    );
+    let holders: Vec<&str> = out
+        .machines
+        .iter()
+        .filter(|m| {
+            m.text()
+                .is_some_and(|t| t.contains("\"S\": \"event#evsplit#ack\""))
+        })
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(holders.len(), 1, "one machine waits: {holders:?}");
+    let holder = out.machines.iter().find(|m| m.name == holders[0]);
+    assert_eq!(holder.map(|m| m.role), Some(Role::Child), "{holders:?}");
+    assert_eq!(
+        out.machines
+            .iter()
+            .filter(|m| m.role == Role::Recorder)
+            .count(),
+        1
+    );
+    let template = &c.files["template.yaml"];
+    assert!(
+        template
+            .contains(r#"InputTemplate: "{\"key\":\"event#evsplit#ack\",\"time\":\"<time>\"}""#),
+        "the rule writes the item the wait reads"
+    );
+}

@@ -1684,6 +1684,29 @@ async fn run_failing(env: &Env, machine: &str, name: &str, date: &str) -> String
     env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone()
 }
 
+/// Reruns the run of `date` (and `generation`) with `selection`, expects the rerun to
+/// succeed, and returns its execution name.
+async fn rerun_succeeds(
+    env: &Env,
+    run_table: &str,
+    jobnet: &jobnet2sfn::aws::runs::JobnetMap,
+    date: &str,
+    generation: Option<&str>,
+    selection: &jobnet2sfn::aws::runs::Selection,
+) -> String {
+    let rr =
+        jobnet2sfn::aws::runs::rerun(&env.clients, run_table, jobnet, date, generation, selection)
+            .await
+            .expect("rerun");
+    let end = env
+        .clients
+        .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
+        .await
+        .expect("wait");
+    assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+    rr.execution_name
+}
+
 fn set(units: &[&str]) -> BTreeSet<String> {
     units.iter().map(|s| s.to_string()).collect()
 }
@@ -1721,17 +1744,10 @@ jobnets:
         assert_eq!(pause(&rows), ("ENDED_NORMALLY".into(), "1".into()));
 
         let rerun = |sel: Selection| {
-            let (clients, table, jobnet) = (&env.clients, &run_table, &jobnet);
+            let (env, table, jobnet) = (&env, &run_table, &jobnet);
             async move {
-                let rr = runs::rerun(clients, table, jobnet, date, None, &sel)
-                    .await
-                    .expect("rerun");
-                let end = clients
-                    .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-                    .await
-                    .expect("wait");
-                assert_eq!(end.status, "SUCCEEDED", "{end:?}");
-                runs::status(clients, table, jobnet, date)
+                rerun_succeeds(env, table, jobnet, date, None, &sel).await;
+                runs::status(&env.clients, table, jobnet, date)
                     .await
                     .expect("status")
             }
@@ -1819,23 +1835,16 @@ jobnets:
                 "{g}: {rows:?}"
             );
         }
-        let rr = runs::rerun(
-            &env.clients,
+        let name = rerun_succeeds(
+            &env,
             &run_table,
             &jobnet,
             date,
             Some("1000"),
             &Selection::Only("/t_gen/b".into()),
         )
-        .await
-        .expect("rerun");
-        assert_eq!(rr.execution_name, "2027-01-04-1000-rerun-1");
-        let end = env
-            .clients
-            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        .await;
+        assert_eq!(name, "2027-01-04-1000-rerun-1");
         assert_eq!(started("2027-01-04-1000-rerun-1").await, set(&["b"]));
         let listed = runs::runs(&env.clients, &run_table, &jobnet)
             .await
@@ -2026,7 +2035,7 @@ jobnets:
 /// the code of the job's earlier run: the judgment takes the same way as before.
 #[test]
 fn rerun_keeps_the_return_code_a_judgment_reads() {
-    use jobnet2sfn::aws::runs::{self, Selection};
+    use jobnet2sfn::aws::runs::Selection;
     let moto = moto();
     let dir = tempdir("rerun-rc");
     let spec = r#"version: 1
@@ -2053,22 +2062,7 @@ jobnets:
             "load fails on its first run"
         );
 
-        let rr = runs::rerun(
-            &env.clients,
-            &run_table,
-            &jobnet,
-            date,
-            None,
-            &Selection::Failed,
-        )
-        .await
-        .expect("rerun");
-        let end = env
-            .clients
-            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        rerun_succeeds(&env, &run_table, &jobnet, date, None, &Selection::Failed).await;
         // count is passed over; its return code 3 still makes the judgment true, so load
         // runs again (without the code the judgment would bypass it).
         let again = started_units(&env, "2027-01-05-rerun-1", "/t_rerun_rc/").await;
@@ -2293,9 +2287,10 @@ jobnets:
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// An event wait goes on when its event arrives after the wait began, not on one that came
-/// before; the event reaches the recorder as its rule delivers it (the rule's `Input`,
-/// taken from template.yaml); a rerun of a failed job after the wait passes over it.
+/// An event wait goes on when its event happens after the wait began, not on one that
+/// happened before (even delivered while it waits); the event reaches the recorder as its
+/// rule delivers it (the rule's `InputTemplate` from template.yaml, with the event's time);
+/// a rerun of a failed job after the wait passes over it.
 #[test]
 fn event_waits_go_on_when_their_event_arrives_after_they_began() {
     use jobnet2sfn::aws::runs::{self, Selection};
@@ -2404,22 +2399,7 @@ jobnets:
             set(&["a", "b"])
         );
         // A rerun of the failed job passes over the wait (its event will not come again).
-        let rr = runs::rerun(
-            &env.clients,
-            &run_table,
-            &jobnet,
-            date,
-            None,
-            &Selection::Failed,
-        )
-        .await
-        .expect("rerun");
-        let end = env
-            .clients
-            .wait_execution(&rr.execution_arn, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        rerun_succeeds(&env, &run_table, &jobnet, date, None, &Selection::Failed).await;
         let rows = runs::status(&env.clients, &run_table, &jobnet, date)
             .await
             .expect("status");

@@ -24,6 +24,17 @@ fn lower_ok(text: &str) -> Project {
     p
 }
 
+/// `p` compiled with the default options (which must succeed).
+fn compile_ok(p: &Project) -> jobnet2sfn::driver::Compiled {
+    let mut diags = Diagnostics::default();
+    jobnet2sfn::driver::compile(
+        p,
+        &jobnet2sfn::driver::CompileOptions::default(),
+        &mut diags,
+    )
+    .unwrap_or_else(|| panic!("{:?}", diags.items))
+}
+
 fn unit<'p>(p: &'p Project, path: &str) -> &'p Unit {
     p.units
         .iter()
@@ -572,13 +583,7 @@ fn start_conditions() {
 
     // Compiled: the file and the JP1 event become EventBridge rules that start the gated
     // root machine; the others are reported.
-    let mut diags = Diagnostics::default();
-    let compiled = jobnet2sfn::driver::compile(
-        &p,
-        &jobnet2sfn::driver::CompileOptions::default(),
-        &mut diags,
-    )
-    .unwrap_or_else(|| panic!("{:?}", diags.items));
+    let compiled = compile_ok(&p);
     let root = &compiled.outputs[0].machines[0];
     assert_eq!(root.definition()["StartAt"], "ScheduledStart");
     let template = &compiled.files["template.yaml"];
@@ -995,13 +1000,7 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
 
     // Compiled: a polling look at the unit's event item (with its run record), a recorder
     // machine, and one EventBridge rule into it.
-    let mut diags = Diagnostics::default();
-    let compiled = jobnet2sfn::driver::compile(
-        &p,
-        &jobnet2sfn::driver::CompileOptions::default(),
-        &mut diags,
-    )
-    .unwrap_or_else(|| panic!("{:?}", diags.items));
+    let compiled = compile_ok(&p);
     let out = &compiled.outputs[0];
     let names: Vec<&str> = out.machines.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["n", "n-events"]);

@@ -1809,17 +1809,22 @@ impl<'a> Emitter<'a> {
         self.take_machine(&name, Role::Monitor, "monitor.how", states)
     }
 
-    /// The event recorder: checks that the key it is given is one of this jobnet's event
-    /// items and records there the event's time, unless a later event is recorded already
-    /// (EventBridge may deliver late or twice), and how many events it recorded.
-    fn recorder_machine(&mut self) -> Machine {
-        self.role = Role::Recorder;
+    /// The machine updates items of the run table (placeholder, table, permission).
+    fn writes_run_table(&mut self) {
         self.placeholders.insert(RUN_TABLE.into());
         self.tables.insert(RUN_TABLE.into());
         self.iam.push(IamStatement {
             actions: vec!["dynamodb:UpdateItem".into()],
             resources: vec![format!("${{{RUN_TABLE}Arn}}")],
         });
+    }
+
+    /// The event recorder: checks that the key it is given is one of this jobnet's event
+    /// items and records there the event's time, unless a later event is recorded already
+    /// (EventBridge may deliver late or twice), and how many events it recorded.
+    fn recorder_machine(&mut self) -> Machine {
+        self.role = Role::Recorder;
+        self.writes_run_table();
         let prefix = records::event_key(&self.names.machine, "");
         let mut states = IndexMap::default();
         states.insert("recorder.check".to_string(), tree!({
@@ -2555,12 +2560,7 @@ impl<'a> Emitter<'a> {
                 // Like a file wait; a look is a conditional write that changes nothing.
                 let (interval, looks) = self.poll_plan(u, self.opts.seconds_per_minute);
                 self.map(u, &name);
-                self.placeholders.insert(RUN_TABLE.into());
-                self.tables.insert(RUN_TABLE.into());
-                self.iam.push(IamStatement {
-                    actions: vec!["dynamodb:UpdateItem".into()],
-                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
-                });
+                self.writes_run_table();
                 let look = tree!({
                     "Type": "Task",
                     "Comment": format!(
@@ -2577,11 +2577,10 @@ impl<'a> Emitter<'a> {
                         "ExpressionAttributeValues": {":ok": {"S": records::ENDED_NORMALLY}}
                     }
                 });
-                let not_yet = || tree!(["DynamoDB.ConditionalCheckFailedException"]);
                 let s = self.polled(
                     u,
                     look,
-                    not_yet,
+                    not_written,
                     (interval, looks),
                     scope,
                     &next,
@@ -2594,12 +2593,7 @@ impl<'a> Emitter<'a> {
                 // nothing, and succeeds once the recorder has seen the event since the
                 // wait began (the state's entry time holds across the retrier's looks).
                 let (interval, looks) = self.poll_plan(u, self.opts.seconds_per_minute);
-                self.placeholders.insert(RUN_TABLE.into());
-                self.tables.insert(RUN_TABLE.into());
-                self.iam.push(IamStatement {
-                    actions: vec!["dynamodb:UpdateItem".into()],
-                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
-                });
+                self.writes_run_table();
                 // With run records a rerun passes over a wait that ended: the event it
                 // waited for will not come again.
                 let (next, fail_target) = if self.records {
@@ -2641,11 +2635,10 @@ impl<'a> Emitter<'a> {
                         "ExpressionAttributeValues": {":since": {"S.$": "$$.State.EnteredTime"}}
                     }
                 });
-                let not_yet = || tree!(["DynamoDB.ConditionalCheckFailedException"]);
                 let s = self.polled(
                     u,
                     look,
-                    not_yet,
+                    not_written,
                     (interval, looks),
                     scope,
                     &next,
@@ -3511,6 +3504,12 @@ fn condition_rule(cond: &Condition, root_input: &str) -> Vec<Tree> {
 /// object is a 403).
 fn missing_object() -> Tree {
     tree!(["S3.NoSuchKeyException", "S3.S3Exception"])
+}
+
+/// What a conditional write that did not happen raises: the "not yet" of the waits that
+/// look at run-table items (cross-jobnet and event waits).
+fn not_written() -> Tree {
+    tree!(["DynamoDB.ConditionalCheckFailedException"])
 }
 
 /// Most looks a file wait makes: a day at JP1's default interval of a minute, from a look

@@ -1040,7 +1040,7 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
         "{template}"
     );
     assert!(
-        template.contains("NEventsStateMachineW:"),
+        template.contains("NEventsStateMachineWaitW:"),
         "rules are named after their wait: {template}"
     );
     let report = |what: &str| {

@@ -422,11 +422,14 @@ fn event_wait_rules(
         .iter()
         .enumerate()
         .map(|(i, w)| {
-            let mut id = format!("{machine}{}", crate::passes::naming::pascal(&w.state));
+            // `Wait` keeps a state named like the role (`events_role`) off the role's id.
+            let base = format!("{machine}Wait{}", crate::passes::naming::pascal(&w.state));
             // States apart only by punctuation meet in one id.
-            if !taken.insert(id.clone()) {
-                id = format!("{id}{}", i + 1);
-                taken.insert(id.clone());
+            let mut id = base.clone();
+            let mut n = i + 1;
+            while !taken.insert(id.clone()) {
+                id = format!("{base}{n}");
+                n += 1;
             }
             needed.push(id.clone());
             let watched = crate::ir::Watched::Event(w.matches.clone());

@@ -2360,6 +2360,7 @@ jobnets:
             async move {
                 // Once the wait's record says it runs, and a second later (event times
                 // have whole seconds).
+                let mut began = false;
                 for _ in 0..100 {
                     let rows = runs::status(clients, run_table, jobnet, date)
                         .await
@@ -2368,10 +2369,12 @@ jobnets:
                         .iter()
                         .any(|r| r.unit == "/t_ev/ack" && r.status == "RUNNING")
                     {
+                        began = true;
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
+                assert!(began, "the wait of {date} never began");
                 tokio::time::sleep(Duration::from_millis(1100)).await;
             }
         };
@@ -2389,7 +2392,12 @@ jobnets:
         let run = start("ev-2", date);
         let event = async {
             waiting(date).await;
-            deliver("on-time", delivered(chrono::Utc::now())).await
+            // A second on: event times have whole seconds.
+            deliver(
+                "on-time",
+                delivered(chrono::Utc::now() + chrono::Duration::seconds(1)),
+            )
+            .await
         };
         let (run, event) = tokio::join!(run, event);
         assert_eq!(event.status, "SUCCEEDED", "{event:?}");

@@ -241,7 +241,7 @@ fn a_scheduled_root_stays_under_its_budget_with_the_business_day_gate() {
 
 #[test]
 fn an_event_wait_in_a_split_off_part_still_reads_the_item_its_rule_writes() {
-    // A wait between two blocks of a net too large for one machine lands in a child; its
+    // A wait beside the stages of a net too large for one machine lands in a child; its
     // key must be the one the rule hands the recorder, whichever machine holds it.
     let text = spec("evsplit", Shape::with_jobs(200)).replacen(
         "    units:\n",

@@ -329,7 +329,7 @@ fn wait_target(
         .find(|&d| project.units[d].path == path)
         .ok_or_else(|| format!("jobnet `{net}` has no unit `{rest}`"))?;
     if !records::has_record(&project.units[unit].kind) {
-        return Err(format!("`{rest}` keeps no run record (only jobs and interval waits do): wait for its last job or for the whole jobnet"));
+        return Err(format!("`{rest}` keeps no run record (only jobs, interval waits and event waits do): wait for its last job or for the whole jobnet"));
     }
     Ok((format!("unit#{machine}"), format!("#{path}")))
 }
@@ -1832,9 +1832,12 @@ impl<'a> Emitter<'a> {
             "Comment": "only this jobnet's event items are written, with the event's time",
             "Choices": [{
                 "And": [
+                    {"Variable": "$.key", "IsPresent": true},
+                    {"Variable": "$.time", "IsPresent": true},
                     {"Variable": "$.key", "IsString": true},
                     {"Variable": "$.key", "StringMatches": format!("{}*", prefix.replace('\\', "\\\\").replace('*', "\\*"))},
-                    {"Variable": "$.time", "IsString": true}
+                    {"Variable": "$.time", "IsString": true},
+                    {"Variable": "$.time", "StringMatches": "*-*-*T*:*:*Z"}
                 ],
                 "Next": "recorder.record"
             }],
@@ -1843,7 +1846,7 @@ impl<'a> Emitter<'a> {
         states.insert("recorder.refused".to_string(), tree!({
             "Type": "Fail",
             "Error": "NotAnEventOfThisJobnet",
-            "Cause": format!("the input needs `key` starting with `{prefix}` and the event's `time`")
+            "Cause": format!("the input needs `key` starting with `{prefix}` and the event's `time` in UTC (`2027-01-05T09:30:00Z`)")
         }));
         states.insert("recorder.record".to_string(), tree!({
             "Type": "Task",
@@ -1861,6 +1864,12 @@ impl<'a> Emitter<'a> {
                 }
             },
             "ResultPath": null,
+            "Retry": [{
+                "ErrorEquals": ["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.RequestLimitExceeded", "DynamoDB.InternalServerErrorException", "DynamoDB.ThrottlingException"],
+                "IntervalSeconds": 2,
+                "MaxAttempts": 6,
+                "BackoffRate": 2.0
+            }],
             "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": "recorder.older"}],
             "End": true
         }));
@@ -2622,7 +2631,7 @@ impl<'a> Emitter<'a> {
                 let look = tree!({
                     "Type": "Task",
                     "Comment": format!(
-                        "{}: wait for its event (the rule in template.yaml) after this wait began (a look every {interval} s, at most {looks})",
+                        "{}: wait for its event (its EventBridge rule records it) after this wait began (a look every {interval} s, at most {looks})",
                         unit.path
                     ),
                     "Resource": "arn:aws:states:::dynamodb:updateItem",
@@ -2678,7 +2687,7 @@ impl<'a> Emitter<'a> {
                 FindingKind::Unsupported,
                 "hold".into(),
                 if self.records {
-                    "only jobs and interval waits can be held: hold the jobs inside (jobnet2sfn hold)"
+                    "only jobs, interval waits and event waits can be held: hold the jobs inside (jobnet2sfn hold)"
                 } else {
                     "holding needs run records: compile without --no-run-records"
                 }

@@ -89,6 +89,39 @@ const BUILTIN_RESOURCES: &[(&str, &str)] = &[
     ),
 ];
 
+/// What a resource template renders: logical id → resource. serde_json keeps the last of
+/// two equal keys, so two resources given one id (two rules named alike) would lose one
+/// silently; a repeated id is an error here.
+struct Resources(serde_json::Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Resources {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Ids;
+        impl<'de> serde::de::Visitor<'de> for Ids {
+            type Value = Resources;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of logical id → resource")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Resources, A::Error> {
+                let mut out = serde_json::Map::new();
+                while let Some((id, resource)) = m.next_entry::<String, Value>()? {
+                    if out.contains_key(&id) {
+                        return Err(serde::de::Error::custom(format!(
+                            "logical id `{id}` is given twice"
+                        )));
+                    }
+                    out.insert(id, resource);
+                }
+                Ok(Resources(out))
+            }
+        }
+        d.deserialize_map(Ids)
+    }
+}
+
 /// Resource templates are kept in tera under this prefix, apart from job types.
 const RESOURCE_PREFIX: &str = "resources/";
 
@@ -215,13 +248,9 @@ impl TemplateSet {
             .tera
             .render(&full, &ctx)
             .map_err(|e| format!("resource template `{name}`: {}", error_chain(&e)))?;
-        let Value::Object(resources) = serde_json::from_str(&text)
-            .map_err(|e| format!("resource template `{name}` did not render valid JSON: {e}"))?
-        else {
-            return Err(format!(
-                "resource template `{name}` must render an object of logical id → resource"
-            ));
-        };
+        let Resources(resources) = serde_json::from_str(&text).map_err(|e| {
+            format!("resource template `{name}` must render a JSON object of logical id → resource, each id once: {e}")
+        })?;
         for (id, r) in &resources {
             if !r.get("Type").is_some_and(Value::is_string) {
                 return Err(format!(
@@ -526,6 +555,18 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_logical_id_given_twice_is_an_error() {
+        let one: Result<Resources, _> =
+            serde_json::from_str(r#"{"A": {"Type": "X"}, "B": {"Type": "Y"}}"#);
+        assert_eq!(one.map(|r| r.0.len()).ok(), Some(2));
+        let twice: Result<Resources, _> =
+            serde_json::from_str(r#"{"A": {"Type": "X"}, "A": {"Type": "Y"}}"#);
+        let e = twice.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("logical id `A` is given twice"), "{e}");
+        assert!(serde_json::from_str::<Resources>("[1]").is_err());
+    }
     use serde_json::json;
 
     fn ctx(params: Value) -> Value {

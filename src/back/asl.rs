@@ -225,14 +225,14 @@ pub struct JobnetOutput {
 }
 
 /// An event wait as the template needs it: its rule matches `matches` and starts the
-/// jobnet's recorder with the wait's item key (`key`).
+/// jobnet's recorder with the wait's item key ([`records::event_key`] of the machine and
+/// `state`).
 #[derive(Debug, Clone)]
 pub struct EventWaitRule {
     pub path: String,
     /// The wait's state name: unique in the jobnet, and free of `${…}` (a unit path may
     /// hold it, and the definition's substitutions would change the key on one side only).
     pub state: String,
-    pub key: String,
     pub matches: crate::ir::EventMatch,
 }
 
@@ -575,14 +575,10 @@ pub fn emit_cached(
     }
     let event_waits: Vec<EventWaitRule> = crate::ir::event_waits(project, plan.root)
         .into_iter()
-        .filter_map(|u| match &project.units[u].kind {
-            UnitKind::EventWait(m) => Some(EventWaitRule {
-                path: project.units[u].path.clone(),
-                state: names.state(u).to_string(),
-                key: records::event_key(&names.machine, names.state(u)),
-                matches: m.clone(),
-            }),
-            _ => None,
+        .map(|(u, m)| EventWaitRule {
+            path: project.units[u].path.clone(),
+            state: names.state(u).to_string(),
+            matches: m.clone(),
         })
         .collect();
     if !event_waits.is_empty() {
@@ -1398,13 +1394,22 @@ impl<'a> Emitter<'a> {
         "$$.Execution.Input.businessDate"
     }
 
-    /// How often a polling wait (file wait, cross-jobnet wait) looks, and how many times: at
-    /// the start and every `wanted` seconds to the end of its cutoff (else a day), at most
-    /// [`MAX_FILE_LOOKS`] times (each look is four history events), spread out beyond that.
-    fn poll_plan(&mut self, u: UnitId, wanted: u64) -> (u64, u64) {
+    /// How often a polling wait (file, cross-jobnet or event wait; `what` names it in the
+    /// report) looks, and how many times: at the start and every `wanted` seconds to the end
+    /// of its cutoff (else a day, reported), at most [`MAX_FILE_LOOKS`] times (each look is
+    /// four history events), spread out beyond that.
+    fn poll_plan(&mut self, u: UnitId, wanted: u64, what: &str) -> (u64, u64) {
         let window = match &self.project.units[u].cutoff {
             Some(c) => u64::from(c.minutes) * self.opts.seconds_per_minute,
-            None => 86_400,
+            None => {
+                self.finding(
+                    u,
+                    FindingKind::Approximated,
+                    format!("{what} without a cutoff gives up after 24 hours (abnormal end)"),
+                    "give the wait a cutoff if it must wait longer, or less",
+                );
+                86_400
+            }
         }
         .max(1);
         let mut interval = wanted.clamp(1, window);
@@ -2532,15 +2537,8 @@ impl<'a> Emitter<'a> {
                 scope.insert(&name, s);
             }
             UnitKind::FileWait(w) => {
-                if unit.cutoff.is_none() {
-                    self.finding(
-                        u,
-                        FindingKind::Approximated,
-                        "a file wait without a cutoff gives up after 24 hours (abnormal end)",
-                        "give the wait a cutoff if it must wait longer, or less",
-                    );
-                }
-                let (interval, looks) = self.poll_plan(u, u64::from(w.interval_seconds));
+                let (interval, looks) =
+                    self.poll_plan(u, u64::from(w.interval_seconds), "a file wait");
                 self.map(u, &name);
                 let look = self.look_at(
                     u,
@@ -2567,7 +2565,11 @@ impl<'a> Emitter<'a> {
                     unreachable!("checked by the guard")
                 };
                 // Like a file wait; a look is a conditional write that changes nothing.
-                let (interval, looks) = self.poll_plan(u, self.opts.seconds_per_minute);
+                let (interval, looks) = self.poll_plan(
+                    u,
+                    self.opts.seconds_per_minute,
+                    &format!("wait for `{}`", w.target),
+                );
                 self.map(u, &name);
                 self.writes_run_table();
                 let look = tree!({
@@ -2601,7 +2603,8 @@ impl<'a> Emitter<'a> {
                 // Like a cross-jobnet wait: a look is a conditional write that changes
                 // nothing, and succeeds once the recorder has seen the event since the
                 // wait began (the state's entry time holds across the retrier's looks).
-                let (interval, looks) = self.poll_plan(u, self.opts.seconds_per_minute);
+                let (interval, looks) =
+                    self.poll_plan(u, self.opts.seconds_per_minute, "an event wait");
                 self.writes_run_table();
                 // With run records a rerun passes over a wait that ended: the event it
                 // waited for will not come again.
@@ -2696,17 +2699,12 @@ impl<'a> Emitter<'a> {
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
-            UnitKind::EventWait(m) => {
-                items.push((FindingKind::Approximated, format!("event wait: an EventBridge rule on {} records its arrival for the wait", crate::ir::Watched::Event(m.clone()).describe()), "send the event to the account's default bus as the `eventbridge` job type (migrated JP1 event sending) sends it; only an event after the wait began ends it".into()));
-                if unit.cutoff.is_none() {
-                    items.push((FindingKind::Approximated, "an event wait without a cutoff gives up after 24 hours (abnormal end)".into(), "give the wait a cutoff if it must wait longer, or less".into()));
+            UnitKind::EventWait(m) => items.push((FindingKind::Approximated, format!("event wait: an EventBridge rule on {} records its arrival for the wait", crate::ir::Watched::Event(m.clone()).describe()), "send the event to the account's default bus as the `eventbridge` job type (migrated JP1 event sending) sends it; only an event after the wait began ends it".into())),
+            UnitKind::WaitFor(w) => {
+                if let Err(why) = self.wait_record(u) {
+                    items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), format!("not compiled: {why}; start the jobnet after the other one meanwhile")));
                 }
             }
-            UnitKind::WaitFor(w) => match self.wait_record(u) {
-                Ok(_) if unit.cutoff.is_none() => items.push((FindingKind::Approximated, format!("wait for `{}` without a cutoff gives up after 24 hours (abnormal end)", w.target), "give the wait a cutoff if it must wait longer, or less".into())),
-                Ok(_) => {}
-                Err(why) => items.push((FindingKind::NotYetCompiled, format!("wait for jobnet `{}`", w.target), format!("not compiled: {why}; start the jobnet after the other one meanwhile"))),
-            },
             UnitKind::Unsupported { type_name, reason } => items.push((FindingKind::Unsupported, format!("unit type `{type_name}`: {reason}"), "replace it with a job, or compile with --allow-partial to keep a no-op in its place".into())),
             UnitKind::Job(job) => {
                 if let Some(r) = &job.retry {

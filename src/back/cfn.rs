@@ -442,7 +442,11 @@ fn event_wait_rules(
                 "id": id,
                 "description": description,
                 "pattern": watched.pattern(),
-                "input": json!({"key": w.key, "time": "<time>"}).to_string(),
+                "input": json!({
+                    "key": crate::back::records::event_key(&o.machine_base, &w.state),
+                    "time": "<time>"
+                })
+                .to_string(),
             })
         })
         .collect();

@@ -14,11 +14,10 @@ use crate::back::tree::Tree;
 use crate::calendar::engine::calendar_of;
 use crate::calendar::{resolve, DayReason};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::ir::{
-    s3_object, ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule,
-    StartEvent, UnitId,
-};
 pub use crate::ir::{start_watch, StartWatch, Watched};
+use crate::ir::{
+    ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule, UnitId,
+};
 use chrono::{Datelike, Weekday};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -576,12 +575,9 @@ impl Watched {
 
 /// A text test in an event pattern.
 fn text_pattern(t: &crate::ir::TextMatch) -> Value {
-    use crate::ir::TextMatch;
-    match t {
-        TextMatch::Exact(t) => json!(t),
-        TextMatch::Prefix(t) => json!({"prefix": t}),
-        TextMatch::Suffix(t) => json!({"suffix": t}),
-        TextMatch::Wildcard(t) => json!({"wildcard": t}),
+    match t.parts() {
+        ("exact", text) => json!(text),
+        (kind, text) => json!({ kind: text }),
     }
 }
 
@@ -606,11 +602,7 @@ pub fn start_condition_findings(
         )];
     }
     let Some(watch) = start_watch(project, u) else {
-        let some_watched = conditions.events.iter().any(|e| match e {
-            StartEvent::FileCreated { path } => s3_object(path).is_some() && !path.contains("${"),
-            StartEvent::EventReceived(_) => true,
-            StartEvent::Other { .. } => false,
-        });
+        let some_watched = conditions.events.iter().any(|e| e.watch().is_ok());
         let what = if some_watched {
             "start conditions that must all happen, one of which EventBridge cannot watch"
         } else {

@@ -452,13 +452,38 @@ pub enum Watched {
     Event(EventMatch),
 }
 
+impl StartEvent {
+    /// What an EventBridge rule watches for this event, or how the report names an event
+    /// that cannot be watched.
+    pub fn watch(&self) -> Result<Watched, String> {
+        match self {
+            StartEvent::FileCreated { path } if path.contains("${") => Err(format!(
+                "file `{path}` (a `${{…}}` placeholder cannot be matched: write the bucket and key)"
+            )),
+            StartEvent::FileCreated { path } => match s3_object(path) {
+                Some((bucket, key)) => Ok(Watched::Object {
+                    bucket: bucket.to_string(),
+                    key: key.to_string(),
+                }),
+                None => Err(format!("file `{path}` (not s3://bucket/key)")),
+            },
+            StartEvent::EventReceived(m) => Ok(Watched::Event(m.clone())),
+            StartEvent::Other { kind, detail } if detail.is_empty() => Err(format!("`{kind}`")),
+            StartEvent::Other { kind, detail } => Err(format!("`{kind}` ({detail})")),
+        }
+    }
+}
+
 /// The event waits of a root jobnet's units, in source order: each gets an EventBridge
 /// rule into the jobnet's event recorder.
-pub fn event_waits(project: &Project, root: UnitId) -> Vec<UnitId> {
+pub fn event_waits(project: &Project, root: UnitId) -> Vec<(UnitId, &EventMatch)> {
     project
         .descendants(root)
         .into_iter()
-        .filter(|&u| matches!(project.units[u].kind, UnitKind::EventWait(_)))
+        .filter_map(|u| match &project.units[u].kind {
+            UnitKind::EventWait(m) => Some((u, m)),
+            _ => None,
+        })
         .collect()
 }
 
@@ -472,22 +497,9 @@ pub fn start_watch(project: &Project, root: UnitId) -> Option<StartWatch> {
     let mut watched = Vec::new();
     let mut unwatched = Vec::new();
     for e in &conditions.events {
-        match e {
-            StartEvent::FileCreated { path } if path.contains("${") => unwatched.push(format!(
-                "file `{path}` (a `${{…}}` placeholder cannot be matched: write the bucket and key)"
-            )),
-            StartEvent::FileCreated { path } => match s3_object(path) {
-                Some((bucket, key)) => watched.push(Watched::Object {
-                    bucket: bucket.to_string(),
-                    key: key.to_string(),
-                }),
-                None => unwatched.push(format!("file `{path}` (not s3://bucket/key)")),
-            },
-            StartEvent::EventReceived(m) => watched.push(Watched::Event(m.clone())),
-            StartEvent::Other { kind, detail } if detail.is_empty() => {
-                unwatched.push(format!("`{kind}`"));
-            }
-            StartEvent::Other { kind, detail } => unwatched.push(format!("`{kind}` ({detail})")),
+        match e.watch() {
+            Ok(w) => watched.push(w),
+            Err(why) => unwatched.push(why),
         }
     }
     let all = conditions.all && conditions.events.len() > 1;
@@ -510,6 +522,32 @@ pub enum TextMatch {
     Suffix(String),
     /// `*` matches any text.
     Wildcard(String),
+}
+
+impl TextMatch {
+    /// The tests' names as the spec and EventBridge's patterns write them.
+    pub const KINDS: [&'static str; 4] = ["exact", "prefix", "suffix", "wildcard"];
+
+    /// The test's name (one of [`TextMatch::KINDS`]) and its text.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            TextMatch::Exact(t) => ("exact", t),
+            TextMatch::Prefix(t) => ("prefix", t),
+            TextMatch::Suffix(t) => ("suffix", t),
+            TextMatch::Wildcard(t) => ("wildcard", t),
+        }
+    }
+
+    /// The test named `kind` (one of [`TextMatch::KINDS`]) on `text`.
+    pub fn from_parts(kind: &str, text: String) -> Option<TextMatch> {
+        Some(match kind {
+            "exact" => TextMatch::Exact(text),
+            "prefix" => TextMatch::Prefix(text),
+            "suffix" => TextMatch::Suffix(text),
+            "wildcard" => TextMatch::Wildcard(text),
+            _ => return None,
+        })
+    }
 }
 
 /// A JP1 event id (`basic[:extended]`, hexadecimal) as sent and matched: the basic code in

@@ -473,7 +473,7 @@ fn rule_value(r: &ScheduleRule) -> Value {
 
 /// An [`EventMatch`] as the spec's `event_received` writes it (defaults left out).
 fn event_match_spec(m: &crate::ir::EventMatch) -> Value {
-    use crate::ir::{EventMatch, TextMatch};
+    use crate::ir::EventMatch;
     let mut out = Map::new();
     if m.source != EventMatch::SOURCE {
         out.insert("source".into(), json!(m.source));
@@ -485,12 +485,7 @@ fn event_match_spec(m: &crate::ir::EventMatch) -> Value {
         out.insert("id".into(), json!(id));
     }
     if let Some(t) = &m.message {
-        let (kind, text) = match t {
-            TextMatch::Exact(t) => ("exact", t),
-            TextMatch::Prefix(t) => ("prefix", t),
-            TextMatch::Suffix(t) => ("suffix", t),
-            TextMatch::Wildcard(t) => ("wildcard", t),
-        };
+        let (kind, text) = t.parts();
         out.insert("message".into(), json!({ kind: text }));
     }
     if !m.severities.is_empty() {

@@ -740,7 +740,8 @@ impl Lower<'_> {
                 }
             } else {
                 let received = if base == "evwj" {
-                    self.receive_event(c, &mut m)
+                    self.event_match(c, &mut m, true)
+                        .map(|(matched, status)| (StartEvent::EventReceived(matched), status))
                 } else {
                     Err(format!(
                         "start condition `{ty}` cannot be watched: start the jobnet from an EventBridge rule instead"
@@ -782,18 +783,6 @@ impl Lower<'_> {
 }
 
 impl Lower<'_> {
-    /// evwj in a start condition: the JP1 event becomes an EventBridge event as a migrated
-    /// event sending job (`evsj`, job type `eventbridge`) sends it, matched on its id,
-    /// message, levels and extended attributes. The error says why it cannot be.
-    fn receive_event(
-        &mut self,
-        u: &UnitDef,
-        marks: &mut Marks,
-    ) -> Result<(StartEvent, Status), String> {
-        let (matched, status) = self.event_match(u, marks, true)?;
-        Ok((StartEvent::EventReceived(matched), status))
-    }
-
     /// evwj in a jobnet: a wait that ends when a matching event arrives after the unit
     /// started (`etm`/`ets` are its cutoff, read by the caller).
     pub(super) fn event_wait(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
@@ -810,7 +799,9 @@ impl Lower<'_> {
     }
 
     /// The EventBridge match of an evwj's filters, for a start condition or a wait in a
-    /// jobnet. The error says why it cannot be matched.
+    /// jobnet: the JP1 event as a migrated event sending job (`evsj`, job type
+    /// `eventbridge`) sends it, matched on its id, message, levels and extended attributes.
+    /// The error says why it cannot be matched.
     fn event_match(
         &mut self,
         u: &UnitDef,

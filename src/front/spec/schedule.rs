@@ -663,7 +663,7 @@ impl Reader<'_> {
     /// `{exact|prefix|suffix|wildcard: TEXT}`.
     fn text_match(&mut self, node: &Node) -> Option<TextMatch> {
         let f = self.fields(node, "a map such as `{prefix: \"start\"}`")?;
-        let kinds = ["exact", "prefix", "suffix", "wildcard"];
+        let kinds = TextMatch::KINDS;
         self.check_keys(&f, &kinds, "a text match", &|_| None);
         let kind = self.one_of(&f, &kinds, "a text match")?;
         let n = f.get(kind)?;
@@ -696,11 +696,6 @@ impl Reader<'_> {
                 return None;
             }
         }
-        Some(match kind {
-            "exact" => TextMatch::Exact(t),
-            "prefix" => TextMatch::Prefix(t),
-            "suffix" => TextMatch::Suffix(t),
-            _ => TextMatch::Wildcard(t),
-        })
+        TextMatch::from_parts(kind, t)
     }
 }

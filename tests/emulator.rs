@@ -2422,3 +2422,173 @@ jobnets:
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What the rule `rule_id` of the template in `dir` hands its target for `event`, by moto's
+/// pattern matching and input transformer (tests/support/rule_delivery.py); `Null` when
+/// the rule does not match.
+fn rule_delivery(dir: &Path, rule_id: &str, event: &serde_json::Value) -> serde_json::Value {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = std::env::var_os("JOBNET2SFN_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv"));
+    let out = Command::new(venv.join("bin/python"))
+        .arg(root.join("tests/support/rule_delivery.py"))
+        .arg(dir.join("template.yaml"))
+        .args([rule_id, &event.to_string()])
+        .output()
+        .expect("run rule_delivery.py");
+    assert!(
+        out.status.success(),
+        "rule_delivery.py failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("rule_delivery.py prints JSON")
+}
+
+/// A file wait on an object's writes (JP1 file monitoring for a creation): an S3 event
+/// goes through the generated rule (moto's matching and transformer) into the recorder. An
+/// object written before the wait began does not end it; one written while it waits does.
+#[test]
+fn file_waits_on_writes_go_on_when_the_object_is_written_after_they_began() {
+    use jobnet2sfn::aws::runs;
+    let moto = moto();
+    let dir = tempdir("file-event-wait");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_fw
+    units:
+      - {name: a, type: test}
+      - {name: rates, after: [a], wait: {file: "s3://inbound/rates/*.csv", on: written}, cutoff: {minutes: 6}}
+      - {name: b, type: test, after: [rates]}
+"#;
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let compiled = compile(&[("file_wait.yaml".into(), spec.into())], &opts, &dir);
+    let rule = "TFwEventsStateMachineWaitRates";
+    let watched = &compiled.outputs[0].event_waits[0].watched;
+    assert!(
+        matches!(watched, jobnet2sfn::ir::Watched::Object { bucket, key, .. } if bucket == "inbound" && key == "rates/*.csv"),
+        "{watched:?}"
+    );
+    let jobnet = jobnet2sfn::aws::runs::RunMap::read(&dir)
+        .expect("runs.json")
+        .jobnet("t_fw")
+        .expect("jobnet in runs.json")
+        .clone();
+    // S3's event for a write (or deletion) of `key` at `time`.
+    let s3_event = |kind: &str, key: &str, time: chrono::DateTime<chrono::Utc>| {
+        json!({
+            "version": "0", "id": "0d6e2b3c-0000-0000-0000-000000000000",
+            "detail-type": kind, "source": "aws.s3", "account": "123456789012",
+            "time": time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "region": "us-east-1", "resources": ["arn:aws:s3:::inbound"],
+            "detail": {"version": "0", "bucket": {"name": "inbound"},
+                       "object": {"key": key, "size": 5, "etag": "x", "sequencer": "1"},
+                       "request-id": "r", "requester": "123456789012", "reason": "PutObject"}
+        })
+    };
+    let now = chrono::Utc::now;
+    assert_eq!(
+        rule_delivery(
+            &dir,
+            rule,
+            &s3_event("Object Created", "rates/x.txt", now())
+        ),
+        serde_json::Value::Null,
+        "another name"
+    );
+    assert_eq!(
+        rule_delivery(
+            &dir,
+            rule,
+            &s3_event("Object Deleted", "rates/a.csv", now())
+        ),
+        serde_json::Value::Null,
+        "a deletion is no write"
+    );
+    runtime().block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let deliver = |name: &str, event: serde_json::Value| {
+            let (clients, arn) = (&env.clients, env.machines["t_fw-events"].clone());
+            let input = rule_delivery(&dir, rule, &event);
+            assert_ne!(input, serde_json::Value::Null, "the rule matches {event}");
+            let name = name.to_string();
+            async move {
+                clients
+                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
+                    .await
+                    .expect("recorder run")
+            }
+        };
+        let start = |name: &str, date: &str| {
+            let (clients, arn) = (&env.clients, env.machines["t_fw"].clone());
+            let (name, input) = (name.to_string(), json!({"businessDate": date, "vars": {}}));
+            async move {
+                clients
+                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
+                    .await
+                    .expect("run")
+            }
+        };
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let waiting = |date: &'static str| {
+            let (clients, run_table, jobnet) = (&env.clients, &run_table, &jobnet);
+            async move {
+                let mut began = false;
+                for _ in 0..100 {
+                    let rows = runs::status(clients, run_table, jobnet, date)
+                        .await
+                        .expect("status");
+                    if rows
+                        .iter()
+                        .any(|r| r.unit == "/t_fw/rates" && r.status == "RUNNING")
+                    {
+                        began = true;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                assert!(began, "the wait of {date} never began");
+                // Event times have whole seconds.
+                tokio::time::sleep(Duration::from_millis(1100)).await;
+            }
+        };
+        // A file already there when the wait begins does not end it: it gives up at its
+        // cutoff.
+        let before = deliver(
+            "written-before",
+            s3_event(
+                "Object Created",
+                "rates/old.csv",
+                now() - chrono::Duration::seconds(5),
+            ),
+        )
+        .await;
+        assert_eq!(before.status, "SUCCEEDED", "{before:?}");
+        let stale = start("fw-1", "2027-03-01").await;
+        assert_eq!(stale.status, "FAILED", "{stale:?}");
+        assert_eq!(started_units(&env, "fw-1", "/t_fw/").await, set(&["a"]));
+        // Written while the wait waits: the run goes on.
+        let run = start("fw-2", "2027-03-02");
+        let write = async {
+            waiting("2027-03-02").await;
+            deliver(
+                "written",
+                s3_event(
+                    "Object Created",
+                    "rates/new.csv",
+                    now() + chrono::Duration::seconds(1),
+                ),
+            )
+            .await
+        };
+        let (run, write) = tokio::join!(run, write);
+        assert_eq!(write.status, "SUCCEEDED", "{write:?}");
+        assert_eq!(run.status, "SUCCEEDED", "{run:?}");
+        assert_eq!(
+            started_units(&env, "fw-2", "/t_fw/").await,
+            set(&["a", "b"])
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -326,7 +326,10 @@ fn file_monitoring_jobs_become_file_waits() {
              unit=s3,,,;{ty=flwj;flwf=\"s3://in/ready.ok\";flwi=30;flco=y;etm=10;ets=nr;}
              unit=dos,,,;{ty=flwj;flwf=\"C:\\in\\end.file\";}
              unit=del,,,;{ty=flwj;flwf=\"s3://in/x\";flwc=d;}
+             unit=mod,,,;{ty=flwj;flwf=\"s3://in/m\";flwc=m;}
+             unit=size,,,;{ty=flwj;flwf=\"s3://in/s\";flwc=c:d:s;flco=y;flco=n;}
              unit=star,,,;{ty=flwj;flwf=\"/data/*.csv\";}
+             unit=there,,,;{ty=flwj;flwf=\"/data/*.csv\";flco=y;}
              unit=empty,,,;{ty=flwj;flwf=\"\";}
              unit=a,,,;{ty=j;te=\"a\";}
              ar=(f=s3,t=a);ar=(f=dos,t=a);}}",
@@ -341,26 +344,58 @@ fn file_monitoring_jobs_become_file_waits() {
         UnitKind::FileWait(w) => w.clone(),
         other => panic!("{path}: {other:?}"),
     };
+    let written = Some(ObjectEvents {
+        written: true,
+        deleted: false,
+    });
+    // `flco=y`: a file already there ends the wait, so it waits for the object to exist.
     assert_eq!(
         file_wait("/g/n/s3"),
         FileWait {
             path: "s3://in/ready.ok".into(),
-            interval_seconds: 30
+            interval_seconds: 30,
+            events: None,
         }
     );
     let c = s3.cutoff.as_ref().expect("etm= is the wait's cutoff");
     assert_eq!((c.minutes, c.on_timeout), (10, EndStatus::Normal));
+    // JP1 waits for a change from what was there when the wait began: S3 events after it.
     assert_eq!(
         file_wait("/g/n/dos"),
         FileWait {
             path: r"C:\in\end.file".into(),
-            interval_seconds: FileWait::DEFAULT_INTERVAL
+            interval_seconds: FileWait::DEFAULT_INTERVAL,
+            events: written,
         }
     );
     assert!(unit(&p, "/g/n/dos").cutoff.is_none());
+    let events = |path: &str| file_wait(path).events;
+    assert_eq!(
+        events("/g/n/del"),
+        Some(ObjectEvents {
+            written: false,
+            deleted: true
+        })
+    );
+    assert_eq!(events("/g/n/mod"), written);
+    assert_eq!(
+        events("/g/n/size"),
+        Some(ObjectEvents {
+            written: true,
+            deleted: true
+        }),
+        "the last `flco=` wins"
+    );
+    assert_eq!(
+        events("/g/n/star"),
+        written,
+        "a rule matches a wildcard name"
+    );
     for (name, why) in [
-        ("del", "only creation is compiled"),
-        ("star", "an S3 look reads one key, not a wildcard"),
+        (
+            "there",
+            "a wildcard name already there: an S3 look reads one key",
+        ),
         ("empty", "no file to look for"),
     ] {
         assert!(
@@ -368,6 +403,71 @@ fn file_monitoring_jobs_become_file_waits() {
             "{name}: {why}"
         );
     }
+
+    // The conversion report: deletion and write time are exact; creation and size are not.
+    let report = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let flwj = &report.unit_types["flwj"];
+    assert_eq!(flwj.mapped, 3, "s3 (flco=y), del and mod: {flwj:?}");
+    let reasons: Vec<&String> = flwj.approximated.keys().collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("S3 events do not tell a creation from an overwrite")),
+        "{reasons:?}"
+    );
+    let flwc = &report.params["flwc"];
+    assert_eq!(
+        (flwc.total, flwc.mapped),
+        (3, 2),
+        "d and m are mapped, c:d:s approximated: {flwc:?}"
+    );
+    assert!(
+        flwc.approximated
+            .keys()
+            .any(|r| r.contains("one that keeps the size too")),
+        "{flwc:?}"
+    );
+
+    // Compiled: one rule per event wait, each on its object's S3 events.
+    let compiled = compile_ok(&p);
+    let out = &compiled.outputs[0];
+    let rules: Vec<(String, serde_json::Value)> = out
+        .event_waits
+        .iter()
+        .map(|w| (w.path.clone(), w.watched.pattern()))
+        .collect();
+    let pattern = |path: &str| {
+        rules
+            .iter()
+            .find(|(p, _)| p == path)
+            .unwrap_or_else(|| panic!("no rule for {path}: {rules:?}"))
+            .1
+            .clone()
+    };
+    assert_eq!(rules.len(), 5, "dos, del, mod, size, star: {rules:?}");
+    assert_eq!(
+        pattern("/g/n/del"),
+        serde_json::json!({"source": ["aws.s3"], "detail-type": ["Object Deleted"],
+            "detail": {"bucket": {"name": ["in"]}, "object": {"key": ["x"]}}})
+    );
+    assert_eq!(
+        pattern("/g/n/size")["detail-type"],
+        serde_json::json!(["Object Created", "Object Deleted"])
+    );
+    assert_eq!(
+        pattern("/g/n/star")["detail"],
+        serde_json::json!({"bucket": {"name": [{"Ref": "LegacyFileBucket"}]},
+            "object": {"key": [{"wildcard": "data/*.csv"}]}})
+    );
+    assert_eq!(
+        pattern("/g/n/dos")["detail"]["object"]["key"],
+        serde_json::json!(["C/in/end.file"])
+    );
+    let template = &compiled.files["template.yaml"];
+    assert!(
+        template.contains("  LegacyFileBucket:\n    Type: String"),
+        "the legacy bucket is a parameter of the template: {template}"
+    );
 }
 
 #[test]
@@ -600,7 +700,7 @@ fn start_conditions() {
         .map(|f| f.what.as_str())
         .collect();
     assert!(
-        findings.contains(&"start conditions: EventBridge rules on the creation of s3://drop/in.csv; `JP1 event` events from `jobnet2sfn`, id 7FFF8001, message like `end of *day`, severity Error|Warning, PRODUCT `billing`"),
+        findings.contains(&"start conditions: EventBridge rules on a write of s3://drop/in.csv; `JP1 event` events from `jobnet2sfn`, id 7FFF8001, message like `end of *day`, severity Error|Warning, PRODUCT `billing`"),
         "{findings:?}"
     );
     assert!(
@@ -963,7 +1063,7 @@ fn job_types_can_be_chosen() {
 fn event_reception_in_a_jobnet_becomes_an_event_wait() {
     let p = lower_ok(&net(
         "unit=w,,,;{ty=evwj;evwid=7FFF8002:1;evwms=\"^import acknowledged\";evwsv=in;etm=90;ets=wr;jpoif=y;ex=\"agent1\";eu=ent;}
-         unit=f,,,;{ty=flwj;flwf=\"s3://in/ok\";ex=\"agent1\";eu=ent;}
+         unit=f,,,;{ty=flwj;flwf=\"s3://in/ok\";flco=y;ex=\"agent1\";eu=ent;}
          unit=rx,,,;{ty=evwj;evwid=1;evwms=\"(a|b)\";}
          unit=a,,,;{ty=j;te=\"a\";}
          ar=(f=w,t=a);ar=(f=rx,t=a);ar=(f=f,t=a);",

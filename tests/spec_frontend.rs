@@ -541,3 +541,61 @@ fn event_waits_are_checked_like_start_condition_events() {
         );
     }
 }
+
+#[test]
+fn file_waits_wait_for_the_object_to_exist_or_for_its_events() {
+    let spec = |wait: &str| {
+        format!("version: 1\njobnets:\n  - name: n\n    units:\n      - name: w\n        wait: {wait}\n")
+    };
+    let events = |wait: &str| {
+        let (p, d) = load_str(&spec(wait));
+        assert!(d.items.is_empty(), "{wait}: {:?}", d.items);
+        match &unit(&p, "/n/w").kind {
+            UnitKind::FileWait(w) => w.events,
+            other => panic!("{wait}: {other:?}"),
+        }
+    };
+    assert_eq!(events("{file: \"s3://b/k\"}"), None, "until it exists");
+    let (written, deleted) = (
+        ObjectEvents::WRITTEN,
+        ObjectEvents {
+            written: false,
+            deleted: true,
+        },
+    );
+    assert_eq!(
+        events("{file: \"s3://b/*.csv\", on: written}"),
+        Some(written)
+    );
+    assert_eq!(events("{file: \"/data/f\", on: [deleted]}"), Some(deleted));
+    assert_eq!(
+        events("{file: \"s3://b/k\", on: [deleted, written], interval_seconds: 5}"),
+        Some(ObjectEvents {
+            written: true,
+            deleted: true
+        })
+    );
+    for (wait, said) in [
+        ("{file: \"s3://b/k\", on: []}", "`on` needs at least one of"),
+        ("{file: \"s3://b/k\", on: [moved]}", "moved"),
+        (
+            "{file: \"s3://b/k\", on: {written: 1}}",
+            "`written`, `deleted`",
+        ),
+        (
+            "{file: \"s3://b/${DAY}.csv\", on: written}",
+            "holds a placeholder filled in only when the jobnet runs",
+        ),
+        ("{minutes: 5, on: written}", "`on` is for `file` waits"),
+    ] {
+        let (_, d) = load_str(&spec(wait));
+        assert!(
+            d.items
+                .iter()
+                .any(|x| x.message.contains(said)
+                    || x.hint.as_deref().is_some_and(|h| h.contains(said))),
+            "{wait}: {:?}",
+            d.items
+        );
+    }
+}

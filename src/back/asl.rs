@@ -224,16 +224,16 @@ pub struct JobnetOutput {
     pub event_waits: Vec<EventWaitRule>,
 }
 
-/// An event wait as the template needs it: its rule matches `matches` and starts the
-/// jobnet's recorder with the wait's item key ([`records::event_key`] of the machine and
-/// `state`).
+/// An event wait (or a file wait for an object's events) as the template needs it: its
+/// rule matches `watched` and starts the jobnet's recorder with the wait's item key
+/// ([`records::event_key`] of the machine and `state`).
 #[derive(Debug, Clone)]
 pub struct EventWaitRule {
     pub path: String,
     /// The wait's state name: unique in the jobnet, and free of `${…}` (a unit path may
     /// hold it, and the definition's substitutions would change the key on one side only).
     pub state: String,
-    pub matches: crate::ir::EventMatch,
+    pub watched: crate::ir::Watched,
 }
 
 /// Stands for the run id while a job is rendered: the rendered job is cached and the
@@ -575,10 +575,12 @@ pub fn emit_cached(
     }
     let event_waits: Vec<EventWaitRule> = crate::ir::event_waits(project, plan.root)
         .into_iter()
-        .map(|(u, m)| EventWaitRule {
-            path: project.units[u].path.clone(),
-            state: names.state(u).to_string(),
-            matches: m.clone(),
+        .filter_map(|u| {
+            Some(EventWaitRule {
+                path: project.units[u].path.clone(),
+                state: names.state(u).to_string(),
+                watched: rule_watch(&project.units[u].kind)?,
+            })
         })
         .collect();
     if !event_waits.is_empty() {
@@ -1425,6 +1427,64 @@ impl<'a> Emitter<'a> {
             );
         }
         (interval, looks)
+    }
+
+    /// A wait for an event the jobnet's event recorder records (an event wait, a file wait
+    /// for an object's events). Like a cross-jobnet wait, a look is a conditional write
+    /// that changes nothing, and succeeds once the recorder has seen the event since the
+    /// wait began (the state's entry time holds across the retrier's looks). With run
+    /// records a rerun passes over a wait that ended: the event it waited for will not
+    /// come again.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_recorded_wait(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        name: &str,
+        comment: String,
+        plan: (u64, u64),
+        next: Next,
+        fail_target: String,
+    ) {
+        self.writes_run_table();
+        let (next, fail_target) = if self.records {
+            let record = self.job_record(u);
+            let next_target = scope.target(&next);
+            let [end, abnormal] = ["end", "end-abnormal"].map(|s| format!("{name}.{s}"));
+            self.emit_record_entry(scope, u, &record, &next_target);
+            for (n, state) in [
+                (
+                    &abnormal,
+                    record.end(records::ENDED_ABNORMALLY, &fail_target, None),
+                ),
+                (
+                    &end,
+                    record.end(records::ENDED_NORMALLY, &next_target, None),
+                ),
+            ] {
+                self.map(u, n);
+                scope.insert(n, state);
+            }
+            (Next::To(end), abnormal)
+        } else {
+            (next, fail_target)
+        };
+        self.map(u, name);
+        let look = tree!({
+            "Type": "Task",
+            "Comment": comment,
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": format!("${{{RUN_TABLE}}}"),
+                "Key": {"pk": {"S": records::event_key(&self.names.machine, name)}},
+                "UpdateExpression": "SET #at = #at",
+                "ConditionExpression": "#at >= :since",
+                "ExpressionAttributeNames": {"#at": "arrivedAt"},
+                "ExpressionAttributeValues": {":since": {"S.$": "$$.State.EnteredTime"}}
+            }
+        });
+        let s = self.polled(u, look, not_written, plan, scope, &next, &fail_target);
+        scope.insert(name, s);
     }
 
     /// A polling wait's Task: its retrier looks again on the `not_yet` errors; giving up
@@ -2536,6 +2596,27 @@ impl<'a> Emitter<'a> {
                 );
                 scope.insert(&name, s);
             }
+            UnitKind::FileWait(w) if rule_watch(&unit.kind).is_some() => {
+                let (interval, looks) =
+                    self.poll_plan(u, u64::from(w.interval_seconds), "a file wait");
+                if crate::ir::s3_object(&w.path).is_none() {
+                    self.legacy_bucket(u, &w.path, "file wait", "watches");
+                }
+                let comment = format!(
+                    "{}: wait for {} (its EventBridge rule records it) after this wait began (a look every {interval} s, at most {looks})",
+                    unit.path,
+                    rule_watch(&unit.kind).map_or_else(String::new, |w| w.describe())
+                );
+                self.emit_recorded_wait(
+                    scope,
+                    u,
+                    &name,
+                    comment,
+                    (interval, looks),
+                    next,
+                    fail_target,
+                );
+            }
             UnitKind::FileWait(w) => {
                 let (interval, looks) =
                     self.poll_plan(u, u64::from(w.interval_seconds), "a file wait");
@@ -2600,63 +2681,21 @@ impl<'a> Emitter<'a> {
                 scope.insert(&name, s);
             }
             UnitKind::EventWait(_) => {
-                // Like a cross-jobnet wait: a look is a conditional write that changes
-                // nothing, and succeeds once the recorder has seen the event since the
-                // wait began (the state's entry time holds across the retrier's looks).
                 let (interval, looks) =
                     self.poll_plan(u, self.opts.seconds_per_minute, "an event wait");
-                self.writes_run_table();
-                // With run records a rerun passes over a wait that ended: the event it
-                // waited for will not come again.
-                let (next, fail_target) = if self.records {
-                    let record = self.job_record(u);
-                    let next_target = scope.target(&next);
-                    let [end, abnormal] = ["end", "end-abnormal"].map(|s| format!("{name}.{s}"));
-                    self.emit_record_entry(scope, u, &record, &next_target);
-                    for (n, state) in [
-                        (
-                            &abnormal,
-                            record.end(records::ENDED_ABNORMALLY, &fail_target, None),
-                        ),
-                        (
-                            &end,
-                            record.end(records::ENDED_NORMALLY, &next_target, None),
-                        ),
-                    ] {
-                        self.map(u, n);
-                        scope.insert(n, state);
-                    }
-                    (Next::To(end), abnormal)
-                } else {
-                    (next, fail_target)
-                };
-                self.map(u, &name);
-                let look = tree!({
-                    "Type": "Task",
-                    "Comment": format!(
-                        "{}: wait for its event (its EventBridge rule records it) after this wait began (a look every {interval} s, at most {looks})",
-                        unit.path
-                    ),
-                    "Resource": "arn:aws:states:::dynamodb:updateItem",
-                    "Parameters": {
-                        "TableName": format!("${{{RUN_TABLE}}}"),
-                        "Key": {"pk": {"S": records::event_key(&self.names.machine, &name)}},
-                        "UpdateExpression": "SET #at = #at",
-                        "ConditionExpression": "#at >= :since",
-                        "ExpressionAttributeNames": {"#at": "arrivedAt"},
-                        "ExpressionAttributeValues": {":since": {"S.$": "$$.State.EnteredTime"}}
-                    }
-                });
-                let s = self.polled(
-                    u,
-                    look,
-                    not_written,
-                    (interval, looks),
-                    scope,
-                    &next,
-                    &fail_target,
+                let comment = format!(
+                    "{}: wait for its event (its EventBridge rule records it) after this wait began (a look every {interval} s, at most {looks})",
+                    unit.path
                 );
-                scope.insert(&name, s);
+                self.emit_recorded_wait(
+                    scope,
+                    u,
+                    &name,
+                    comment,
+                    (interval, looks),
+                    next,
+                    fail_target,
+                );
             }
             UnitKind::Wait(TimeWait::Until(_))
             | UnitKind::WaitFor(_)
@@ -2699,6 +2738,16 @@ impl<'a> Emitter<'a> {
         }
         match &unit.kind {
             UnitKind::Wait(TimeWait::Until(t)) if self.until_timestamp(*t).is_none() => items.push((FindingKind::NotYetCompiled, format!("time wait until {t} in time zone {}", self.timezone()), "clock-time waits are compiled for fixed-offset zones (Asia/Tokyo, UTC, …) and times the offset can express; wait by interval meanwhile".into())),
+            UnitKind::FileWait(w) if w.events.is_some() => match rule_watch(&unit.kind) {
+                Some(watched) => {
+                    let bucket = match crate::ir::s3_object(&w.path) {
+                        Some((bucket, _)) => format!("bucket {bucket}"),
+                        None => format!("the {LEGACY_FILE_BUCKET} parameter's bucket"),
+                    };
+                    items.push((FindingKind::Approximated, format!("file wait: an EventBridge rule on {} records it for the wait", watched.describe()), format!("send the events of {bucket} to EventBridge (the bucket's EventBridge notifications); only an event after the wait began ends it")));
+                }
+                None => items.push((FindingKind::Approximated, format!("file wait for an object's events on `{}`, which holds a placeholder no rule can match", w.path), "the wait ends once the object exists, even if it was there before the wait began: write the bucket and key in the path".into())),
+            },
             UnitKind::EventWait(m) => items.push((FindingKind::Approximated, format!("event wait: an EventBridge rule on {} records its arrival for the wait", crate::ir::Watched::Event(m.clone()).describe()), "send the event to the account's default bus as the `eventbridge` job type (migrated JP1 event sending) sends it; only an event after the wait began ends it".into())),
             UnitKind::WaitFor(w) => {
                 if let Err(why) = self.wait_record(u) {
@@ -3324,26 +3373,7 @@ impl<'a> Emitter<'a> {
     fn look_at(&mut self, u: UnitId, file: &str, what: &str, comment: String) -> Tree {
         let (bucket, key) = match crate::ir::s3_object(file) {
             Some((bucket, key)) => (bucket.to_string(), key.to_string()),
-            None => {
-                let key = legacy_key(file);
-                self.parameters
-                    .entry(LEGACY_FILE_BUCKET.into())
-                    .or_insert_with(|| {
-                        "Bucket holding the files that tests of legacy (non-S3) paths read, each at its path as key".into()
-                    });
-                let on = if file.starts_with("s3://") {
-                    format!("on {file}, not an s3://bucket/key path")
-                } else {
-                    format!("on the legacy path {file}")
-                };
-                self.finding(
-                    u,
-                    FindingKind::Approximated,
-                    format!("{what} {on}: tests s3://${{{LEGACY_FILE_BUCKET}}}/{key}"),
-                    "write the file to that bucket and key (an S3 File Gateway share can), or give s3://bucket/key in the source",
-                );
-                (format!("${{{LEGACY_FILE_BUCKET}}}"), key)
-            }
+            None => self.legacy_bucket(u, file, what, "tests"),
         };
         // IAM policies take Latin-1 only: any other character of the key matches as `?`.
         let policy_key: String = key
@@ -3365,6 +3395,30 @@ impl<'a> Emitter<'a> {
             "Resource": "arn:aws:states:::aws-sdk:s3:headObject",
             "Parameters": {"Bucket": bucket, "Key": key}
         })
+    }
+
+    /// Where a legacy (non-S3) path is looked for: at its segments as key in the bucket of
+    /// the LegacyFileBucket parameter, which this declares, with a finding that says the
+    /// unit `verb`s (tests, watches) that object.
+    fn legacy_bucket(&mut self, u: UnitId, file: &str, what: &str, verb: &str) -> (String, String) {
+        let key = legacy_key(file);
+        self.parameters
+            .entry(LEGACY_FILE_BUCKET.into())
+            .or_insert_with(|| {
+                "Bucket holding the files that tests of legacy (non-S3) paths read, each at its path as key".into()
+            });
+        let on = if file.starts_with("s3://") {
+            format!("on {file}, not an s3://bucket/key path")
+        } else {
+            format!("on the legacy path {file}")
+        };
+        self.finding(
+            u,
+            FindingKind::Approximated,
+            format!("{what} {on}: {verb} s3://${{{LEGACY_FILE_BUCKET}}}/{key}"),
+            "write the file to that bucket and key (an S3 File Gateway share can), or give s3://bucket/key in the source",
+        );
+        (format!("${{{LEGACY_FILE_BUCKET}}}"), key)
     }
 
     fn emit_judgment(&mut self, scope: &mut Scope, u: UnitId, cond: &Condition, next: Next) {
@@ -3526,6 +3580,27 @@ const MAX_FILE_LOOKS: u64 = 1_441;
 
 /// The template parameter naming the bucket that stands in for legacy file systems.
 const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
+
+/// What the EventBridge rule of a unit the event recorder serves matches: `None` for any
+/// other unit, and for a file whose path holds a `${…}` placeholder (the front-ends keep
+/// those on looks at the object).
+fn rule_watch(kind: &UnitKind) -> Option<crate::ir::Watched> {
+    match kind {
+        UnitKind::EventWait(m) => Some(crate::ir::Watched::Event(m.clone())),
+        UnitKind::FileWait(w) if crate::ir::FileWait::matchable(&w.path) => {
+            let (bucket, key) = match crate::ir::s3_object(&w.path) {
+                Some((bucket, key)) => (bucket.to_string(), key.to_string()),
+                None => (format!("${{{LEGACY_FILE_BUCKET}}}"), legacy_key(&w.path)),
+            };
+            Some(crate::ir::Watched::Object {
+                bucket,
+                key,
+                events: w.events?,
+            })
+        }
+        _ => None,
+    }
+}
 
 /// The object key a legacy path is looked up under: its segments joined by `/`, a drive
 /// letter kept as a segment (`C:\in\a.txt` → `C/in/a.txt`, `/data/a` → `data/a`), so

@@ -136,6 +136,19 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
                 }
             }
         }
+        // A rule on a legacy path's object names the bucket's parameter.
+        for w in &o.event_waits {
+            if let crate::ir::Watched::Object { bucket, .. } = &w.watched {
+                if let Some(name) = bucket.strip_prefix("${").and_then(|b| b.strip_suffix('}')) {
+                    let desc = o
+                        .parameters
+                        .get(name)
+                        .cloned()
+                        .unwrap_or_else(|| format!("Value for {name} in the event rules"));
+                    params.entry(name.to_string()).or_insert(desc);
+                }
+            }
+        }
     }
     params
 }
@@ -432,7 +445,7 @@ fn event_wait_rules(
                 n += 1;
             }
             needed.push(id.clone());
-            let watched = crate::ir::Watched::Event(w.matches.clone());
+            let watched = &w.watched;
             let description = crate::back::schedule::rule_description(format!(
                 "{}: waits for {}",
                 w.path,

@@ -382,15 +382,16 @@ pub fn run_end(
 /// with run records: its record name, root machine, and every unit with its parent, its
 /// successors in its net and whether it is a job (only jobs have records).
 /// Whether a unit keeps a run record (when its jobnet keeps them): jobs, and interval and
-/// event waits, so that a rerun passes over a wait that already ended instead of waiting
-/// again (an event that came will not come again). A clock-time wait needs none (a time
-/// already past does not wait), nor does a file wait (the file is still there).
+/// event waits (file waits for an object's events too), so that a rerun passes over a
+/// wait that already ended instead of waiting again (an event that came will not come
+/// again). A clock-time wait needs none (a time already past does not wait), nor does a
+/// wait for a file to exist (the file is still there).
 pub fn has_record(kind: &crate::ir::UnitKind) -> bool {
     use crate::ir::{TimeWait, UnitKind};
     matches!(
         kind,
-        UnitKind::Job(_) | UnitKind::Wait(TimeWait::Minutes(_)) | UnitKind::EventWait(_)
-    )
+        UnitKind::Job(_) | UnitKind::Wait(TimeWait::Minutes(_))
+    ) || crate::ir::waits_for_event(kind)
 }
 
 pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::JobnetOutput]) -> Tree {

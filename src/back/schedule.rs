@@ -496,9 +496,13 @@ pub fn is_gated(project: &Project, root: UnitId) -> bool {
 /// What a start condition's rule is made of on EventBridge.
 impl Watched {
     /// The event pattern of its rule.
-    pub(crate) fn pattern(&self) -> Value {
+    pub fn pattern(&self) -> Value {
         match self {
-            Watched::Object { bucket, key } => {
+            Watched::Object {
+                bucket,
+                key,
+                events,
+            } => {
                 // EventBridge's wildcard matches `*` as any text; `\\` escapes a backslash.
                 let key_match = if key.contains('*') {
                     // EventBridge refuses `**`: a run of stars is one.
@@ -510,9 +514,14 @@ impl Watched {
                 } else {
                     json!(key)
                 };
+                // A `${Name}` bucket is a template parameter (the legacy files bucket).
+                let bucket = match bucket.strip_prefix("${").and_then(|b| b.strip_suffix('}')) {
+                    Some(parameter) => json!({ "Ref": parameter }),
+                    None => json!(bucket),
+                };
                 json!({
                     "source": ["aws.s3"],
-                    "detail-type": ["Object Created"],
+                    "detail-type": events.detail_types(),
                     "detail": {"bucket": {"name": [bucket]}, "object": {"key": [key_match]}}
                 })
             }
@@ -545,10 +554,26 @@ impl Watched {
     }
 
     /// How the report and the rule's description name it.
-    pub(crate) fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         use crate::ir::TextMatch;
         match self {
-            Watched::Object { bucket, key } => format!("the creation of s3://{bucket}/{key}"),
+            Watched::Object {
+                bucket,
+                key,
+                events,
+            } => {
+                let what = match (events.written, events.deleted) {
+                    (true, true) => "a write or the deletion",
+                    (false, true) => "the deletion",
+                    _ => "a write",
+                };
+                // A template parameter's `${Name}` would be an error in a Description.
+                let bucket = match bucket.strip_prefix("${").and_then(|b| b.strip_suffix('}')) {
+                    Some(parameter) => format!("<{parameter}>"),
+                    None => bucket.clone(),
+                };
+                format!("{what} of s3://{bucket}/{key}")
+            }
             Watched::Event(m) => {
                 let mut parts = vec![format!("`{}` events from `{}`", m.detail_type, m.source)];
                 if let Some(id) = &m.id {
@@ -1280,11 +1305,13 @@ jobnets:
             [
                 Watched::Object {
                     bucket: "drop".into(),
-                    key: "in/a\\b*.csv".into()
+                    key: "in/a\\b*.csv".into(),
+                    events: crate::ir::ObjectEvents::WRITTEN,
                 },
                 Watched::Object {
                     bucket: "drop".into(),
-                    key: "ok.flag".into()
+                    key: "ok.flag".into(),
+                    events: crate::ir::ObjectEvents::WRITTEN,
                 }
             ]
         );
@@ -1327,7 +1354,7 @@ jobnets:
             [
                 (
                     crate::back::asl::FindingKind::Approximated,
-                    "start conditions: EventBridge rules on the creation of s3://drop/in/a\\b*.csv; the creation of s3://drop/ok.flag"
+                    "start conditions: EventBridge rules on a write of s3://drop/in/a\\b*.csv; a write of s3://drop/ok.flag"
                 ),
                 (
                     crate::back::asl::FindingKind::Approximated,

@@ -139,7 +139,7 @@ pub enum UnitKind {
     /// Does nothing; used for OR jobs, placeholders and join points.
     NoOp,
     Wait(TimeWait),
-    /// Wait until a file (an S3 object) exists.
+    /// Wait for a file (an S3 object): until it exists, or for its next write or deletion.
     FileWait(FileWait),
     /// Wait for another jobnet's run of the same business date (connector, `eun`).
     WaitFor(WaitFor),
@@ -345,18 +345,68 @@ pub fn s3_object(path: &str) -> Option<(&str, &str)> {
     (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
-/// Waits until a file exists, looking again every `interval_seconds` (JP1's file
-/// monitoring job watching for a creation). A cutoff bounds the wait.
+/// Waits for a file (JP1's file monitoring job), looking again every `interval_seconds`.
+/// A cutoff bounds the wait.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileWait {
     /// `s3://bucket/key`, or a legacy path (looked up in the legacy files bucket).
     pub path: String,
     pub interval_seconds: u32,
+    /// `None`: until the object exists, already there or later (JP1 `flco=y`), each look
+    /// a HeadObject. `Some`: until the object's S3 events of these kinds happen after the
+    /// wait began, recorded by an EventBridge rule like an event wait's (JP1 watches for a
+    /// change from what was there when the wait began).
+    pub events: Option<ObjectEvents>,
 }
 
 impl FileWait {
     /// Seconds between looks when the source does not say (JP1's default too).
     pub const DEFAULT_INTERVAL: u32 = 60;
+
+    /// Whether an EventBridge rule can match the object's events: a `${…}` placeholder in
+    /// the path is filled in only when the machine runs.
+    pub fn matchable(path: &str) -> bool {
+        !path.contains("${")
+    }
+}
+
+/// Which of an S3 object's events a rule matches: S3 tells writes (`Object Created`, a
+/// creation or an overwrite) and deletions (`Object Deleted`) apart, nothing finer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectEvents {
+    pub written: bool,
+    pub deleted: bool,
+}
+
+impl ObjectEvents {
+    pub const WRITTEN: ObjectEvents = ObjectEvents {
+        written: true,
+        deleted: false,
+    };
+
+    /// The `detail-type`s of the S3 events on EventBridge.
+    pub fn detail_types(self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.written {
+            v.push("Object Created");
+        }
+        if self.deleted {
+            v.push("Object Deleted");
+        }
+        v
+    }
+
+    /// How the spec names them (`on:`): `written`, `deleted`.
+    pub fn names(self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.written {
+            v.push("written");
+        }
+        if self.deleted {
+            v.push("deleted");
+        }
+        v
+    }
 }
 
 /// Waits for a unit of another jobnet (same business date) to end normally.
@@ -446,8 +496,13 @@ pub struct StartWatch {
 /// What one start condition's rule matches.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Watched {
-    /// The creation of an S3 object; `*` in the key matches any text.
-    Object { bucket: String, key: String },
+    /// Events of an S3 object; `*` in the key matches any text. A bucket written
+    /// `${Name}` is the template parameter `Name`.
+    Object {
+        bucket: String,
+        key: String,
+        events: ObjectEvents,
+    },
     /// An event on the default bus (as the `eventbridge` job type sends them).
     Event(EventMatch),
 }
@@ -464,6 +519,7 @@ impl StartEvent {
                 Some((bucket, key)) => Ok(Watched::Object {
                     bucket: bucket.to_string(),
                     key: key.to_string(),
+                    events: ObjectEvents::WRITTEN,
                 }),
                 None => Err(format!("file `{path}` (not s3://bucket/key)")),
             },
@@ -474,17 +530,24 @@ impl StartEvent {
     }
 }
 
-/// The event waits of a root jobnet's units, in source order: each gets an EventBridge
-/// rule into the jobnet's event recorder.
-pub fn event_waits(project: &Project, root: UnitId) -> Vec<(UnitId, &EventMatch)> {
+/// The units of a root jobnet that wait for an event the jobnet's event recorder records,
+/// in source order: event waits, and file waits for an object's events. Each gets an
+/// EventBridge rule into the recorder.
+pub fn event_waits(project: &Project, root: UnitId) -> Vec<UnitId> {
     project
         .descendants(root)
         .into_iter()
-        .filter_map(|u| match &project.units[u].kind {
-            UnitKind::EventWait(m) => Some((u, m)),
-            _ => None,
-        })
+        .filter(|&u| waits_for_event(&project.units[u].kind))
         .collect()
+}
+
+/// Whether a unit of this kind waits for an event the recorder records.
+pub fn waits_for_event(kind: &UnitKind) -> bool {
+    match kind {
+        UnitKind::EventWait(_) => true,
+        UnitKind::FileWait(w) => w.events.is_some() && FileWait::matchable(&w.path),
+        _ => false,
+    }
 }
 
 /// The watch of `root`'s start conditions: `None` without any, when none can be watched,

@@ -363,6 +363,12 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
             if w.interval_seconds != crate::ir::FileWait::DEFAULT_INTERVAL {
                 v["interval_seconds"] = json!(w.interval_seconds);
             }
+            if let Some(e) = w.events {
+                v["on"] = match e.names().as_slice() {
+                    [one] => json!(one),
+                    all => json!(all),
+                };
+            }
             m.insert("wait".into(), v);
             if let Some(c) = cutoff {
                 m.insert("cutoff".into(), c);

@@ -11,7 +11,7 @@ use super::report::Status;
 use crate::diag::Diagnostic;
 use crate::ir::{
     event_id, s3_object, CmpOp, Condition, EndJudgment, EventMatch, FileWait, Job, Judgment,
-    StartConditions, StartEvent, TextMatch, UnitId, UnitKind, WaitFor,
+    ObjectEvents, StartConditions, StartEvent, TextMatch, UnitId, UnitKind, WaitFor,
 };
 
 const RETRY_MAX_CODE: i64 = 4_294_967_295;
@@ -308,20 +308,33 @@ impl Lower<'_> {
         }
     }
 
-    /// flwj: waits until `flwf=` exists, looking every `flwi=` seconds. Only creation
-    /// (`flwc=c`, the default) is compiled; a file already there when the wait starts ends
-    /// it, which JP1 does only with `flco=y`.
+    /// flwj: waits for `flwf=` as `flwc=` says (creation by default, deletion, a change of
+    /// size or write time), looking every `flwi=` seconds. JP1 watches for a change from
+    /// what was there when the wait began: the object's S3 events after the wait began end
+    /// it (an EventBridge rule records them). With `flco=y` a file already there ends a
+    /// creation wait, so the wait looks for the object to exist instead, which also covers
+    /// the other conditions (nothing that is not there can be deleted or changed).
     pub(super) fn file_wait(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
+        const OVERWRITE: &str = "an overwrite of a file already there ends the wait too (S3 events do not tell a creation from an overwrite)";
+        const SAME_SIZE: &str = "any write ends the wait, one that keeps the size too (S3 events do not carry the size before)";
         let mut interval = FileWait::DEFAULT_INTERVAL;
-        let mut status = approx("a file already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)");
-        let mut creation = true;
+        let (mut created, mut deleted, mut changed, mut resized) = (true, false, false, false);
+        let mut existing = false;
+        let mut flwc = None;
         for (i, p) in u.params.iter().enumerate() {
             let s = match p.key.as_str() {
                 "flwf" => Status::Mapped,
-                "flwc" if p.value.first_text() == "c" => Status::Mapped,
                 "flwc" => {
-                    creation = false;
-                    unsup("only file creation (`flwc=c`) is compiled: deletion, size and write-time changes are not")
+                    let kinds: Vec<&str> = p.value.first_text().split(':').collect();
+                    if kinds.iter().all(|k| matches!(*k, "c" | "d" | "s" | "m")) {
+                        created = kinds.contains(&"c");
+                        deleted = kinds.contains(&"d");
+                        resized = kinds.contains(&"s");
+                        changed = resized || kinds.contains(&"m");
+                        flwc = Some(i);
+                        continue;
+                    }
+                    self.bad_value(p, "`c`, `d`, `s` or `m`, joined by `:`")
                 }
                 "flwi" => match self.number::<u32>(p, "seconds") {
                     Ok(n) if (1..=600).contains(&n) => {
@@ -334,12 +347,12 @@ impl Lower<'_> {
                 "flco" => match p.value.first_text() {
                     // The last `flco=` wins.
                     "y" => {
-                        status = Status::Mapped;
+                        existing = true;
                         Status::Mapped
                     }
                     "n" => {
-                        status = approx("a file already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)");
-                        approx("a file already there when the wait starts ends it")
+                        existing = false;
+                        Status::Mapped
                     }
                     _ => self.bad_value(p, "`y` or `n`"),
                 },
@@ -361,20 +374,13 @@ impl Lower<'_> {
                 unsup("name the monitored file with `flwf=`"),
             );
         };
-        if !creation {
-            return (
-                UnitKind::Unsupported {
-                    type_name: "flwj".into(),
-                    reason: "file monitoring for deletion or changes".into(),
-                },
-                unsup("wait for a deletion or change in a polling job"),
-            );
-        }
         let path = u.params[i].value.first_text().to_string();
+        // `flco=y` counts only with creation (JP1 ignores it otherwise).
+        let exists = existing && created;
         let unusable = if path.trim().is_empty() {
             Some("file monitoring without a file name")
-        } else if path.contains('*') {
-            Some("file monitoring of a wildcard name (an S3 look reads one key)")
+        } else if path.contains('*') && (exists || !FileWait::matchable(&path)) {
+            Some("file monitoring of a wildcard name that must already be there (an S3 look reads one key)")
         } else {
             None
         };
@@ -391,10 +397,58 @@ impl Lower<'_> {
         if s3_object(&path).is_none() {
             marks.set(i, legacy_path());
         }
+        let (events, status) = if exists {
+            (None, Status::Mapped)
+        } else if !FileWait::matchable(&path) {
+            // No rule can match a name filled in at run time: look for it to exist.
+            if !created {
+                let why = "file monitoring for a deletion or change of a file named at run time (no EventBridge rule can match it)";
+                marks.set(i, unsup(why));
+                return (
+                    UnitKind::Unsupported {
+                        type_name: "flwj".into(),
+                        reason: why.into(),
+                    },
+                    unsup("write the file name in full, or wait in a polling job"),
+                );
+            }
+            (
+                None,
+                approx("a file named at run time is looked for: one already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)"),
+            )
+        } else {
+            let status = if created {
+                approx(OVERWRITE)
+            } else if resized {
+                approx(SAME_SIZE)
+            } else {
+                Status::Mapped
+            };
+            (
+                Some(ObjectEvents {
+                    written: created || changed,
+                    deleted,
+                }),
+                status,
+            )
+        };
+        if let Some(f) = flwc {
+            let s = if exists {
+                Status::Mapped
+            } else if resized {
+                approx(SAME_SIZE)
+            } else if created && events.is_some() {
+                approx(OVERWRITE)
+            } else {
+                Status::Mapped
+            };
+            marks.set(f, s);
+        }
         (
             UnitKind::FileWait(FileWait {
                 path,
                 interval_seconds: interval,
+                events,
             }),
             status,
         )

@@ -363,12 +363,19 @@ impl Reader<'_> {
             "a map such as `{until: \"26:30\"}`, `{minutes: 10}`, `{file: \"s3://bucket/key\"}` or `{event: {id: \"1\"}}`",
         )?;
         let allowed: &[&str] = if f.get("file").is_some() {
-            &["until", "minutes", "file", "event", "interval_seconds"]
+            &[
+                "until",
+                "minutes",
+                "file",
+                "event",
+                "interval_seconds",
+                "on",
+            ]
         } else {
             &["until", "minutes", "file", "event"]
         };
         self.check_keys(&f, allowed, "`wait`", &|k| {
-            (k == "interval_seconds").then(|| "`interval_seconds` is for `file` waits".to_string())
+            matches!(k, "interval_seconds" | "on").then(|| format!("`{k}` is for `file` waits"))
         });
         match self.one_of(&f, &["until", "minutes", "file", "event"], "`wait`")? {
             "event" => self
@@ -386,12 +393,54 @@ impl Reader<'_> {
                     Some(n) => self.bounded(n, "`interval_seconds`", 1, 86_400)?,
                     None => FileWait::DEFAULT_INTERVAL,
                 };
+                let events = match f.get("on") {
+                    Some(n) => Some(self.object_events(n, &path)?),
+                    None => None,
+                };
                 Some(UnitKind::FileWait(FileWait {
                     path,
                     interval_seconds,
+                    events,
                 }))
             }
         }
+    }
+
+    /// A file wait's `on:`: `written`, `deleted` or both as a list. An EventBridge rule
+    /// matches them, so the path must not hold a `${…}` placeholder.
+    fn object_events(&mut self, node: &Node, path: &str) -> Option<ObjectEvents> {
+        let items = self.items(node, "`written`, `deleted` or a list of both", true)?;
+        if items.is_empty() {
+            self.error_hint(
+                E_VALUE,
+                node.span,
+                "`on` needs at least one of `written`, `deleted`",
+                Some("leave `on` out to wait until the file exists".into()),
+            );
+            return None;
+        }
+        let mut events = ObjectEvents {
+            written: false,
+            deleted: false,
+        };
+        let mut ok = true;
+        for item in items {
+            match self.choice(item, "`on`", &[("written", true), ("deleted", false)]) {
+                Some(true) => events.written = true,
+                Some(false) => events.deleted = true,
+                None => ok = false,
+            }
+        }
+        if !FileWait::matchable(path) {
+            self.error_hint(
+                E_VALUE,
+                node.span,
+                format!("`on` waits for the events of one object, and `{path}` holds a placeholder filled in only when the jobnet runs"),
+                Some("write the bucket and key in full (`*` matches any text), or leave `on` out to wait until the file exists".into()),
+            );
+            ok = false;
+        }
+        ok.then_some(events)
     }
 
     /// `wait_for: {jobnet: "other_net"}` or `"other_net/unit"`.

@@ -661,8 +661,9 @@ fn start_conditions() {
     assert!(!sc.all);
     assert_eq!(
         sc.events[0],
-        StartEvent::FileCreated {
-            path: "s3://drop/in.csv".into()
+        StartEvent::File {
+            path: "s3://drop/in.csv".into(),
+            events: ObjectEvents::WRITTEN
         }
     );
     // A regular expression EventBridge cannot match is no event it can watch.
@@ -724,7 +725,8 @@ fn start_conditions_on_file_changes() {
     let p = lower_ok(&net("unit=.CONDITION,,,;{ty=rc;cond=or;
            unit=c,,,;{ty=flwj;flwf=\"s3://drop/c.csv\";flwc=c;flwi=30;}
            unit=m,,,;{ty=flwj;flwf=\"s3://drop/m.csv\";flwc=c:m;}
-           unit=d,,,;{ty=flwj;flwf=\"s3://drop/d.csv\";flwc=c:d;}}
+           unit=d,,,;{ty=flwj;flwf=\"s3://drop/d.csv\";flwc=c:d;}
+           unit=s,,,;{ty=flwj;flwf=\"s3://drop/s.csv\";flwc=c:d;flwc=d:s;}}
          unit=a,,,;{ty=j;te=\"a\";}"));
     let sc = unit(&p, "/g/n")
         .as_net()
@@ -732,28 +734,43 @@ fn start_conditions_on_file_changes() {
         .start_conditions
         .clone()
         .unwrap();
+    let file = |path: &str, written, deleted| StartEvent::File {
+        path: path.into(),
+        events: ObjectEvents { written, deleted },
+    };
     assert_eq!(
-        sc.events[..2],
+        sc.events,
         [
-            StartEvent::FileCreated {
-                path: "s3://drop/c.csv".into()
-            },
-            StartEvent::FileCreated {
-                path: "s3://drop/m.csv".into()
-            }
-        ]
-    );
-    assert!(
-        matches!(&sc.events[2], StartEvent::Other { kind, detail } if kind == "file" && detail == "s3://drop/d.csv"),
-        "deletion is not watched as a creation: {:?}",
-        sc.events[2]
+            file("s3://drop/c.csv", true, false),
+            file("s3://drop/m.csv", true, false),
+            file("s3://drop/d.csv", true, true),
+            file("s3://drop/s.csv", true, true),
+        ],
+        "the last `flwc=` wins"
     );
     let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let flwc = &cov.params["flwc"];
+    assert_eq!((flwc.total, flwc.mapped), (5, 4), "{flwc:?}");
     let md = jp1::render_markdown(&cov);
-    assert!(md.contains("deletion monitoring is not compiled"), "{md}");
     assert!(
         md.contains("watched as the object being written again"),
-        "{md}"
+        "a change of size: {md}"
+    );
+    // One rule per condition, on the object's S3 events as watched.
+    let watch = jobnet2sfn::back::schedule::start_watch(&p, p.roots[0]).expect("watched");
+    let patterns: Vec<serde_json::Value> = watch
+        .watched
+        .iter()
+        .map(|w| w.pattern()["detail-type"].clone())
+        .collect();
+    assert_eq!(
+        patterns,
+        [
+            serde_json::json!(["Object Created"]),
+            serde_json::json!(["Object Created"]),
+            serde_json::json!(["Object Created", "Object Deleted"]),
+            serde_json::json!(["Object Created", "Object Deleted"]),
+        ]
     );
 }
 

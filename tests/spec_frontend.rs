@@ -393,8 +393,9 @@ fn scheduled_with_calendar_facts() {
     assert_eq!(
         sc.events,
         vec![
-            StartEvent::FileCreated {
-                path: "s3://bank-drop/reply/*.csv".into()
+            StartEvent::File {
+                path: "s3://bank-drop/reply/*.csv".into(),
+                events: ObjectEvents::WRITTEN
             },
             StartEvent::EventReceived(EventMatch {
                 source: "jobnet2sfn".into(),
@@ -595,6 +596,57 @@ fn file_waits_wait_for_the_object_to_exist_or_for_its_events() {
                 .any(|x| x.message.contains(said)
                     || x.hint.as_deref().is_some_and(|h| h.contains(said))),
             "{wait}: {:?}",
+            d.items
+        );
+    }
+}
+
+#[test]
+fn start_conditions_watch_an_objects_writes_or_deletion() {
+    let spec = |event: &str| {
+        format!("version: 1\njobnets:\n  - name: n\n    start_conditions:\n      events:\n        - {event}\n    units:\n      - {{name: a, type: noop}}\n")
+    };
+    let event = |text: &str| {
+        let (p, d) = load_str(&spec(text));
+        assert!(d.items.is_empty(), "{text}: {:?}", d.items);
+        let net = unit(&p, "/n").as_net().expect("a jobnet").clone();
+        net.start_conditions.expect("start conditions").events[0].clone()
+    };
+    let file = |written, deleted| StartEvent::File {
+        path: "s3://b/in/*.csv".into(),
+        events: ObjectEvents { written, deleted },
+    };
+    assert_eq!(
+        event("{file_created: \"s3://b/in/*.csv\"}"),
+        file(true, false)
+    );
+    assert_eq!(event("{file: \"s3://b/in/*.csv\"}"), file(true, false));
+    assert_eq!(
+        event("{file: \"s3://b/in/*.csv\", on: deleted}"),
+        file(false, true)
+    );
+    assert_eq!(
+        event("{file: \"s3://b/in/*.csv\", on: [written, deleted]}"),
+        file(true, true)
+    );
+    for (text, said) in [
+        (
+            "{file_created: \"s3://b/k\", on: deleted}",
+            "`on` is for `file` events",
+        ),
+        ("{file: \"s3://b/k\", on: []}", "`on` needs at least one of"),
+        (
+            "{file: \"s3://b/k\", file_created: \"s3://b/k\"}",
+            "has both",
+        ),
+    ] {
+        let (_, d) = load_str(&spec(text));
+        assert!(
+            d.items
+                .iter()
+                .any(|x| x.message.contains(said)
+                    || x.hint.as_deref().is_some_and(|h| h.contains(said))),
+            "{text}: {:?}",
             d.items
         );
     }

@@ -467,7 +467,7 @@ fn schema_and_parser_know_the_same_keys_everywhere() {
         (
             "/$defs/startConditions/properties/events/items",
             format!(
-                "version: 1\njobnets:\n  - {{name: n, units: [], start_conditions: {{events: [{{file_created: x, {z}}}]}}}}\n"
+                "version: 1\njobnets:\n  - {{name: n, units: [], start_conditions: {{events: [{{file: x, {z}}}]}}}}\n"
             ),
         ),
         (

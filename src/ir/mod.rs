@@ -448,8 +448,9 @@ pub struct StartConditions {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartEvent {
-    /// An object arrives in storage (maps to an S3 object-created EventBridge rule).
-    FileCreated { path: String },
+    /// An object is written (created or overwritten) or deleted in storage: an EventBridge
+    /// rule on the object's S3 events.
+    File { path: String, events: ObjectEvents },
     /// An event on the account's default EventBridge bus, as the `eventbridge` job type
     /// sends them (JP1 event sending is migrated to it).
     EventReceived(EventMatch),
@@ -512,14 +513,14 @@ impl StartEvent {
     /// that cannot be watched.
     pub fn watch(&self) -> Result<Watched, String> {
         match self {
-            StartEvent::FileCreated { path } if path.contains("${") => Err(format!(
+            StartEvent::File { path, .. } if !FileWait::matchable(path) => Err(format!(
                 "file `{path}` (a `${{…}}` placeholder cannot be matched: write the bucket and key)"
             )),
-            StartEvent::FileCreated { path } => match s3_object(path) {
+            StartEvent::File { path, events } => match s3_object(path) {
                 Some((bucket, key)) => Ok(Watched::Object {
                     bucket: bucket.to_string(),
                     key: key.to_string(),
-                    events: ObjectEvents::WRITTEN,
+                    events: *events,
                 }),
                 None => Err(format!("file `{path}` (not s3://bucket/key)")),
             },

@@ -10,8 +10,8 @@
 use crate::back::yaml::to_yaml;
 use crate::ir::{
     Calendar, ClosedDayAction, CmpOp, Condition, DayKind, DayRule, DelayMonitor, EdgeKind,
-    EndJudgment, EndStatus, JoinKind, Project, Schedule, ScheduleRule, StartEvent, TimeRef,
-    TimeWait, UnitId, UnitKind,
+    EndJudgment, EndStatus, JoinKind, ObjectEvents, Project, Schedule, ScheduleRule, StartEvent,
+    TimeRef, TimeWait, UnitId, UnitKind,
 };
 use crate::passes::naming::sanitize;
 use serde_json::{json, Map, Value};
@@ -285,8 +285,11 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
                     let mut events = Vec::new();
                     for e in &sc.events {
                         match e {
-                            StartEvent::FileCreated { path } => {
+                            StartEvent::File { path, events: e } if *e == ObjectEvents::WRITTEN => {
                                 events.push(json!({"file_created": path}));
+                            }
+                            StartEvent::File { path, events: e } => {
+                                events.push(json!({"file": path, "on": e.names()}));
                             }
                             StartEvent::EventReceived(m) => {
                                 events.push(json!({"event_received": event_match_spec(m)}));

@@ -730,25 +730,29 @@ impl Lower<'_> {
             let ty = c.ty().unwrap_or("?");
             let base = super::lower::base_type(ty).0;
             let (event, status) = if base == "flwj" {
-                // What change is watched: creation; an overwrite stands for a change of
-                // size or write time (S3 writes whole objects); deletion is not compiled.
-                let mut watched = Ok(Status::Mapped);
+                // What change is watched: creation and deletion as S3 says them; a write
+                // stands for a change of write time, and of size (S3 writes whole objects,
+                // and its events carry no size before). The last `flwc=` wins.
+                let mut watched = Status::Mapped;
+                let mut on = ObjectEvents::WRITTEN;
                 for (i, p) in c.params.iter().enumerate() {
                     let s = match p.key.as_str() {
                         "flwc" => {
                             let kinds: Vec<&str> = p.value.first_text().split(':').collect();
-                            if kinds.contains(&"d") {
-                                watched = Err("a file's deletion as a start condition is not compiled");
-                                unsup("deletion monitoring is not compiled")
-                            } else if kinds.iter().all(|k| *k == "c") {
-                                Status::Mapped
-                            } else if kinds.iter().all(|k| matches!(*k, "c" | "s" | "m")) {
-                                if watched.is_ok() {
-                                    watched = Ok(approx("a change of size or write time is watched as the object being written again (Object Created)"));
-                                }
-                                approx("watched as the object being written again (Object Created)")
-                            } else {
+                            if !kinds.iter().all(|k| matches!(*k, "c" | "d" | "s" | "m")) {
                                 self.bad_value(p, "`c`, `d`, `s` or `m`, joined by `:`")
+                            } else {
+                                on = ObjectEvents {
+                                    written: kinds.iter().any(|k| matches!(*k, "c" | "s" | "m")),
+                                    deleted: kinds.contains(&"d"),
+                                };
+                                if kinds.contains(&"s") {
+                                    watched = approx("a change of size is watched as the object being written again (Object Created), one that keeps the size too");
+                                    approx("watched as the object being written again (Object Created)")
+                                } else {
+                                    watched = Status::Mapped;
+                                    Status::Mapped
+                                }
                             }
                         }
                         "flwi" => ignored("EventBridge delivers the event: nothing is polled"),
@@ -757,22 +761,12 @@ impl Lower<'_> {
                     };
                     m.set(i, s);
                 }
-                match (idx(c, "flwf"), watched) {
-                    (Some(i), Err(why)) => {
-                        m.set(i, unsup(why));
-                        (
-                            StartEvent::Other {
-                                kind: "file".into(),
-                                detail: c.params[i].value.first_text().to_string(),
-                            },
-                            unsup(why),
-                        )
-                    }
-                    (Some(i), Ok(watched)) => {
+                match idx(c, "flwf") {
+                    Some(i) => {
                         let path = c.params[i].value.first_text().to_string();
                         if s3_object(&path).is_some() {
                             m.set(i, Status::Mapped);
-                            (StartEvent::FileCreated { path }, watched)
+                            (StartEvent::File { path, events: on }, watched)
                         } else {
                             m.set(i, unsup("map the monitored file to s3://bucket/key"));
                             (
@@ -784,7 +778,7 @@ impl Lower<'_> {
                             )
                         }
                     }
-                    (None, _) => (
+                    None => (
                         StartEvent::Other {
                             kind: "file".into(),
                             detail: String::new(),

@@ -406,9 +406,9 @@ impl Reader<'_> {
         }
     }
 
-    /// A file wait's `on:`: `written`, `deleted` or both as a list. An EventBridge rule
-    /// matches them, so the path must not hold a `${…}` placeholder.
-    fn object_events(&mut self, node: &Node, path: &str) -> Option<ObjectEvents> {
+    /// A file wait's or start condition's `on:`: `written`, `deleted` or both as a list.
+    /// An EventBridge rule matches them, so the path must not hold a `${…}` placeholder.
+    pub(super) fn object_events(&mut self, node: &Node, path: &str) -> Option<ObjectEvents> {
         let items = self.items(node, "`written`, `deleted` or a list of both", true)?;
         if items.is_empty() {
             self.error_hint(

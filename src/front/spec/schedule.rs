@@ -532,15 +532,39 @@ impl Reader<'_> {
                 ) else {
                     continue;
                 };
-                let kinds = ["file_created", "event_received"];
-                self.check_keys(&e, &kinds, "an event", &|_| None);
+                let kinds = ["file_created", "file", "event_received"];
+                let keys: &[&str] = if e.get("file").is_some() {
+                    &["file_created", "file", "event_received", "on"]
+                } else {
+                    &kinds
+                };
+                self.check_keys(&e, keys, "an event", &|k| {
+                    (k == "on").then(|| "`on` is for `file` events".to_string())
+                });
                 match self.one_of(&e, &kinds, "an event") {
                     Some("file_created") => {
                         if let Some(path) = e
                             .get("file_created")
                             .and_then(|p| self.text(p, "an object path"))
                         {
-                            events.push(StartEvent::FileCreated { path });
+                            events.push(StartEvent::File {
+                                path,
+                                events: ObjectEvents::WRITTEN,
+                            });
+                        }
+                    }
+                    Some("file") => {
+                        let path = e.get("file").and_then(|p| self.text(p, "an object path"));
+                        let on = match (e.get("on"), &path) {
+                            (Some(n), Some(path)) => self.object_events(n, path),
+                            (None, _) => Some(ObjectEvents::WRITTEN),
+                            (Some(_), None) => None,
+                        };
+                        if let (Some(path), Some(events_on)) = (path, on) {
+                            events.push(StartEvent::File {
+                                path,
+                                events: events_on,
+                            });
                         }
                     }
                     Some(_) => {

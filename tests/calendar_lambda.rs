@@ -212,6 +212,10 @@ jobnets:
     schedule: {rules: [{days: daily, at: "09:00", on_closed_day: skip}]}
     start_conditions: {events: [{file_created: "s3://drop/ok.flag"}]}
     units: [{name: a, type: lambda, params: {function: f}}]
+  - name: on_unlock
+    calendar: jp
+    start_conditions: {events: [{file: "s3://drop/lock/*.lck", on: deleted}]}
+    units: [{name: a, type: lambda, params: {function: f}}]
   - name: on_event
     start_conditions:
       events:
@@ -248,7 +252,7 @@ jobnets:
             })
         })
         .collect();
-    assert_eq!(rules.len(), 3);
+    assert_eq!(rules.len(), 4);
     assert!(
         !resources
             .values()
@@ -317,6 +321,21 @@ jobnets:
             Value::Null,
         ),
         case(
+            "a lock removed",
+            event(
+                "2027-01-05T03:00:00Z",
+                "drop",
+                "lock/a.lck",
+                "Object Deleted",
+            ),
+            json!({"businessDate": "2027-01-05", "run": true}),
+        ),
+        case(
+            "a lock written",
+            event("2027-01-05T03:00:00Z", "drop", "lock/a.lck", created),
+            Value::Null,
+        ),
+        case(
             "the JP1 event",
             jp1("7FFF8001", "end of business day", "Error"),
             json!({"businessDate": "2027-01-05", "run": true}),
@@ -344,5 +363,5 @@ jobnets:
         &files,
         &json!({"rules": rules, "cases": cases}),
     );
-    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("13 passed, 0 failed"), "{stdout}");
 }

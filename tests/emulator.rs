@@ -2445,11 +2445,12 @@ fn rule_delivery(dir: &Path, rule_id: &str, event: &serde_json::Value) -> serde_
     serde_json::from_slice(&out.stdout).expect("rule_delivery.py prints JSON")
 }
 
-/// A file wait on an object's writes (JP1 file monitoring for a creation): an S3 event
-/// goes through the generated rule (moto's matching and transformer) into the recorder. An
-/// object written before the wait began does not end it; one written while it waits does.
+/// File waits on an object's writes and on its deletion (JP1 file monitoring for a
+/// creation, a deletion): S3 events go through the generated rules (moto's matching and
+/// transformer) into the recorder. An object written before the wait began does not end
+/// it; a write and a deletion while they wait do.
 #[test]
-fn file_waits_on_writes_go_on_when_the_object_is_written_after_they_began() {
+fn file_waits_go_on_when_the_object_is_written_or_deleted_after_they_began() {
     use jobnet2sfn::aws::runs;
     let moto = moto();
     let dir = tempdir("file-event-wait");
@@ -2459,12 +2460,16 @@ jobnets:
     units:
       - {name: a, type: test}
       - {name: rates, after: [a], wait: {file: "s3://inbound/rates/*.csv", on: written}, cutoff: {minutes: 6}}
-      - {name: b, type: test, after: [rates]}
+      - {name: unlocked, after: [a], wait: {file: "s3://inbound/lock.flag", on: deleted}, cutoff: {minutes: 6}}
+      - {name: b, type: test, after: [rates, unlocked]}
 "#;
     let mut opts = driver::CompileOptions::default();
     opts.emit.seconds_per_minute = 1;
     let compiled = compile(&[("file_wait.yaml".into(), spec.into())], &opts, &dir);
-    let rule = "TFwEventsStateMachineWaitRates";
+    let (rule, unlock_rule) = (
+        "TFwEventsStateMachineWaitRates",
+        "TFwEventsStateMachineWaitUnlocked",
+    );
     let watched = &compiled.outputs[0].event_waits[0].watched;
     assert!(
         matches!(watched, jobnet2sfn::ir::Watched::Object { bucket, key, .. } if bucket == "inbound" && key == "rates/*.csv"),
@@ -2506,9 +2511,18 @@ jobnets:
         serde_json::Value::Null,
         "a deletion is no write"
     );
+    assert_eq!(
+        rule_delivery(
+            &dir,
+            unlock_rule,
+            &s3_event("Object Created", "lock.flag", now())
+        ),
+        serde_json::Value::Null,
+        "a write is no deletion"
+    );
     runtime().block_on(async {
         let env = deploy(&moto, &dir).await;
-        let deliver = |name: &str, event: serde_json::Value| {
+        let deliver = |name: &str, rule: &str, event: serde_json::Value| {
             let (clients, arn) = (&env.clients, env.machines["t_fw-events"].clone());
             let input = rule_delivery(&dir, rule, &event);
             assert_ne!(input, serde_json::Value::Null, "the rule matches {event}");
@@ -2557,6 +2571,7 @@ jobnets:
         // cutoff.
         let before = deliver(
             "written-before",
+            rule,
             s3_event(
                 "Object Created",
                 "rates/old.csv",
@@ -2568,22 +2583,27 @@ jobnets:
         let stale = start("fw-1", "2027-03-01").await;
         assert_eq!(stale.status, "FAILED", "{stale:?}");
         assert_eq!(started_units(&env, "fw-1", "/t_fw/").await, set(&["a"]));
-        // Written while the wait waits: the run goes on.
+        // Written and deleted while the waits wait: the run goes on.
         let run = start("fw-2", "2027-03-02");
-        let write = async {
+        let events = async {
             waiting("2027-03-02").await;
-            deliver(
+            let write = deliver(
                 "written",
-                s3_event(
-                    "Object Created",
-                    "rates/new.csv",
-                    now() + chrono::Duration::seconds(1),
-                ),
+                rule,
+                s3_event("Object Created", "rates/new.csv", now()),
             )
-            .await
+            .await;
+            let delete = deliver(
+                "deleted",
+                unlock_rule,
+                s3_event("Object Deleted", "lock.flag", now()),
+            )
+            .await;
+            (write, delete)
         };
-        let (run, write) = tokio::join!(run, write);
+        let (run, (write, delete)) = tokio::join!(run, events);
         assert_eq!(write.status, "SUCCEEDED", "{write:?}");
+        assert_eq!(delete.status, "SUCCEEDED", "{delete:?}");
         assert_eq!(run.status, "SUCCEEDED", "{run:?}");
         assert_eq!(
             started_units(&env, "fw-2", "/t_fw/").await,

@@ -330,6 +330,10 @@ fn file_monitoring_jobs_become_file_waits() {
              unit=size,,,;{ty=flwj;flwf=\"s3://in/s\";flwc=c:d:s;flco=y;flco=n;}
              unit=star,,,;{ty=flwj;flwf=\"/data/*.csv\";}
              unit=there,,,;{ty=flwj;flwf=\"/data/*.csv\";flco=y;}
+             unit=delco,,,;{ty=flwj;flwf=\"s3://in/l\";flwc=d;flco=y;}
+             unit=cs,,,;{ty=flwj;flwf=\"s3://in/cs\";flwc=c:s;}
+             unit=run,,,;{ty=flwj;flwf=\"s3://in/${DAY}.csv\";flwc=c:d;}
+             unit=rund,,,;{ty=flwj;flwf=\"s3://in/${DAY}.csv\";flwc=d;}
              unit=empty,,,;{ty=flwj;flwf=\"\";}
              unit=a,,,;{ty=j;te=\"a\";}
              ar=(f=s3,t=a);ar=(f=dos,t=a);}}",
@@ -391,11 +395,26 @@ fn file_monitoring_jobs_become_file_waits() {
         written,
         "a rule matches a wildcard name"
     );
+    assert_eq!(
+        events("/g/n/there"),
+        written,
+        "a wildcard name cannot be looked for: only a new write ends it (approximated)"
+    );
+    assert_eq!(
+        events("/g/n/delco"),
+        Some(ObjectEvents {
+            written: false,
+            deleted: true
+        }),
+        "`flco=y` counts only with creation"
+    );
+    assert_eq!(
+        file_wait("/g/n/run").events,
+        None,
+        "a name filled in at run time is looked for"
+    );
     for (name, why) in [
-        (
-            "there",
-            "a wildcard name already there: an S3 look reads one key",
-        ),
+        ("rund", "a deletion of a file named at run time: no rule"),
         ("empty", "no file to look for"),
     ] {
         assert!(
@@ -404,28 +423,56 @@ fn file_monitoring_jobs_become_file_waits() {
         );
     }
 
-    // The conversion report: deletion and write time are exact; creation and size are not.
+    // The conversion report: only a deletion is exact; S3 events cannot tell a creation
+    // from an overwrite, nor say the size before.
     let report = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
-    let flwj = &report.unit_types["flwj"];
-    assert_eq!(flwj.mapped, 3, "s3 (flco=y), del and mod: {flwj:?}");
-    let reasons: Vec<&String> = flwj.approximated.keys().collect();
-    assert!(
-        reasons
+    let status = |name: &str| {
+        report
+            .findings
             .iter()
-            .any(|r| r.contains("S3 events do not tell a creation from an overwrite")),
-        "{reasons:?}"
+            .find(|r| r.unit_path == format!("/g/n/{name}") && r.key.is_none())
+            .map(|r| r.status.clone())
+    };
+    let mapped = |name: &str| status(name).is_none();
+    let approximated = |name: &str, how: &str| matches!(status(name), Some(jp1::Status::Approximated(h)) if h.contains(how));
+    assert!(mapped("s3") && mapped("del") && mapped("delco"));
+    assert!(approximated(
+        "dos",
+        "an overwrite of a file already there counts as a creation"
+    ));
+    assert!(approximated(
+        "mod",
+        "the creation of a file that was not there counts as a change"
+    ));
+    assert!(
+        approximated("cs", "an overwrite") && approximated("cs", "one that keeps the size too")
     );
+    assert!(approximated(
+        "there",
+        "a file already there does not end the wait"
+    ));
+    assert!(approximated("star", "`*` matches `/` too"));
+    assert!(approximated(
+        "run",
+        "a file named at run time is looked for"
+    ));
     let flwc = &report.params["flwc"];
     assert_eq!(
         (flwc.total, flwc.mapped),
-        (3, 2),
-        "d and m are mapped, c:d:s approximated: {flwc:?}"
+        (7, 2),
+        "d (twice) mapped; m, c:d:s, c:s and a name filled in at run time approximated, the unsupported unit's own: {flwc:?}"
     );
+    assert_eq!(
+        report.params["flco"].ignored, 1,
+        "`flco=y` without creation: {:?}",
+        report.params["flco"]
+    );
+    let (_, d) =
+        lower("unit=g,,,;{ty=g;unit=n,,,;{ty=n;unit=f,,,;{ty=flwj;flwf=\"s3://in/f\";flwc=s:m;}}}");
     assert!(
-        flwc.approximated
-            .keys()
-            .any(|r| r.contains("one that keeps the size too")),
-        "{flwc:?}"
+        d.items.iter().any(|x| x.message.contains("s:m")),
+        "JP1 refuses `s` with `m`: {:?}",
+        d.items
     );
 
     // Compiled: one rule per event wait, each on its object's S3 events.
@@ -444,7 +491,11 @@ fn file_monitoring_jobs_become_file_waits() {
             .1
             .clone()
     };
-    assert_eq!(rules.len(), 5, "dos, del, mod, size, star: {rules:?}");
+    assert_eq!(
+        rules.len(),
+        8,
+        "dos, del, mod, size, star, there, delco, cs: {rules:?}"
+    );
     assert_eq!(
         pattern("/g/n/del"),
         serde_json::json!({"source": ["aws.s3"], "detail-type": ["Object Deleted"],
@@ -750,10 +801,14 @@ fn start_conditions_on_file_changes() {
     );
     let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
     let flwc = &cov.params["flwc"];
-    assert_eq!((flwc.total, flwc.mapped), (5, 4), "{flwc:?}");
+    assert_eq!(
+        (flwc.total, flwc.mapped),
+        (5, 0),
+        "each watches a creation or a change of size: {flwc:?}"
+    );
     let md = jp1::render_markdown(&cov);
     assert!(
-        md.contains("watched as the object being written again"),
+        md.contains("one that keeps the size too"),
         "a change of size: {md}"
     );
     // One rule per condition, on the object's S3 events as watched.

@@ -588,6 +588,7 @@ fn file_waits_wait_for_the_object_to_exist_or_for_its_events() {
             "holds a placeholder filled in only when the jobnet runs",
         ),
         ("{minutes: 5, on: written}", "`on` is for `file` waits"),
+        ("{file: \"s3://b/*.csv\"}", "add `on: written`"),
     ] {
         let (_, d) = load_str(&spec(wait));
         assert!(

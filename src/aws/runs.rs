@@ -39,7 +39,7 @@ pub struct UnitMap {
     pub path: String,
     pub parent: Option<String>,
     pub job: bool,
-    /// Keeps a run record (jobs, interval waits and event waits); absent in older files, where only
+    /// Keeps a run record (jobs, interval waits, event waits, file waits with `on`); absent in older files, where only
     /// jobs had one.
     #[serde(default)]
     pub recorded: Option<bool>,
@@ -526,7 +526,7 @@ async fn mark_job(
     let u = jobnet.unit(unit)?;
     if !u.recorded() {
         bail!(
-            "`{}` has no run record (jobs, interval waits and event waits have one): {verb} the jobs inside it",
+            "`{}` has no run record (jobs, interval waits, event waits and file waits for a write or deletion have one): {verb} the jobs inside it",
             u.path
         );
     }

@@ -329,7 +329,7 @@ fn wait_target(
         .find(|&d| project.units[d].path == path)
         .ok_or_else(|| format!("jobnet `{net}` has no unit `{rest}`"))?;
     if !records::has_record(&project.units[unit].kind) {
-        return Err(format!("`{rest}` keeps no run record (only jobs, interval waits and event waits do): wait for its last job or for the whole jobnet"));
+        return Err(format!("`{rest}` keeps no run record (only jobs, interval waits, event waits and file waits for a write or deletion do): wait for its last job or for the whole jobnet"));
     }
     Ok((format!("unit#{machine}"), format!("#{path}")))
 }
@@ -1480,7 +1480,10 @@ impl<'a> Emitter<'a> {
                 "UpdateExpression": "SET #at = #at",
                 "ConditionExpression": "#at >= :since",
                 "ExpressionAttributeNames": {"#at": "arrivedAt"},
-                "ExpressionAttributeValues": {":since": {"S.$": "$$.State.EnteredTime"}}
+                // The entry time cut to its second: event times have whole seconds, and
+                // an event in the second the wait began (a file written as it began)
+                // must not be missed.
+                "ExpressionAttributeValues": {":since": {"S.$": "States.Format('{}.000Z', States.ArrayGetItem(States.StringSplit($$.State.EnteredTime, '.Z'), 0))"}}
             }
         });
         let s = self.polled(u, look, not_written, plan, scope, &next, &fail_target);
@@ -1915,7 +1918,7 @@ impl<'a> Emitter<'a> {
         }));
         states.insert("recorder.record".to_string(), tree!({
             "Type": "Task",
-            "Comment": "the event's time (whole seconds, written as .000 to compare with the waits' start times, which have milliseconds: an event in the second a wait began counts as before it)",
+            "Comment": "the event's time (whole seconds, written as .000 to compare with the waits' start times, cut to their second: an event in the second a wait began counts as after it)",
             "Resource": "arn:aws:states:::dynamodb:updateItem",
             "Parameters": {
                 "TableName": format!("${{{RUN_TABLE}}}"),
@@ -2729,7 +2732,7 @@ impl<'a> Emitter<'a> {
                 FindingKind::Unsupported,
                 "hold".into(),
                 if self.records {
-                    "only jobs, interval waits and event waits can be held: hold the jobs inside (jobnet2sfn hold)"
+                    "only jobs, interval waits, event waits and file waits for a write or deletion can be held: hold the jobs inside (jobnet2sfn hold)"
                 } else {
                     "holding needs run records: compile without --no-run-records"
                 }
@@ -3405,7 +3408,7 @@ impl<'a> Emitter<'a> {
         self.parameters
             .entry(LEGACY_FILE_BUCKET.into())
             .or_insert_with(|| {
-                "Bucket holding the files that tests of legacy (non-S3) paths read, each at its path as key".into()
+                "Bucket holding the files that tests and waits on legacy (non-S3) paths read, each at its path as key (file waits for a write or deletion need its EventBridge notifications on)".into()
             });
         let on = if file.starts_with("s3://") {
             format!("on {file}, not an s3://bucket/key path")

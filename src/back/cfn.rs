@@ -136,7 +136,16 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
                 }
             }
         }
-        // A rule on a legacy path's object names the bucket's parameter.
+    }
+    params
+}
+
+/// The template's parameters: the machines' ([`parameters`], what `deploy` needs too),
+/// and those only the event waits' rules name (a legacy path's bucket), which `deploy`
+/// does not create.
+fn template_parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
+    let mut params = parameters(outputs);
+    for o in outputs {
         for w in &o.event_waits {
             if let crate::ir::Watched::Object { bucket, .. } = &w.watched {
                 if let Some(name) = bucket.strip_prefix("${").and_then(|b| b.strip_suffix('}')) {
@@ -194,7 +203,7 @@ pub fn template(
             "statemachines/ was",
         );
     }
-    for (name, desc) in self::parameters(outputs) {
+    for (name, desc) in template_parameters(outputs) {
         parameters.insert(name, json!({"Type": "String", "Description": desc}));
     }
     let mut conditions = Map::new();

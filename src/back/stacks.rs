@@ -1579,6 +1579,30 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_named_deep_in_a_property_is_passed() {
+        // As an event wait's rule names a legacy path's bucket inside its event pattern.
+        let mut t = template(1, 100);
+        t.value["Parameters"]["LegacyFileBucket"] = json!({"Type": "String"});
+        t.value["Resources"]["Net0M0StateMachine"]["Properties"]["EventPattern"] =
+            json!({"detail": {"bucket": {"name": [{"Ref": "LegacyFileBucket"}]}}});
+        let (nested, _) = nest_checked(t, &limits(30, 200));
+        let (file, child) = nested
+            .children
+            .iter()
+            .find(|(_, c)| c["Resources"].get("Net0M0StateMachine").is_some())
+            .expect("moved");
+        assert_eq!(child["Parameters"]["LegacyFileBucket"]["Type"], "String");
+        let stack = file
+            .trim_start_matches("stacks/stack-")
+            .trim_end_matches(".yaml");
+        assert_eq!(
+            nested.parent["Resources"][format!("NestedStack{stack}")]["Properties"]["Parameters"]
+                ["LegacyFileBucket"],
+            json!({"Ref": "LegacyFileBucket"})
+        );
+    }
+
+    #[test]
     fn an_attribute_parameter_does_not_take_a_name_in_use() {
         let mut t = template(1, 100);
         t.value["Parameters"]["Net0RoleArn"] = json!({"Type": "String"});

@@ -19,7 +19,66 @@ const RETRY_MAX_CODE: i64 = 4_294_967_295;
 /// How a path on the legacy host is read: the back end looks it up under its segments in
 /// the `LegacyFileBucket` bucket.
 fn legacy_path() -> Status {
-    approx("legacy file path: tested as the object at that path (as key) in the bucket of the LegacyFileBucket template parameter")
+    approx("legacy file path: the object at that path (as key) in the bucket of the LegacyFileBucket template parameter")
+}
+
+/// What JP1 file monitoring watches (`flwc=c[:d[:{s|m}]]`, creation when not given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FileChange {
+    pub created: bool,
+    pub deleted: bool,
+    pub resized: bool,
+    pub rewritten: bool,
+}
+
+impl Default for FileChange {
+    fn default() -> Self {
+        FileChange {
+            created: true,
+            deleted: false,
+            resized: false,
+            rewritten: false,
+        }
+    }
+}
+
+impl FileChange {
+    /// `c:d:s`; `None` for another letter, a repeated one, or `s` with `m`.
+    pub fn parse(v: &str) -> Option<FileChange> {
+        let mut c = FileChange {
+            created: false,
+            ..FileChange::default()
+        };
+        for k in v.split(':') {
+            let flag = match k {
+                "c" => &mut c.created,
+                "d" => &mut c.deleted,
+                "s" => &mut c.resized,
+                "m" => &mut c.rewritten,
+                _ => return None,
+            };
+            if *flag {
+                return None;
+            }
+            *flag = true;
+        }
+        (!(c.resized && c.rewritten)).then_some(c)
+    }
+
+    /// Where S3's `Object Created` and `Object Deleted` events say less than JP1 watches.
+    pub fn approximations(self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.created {
+            v.push("an overwrite of a file already there counts as a creation (S3 events do not tell them apart)");
+        }
+        if (self.resized || self.rewritten) && !self.created {
+            v.push("the creation of a file that was not there counts as a change (S3 events do not tell them apart)");
+        }
+        if self.resized {
+            v.push("any write counts as a change of size, one that keeps the size too (S3 events carry no size before)");
+        }
+        v
+    }
 }
 
 pub(super) fn idx(u: &UnitDef, key: &str) -> Option<usize> {
@@ -315,27 +374,23 @@ impl Lower<'_> {
     /// creation wait, so the wait looks for the object to exist instead, which also covers
     /// the other conditions (nothing that is not there can be deleted or changed).
     pub(super) fn file_wait(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
-        const OVERWRITE: &str = "an overwrite of a file already there ends the wait too (S3 events do not tell a creation from an overwrite)";
-        const SAME_SIZE: &str = "any write ends the wait, one that keeps the size too (S3 events do not carry the size before)";
         let mut interval = FileWait::DEFAULT_INTERVAL;
-        let (mut created, mut deleted, mut changed, mut resized) = (true, false, false, false);
-        let mut existing = false;
+        let mut change = FileChange::default();
+        let mut existing = None;
         let mut flwc = None;
         for (i, p) in u.params.iter().enumerate() {
             let s = match p.key.as_str() {
                 "flwf" => Status::Mapped,
-                "flwc" => {
-                    let kinds: Vec<&str> = p.value.first_text().split(':').collect();
-                    if kinds.iter().all(|k| matches!(*k, "c" | "d" | "s" | "m")) {
-                        created = kinds.contains(&"c");
-                        deleted = kinds.contains(&"d");
-                        resized = kinds.contains(&"s");
-                        changed = resized || kinds.contains(&"m");
+                "flwc" => match FileChange::parse(p.value.first_text()) {
+                    Some(c) => {
+                        change = c;
                         flwc = Some(i);
                         continue;
                     }
-                    self.bad_value(p, "`c`, `d`, `s` or `m`, joined by `:`")
-                }
+                    None => {
+                        self.bad_value(p, "`c`, `d`, `s` or `m` (not `s` with `m`), joined by `:`")
+                    }
+                },
                 "flwi" => match self.number::<u32>(p, "seconds") {
                     Ok(n) if (1..=600).contains(&n) => {
                         interval = n;
@@ -345,14 +400,10 @@ impl Lower<'_> {
                     Err(s) => s,
                 },
                 "flco" => match p.value.first_text() {
-                    // The last `flco=` wins.
-                    "y" => {
-                        existing = true;
-                        Status::Mapped
-                    }
-                    "n" => {
-                        existing = false;
-                        Status::Mapped
+                    // The last `flco=` wins; it is read once `flwc=` is known.
+                    v @ ("y" | "n") => {
+                        existing = Some((i, v == "y"));
+                        continue;
                     }
                     _ => self.bad_value(p, "`y` or `n`"),
                 },
@@ -362,6 +413,16 @@ impl Lower<'_> {
                 "ex" => approx("the agent host is not kept: the file is looked for in S3"),
                 "eu" | "pfm" => ignored("no agent runs the wait: the machine looks at S3"),
                 _ => continue,
+            };
+            marks.set(i, s);
+        }
+        // `flco=y` counts only with creation (JP1 ignores it otherwise).
+        let exists = change.created && existing.is_some_and(|(_, y)| y);
+        if let Some((i, y)) = existing {
+            let s = if y && !change.created {
+                ignored("`flco=y` counts only with creation (`flwc=c`)")
+            } else {
+                Status::Mapped
             };
             marks.set(i, s);
         }
@@ -375,12 +436,12 @@ impl Lower<'_> {
             );
         };
         let path = u.params[i].value.first_text().to_string();
-        // `flco=y` counts only with creation (JP1 ignores it otherwise).
-        let exists = existing && created;
         let unusable = if path.trim().is_empty() {
             Some("file monitoring without a file name")
-        } else if path.contains('*') && (exists || !FileWait::matchable(&path)) {
-            Some("file monitoring of a wildcard name that must already be there (an S3 look reads one key)")
+        } else if path.contains('*') && !FileWait::matchable(&path) {
+            Some("file monitoring of a wildcard name filled in at run time (no EventBridge rule can match it, and an S3 look reads one key)")
+        } else if !FileWait::matchable(&path) && !change.created {
+            Some("file monitoring for a deletion or change of a file named at run time (no EventBridge rule can match it)")
         } else {
             None
         };
@@ -391,56 +452,49 @@ impl Lower<'_> {
                     type_name: "flwj".into(),
                     reason: reason.into(),
                 },
-                unsup("watch the files with an S3 event start condition or a polling job"),
+                unsup("write the file name in full, or wait in a polling job"),
             );
         }
         if s3_object(&path).is_none() {
             marks.set(i, legacy_path());
         }
-        let (events, status) = if exists {
-            (None, Status::Mapped)
-        } else if !FileWait::matchable(&path) {
+        let (events, status) = if !FileWait::matchable(&path) {
             // No rule can match a name filled in at run time: look for it to exist.
-            if !created {
-                let why = "file monitoring for a deletion or change of a file named at run time (no EventBridge rule can match it)";
-                marks.set(i, unsup(why));
-                return (
-                    UnitKind::Unsupported {
-                        type_name: "flwj".into(),
-                        reason: why.into(),
-                    },
-                    unsup("write the file name in full, or wait in a polling job"),
-                );
-            }
-            (
-                None,
-                approx("a file named at run time is looked for: one already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)"),
-            )
+            let how = "a file named at run time is looked for: one already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)";
+            (None, approx(how))
+        } else if exists && !path.contains('*') {
+            (None, Status::Mapped)
         } else {
-            let status = if created {
-                approx(OVERWRITE)
-            } else if resized {
-                approx(SAME_SIZE)
-            } else {
+            // A wildcard name with `flco=y` cannot be looked for (one key per look):
+            // only what is written after the wait began ends it.
+            let mut how = change.approximations();
+            if exists {
+                how.insert(0, "a file already there does not end the wait: only one written after it began (an S3 look reads one key, not a wildcard)");
+            }
+            if path.contains('*') {
+                how.push("`*` matches `/` too: names in folders below match");
+            }
+            let status = if how.is_empty() {
                 Status::Mapped
+            } else {
+                approx(how.join("; "))
             };
             (
                 Some(ObjectEvents {
-                    written: created || changed,
-                    deleted,
+                    written: change.created || change.resized || change.rewritten,
+                    deleted: change.deleted,
                 }),
                 status,
             )
         };
         if let Some(f) = flwc {
-            let s = if exists {
-                Status::Mapped
-            } else if resized {
-                approx(SAME_SIZE)
-            } else if created && events.is_some() {
-                approx(OVERWRITE)
-            } else {
-                Status::Mapped
+            let s = match &events {
+                Some(_) if change.approximations().is_empty() => Status::Mapped,
+                Some(_) => approx(change.approximations().join("; ")),
+                None if exists => Status::Mapped,
+                None => approx(
+                    "only the file's existence is looked for (its name is filled in at run time)",
+                ),
             };
             marks.set(f, s);
         }
@@ -730,31 +784,28 @@ impl Lower<'_> {
             let ty = c.ty().unwrap_or("?");
             let base = super::lower::base_type(ty).0;
             let (event, status) = if base == "flwj" {
-                // What change is watched: creation and deletion as S3 says them; a write
-                // stands for a change of write time, and of size (S3 writes whole objects,
-                // and its events carry no size before). The last `flwc=` wins.
-                let mut watched = Status::Mapped;
+                // What change is watched, as S3's events say it (`FileChange`). The last
+                // `flwc=` wins.
+                let mut watched = approx(FileChange::default().approximations().join("; "));
                 let mut on = ObjectEvents::WRITTEN;
                 for (i, p) in c.params.iter().enumerate() {
                     let s = match p.key.as_str() {
-                        "flwc" => {
-                            let kinds: Vec<&str> = p.value.first_text().split(':').collect();
-                            if !kinds.iter().all(|k| matches!(*k, "c" | "d" | "s" | "m")) {
-                                self.bad_value(p, "`c`, `d`, `s` or `m`, joined by `:`")
-                            } else {
+                        "flwc" => match FileChange::parse(p.value.first_text()) {
+                            Some(change) => {
                                 on = ObjectEvents {
-                                    written: kinds.iter().any(|k| matches!(*k, "c" | "s" | "m")),
-                                    deleted: kinds.contains(&"d"),
+                                    written: change.created || change.resized || change.rewritten,
+                                    deleted: change.deleted,
                                 };
-                                if kinds.contains(&"s") {
-                                    watched = approx("a change of size is watched as the object being written again (Object Created), one that keeps the size too");
-                                    approx("watched as the object being written again (Object Created)")
-                                } else {
-                                    watched = Status::Mapped;
+                                let how = change.approximations();
+                                watched = if how.is_empty() {
                                     Status::Mapped
-                                }
+                                } else {
+                                    approx(how.join("; "))
+                                };
+                                watched.clone()
                             }
-                        }
+                            None => self.bad_value(p, "`c`, `d`, `s` or `m` (not `s` with `m`), joined by `:`"),
+                        },
                         "flwi" => ignored("EventBridge delivers the event: nothing is polled"),
                         "flco" => approx("an object already there does not start the jobnet: only its next write does"),
                         _ => continue,

@@ -395,6 +395,15 @@ impl Reader<'_> {
                 };
                 let events = match f.get("on") {
                     Some(n) => Some(self.object_events(n, &path)?),
+                    None if path.contains('*') => {
+                        self.error_hint(
+                            E_VALUE,
+                            f.get("file")?.span,
+                            format!("`{path}`: a wait for a file to exist looks at one object, and `*` is part of its name"),
+                            Some("add `on: written` to wait for any matching object written after the wait began".into()),
+                        );
+                        return None;
+                    }
                     None => None,
                 };
                 Some(UnitKind::FileWait(FileWait {

@@ -1234,3 +1234,42 @@ fn event_reception_in_a_jobnet_becomes_an_event_wait() {
         "event wait: an EventBridge rule on `JP1 event` events"
     ));
 }
+
+#[test]
+fn macro_variables_are_reported_not_passed_as_text() {
+    let p = lower_ok(&net(
+        "unit=j,,,;{ty=j;sc=\"/bin/run.sh\";prm=\"--day ?AJS2DAY? --x ?AJS2?\";}
+         unit=f,,,;{ty=flwj;flwf=\"s3://in/?AJS2FILE.NAME?.csv\";}
+         unit=k,,,;{ty=j;te=\"echo ?what? ?AJS2lower?\";}",
+    ));
+    let unmapped = |path: &str| -> Vec<(String, String)> {
+        unit(&p, path)
+            .unmapped
+            .iter()
+            .map(|u| (u.key.clone(), u.reason.clone()))
+            .collect()
+    };
+    let j = unmapped("/g/n/j");
+    assert!(
+        j.iter()
+            .any(|(k, r)| k == "prm" && r.contains("macro variable `?AJS2DAY?`")),
+        "{j:?}"
+    );
+    let f = unmapped("/g/n/f");
+    assert!(
+        f.iter()
+            .any(|(k, r)| k == "flwf" && r.contains("`?AJS2FILE.NAME?`")),
+        "{f:?}"
+    );
+    assert!(
+        unmapped("/g/n/k").is_empty(),
+        "no macro variable: {:?}",
+        unmapped("/g/n/k")
+    );
+    // The compile lists them, so a partial output needs --allow-partial.
+    let compiled = compile_ok(&p);
+    assert!(compiled.outputs[0]
+        .findings
+        .iter()
+        .any(|x| x.unit == "/g/n/j" && x.what.contains("?AJS2DAY?")));
+}

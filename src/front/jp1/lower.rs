@@ -207,6 +207,27 @@ impl Marks {
     }
 }
 
+/// The first JP1 macro variable (`?AJS2NAME?`, NAME of `A`–`Z`, `0`–`9` and `.`) in a
+/// parameter's text.
+pub(super) fn macro_variable(text: &str) -> Option<&str> {
+    let mut rest = text;
+    while let Some(at) = rest.find("?AJS2") {
+        let tail = &rest[at + 5..];
+        if let Some(end) = tail.find('?') {
+            let name = &tail[..end];
+            if !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.')
+            {
+                return Some(&rest[at..at + 5 + end + 1]);
+            }
+        }
+        rest = &rest[at + 5..];
+    }
+    None
+}
+
 pub(super) fn ignored(why: &str) -> Status {
     Status::Ignored(why.to_string())
 }
@@ -281,6 +302,14 @@ impl Lower<'_> {
                     "`{}` is not converted for unit type `{ty}`: convert it by hand",
                     p.key
                 )),
+            };
+            // JP1 fills macro variables in when the jobnet is registered or from an event
+            // job's passing information; the generated machines would use the literal text.
+            let status = match (&status, macro_variable(&p.value.raw())) {
+                (Status::Mapped | Status::Approximated(_), Some(name)) => unsup(format!(
+                    "macro variable `{name}` would be used as literal text (JP1 fills it in at registration, `ajsentry -V`, or from passing information): write the value, or pass it in the run input's `vars` and read it in the job"
+                )),
+                _ => status,
             };
             if matches!(
                 p.key.as_str(),

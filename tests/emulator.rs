@@ -2406,6 +2406,27 @@ jobnets:
             started_units(&env, "ev-2", "/t_ev/").await,
             set(&["a", "b"])
         );
+        // An older event delivered late leaves the later one recorded.
+        let arrived = || async {
+            use aws_sdk_dynamodb::types::AttributeValue;
+            let item = env
+                .clients
+                .dynamodb
+                .get_item()
+                .table_name(&run_table)
+                .key("pk", AttributeValue::S("event#t_ev#ack".into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("get_item")
+                .item
+                .expect("the event item");
+            (item["arrivedAt"].clone(), item["arrivals"].clone())
+        };
+        let recorded = arrived().await;
+        let older = deliver("older", delivered(before)).await;
+        assert_eq!(older.status, "SUCCEEDED", "{older:?}");
+        assert_eq!(arrived().await, recorded, "the later event stays recorded");
         // A rerun of the failed job passes over the wait (its event will not come again).
         rerun_succeeds(&env, &run_table, &jobnet, date, None, &Selection::Failed).await;
         let rows = runs::status(&env.clients, &run_table, &jobnet, date)

@@ -214,7 +214,7 @@ jobnets:
     units: [{name: a, type: lambda, params: {function: f}}]
   - name: on_unlock
     calendar: jp
-    start_conditions: {events: [{file: "s3://drop/lock/*.lck", on: deleted}]}
+    start_conditions: {events: [{file: "s3://drop/lock/*.lck", when: deleted}]}
     units: [{name: a, type: lambda, params: {function: f}}]
   - name: on_event
     start_conditions:

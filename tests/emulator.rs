@@ -2480,8 +2480,8 @@ jobnets:
   - name: t_fw
     units:
       - {name: a, type: test}
-      - {name: rates, after: [a], wait: {file: "s3://inbound/rates/*.csv", on: written}, cutoff: {minutes: 6}}
-      - {name: unlocked, after: [a], wait: {file: "s3://inbound/lock.flag", on: deleted}, cutoff: {minutes: 6}}
+      - {name: rates, after: [a], wait: {file: "s3://inbound/rates/*.csv", when: written}, cutoff: {minutes: 6}}
+      - {name: unlocked, after: [a], wait: {file: "s3://inbound/lock.flag", when: deleted}, cutoff: {minutes: 6}}
       - {name: b, type: test, after: [rates, unlocked]}
 "#;
     let mut opts = driver::CompileOptions::default();

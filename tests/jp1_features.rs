@@ -334,6 +334,7 @@ fn file_monitoring_jobs_become_file_waits() {
              unit=cs,,,;{ty=flwj;flwf=\"s3://in/cs\";flwc=c:s;}
              unit=run,,,;{ty=flwj;flwf=\"s3://in/${DAY}.csv\";flwc=c:d;}
              unit=rund,,,;{ty=flwj;flwf=\"s3://in/${DAY}.csv\";flwc=d;}
+             unit=runy,,,;{ty=flwj;flwf=\"s3://in/${DAY}.csv\";flco=y;}
              unit=empty,,,;{ty=flwj;flwf=\"\";}
              unit=a,,,;{ty=j;te=\"a\";}
              ar=(f=s3,t=a);ar=(f=dos,t=a);}}",
@@ -426,16 +427,28 @@ fn file_monitoring_jobs_become_file_waits() {
     // The conversion report: only a deletion is exact; S3 events cannot tell a creation
     // from an overwrite, nor say the size before.
     let report = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
-    let status = |name: &str| {
+    // What the unit and its parameters say, each once.
+    let notes = |name: &str| -> Vec<jp1::Status> {
         report
             .findings
             .iter()
-            .find(|r| r.unit_path == format!("/g/n/{name}") && r.key.is_none())
+            .filter(|r| r.unit_path == format!("/g/n/{name}"))
             .map(|r| r.status.clone())
+            .collect()
     };
-    let mapped = |name: &str| status(name).is_none();
-    let approximated = |name: &str, how: &str| matches!(status(name), Some(jp1::Status::Approximated(h)) if h.contains(how));
+    let mapped = |name: &str| notes(name).is_empty();
+    let approximated = |name: &str, how: &str| {
+        notes(name)
+            .iter()
+            .filter(|s| matches!(s, jp1::Status::Approximated(h) if h.contains(how)))
+            .count()
+            == 1
+    };
     assert!(mapped("s3") && mapped("del") && mapped("delco"));
+    assert!(
+        mapped("runy") && file_wait("/g/n/runy").events.is_none(),
+        "a name filled in at run time with `flco=y`: existence is exact"
+    );
     assert!(approximated(
         "dos",
         "an overwrite of a file already there counts as a creation"
@@ -445,7 +458,9 @@ fn file_monitoring_jobs_become_file_waits() {
         "the creation of a file that was not there counts as a change"
     ));
     assert!(
-        approximated("cs", "an overwrite") && approximated("cs", "one that keeps the size too")
+        approximated("cs", "one that keeps the size too") && !approximated("cs", "an overwrite"),
+        "an overwrite that changes the size is a change of size: {:?}",
+        notes("cs")
     );
     assert!(approximated(
         "there",
@@ -462,10 +477,11 @@ fn file_monitoring_jobs_become_file_waits() {
         (7, 2),
         "d (twice) mapped; m, c:d:s, c:s and a name filled in at run time approximated, the unsupported unit's own: {flwc:?}"
     );
+    let flco = &report.params["flco"];
     assert_eq!(
-        report.params["flco"].ignored, 1,
-        "`flco=y` without creation: {:?}",
-        report.params["flco"]
+        (flco.total, flco.mapped, flco.ignored),
+        (6, 3, 2),
+        "s3's, runy's and size's last (n) mapped; delco's (y without c) and size's first ignored; there's approximated: {flco:?}"
     );
     let (_, d) =
         lower("unit=g,,,;{ty=g;unit=n,,,;{ty=n;unit=f,,,;{ty=flwj;flwf=\"s3://in/f\";flwc=s:m;}}}");
@@ -777,7 +793,9 @@ fn start_conditions_on_file_changes() {
            unit=c,,,;{ty=flwj;flwf=\"s3://drop/c.csv\";flwc=c;flwi=30;}
            unit=m,,,;{ty=flwj;flwf=\"s3://drop/m.csv\";flwc=c:m;}
            unit=d,,,;{ty=flwj;flwf=\"s3://drop/d.csv\";flwc=c:d;}
-           unit=s,,,;{ty=flwj;flwf=\"s3://drop/s.csv\";flwc=c:d;flwc=d:s;}}
+           unit=s,,,;{ty=flwj;flwf=\"s3://drop/s.csv\";flwc=c:d;flwc=d:s;flco=y;}
+           unit=y,,,;{ty=flwj;flwf=\"s3://drop/y.csv\";flco=y;}
+           unit=no,,,;{ty=flwj;flwf=\"s3://drop/n.csv\";flco=n;}}
          unit=a,,,;{ty=j;te=\"a\";}"));
     let sc = unit(&p, "/g/n")
         .as_net()
@@ -796,15 +814,23 @@ fn start_conditions_on_file_changes() {
             file("s3://drop/m.csv", true, false),
             file("s3://drop/d.csv", true, true),
             file("s3://drop/s.csv", true, true),
+            file("s3://drop/y.csv", true, false),
+            file("s3://drop/n.csv", true, false),
         ],
         "the last `flwc=` wins"
     );
     let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
     let flwc = &cov.params["flwc"];
     assert_eq!(
-        (flwc.total, flwc.mapped),
-        (5, 0),
-        "each watches a creation or a change of size: {flwc:?}"
+        (flwc.total, flwc.mapped, flwc.ignored),
+        (5, 1, 1),
+        "c:m is exact, the first of two is ignored, the others count an overwrite or any write: {flwc:?}"
+    );
+    let flco = &cov.params["flco"];
+    assert_eq!(
+        (flco.total, flco.mapped, flco.ignored),
+        (3, 1, 1),
+        "n is exact, y without c is ignored, y with c is approximated: {flco:?}"
     );
     let md = jp1::render_markdown(&cov);
     assert!(
@@ -825,6 +851,8 @@ fn start_conditions_on_file_changes() {
             serde_json::json!(["Object Created"]),
             serde_json::json!(["Object Created", "Object Deleted"]),
             serde_json::json!(["Object Created", "Object Deleted"]),
+            serde_json::json!(["Object Created"]),
+            serde_json::json!(["Object Created"]),
         ]
     );
 }
@@ -1240,7 +1268,7 @@ fn macro_variables_are_reported_not_passed_as_text() {
     let p = lower_ok(&net(
         "unit=j,,,;{ty=j;sc=\"/bin/run.sh\";prm=\"--day ?AJS2DAY? --x ?AJS2?\";}
          unit=f,,,;{ty=flwj;flwf=\"s3://in/?AJS2FILE.NAME?.csv\";}
-         unit=k,,,;{ty=j;te=\"echo ?what? ?AJS2lower?\";}",
+         unit=k,,,;{ty=j;te=\"echo ?what? ?AJS2lower?\";cm=\"day from ?AJS2DAY?\";}",
     ));
     let unmapped = |path: &str| -> Vec<(String, String)> {
         unit(&p, path)
@@ -1263,7 +1291,7 @@ fn macro_variables_are_reported_not_passed_as_text() {
     );
     assert!(
         unmapped("/g/n/k").is_empty(),
-        "no macro variable: {:?}",
+        "no macro variable, and a comment is not run: {:?}",
         unmapped("/g/n/k")
     );
     // The compile lists them, so a partial output needs --allow-partial.

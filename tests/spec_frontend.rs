@@ -565,30 +565,37 @@ fn file_waits_wait_for_the_object_to_exist_or_for_its_events() {
         },
     );
     assert_eq!(
-        events("{file: \"s3://b/*.csv\", on: written}"),
+        events("{file: \"s3://b/*.csv\", when: written}"),
         Some(written)
     );
-    assert_eq!(events("{file: \"/data/f\", on: [deleted]}"), Some(deleted));
     assert_eq!(
-        events("{file: \"s3://b/k\", on: [deleted, written], interval_seconds: 5}"),
+        events("{file: \"/data/f\", when: [deleted]}"),
+        Some(deleted)
+    );
+    assert_eq!(
+        events("{file: \"s3://b/k\", when: [deleted, written], interval_seconds: 5}"),
         Some(ObjectEvents {
             written: true,
             deleted: true
         })
     );
     for (wait, said) in [
-        ("{file: \"s3://b/k\", on: []}", "`on` needs at least one of"),
-        ("{file: \"s3://b/k\", on: [moved]}", "moved"),
         (
-            "{file: \"s3://b/k\", on: {written: 1}}",
+            "{file: \"s3://b/k\", when: []}",
+            "`when` needs at least one of",
+        ),
+        ("{file: \"s3://b/k\", when: [moved]}", "moved"),
+        (
+            "{file: \"s3://b/k\", when: {written: 1}}",
             "`written`, `deleted`",
         ),
+        ("{file: \"s3://b/k\", on: written}", "unknown key `on`"),
         (
-            "{file: \"s3://b/${DAY}.csv\", on: written}",
+            "{file: \"s3://b/${DAY}.csv\", when: written}",
             "holds a placeholder filled in only when the jobnet runs",
         ),
-        ("{minutes: 5, on: written}", "`on` is for `file` waits"),
-        ("{file: \"s3://b/*.csv\"}", "add `on: written`"),
+        ("{minutes: 5, when: written}", "`when` is for `file` waits"),
+        ("{file: \"s3://b/*.csv\"}", "add `when: written`"),
     ] {
         let (_, d) = load_str(&spec(wait));
         assert!(
@@ -623,19 +630,22 @@ fn start_conditions_watch_an_objects_writes_or_deletion() {
     );
     assert_eq!(event("{file: \"s3://b/in/*.csv\"}"), file(true, false));
     assert_eq!(
-        event("{file: \"s3://b/in/*.csv\", on: deleted}"),
+        event("{file: \"s3://b/in/*.csv\", when: deleted}"),
         file(false, true)
     );
     assert_eq!(
-        event("{file: \"s3://b/in/*.csv\", on: [written, deleted]}"),
+        event("{file: \"s3://b/in/*.csv\", when: [written, deleted]}"),
         file(true, true)
     );
     for (text, said) in [
         (
-            "{file_created: \"s3://b/k\", on: deleted}",
-            "`on` is for `file` events",
+            "{file_created: \"s3://b/k\", when: deleted}",
+            "`when` is for `file` events",
         ),
-        ("{file: \"s3://b/k\", on: []}", "`on` needs at least one of"),
+        (
+            "{file: \"s3://b/k\", when: []}",
+            "`when` needs at least one of",
+        ),
         (
             "{file: \"s3://b/k\", file_created: \"s3://b/k\"}",
             "has both",

@@ -39,7 +39,7 @@ pub struct UnitMap {
     pub path: String,
     pub parent: Option<String>,
     pub job: bool,
-    /// Keeps a run record (jobs, interval waits, event waits, file waits with `on`); absent in older files, where only
+    /// Keeps a run record (jobs, interval waits, event waits, file waits with `when`); absent in older files, where only
     /// jobs had one.
     #[serde(default)]
     pub recorded: Option<bool>,

@@ -1918,7 +1918,7 @@ impl<'a> Emitter<'a> {
         }));
         states.insert("recorder.record".to_string(), tree!({
             "Type": "Task",
-            "Comment": "the event's time (whole seconds, written as .000 to compare with the waits' start times, cut to their second: an event in the second a wait began counts as after it)",
+            "Comment": "the event's time cut to its second and written as .000, to compare with the waits' start times, cut alike (an event in the second a wait began counts as after it)",
             "Resource": "arn:aws:states:::dynamodb:updateItem",
             "Parameters": {
                 "TableName": format!("${{{RUN_TABLE}}}"),
@@ -1927,7 +1927,7 @@ impl<'a> Emitter<'a> {
                 "ConditionExpression": "attribute_not_exists(#at) OR #at < :t",
                 "ExpressionAttributeNames": {"#at": "arrivedAt", "#n": "arrivals"},
                 "ExpressionAttributeValues": {
-                    ":t": {"S.$": "States.Format('{}.000Z', States.ArrayGetItem(States.StringSplit($.time, 'Z'), 0))"},
+                    ":t": {"S.$": "States.Format('{}.000Z', States.ArrayGetItem(States.StringSplit($.time, '.Z'), 0))"},
                     ":one": {"N": "1"}
                 }
             },

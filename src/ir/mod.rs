@@ -396,7 +396,7 @@ impl ObjectEvents {
         v
     }
 
-    /// How the spec names them (`on:`): `written`, `deleted`.
+    /// How the spec names them (`when:`): `written`, `deleted`.
     pub fn names(self) -> Vec<&'static str> {
         let mut v = Vec::new();
         if self.written {

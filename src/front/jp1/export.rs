@@ -289,7 +289,7 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
                                 events.push(json!({"file_created": path}));
                             }
                             StartEvent::File { path, events: e } => {
-                                events.push(json!({"file": path, "on": e.names()}));
+                                events.push(json!({"file": path, "when": e.names()}));
                             }
                             StartEvent::EventReceived(m) => {
                                 events.push(json!({"event_received": event_match_spec(m)}));
@@ -367,7 +367,7 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
                 v["interval_seconds"] = json!(w.interval_seconds);
             }
             if let Some(e) = w.events {
-                v["on"] = match e.names().as_slice() {
+                v["when"] = match e.names().as_slice() {
                     [one] => json!(one),
                     all => json!(all),
                 };

@@ -305,7 +305,10 @@ impl Lower<'_> {
             };
             // JP1 fills macro variables in when the jobnet is registered or from an event
             // job's passing information; the generated machines would use the literal text.
-            let status = match (&status, macro_variable(&p.value.raw())) {
+            // Comments and the informational host and user are not run.
+            let run = !matches!(p.key.as_str(), "cm" | "ex" | "da" | "un" | "eu");
+            let raw = if run { p.value.raw() } else { String::new() };
+            let status = match (&status, macro_variable(&raw)) {
                 (Status::Mapped | Status::Approximated(_), Some(name)) => unsup(format!(
                     "macro variable `{name}` would be used as literal text (JP1 fills it in at registration, `ajsentry -V`, or from passing information): write the value, or pass it in the run input's `vars` and read it in the job"
                 )),

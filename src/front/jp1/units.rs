@@ -68,7 +68,7 @@ impl FileChange {
     /// Where S3's `Object Created` and `Object Deleted` events say less than JP1 watches.
     pub fn approximations(self) -> Vec<&'static str> {
         let mut v = Vec::new();
-        if self.created {
+        if self.created && !self.resized && !self.rewritten {
             v.push("an overwrite of a file already there counts as a creation (S3 events do not tell them apart)");
         }
         if (self.resized || self.rewritten) && !self.created {
@@ -79,6 +79,14 @@ impl FileChange {
         }
         v
     }
+}
+
+/// A file monitoring job's `flwc=` and `flco=`: the last valid one of each, by index, for
+/// the caller to mark; earlier ones are marked ignored, invalid ones are errors.
+pub(super) struct FileConditions {
+    pub change: FileChange,
+    pub flwc: Option<usize>,
+    pub flco: Option<(usize, bool)>,
 }
 
 pub(super) fn idx(u: &UnitDef, key: &str) -> Option<usize> {
@@ -375,22 +383,11 @@ impl Lower<'_> {
     /// the other conditions (nothing that is not there can be deleted or changed).
     pub(super) fn file_wait(&mut self, u: &UnitDef, marks: &mut Marks) -> (UnitKind, Status) {
         let mut interval = FileWait::DEFAULT_INTERVAL;
-        let mut change = FileChange::default();
-        let mut existing = None;
-        let mut flwc = None;
+        let fc = self.file_conditions(u, marks);
+        let change = fc.change;
         for (i, p) in u.params.iter().enumerate() {
             let s = match p.key.as_str() {
                 "flwf" => Status::Mapped,
-                "flwc" => match FileChange::parse(p.value.first_text()) {
-                    Some(c) => {
-                        change = c;
-                        flwc = Some(i);
-                        continue;
-                    }
-                    None => {
-                        self.bad_value(p, "`c`, `d`, `s` or `m` (not `s` with `m`), joined by `:`")
-                    }
-                },
                 "flwi" => match self.number::<u32>(p, "seconds") {
                     Ok(n) if (1..=600).contains(&n) => {
                         interval = n;
@@ -398,14 +395,6 @@ impl Lower<'_> {
                     }
                     Ok(_) => self.bad_value(p, "1 to 600 seconds"),
                     Err(s) => s,
-                },
-                "flco" => match p.value.first_text() {
-                    // The last `flco=` wins; it is read once `flwc=` is known.
-                    v @ ("y" | "n") => {
-                        existing = Some((i, v == "y"));
-                        continue;
-                    }
-                    _ => self.bad_value(p, "`y` or `n`"),
                 },
                 "jpoif" => unsup(
                     "passing information from the monitored file: read the file in the next job",
@@ -417,15 +406,7 @@ impl Lower<'_> {
             marks.set(i, s);
         }
         // `flco=y` counts only with creation (JP1 ignores it otherwise).
-        let exists = change.created && existing.is_some_and(|(_, y)| y);
-        if let Some((i, y)) = existing {
-            let s = if y && !change.created {
-                ignored("`flco=y` counts only with creation (`flwc=c`)")
-            } else {
-                Status::Mapped
-            };
-            marks.set(i, s);
-        }
+        let exists = change.created && fc.flco.is_some_and(|(_, y)| y);
         let Some(i) = idx(u, "flwf") else {
             return (
                 UnitKind::Unsupported {
@@ -436,11 +417,12 @@ impl Lower<'_> {
             );
         };
         let path = u.params[i].value.first_text().to_string();
+        let (wildcard, matchable) = (path.contains('*'), FileWait::matchable(&path));
         let unusable = if path.trim().is_empty() {
             Some("file monitoring without a file name")
-        } else if path.contains('*') && !FileWait::matchable(&path) {
+        } else if wildcard && !matchable {
             Some("file monitoring of a wildcard name filled in at run time (no EventBridge rule can match it, and an S3 look reads one key)")
-        } else if !FileWait::matchable(&path) && !change.created {
+        } else if !matchable && !change.created {
             Some("file monitoring for a deletion or change of a file named at run time (no EventBridge rule can match it)")
         } else {
             None
@@ -458,46 +440,59 @@ impl Lower<'_> {
         if s3_object(&path).is_none() {
             marks.set(i, legacy_path());
         }
-        let (events, status) = if !FileWait::matchable(&path) {
+        let notes = change.approximations();
+        let mut unit_notes: Vec<&str> = Vec::new();
+        let (events, flwc, flco) = if exists && !wildcard {
+            (None, Status::Mapped, Status::Mapped)
+        } else if !matchable {
             // No rule can match a name filled in at run time: look for it to exist.
-            let how = "a file named at run time is looked for: one already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)";
-            (None, approx(how))
-        } else if exists && !path.contains('*') {
-            (None, Status::Mapped)
+            unit_notes.push("a file named at run time is looked for: one already there when the wait starts ends it (JP1 waits for a new one unless `flco=y`)");
+            (
+                None,
+                approx(
+                    "only the file's existence is looked for (its name is filled in at run time)",
+                ),
+                Status::Mapped,
+            )
         } else {
-            // A wildcard name with `flco=y` cannot be looked for (one key per look):
-            // only what is written after the wait began ends it.
-            let mut how = change.approximations();
-            if exists {
-                how.insert(0, "a file already there does not end the wait: only one written after it began (an S3 look reads one key, not a wildcard)");
+            if fc.flwc.is_none() {
+                unit_notes.extend(&notes);
             }
-            if path.contains('*') {
-                how.push("`*` matches `/` too: names in folders below match");
+            if wildcard {
+                unit_notes.push("`*` matches `/` too: names in folders below match");
             }
-            let status = if how.is_empty() {
+            let flco = match fc.flco {
+                // A wildcard name cannot be looked for (one key per look): only what is
+                // written after the wait began ends it.
+                Some((_, true)) if exists => approx("a file already there does not end the wait: only one written after it began (an S3 look reads one key, not a wildcard)"),
+                Some((_, true)) => ignored("`flco=y` counts only with creation (`flwc=c`)"),
+                _ => Status::Mapped,
+            };
+            let flwc = if notes.is_empty() {
                 Status::Mapped
             } else {
-                approx(how.join("; "))
+                approx(notes.join("; "))
             };
             (
                 Some(ObjectEvents {
                     written: change.created || change.resized || change.rewritten,
                     deleted: change.deleted,
                 }),
-                status,
+                flwc,
+                flco,
             )
         };
-        if let Some(f) = flwc {
-            let s = match &events {
-                Some(_) if change.approximations().is_empty() => Status::Mapped,
-                Some(_) => approx(change.approximations().join("; ")),
-                None if exists => Status::Mapped,
-                None => approx(
-                    "only the file's existence is looked for (its name is filled in at run time)",
-                ),
-            };
-            marks.set(f, s);
+        if let Some(f) = fc.flwc {
+            marks.set(f, flwc);
         }
+        if let Some((f, _)) = fc.flco {
+            marks.set(f, flco);
+        }
+        let status = if unit_notes.is_empty() {
+            Status::Mapped
+        } else {
+            approx(unit_notes.join("; "))
+        };
         (
             UnitKind::FileWait(FileWait {
                 path,
@@ -506,6 +501,51 @@ impl Lower<'_> {
             }),
             status,
         )
+    }
+
+    /// Reads `flwc=` and `flco=` of a file monitoring job ([`FileConditions`]).
+    fn file_conditions(&mut self, u: &UnitDef, marks: &mut Marks) -> FileConditions {
+        let mut out = FileConditions {
+            change: FileChange::default(),
+            flwc: None,
+            flco: None,
+        };
+        for (i, p) in u.params.iter().enumerate() {
+            match p.key.as_str() {
+                "flwc" => {
+                    if let Some(j) = out.flwc.take() {
+                        marks.set(j, ignored("a later `flwc=` is used"));
+                    }
+                    match FileChange::parse(p.value.first_text()) {
+                        Some(c) => {
+                            out.change = c;
+                            out.flwc = Some(i);
+                        }
+                        None => {
+                            let s = self.bad_value(
+                                p,
+                                "`c`, `d`, `s` or `m` (not `s` with `m`), joined by `:`",
+                            );
+                            marks.set(i, s);
+                        }
+                    }
+                }
+                "flco" => {
+                    if let Some((j, _)) = out.flco.take() {
+                        marks.set(j, ignored("a later `flco=` is used"));
+                    }
+                    match p.value.first_text() {
+                        v @ ("y" | "n") => out.flco = Some((i, v == "y")),
+                        _ => {
+                            let s = self.bad_value(p, "`y` or `n`");
+                            marks.set(i, s);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// evsj: a JP1 event becomes an EventBridge event (job type `eventbridge`) whose
@@ -785,39 +825,67 @@ impl Lower<'_> {
             let base = super::lower::base_type(ty).0;
             let (event, status) = if base == "flwj" {
                 // What change is watched, as S3's events say it (`FileChange`). The last
-                // `flwc=` wins.
-                let mut watched = approx(FileChange::default().approximations().join("; "));
-                let mut on = ObjectEvents::WRITTEN;
-                for (i, p) in c.params.iter().enumerate() {
-                    let s = match p.key.as_str() {
-                        "flwc" => match FileChange::parse(p.value.first_text()) {
-                            Some(change) => {
-                                on = ObjectEvents {
-                                    written: change.created || change.resized || change.rewritten,
-                                    deleted: change.deleted,
-                                };
-                                let how = change.approximations();
-                                watched = if how.is_empty() {
-                                    Status::Mapped
-                                } else {
-                                    approx(how.join("; "))
-                                };
-                                watched.clone()
-                            }
-                            None => self.bad_value(p, "`c`, `d`, `s` or `m` (not `s` with `m`), joined by `:`"),
-                        },
-                        "flwi" => ignored("EventBridge delivers the event: nothing is polled"),
-                        "flco" => approx("an object already there does not start the jobnet: only its next write does"),
-                        _ => continue,
+                // `flwc=` and `flco=` win.
+                let fc = self.file_conditions(c, &mut m);
+                let change = fc.change;
+                let on = ObjectEvents {
+                    written: change.created || change.resized || change.rewritten,
+                    deleted: change.deleted,
+                };
+                let notes = change.approximations();
+                if let Some(f) = fc.flwc {
+                    let s = if notes.is_empty() {
+                        Status::Mapped
+                    } else {
+                        approx(notes.join("; "))
                     };
-                    m.set(i, s);
+                    m.set(f, s);
+                }
+                if let Some((f, y)) = fc.flco {
+                    let s = match (y, change.created) {
+                        (true, true) => approx("an object already there does not start the jobnet: only its next write does"),
+                        (true, false) => ignored("`flco=y` counts only with creation (`flwc=c`)"),
+                        (false, _) => Status::Mapped,
+                    };
+                    m.set(f, s);
+                }
+                for (i, p) in c.params.iter().enumerate() {
+                    if p.key == "flwi" {
+                        m.set(
+                            i,
+                            ignored("EventBridge delivers the event: nothing is polled"),
+                        );
+                    }
                 }
                 match idx(c, "flwf") {
                     Some(i) => {
                         let path = c.params[i].value.first_text().to_string();
-                        if s3_object(&path).is_some() {
+                        if !FileWait::matchable(&path) {
+                            let why = "a name filled in at run time (`${…}`) cannot be matched by an EventBridge rule";
+                            m.set(i, unsup(why));
+                            (
+                                StartEvent::Other {
+                                    kind: "file".into(),
+                                    detail: path,
+                                },
+                                unsup(format!("{why}: write the bucket and key")),
+                            )
+                        } else if s3_object(&path).is_some() {
                             m.set(i, Status::Mapped);
-                            (StartEvent::File { path, events: on }, watched)
+                            let mut unit_notes: Vec<&str> = Vec::new();
+                            if fc.flwc.is_none() {
+                                unit_notes.extend(&notes);
+                            }
+                            if path.contains('*') {
+                                unit_notes
+                                    .push("`*` matches `/` too: names in folders below match");
+                            }
+                            let status = if unit_notes.is_empty() {
+                                Status::Mapped
+                            } else {
+                                approx(unit_notes.join("; "))
+                            };
+                            (StartEvent::File { path, events: on }, status)
                         } else {
                             m.set(i, unsup("map the monitored file to s3://bucket/key"));
                             (

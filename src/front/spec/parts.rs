@@ -369,13 +369,13 @@ impl Reader<'_> {
                 "file",
                 "event",
                 "interval_seconds",
-                "on",
+                "when",
             ]
         } else {
             &["until", "minutes", "file", "event"]
         };
         self.check_keys(&f, allowed, "`wait`", &|k| {
-            matches!(k, "interval_seconds" | "on").then(|| format!("`{k}` is for `file` waits"))
+            matches!(k, "interval_seconds" | "when").then(|| format!("`{k}` is for `file` waits"))
         });
         match self.one_of(&f, &["until", "minutes", "file", "event"], "`wait`")? {
             "event" => self
@@ -393,14 +393,14 @@ impl Reader<'_> {
                     Some(n) => self.bounded(n, "`interval_seconds`", 1, 86_400)?,
                     None => FileWait::DEFAULT_INTERVAL,
                 };
-                let events = match f.get("on") {
-                    Some(n) => Some(self.object_events(n, &path)?),
+                let events = match f.get("when") {
+                    Some(n) => Some(self.object_events(n, Some(&path))?),
                     None if path.contains('*') => {
                         self.error_hint(
                             E_VALUE,
                             f.get("file")?.span,
                             format!("`{path}`: a wait for a file to exist looks at one object, and `*` is part of its name"),
-                            Some("add `on: written` to wait for any matching object written after the wait began".into()),
+                            Some("add `when: written` to wait for any matching object written after the wait began".into()),
                         );
                         return None;
                     }
@@ -415,16 +415,25 @@ impl Reader<'_> {
         }
     }
 
-    /// A file wait's or start condition's `on:`: `written`, `deleted` or both as a list.
-    /// An EventBridge rule matches them, so the path must not hold a `${…}` placeholder.
-    pub(super) fn object_events(&mut self, node: &Node, path: &str) -> Option<ObjectEvents> {
+    /// A file wait's or start condition's `when:`: `written`, `deleted` or both as a list.
+    /// A wait's path must not hold a `${…}` placeholder (`path` given): its rule could not
+    /// match it (a start condition's is reported as not watchable, with or without `when`).
+    pub(super) fn object_events(
+        &mut self,
+        node: &Node,
+        path: Option<&str>,
+    ) -> Option<ObjectEvents> {
         let items = self.items(node, "`written`, `deleted` or a list of both", true)?;
         if items.is_empty() {
+            let hint = match path {
+                Some(_) => "leave `when` out to wait until the file exists",
+                None => "leave `when` out for `written`",
+            };
             self.error_hint(
                 E_VALUE,
                 node.span,
-                "`on` needs at least one of `written`, `deleted`",
-                Some("leave `on` out to wait until the file exists".into()),
+                "`when` needs at least one of `written`, `deleted`",
+                Some(hint.into()),
             );
             return None;
         }
@@ -434,18 +443,18 @@ impl Reader<'_> {
         };
         let mut ok = true;
         for item in items {
-            match self.choice(item, "`on`", &[("written", true), ("deleted", false)]) {
+            match self.choice(item, "`when`", &[("written", true), ("deleted", false)]) {
                 Some(true) => events.written = true,
                 Some(false) => events.deleted = true,
                 None => ok = false,
             }
         }
-        if !FileWait::matchable(path) {
+        if let Some(path) = path.filter(|p| !FileWait::matchable(p)) {
             self.error_hint(
                 E_VALUE,
                 node.span,
-                format!("`on` waits for the events of one object, and `{path}` holds a placeholder filled in only when the jobnet runs"),
-                Some("write the bucket and key in full (`*` matches any text), or leave `on` out to wait until the file exists".into()),
+                format!("`when` waits for the events of one object, and `{path}` holds a placeholder filled in only when the jobnet runs"),
+                Some("write the bucket and key in full (`*` matches any text), or leave `when` out to wait until the file exists".into()),
             );
             ok = false;
         }

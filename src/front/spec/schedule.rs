@@ -534,12 +534,12 @@ impl Reader<'_> {
                 };
                 let kinds = ["file_created", "file", "event_received"];
                 let keys: &[&str] = if e.get("file").is_some() {
-                    &["file_created", "file", "event_received", "on"]
+                    &["file_created", "file", "event_received", "when"]
                 } else {
                     &kinds
                 };
                 self.check_keys(&e, keys, "an event", &|k| {
-                    (k == "on").then(|| "`on` is for `file` events".to_string())
+                    (k == "when").then(|| "`when` is for `file` events".to_string())
                 });
                 match self.one_of(&e, &kinds, "an event") {
                     Some("file_created") => {
@@ -555,10 +555,9 @@ impl Reader<'_> {
                     }
                     Some("file") => {
                         let path = e.get("file").and_then(|p| self.text(p, "an object path"));
-                        let on = match (e.get("on"), &path) {
-                            (Some(n), Some(path)) => self.object_events(n, path),
-                            (None, _) => Some(ObjectEvents::WRITTEN),
-                            (Some(_), None) => None,
+                        let on = match e.get("when") {
+                            Some(n) => self.object_events(n, None),
+                            None => Some(ObjectEvents::WRITTEN),
                         };
                         if let (Some(path), Some(events_on)) = (path, on) {
                             events.push(StartEvent::File {

@@ -766,6 +766,9 @@ fn deploy_cmd(a: DeployArgs) -> i32 {
             for (id, arn) in &d.topics {
                 println!("topic {id}: {arn}");
             }
+            for note in &d.notes {
+                eprintln!("note: {note}");
+            }
             EXIT_OK
         }
         Err(e) => {

@@ -203,6 +203,8 @@ struct Env {
     table: String,
     topics: BTreeMap<String, String>,
     tables: BTreeMap<String, String>,
+    /// What `deploy` says it left to the template.
+    notes: Vec<String>,
 }
 
 /// Deploy options that reach `moto`: its endpoint and region, test credentials.
@@ -250,6 +252,7 @@ async fn deploy_with_parameters(moto: &Moto, dir: &Path, parameters: &[(&str, &s
         table,
         topics: deployed.topics,
         tables: deployed.tables,
+        notes: deployed.notes,
     }
 }
 
@@ -2543,6 +2546,12 @@ jobnets:
     );
     runtime().block_on(async {
         let env = deploy(&moto, &dir).await;
+        assert!(
+            env.notes.iter().any(|n| n
+                .starts_with("t_fw-events: its EventBridge rules come with template.yaml only")),
+            "deploy says the rules are the template's: {:?}",
+            env.notes
+        );
         let deliver = |name: &str, rule: &str, event: serde_json::Value| {
             let (clients, arn) = (&env.clients, env.machines["t_fw-events"].clone());
             let input = rule_delivery(&dir, rule, &event);

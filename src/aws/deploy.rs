@@ -101,6 +101,8 @@ pub struct Deployed {
     pub tables: BTreeMap<String, String>,
     /// Logical id -> topic ARN.
     pub topics: BTreeMap<String, String>,
+    /// What the SDK path leaves to the CloudFormation template, for the user to know.
+    pub notes: Vec<String>,
 }
 
 impl Deployed {
@@ -248,11 +250,19 @@ pub async fn deploy_with(out_dir: &Path, opts: &DeployOptions) -> anyhow::Result
         .await?;
         arns.insert(m.name.clone(), arn);
     }
+    // An event recorder is started by EventBridge rules, which only the template creates.
+    let notes = manifest
+        .state_machines
+        .iter()
+        .filter(|m| m.role.as_deref() == Some("recorder"))
+        .map(|m| format!("{}: its EventBridge rules come with template.yaml only; without them the event and file waits of {} wait until their cutoff", m.name, m.jobnet.as_deref().unwrap_or("its jobnet")))
+        .collect();
     Ok(Deployed {
         clients,
         state_machines: arns,
         tables,
         topics,
+        notes,
     })
 }
 

@@ -112,6 +112,18 @@ const PIECES: &[&str] = &[
     "mp=y",
     ".CONDITION",
     "flwf=\"s3://b/k\"",
+    "flwj",
+    "evwj",
+    "flwc=c:d",
+    "flwc=s:m",
+    "flwc=d:d",
+    "flwc=m",
+    "flco=y",
+    "flco=n",
+    "flwf=\"/data/*.csv\"",
+    "flwf=\"s3://b/${X}.csv\"",
+    "?AJS2X?",
+    "prm=\"?AJS2A.B?",
 ];
 
 fn soup() -> impl Strategy<Value = String> {

@@ -228,6 +228,15 @@ pub(super) fn macro_variable(text: &str) -> Option<&str> {
     None
 }
 
+/// The first macro variable in a value's items, tuples included.
+fn macro_in(items: &[super::parser::Item]) -> Option<String> {
+    items.iter().find_map(|i| {
+        macro_variable(&i.text)
+            .map(str::to_string)
+            .or_else(|| i.tuple.as_deref().and_then(macro_in))
+    })
+}
+
 pub(super) fn ignored(why: &str) -> Status {
     Status::Ignored(why.to_string())
 }
@@ -307,8 +316,8 @@ impl Lower<'_> {
             // job's passing information; the generated machines would use the literal text.
             // Comments and the informational host and user are not run.
             let run = !matches!(p.key.as_str(), "cm" | "ex" | "da" | "un" | "eu");
-            let raw = if run { p.value.raw() } else { String::new() };
-            let status = match (&status, macro_variable(&raw)) {
+            let found = if run { macro_in(&p.value.items) } else { None };
+            let status = match (&status, found) {
                 (Status::Mapped | Status::Approximated(_), Some(name)) => unsup(format!(
                     "macro variable `{name}` would be used as literal text (JP1 fills it in at registration, `ajsentry -V`, or from passing information): write the value, or pass it in the run input's `vars` and read it in the job"
                 )),

@@ -2358,29 +2358,7 @@ jobnets:
         let early = deliver("early", delivered(before)).await;
         assert_eq!(early.status, "SUCCEEDED", "{early:?}");
         let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
-        let waiting = |date: &'static str| {
-            let (clients, run_table, jobnet) = (&env.clients, &run_table, &jobnet);
-            async move {
-                // Once the wait's record says it runs, and a second later (event times
-                // have whole seconds).
-                let mut began = false;
-                for _ in 0..100 {
-                    let rows = runs::status(clients, run_table, jobnet, date)
-                        .await
-                        .expect("status");
-                    if rows
-                        .iter()
-                        .any(|r| r.unit == "/t_ev/ack" && r.status == "RUNNING")
-                    {
-                        began = true;
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                assert!(began, "the wait of {date} never began");
-                tokio::time::sleep(Duration::from_millis(1100)).await;
-            }
-        };
+        let waiting = |date: &'static str| wait_began(&env, &run_table, &jobnet, date, "/t_ev/ack");
         let stale = start("ev-1", "2027-03-01");
         let late = async {
             waiting("2027-03-01").await;
@@ -2447,6 +2425,28 @@ jobnets:
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Returns once the record of `unit` in the run of `date` says it runs, and a second
+/// later (event times have whole seconds).
+async fn wait_began(
+    env: &Env,
+    run_table: &str,
+    jobnet: &jobnet2sfn::aws::runs::JobnetMap,
+    date: &str,
+    unit: &str,
+) {
+    for _ in 0..100 {
+        let rows = jobnet2sfn::aws::runs::status(&env.clients, run_table, jobnet, date)
+            .await
+            .expect("status");
+        if rows.iter().any(|r| r.unit == unit && r.status == "RUNNING") {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the wait of {date} never began");
+}
+
 /// What the rule `rule_id` of the template in `dir` hands its target for `event`, by moto's
 /// pattern matching and input transformer (tests/support/rule_delivery.py); `Null` when
 /// the rule does not match.
@@ -2475,7 +2475,6 @@ fn rule_delivery(dir: &Path, rule_id: &str, event: &serde_json::Value) -> serde_
 /// it; a write and a deletion while they wait do.
 #[test]
 fn file_waits_go_on_when_the_object_is_written_or_deleted_after_they_began() {
-    use jobnet2sfn::aws::runs;
     let moto = moto();
     let dir = tempdir("file-event-wait");
     let spec = r#"version: 1
@@ -2575,28 +2574,8 @@ jobnets:
             }
         };
         let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
-        let waiting = |date: &'static str| {
-            let (clients, run_table, jobnet) = (&env.clients, &run_table, &jobnet);
-            async move {
-                let mut began = false;
-                for _ in 0..100 {
-                    let rows = runs::status(clients, run_table, jobnet, date)
-                        .await
-                        .expect("status");
-                    if rows
-                        .iter()
-                        .any(|r| r.unit == "/t_fw/rates" && r.status == "RUNNING")
-                    {
-                        began = true;
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                assert!(began, "the wait of {date} never began");
-                // Event times have whole seconds.
-                tokio::time::sleep(Duration::from_millis(1100)).await;
-            }
-        };
+        let waiting =
+            |date: &'static str| wait_began(&env, &run_table, &jobnet, date, "/t_fw/rates");
         // A file already there when the wait begins does not end it: it gives up at its
         // cutoff.
         let before = deliver(

@@ -1441,11 +1441,16 @@ impl<'a> Emitter<'a> {
         scope: &mut Scope,
         u: UnitId,
         name: &str,
-        comment: String,
+        what: &str,
         plan: (u64, u64),
         next: Next,
         fail_target: String,
     ) {
+        let (interval, looks) = plan;
+        let comment = format!(
+            "{}: wait for {what} (its EventBridge rule records it) after this wait began (a look every {interval} s, at most {looks})",
+            self.project.units[u].path
+        );
         self.writes_run_table();
         let (next, fail_target) = if self.records {
             let record = self.job_record(u);
@@ -2605,16 +2610,12 @@ impl<'a> Emitter<'a> {
                 if crate::ir::s3_object(&w.path).is_none() {
                     self.legacy_bucket(u, &w.path, "file wait", "watches");
                 }
-                let comment = format!(
-                    "{}: wait for {} (its EventBridge rule records it) after this wait began (a look every {interval} s, at most {looks})",
-                    unit.path,
-                    rule_watch(&unit.kind).map_or_else(String::new, |w| w.describe())
-                );
+                let what = rule_watch(&unit.kind).map_or_else(String::new, |w| w.describe());
                 self.emit_recorded_wait(
                     scope,
                     u,
                     &name,
-                    comment,
+                    &what,
                     (interval, looks),
                     next,
                     fail_target,
@@ -2686,15 +2687,11 @@ impl<'a> Emitter<'a> {
             UnitKind::EventWait(_) => {
                 let (interval, looks) =
                     self.poll_plan(u, self.opts.seconds_per_minute, "an event wait");
-                let comment = format!(
-                    "{}: wait for its event (its EventBridge rule records it) after this wait began (a look every {interval} s, at most {looks})",
-                    unit.path
-                );
                 self.emit_recorded_wait(
                     scope,
                     u,
                     &name,
-                    comment,
+                    "its event",
                     (interval, looks),
                     next,
                     fail_target,

@@ -1674,15 +1674,39 @@ fn compile_for_runs(
     map.jobnet(jobnet).expect("jobnet in runs.json").clone()
 }
 
+/// Runs `machine` as execution `name` with `input`, to its end.
+async fn run_machine(
+    env: &Env,
+    machine: &str,
+    name: &str,
+    input: &serde_json::Value,
+) -> jobnet2sfn::aws::ExecutionResult {
+    env.clients
+        .run_execution(&env.machines[machine], name, input, RUN_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("run {name} of {machine}: {e:#}"))
+}
+
+/// Runs `machine` for `date` as execution `name`, to its end.
+async fn run_date(
+    env: &Env,
+    machine: &str,
+    name: &str,
+    date: &str,
+) -> jobnet2sfn::aws::ExecutionResult {
+    run_machine(
+        env,
+        machine,
+        name,
+        &json!({"businessDate": date, "vars": {}}),
+    )
+    .await
+}
+
 /// Runs `machine` for `date` as execution `name`, expecting it to fail (a job with
 /// `fail_runs` fails its first run); returns the run table, for `status` and `rerun`.
 async fn run_failing(env: &Env, machine: &str, name: &str, date: &str) -> String {
-    let input = json!({"businessDate": date, "vars": {}});
-    let r = env
-        .clients
-        .run_execution(&env.machines[machine], name, &input, RUN_TIMEOUT)
-        .await
-        .expect("run");
+    let r = run_date(env, machine, name, date).await;
     assert_eq!(r.status, "FAILED", "{r:?}");
     env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone()
 }
@@ -2228,19 +2252,10 @@ jobnets:
     rt.block_on(async {
         let env = deploy(&moto, &dir).await;
         let date = "2027-02-01";
-        let start_on = |machine: &str, name: &str, date: &str| {
-            let arn = env.machines[machine].clone();
-            let input = json!({"businessDate": date, "vars": {}});
-            let clients = &env.clients;
-            let name = name.to_string();
-            async move {
-                clients
-                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
-                    .await
-                    .expect("run")
-            }
+        let start_on = |machine: &'static str, name: &'static str, date: &'static str| {
+            run_date(&env, machine, name, date)
         };
-        let start = |machine: &str, name: &str| start_on(machine, name, date);
+        let start = |machine: &'static str, name: &'static str| start_on(machine, name, date);
         // The other jobnet has not run on this date: the wait gives up at its cutoff.
         let never = start("t_never", "never-1").await;
         assert_eq!(never.status, "FAILED", "{never:?}");
@@ -2325,26 +2340,11 @@ jobnets:
     );
     runtime().block_on(async {
         let env = deploy(&moto, &dir).await;
-        let deliver = |name: &str, input: serde_json::Value| {
-            let (clients, arn) = (&env.clients, env.machines["t_ev-events"].clone());
-            let name = name.to_string();
-            async move {
-                clients
-                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
-                    .await
-                    .expect("recorder run")
-            }
+        let deliver = |name: &'static str, input: serde_json::Value| {
+            let env = &env;
+            async move { run_machine(env, "t_ev-events", name, &input).await }
         };
-        let start = |name: &str, date: &str| {
-            let (clients, arn) = (&env.clients, env.machines["t_ev"].clone());
-            let (name, input) = (name.to_string(), json!({"businessDate": date, "vars": {}}));
-            async move {
-                clients
-                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
-                    .await
-                    .expect("run")
-            }
-        };
+        let start = |name, date| run_date(&env, "t_ev", name, date);
         // The recorder writes only this jobnet's event items.
         let refused = deliver(
             "foreign",
@@ -2551,28 +2551,13 @@ jobnets:
             "deploy says the rules are the template's: {:?}",
             env.notes
         );
-        let deliver = |name: &str, rule: &str, event: serde_json::Value| {
-            let (clients, arn) = (&env.clients, env.machines["t_fw-events"].clone());
+        let deliver = |name: &'static str, rule: &str, event: serde_json::Value| {
             let input = rule_delivery(&dir, rule, &event);
             assert_ne!(input, serde_json::Value::Null, "the rule matches {event}");
-            let name = name.to_string();
-            async move {
-                clients
-                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
-                    .await
-                    .expect("recorder run")
-            }
+            let env = &env;
+            async move { run_machine(env, "t_fw-events", name, &input).await }
         };
-        let start = |name: &str, date: &str| {
-            let (clients, arn) = (&env.clients, env.machines["t_fw"].clone());
-            let (name, input) = (name.to_string(), json!({"businessDate": date, "vars": {}}));
-            async move {
-                clients
-                    .run_execution(&arn, &name, &input, RUN_TIMEOUT)
-                    .await
-                    .expect("run")
-            }
-        };
+        let start = |name, date| run_date(&env, "t_fw", name, date);
         let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
         let waiting =
             |date: &'static str| wait_began(&env, &run_table, &jobnet, date, "/t_fw/rates");

@@ -1488,7 +1488,7 @@ impl<'a> Emitter<'a> {
                 // The entry time cut to its second: event times have whole seconds, and
                 // an event in the second the wait began (a file written as it began)
                 // must not be missed.
-                "ExpressionAttributeValues": {":since": {"S.$": "States.Format('{}.000Z', States.ArrayGetItem(States.StringSplit($$.State.EnteredTime, '.Z'), 0))"}}
+                "ExpressionAttributeValues": {":since": {"S.$": whole_second("$$.State.EnteredTime")}}
             }
         });
         let s = self.polled(u, look, not_written, plan, scope, &next, &fail_target);
@@ -1932,7 +1932,7 @@ impl<'a> Emitter<'a> {
                 "ConditionExpression": "attribute_not_exists(#at) OR #at < :t",
                 "ExpressionAttributeNames": {"#at": "arrivedAt", "#n": "arrivals"},
                 "ExpressionAttributeValues": {
-                    ":t": {"S.$": "States.Format('{}.000Z', States.ArrayGetItem(States.StringSplit($.time, '.Z'), 0))"},
+                    ":t": {"S.$": whole_second("$.time")},
                     ":one": {"N": "1"}
                 }
             },
@@ -3580,6 +3580,13 @@ const MAX_FILE_LOOKS: u64 = 1_441;
 
 /// The template parameter naming the bucket that stands in for legacy file systems.
 const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
+
+/// An intrinsic giving the UTC time at `path` (`…T09:30:00Z` or `…T09:30:00.123Z`) cut to
+/// its second and written `…T09:30:00.000Z`: the recorder writes event times and the waits
+/// compare their entry times in this one form, as strings.
+fn whole_second(path: &str) -> String {
+    format!("States.Format('{{}}.000Z', States.ArrayGetItem(States.StringSplit({path}, '.Z'), 0))")
+}
 
 /// What the EventBridge rule of a unit the event recorder serves matches: `None` for any
 /// other unit, and for a file whose path holds a `${…}` placeholder (the front-ends keep

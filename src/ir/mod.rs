@@ -386,26 +386,20 @@ impl ObjectEvents {
 
     /// The `detail-type`s of the S3 events on EventBridge.
     pub fn detail_types(self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.written {
-            v.push("Object Created");
-        }
-        if self.deleted {
-            v.push("Object Deleted");
-        }
-        v
+        self.pick("Object Created", "Object Deleted")
     }
 
     /// How the spec names them (`when:`): `written`, `deleted`.
     pub fn names(self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.written {
-            v.push("written");
-        }
-        if self.deleted {
-            v.push("deleted");
-        }
-        v
+        self.pick("written", "deleted")
+    }
+
+    /// `written` and `deleted`, in that order, for the kinds that are set.
+    fn pick(self, written: &'static str, deleted: &'static str) -> Vec<&'static str> {
+        [(self.written, written), (self.deleted, deleted)]
+            .into_iter()
+            .filter_map(|(set, name)| set.then_some(name))
+            .collect()
     }
 }
 

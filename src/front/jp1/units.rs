@@ -65,6 +65,14 @@ impl FileChange {
         (!(c.resized && c.rewritten)).then_some(c)
     }
 
+    /// The S3 events that show it: any change but a deletion is a write.
+    pub fn events(self) -> ObjectEvents {
+        ObjectEvents {
+            written: self.created || self.resized || self.rewritten,
+            deleted: self.deleted,
+        }
+    }
+
     /// Where S3's `Object Created` and `Object Deleted` events say less than JP1 watches.
     pub fn approximations(self) -> Vec<&'static str> {
         let mut v = Vec::new();
@@ -473,14 +481,7 @@ impl Lower<'_> {
             } else {
                 approx(notes.join("; "))
             };
-            (
-                Some(ObjectEvents {
-                    written: change.created || change.resized || change.rewritten,
-                    deleted: change.deleted,
-                }),
-                flwc,
-                flco,
-            )
+            (Some(change.events()), flwc, flco)
         };
         if let Some(f) = fc.flwc {
             marks.set(f, flwc);
@@ -828,10 +829,7 @@ impl Lower<'_> {
                 // `flwc=` and `flco=` win.
                 let fc = self.file_conditions(c, &mut m);
                 let change = fc.change;
-                let on = ObjectEvents {
-                    written: change.created || change.resized || change.rewritten,
-                    deleted: change.deleted,
-                };
+                let on = change.events();
                 let notes = change.approximations();
                 if let Some(f) = fc.flwc {
                     let s = if notes.is_empty() {

@@ -59,6 +59,7 @@ fn rule() -> impl Strategy<Value = ScheduleRule> {
         prop::option::of((prop_oneof![-3i32..=-1, 1i32..=3], 2u32..12)),
     )
         .prop_map(|(days, times, action, max_days, reckon)| ScheduleRule {
+            name: None,
             days,
             times: times
                 .into_iter()

@@ -1644,6 +1644,153 @@ jobnets:
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Delays per schedule rule: the gate hands the rule that started a run (the Lambda's
+/// answer) to the run, and each monitor arms the deadline of that rule; a run of another
+/// rule, or one started by hand, gets the deadline for every run, or none.
+#[test]
+fn delays_per_schedule_rule_watch_the_runs_of_their_rule() {
+    let moto = moto();
+    let dir = tempdir("rule-delays");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_rules
+    schedule:
+      rules:
+        - {name: weekday, weekdays: [mon, tue, wed, thu, fri], at: "01:00"}
+        - {name: weekend, weekdays: [sat, sun], at: "01:00"}
+    units:
+      - {name: slow, type: test, params: {sleep_seconds: 5}, end_delay: [{after_own_start: 40}, {rules: [weekend], delay: {after_own_start: 2}}]}
+      - {name: quiet, type: test, params: {sleep_seconds: 5}, end_delay: [{rules: [weekend], delay: {after_own_start: 2}}]}
+"#;
+    let mut opts = driver::CompileOptions::default();
+    opts.emit.seconds_per_minute = 1;
+    let _ = compile(&[("rules.yaml".into(), spec.into())], &opts, &dir);
+    // The Lambda's answer for a Saturday: the `weekend` rule starts the run.
+    let file = dir.join("statemachines/t_rules.asl.json");
+    let mut definition: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        definition["States"]["BusinessDay"]["ResultSelector"]["rule.$"],
+        "$.Payload.rule"
+    );
+    definition["States"]["BusinessDay"] = json!({
+        "Type": "Pass",
+        "Result": {"run": true, "businessDate": "2027-01-09", "rule": "weekend"},
+        "ResultPath": "$.businessDay",
+        "Next": "IsRunDay"
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&definition).unwrap()).unwrap();
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy_with_parameters(
+            &moto,
+            &dir,
+            &[(
+                "BusinessDayFunctionArn",
+                "arn:aws:lambda:ap-northeast-1:123456789012:function:business-day",
+            )],
+        )
+        .await;
+        let topic = env.topics.get("AlertTopic").expect("the alert topic");
+        let queue = inbox(&moto, "subscribe", topic);
+        let arn = env.machines["t_rules"].clone();
+        let scheduled = json!({
+            "scheduledTime": "2027-01-08T16:00:00Z", "timezone": "Asia/Tokyo", "dayOffset": 0,
+            "startTime": "01:00", "runSuffix": "0100", "vars": {}, "calendar": null,
+            "rules": [], "exclusive": []
+        });
+        let gate = env
+            .clients
+            .run_execution(&arn, "schedule-sat", &scheduled, RUN_TIMEOUT)
+            .await
+            .expect("scheduled execution");
+        assert_eq!(gate.status, "SUCCEEDED", "{gate:?}");
+        let weekend = env
+            .clients
+            .wait_execution(
+                &format!("{}:2027-01-09-0100", arn.replace(":stateMachine:", ":execution:")),
+                RUN_TIMEOUT,
+            )
+            .await
+            .expect("the gate started the run");
+        assert_eq!(weekend.status, "SUCCEEDED", "{weekend:?}");
+        for (name, input) in [
+            ("2027-01-11-by-rule", json!({"businessDate": "2027-01-11", "rule": "weekday"})),
+            ("2027-01-12-by-hand", json!({"businessDate": "2027-01-12"})),
+        ] {
+            let r = env
+                .clients
+                .run_execution(&arn, name, &input, RUN_TIMEOUT)
+                .await
+                .expect("run");
+            assert_eq!(r.status, "SUCCEEDED", "{name}: {r:?}");
+        }
+        let monitor_arn = env
+            .machines
+            .iter()
+            .find(|(name, _)| name.ends_with("-monitor"))
+            .map(|(_, arn)| arn.clone())
+            .expect("a monitor machine");
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let mut executions = loop {
+            let listed = env
+                .clients
+                .sfn
+                .list_executions()
+                .state_machine_arn(&monitor_arn)
+                .send()
+                .await
+                .expect("list monitor executions");
+            let all: Vec<(String, String)> = listed
+                .executions()
+                .iter()
+                .map(|e| (e.name().to_string(), e.status().as_str().to_string()))
+                .collect();
+            if all.iter().all(|(_, st)| st != "RUNNING") {
+                break all;
+            }
+            assert!(Instant::now() < deadline, "monitors still running: {all:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        executions.sort();
+        let want: Vec<(String, String)> = [
+            ("2027-01-09-0100-m-quiet-e", "SUCCEEDED"),
+            ("2027-01-09-0100-m-slow-e", "SUCCEEDED"),
+            ("2027-01-11-by-rule-m-slow-e", "ABORTED"),
+            ("2027-01-12-by-hand-m-slow-e", "ABORTED"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(
+            executions, want,
+            "weekend: both units' 2-minute deadlines alert; weekday and by hand: only slow's 40-minute one, stopped in time"
+        );
+        let alerts: Vec<Value> =
+            serde_json::from_str(&inbox(&moto, "read", &queue)).expect("alerts JSON");
+        // Other tests' jobnets publish to the same emulator's topics.
+        let mut got: Vec<(String, String)> = alerts
+            .iter()
+            .filter(|a| a["attributes"]["jobnet"] == "/t_rules")
+            .map(|a| {
+                let m = a["message"].as_str().unwrap_or_default();
+                let run = m.lines().find_map(|l| l.strip_prefix("run: ")).unwrap_or("?");
+                (run.to_string(), a["attributes"]["unit"].as_str().unwrap_or("?").to_string())
+            })
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("2027-01-09-0100".to_string(), "/t_rules/quiet".to_string()),
+                ("2027-01-09-0100".to_string(), "/t_rules/slow".to_string()),
+            ],
+            "{alerts:#?}"
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 7 end to end: run records, refusal of a second start, `status`, `rerun` (failed
 /// jobs, from a succeeded job, only one job) and `hold`/`release`/`--skip`, with the event
 /// log proving that no job that ended normally runs again unless selected.

@@ -628,6 +628,75 @@ fn waits_connectors_and_cross_jobnet_waits() {
     assert!(edges(&p, "/g/n").contains(&e(&wname, "a", EdgeKind::Normal)));
 }
 
+/// A unit's delays as (deadline, rule names).
+fn deadlines(monitors: &[jobnet2sfn::ir::DelayMonitor]) -> Vec<(TimeRef, Vec<&str>)> {
+    monitors
+        .iter()
+        .map(|m| (m.at.clone(), m.rules.iter().map(String::as_str).collect()))
+        .collect()
+}
+
+#[test]
+fn delays_per_schedule_rule() {
+    let p = lower_ok(
+        "unit=grp,,,;{ty=g;
+           unit=n,,,;{ty=n;
+             sd=1,*1;cy=1,(1,m);st=1,08:00;
+             sd=2,b;cy=2,(1,m);st=2,20:00;
+             sd=3,mo;cy=3,(1,w);st=3,09:00;
+             sd=4,en;st=4,10:00;
+             sy=1,M30;sy=2,M30;sy=4,M5;sy=2,M10;
+             ey=3,12:00;ey=1,C60;ey=C60;
+             unit=a,,,;{ty=j;te=\"a\";}}
+           unit=one,,,;{ty=n;sd=1,*1;cy=1,(1,m);sy=2,M5;ey=M90;
+             unit=b,,,;{ty=j;te=\"b\";}}}",
+    );
+    let n = unit(&p, "/grp/n");
+    // Rule 2's later `sy` wins; rule 4 (`en`) is not converted, so its delay watches nothing.
+    assert_eq!(
+        deadlines(&n.start_delay),
+        vec![
+            (TimeRef::AfterRootStart(30), vec!["1"]),
+            (TimeRef::AfterRootStart(10), vec!["2"]),
+        ]
+    );
+    // `ey=C60` is rule 1's too and overrides `ey=1,C60`; equal deadlines share one entry.
+    assert_eq!(
+        deadlines(&n.end_delay),
+        vec![
+            (TimeRef::AfterOwnStart(60), vec!["1"]),
+            (TimeRef::Absolute(ClockTime::new(12, 0).unwrap()), vec!["3"]),
+        ]
+    );
+    let rules: Vec<_> = n
+        .as_net()
+        .unwrap()
+        .schedule
+        .as_ref()
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.name.as_deref())
+        .collect();
+    assert_eq!(rules, vec![Some("1"), Some("2"), Some("3")]);
+    // One converted rule with a delay: it watches every run (runs started by hand too);
+    // a delay of a rule the jobnet does not have watches nothing.
+    let one = unit(&p, "/grp/one");
+    assert_eq!(deadlines(&one.start_delay), vec![]);
+    assert_eq!(
+        deadlines(&one.end_delay),
+        vec![(TimeRef::AfterRootStart(90), vec![])]
+    );
+    let cov = jobnet2sfn::front::jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let statuses = |key: &str| {
+        let c = &cov.params[key];
+        (c.total, c.mapped, c.unsupported.values().sum::<u32>())
+    };
+    // sy: 1 and the second 2 mapped; the first 2 overridden; 4 and one's 2 not converted.
+    assert_eq!(statuses("sy"), (5, 2, 3));
+    assert_eq!(statuses("ey"), (4, 3, 1));
+}
+
 #[test]
 fn calendars_schedules_and_delays() {
     let p = lower_ok(
@@ -688,22 +757,24 @@ fn calendars_schedules_and_delays() {
     assert_eq!(r[3].days, DayRule::Weekdays(vec![chrono::Weekday::Mon]));
     assert_eq!(r[3].valid_until, Some(d(2026, 12, 31)));
     assert_eq!(r[4].days, DayRule::Dates(vec![d(2026, 4, 10)]));
+    // Rule 1's delays watch the runs of rule 1 only (the jobnet has five rules).
     assert_eq!(
-        n.start_delay.as_ref().unwrap().at,
-        TimeRef::AfterRootStart(30)
+        deadlines(&n.start_delay),
+        vec![(TimeRef::AfterRootStart(30), vec!["1"])]
     );
     assert_eq!(
-        n.end_delay.as_ref().unwrap().at,
-        TimeRef::Absolute(ClockTime::new(23, 0).unwrap())
+        deadlines(&n.end_delay),
+        vec![(TimeRef::Absolute(ClockTime::new(23, 0).unwrap()), vec!["1"])]
     );
+    // Below the root, a delay watches every run.
     let a = unit(&p, "/grp/n/a");
     assert_eq!(
-        a.start_delay.as_ref().unwrap().at,
-        TimeRef::AfterOwnStart(5)
+        deadlines(&a.start_delay),
+        vec![(TimeRef::AfterOwnStart(5), vec![])]
     );
     assert_eq!(
-        a.end_delay.as_ref().unwrap().at,
-        TimeRef::AfterUpperStart(10)
+        deadlines(&a.end_delay),
+        vec![(TimeRef::AfterUpperStart(10), vec![])]
     );
     let o = unit(&p, "/grp/other").as_net().unwrap();
     assert_eq!(

@@ -160,6 +160,13 @@ def fixed_checks(bd):
         }
     )
     check(results, "two rules, one run day", r["run"] and [x["rule"] for x in r["runs"]] == [0, 1], str(r))
+    check(results, "unnamed rules: no rule name", r["rule"] == "", str(r))
+    # Named rules (delays per rule): the first rule that runs names the run's rule.
+    month_start = {"name": "7", "days": ["nth_open_day", 1]}
+    named = [{"name": "3", "days": ["weekdays", [5, 6]], "onClosed": "run"}, month_start, dict(daily, name="9")]
+    for date, want in [("2027-02-01", "7"), ("2027-02-02", "9"), ("2027-02-06", "3"), ("2027-02-11", "")]:
+        r = bd.handler({"calendar": "jp", "rules": named, "businessDate": date})
+        check(results, f"run of {date} names rule {want!r}", r["rule"] == want and r["run"] == (want != ""), str(r))
     # A date beyond the loaded years fails loudly instead of guessing.
     try:
         bd.handler({"calendar": "jp", "rules": [daily], "businessDate": "2031-06-02"})

@@ -140,10 +140,7 @@ fn daily_batch_facts() {
     assert_eq!(cleanse.expected_minutes, Some(40));
     let agg = unit(&p, "/daily_sales/aggregate");
     assert_eq!(agg.as_net().unwrap().children.len(), 4);
-    assert_eq!(
-        agg.end_delay.as_ref().unwrap().at,
-        TimeRef::AfterOwnStart(120)
-    );
+    assert_eq!(agg.end_delay[0].at, TimeRef::AfterOwnStart(120));
     assert!(has_edge(
         &p,
         "/daily_sales",
@@ -185,11 +182,7 @@ fn or_join_facts() {
     assert_eq!(unit(&p, "/master_import/import_master").join, JoinKind::Or);
     assert_eq!(unit(&p, "/master_import/refresh_cache").join, JoinKind::And);
     assert_eq!(
-        unit(&p, "/master_import/fetch_backup")
-            .start_delay
-            .as_ref()
-            .unwrap()
-            .at,
+        unit(&p, "/master_import/fetch_backup").start_delay[0].at,
         TimeRef::AfterRootStart(10)
     );
 }
@@ -311,7 +304,7 @@ fn scheduled_with_calendar_facts() {
     );
     assert_eq!(net.concurrency.max_parallel_jobs, Some(4));
     assert_eq!(
-        billing.start_delay.as_ref().unwrap().at,
+        billing.start_delay[0].at,
         TimeRef::Absolute(ClockTime::new(3, 0).unwrap())
     );
     assert!(matches!(
@@ -340,11 +333,7 @@ fn scheduled_with_calendar_facts() {
     }
     assert_eq!(ack.cutoff.as_ref().map(|c| c.minutes), Some(120));
     assert_eq!(
-        unit(&p, "/daily_billing/bill")
-            .end_delay
-            .as_ref()
-            .unwrap()
-            .at,
+        unit(&p, "/daily_billing/bill").end_delay[0].at,
         TimeRef::ExpectedDuration
     );
 
@@ -661,4 +650,89 @@ fn start_conditions_watch_an_objects_writes_or_deletion() {
             d.items
         );
     }
+}
+
+#[test]
+fn delays_per_schedule_rule_name_the_rules_of_their_root() {
+    let text = r#"version: 1
+jobnets:
+  - name: n
+    schedule:
+      rules:
+        - {name: weekday, weekdays: [mon, tue, wed, thu, fri], at: "01:00"}
+        - {name: weekend, weekdays: [sat, sun], at: "01:00"}
+        - {days_of_month: [1], at: "01:00"}
+    end_delay: [{rules: [weekend], delay: {after_own_start: 90}}]
+    units:
+      - name: sub
+        units:
+          - {name: a, type: noop, end_delay: ["06:00", {rules: weekday, delay: "05:00"}, {rules: [weekend, holiday], delay: expected}], expected_minutes: 9}
+          - {name: b, type: noop, start_delay: [{rules: [weekday], delay: {after_upper_start: 5}}]}
+"#;
+    let (p, diags) = load_str(text);
+    assert!(diags.items.is_empty(), "{:?}", diags.items);
+    let rules = &p.units[p.roots[0]]
+        .as_net()
+        .unwrap()
+        .schedule
+        .as_ref()
+        .unwrap()
+        .rules;
+    let names: Vec<Option<&str>> = rules.iter().map(|r| r.name.as_deref()).collect();
+    assert_eq!(names, vec![Some("weekday"), Some("weekend"), None]);
+    let delays = |m: &[DelayMonitor]| -> Vec<(TimeRef, Vec<String>)> {
+        m.iter().map(|d| (d.at.clone(), d.rules.clone())).collect()
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        delays(&unit(&p, "/n/sub/a").end_delay),
+        vec![
+            (TimeRef::Absolute(ClockTime::new(6, 0).unwrap()), vec![]),
+            (
+                TimeRef::Absolute(ClockTime::new(5, 0).unwrap()),
+                s(&["weekday"])
+            ),
+            (TimeRef::ExpectedDuration, s(&["weekend", "holiday"])),
+        ]
+    );
+    assert_eq!(
+        delays(&unit(&p, "/n/sub/b").start_delay),
+        vec![(TimeRef::AfterUpperStart(5), s(&["weekday"]))]
+    );
+    assert_eq!(
+        delays(&unit(&p, "/n").end_delay),
+        vec![(TimeRef::AfterOwnStart(90), s(&["weekend"]))]
+    );
+    // `holiday` is no rule of `n`: the whole-project check says so, with a suggestion.
+    let mut vd = Diagnostics::default();
+    jobnet2sfn::passes::validate::validate(&p, &["noop".to_string()], &mut vd);
+    let shown: Vec<String> = vd
+        .items
+        .iter()
+        .map(|d| render(d, &p.sources, false))
+        .collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].contains("E0212")
+            && shown[0].contains("schedule rule `holiday`")
+            && shown[0].contains("t.yaml:13:"),
+        "{}",
+        shown[0]
+    );
+    // Without a schedule, no rule can be named.
+    let (p, _) = load_str("version: 1\njobnets:\n  - name: m\n    units:\n      - {name: a, type: noop, end_delay: [{rules: [x], delay: \"01:00\"}]}\n");
+    let mut vd = Diagnostics::default();
+    jobnet2sfn::passes::validate::validate(&p, &["noop".to_string()], &mut vd);
+    assert!(
+        vd.items.iter().any(|d| d.code == "E0212"
+            && d.hint
+                .as_deref()
+                .is_some_and(|h| h.contains("no named schedule rules"))),
+        "{:?}",
+        vd.items
+    );
+    // Two rules of one name, and two deadlines for every run.
+    let (_, diags) = load_str("version: 1\njobnets:\n  - name: m\n    schedule: {rules: [{name: r, days: daily, at: \"01:00\"}, {name: r, days: daily, at: \"02:00\"}]}\n    units:\n      - {name: a, type: noop, end_delay: [\"01:00\", \"02:00\"]}\n");
+    let codes: Vec<&str> = diags.items.iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["E0108", "E0115"], "{:?}", diags.items);
 }

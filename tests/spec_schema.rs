@@ -165,6 +165,7 @@ fn valid_snippets_pass_both() {
         net("      - {name: f, wait: {file: \"s3://b/in/*.csv\", when: written}}\n"),
         net("      - {name: f, wait: {file: \"s3://b/k\", when: [written, deleted], interval_seconds: 5}}\n"),
         "version: 1\njobnets:\n  - {name: n, units: [], start_conditions: {events: [{file: \"s3://b/*.csv\", when: [written, deleted]}, {file_created: \"s3://b/*.ok\"}]}}\n".into(),
+        "version: 1\njobnets:\n  - name: n\n    schedule: {rules: [{name: day, days: daily, at: \"01:00\"}, {name: \"2\", nth_open_day: 1, at: \"02:00\"}]}\n    units:\n      - {name: a, type: noop, end_delay: [{after_own_start: 5}, {rules: [day], delay: \"03:00\"}, {rules: [\"2\"], delay: expected}], expected_minutes: 3, start_delay: [{rules: [day], delay: {after_root_start: 1}}]}\n".into(),
         rule("{weekdays: [mon, mon], at: \"00:00\", on_closed_day: next, max_shift_days: 31}"),
         rule("{nth_weekday: {weekday: sun, n: 5}, at: [\"01:00\", \"25:00\"], reckon: {open_days: 2}}"),
         rule("{days_before_month_end: 30, at: \"09:00\", repeat_minutes: 1440, valid_from: 2028-02-29}"),
@@ -256,6 +257,12 @@ fn invalid_snippets_are_rejected_by_both() {
         ("E0112", rule("{every: {n: 1, unit: years, from: 2027-01-01}, at: \"01:00\"}")),
         ("E0112", rule("{days: daily, at: [\"01:00\", \"01:00\"]}")),
         ("E0112", rule("{days: daily, at: []}")),
+        ("E0112", rule("{name: \"a/b\", days: daily, at: \"01:00\"}")),
+        ("E0112", net("      - {name: a, type: noop, end_delay: []}\n")),
+        ("E0112", net("      - {name: a, type: noop, end_delay: [{rules: [], delay: expected}]}\n")),
+        ("E0106", net("      - {name: a, type: noop, end_delay: [{rules: [r]}]}\n")),
+        ("E0115", net("      - {name: a, type: noop, end_delay: [\"01:00\", {after_own_start: 3}]}\n")),
+        ("E0105", net("      - {name: a, type: noop, end_delay: [{rules: [r], delay: expected, at: \"01:00\"}]}\n")),
         ("E0112", rule("{days: daily, at: \"01:00\", on_closed_day: later}")),
         ("E0112", rule("{days: daily, at: \"01:00\", reckon: {open_days: 0}}")),
         ("E0112", rule("{days: daily, at: \"01:00\", repeat_minutes: 1441}")),
@@ -293,6 +300,14 @@ fn checks_beyond_the_schema_are_the_parsers() {
             net("      - {name: a, type: noop}\n      - {name: a, type: noop}\n"),
         ),
         ("E0109", net("      - {name: a, type: noop, after: [b]}\n")),
+        (
+            "E0112",
+            net("      - {name: a, type: noop, end_delay: [{rules: [r], delay: \"01:00\"}, {rules: [r], delay: expected}]}\n"),
+        ),
+        (
+            "E0108",
+            "version: 1\njobnets:\n  - name: n\n    schedule: {rules: [{name: r, days: daily, at: \"01:00\"}, {name: r, days: daily, at: \"02:00\"}]}\n    units: []\n".into(),
+        ),
         (
             "E0112",
             net("      - {name: a, wait: {file: \"s3://b/${DAY}.csv\", when: written}}\n"),
@@ -390,12 +405,16 @@ fn schema_and_parser_know_the_same_keys_everywhere() {
         ("/$defs/retry", job(&format!("retry: {{attempts: 1, {z}}}"))),
         ("/$defs/cutoff", job(&format!("cutoff: {{minutes: 1, {z}}}"))),
         (
-            "/$defs/startDelay/oneOf/1",
+            "/$defs/startDeadline/oneOf/1",
             job(&format!("start_delay: {{after_root_start: 1, {z}}}")),
         ),
         (
-            "/$defs/endDelay/oneOf/2",
+            "/$defs/endDeadline/oneOf/2",
             job(&format!("end_delay: {{after_own_start: 1, {z}}}")),
+        ),
+        (
+            "/$defs/endDelay/oneOf/1/items/oneOf/1",
+            job(&format!("end_delay: [{{rules: [r], delay: expected, {z}}}]")),
         ),
         (
             "/$defs/judge",

@@ -453,7 +453,7 @@ pub async fn rerun(
     if let Some(g) = generation {
         input[records::GENERATION_FIELD] = json!(g);
     }
-    for key in ["vars", "startTime"] {
+    for key in ["vars", "startTime", "rule"] {
         if let Some(v) = original_input.get(key) {
             input[key] = v.clone();
         }

@@ -244,12 +244,10 @@ const RUN_ID_TOKEN: &str = "@@jobnet2sfn-run-id@@";
 /// Whether a root jobnet can run several times a business date (multiple launch, or more
 /// than one start time): its runs are generations, and its records are keyed by them.
 fn has_generations(net: &crate::ir::Net) -> bool {
+    // Rules that start at one time make one run a date (its name is date and time).
     let several_starts = net.schedule.as_ref().is_some_and(|s| {
-        s.rules
-            .iter()
-            .map(|r| r.times.len() + usize::from(r.repeat_minutes.is_some()))
-            .sum::<usize>()
-            > 1
+        let times: std::collections::BTreeSet<_> = s.rules.iter().flat_map(|r| &r.times).collect();
+        times.len() > 1 || s.rules.iter().any(|r| r.repeat_minutes.is_some())
     });
     net.concurrency.multiple_launch || several_starts
 }
@@ -433,7 +431,7 @@ pub fn emit_cached(
     };
     let arms = e.arms_at(ArmPoint::Root);
     if !arms.is_empty() {
-        first = Next::To(e.emit_arms(&mut scope, plan.root, &arms, first));
+        first = Next::To(e.emit_arms(&mut scope, plan.root, &arms, ArmPoint::Root, first));
     }
     if e.records {
         let target = scope.target(&first);
@@ -1189,9 +1187,53 @@ struct Monitor {
     unit: UnitId,
     /// An end-delay monitor (else a start-delay one).
     end: bool,
-    at: TimeRef,
-    arm: ArmPoint,
+    /// Its deadlines: at most one applies to a run, so one execution name serves them all.
+    deadlines: Vec<Deadline>,
     key: String,
+}
+
+/// One deadline of a monitor: for every run that no other deadline names (no `rules`), or
+/// for the runs of the named schedule rules.
+#[derive(Debug, Clone)]
+struct Deadline {
+    at: TimeRef,
+    rules: Vec<String>,
+    arm: ArmPoint,
+}
+
+impl Monitor {
+    fn arms_at(&self, point: ArmPoint) -> bool {
+        self.deadlines.iter().any(|d| d.arm == point)
+    }
+
+    /// One deadline for every run: armed without asking which rule started the run.
+    fn simple(&self) -> bool {
+        matches!(self.deadlines.as_slice(), [d] if d.rules.is_empty())
+    }
+
+    /// The first state that arms it at `point`.
+    fn arm_entry(&self, point: ArmPoint) -> String {
+        let one_point = self.deadlines.iter().all(|d| d.arm == point);
+        if self.simple() || one_point {
+            format!("monitor.{}.arm", self.key)
+        } else {
+            let label = match point {
+                ArmPoint::Root => "run",
+                ArmPoint::Net(_) => "net",
+                ArmPoint::Own(_) => "own",
+            };
+            format!("monitor.{}.arm.{label}", self.key)
+        }
+    }
+}
+
+/// Which runs a deadline watches, for its arm's Comment: nothing for every run.
+fn rules_note(rules: &[String]) -> String {
+    match rules {
+        [] => String::new(),
+        [one] => format!(", for runs of schedule rule {one}"),
+        more => format!(", for runs of schedule rules {}", more.join(", ")),
+    }
 }
 
 /// Where a monitor is armed: at the run's start, at a nested net's start, or at the
@@ -1617,43 +1659,53 @@ impl<'a> Emitter<'a> {
         })
     }
 
-    /// Finds the jobnet's delay monitors and where each is armed; what cannot be
+    /// Finds the jobnet's delay monitors and where each deadline is armed; what cannot be
     /// monitored goes to the report (when `report` is set).
     fn plan_monitors(&mut self, report: bool) {
         let root = self.plan.root;
         for u in self.project.descendants(root) {
             let unit = &self.project.units[u];
-            for (end, m) in [(false, &unit.start_delay), (true, &unit.end_delay)] {
-                let Some(m) = m else { continue };
-                let what = if end { "end delay" } else { "start delay" };
-                let problem = if !end && u == root {
-                    Some((FindingKind::Approximated, "start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)"))
-                } else if let TimeRef::Absolute(t) = m.at {
-                    self.until_timestamp(t).is_none().then_some((FindingKind::NotYetCompiled, "delay monitor at a clock time in a time zone with daylight saving time (or past what an offset can express)", "use a relative delay (after_root_start) meanwhile"))
-                } else if m.at == TimeRef::ExpectedDuration && unit.expected_minutes.is_none() {
-                    Some((
-                        FindingKind::Unsupported,
-                        "end delay `expected` without `expected_minutes`: not monitored",
-                        "set expected_minutes on the unit",
-                    ))
-                } else {
-                    None
-                };
-                if let Some((kind, text, action)) = problem {
-                    if report {
-                        self.finding(u, kind, format!("{what}: {text}"), action);
+            for (end, slot) in [(false, &unit.start_delay), (true, &unit.end_delay)] {
+                let mut deadlines = Vec::new();
+                for m in slot {
+                    let what = if end { "end delay" } else { "start delay" };
+                    let problem = if !end && u == root {
+                        Some((FindingKind::Approximated, "start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)"))
+                    } else if let TimeRef::Absolute(t) = m.at {
+                        self.until_timestamp(t).is_none().then_some((FindingKind::NotYetCompiled, "delay monitor at a clock time in a time zone with daylight saving time (or past what an offset can express)", "use a relative delay (after_root_start) meanwhile"))
+                    } else if m.at == TimeRef::ExpectedDuration && unit.expected_minutes.is_none() {
+                        Some((
+                            FindingKind::Unsupported,
+                            "end delay `expected` without `expected_minutes`: not monitored",
+                            "set expected_minutes on the unit",
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some((kind, text, action)) = problem {
+                        if report {
+                            self.finding(u, kind, format!("{what}: {text}"), action);
+                        }
+                        continue;
                     }
+                    let parent = unit.parent.filter(|&p| p != root);
+                    let arm = match m.at {
+                        TimeRef::Absolute(_) | TimeRef::AfterRootStart(_) => ArmPoint::Root,
+                        TimeRef::AfterUpperStart(_) => parent.map_or(ArmPoint::Root, ArmPoint::Net),
+                        TimeRef::AfterOwnStart(_) | TimeRef::ExpectedDuration if u == root => {
+                            ArmPoint::Root
+                        }
+                        TimeRef::AfterOwnStart(_) | TimeRef::ExpectedDuration => ArmPoint::Own(u),
+                    };
+                    deadlines.push(Deadline {
+                        at: m.at.clone(),
+                        rules: m.rules.clone(),
+                        arm,
+                    });
+                }
+                if deadlines.is_empty() {
                     continue;
                 }
-                let parent = unit.parent.filter(|&p| p != root);
-                let arm = match m.at {
-                    TimeRef::Absolute(_) | TimeRef::AfterRootStart(_) => ArmPoint::Root,
-                    TimeRef::AfterUpperStart(_) => parent.map_or(ArmPoint::Root, ArmPoint::Net),
-                    TimeRef::AfterOwnStart(_) | TimeRef::ExpectedDuration if u == root => {
-                        ArmPoint::Root
-                    }
-                    TimeRef::AfterOwnStart(_) | TimeRef::ExpectedDuration => ArmPoint::Own(u),
-                };
                 let key = format!(
                     "{}-{}",
                     shorten(self.names.state(u), 28),
@@ -1662,19 +1714,18 @@ impl<'a> Emitter<'a> {
                 self.monitors.push(Monitor {
                     unit: u,
                     end,
-                    at: m.at.clone(),
-                    arm,
+                    deadlines,
                     key,
                 });
             }
         }
     }
 
-    /// The monitors armed at `point`, in source order.
+    /// The monitors with a deadline armed at `point`, in source order.
     fn arms_at(&self, point: ArmPoint) -> Vec<Monitor> {
         self.monitors
             .iter()
-            .filter(|m| m.arm == point)
+            .filter(|m| m.arms_at(point))
             .cloned()
             .collect()
     }
@@ -1692,42 +1743,88 @@ impl<'a> Emitter<'a> {
         if let Some(m) = self.monitor_of(u, false) {
             out.push(format!("monitor.{}.off", m.key));
         }
+        let mut points = vec![ArmPoint::Own(u)];
         if self.project.units[u].as_net().is_some() {
-            out.extend(
-                self.arms_at(ArmPoint::Net(u))
-                    .iter()
-                    .map(|m| format!("monitor.{}.arm", m.key)),
-            );
+            points.insert(0, ArmPoint::Net(u));
         }
-        out.extend(
-            self.arms_at(ArmPoint::Own(u))
-                .iter()
-                .map(|m| format!("monitor.{}.arm", m.key)),
-        );
+        for point in points {
+            out.extend(self.arms_at(point).iter().map(|m| m.arm_entry(point)));
+        }
         out
     }
 
-    /// Inserts the arm states of `monitors` as a chain ending in `next`; returns its entry.
+    /// Inserts the arm states of `monitors` at `point` as a chain ending in `next`; returns
+    /// its entry. A monitor with deadlines per schedule rule first asks which rule started
+    /// the run (`rule` in the run input; a run started by hand has none).
     fn emit_arms(
         &mut self,
         scope: &mut Scope,
         u: UnitId,
         monitors: &[Monitor],
+        point: ArmPoint,
         next: Next,
     ) -> String {
         let mut target = scope.target(&next);
         for m in monitors.iter().rev() {
-            let name = format!("monitor.{}.arm", m.key);
-            let state = self.arm_state(m, &target);
-            self.map(u, &name);
-            scope.insert(&name, state);
-            target = name;
+            let entry = m.arm_entry(point);
+            if m.simple() {
+                let state = self.arm_state(m, &m.deadlines[0], &target);
+                self.map(u, &entry);
+                scope.insert(&entry, state);
+                target = entry;
+                continue;
+            }
+            let rule = format!("{}.rule", self.root_input());
+            let mut choices = Vec::new();
+            let mut default = target.clone();
+            for (j, d) in m.deadlines.iter().enumerate() {
+                let go = if d.arm == point {
+                    let name = format!("monitor.{}.arm.{}", m.key, j + 1);
+                    let state = self.arm_state(m, d, &target);
+                    self.map(u, &name);
+                    scope.insert(&name, state);
+                    name
+                } else {
+                    target.clone()
+                };
+                if d.rules.is_empty() {
+                    default = go;
+                    continue;
+                }
+                let tests: Vec<Tree> = d
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        tree!({"And": [
+                            {"Variable": rule.as_str(), "IsPresent": true},
+                            {"Variable": rule.as_str(), "StringEquals": r.as_str()}
+                        ]})
+                    })
+                    .collect();
+                let mut choice = if tests.len() == 1 {
+                    tests.into_iter().next().expect("one test")
+                } else {
+                    tree!({"Or": Tree::Array(tests)})
+                };
+                choice["Next"] = tree!(go);
+                choices.push(choice);
+            }
+            let path = &self.project.units[m.unit].path;
+            let state = tree!({
+                "Type": "Choice",
+                "Comment": format!("{path}: which {} deadline watches this run: the one of the schedule rule that started it", if m.end { "end-delay" } else { "start-delay" }),
+                "Choices": Tree::Array(choices),
+                "Default": default
+            });
+            self.map(u, &entry);
+            scope.insert(&entry, state);
+            target = entry;
         }
         target
     }
 
     /// Starts monitor `m`: an execution of the monitor machine that waits for the deadline.
-    fn arm_state(&mut self, m: &Monitor, next: &str) -> Tree {
+    fn arm_state(&mut self, m: &Monitor, d: &Deadline, next: &str) -> Tree {
         let monitor = self.monitor_name.clone();
         self.may_start(MONITOR_ARN, &monitor);
         let unit = &self.project.units[m.unit];
@@ -1746,7 +1843,7 @@ impl<'a> Emitter<'a> {
         });
         self.run_input(&mut input);
         let spm = self.opts.seconds_per_minute;
-        let deadline = match &m.at {
+        let deadline = match &d.at {
             TimeRef::Absolute(t) => {
                 let (clock, offset) = self.until_timestamp(*t).expect("checked when planned");
                 input["until.$"] = tree!(format!(
@@ -1759,7 +1856,7 @@ impl<'a> Emitter<'a> {
             | TimeRef::AfterUpperStart(n)
             | TimeRef::AfterOwnStart(n) => {
                 input["seconds"] = tree!(u64::from(*n) * spm);
-                let from = match m.at {
+                let from = match d.at {
                     TimeRef::AfterRootStart(_) => "the run's start",
                     TimeRef::AfterUpperStart(_) => "the enclosing jobnet's start",
                     _ => "its own start",
@@ -1775,7 +1872,7 @@ impl<'a> Emitter<'a> {
         let run_id = self.run_id();
         tree!({
             "Type": "Task",
-            "Comment": format!("{}: arm the {} monitor ({deadline}); it alerts unless stopped in time", unit.path, status.to_lowercase()),
+            "Comment": format!("{}: arm the {} monitor ({deadline}{}); it alerts unless stopped in time", unit.path, status.to_lowercase(), rules_note(&d.rules)),
             "Resource": "arn:aws:states:::states:startExecution",
             "Parameters": {
                 "StateMachineArn": format!("${{{MONITOR_ARN}}}"),
@@ -2435,14 +2532,16 @@ impl<'a> Emitter<'a> {
                 fail_target = off;
             }
         }
-        let mut arms = Vec::new();
-        if unit.as_net().is_some() {
-            arms.extend(self.arms_at(ArmPoint::Net(u)));
-        }
-        arms.extend(self.arms_at(ArmPoint::Own(u)));
         let mut body = self.body_entry(u);
-        if !arms.is_empty() {
-            body = self.emit_arms(scope, u, &arms, Next::To(body));
+        let mut points = vec![ArmPoint::Own(u)];
+        if unit.as_net().is_some() {
+            points.push(ArmPoint::Net(u));
+        }
+        for point in points {
+            let arms = self.arms_at(point);
+            if !arms.is_empty() {
+                body = self.emit_arms(scope, u, &arms, point, Next::To(body));
+            }
         }
         if let Some(m) = self.monitor_of(u, false).cloned() {
             let off = format!("monitor.{}.off", m.key);
@@ -2818,7 +2917,7 @@ impl<'a> Emitter<'a> {
             || self.rc_needed(u)
             || self.monitor_of(u, true).is_some()
             || self.monitor_of(u, false).is_some()
-            || self.monitors.iter().any(|m| m.arm == ArmPoint::Own(u))
+            || self.monitors.iter().any(|m| m.arms_at(ArmPoint::Own(u)))
             || !self.cache.keeps()
         {
             return None;

@@ -105,6 +105,16 @@ pub fn rule_json(rule: &ScheduleRule) -> Value {
     Value::Object(m)
 }
 
+/// [`rule_json`], with the rule's name when `named` (the jobnet's delays per rule need the
+/// Lambda to say which rule started a run).
+fn named_rule_json(rule: &ScheduleRule, named: bool) -> Value {
+    let mut v = rule_json(rule);
+    if let (true, Some(name)) = (named, &rule.name) {
+        v["name"] = json!(name);
+    }
+    v
+}
+
 /// Reads [`rule_json`]'s form back (shared test vectors, hand-written Lambda inputs).
 /// `times` and `span` are not part of it and come back empty.
 pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
@@ -207,6 +217,7 @@ pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
     }
     let opt_date = |k: &str| obj.get(k).map(date).transpose();
     Ok(ScheduleRule {
+        name: obj.get("name").and_then(Value::as_str).map(str::to_string),
         days: day_rule,
         times: Vec::new(),
         on_closed_day,
@@ -344,18 +355,21 @@ pub const GATE_STATES: [&str; 10] = [
 /// second start for one date and time is refused (and ends in `AlreadyStarted`). Any other
 /// execution (a run, or an operator's start with `businessDate`) goes straight to `next`.
 pub fn gate_states(next: &str) -> Map<String, Value> {
-    gate_states_with(next, None, None)
+    gate_states_with(next, None, None, false)
 }
 
 /// [`gate_states`], with `skip_alert` (the jobnet's path) publishing an alert to the
 /// alert topic before a scheduled start that is not a run day ends, and with `all_of`
 /// (the machine's name) for start conditions that must all happen: each event adds its
 /// number to the business date's item `cond#<machine>#<date>` of the run table, and the
-/// run starts when the count reaches the input's `conditions`.
+/// run starts when the count reaches the input's `conditions`. With `rules` (delays per
+/// schedule rule), the run's input also names the rule that started it (`rule`, from the
+/// Lambda's answer).
 pub fn gate_states_with(
     next: &str,
     skip_alert: Option<&str>,
     all_of: Option<&str>,
+    rules: bool,
 ) -> Map<String, Value> {
     let mut s = Map::new();
     s.insert(
@@ -366,13 +380,17 @@ pub fn gate_states_with(
             "Default": next
         }),
     );
+    let mut answer = json!({"run.$": "$.Payload.run", "businessDate.$": "$.Payload.businessDate"});
+    if rules {
+        answer["rule.$"] = json!("$.Payload.rule");
+    }
     s.insert(
         "BusinessDay".into(),
         json!({
             "Type": "Task",
             "Resource": "arn:aws:states:::lambda:invoke",
             "Parameters": {"FunctionName": "${BusinessDayFunctionArn}", "Payload.$": "$"},
-            "ResultSelector": {"run.$": "$.Payload.run", "businessDate.$": "$.Payload.businessDate"},
+            "ResultSelector": answer,
             "ResultPath": "$.businessDay",
             "Retry": [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}],
             "Next": "IsRunDay"
@@ -420,6 +438,16 @@ pub fn gate_states_with(
             json!({"Type": "Succeed", "Comment": "other start conditions of this business date have not happened yet"}),
         );
     }
+    let mut input = json!({
+        "businessDate.$": "$.businessDay.businessDate",
+        "startTime.$": "$.startTime",
+        "generation.$": "$.runSuffix",
+        "vars.$": "$.vars",
+        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
+    });
+    if rules {
+        input["rule.$"] = json!("$.businessDay.rule");
+    }
     s.insert(
         "StartRun".into(),
         json!({
@@ -428,13 +456,7 @@ pub fn gate_states_with(
             "Parameters": {
                 "StateMachineArn.$": "$$.StateMachine.Id",
                 "Name.$": "States.Format('{}-{}', $.businessDay.businessDate, $.runSuffix)",
-                "Input": {
-                    "businessDate.$": "$.businessDay.businessDate",
-                    "startTime.$": "$.startTime",
-                    "generation.$": "$.runSuffix",
-                    "vars.$": "$.vars",
-                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"
-                }
+                "Input": input
             },
             "Catch": [{"ErrorEquals": ["StepFunctions.ExecutionAlreadyExistsException"], "Next": "AlreadyStarted"}],
             "End": true
@@ -723,7 +745,8 @@ pub fn gate_cost(
 ) -> crate::passes::partition::Cost {
     let states = |s: Map<String, Value>| json!({"StartAt": "x", "States": s});
     let all_of = counted_by(project, root, machine);
-    let gated = states(gate_states_with("x", skip_alert, all_of));
+    let rules = crate::ir::rule_delays(project, root);
+    let gated = states(gate_states_with("x", skip_alert, all_of, rules));
     let empty = states(Map::new());
     let (bytes, lines) = crate::back::metrics::pretty_len_lines(&gated);
     let (bytes0, lines0) = crate::back::metrics::pretty_len_lines(&empty);
@@ -759,6 +782,7 @@ pub fn gate_root(
         &next,
         skip_alert.then_some(path.as_str()),
         all_of.as_deref(),
+        crate::ir::rule_delays(project, root),
     );
     let Some(states) = definition.get("States").and_then(Tree::as_object) else {
         return Ok(());
@@ -930,6 +954,7 @@ pub fn jobnet_schedules(
     };
     let calendar = net.calendar.as_ref().map(|c| c.name.clone());
     let exclusive = exclusive_of(project, schedule, diags);
+    let named = crate::ir::rule_delays(project, root);
     let mut by_time: BTreeMap<ClockTime, Vec<usize>> = BTreeMap::new();
     for (i, rule) in schedule.rules.iter().enumerate() {
         for t in crate::calendar::engine::start_times(&cal, rule) {
@@ -965,7 +990,7 @@ pub fn jobnet_schedules(
             "runSuffix": format!("{:02}{:02}", t.hour(), t.minute()),
             "vars": {},
             "calendar": calendar,
-            "rules": rules.iter().map(|i| rule_json(&schedule.rules[*i])).collect::<Vec<_>>(),
+            "rules": rules.iter().map(|i| named_rule_json(&schedule.rules[*i], named)).collect::<Vec<_>>(),
             "exclusive": exclusive,
         });
         let id = format!("{machine_logical}Schedule{:02}{:02}", t.hour(), t.minute());
@@ -1017,12 +1042,16 @@ pub fn jobnet_start_rules(
     let Some(cal) = root_calendar(project, root, diags) else {
         return Ok(Map::new());
     };
+    let named = crate::ir::rule_delays(project, root);
     let (timezone, calendar, rules, exclusive) =
         match net.schedule.as_ref().filter(|s| !s.rules.is_empty()) {
             Some(s) => (
                 s.timezone.clone(),
                 net.calendar.as_ref().map(|c| c.name.clone()),
-                s.rules.iter().map(rule_json).collect::<Vec<_>>(),
+                s.rules
+                    .iter()
+                    .map(|r| named_rule_json(r, named))
+                    .collect::<Vec<_>>(),
                 exclusive_of(project, s, diags),
             ),
             None => (
@@ -1508,7 +1537,7 @@ jobnets:
         let plain = gate_states("FirstJob");
         assert_eq!(plain["IsRunDay"]["Default"], "NotARunDay");
         assert!(!plain.contains_key("SkipAlert"));
-        let g = gate_states_with("FirstJob", Some("/net{x}"), Some("m"));
+        let g = gate_states_with("FirstJob", Some("/net{x}"), Some("m"), false);
         assert_eq!(g["IsRunDay"]["Default"], "SkipAlert");
         let alert = &g["SkipAlert"];
         assert_eq!(alert["Resource"], "arn:aws:states:::sns:publish");
@@ -1569,7 +1598,7 @@ jobnets:
                 .collect::<Vec<_>>()
         );
         // Start conditions that must all happen: the run starts once every one has.
-        let g = gate_states_with("FirstJob", None, Some("nightly's"));
+        let g = gate_states_with("FirstJob", None, Some("nightly's"), false);
         assert_eq!(g["IsRunDay"]["Choices"][0]["Next"], "StartCondition");
         let count = &g["StartCondition"];
         assert_eq!(

@@ -70,8 +70,10 @@ pub struct Unit {
     pub comment: Option<String>,
     /// Hold: the unit waits for an operator's release before it runs.
     pub hold: bool,
-    pub start_delay: Option<DelayMonitor>,
-    pub end_delay: Option<DelayMonitor>,
+    /// Start- and end-delay monitors: at most one for every run (no `rules`), and any number
+    /// for the runs of given schedule rules.
+    pub start_delay: Vec<DelayMonitor>,
+    pub end_delay: Vec<DelayMonitor>,
     /// Kill the unit after this long; it then ends with `on_timeout` (abnormal by default).
     pub cutoff: Option<Cutoff>,
     /// Expected duration in minutes (for critical-path figures and end-delay monitoring).
@@ -97,8 +99,8 @@ impl Unit {
             recovery: false,
             comment: None,
             hold: false,
-            start_delay: None,
-            end_delay: None,
+            start_delay: Vec::new(),
+            end_delay: Vec::new(),
             cutoff: None,
             expected_minutes: None,
             unmapped: Vec::new(),
@@ -415,7 +417,34 @@ pub struct WaitFor {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DelayMonitor {
     pub at: TimeRef,
+    /// Names of the root's schedule rules whose runs this deadline watches (JP1 gives a delay
+    /// per rule). Empty: every run that no other monitor of the unit names, including runs
+    /// started by hand.
+    pub rules: Vec<String>,
     pub span: Span,
+}
+
+impl DelayMonitor {
+    /// A deadline for every run.
+    pub fn every_run(at: TimeRef, span: Span) -> Self {
+        DelayMonitor {
+            at,
+            rules: Vec::new(),
+            span,
+        }
+    }
+}
+
+/// Whether a delay monitor below `root` watches the runs of named schedule rules only: the
+/// runs then carry the name of the rule that started them (`rule` in the run input).
+pub fn rule_delays(project: &Project, root: UnitId) -> bool {
+    project.descendants(root).into_iter().any(|u| {
+        let unit = &project.units[u];
+        unit.start_delay
+            .iter()
+            .chain(&unit.end_delay)
+            .any(|m| !m.rules.is_empty())
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -660,6 +689,9 @@ pub struct Schedule {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleRule {
+    /// What delay monitors call the rule (JP1: its rule number); runs started under it carry
+    /// it when a monitor needs it.
+    pub name: Option<String>,
     pub days: DayRule,
     pub times: Vec<ClockTime>,
     pub on_closed_day: ClosedDayAction,

@@ -13,8 +13,14 @@ use std::collections::BTreeMap;
 pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics) {
     check_roots(project, diags);
     for &root in &project.roots {
+        let rule_names: Vec<&str> = project.units[root]
+            .as_net()
+            .and_then(|n| n.schedule.as_ref())
+            .map(|s| s.rules.iter().filter_map(|r| r.name.as_deref()).collect())
+            .unwrap_or_default();
         for u in project.descendants(root) {
             let unit = &project.units[u];
+            check_delay_rules(project, root, u, &rule_names, diags);
             if let UnitKind::Net(net) = &unit.kind {
                 check_cycles(project, net.children.as_slice(), &net.edges, diags);
                 check_shapes(project, u, diags);
@@ -99,6 +105,46 @@ pub fn validate(project: &Project, job_types: &[String], diags: &mut Diagnostics
         }
     }
     check_calendars(project, diags);
+}
+
+/// A delay monitor for the runs of given schedule rules must name rules of its root's
+/// schedule.
+fn check_delay_rules(
+    project: &Project,
+    root: UnitId,
+    u: UnitId,
+    rule_names: &[&str],
+    diags: &mut Diagnostics,
+) {
+    let unit = &project.units[u];
+    for (key, monitors) in [
+        ("start_delay", &unit.start_delay),
+        ("end_delay", &unit.end_delay),
+    ] {
+        for m in monitors {
+            for name in m.rules.iter().filter(|n| !rule_names.contains(&n.as_str())) {
+                let hint = if rule_names.is_empty() {
+                    format!(
+                        "jobnet `{}` has no named schedule rules: give the rule a `name`",
+                        project.units[root].name
+                    )
+                } else {
+                    suggest(name, rule_names.iter().copied())
+                };
+                diags.push(
+                    Diagnostic::error(
+                        "E0212",
+                        format!(
+                            "`{key}` of `{}` names schedule rule `{name}`, which jobnet `{}` does not have",
+                            unit.name, project.units[root].name
+                        ),
+                    )
+                    .at(m.span)
+                    .hint(hint),
+                );
+            }
+        }
+    }
 }
 
 fn check_roots(project: &Project, diags: &mut Diagnostics) {

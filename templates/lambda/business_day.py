@@ -61,7 +61,7 @@ def runs(cal,rules,t):
  for i,R in enumerate(rules):
   for d in days(t-m*O,t+m*O):
    r=decide(c,R,d)
-   if r and r[0]==t:out.append({'rule':i,'nominal':str(d),'reason':r[1]})
+   if r and r[0]==t:out.append({'rule':i,'name':R.get('name'),'nominal':str(d),'reason':r[1]})
  return out
 def tz(n):
  # Runtimes without tz data still know the fixed-offset zones.
@@ -76,4 +76,5 @@ def handler(e,_=None):
  # dayStart (minutes): an event's time before the day start belongs to the day before.
  else:t=(D.datetime.fromisoformat(e['scheduledTime'].replace('Z','+00:00')).astimezone(tz(e.get('timezone','Asia/Tokyo')))-D.timedelta(minutes=e.get('dayStart',0))).date()-e.get('dayOffset',0)*O
  r=runs(e.get('calendar'),e['rules'],t);x=[j['jobnet']for j in e.get('exclusive',[])if runs(j.get('calendar'),j['rules'],t)]
- return{'businessDate':str(t),'run':bool(r)and not x,'runs':r,'excludedBy':x}
+ # rule: the name of the first rule that runs, for delays per rule ('' without one).
+ return{'businessDate':str(t),'run':bool(r)and not x,'rule':r and r[0]['name']or'','runs':r,'excludedBy':x}

@@ -117,6 +117,26 @@ fn day_kind(k: DayKind) -> &'static str {
     }
 }
 
+/// One delay for every run as its value; delays per schedule rule as a list.
+fn delays_value(monitors: &[DelayMonitor]) -> Option<Value> {
+    match monitors {
+        [] => None,
+        [m] if m.rules.is_empty() => Some(delay_value(m)),
+        _ => Some(Value::Array(
+            monitors
+                .iter()
+                .map(|m| {
+                    if m.rules.is_empty() {
+                        delay_value(m)
+                    } else {
+                        json!({"rules": m.rules, "delay": delay_value(m)})
+                    }
+                })
+                .collect(),
+        )),
+    }
+}
+
 fn delay_value(d: &DelayMonitor) -> Value {
     match d.at {
         TimeRef::Absolute(t) => json!(t.to_string()),
@@ -187,11 +207,10 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
     if u.hold {
         m.insert("hold".into(), json!(true));
     }
-    if let Some(d) = &u.start_delay {
-        m.insert("start_delay".into(), delay_value(d));
-    }
-    if let Some(d) = &u.end_delay {
-        m.insert("end_delay".into(), delay_value(d));
+    for (key, monitors) in [("start_delay", &u.start_delay), ("end_delay", &u.end_delay)] {
+        if let Some(v) = delays_value(monitors) {
+            m.insert(key.into(), v);
+        }
     }
     if let Some(e) = u.expected_minutes {
         m.insert("expected_minutes".into(), json!(e));
@@ -261,7 +280,17 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
                     m.insert("calendar".into(), json!(c.name));
                 }
                 if let Some(s) = &net.schedule {
-                    match schedule_value(s) {
+                    // Rules keep their names (JP1 rule numbers) where a delay names them.
+                    let named: BTreeSet<&str> = project
+                        .descendants(id)
+                        .into_iter()
+                        .flat_map(|d| {
+                            let unit = &project.units[d];
+                            unit.start_delay.iter().chain(&unit.end_delay)
+                        })
+                        .flat_map(|m| m.rules.iter().map(String::as_str))
+                        .collect();
+                    match schedule_value(s, &named) {
                         Some(v) => {
                             m.insert("schedule".into(), v);
                         }
@@ -400,7 +429,7 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
     Value::Object(m)
 }
 
-fn schedule_value(s: &Schedule) -> Option<Value> {
+fn schedule_value(s: &Schedule, named: &BTreeSet<&str>) -> Option<Value> {
     if s.rules.is_empty() {
         return None;
     }
@@ -409,13 +438,23 @@ fn schedule_value(s: &Schedule) -> Option<Value> {
     if !s.exclusive_with.is_empty() {
         m.insert("exclusive_with".into(), json!(s.exclusive_with));
     }
-    let rules: Vec<Value> = s.rules.iter().map(rule_value).collect();
+    let rules: Vec<Value> = s
+        .rules
+        .iter()
+        .map(|r| {
+            let name = r.name.as_deref().filter(|n| named.contains(n));
+            rule_value(r, name)
+        })
+        .collect();
     m.insert("rules".into(), Value::Array(rules));
     Some(Value::Object(m))
 }
 
-fn rule_value(r: &ScheduleRule) -> Value {
+fn rule_value(r: &ScheduleRule, name: Option<&str>) -> Value {
     let mut m = Map::new();
+    if let Some(n) = name {
+        m.insert("name".into(), json!(n));
+    }
     let wd = |w: &chrono::Weekday| {
         ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][w.num_days_from_monday() as usize]
     };

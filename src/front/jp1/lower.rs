@@ -17,7 +17,7 @@ use crate::ir::{
 use chrono::Weekday;
 use indexmap::IndexMap;
 use serde_json::{json, Value as Json};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// The time zone of generated schedules: JP1/AJS3 runs on Japanese local time.
 pub const DEFAULT_TIMEZONE: &str = crate::ir::DEFAULT_TIMEZONE;
@@ -617,8 +617,15 @@ impl Lower<'_> {
                 span: u.name_span,
             });
             net.schedule = self.schedule(u, &mut marks, cal, &mut net);
+            let names: Vec<String> = net
+                .schedule
+                .iter()
+                .flat_map(|s| s.rules.iter().filter_map(|r| r.name.clone()))
+                .collect();
+            self.delays(u, id, &mut marks, Some(&names));
         } else {
             self.nested_schedule(u, &mut marks);
+            self.delays(u, id, &mut marks, None);
         }
         self.net_params(u, &mut marks, &mut net);
         let waits: Vec<(UnitId, UnitId)> = self
@@ -866,6 +873,7 @@ impl Lower<'_> {
             self.project.units[id].join = JoinKind::Or;
         }
         self.unit_common(c, id, &mut marks);
+        self.delays(c, id, &mut marks, None);
         self.wait_conditions(c, id, &mut marks);
         if unsupported_unit {
             for (i, p) in c.params.iter().enumerate() {
@@ -901,7 +909,6 @@ impl Lower<'_> {
 
     /// Keys shared by every unit kind that lives in the IR.
     fn unit_common(&mut self, u: &UnitDef, id: UnitId, marks: &mut Marks) {
-        let mut seen_delay: [bool; 2] = [false, false];
         for (i, p) in u.params.iter().enumerate() {
             let s = match p.key.as_str() {
                 "cm" => {
@@ -924,37 +931,113 @@ impl Lower<'_> {
                     "w" | "a" => unsup("hold after a warning/abnormal end of the previous run: hold the unit by hand when needed"),
                     _ => self.bad_value(p, "`y`, `w`, `a` or `n`"),
                 },
-                k @ ("sy" | "ey") => {
-                    let slot = usize::from(k == "ey");
-                    let (_, rest) = split_rule(p);
-                    let text = rest.first().map(|x| x.text.as_str()).unwrap_or("");
-                    match parse_time_ref(text) {
-                        Some(at) if !seen_delay[slot] => {
-                            seen_delay[slot] = true;
-                            let m = DelayMonitor {
-                                at,
-                                span: p.key_span,
-                            };
-                            let unit = &mut self.project.units[id];
-                            if k == "sy" {
-                                unit.start_delay = Some(m);
-                            } else {
-                                unit.end_delay = Some(m);
-                            }
-                            if rest.len() > 1 || split_rule(p).0.is_some_and(|n| n > 1) {
-                                approx("delay monitoring applies to every schedule rule")
-                            } else {
-                                Status::Mapped
-                            }
-                        }
-                        Some(_) => unsup("one delay time per unit: later rules' delays need a separate alarm"),
-                        None => self.bad_value(p, "`hh:mm` or `M`/`U`/`C` followed by minutes"),
-                    }
-                }
                 _ => continue,
             };
             marks.set(i, s);
         }
+    }
+
+    /// `sy=`/`ey=`: start and end delays, each for one schedule rule (`N,`; rule 1 without).
+    /// `rules` are the names (numbers) of the root's converted schedule rules; `None` below
+    /// a root jobnet, whose rules are its own and not the runs' (one delay for every run).
+    fn delays(&mut self, u: &UnitDef, id: UnitId, marks: &mut Marks, rules: Option<&[String]>) {
+        for key in ["sy", "ey"] {
+            // Per rule number, the last occurrence and its index.
+            let mut by_rule: BTreeMap<u32, (usize, TimeRef)> = BTreeMap::new();
+            for (i, p) in u.params.iter().enumerate().filter(|(_, p)| p.key == key) {
+                let (n, rest) = split_rule(p);
+                let text = rest.first().map(|x| x.text.as_str()).unwrap_or("");
+                match parse_time_ref(text).filter(|_| rest.len() == 1) {
+                    Some(at) => {
+                        let n = n.unwrap_or(1);
+                        if let Some((prev, _)) = by_rule.insert(n, (i, at)) {
+                            marks.set(
+                                prev,
+                                unsup(format!("overridden by a later `{key}=` for rule {n}")),
+                            );
+                        }
+                    }
+                    None => {
+                        let s = self.bad_value(p, "`hh:mm` or `M`/`U`/`C` followed by minutes");
+                        marks.set(i, s);
+                    }
+                }
+            }
+            let monitors = match rules.filter(|r| !r.is_empty()) {
+                Some(names) => Self::rule_delays(&by_rule, names, marks, &u.params),
+                None => {
+                    let mut out = Vec::new();
+                    for (k, (n, (i, at))) in by_rule.iter().enumerate() {
+                        let s = if k > 0 {
+                            unsup("one delay for every run below the root jobnet: add a separate alarm for the other rules")
+                        } else if *n > 1 || by_rule.len() > 1 {
+                            approx("the delay watches every run, not only the runs of its schedule rule")
+                        } else {
+                            Status::Mapped
+                        };
+                        if k == 0 {
+                            out.push(DelayMonitor::every_run(at.clone(), u.params[*i].key_span));
+                        }
+                        marks.set(*i, s);
+                    }
+                    out
+                }
+            };
+            let unit = &mut self.project.units[id];
+            if key == "sy" {
+                unit.start_delay = monitors;
+            } else {
+                unit.end_delay = monitors;
+            }
+        }
+    }
+
+    /// A root jobnet's delays by rule number: one delay for every run when every converted
+    /// rule has the same one, else one per delay time naming its rules.
+    fn rule_delays(
+        by_rule: &BTreeMap<u32, (usize, TimeRef)>,
+        names: &[String],
+        marks: &mut Marks,
+        params: &[Param],
+    ) -> Vec<DelayMonitor> {
+        let converted = |n: u32| names.iter().any(|x| *x == n.to_string());
+        for (n, (i, _)) in by_rule.iter().filter(|(n, _)| !converted(**n)) {
+            marks.set(
+                *i,
+                unsup(format!(
+                    "schedule rule {n} is not converted, so no run of it is watched"
+                )),
+            );
+        }
+        let kept: Vec<(u32, usize, &TimeRef)> = by_rule
+            .iter()
+            .filter(|(n, _)| converted(**n))
+            .map(|(n, (i, at))| (*n, *i, at))
+            .collect();
+        for (_, i, _) in &kept {
+            marks.set(*i, Status::Mapped);
+        }
+        let Some((_, first_i, first_at)) = kept.first() else {
+            return Vec::new();
+        };
+        if kept.len() == names.len() && kept.iter().all(|(_, _, at)| at == first_at) {
+            return vec![DelayMonitor::every_run(
+                (*first_at).clone(),
+                params[*first_i].key_span,
+            )];
+        }
+        let mut out: Vec<DelayMonitor> = Vec::new();
+        for (n, i, at) in kept {
+            match out.iter_mut().find(|m| m.at == *at) {
+                Some(m) => m.rules.push(n.to_string()),
+                None => out.push(DelayMonitor {
+                    at: at.clone(),
+                    rules: vec![n.to_string()],
+                    span: params[i].key_span,
+                }),
+            }
+        }
+        out
     }
 
     // ----- jobs ------------------------------------------------------------------------

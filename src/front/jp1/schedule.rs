@@ -510,6 +510,7 @@ impl Lower<'_> {
             }
         }
         Ok(Some(ScheduleRule {
+            name: Some(n.to_string()),
             days: plan.rule,
             times: vec![time],
             on_closed_day,

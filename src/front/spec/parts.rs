@@ -211,14 +211,105 @@ impl Reader<'_> {
         })
     }
 
-    /// `start_delay` / `end_delay`: a clock time, `expected` (end only) or one relative form.
-    pub fn delay(&mut self, node: &Node, start: bool) -> Option<DelayMonitor> {
+    /// `start_delay` / `end_delay`: one deadline for every run, or a list of deadlines, each
+    /// for every run (at most one) or for the runs of named schedule rules
+    /// (`{rules: [..], delay: ..}`).
+    pub fn delay(&mut self, node: &Node, start: bool) -> Vec<DelayMonitor> {
         let what = if start {
             "`start_delay`"
         } else {
             "`end_delay`"
         };
-        let at = match &node.value {
+        let Value::Seq(items) = &node.value else {
+            return self
+                .deadline(node, start, what)
+                .map(|at| vec![DelayMonitor::every_run(at, node.span)])
+                .unwrap_or_default();
+        };
+        if items.is_empty() {
+            self.error_hint(
+                E_VALUE,
+                node.span,
+                format!("{what} is an empty list"),
+                Some("give a delay, or a list of them per schedule rule".into()),
+            );
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let mut every: Option<crate::diag::Span> = None;
+        let mut named: Vec<String> = Vec::new();
+        for item in items {
+            let per_rule = matches!(&item.value, Value::Map(m) if m.iter().any(|(k, _)| matches!(&k.value, Value::Str(k) if k == "rules" || k == "delay")));
+            if !per_rule {
+                if let Some(first) = every {
+                    self.error_hint(
+                        E_CONFLICT,
+                        item.span,
+                        format!("{what} has two delays for every run (the first is at line {})", first.line),
+                        Some("give one delay for every run; name schedule rules in the others (`{rules: [..], delay: ..}`)".into()),
+                    );
+                    continue;
+                }
+                every = Some(item.span);
+                if let Some(at) = self.deadline(item, start, what) {
+                    out.push(DelayMonitor::every_run(at, item.span));
+                }
+                continue;
+            }
+            let Some(f) = self.fields(item, "a map `{rules: [..], delay: ..}`") else {
+                continue;
+            };
+            self.check_keys(&f, &["rules", "delay"], what, &|_| None);
+            let context = format!("a delay per schedule rule in {what}");
+            let rules = self
+                .require(
+                    &f,
+                    "rules",
+                    &context,
+                    Some("list the names of the schedule rules whose runs this delay watches"),
+                )
+                .and_then(|n| self.names(n, "a list of schedule rule names"));
+            let at = self
+                .require(
+                    &f,
+                    "delay",
+                    &context,
+                    Some("give the delay, e.g. `delay: \"03:00\"`"),
+                )
+                .and_then(|n| self.deadline(n, start, what));
+            let Some(rules) = rules else { continue };
+            if rules.is_empty() {
+                self.error(E_VALUE, f.span, format!("`rules` in {what} is empty"));
+                continue;
+            }
+            let mut mine = Vec::new();
+            for (name, span) in rules {
+                if named.contains(&name) {
+                    self.error_hint(
+                        E_VALUE,
+                        span,
+                        format!("schedule rule `{name}` is named twice in {what}"),
+                        Some("a run has one deadline: name each rule once".into()),
+                    );
+                    continue;
+                }
+                named.push(name.clone());
+                mine.push(name);
+            }
+            if let Some(at) = at.filter(|_| !mine.is_empty()) {
+                out.push(DelayMonitor {
+                    at,
+                    rules: mine,
+                    span: item.span,
+                });
+            }
+        }
+        out
+    }
+
+    /// One delay value: a clock time, `expected` (end only) or one relative form.
+    fn deadline(&mut self, node: &Node, start: bool, what: &str) -> Option<TimeRef> {
+        Some(match &node.value {
             Value::Str(s) if s == "expected" => {
                 if start {
                     self.error_hint(
@@ -254,14 +345,10 @@ impl Reader<'_> {
             _ => {
                 self.wrong_type(
                     node,
-                    "a time like \"02:00\", `expected`, or a map such as `{after_root_start: 30}`",
+                    "a time like \"02:00\", `expected`, a map such as `{after_root_start: 30}`, or a list of delays per schedule rule",
                 );
                 return None;
             }
-        };
-        Some(DelayMonitor {
-            at,
-            span: node.span,
         })
     }
 

@@ -3,6 +3,7 @@
 use super::codes::*;
 use super::read::Reader;
 use super::yaml::{Node, Value};
+use crate::diag::Diagnostic;
 use crate::ir::*;
 use chrono::Weekday;
 
@@ -32,7 +33,8 @@ const DAY_SELECTORS: [&str; 10] = [
     "every",
 ];
 
-const RULE_KEYS: [&str; 7] = [
+const RULE_KEYS: [&str; 8] = [
+    "name",
     "at",
     "on_closed_day",
     "max_shift_days",
@@ -202,10 +204,30 @@ impl Reader<'_> {
                     ),
                 );
             }
+            let mut named: Vec<(String, crate::diag::Span)> = Vec::new();
             for item in items {
-                if let Some(rule) = self.rule(item) {
-                    rules.push(rule);
+                let Some(rule) = self.rule(item) else {
+                    continue;
+                };
+                if let Some(name) = &rule.name {
+                    if let Some((_, first)) = named.iter().find(|(n, _)| n == name) {
+                        self.diags.push(
+                            Diagnostic::error(
+                                E_DUP_NAME,
+                                format!("duplicate schedule rule name `{name}`"),
+                            )
+                            .at(rule.span)
+                            .note(format!(
+                                "first defined at line {}, column {}",
+                                first.line, first.col
+                            ))
+                            .hint("delays name the rules whose runs they watch: rename one"),
+                        );
+                        continue;
+                    }
+                    named.push((name.clone(), rule.span));
                 }
+                rules.push(rule);
             }
         }
         Some(Schedule {
@@ -220,6 +242,10 @@ impl Reader<'_> {
         let f = self.fields(node, "a schedule rule (a map with a day selector and `at`)")?;
         let allowed: Vec<&str> = DAY_SELECTORS.iter().chain(&RULE_KEYS).copied().collect();
         self.check_keys(&f, &allowed, "a schedule rule", &|_| None);
+        let name = match f.get("name") {
+            None => Some(None),
+            Some(n) => self.name(n, "schedule rule").map(Some),
+        };
         let days = self
             .one_of(&f, &DAY_SELECTORS, "a schedule rule")
             .and_then(|sel| self.day_rule(sel, f.get(sel)?));
@@ -295,6 +321,7 @@ impl Reader<'_> {
             Some((d, _)) => d.map(Some),
         };
         Some(ScheduleRule {
+            name: name?,
             days: days?,
             times: times?,
             on_closed_day: on_closed_day?,

@@ -189,16 +189,24 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
     let p = match cycle {
         None => match (date, first) {
             (Some(d), _) => plain(DayRule::Dates(vec![d])),
+            // Without a cycle JP1 runs once, on the start date: here the one day of the
+            // given month that the monthly form picks (the n-th open day, the month end …).
             (None, Some((f, l))) => {
-                let rule = match day {
-                    DaySpec::Weekday(w, None) => DayRule::NthWeekday { weekday: w, n: 1 },
-                    other => monthly(other)?,
+                let (rule, note) = match day {
+                    DaySpec::Weekday(w, None) => (
+                        DayRule::NthWeekday { weekday: w, n: 1 },
+                        Some(
+                            "a weekday without a week number: its first one in the given month"
+                                .into(),
+                        ),
+                    ),
+                    other => (monthly(other)?, None),
                 };
                 DayPlan {
                     rule,
                     from: Some(f),
                     until: Some(l),
-                    note: Some("one run in the given month".into()),
+                    note,
                 }
             }
             (None, None) => {
@@ -635,12 +643,22 @@ mod tests {
         );
         let p = plan(&sd("*1"), Some((1, 'm'))).unwrap().unwrap();
         assert_eq!((p.rule, p.note), (DayRule::NthOpenDay(1), None));
+        // No cycle: one run, on the day of the given month the monthly form picks (exact).
         let p = plan(&sd("2024/04/*b"), None).unwrap().unwrap();
-        assert_eq!(p.rule, DayRule::NthLastOpenDay(1));
+        assert_eq!((p.rule, p.note), (DayRule::NthLastOpenDay(1), None));
         assert_eq!(
             (p.from, p.until),
             (Some(d(2024, 4, 1)), Some(d(2024, 4, 30)))
         );
+        let p = plan(&sd("2024/04/su"), None).unwrap().unwrap();
+        assert_eq!(
+            p.rule,
+            DayRule::NthWeekday {
+                weekday: Weekday::Sun,
+                n: 1
+            }
+        );
+        assert!(p.note.is_some());
         let p = plan(&sd("mo"), Some((1, 'w'))).unwrap().unwrap();
         assert_eq!(p.rule, DayRule::Weekdays(vec![Weekday::Mon]));
         assert!(plan(&sd("ud"), None).unwrap().is_none());

@@ -929,9 +929,69 @@ fn start_conditions_on_file_changes() {
 }
 
 #[test]
+fn environment_files_are_read_from_s3_by_linux_tasks() {
+    let p = lower_ok(&net("unit=a,,,;{ty=j;te=\"a\";ev=\"/etc/batch/a.env\";}
+         unit=b,,,;{ty=j;te=\"b\";ev=\"C:\\conf\\b.txt\";ev=\"s3://cfg/b.env\";}
+         unit=w,,,;{ty=pj;sc=\"w.bat\";ev=\"w.env\";}"));
+    let files = |path: &str| {
+        let UnitKind::Job(j) = &unit(&p, path).kind else {
+            panic!("{path} is a job")
+        };
+        j.params.get("environment_files").cloned()
+    };
+    assert_eq!(
+        files("/g/n/a"),
+        Some(serde_json::json!([
+            "s3://${LegacyFileBucket}/etc/batch/a.env"
+        ]))
+    );
+    // ECS reads only `.env` names: one is added; an S3 path is kept.
+    assert_eq!(
+        files("/g/n/b"),
+        Some(serde_json::json!([
+            "s3://${LegacyFileBucket}/C/conf/b.txt.env",
+            "s3://cfg/b.env"
+        ]))
+    );
+    // Windows containers cannot read environment files.
+    assert_eq!(files("/g/n/w"), None);
+    let w = unit(&p, "/g/n/w");
+    assert!(w.unmapped.iter().any(|m| m.key == "ev"), "{:?}", w.unmapped);
+    let cov = jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
+    let ev = &cov.params["ev"];
+    assert_eq!(
+        (
+            ev.total,
+            ev.approximated.values().sum::<u32>(),
+            ev.unsupported.values().sum::<u32>()
+        ),
+        (4, 3, 1)
+    );
+    // The ECS template turns them into the task's environment files.
+    let state = jobnet2sfn::back::templates::TemplateSet::load(None)
+        .unwrap()
+        .render(
+            "ecs",
+            serde_json::json!({
+                "job": {"name": "a", "path": "/a", "state": "a", "params": {"environment_files": ["s3://cfg/b.env", "arn:aws:s3:::x/y.env"]}, "param_prefix": "A", "exec_suffix": "a"},
+                "run": {"id": "$$.Execution.Name", "business_date": "$$.Execution.Input.businessDate"},
+                "jobnet": {"name": "n"}
+            }),
+        )
+        .unwrap();
+    let text = format!("{:?}", state.states);
+    assert!(
+        text.contains("arn:aws:s3:::cfg/b.env")
+            && text.contains("arn:aws:s3:::x/y.env")
+            && text.contains("EnvironmentFiles"),
+        "{text}"
+    );
+}
+
+#[test]
 fn unsupported_units_and_unknown_keys_are_kept() {
     let (p, d) = lower(&net(
-        "unit=m,,,;{ty=ntwj;ntlgt=sys;}unit=a,,,;{ty=j;te=\"a\";zz=1;ev=\"e.env\";pr=3;}ar=(f=m,t=a);",
+        "unit=m,,,;{ty=ntwj;ntlgt=sys;}unit=a,,,;{ty=pj;sc=\"a.bat\";zz=1;ev=\"e.env\";pr=3;}ar=(f=m,t=a);",
     ));
     assert!(!d.has_errors(), "{:?}", d.items);
     assert!(d.items.iter().any(|x| x.code == "E0312"));

@@ -16,8 +16,8 @@ use crate::back::records::{self, JobRecord};
 use crate::back::templates::{IamStatement, RcSource, Rendered, TemplateSet};
 use crate::back::tree::{object, Map, Tree};
 use crate::ir::{
-    CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait, UnitId,
-    UnitKind,
+    legacy_key, CmpOp, Condition, EndJudgment, EndStatus, JoinKind, Project, TimeRef, TimeWait,
+    UnitId, UnitKind, LEGACY_FILE_BUCKET,
 };
 pub use crate::passes::naming::pascal;
 use crate::passes::naming::{shorten, Names};
@@ -3504,7 +3504,7 @@ impl<'a> Emitter<'a> {
         self.parameters
             .entry(LEGACY_FILE_BUCKET.into())
             .or_insert_with(|| {
-                "Bucket holding the files that tests and waits on legacy (non-S3) paths read, each at its path as key (file waits for a write or deletion need its EventBridge notifications on)".into()
+                "Bucket holding the files on legacy (non-S3) paths that tests, waits and jobs' environment files read, each at its path as key (file waits for a write or deletion need its EventBridge notifications on)".into()
             });
         let on = if file.starts_with("s3://") {
             format!("on {file}, not an s3://bucket/key path")
@@ -3677,9 +3677,6 @@ fn not_written() -> Tree {
 /// quarter of an execution's 25,000.
 const MAX_FILE_LOOKS: u64 = 1_441;
 
-/// The template parameter naming the bucket that stands in for legacy file systems.
-const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
-
 /// An intrinsic giving the UTC time at `path` (`…T09:30:00Z` or `…T09:30:00.123Z`) cut to
 /// its second and written `…T09:30:00.000Z`: the recorder writes event times and the waits
 /// compare their entry times in this one form, as strings.
@@ -3705,23 +3702,6 @@ fn rule_watch(kind: &UnitKind) -> Option<crate::ir::Watched> {
             })
         }
         _ => None,
-    }
-}
-
-/// The object key a legacy path is looked up under: its segments joined by `/`, a drive
-/// letter kept as a segment (`C:\in\a.txt` → `C/in/a.txt`, `/data/a` → `data/a`), so
-/// that a copy of the old tree into the bucket keeps every check working.
-fn legacy_key(path: &str) -> String {
-    let key = path
-        .split(['/', '\\'])
-        .map(|s| s.strip_suffix(':').unwrap_or(s))
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join("/");
-    if key.is_empty() {
-        "_".into()
-    } else {
-        key
     }
 }
 

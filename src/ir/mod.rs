@@ -554,6 +554,27 @@ impl StartEvent {
     }
 }
 
+/// The template parameter naming the bucket that stands in for legacy file systems: a
+/// legacy path becomes the key [`legacy_key`] in it.
+pub const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
+
+/// The object key a legacy path is looked up under: its segments joined by `/`, a drive
+/// letter kept as a segment (`C:\in\a.txt` → `C/in/a.txt`, `/data/a` → `data/a`), so
+/// that a copy of the old tree into the bucket keeps every check working.
+pub fn legacy_key(path: &str) -> String {
+    let key = path
+        .split(['/', '\\'])
+        .map(|s| s.strip_suffix(':').unwrap_or(s))
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("/");
+    if key.is_empty() {
+        "_".into()
+    } else {
+        key
+    }
+}
+
 /// The units of a root jobnet that wait for an event the jobnet's event recorder records,
 /// in source order: event waits, and file waits for an object's events. Each gets an
 /// EventBridge rule into the recorder.

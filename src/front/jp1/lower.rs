@@ -1098,6 +1098,7 @@ impl Lower<'_> {
         };
         let mut params: IndexMap<String, Json> = IndexMap::new();
         let mut env: serde_json::Map<String, Json> = serde_json::Map::new();
+        let mut env_files: Vec<Json> = Vec::new();
         let text = |k: &str| u.get(k).map(|p| p.value.first_text().to_string());
         let (te, sc, prm) = (text("te"), text("sc"), text("prm"));
         let has_sc = sc.is_some();
@@ -1166,7 +1167,12 @@ impl Lower<'_> {
                     }
                     _ => self.bad_value(p, "`NAME=value`"),
                 },
-                "ev" => unsup("environment file: copy its variables into `env=` entries"),
+                "ev" if windows => unsup("environment file: Windows containers cannot read one; copy its variables into `env=` entries"),
+                "ev" => {
+                    let (object, how) = env_file_object(v);
+                    env_files.push(json!(object));
+                    approx(format!("environment file: the task reads it from {object} ({how}); ECS wants `NAME=value` lines, and the task execution role must be allowed to read it"))
+                }
                 "soa" | "sea" => approx("append mode of std streams: logs always go to CloudWatch"),
                 "jd" => {
                     jd = Some(i);
@@ -1227,6 +1233,9 @@ impl Lower<'_> {
         }
         if !env.is_empty() {
             params.insert("environment".into(), Json::Object(env));
+        }
+        if !env_files.is_empty() {
+            params.insert("environment_files".into(), Json::Array(env_files));
         }
         if !windows {
             for key in ["te", "sc", "prm"] {
@@ -1366,6 +1375,31 @@ fn unsupported_reason(base: &str) -> (String, String) {
 }
 
 /// `N,rest…` on schedule keys: the rule number (if any) and the remaining items.
+/// Where a job's environment file (`ev=`) is read from: the S3 object an `s3://` path
+/// names, else the legacy path's key in the legacy-file bucket; ECS takes only names ending
+/// in `.env`, so one is added where missing. Also how the path was read, for the report.
+fn env_file_object(path: &str) -> (String, String) {
+    let (object, how) = match crate::ir::s3_object(path) {
+        Some(_) => (path.to_string(), "the S3 object given".to_string()),
+        None => (
+            format!(
+                "s3://${{{}}}/{}",
+                crate::ir::LEGACY_FILE_BUCKET,
+                crate::ir::legacy_key(path)
+            ),
+            "upload the legacy file there".to_string(),
+        ),
+    };
+    if object.ends_with(".env") {
+        (object, how)
+    } else {
+        (
+            format!("{object}.env"),
+            format!("{how}, named with the `.env` that ECS requires"),
+        )
+    }
+}
+
 pub(super) fn split_rule(p: &Param) -> (Option<u32>, Vec<&Item>) {
     let items: Vec<&Item> = p.value.items.iter().collect();
     if items.len() >= 2 && items[0].tuple.is_none() {

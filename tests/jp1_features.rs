@@ -649,7 +649,9 @@ fn delays_per_schedule_rule() {
              ey=3,12:00;ey=1,C60;ey=C60;
              unit=a,,,;{ty=j;te=\"a\";}}
            unit=one,,,;{ty=n;sd=1,*1;cy=1,(1,m);sy=2,M5;ey=M90;
-             unit=b,,,;{ty=j;te=\"b\";}}}",
+             unit=b,,,;{ty=j;te=\"b\";}}
+           unit=hand,,,;{ty=n;ey=M90;ey=2,M5;unit=c,,,;{ty=j;te=\"c\";}}
+           unit=reg,,,;{ty=n;sd=1,en;ey=1,M60;unit=e,,,;{ty=j;te=\"e\";}}}",
     );
     let n = unit(&p, "/grp/n");
     // Rule 2's later `sy` wins; rule 4 (`en`) is not converted, so its delay watches nothing.
@@ -687,14 +689,33 @@ fn delays_per_schedule_rule() {
         deadlines(&one.end_delay),
         vec![(TimeRef::AfterRootStart(90), vec![])]
     );
+    // Without a schedule (started by hand, JP1's rule 1) rule 1's delay watches every run;
+    // with rule 1 not converted too, approximated.
+    let hand = unit(&p, "/grp/hand");
+    assert_eq!(
+        deadlines(&hand.end_delay),
+        vec![(TimeRef::AfterRootStart(90), vec![])]
+    );
+    let reg = unit(&p, "/grp/reg");
+    assert_eq!(
+        deadlines(&reg.end_delay),
+        vec![(TimeRef::AfterRootStart(60), vec![])]
+    );
     let cov = jobnet2sfn::front::jp1::coverage(&p, jobnet2sfn::diag::FileId(0));
     let statuses = |key: &str| {
         let c = &cov.params[key];
-        (c.total, c.mapped, c.unsupported.values().sum::<u32>())
+        (
+            c.total,
+            c.mapped,
+            c.approximated.values().sum::<u32>(),
+            c.unsupported.values().sum::<u32>(),
+        )
     };
     // sy: 1 and the second 2 mapped; the first 2 overridden; 4 and one's 2 not converted.
-    assert_eq!(statuses("sy"), (5, 2, 3));
-    assert_eq!(statuses("ey"), (4, 3, 1));
+    assert_eq!(statuses("sy"), (5, 2, 0, 3));
+    // ey: n's two and one's mapped, n's first rule-1 overridden; hand's rule 1 mapped and
+    // its rule 2 unsupported; reg's approximated.
+    assert_eq!(statuses("ey"), (7, 4, 1, 2));
 }
 
 #[test]
@@ -1085,12 +1106,14 @@ fn structure(p: &Project, root: UnitId) -> Vec<String> {
             UnitKind::EventWait(m) => format!("event wait {m:?}"),
         };
         out.push(format!(
-            "{rel} {kind} join={:?} rec={} hold={} cut={:?} exp={:?}",
+            "{rel} {kind} join={:?} rec={} hold={} cut={:?} exp={:?} delays={:?} {:?}",
             u.join,
             u.recovery,
             u.hold,
             u.cutoff.as_ref().map(|c| (c.minutes, c.on_timeout)),
-            u.expected_minutes
+            u.expected_minutes,
+            deadlines(&u.start_delay),
+            deadlines(&u.end_delay)
         ));
         if let Some(n) = u.as_net() {
             // Edge order carries no meaning.
@@ -1142,6 +1165,14 @@ fn round_trip(p: &Project) {
         spec::load(&mut q, f, &mut d);
         assert!(!d.has_errors(), "{name}:\n{yaml}\n{:#?}", d.items);
         assert_eq!(q.roots.len(), 1, "{name}");
+        // Whole-project checks too: a delay per rule must find its rule's name.
+        let types = jobnet2sfn::back::templates::TemplateSet::load(None)
+            .unwrap()
+            .names()
+            .to_vec();
+        let mut vd = Diagnostics::default();
+        jobnet2sfn::passes::validate::validate(&q, &types, &mut vd);
+        assert!(!vd.has_errors(), "{name}:\n{yaml}\n{:#?}", vd.items);
         assert_eq!(
             structure(p, root),
             structure(&q, q.roots[0]),
@@ -1163,6 +1194,7 @@ fn imported_specs_load_back_with_the_same_structure() {
     let p = lower_ok(
         "unit=grp,,,;{ty=g;op=sa;cl=su;stt=05:00;
            unit=n,,,;{ty=n;sd=1,*1;cy=1,(1,m);st=1,+01:00;sh=1,be;shd=1,3;cftd=1,af,1,4;
+             sd=2,b;cy=2,(1,m);st=2,20:00;ey=1,M90;ey=2,C30;sy=2,M5;
              unit=a,,,;{ty=j;te=\"a\";env=\"K=v\";wth=1;tho=5;abr=y;rec=2;rei=1;etm=9;fd=4;}
              unit=j,,,;{ty=jdj;ej=lt;ejc=3;}
              unit=d,,,;{ty=pj;sc=\"d.bat\";wkp=\"C:\\w\";}

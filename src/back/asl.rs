@@ -1189,6 +1189,8 @@ struct Monitor {
     end: bool,
     /// Its deadlines: at most one applies to a run, so one execution name serves them all.
     deadlines: Vec<Deadline>,
+    /// Rules whose deadline cannot be monitored (reported): their runs get none.
+    unwatched: Vec<String>,
     key: String,
 }
 
@@ -1208,7 +1210,7 @@ impl Monitor {
 
     /// One deadline for every run: armed without asking which rule started the run.
     fn simple(&self) -> bool {
-        matches!(self.deadlines.as_slice(), [d] if d.rules.is_empty())
+        matches!(self.deadlines.as_slice(), [d] if d.rules.is_empty()) && self.unwatched.is_empty()
     }
 
     /// The first state that arms it at `point`.
@@ -1666,12 +1668,17 @@ impl<'a> Emitter<'a> {
         for u in self.project.descendants(root) {
             let unit = &self.project.units[u];
             for (end, slot) in [(false, &unit.start_delay), (true, &unit.end_delay)] {
+                if !end && u == root && !slot.is_empty() {
+                    if report {
+                        self.finding(u, FindingKind::Approximated, "start delay: start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)");
+                    }
+                    continue;
+                }
                 let mut deadlines = Vec::new();
+                let mut unwatched = Vec::new();
                 for m in slot {
                     let what = if end { "end delay" } else { "start delay" };
-                    let problem = if !end && u == root {
-                        Some((FindingKind::Approximated, "start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)"))
-                    } else if let TimeRef::Absolute(t) = m.at {
+                    let problem = if let TimeRef::Absolute(t) = m.at {
                         self.until_timestamp(t).is_none().then_some((FindingKind::NotYetCompiled, "delay monitor at a clock time in a time zone with daylight saving time (or past what an offset can express)", "use a relative delay (after_root_start) meanwhile"))
                     } else if m.at == TimeRef::ExpectedDuration && unit.expected_minutes.is_none() {
                         Some((
@@ -1686,6 +1693,8 @@ impl<'a> Emitter<'a> {
                         if report {
                             self.finding(u, kind, format!("{what}: {text}"), action);
                         }
+                        // Its rules' runs go unwatched, not to the deadline for every run.
+                        unwatched.extend(m.rules.iter().cloned());
                         continue;
                     }
                     let parent = unit.parent.filter(|&p| p != root);
@@ -1715,6 +1724,7 @@ impl<'a> Emitter<'a> {
                     unit: u,
                     end,
                     deadlines,
+                    unwatched,
                     key,
                 });
             }
@@ -1775,7 +1785,8 @@ impl<'a> Emitter<'a> {
                 continue;
             }
             let rule = format!("{}.rule", self.root_input());
-            let mut choices = Vec::new();
+            // Where each deadline's runs go at this point: its arm here, else on.
+            let mut routes: Vec<(&[String], String)> = Vec::new();
             let mut default = target.clone();
             for (j, d) in m.deadlines.iter().enumerate() {
                 let go = if d.arm == point {
@@ -1789,10 +1800,18 @@ impl<'a> Emitter<'a> {
                 };
                 if d.rules.is_empty() {
                     default = go;
+                } else {
+                    routes.push((&d.rules, go));
+                }
+            }
+            routes.push((&m.unwatched, target.clone()));
+            let mut choices = Vec::new();
+            for (rules, go) in routes {
+                // The default already goes there.
+                if rules.is_empty() || go == default {
                     continue;
                 }
-                let tests: Vec<Tree> = d
-                    .rules
+                let tests: Vec<Tree> = rules
                     .iter()
                     .map(|r| {
                         tree!({"And": [
@@ -4252,6 +4271,121 @@ jobnets:
             text(root).contains("\"rootInput.$\":\"$$.Execution.Input\""),
             "the root passes its input to the parts it starts"
         );
+    }
+
+    /// Deadlines per schedule rule armed at different points: a Choice at each point, on
+    /// the run's `rule` (`rootInput.rule` in a split-off part); a rule whose deadline
+    /// cannot be monitored gets none rather than the one for every run.
+    #[test]
+    fn deadlines_per_rule_are_chosen_where_each_is_armed() {
+        use crate::diag::Diagnostics;
+        use crate::driver::{compile, load_text, CompileOptions, InputFormat};
+        use crate::passes::partition::Budgets;
+        let mut units = String::new();
+        for i in 0..40 {
+            units.push_str(&format!("          - {{name: j{i}, type: noop}}\n"));
+        }
+        let yaml = format!(
+            "version: 1\njobnets:\n  - name: pr\n    schedule: {{rules: [{{name: a, days: daily, at: \"01:00\"}}, {{name: b, weekdays: [sat], at: \"01:00\"}}]}}\n    units:\n      - {{name: first, type: noop}}\n      - name: part\n        after: [first]\n        units:\n{units}          - {{name: x, type: noop, end_delay: [\"05:00\", {{rules: [a], delay: {{after_own_start: 5}}}}, {{rules: [b], delay: expected}}]}}\n"
+        );
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(&mut p, "t.yaml", yaml, InputFormat::Spec, &mut d);
+        let opts = CompileOptions {
+            budgets: Budgets {
+                states: 30,
+                definition_bytes: 200_000,
+                history_events: 5_000,
+            },
+            ..CompileOptions::default()
+        };
+        let c = compile(&p, &opts, &mut d).unwrap_or_else(|| panic!("{:?}", d.items));
+        fn find(v: &serde_json::Value, name: &str) -> Option<serde_json::Value> {
+            let states = v.get("States")?.as_object()?;
+            if let Some(s) = states.get(name) {
+                return Some(s.clone());
+            }
+            states.values().find_map(|s| {
+                s.get("Branches")?
+                    .as_array()?
+                    .iter()
+                    .find_map(|b| find(b, name))
+            })
+        }
+        let machines: Vec<(Role, serde_json::Value)> = c.outputs[0]
+            .machines
+            .iter()
+            .map(|m| {
+                (
+                    m.role,
+                    serde_json::from_str(&m.definition().to_string()).unwrap(),
+                )
+            })
+            .collect();
+        let state = |name: &str| {
+            machines
+                .iter()
+                .find_map(|(role, m)| find(m, name).map(|s| (*role, s)))
+                .unwrap_or_else(|| panic!("no state {name}"))
+        };
+        let (role, run) = state("monitor.x-e.arm.run");
+        assert_eq!(role, Role::Root);
+        let rule_of = |choice: &serde_json::Value, i: usize| {
+            choice["Choices"][i]["And"][1]["StringEquals"]
+                .as_str()
+                .map(str::to_string)
+        };
+        assert_eq!(
+            run["Choices"][0]["And"][0]["Variable"],
+            "$$.Execution.Input.rule"
+        );
+        assert_eq!(rule_of(&run, 0).as_deref(), Some("a"));
+        assert_eq!(rule_of(&run, 1).as_deref(), Some("b"));
+        let after_run = run["Choices"][0]["Next"].clone();
+        assert_eq!(
+            run["Choices"][1]["Next"], after_run,
+            "a and b: no deadline armed here"
+        );
+        assert_eq!(run["Default"], "monitor.x-e.arm.1", "other runs: 05:00");
+        let (role, own) = state("monitor.x-e.arm.own");
+        assert_eq!(role, Role::Child, "x was split off with its net");
+        assert_eq!(
+            own["Choices"][0]["And"][0]["Variable"],
+            "$$.Execution.Input.rootInput.rule"
+        );
+        assert_eq!(rule_of(&own, 0).as_deref(), Some("a"));
+        assert_eq!(own["Choices"][0]["Next"], "monitor.x-e.arm.2");
+        assert_eq!(
+            own["Choices"].as_array().unwrap().len(),
+            1,
+            "b goes on like the default"
+        );
+        assert_ne!(own["Default"], "monitor.x-e.arm.2");
+        assert!(!d.has_errors(), "{:?}", d.items);
+    }
+
+    /// Several rules at one start time make one run a date (no generations); two start
+    /// times or a repeat make several.
+    #[test]
+    fn generations_come_from_distinct_start_times() {
+        use crate::diag::Diagnostics;
+        use crate::driver::{load_text, InputFormat};
+        let net = |rules: &str| {
+            let mut p = Project::default();
+            let mut d = Diagnostics::default();
+            let yaml = format!("version: 1\njobnets:\n  - name: g\n    schedule: {{rules: [{rules}]}}\n    units: [{{name: a, type: noop}}]\n");
+            load_text(&mut p, "t.yaml", yaml, InputFormat::Spec, &mut d);
+            assert!(!d.has_errors(), "{:?}", d.items);
+            has_generations(p.units[p.roots[0]].as_net().unwrap())
+        };
+        assert!(!net(
+            "{days: daily, at: \"01:00\"}, {weekdays: [sat], at: \"01:00\"}"
+        ));
+        assert!(net(
+            "{days: daily, at: \"01:00\"}, {weekdays: [sat], at: \"02:00\"}"
+        ));
+        assert!(net("{days: daily, at: [\"01:00\", \"13:00\"]}"));
+        assert!(net("{days: daily, at: \"01:00\", repeat_minutes: 60}"));
     }
 
     #[test]

@@ -435,12 +435,14 @@ impl DelayMonitor {
     }
 }
 
-/// Whether a delay monitor below `root` watches the runs of named schedule rules only: the
-/// runs then carry the name of the rule that started them (`rule` in the run input).
+/// Whether a delay monitor of `root` watches the runs of named schedule rules only: the
+/// runs then carry the name of the rule that started them (`rule` in the run input). The
+/// root's own start delay is not monitored (its run starts when its schedule fires).
 pub fn rule_delays(project: &Project, root: UnitId) -> bool {
     project.descendants(root).into_iter().any(|u| {
         let unit = &project.units[u];
-        unit.start_delay
+        let start: &[DelayMonitor] = if u == root { &[] } else { &unit.start_delay };
+        start
             .iter()
             .chain(&unit.end_delay)
             .any(|m| !m.rules.is_empty())

@@ -558,7 +558,7 @@ mod tests {
     #[test]
     fn one_file_per_root_with_notes_and_unique_names() {
         let mut p = Project::default();
-        let text = "unit=a,,,;{ty=g;unit=n,,,;{ty=n;unit=m,,,;{ty=ntwj;}unit=j,,,;{ty=j;te=\"x\";ev=\"e\";}}}
+        let text = "unit=a,,,;{ty=g;unit=n,,,;{ty=n;unit=m,,,;{ty=ntwj;}unit=j,,,;{ty=j;te=\"x\";ev=\"e\";zz=1;}}}
 unit=b,,,;{ty=g;unit=n,,,;{ty=n;unit=k,,,;{ty=j;te=\"y\";}}}
 unit=a.n,,,;{ty=n;unit=z,,,;{ty=j;te=\"z\";}}";
         let f = p.sources.add("t", text.into(), "utf-8");
@@ -576,7 +576,11 @@ unit=a.n,,,;{ty=n;unit=z,,,;{ty=j;te=\"z\";}}";
             first.contains("#   - /a/n/m: JP1 unit type `ntwj`"),
             "{first}"
         );
-        assert!(first.contains("#   - /a/n/j: ev=\"e\""), "{first}");
+        assert!(first.contains("#   - /a/n/j: zz=1"), "{first}");
+        assert!(
+            first.contains("environment_files:\n            - \"s3://${LegacyFileBucket}/e.env\""),
+            "{first}"
+        );
         assert!(
             first.contains("version: 1\njobnets:\n  - name: \"n\"\n"),
             "{first}"

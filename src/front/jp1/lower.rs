@@ -963,8 +963,8 @@ impl Lower<'_> {
                     }
                 }
             }
-            let monitors = match rules.filter(|r| !r.is_empty()) {
-                Some(names) => Self::rule_delays(&by_rule, names, marks, &u.params),
+            let monitors = match rules {
+                Some(names) => Self::rule_delays(&by_rule, names, marks, u),
                 None => {
                     let mut out = Vec::new();
                     for (k, (n, (i, at))) in by_rule.iter().enumerate() {
@@ -993,19 +993,41 @@ impl Lower<'_> {
     }
 
     /// A root jobnet's delays by rule number: one delay for every run when every converted
-    /// rule has the same one, else one per delay time naming its rules.
+    /// rule has the same one, else one per delay time naming its rules. Without converted
+    /// rules the jobnet is started by hand (JP1 assumes rule 1 then): rule 1's delay
+    /// watches every run.
     fn rule_delays(
         by_rule: &BTreeMap<u32, (usize, TimeRef)>,
         names: &[String],
         marks: &mut Marks,
-        params: &[Param],
+        u: &UnitDef,
     ) -> Vec<DelayMonitor> {
+        let params = &u.params;
+        if names.is_empty() {
+            let mut out = Vec::new();
+            for (n, (i, at)) in by_rule {
+                let s = if *n != 1 {
+                    unsup(format!(
+                        "the jobnet has no converted schedule rule {n}, so no run of it is watched"
+                    ))
+                } else if u.get("sd").is_some() {
+                    approx("schedule rule 1 is not converted: the delay watches every run (runs started by hand)")
+                } else {
+                    Status::Mapped
+                };
+                if *n == 1 {
+                    out.push(DelayMonitor::every_run(at.clone(), params[*i].key_span));
+                }
+                marks.set(*i, s);
+            }
+            return out;
+        }
         let converted = |n: u32| names.iter().any(|x| *x == n.to_string());
         for (n, (i, _)) in by_rule.iter().filter(|(n, _)| !converted(**n)) {
             marks.set(
                 *i,
                 unsup(format!(
-                    "schedule rule {n} is not converted, so no run of it is watched"
+                    "the jobnet has no converted schedule rule {n}, so no run of it is watched"
                 )),
             );
         }

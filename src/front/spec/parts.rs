@@ -220,9 +220,19 @@ impl Reader<'_> {
         } else {
             "`end_delay`"
         };
+        let per_rule = |n: &Node| matches!(&n.value, Value::Map(m) if m.iter().any(|(k, _)| matches!(&k.value, Value::Str(k) if k == "rules" || k == "delay")));
         let Value::Seq(items) = &node.value else {
+            if per_rule(node) {
+                self.error_hint(
+                    E_TYPE,
+                    node.span,
+                    format!("a delay per schedule rule in {what} must be an item of a list"),
+                    Some(format!("write {what}: [{{rules: [..], delay: ..}}], with a plain delay for the other runs beside it if they have one")),
+                );
+                return Vec::new();
+            }
             return self
-                .deadline(node, start, what)
+                .deadline(node, start, what, ", a list of delays per schedule rule,")
                 .map(|at| vec![DelayMonitor::every_run(at, node.span)])
                 .unwrap_or_default();
         };
@@ -239,8 +249,7 @@ impl Reader<'_> {
         let mut every: Option<crate::diag::Span> = None;
         let mut named: Vec<String> = Vec::new();
         for item in items {
-            let per_rule = matches!(&item.value, Value::Map(m) if m.iter().any(|(k, _)| matches!(&k.value, Value::Str(k) if k == "rules" || k == "delay")));
-            if !per_rule {
+            if !per_rule(item) {
                 if let Some(first) = every {
                     self.error_hint(
                         E_CONFLICT,
@@ -251,7 +260,8 @@ impl Reader<'_> {
                     continue;
                 }
                 every = Some(item.span);
-                if let Some(at) = self.deadline(item, start, what) {
+                if let Some(at) = self.deadline(item, start, what, ", `{rules: [..], delay: ..}`,")
+                {
                     out.push(DelayMonitor::every_run(at, item.span));
                 }
                 continue;
@@ -261,14 +271,15 @@ impl Reader<'_> {
             };
             self.check_keys(&f, &["rules", "delay"], what, &|_| None);
             let context = format!("a delay per schedule rule in {what}");
-            let rules = self
-                .require(
-                    &f,
-                    "rules",
-                    &context,
-                    Some("list the names of the schedule rules whose runs this delay watches"),
-                )
-                .and_then(|n| self.names(n, "a list of schedule rule names"));
+            let rules_node = self.require(
+                &f,
+                "rules",
+                &context,
+                Some("list the names of the schedule rules whose runs this delay watches"),
+            );
+            let rules = rules_node.and_then(|n| {
+                self.names(n, "a list of schedule rule names", "a schedule rule name")
+            });
             let at = self
                 .require(
                     &f,
@@ -276,9 +287,9 @@ impl Reader<'_> {
                     &context,
                     Some("give the delay, e.g. `delay: \"03:00\"`"),
                 )
-                .and_then(|n| self.deadline(n, start, what));
+                .and_then(|n| self.deadline(n, start, what, ","));
             let Some(rules) = rules else { continue };
-            if rules.is_empty() {
+            if rules_node.is_some_and(|n| matches!(&n.value, Value::Seq(v) if v.is_empty())) {
                 self.error(E_VALUE, f.span, format!("`rules` in {what} is empty"));
                 continue;
             }
@@ -307,8 +318,9 @@ impl Reader<'_> {
         out
     }
 
-    /// One delay value: a clock time, `expected` (end only) or one relative form.
-    fn deadline(&mut self, node: &Node, start: bool, what: &str) -> Option<TimeRef> {
+    /// One delay value: a clock time, `expected` (end only) or one relative form; `also`
+    /// names what else could stand there, for the wrong-type message.
+    fn deadline(&mut self, node: &Node, start: bool, what: &str, also: &str) -> Option<TimeRef> {
         Some(match &node.value {
             Value::Str(s) if s == "expected" => {
                 if start {
@@ -345,7 +357,7 @@ impl Reader<'_> {
             _ => {
                 self.wrong_type(
                     node,
-                    "a time like \"02:00\", `expected`, a map such as `{after_root_start: 30}`, or a list of delays per schedule rule",
+                    &format!("a time like \"02:00\", `expected`{also} or a map such as `{{after_root_start: 30}}`"),
                 );
                 return None;
             }

@@ -426,11 +426,16 @@ impl Reader<'_> {
     }
 
     /// A list of names (or one name), each with its span.
-    pub fn names(&mut self, node: &Node, expected: &str) -> Option<Vec<(String, Span)>> {
+    pub fn names(
+        &mut self,
+        node: &Node,
+        expected: &str,
+        item_name: &str,
+    ) -> Option<Vec<(String, Span)>> {
         let items = self.items(node, expected, true)?;
         let mut out = Vec::with_capacity(items.len());
         for item in items {
-            if let Some(s) = self.text(item, "a unit name") {
+            if let Some(s) = self.text(item, item_name) {
                 out.push((s, item.span));
             }
         }

@@ -183,7 +183,7 @@ impl Reader<'_> {
         };
         let exclusive_with = f
             .get("exclusive_with")
-            .and_then(|n| self.names(n, "a list of jobnet names"))
+            .and_then(|n| self.names(n, "a list of jobnet names", "a jobnet name"))
             .unwrap_or_default()
             .into_iter()
             .map(|(n, _)| n)

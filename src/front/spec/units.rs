@@ -655,10 +655,10 @@ impl Reader<'_> {
             u.cutoff = self.cutoff(n);
         }
         let after = get("after")
-            .and_then(|n| self.names(n, "a list of unit names"))
+            .and_then(|n| self.names(n, "a list of unit names", "a unit name"))
             .unwrap_or_default();
         let then = get("then")
-            .and_then(|n| self.names(n, "a list of unit names"))
+            .and_then(|n| self.names(n, "a list of unit names", "a unit name"))
             .unwrap_or_default();
 
         let payload = match kind {

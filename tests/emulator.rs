@@ -1576,34 +1576,7 @@ jobnets:
         assert_eq!(result.status, "FAILED", "`bad` fails the run: {result:?}");
 
         // Every monitor execution ends: by its alert, by a stop, or quietly.
-        let monitor_arn = env
-            .machines
-            .iter()
-            .find(|(name, _)| name.ends_with("-monitor"))
-            .map(|(_, arn)| arn.clone())
-            .expect("a monitor machine was deployed");
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let executions = loop {
-            let listed = env
-                .clients
-                .sfn
-                .list_executions()
-                .state_machine_arn(&monitor_arn)
-                .send()
-                .await
-                .expect("list monitor executions");
-            let all: Vec<(String, String)> = listed
-                .executions()
-                .iter()
-                .filter(|e| e.name().starts_with(run_name))
-                .map(|e| (e.name().to_string(), e.status().as_str().to_string()))
-                .collect();
-            if all.iter().all(|(_, st)| st != "RUNNING") {
-                break all;
-            }
-            assert!(Instant::now() < deadline, "monitors still running: {all:?}");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
+        let executions = settled_monitors(&env, run_name).await;
         assert_eq!(executions.len(), 6, "one monitor execution per delay monitor: {executions:?}");
         let stopped = executions.iter().filter(|(_, st)| st == "ABORTED").count();
         assert_eq!(stopped, 3, "quick, ontime and bad are stopped in time: {executions:?}");
@@ -1666,31 +1639,18 @@ jobnets:
     opts.emit.seconds_per_minute = 1;
     let _ = compile(&[("rules.yaml".into(), spec.into())], &opts, &dir);
     // The Lambda's answer for a Saturday: the `weekend` rule starts the run.
-    let file = dir.join("statemachines/t_rules.asl.json");
-    let mut definition: Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let definition = answer_business_day(
+        &dir,
+        "t_rules",
+        json!({"run": true, "businessDate": "2027-01-09", "rule": "weekend"}),
+    );
     assert_eq!(
         definition["States"]["BusinessDay"]["ResultSelector"]["rule.$"],
         "$.Payload.rule"
     );
-    definition["States"]["BusinessDay"] = json!({
-        "Type": "Pass",
-        "Result": {"run": true, "businessDate": "2027-01-09", "rule": "weekend"},
-        "ResultPath": "$.businessDay",
-        "Next": "IsRunDay"
-    });
-    std::fs::write(&file, serde_json::to_string_pretty(&definition).unwrap()).unwrap();
     let rt = runtime();
     rt.block_on(async {
-        let env = deploy_with_parameters(
-            &moto,
-            &dir,
-            &[(
-                "BusinessDayFunctionArn",
-                "arn:aws:lambda:ap-northeast-1:123456789012:function:business-day",
-            )],
-        )
-        .await;
+        let env = deploy_gated(&moto, &dir).await;
         let topic = env.topics.get("AlertTopic").expect("the alert topic");
         let queue = inbox(&moto, "subscribe", topic);
         let arn = env.machines["t_rules"].clone();
@@ -1725,33 +1685,7 @@ jobnets:
                 .expect("run");
             assert_eq!(r.status, "SUCCEEDED", "{name}: {r:?}");
         }
-        let monitor_arn = env
-            .machines
-            .iter()
-            .find(|(name, _)| name.ends_with("-monitor"))
-            .map(|(_, arn)| arn.clone())
-            .expect("a monitor machine");
-        let deadline = Instant::now() + Duration::from_secs(90);
-        let mut executions = loop {
-            let listed = env
-                .clients
-                .sfn
-                .list_executions()
-                .state_machine_arn(&monitor_arn)
-                .send()
-                .await
-                .expect("list monitor executions");
-            let all: Vec<(String, String)> = listed
-                .executions()
-                .iter()
-                .map(|e| (e.name().to_string(), e.status().as_str().to_string()))
-                .collect();
-            if all.iter().all(|(_, st)| st != "RUNNING") {
-                break all;
-            }
-            assert!(Instant::now() < deadline, "monitors still running: {all:?}");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        };
+        let mut executions = settled_monitors(&env, "").await;
         executions.sort();
         let want: Vec<(String, String)> = [
             ("2027-01-09-0100-m-quiet-e", "SUCCEEDED"),
@@ -1789,6 +1723,69 @@ jobnets:
         );
     });
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Replaces the business-day Lambda call of `machine`'s compiled gate by its `answer` (moto
+/// runs no Lambda); returns the definition as compiled.
+fn answer_business_day(dir: &Path, machine: &str, answer: Value) -> Value {
+    let file = dir.join(format!("statemachines/{machine}.asl.json"));
+    let compiled: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut definition = compiled.clone();
+    definition["States"]["BusinessDay"] = json!({
+        "Type": "Pass",
+        "Result": answer,
+        "ResultPath": "$.businessDay",
+        "Next": "IsRunDay"
+    });
+    std::fs::write(&file, serde_json::to_string_pretty(&definition).unwrap()).unwrap();
+    compiled
+}
+
+/// Deploys machines whose gate names the business-day Lambda (answered by
+/// [`answer_business_day`]).
+async fn deploy_gated(moto: &Moto, dir: &Path) -> Env {
+    deploy_with_parameters(
+        moto,
+        dir,
+        &[(
+            "BusinessDayFunctionArn",
+            "arn:aws:lambda:ap-northeast-1:123456789012:function:business-day",
+        )],
+    )
+    .await
+}
+
+/// The executions of the deployed monitor machine whose names start with `prefix`, with
+/// their status, once none is running (each ends by its alert, a stop, or quietly).
+async fn settled_monitors(env: &Env, prefix: &str) -> Vec<(String, String)> {
+    let monitor_arn = env
+        .machines
+        .iter()
+        .find(|(name, _)| name.ends_with("-monitor"))
+        .map(|(_, arn)| arn.clone())
+        .expect("a monitor machine was deployed");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let listed = env
+            .clients
+            .sfn
+            .list_executions()
+            .state_machine_arn(&monitor_arn)
+            .send()
+            .await
+            .expect("list monitor executions");
+        let all: Vec<(String, String)> = listed
+            .executions()
+            .iter()
+            .filter(|e| e.name().starts_with(prefix))
+            .map(|e| (e.name().to_string(), e.status().as_str().to_string()))
+            .collect();
+        if all.iter().all(|(_, st)| st != "RUNNING") {
+            return all;
+        }
+        assert!(Instant::now() < deadline, "monitors still running: {all:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Issue 7 end to end: run records, refusal of a second start, `status`, `rerun` (failed
@@ -2301,28 +2298,15 @@ jobnets:
         event_input("TAllStateMachineStart01"),
         event_input("TAllStateMachineStart02"),
     );
-    let file = dir.join("statemachines/t_all.asl.json");
-    let mut definition: Value =
-        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let definition = answer_business_day(
+        &dir,
+        "t_all",
+        json!({"run": true, "businessDate": "2027-01-05"}),
+    );
     assert_eq!(definition["StartAt"], "ScheduledStart");
-    definition["States"]["BusinessDay"] = json!({
-        "Type": "Pass",
-        "Result": {"run": true, "businessDate": "2027-01-05"},
-        "ResultPath": "$.businessDay",
-        "Next": "IsRunDay"
-    });
-    std::fs::write(&file, serde_json::to_string_pretty(&definition).unwrap()).unwrap();
     let rt = runtime();
     rt.block_on(async {
-        let env = deploy_with_parameters(
-            &moto,
-            &dir,
-            &[(
-                "BusinessDayFunctionArn",
-                "arn:aws:lambda:ap-northeast-1:123456789012:function:business-day",
-            )],
-        )
-        .await;
+        let env = deploy_gated(&moto, &dir).await;
         let arn = env.machines["t_all"].clone();
         let run_arn = format!(
             "{}:2027-01-05-cond",

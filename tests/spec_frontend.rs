@@ -737,8 +737,18 @@ jobnets:
     assert_eq!(codes, vec!["E0108", "E0115"], "{:?}", diags.items);
     // A rule's name must be text; a per-rule delay outside a list says where it belongs.
     let (_, diags) = load_str("version: 1\njobnets:\n  - name: m\n    units:\n      - {name: a, type: noop, end_delay: [{rules: [2], delay: \"01:00\"}]}\n      - {name: b, type: noop, end_delay: {rules: [x], delay: \"01:00\"}}\n");
-    let shown: Vec<String> = diags.items.iter().map(|d| format!("{} {}", d.code, d.message)).collect();
+    let shown: Vec<String> = diags
+        .items
+        .iter()
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect();
     assert_eq!(shown.len(), 2, "{shown:#?}");
-    assert!(shown[0].starts_with("E0104") && shown[0].contains("a schedule rule name"), "{shown:#?}");
-    assert!(shown[1].starts_with("E0104") && shown[1].contains("must be an item of a list"), "{shown:#?}");
+    assert!(
+        shown[0].starts_with("E0104") && shown[0].contains("a schedule rule name"),
+        "{shown:#?}"
+    );
+    assert!(
+        shown[1].starts_with("E0104") && shown[1].contains("must be an item of a list"),
+        "{shown:#?}"
+    );
 }

@@ -4222,11 +4222,29 @@ jobnets:
         );
     }
 
-    #[test]
-    fn variable_judgments_in_split_parts_read_the_root_input() {
+    /// A spec compiled with at most `states` states per machine (so that it splits).
+    fn compile_split(yaml: String, states: usize) -> crate::driver::Compiled {
         use crate::diag::Diagnostics;
         use crate::driver::{compile, load_text, CompileOptions, InputFormat};
         use crate::passes::partition::Budgets;
+        let mut p = Project::default();
+        let mut d = Diagnostics::default();
+        load_text(&mut p, "t.yaml", yaml, InputFormat::Spec, &mut d);
+        let opts = CompileOptions {
+            budgets: Budgets {
+                states,
+                definition_bytes: 200_000,
+                history_events: 5_000,
+            },
+            ..CompileOptions::default()
+        };
+        let c = compile(&p, &opts, &mut d).unwrap_or_else(|| panic!("{:?}", d.items));
+        assert!(!d.has_errors(), "{:?}", d.items);
+        c
+    }
+
+    #[test]
+    fn variable_judgments_in_split_parts_read_the_root_input() {
         let mut units = String::new();
         for i in 0..10 {
             units.push_str(&format!("          - {{name: j{i}, type: noop}}\n"));
@@ -4246,18 +4264,7 @@ jobnets:
         let yaml = format!(
             "version: 1\njobnets:\n  - name: vs\n    units:\n      - {{name: first, type: noop}}\n      - name: part\n        after: [first]\n        units:\n{units}          - {{name: ask, judge: {{variable: {{name: MODE, op: eq, value: full}}}}, then: [deep]}}\n          - {{name: deep, type: noop}}\n{tail}"
         );
-        let mut p = Project::default();
-        let mut d = Diagnostics::default();
-        load_text(&mut p, "t.yaml", yaml, InputFormat::Spec, &mut d);
-        let opts = CompileOptions {
-            budgets: Budgets {
-                states: 50,
-                definition_bytes: 200_000,
-                history_events: 5_000,
-            },
-            ..CompileOptions::default()
-        };
-        let c = compile(&p, &opts, &mut d).unwrap_or_else(|| panic!("{:?}", d.items));
+        let c = compile_split(yaml, 50);
         let text = |m: &Machine| m.definition().to_string();
         let holder = c.outputs[0]
             .machines
@@ -4278,9 +4285,6 @@ jobnets:
     /// cannot be monitored gets none rather than the one for every run.
     #[test]
     fn deadlines_per_rule_are_chosen_where_each_is_armed() {
-        use crate::diag::Diagnostics;
-        use crate::driver::{compile, load_text, CompileOptions, InputFormat};
-        use crate::passes::partition::Budgets;
         let mut units = String::new();
         for i in 0..40 {
             units.push_str(&format!("          - {{name: j{i}, type: noop}}\n"));
@@ -4288,18 +4292,7 @@ jobnets:
         let yaml = format!(
             "version: 1\njobnets:\n  - name: pr\n    schedule: {{rules: [{{name: a, days: daily, at: \"01:00\"}}, {{name: b, weekdays: [sat], at: \"01:00\"}}]}}\n    units:\n      - {{name: first, type: noop}}\n      - name: part\n        after: [first]\n        units:\n{units}          - {{name: x, type: noop, end_delay: [\"05:00\", {{rules: [a], delay: {{after_own_start: 5}}}}, {{rules: [b], delay: expected}}]}}\n"
         );
-        let mut p = Project::default();
-        let mut d = Diagnostics::default();
-        load_text(&mut p, "t.yaml", yaml, InputFormat::Spec, &mut d);
-        let opts = CompileOptions {
-            budgets: Budgets {
-                states: 30,
-                definition_bytes: 200_000,
-                history_events: 5_000,
-            },
-            ..CompileOptions::default()
-        };
-        let c = compile(&p, &opts, &mut d).unwrap_or_else(|| panic!("{:?}", d.items));
+        let c = compile_split(yaml, 30);
         fn find(v: &serde_json::Value, name: &str) -> Option<serde_json::Value> {
             let states = v.get("States")?.as_object()?;
             if let Some(s) = states.get(name) {
@@ -4361,7 +4354,6 @@ jobnets:
             "b goes on like the default"
         );
         assert_ne!(own["Default"], "monitor.x-e.arm.2");
-        assert!(!d.has_errors(), "{:?}", d.items);
     }
 
     /// Several rules at one start time make one run a date (no generations); two start

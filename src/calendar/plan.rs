@@ -22,6 +22,8 @@ pub struct PlanRow {
     pub timezone: String,
     /// Rule number, 1-based as the rules are listed in the source.
     pub rule: usize,
+    /// The rule's name (a JP1 rule number, a spec rule's `name`), shown instead of `rule`.
+    pub rule_name: Option<String>,
     pub status: Status,
     /// Why it runs on this date, or why not.
     pub reason: String,
@@ -138,6 +140,12 @@ pub fn plan(
         // With watched start conditions the date is a run day, but its event starts the run
         // (conditions that cannot be watched leave the schedule to start it).
         let on_event = crate::ir::start_watch(project, root).is_some();
+        let names: Vec<Option<String>> = unit
+            .as_net()
+            .and_then(|n| n.schedule.as_ref())
+            .map(|s| s.rules.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default();
+        let name_of = |i: usize| names.get(i).cloned().flatten();
         let f = forecast(project, root, from, to, diags);
         rows.extend(f.runs.into_iter().map(|r| PlanRow {
             jobnet: r.jobnet,
@@ -146,6 +154,7 @@ pub fn plan(
             time: Some(r.time),
             timezone: timezone.clone(),
             rule: r.rule + 1,
+            rule_name: name_of(r.rule),
             status: Status::Run,
             reason: if on_event {
                 format!(
@@ -165,6 +174,7 @@ pub fn plan(
                 time: None,
                 timezone: timezone.clone(),
                 rule: s.rule + 1,
+                rule_name: name_of(s.rule),
                 status: Status::Skipped,
             }));
         }
@@ -198,7 +208,7 @@ fn cells(r: &PlanRow) -> [String; 7] {
             .unwrap_or_default(),
         r.timezone.clone(),
         r.jobnet.clone(),
-        r.rule.to_string(),
+        r.rule_name.clone().unwrap_or_else(|| r.rule.to_string()),
         r.status.as_str().to_string(),
         r.reason.clone(),
     ]
@@ -278,6 +288,7 @@ pub fn render_json(rows: &[PlanRow]) -> Value {
                     "timezone": r.timezone,
                     "jobnet": r.jobnet,
                     "rule": r.rule,
+                    "ruleName": r.rule_name,
                     "status": r.status.as_str(),
                     "reason": r.reason,
                 })
@@ -457,7 +468,7 @@ jobnets:
     schedule:
       rules:
         - {days: daily, at: "02:30"}
-        - {days_of_month: [10], at: "09:00", on_closed_day: next, max_shift_days: 3}
+        - {name: 月次, days_of_month: [10], at: "09:00", on_closed_day: next, max_shift_days: 3}
     units:
       - {name: a, type: lambda, params: {function: f}}
   - name: manual
@@ -546,7 +557,8 @@ jobnets:
         assert!(lines[1].starts_with("2027-01-08     2027-01-08 02:30  Asia/Tokyo  日次    1"));
         let csv = render(&r, PlanFormat::Csv);
         assert!(csv.starts_with("business_date,start,timezone,jobnet,rule,status,reason\r\n"));
-        assert!(csv.contains("2027-01-12,2027-01-12 09:00,Asia/Tokyo,日次,2,run,shifted"));
+        // A named rule shows its name (a JP1 rule its number), others their place.
+        assert!(csv.contains("2027-01-12,2027-01-12 09:00,Asia/Tokyo,日次,月次,run,shifted"));
         assert!(csv.contains("2027-01-09,,Asia/Tokyo,日次,1,skipped,closed day\r\n"));
         let quoted = vec![PlanRow {
             reason: "a, \"b\"".into(),
@@ -556,6 +568,17 @@ jobnets:
         let json: Value = serde_json::from_str(&render(&r, PlanFormat::Json)).unwrap();
         assert_eq!(json[0]["start"], "2027-01-08T02:30:00");
         assert_eq!(json[1]["start"], Value::Null);
+        let shifted = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["start"] == "2027-01-12T09:00:00")
+            .expect("the shifted run");
+        assert_eq!(
+            (&shifted["rule"], &shifted["ruleName"]),
+            (&json!(2), &json!("月次"))
+        );
+        assert_eq!(json[0]["ruleName"], Value::Null);
         assert_eq!(PlanFormat::parse("xml"), None);
         assert!(render_table(&[]).contains("no runs"));
     }

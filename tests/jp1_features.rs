@@ -650,7 +650,7 @@ fn delays_per_schedule_rule() {
              unit=a,,,;{ty=j;te=\"a\";}}
            unit=one,,,;{ty=n;sd=1,*1;cy=1,(1,m);sy=2,M5;ey=M90;
              unit=b,,,;{ty=j;te=\"b\";}}
-           unit=hand,,,;{ty=n;ey=M90;ey=2,M5;unit=c,,,;{ty=j;te=\"c\";}}
+           unit=hand,,,;{ty=n;sd=0,ud;ey=M90;ey=2,M5;unit=c,,,;{ty=j;te=\"c\";}}
            unit=reg,,,;{ty=n;sd=1,en;ey=1,M60;unit=e,,,;{ty=j;te=\"e\";}}}",
     );
     let n = unit(&p, "/grp/n");
@@ -689,7 +689,8 @@ fn delays_per_schedule_rule() {
         deadlines(&one.end_delay),
         vec![(TimeRef::AfterRootStart(90), vec![])]
     );
-    // Without a schedule (started by hand, JP1's rule 1) rule 1's delay watches every run;
+    // Without a schedule (started by hand, JP1's rule 1; `sd=0,ud` is none) rule 1's delay
+    // watches every run;
     // with rule 1 not converted too, approximated.
     let hand = unit(&p, "/grp/hand");
     assert_eq!(
@@ -1006,6 +1007,74 @@ fn environment_files_are_read_from_s3_by_linux_tasks() {
             && text.contains("arn:aws:s3:::x/y.env")
             && text.contains("EnvironmentFiles"),
         "{text}"
+    );
+    // One path may stand alone; a name without `.env`, or a job type that reads none, is
+    // an error of the job rather than a file dropped.
+    let render = |job_type: &str, files: serde_json::Value| {
+        jobnet2sfn::back::templates::TemplateSet::load(None)
+            .unwrap()
+            .render(
+                job_type,
+                serde_json::json!({
+                    "job": {"name": "a", "path": "/a", "state": "a", "params": {"environment_files": files}, "param_prefix": "A", "exec_suffix": "a"},
+                    "run": {"id": "$$.Execution.Name", "business_date": "$$.Execution.Input.businessDate"},
+                    "jobnet": {"name": "n"}
+                }),
+            )
+            .map(|r| format!("{:?}", r.states))
+    };
+    let one = render("ecs", serde_json::json!("s3://cfg/one.env")).unwrap();
+    assert!(one.contains("arn:aws:s3:::cfg/one.env"), "{one}");
+    for (job_type, files, why) in [
+        (
+            "ecs",
+            serde_json::json!(["s3://cfg/b.txt"]),
+            "ending in .env",
+        ),
+        ("ecs", serde_json::json!([5]), "ending in .env"),
+        ("ecs", serde_json::json!(["/etc/b.env"]), "ending in .env"),
+        (
+            "ecs-windows",
+            serde_json::json!(["s3://cfg/b.env"]),
+            "Windows containers",
+        ),
+        ("batch", serde_json::json!(["s3://cfg/b.env"]), "AWS Batch"),
+    ] {
+        let e = render(job_type, files.clone()).unwrap_err();
+        assert!(e.contains(why), "{job_type} {files}: {e}");
+    }
+    // JP1: a UNIX job of another job type, and a path filled in at run time, are reported.
+    let text = "unit=g,,,;{ty=g;unit=n,,,;{ty=n;unit=a,,,;{ty=j;te=\"a\";ev=\"/etc/a.env\";}}}";
+    let mut q = Project::default();
+    let mut d = Diagnostics::default();
+    jp1::load_bytes(
+        &mut q,
+        "t.ajs",
+        text.as_bytes(),
+        None,
+        &jp1::LoadOptions {
+            unix_job_type: "batch".into(),
+            ..jp1::LoadOptions::default()
+        },
+        &mut d,
+    )
+    .unwrap();
+    let a = unit(&q, "/g/n/a");
+    assert!(
+        a.unmapped
+            .iter()
+            .any(|m| m.key == "ev" && m.reason.contains("`batch`")),
+        "{:?}",
+        a.unmapped
+    );
+    let (r, _) = lower(&net("unit=c,,,;{ty=j;te=\"c\";ev=\"${HOME}/c.env\";}"));
+    let c = unit(&r, "/g/n/c");
+    assert!(
+        c.unmapped
+            .iter()
+            .any(|m| m.key == "ev" && m.reason.contains("run time")),
+        "{:?}",
+        c.unmapped
     );
 }
 

@@ -3522,9 +3522,7 @@ impl<'a> Emitter<'a> {
         let key = legacy_key(file);
         self.parameters
             .entry(LEGACY_FILE_BUCKET.into())
-            .or_insert_with(|| {
-                "Bucket holding the files on legacy (non-S3) paths that tests, waits and jobs' environment files read, each at its path as key (file waits for a write or deletion need its EventBridge notifications on)".into()
-            });
+            .or_insert_with(|| crate::ir::LEGACY_FILE_BUCKET_DESCRIPTION.into());
         let on = if file.starts_with("s3://") {
             format!("on {file}, not an s3://bucket/key path")
         } else {

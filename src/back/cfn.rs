@@ -112,7 +112,11 @@ pub fn parameters(outputs: &[JobnetOutput]) -> BTreeMap<String, String> {
             for p in &m.placeholders {
                 if let Substitution::Parameter(name) = substitution(p, &tables, &o.machine_refs) {
                     let desc = o.parameters.get(&name).cloned().unwrap_or_else(|| {
-                        format!("Value for {name} in the generated definitions")
+                        if name == crate::ir::LEGACY_FILE_BUCKET {
+                            crate::ir::LEGACY_FILE_BUCKET_DESCRIPTION.to_string()
+                        } else {
+                            format!("Value for {name} in the generated definitions")
+                        }
                     });
                     params.entry(name).or_insert(desc);
                 }

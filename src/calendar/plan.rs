@@ -208,7 +208,9 @@ fn cells(r: &PlanRow) -> [String; 7] {
             .unwrap_or_default(),
         r.timezone.clone(),
         r.jobnet.clone(),
-        r.rule_name.clone().unwrap_or_else(|| r.rule.to_string()),
+        r.rule_name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", r.rule)),
         r.status.as_str().to_string(),
         r.reason.clone(),
     ]
@@ -554,12 +556,12 @@ jobnets:
         let table = render(&r, PlanFormat::Table);
         let lines: Vec<&str> = table.lines().collect();
         assert!(lines[0].starts_with("business_date  start             timezone    jobnet"));
-        assert!(lines[1].starts_with("2027-01-08     2027-01-08 02:30  Asia/Tokyo  日次    1"));
+        assert!(lines[1].starts_with("2027-01-08     2027-01-08 02:30  Asia/Tokyo  日次    #1"));
         let csv = render(&r, PlanFormat::Csv);
         assert!(csv.starts_with("business_date,start,timezone,jobnet,rule,status,reason\r\n"));
         // A named rule shows its name (a JP1 rule its number), others their place.
         assert!(csv.contains("2027-01-12,2027-01-12 09:00,Asia/Tokyo,日次,月次,run,shifted"));
-        assert!(csv.contains("2027-01-09,,Asia/Tokyo,日次,1,skipped,closed day\r\n"));
+        assert!(csv.contains("2027-01-09,,Asia/Tokyo,日次,#1,skipped,closed day\r\n"));
         let quoted = vec![PlanRow {
             reason: "a, \"b\"".into(),
             ..r[0].clone()

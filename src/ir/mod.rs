@@ -560,6 +560,9 @@ impl StartEvent {
 /// legacy path becomes the key [`legacy_key`] in it.
 pub const LEGACY_FILE_BUCKET: &str = "LegacyFileBucket";
 
+/// The description of the [`LEGACY_FILE_BUCKET`] template parameter.
+pub const LEGACY_FILE_BUCKET_DESCRIPTION: &str = "Bucket holding the files on legacy (non-S3) paths that tests, waits and jobs' environment files read, each at its path as key (file waits for a write or deletion need its EventBridge notifications on)";
+
 /// The object key a legacy path is looked up under: its segments joined by `/`, a drive
 /// letter kept as a segment (`C:\in\a.txt` → `C/in/a.txt`, `/data/a` → `data/a`), so
 /// that a copy of the old tree into the bucket keeps every check working.

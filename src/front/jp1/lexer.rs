@@ -197,11 +197,21 @@ fn take_word(cur: &mut Cursor<'_>, word: &mut String) {
             break;
         }
         if c == '/' {
-            // `/*` starts a comment even right after a word.
+            // `/*` right after a word starts a comment when the line closes it (`…/12/* x */`);
+            // else it is part of the value (`sd=2024/04/*1`, the first open day of April).
             let mut ahead = cur.chars.clone();
             ahead.next();
             if ahead.peek() == Some(&'*') {
-                break;
+                ahead.next();
+                let mut prev = '\0';
+                let closed = ahead.take_while(|&c| c != '\n').any(|c| {
+                    let end = prev == '*' && c == '/';
+                    prev = c;
+                    end
+                });
+                if closed {
+                    break;
+                }
             }
         }
         word.push(c);
@@ -299,5 +309,11 @@ mod tests {
         assert_eq!(t[2].tok, Tok::Word("2014/12/12".into()));
         assert_eq!(t[3].tok, Tok::Semi);
         assert!(t[3].space_before);
+        // `/*` not closed on its line is part of a value: n-th open day forms.
+        let (t, d) = toks("sd=1,2024/04/*1;sd=2,2024/05/*b;\n/* c */ty=n;");
+        assert!(d.items.is_empty(), "{:?}", d.items);
+        assert_eq!(t[4].tok, Tok::Word("2024/04/*1".into()));
+        assert_eq!(t[10].tok, Tok::Word("2024/05/*b".into()));
+        assert_eq!(t[12].tok, Tok::Word("ty".into()));
     }
 }

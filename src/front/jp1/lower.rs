@@ -1010,7 +1010,14 @@ impl Lower<'_> {
                     unsup(format!(
                         "the jobnet has no converted schedule rule {n}, so no run of it is watched"
                     ))
-                } else if u.get("sd").is_some() {
+                } else if u.params.iter().any(|p| {
+                    // `sd=0,ud` (what ajsprint writes on jobnets without a schedule) is none.
+                    p.key == "sd"
+                        && split_rule(p)
+                            .1
+                            .first()
+                            .is_some_and(|i| i.text.trim() != "ud")
+                }) {
                     approx("schedule rule 1 is not converted: the delay watches every run (runs started by hand)")
                 } else {
                     Status::Mapped
@@ -1189,7 +1196,12 @@ impl Lower<'_> {
                     }
                     _ => self.bad_value(p, "`NAME=value`"),
                 },
-                "ev" if windows => unsup("environment file: Windows containers cannot read one; copy its variables into `env=` entries"),
+                "ev" if job_type != "ecs" => unsup(if windows {
+                    "environment file: Windows containers cannot read one; copy its variables into `env=` entries".to_string()
+                } else {
+                    format!("environment file: job type `{job_type}` reads none; copy its variables into `env=` entries")
+                }),
+                "ev" if v.contains("${") => unsup("environment file named at run time: give its path in full"),
                 "ev" => {
                     let (object, how) = env_file_object(v);
                     env_files.push(json!(object));
@@ -1396,7 +1408,6 @@ fn unsupported_reason(base: &str) -> (String, String) {
     (r.to_string(), t.to_string())
 }
 
-/// `N,rest…` on schedule keys: the rule number (if any) and the remaining items.
 /// Where a job's environment file (`ev=`) is read from: the S3 object an `s3://` path
 /// names, else the legacy path's key in the legacy-file bucket; ECS takes only names ending
 /// in `.env`, so one is added where missing. Also how the path was read, for the report.
@@ -1422,6 +1433,7 @@ fn env_file_object(path: &str) -> (String, String) {
     }
 }
 
+/// `N,rest…` on schedule keys: the rule number (if any) and the remaining items.
 pub(super) fn split_rule(p: &Param) -> (Option<u32>, Vec<&Item>) {
     let items: Vec<&Item> = p.value.items.iter().collect();
     if items.len() >= 2 && items[0].tuple.is_none() {

@@ -13,7 +13,7 @@ use crate::diag::Diagnostic;
 use crate::ir::{
     CalendarRef, ClockTime, ClosedDayAction, Date, DayRule, Net, Reckon, Schedule, ScheduleRule,
 };
-use chrono::Weekday;
+use chrono::{Datelike, Weekday};
 use std::collections::BTreeMap;
 
 const RULE_KEYS: &[&str] = &["sd", "st", "cy", "sh", "shd", "cftd", "ed", "ln", "de"];
@@ -202,6 +202,16 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
                     ),
                     other => (monthly(other)?, None),
                 };
+                // A day counted from the month end that falls before the month: no run.
+                if let DayRule::DaysBeforeMonthEnd(n) = rule {
+                    if i64::from(n) > (l - f).num_days() {
+                        return Err(format!(
+                            "{n} days before the end of {}/{:02} is no day of that month, so the rule never runs",
+                            f.year(),
+                            f.month()
+                        ));
+                    }
+                }
                 DayPlan {
                     rule,
                     from: Some(f),
@@ -650,6 +660,12 @@ mod tests {
             (p.from, p.until),
             (Some(d(2024, 4, 1)), Some(d(2024, 4, 30)))
         );
+        // A form that picks no day of the month is an error, not a silent rule.
+        let Err(e) = plan(&sd("2025/02/b-29"), None) else {
+            panic!("a day before February")
+        };
+        assert!(e.contains("no day of that month"), "{e}");
+        assert!(plan(&sd("2025/02/b-27"), None).is_ok());
         let p = plan(&sd("2024/04/su"), None).unwrap().unwrap();
         assert_eq!(
             p.rule,

@@ -191,6 +191,9 @@ fn token(tok: Tok, span: impl Fn(u32) -> Span, space: &mut bool) -> Token {
     t
 }
 
+/// How far a `/*` inside a word looks for its `*/` on the same line.
+const COMMENT_LOOK: usize = 4096;
+
 fn take_word(cur: &mut Cursor<'_>, word: &mut String) {
     while let Some(c) = cur.peek() {
         if c.is_whitespace() || is_punct(c) {
@@ -199,16 +202,20 @@ fn take_word(cur: &mut Cursor<'_>, word: &mut String) {
         if c == '/' {
             // `/*` right after a word starts a comment when the line closes it (`…/12/* x */`);
             // else it is part of the value (`sd=2024/04/*1`, the first open day of April).
+            // The look is bounded, so that a huge one-line file stays linear.
             let mut ahead = cur.chars.clone();
             ahead.next();
             if ahead.peek() == Some(&'*') {
                 ahead.next();
                 let mut prev = '\0';
-                let closed = ahead.take_while(|&c| c != '\n').any(|c| {
-                    let end = prev == '*' && c == '/';
-                    prev = c;
-                    end
-                });
+                let closed = ahead
+                    .take_while(|&c| c != '\n')
+                    .take(COMMENT_LOOK)
+                    .any(|c| {
+                        let end = prev == '*' && c == '/';
+                        prev = c;
+                        end
+                    });
                 if closed {
                     break;
                 }

@@ -647,7 +647,11 @@ fn delays_per_schedule_rule() {
              sd=4,en;st=4,10:00;
              sy=1,M30;sy=2,M30;sy=4,M5;sy=2,M10;
              ey=3,12:00;ey=1,C60;ey=C60;
-             unit=a,,,;{ty=j;te=\"a\";}}
+             unit=a,,,;{ty=j;te=\"a\";}
+             unit=sub,,,;{ty=n;sd=0,ud;ln=1,1;ln=2,3;sy=1,M5;ey=2,U10;ey=4,C3;
+               unit=x,,,;{ty=j;te=\"x\";}
+               unit=deep,,,;{ty=n;ln=2,2;ey=2,C7;unit=y,,,;{ty=j;te=\"y\";}}}
+             unit=all,,,;{ty=n;ey=1,C9;ey=2,C9;ey=3,C9;unit=z,,,;{ty=j;te=\"z\";}}}
            unit=one,,,;{ty=n;sd=1,*1;cy=1,(1,m);sy=2,M5;ey=M90;
              unit=b,,,;{ty=j;te=\"b\";}}
            unit=hand,,,;{ty=n;sd=0,ud;ey=M90;ey=2,M5;unit=c,,,;{ty=j;te=\"c\";}}
@@ -669,6 +673,28 @@ fn delays_per_schedule_rule() {
             (TimeRef::AfterOwnStart(60), vec!["1"]),
             (TimeRef::Absolute(ClockTime::new(12, 0).unwrap()), vec!["3"]),
         ]
+    );
+    // Nested jobnets follow the root's rules through `ln=` (rule N ↔ upper rule N by
+    // default): sub's rule 2 is the root's 3, deep's 2 is sub's 2, so the root's 3 too.
+    let sub = unit(&p, "/grp/n/sub");
+    assert_eq!(
+        deadlines(&sub.start_delay),
+        vec![(TimeRef::AfterRootStart(5), vec!["1"])]
+    );
+    assert_eq!(
+        deadlines(&sub.end_delay),
+        vec![(TimeRef::AfterUpperStart(10), vec!["3"])]
+    );
+    let deep = unit(&p, "/grp/n/sub/deep");
+    assert_eq!(
+        deadlines(&deep.end_delay),
+        vec![(TimeRef::AfterOwnStart(7), vec!["3"])]
+    );
+    // The same delay for every rule of the root: every run.
+    let all = unit(&p, "/grp/n/all");
+    assert_eq!(
+        deadlines(&all.end_delay),
+        vec![(TimeRef::AfterOwnStart(9), vec![])]
     );
     let rules: Vec<_> = n
         .as_net()
@@ -712,11 +738,14 @@ fn delays_per_schedule_rule() {
             c.unsupported.values().sum::<u32>(),
         )
     };
-    // sy: 1 and the second 2 mapped; the first 2 overridden; 4 and one's 2 not converted.
-    assert_eq!(statuses("sy"), (5, 2, 0, 3));
-    // ey: n's two and one's mapped, n's first rule-1 overridden; hand's rule 1 mapped and
-    // its rule 2 unsupported; reg's approximated.
-    assert_eq!(statuses("ey"), (7, 4, 1, 2));
+    // sy: 1, the second 2 and sub's 1 mapped; the first 2 overridden; 4 and one's 2 not
+    // converted.
+    assert_eq!(statuses("sy"), (6, 3, 0, 3));
+    // ey: n's two, sub's 2, deep's, all's three and one's mapped; n's first rule-1
+    // overridden and sub's 4 linked to nothing; hand's rule 1 mapped and its rule 2
+    // unsupported; reg's approximated.
+    assert_eq!(statuses("ey"), (13, 9, 1, 3));
+    assert_eq!(cov.params["ln"].mapped, 3, "the links of nets with delays");
 }
 
 #[test]

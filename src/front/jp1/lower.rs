@@ -100,6 +100,7 @@ pub(super) fn lower_file(
         tally: want_records.then(Tally::default),
         warned_keys: HashSet::new(),
         pending_waits: Vec::new(),
+        rule_links: Vec::new(),
         opts,
     };
     for u in &units {
@@ -172,6 +173,58 @@ pub(super) struct Lower<'a> {
     /// (parent net, wait unit, waiting unit).
     pub(super) pending_waits: Vec<(UnitId, UnitId, UnitId)>,
     opts: &'a LoadOptions,
+    /// The root rules that the delay rule numbers of the nets being built stand for,
+    /// innermost last (None below a root without converted rules).
+    rule_links: Vec<Option<RuleLinks>>,
+}
+
+/// Which of its root's schedule rules a jobnet's rule numbers follow: JP1 links a nested
+/// jobnet's rule N to its upper jobnet's rule `ln=N,M` (M is N by default).
+#[derive(Debug, Clone)]
+pub(super) struct RuleLinks {
+    /// Own rule number → the name of the root rule it follows.
+    links: BTreeMap<u32, String>,
+    /// Every converted rule of the root.
+    all: Vec<String>,
+    root: bool,
+}
+
+impl RuleLinks {
+    /// A root's converted rules, each its own.
+    fn root(names: &[String]) -> Self {
+        RuleLinks {
+            links: names
+                .iter()
+                .filter_map(|n| Some((n.parse().ok()?, n.clone())))
+                .collect(),
+            all: names.to_vec(),
+            root: true,
+        }
+    }
+
+    /// A nested jobnet's, through its `ln=` links to `self` (its upper jobnet's).
+    fn nested(&self, u: &UnitDef) -> Self {
+        let mut ln: BTreeMap<u32, u32> = BTreeMap::new();
+        for p in u.params.iter().filter(|p| p.key == "ln") {
+            let (n, rest) = split_rule(p);
+            if let Some(m) = rest.first().and_then(|x| x.text.trim().parse().ok()) {
+                ln.insert(n.unwrap_or(1), m);
+            }
+        }
+        let own: std::collections::BTreeSet<u32> =
+            self.links.keys().chain(ln.keys()).copied().collect();
+        RuleLinks {
+            links: own
+                .into_iter()
+                .filter_map(|n| {
+                    let upper = ln.get(&n).copied().unwrap_or(n);
+                    Some((n, self.links.get(&upper)?.clone()))
+                })
+                .collect(),
+            all: self.all.clone(),
+            root: false,
+        }
+    }
 }
 
 /// Choices the conversion leaves to the user.
@@ -576,8 +629,44 @@ impl Lower<'_> {
         };
         self.record(u, path, None, unit_status);
 
-        // Children first, so that edges can name them.
         let mut net = Net::default();
+        // The schedule first: the delays of the nets inside follow its rules.
+        let links = if parent.is_none() {
+            // op/cl on a root jobnet: its own calendar on top of its group's.
+            let own = self.calendar(u, path, &mut marks, cal);
+            let cal = own.as_ref().or(cal);
+            net.calendar = cal.map(|c| CalendarRef {
+                name: c.name.clone(),
+                span: u.name_span,
+            });
+            net.schedule = self.schedule(u, &mut marks, cal, &mut net);
+            let names: Vec<String> = net
+                .schedule
+                .iter()
+                .flat_map(|s| s.rules.iter().filter_map(|r| r.name.clone()))
+                .collect();
+            Some(RuleLinks::root(&names))
+        } else {
+            self.nested_schedule(u, &mut marks);
+            self.rule_links
+                .last()
+                .cloned()
+                .flatten()
+                .filter(|l| !l.all.is_empty())
+                .map(|l| l.nested(u))
+        };
+        self.delays(u, id, &mut marks, links.as_ref());
+        if parent.is_some()
+            && links.is_some()
+            && u.params.iter().any(|p| p.key == "sy" || p.key == "ey")
+        {
+            // Its links route its delays to the root's rules.
+            for (i, _) in u.params.iter().enumerate().filter(|(_, p)| p.key == "ln") {
+                marks.set(i, Status::Mapped);
+            }
+        }
+        self.rule_links.push(links);
+        // Children first, so that edges can name them.
         let mut by_name: IndexMap<String, UnitId> = IndexMap::new();
         let mut conditions: Option<&UnitDef> = None;
         // Children already reported as broken: relations naming them are not errors again.
@@ -608,25 +697,7 @@ impl Lower<'_> {
         if let Some(rc) = conditions {
             net.start_conditions = Some(self.conditions(rc, path, id));
         }
-        if parent.is_none() {
-            // op/cl on a root jobnet: its own calendar on top of its group's.
-            let own = self.calendar(u, path, &mut marks, cal);
-            let cal = own.as_ref().or(cal);
-            net.calendar = cal.map(|c| CalendarRef {
-                name: c.name.clone(),
-                span: u.name_span,
-            });
-            net.schedule = self.schedule(u, &mut marks, cal, &mut net);
-            let names: Vec<String> = net
-                .schedule
-                .iter()
-                .flat_map(|s| s.rules.iter().filter_map(|r| r.name.clone()))
-                .collect();
-            self.delays(u, id, &mut marks, Some(&names));
-        } else {
-            self.nested_schedule(u, &mut marks);
-            self.delays(u, id, &mut marks, None);
-        }
+        self.rule_links.pop();
         self.net_params(u, &mut marks, &mut net);
         let waits: Vec<(UnitId, UnitId)> = self
             .pending_waits
@@ -940,7 +1011,7 @@ impl Lower<'_> {
     /// `sy=`/`ey=`: start and end delays, each for one schedule rule (`N,`; rule 1 without).
     /// `rules` are the names (numbers) of the root's converted schedule rules; `None` below
     /// a root jobnet, whose rules are its own and not the runs' (one delay for every run).
-    fn delays(&mut self, u: &UnitDef, id: UnitId, marks: &mut Marks, rules: Option<&[String]>) {
+    fn delays(&mut self, u: &UnitDef, id: UnitId, marks: &mut Marks, rules: Option<&RuleLinks>) {
         for key in ["sy", "ey"] {
             // Per rule number, the last occurrence and its index.
             let mut by_rule: BTreeMap<u32, (usize, TimeRef)> = BTreeMap::new();
@@ -964,7 +1035,7 @@ impl Lower<'_> {
                 }
             }
             let monitors = match rules {
-                Some(names) => Self::rule_delays(&by_rule, names, marks, u),
+                Some(links) => Self::rule_delays(&by_rule, links, marks, u),
                 None => {
                     let mut out = Vec::new();
                     for (k, (n, (i, at))) in by_rule.iter().enumerate() {
@@ -992,18 +1063,18 @@ impl Lower<'_> {
         }
     }
 
-    /// A root jobnet's delays by rule number: one delay for every run when every converted
-    /// rule has the same one, else one per delay time naming its rules. Without converted
-    /// rules the jobnet is started by hand (JP1 assumes rule 1 then): rule 1's delay
-    /// watches every run.
+    /// A jobnet's delays by rule number, through `links` to its root's rules: one delay for
+    /// every run when every converted rule of the root has the same one, else one per delay
+    /// time naming its rules. A root without converted rules is started by hand (JP1
+    /// assumes rule 1 then): rule 1's delay watches every run.
     fn rule_delays(
         by_rule: &BTreeMap<u32, (usize, TimeRef)>,
-        names: &[String],
+        links: &RuleLinks,
         marks: &mut Marks,
         u: &UnitDef,
     ) -> Vec<DelayMonitor> {
         let params = &u.params;
-        if names.is_empty() {
+        if links.all.is_empty() {
             let mut out = Vec::new();
             for (n, (i, at)) in by_rule {
                 let s = if *n != 1 {
@@ -1029,39 +1100,42 @@ impl Lower<'_> {
             }
             return out;
         }
-        let converted = |n: u32| names.iter().any(|x| *x == n.to_string());
-        for (n, (i, _)) in by_rule.iter().filter(|(n, _)| !converted(**n)) {
-            marks.set(
-                *i,
-                unsup(format!(
+        // (root rule, param index, deadline), each root rule once.
+        let mut kept: Vec<(&str, usize, &TimeRef)> = Vec::new();
+        for (n, (i, at)) in by_rule {
+            let s = match links.links.get(n) {
+                None if links.root => unsup(format!(
                     "the jobnet has no converted schedule rule {n}, so no run of it is watched"
                 )),
-            );
-        }
-        let kept: Vec<(u32, usize, &TimeRef)> = by_rule
-            .iter()
-            .filter(|(n, _)| converted(**n))
-            .map(|(n, (i, at))| (*n, *i, at))
-            .collect();
-        for (_, i, _) in &kept {
-            marks.set(*i, Status::Mapped);
+                None => unsup(format!(
+                    "rule {n} follows no converted schedule rule of the root jobnet, so no run of it is watched"
+                )),
+                Some(name) if kept.iter().any(|(k, _, _)| *k == name) => unsup(format!(
+                    "another rule's delay already watches the runs of the root's rule {name}"
+                )),
+                Some(name) => {
+                    kept.push((name, *i, at));
+                    Status::Mapped
+                }
+            };
+            marks.set(*i, s);
         }
         let Some((_, first_i, first_at)) = kept.first() else {
             return Vec::new();
         };
-        if kept.len() == names.len() && kept.iter().all(|(_, _, at)| at == first_at) {
+        if kept.len() == links.all.len() && kept.iter().all(|(_, _, at)| at == first_at) {
             return vec![DelayMonitor::every_run(
                 (*first_at).clone(),
                 params[*first_i].key_span,
             )];
         }
         let mut out: Vec<DelayMonitor> = Vec::new();
-        for (n, i, at) in kept {
+        for (name, i, at) in kept {
             match out.iter_mut().find(|m| m.at == *at) {
-                Some(m) => m.rules.push(n.to_string()),
+                Some(m) => m.rules.push(name.to_string()),
                 None => out.push(DelayMonitor {
                     at: at.clone(),
-                    rules: vec![n.to_string()],
+                    rules: vec![name.to_string()],
                     span: params[i].key_span,
                 }),
             }

@@ -651,7 +651,9 @@ fn delays_per_schedule_rule() {
              unit=sub,,,;{ty=n;sd=0,ud;ln=1,1;ln=2,3;sy=1,M5;ey=2,U10;ey=4,C3;
                unit=x,,,;{ty=j;te=\"x\";}
                unit=deep,,,;{ty=n;ln=2,2;ey=2,C7;unit=y,,,;{ty=j;te=\"y\";}}}
-             unit=all,,,;{ty=n;ey=1,C9;ey=2,C9;ey=3,C9;unit=z,,,;{ty=j;te=\"z\";}}}
+             unit=all,,,;{ty=n;ey=1,C9;ey=2,C9;ey=3,C9;unit=z,,,;{ty=j;te=\"z\";}}
+             unit=mid,,,;{ty=n;ln=1,2;unit=leaf,,,;{ty=n;ey=C4;unit=v,,,;{ty=j;te=\"v\";}}}
+             unit=dup,,,;{ty=n;ln=1,1;ln=2,1;ey=1,C9;ey=2,C9;unit=w,,,;{ty=j;te=\"w\";}}}
            unit=one,,,;{ty=n;sd=1,*1;cy=1,(1,m);sy=2,M5;ey=M90;
              unit=b,,,;{ty=j;te=\"b\";}}
            unit=hand,,,;{ty=n;sd=0,ud;ey=M90;ey=2,M5;unit=c,,,;{ty=j;te=\"c\";}}
@@ -689,6 +691,18 @@ fn delays_per_schedule_rule() {
     assert_eq!(
         deadlines(&deep.end_delay),
         vec![(TimeRef::AfterOwnStart(7), vec!["3"])]
+    );
+    // A jobnet without delays still links those inside it: leaf's rule 1 is mid's 1, which
+    // follows the root's 2; two rules following one root rule with one deadline are one.
+    let leaf = unit(&p, "/grp/n/mid/leaf");
+    assert_eq!(
+        deadlines(&leaf.end_delay),
+        vec![(TimeRef::AfterOwnStart(4), vec!["2"])]
+    );
+    let dup = unit(&p, "/grp/n/dup");
+    assert_eq!(
+        deadlines(&dup.end_delay),
+        vec![(TimeRef::AfterOwnStart(9), vec!["1"])]
     );
     // The same delay for every rule of the root: every run.
     let all = unit(&p, "/grp/n/all");
@@ -741,11 +755,21 @@ fn delays_per_schedule_rule() {
     // sy: 1, the second 2 and sub's 1 mapped; the first 2 overridden; 4 and one's 2 not
     // converted.
     assert_eq!(statuses("sy"), (6, 3, 0, 3));
-    // ey: n's two, sub's 2, deep's, all's three and one's mapped; n's first rule-1
+    // ey: n's two, sub's 2, deep's, all's three, leaf's, dup's two and one's mapped; n's first rule-1
     // overridden and sub's 4 linked to nothing; hand's rule 1 mapped and its rule 2
     // unsupported; reg's approximated.
-    assert_eq!(statuses("ey"), (13, 9, 1, 3));
-    assert_eq!(cov.params["ln"].mapped, 3, "the links of nets with delays");
+    assert_eq!(statuses("ey"), (16, 12, 1, 3));
+    assert_eq!(cov.params["ln"].mapped, 6, "the links of nested jobnets");
+    // A malformed link is an error (rules are 1 to 144).
+    let (_, d) = lower(
+        "unit=g,,,;{ty=g;unit=r,,,;{ty=n;sd=1,*1;cy=1,(1,m);unit=s,,,;{ty=n;ln=2,x;ln=200,1;}}}",
+    );
+    assert_eq!(
+        d.items.iter().filter(|x| x.code == "E0311").count(),
+        2,
+        "{:?}",
+        d.items
+    );
 }
 
 #[test]

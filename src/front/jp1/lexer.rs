@@ -191,8 +191,29 @@ fn token(tok: Tok, span: impl Fn(u32) -> Span, space: &mut bool) -> Token {
     t
 }
 
-/// How far a `/*` inside a word looks for its `*/` on the same line.
-const COMMENT_LOOK: usize = 4096;
+/// `mm` or `yyyy/mm` so far: digits and slashes.
+fn is_month_prefix(word: &str) -> bool {
+    !word.is_empty() && word.chars().all(|c| c.is_ascii_digit() || c == '/')
+}
+
+/// What follows the `*` of an n-th open day up to the end of the value: `dd`, `b` or
+/// `b-dd`.
+fn is_day_form(mut rest: std::iter::Peekable<std::str::Chars<'_>>) -> bool {
+    let mut form = String::new();
+    while let Some(&c) = rest.peek() {
+        if c.is_whitespace() || is_punct(c) || form.len() > 8 {
+            break;
+        }
+        form.push(c);
+        rest.next();
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match form.strip_prefix('b') {
+        Some("") => true,
+        Some(after) => after.strip_prefix('-').is_some_and(digits),
+        None => digits(&form),
+    }
+}
 
 fn take_word(cur: &mut Cursor<'_>, word: &mut String) {
     while let Some(c) = cur.peek() {
@@ -200,23 +221,13 @@ fn take_word(cur: &mut Cursor<'_>, word: &mut String) {
             break;
         }
         if c == '/' {
-            // `/*` right after a word starts a comment when the line closes it (`…/12/* x */`);
-            // else it is part of the value (`sd=2024/04/*1`, the first open day of April).
-            // The look is bounded, so that a huge one-line file stays linear.
+            // `/*` right after a word starts a comment, except in a date's n-th open day
+            // (`sd=2024/04/*1`, `12/*b-2`): a `[yyyy/]mm` word and a day form after the `*`.
             let mut ahead = cur.chars.clone();
             ahead.next();
             if ahead.peek() == Some(&'*') {
                 ahead.next();
-                let mut prev = '\0';
-                let closed = ahead
-                    .take_while(|&c| c != '\n')
-                    .take(COMMENT_LOOK)
-                    .any(|c| {
-                        let end = prev == '*' && c == '/';
-                        prev = c;
-                        end
-                    });
-                if closed {
+                if !(is_month_prefix(word) && is_day_form(ahead)) {
                     break;
                 }
             }
@@ -316,11 +327,35 @@ mod tests {
         assert_eq!(t[2].tok, Tok::Word("2014/12/12".into()));
         assert_eq!(t[3].tok, Tok::Semi);
         assert!(t[3].space_before);
-        // `/*` not closed on its line is part of a value: n-th open day forms.
-        let (t, d) = toks("sd=1,2024/04/*1;sd=2,2024/05/*b;\n/* c */ty=n;");
+        // The n-th open day of a month is a value, even before a comment; other `/*`
+        // after a word still open one.
+        let (t, d) =
+            toks("sd=1,2024/04/*1;sd=2,05/*b-2 /* x */;sd=3,12/*5;/* c */ty=n/* a\n b */;");
         assert!(d.items.is_empty(), "{:?}", d.items);
-        assert_eq!(t[4].tok, Tok::Word("2024/04/*1".into()));
-        assert_eq!(t[10].tok, Tok::Word("2024/05/*b".into()));
-        assert_eq!(t[12].tok, Tok::Word("ty".into()));
+        let words: Vec<&str> = t
+            .iter()
+            .filter_map(|t| match &t.tok {
+                Tok::Word(w) => Some(w.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "sd",
+                "1",
+                "2024/04/*1",
+                "sd",
+                "2",
+                "05/*b-2",
+                "sd",
+                "3",
+                "12/*5",
+                "ty",
+                "n"
+            ]
+        );
+        let (_, d) = toks("sd=2014/12/12/* never");
+        assert!(d.items.iter().any(|x| x.code == "E0302"), "{:?}", d.items);
     }
 }

@@ -204,13 +204,12 @@ impl RuleLinks {
 
     /// A nested jobnet's, through its `ln=` links to `self` (its upper jobnet's).
     fn nested(&self, u: &UnitDef) -> Self {
-        let mut ln: BTreeMap<u32, u32> = BTreeMap::new();
-        for p in u.params.iter().filter(|p| p.key == "ln") {
-            let (n, rest) = split_rule(p);
-            if let Some(m) = rest.first().and_then(|x| x.text.trim().parse().ok()) {
-                ln.insert(n.unwrap_or(1), m);
-            }
-        }
+        let ln: BTreeMap<u32, u32> = u
+            .params
+            .iter()
+            .filter(|p| p.key == "ln")
+            .filter_map(ln_numbers)
+            .collect();
         let own: std::collections::BTreeSet<u32> =
             self.links.keys().chain(ln.keys()).copied().collect();
         RuleLinks {
@@ -656,13 +655,18 @@ impl Lower<'_> {
                 .map(|l| l.nested(u))
         };
         self.delays(u, id, &mut marks, links.as_ref());
-        if parent.is_some()
-            && links.is_some()
-            && u.params.iter().any(|p| p.key == "sy" || p.key == "ey")
-        {
-            // Its links route its delays to the root's rules.
-            for (i, _) in u.params.iter().enumerate().filter(|(_, p)| p.key == "ln") {
-                marks.set(i, Status::Mapped);
+        if parent.is_some() && links.is_some() {
+            // Its links route its delays, and those of the jobnets inside, to the root's rules.
+            for (i, p) in u.params.iter().enumerate().filter(|(_, p)| p.key == "ln") {
+                let s = if ln_numbers(p).is_some() {
+                    Status::Mapped
+                } else {
+                    self.bad_value(
+                        p,
+                        "`N,M`: this jobnet's rule N follows its upper jobnet's rule M (1 to 144)",
+                    )
+                };
+                marks.set(i, s);
             }
         }
         self.rule_links.push(links);
@@ -1110,13 +1114,17 @@ impl Lower<'_> {
                 None => unsup(format!(
                     "rule {n} follows no converted schedule rule of the root jobnet, so no run of it is watched"
                 )),
-                Some(name) if kept.iter().any(|(k, _, _)| *k == name) => unsup(format!(
-                    "another rule's delay already watches the runs of the root's rule {name}"
-                )),
-                Some(name) => {
-                    kept.push((name, *i, at));
-                    Status::Mapped
-                }
+                // Several rules may follow one root rule: alike, they are one deadline.
+                Some(name) => match kept.iter().find(|(k, _, _)| *k == name) {
+                    Some((_, _, other)) if *other == at => Status::Mapped,
+                    Some(_) => unsup(format!(
+                        "another rule's delay, a different one, already watches the runs of the root's rule {name}"
+                    )),
+                    None => {
+                        kept.push((name, *i, at));
+                        Status::Mapped
+                    }
+                },
             };
             marks.set(*i, s);
         }
@@ -1505,6 +1513,20 @@ fn env_file_object(path: &str) -> (String, String) {
             format!("{how}, named with the `.env` that ECS requires"),
         )
     }
+}
+
+/// `ln=N,M` (`ln=M`: rule 1) as `(N, M)`, both rule numbers 1 to 144; None when malformed.
+fn ln_numbers(p: &Param) -> Option<(u32, u32)> {
+    let (n, rest) = split_rule(p);
+    let m: u32 = match rest.as_slice() {
+        [m] => m.text.trim().parse().ok()?,
+        _ => return None,
+    };
+    let n = n.unwrap_or(1);
+    [n, m]
+        .iter()
+        .all(|x| (1..=144).contains(x))
+        .then_some((n, m))
 }
 
 /// `N,rest…` on schedule keys: the rule number (if any) and the remaining items.

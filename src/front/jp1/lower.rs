@@ -1085,14 +1085,7 @@ impl Lower<'_> {
                     unsup(format!(
                         "the jobnet has no converted schedule rule {n}, so no run of it is watched"
                     ))
-                } else if u.params.iter().any(|p| {
-                    // `sd=0,ud` (what ajsprint writes on jobnets without a schedule) is none.
-                    p.key == "sd"
-                        && split_rule(p)
-                            .1
-                            .first()
-                            .is_some_and(|i| i.text.trim() != "ud")
-                }) {
+                } else if super::schedule::has_start_date(u) {
                     approx("schedule rule 1 is not converted: the delay watches every run (runs started by hand)")
                 } else {
                     Status::Mapped

@@ -265,6 +265,18 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
     Ok(Some(p))
 }
 
+/// Whether the unit gives a start date: `sd=0,ud` (what ajsprint writes on jobnets without
+/// a schedule of their own) gives none.
+pub(super) fn has_start_date(u: &UnitDef) -> bool {
+    u.params.iter().any(|p| {
+        p.key == "sd"
+            && split_rule(p)
+                .1
+                .first()
+                .is_some_and(|i| i.text.trim() != "ud")
+    })
+}
+
 /// The indices of one rule's keys.
 #[derive(Default)]
 struct RuleKeys {
@@ -543,13 +555,7 @@ impl Lower<'_> {
     /// Nested jobnets run with their root: their rules only matter when they define
     /// their own start dates, which the IR cannot express.
     pub(super) fn nested_schedule(&mut self, u: &UnitDef, marks: &mut Marks) {
-        let own = u.params.iter().any(|p| {
-            p.key == "sd"
-                && split_rule(p)
-                    .1
-                    .first()
-                    .is_some_and(|i| i.text.trim() != "ud")
-        });
+        let own = has_start_date(u);
         for (i, p) in u.params.iter().enumerate() {
             let k = p.key.as_str();
             if matches!(k, "op" | "cl" | "sdd" | "stt" | "md") {

@@ -144,6 +144,10 @@ struct Common {
     /// Encoding of JP1 files: utf-8 or cp932 (Shift_JIS); detected when absent.
     #[arg(long, value_name = "ENC", value_parser = parse_encoding)]
     encoding: Option<crate::front::jp1::Encoding>,
+    /// The date JP1 jobnets are registered for execution on AWS (the cut-over, YYYY-MM-DD):
+    /// the start date of schedule rules written `sd=en`. Without it they are not converted.
+    #[arg(long, value_name = "DATE")]
+    registration_date: Option<chrono::NaiveDate>,
     /// Directory of job-type templates (*.json.tera) that add to or override the built-in ones; its resources/ directory overrides the CloudFormation resource templates.
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
@@ -299,6 +303,10 @@ struct ImportArgs {
     /// Encoding of the files: utf-8 or cp932 (Shift_JIS); detected when absent.
     #[arg(long, value_name = "ENC", value_parser = parse_encoding)]
     encoding: Option<crate::front::jp1::Encoding>,
+    /// The date the jobnets are registered for execution on AWS (the cut-over, YYYY-MM-DD):
+    /// the start date of schedule rules written `sd=en`. Without it they are not converted.
+    #[arg(long, value_name = "DATE")]
+    registration_date: Option<chrono::NaiveDate>,
     /// Diagnostics as text or JSON.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     format: OutputFormat,
@@ -410,10 +418,17 @@ fn load(common: &Common, diags: &mut Diagnostics) -> Loaded {
             format: common.input_format,
             max_input_bytes: common.max_input_bytes,
             encoding: common.encoding,
-            ..LoadOptions::default()
+            jp1: jp1_options(common.registration_date),
         },
         diags,
     )
+}
+
+fn jp1_options(registration_date: Option<chrono::NaiveDate>) -> crate::front::jp1::LoadOptions {
+    crate::front::jp1::LoadOptions {
+        registration_date,
+        ..Default::default()
+    }
 }
 
 fn compile_options(common: &Common) -> CompileOptions {
@@ -640,6 +655,7 @@ fn import_jp1(a: ImportArgs) -> i32 {
         &LoadOptions {
             format: InputFormat::Jp1,
             encoding: a.encoding,
+            jp1: jp1_options(a.registration_date),
             ..LoadOptions::default()
         },
         &mut diags,

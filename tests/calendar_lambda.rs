@@ -120,6 +120,12 @@ fn differential_vectors(p: &Project, count: usize) -> Vec<Value> {
         if g.next(6) == 0 {
             rule["validFrom"] = json!(day(&mut g));
         }
+        // A month cycle on month-based selectors, starting before or inside the period.
+        if (2..8).contains(&g.next(12))
+            && !matches!(rule["days"][0].as_str(), Some("dates" | "every"))
+        {
+            rule["months"] = json!([g.int(1, 4), 2026 + g.int(0, 1), g.int(1, 12)]);
+        }
         let calendar =
             [json!("jp"), json!("six"), json!("base"), Value::Null][g.next(4) as usize].clone();
         let cal = match calendar.as_str() {
@@ -128,11 +134,11 @@ fn differential_vectors(p: &Project, count: usize) -> Vec<Value> {
         };
         let parsed = rule_from_json(&rule).unwrap();
         let mut d: Date = day(&mut g).parse().unwrap();
-        // Mostly a date the rule selects (the first within 62 days), sometimes any date.
+        // Mostly a date the rule selects (the first within 150 days), sometimes any date.
         if g.next(4) != 0 {
             if let Some(hit) = d
                 .iter_days()
-                .take(62)
+                .take(150)
                 .find(|x| rule_selects(&cal, &parsed, *x))
             {
                 d = hit;

@@ -57,29 +57,37 @@ fn rule() -> impl Strategy<Value = ScheduleRule> {
         0u8..4,
         1u32..6,
         prop::option::of((prop_oneof![-3i32..=-1, 1i32..=3], 2u32..12)),
+        prop::option::of((1u32..5, 0u32..14)),
     )
-        .prop_map(|(days, times, action, max_days, reckon)| ScheduleRule {
-            name: None,
-            days,
-            times: times
-                .into_iter()
-                .map(|minutes| ClockTime { minutes })
-                .collect(),
-            on_closed_day: match action {
-                0 => ClosedDayAction::Skip,
-                1 => ClosedDayAction::RunAnyway,
-                2 => ClosedDayAction::Previous { max_days },
-                _ => ClosedDayAction::Next { max_days },
+        .prop_map(
+            |(days, times, action, max_days, reckon, cycle)| ScheduleRule {
+                name: None,
+                days,
+                times: times
+                    .into_iter()
+                    .map(|minutes| ClockTime { minutes })
+                    .collect(),
+                on_closed_day: match action {
+                    0 => ClosedDayAction::Skip,
+                    1 => ClosedDayAction::RunAnyway,
+                    2 => ClosedDayAction::Previous { max_days },
+                    _ => ClosedDayAction::Next { max_days },
+                },
+                reckon: reckon.map(|(open_days, max_days)| Reckon {
+                    open_days,
+                    max_days,
+                }),
+                repeat_minutes: None,
+                month_cycle: cycle.map(|(every, m)| MonthCycle {
+                    every,
+                    year: 2026 + i32::from(m >= 12),
+                    month: m % 12 + 1,
+                }),
+                valid_from: None,
+                valid_until: None,
+                span: sp(),
             },
-            reckon: reckon.map(|(open_days, max_days)| Reckon {
-                open_days,
-                max_days,
-            }),
-            repeat_minutes: None,
-            valid_from: None,
-            valid_until: None,
-            span: sp(),
-        })
+        )
 }
 
 fn calendar() -> impl Strategy<Value = Calendar> {
@@ -164,6 +172,11 @@ proptest! {
             };
             if r.reason != RunReason::ClosedDay {
                 prop_assert!(resolved.is_open(r.business_date), "{:?} on a closed day", r);
+            }
+            // A month cycle picks the nominal date's month, whatever shift follows.
+            if let Some(c) = rule.month_cycle {
+                let months = (nominal.year() - c.year) * 12 + nominal.month() as i32 - c.month as i32;
+                prop_assert!(months >= 0 && months % c.every as i32 == 0, "{:?} outside {:?}", r, c);
             }
             prop_assert_eq!(
                 decide(&resolved, rule, nominal),

@@ -78,6 +78,9 @@ fn bad_rule_json_is_an_error_not_a_panic() {
         json!({"days": ["daily"], "onClosed": "next", "maxShift": 4000000000u64}),
         json!({"days": ["daily"], "reckon": [1, 100000]}),
         json!({"days": ["daily"], "reckon": [0, 5]}),
+        json!({"days": ["daily"], "months": [0, 2027, 1]}),
+        json!({"days": ["daily"], "months": [3, 2027, 13]}),
+        json!({"days": ["daily"], "months": [3, 2027]}),
     ] {
         assert!(rule_from_json(&bad).is_err(), "{bad} was accepted");
     }

@@ -445,6 +445,50 @@ fn plan_prints_a_forecast() {
 }
 
 #[test]
+fn registration_date_starts_jp1_rules_written_en() {
+    let dir = tmp("registration");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("en.ajs");
+    std::fs::write(
+        &file,
+        "unit=g,,,;{ty=g;unit=n,,,;{ty=n;sd=1,en;cy=1,(1,m);st=1,09:00;unit=a,,,;{ty=j;te=\"a\";}}}\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            file,
+            "--from",
+            "2027-04-01",
+            "--to",
+            "2027-06-30",
+            "--output",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // Without the date the rule is not converted: nothing to forecast, and `check` says why.
+    let o = plan(&[]);
+    assert!(!stdout(&o).contains("2027-"), "{}", stdout(&o));
+    let o = run(&["check", file, "--format", "json"]);
+    assert!(stdout(&o).contains("--registration-date"), "{}", stdout(&o));
+    // With it, the rule runs on that day of every month from that date on.
+    let o = plan(&["--registration-date", "2027-04-05"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let days: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("2027-"))
+        .map(|l| &l[..10])
+        .collect();
+    assert_eq!(days, ["2027-04-05", "2027-05-05", "2027-06-05"], "{out}");
+    let o = run(&["check", file, "--registration-date", "2027-13-01"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
 fn deep_nesting_and_huge_files_get_errors_not_panics() {
     let dir = tmp("bad-big");
     std::fs::create_dir_all(&dir).unwrap();

@@ -861,6 +861,146 @@ fn calendars_schedules_and_delays() {
     );
 }
 
+/// Cycles of months and years from a computed day, and `sd=en` with and without the
+/// registration date the user gives.
+#[test]
+fn month_and_year_cycles_and_the_registration_date() {
+    let text = "unit=grp,,,;{ty=g;
+           unit=n,,,;{ty=n;
+             sd=1,2027/03/*b;cy=1,(3,m);st=1,22:00;
+             sd=2,2027/05/+b-10;cy=2,(9,y);
+             sd=3,2028/02/29;cy=3,(1,y);
+             sd=4,en;cy=4,(9,y);
+             sd=5,en;cy=5,(1,d);
+             sd=6,*1;cy=6,(3,m);
+             sd=7,2027/04/mo;cy=7,(2,m);
+             unit=a,,,;{ty=j;te=\"a\";}}}";
+    let load = |registration_date| {
+        let mut p = Project::default();
+        let file = p.sources.add("t.ajs", text.to_string(), "utf-8");
+        let mut diags = Diagnostics::default();
+        let opts = jp1::LoadOptions {
+            registration_date,
+            ..Default::default()
+        };
+        let cov = jp1::load_with_coverage(&mut p, file, &opts, &mut diags);
+        assert!(!diags.has_errors(), "{diags:?}");
+        (p, cov)
+    };
+    let d = |y, m, dd| Date::from_ymd_opt(y, m, dd).unwrap();
+    let sd_status = |cov: &jp1::Jp1Coverage, line: u32| {
+        cov.findings
+            .iter()
+            .find(|r| r.key.as_deref() == Some("sd") && r.line == line)
+            .map(|r| r.status.clone())
+    };
+
+    let (p, cov) = load(None);
+    let rules = &unit(&p, "/grp/n")
+        .as_net()
+        .unwrap()
+        .schedule
+        .as_ref()
+        .unwrap()
+        .rules;
+    let names: Vec<_> = rules.iter().map(|r| r.name.as_deref().unwrap()).collect();
+    // `en` every day is read as daily from deployment (approximated).
+    assert_eq!(names, ["1", "2", "3", "5"], "{rules:#?}");
+    assert_eq!(rules[3].days, DayRule::Daily);
+    // The last open day of every third month from March 2027: a quarter-end close.
+    assert_eq!(rules[0].days, DayRule::NthLastOpenDay(1));
+    assert_eq!(
+        rules[0].month_cycle,
+        Some(MonthCycle {
+            every: 3,
+            year: 2027,
+            month: 3
+        })
+    );
+    assert_eq!(rules[0].valid_from, Some(d(2027, 3, 1)));
+    // Every nine years is every 108 months.
+    assert_eq!(rules[1].days, DayRule::DaysBeforeMonthEnd(10));
+    assert_eq!(
+        rules[1].month_cycle,
+        Some(MonthCycle {
+            every: 108,
+            year: 2027,
+            month: 5
+        })
+    );
+    assert_eq!(
+        rules[2].days,
+        DayRule::EveryNMonths {
+            n: 12,
+            from: d(2028, 2, 29)
+        }
+    );
+    assert_eq!(rules[2].month_cycle, None);
+    let unsupported = |line, why: &str| {
+        assert!(
+            matches!(sd_status(&cov, line), Some(jp1::Status::Unsupported(w)) if w.contains(why)),
+            "line {line}: {:?}",
+            sd_status(&cov, line)
+        )
+    };
+    unsupported(6, "--registration-date");
+    assert!(matches!(
+        sd_status(&cov, 7),
+        Some(jp1::Status::Approximated(_))
+    ));
+    unsupported(8, "without its first month");
+    unsupported(9, "without a week number");
+
+    // The cut-over date given: `en` is that date.
+    let (p, cov) = load(Some(d(2027, 4, 5)));
+    let rules = &unit(&p, "/grp/n")
+        .as_net()
+        .unwrap()
+        .schedule
+        .as_ref()
+        .unwrap()
+        .rules;
+    let names: Vec<_> = rules.iter().map(|r| r.name.as_deref().unwrap()).collect();
+    assert_eq!(names, ["1", "2", "3", "4", "5"]);
+    assert_eq!(
+        rules[3].days,
+        DayRule::EveryNMonths {
+            n: 108,
+            from: d(2027, 4, 5)
+        }
+    );
+    assert_eq!(
+        rules[4].days,
+        DayRule::EveryNDays {
+            n: 1,
+            from: d(2027, 4, 5)
+        }
+    );
+    assert_eq!(sd_status(&cov, 6), None, "mapped: no finding");
+    assert_eq!(sd_status(&cov, 7), None, "mapped: no finding");
+
+    // The imported spec loads back with the same rules.
+    let yaml = jp1::to_spec_yaml(&p, &p.roots);
+    let mut back = Project::default();
+    let file = back.sources.add("n.yaml", yaml[0].1.clone(), "utf-8");
+    let mut diags = Diagnostics::default();
+    spec::load(&mut back, file, &mut diags);
+    assert!(!diags.has_errors(), "{diags:?}\n{}", yaml[0].1);
+    let again = &unit(&back, "/n")
+        .as_net()
+        .unwrap()
+        .schedule
+        .as_ref()
+        .unwrap()
+        .rules;
+    // (Rule names are written only where delays refer to them.)
+    let strip = |r: &ScheduleRule| (r.days.clone(), r.month_cycle, r.valid_from);
+    assert_eq!(
+        again.iter().map(strip).collect::<Vec<_>>(),
+        rules.iter().map(strip).collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn start_conditions() {
     let p = lower_ok(&net("unit=.CONDITION,,,;{ty=rc;cond=or;
@@ -1436,6 +1576,7 @@ fn job_types_can_be_chosen() {
     let opts = jp1::LoadOptions {
         unix_job_type: "batch".into(),
         windows_job_type: "ecs".into(),
+        registration_date: None,
     };
     let mut d = Diagnostics::default();
     let cov = jp1::load_with_coverage(&mut p, f, &opts, &mut d);

@@ -169,6 +169,8 @@ fn valid_snippets_pass_both() {
         rule("{weekdays: [mon, mon], at: \"00:00\", on_closed_day: next, max_shift_days: 31}"),
         rule("{nth_weekday: {weekday: sun, n: 5}, at: [\"01:00\", \"25:00\"], reckon: {open_days: 2}}"),
         rule("{days_before_month_end: 30, at: \"09:00\", repeat_minutes: 1440, valid_from: 2028-02-29}"),
+        rule("{nth_last_open_day: 1, at: \"22:00\", month_cycle: {every: 3, from: 2027-03}}"),
+        rule("{days: daily, at: \"22:00\", month_cycle: {every: 1200, from: 1999-12}}"),
         "version: 1\ncalendars:\n  - {name: c, day_start: \"23:59\", dates: [{date: 2027-01-01, open: false}]}\n".into(),
         "version: 1\njobnets: []\n".into(),
     ];
@@ -210,6 +212,13 @@ fn invalid_snippets_are_rejected_by_both() {
         ("E0110", "version: 1\ncalendars:\n  - {name: c, day_start: \"24:00\"}\n".into()),
         ("E0111", rule("{days: daily, at: \"01:00\", valid_from: 2027-13-01}")),
         ("E0111", rule("{dates: [2027-1-4], at: \"01:00\"}")),
+        ("E0111", rule("{days: daily, at: \"01:00\", month_cycle: {every: 3, from: 2027-13}}")),
+        ("E0111", rule("{days: daily, at: \"01:00\", month_cycle: {every: 3, from: 2027-3}}")),
+        ("E0111", rule("{days: daily, at: \"01:00\", month_cycle: {every: 3, from: 2027-03-01}}")),
+        ("E0112", rule("{days: daily, at: \"01:00\", month_cycle: {every: 0, from: 2027-03}}")),
+        ("E0106", rule("{days: daily, at: \"01:00\", month_cycle: {every: 2}}")),
+        ("E0116", rule("{dates: [2027-01-04], at: \"01:00\", month_cycle: {every: 2, from: 2027-01}}")),
+        ("E0116", rule("{every: {n: 2, unit: days, from: 2027-01-04}, at: \"01:00\", month_cycle: {every: 2, from: 2027-01}}")),
         ("E0103", "version: 2\njobnets: []\n".into()),
         ("E0106", "jobnets: []\n".into()),
         ("E0106", "version: 1\n".into()),
@@ -477,6 +486,12 @@ fn schema_and_parser_know_the_same_keys_everywhere() {
             "/$defs/rule/properties/nth_weekday",
             rule(&format!(
                 "{{nth_weekday: {{weekday: mon, n: 1, {z}}}, at: \"01:00\"}}"
+            )),
+        ),
+        (
+            "/$defs/rule/properties/month_cycle",
+            rule(&format!(
+                "{{days_of_month: [1], at: \"01:00\", month_cycle: {{every: 3, from: 2027-03, {z}}}}}"
             )),
         ),
         (

@@ -16,7 +16,8 @@ use crate::calendar::{resolve, DayReason};
 use crate::diag::{Diagnostic, Diagnostics};
 pub use crate::ir::{start_watch, StartWatch, Watched};
 use crate::ir::{
-    ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Reckon, ScheduleRule, UnitId,
+    ClockTime, ClosedDayAction, Date, DayKind, DayRule, MonthCycle, Project, Reckon, ScheduleRule,
+    UnitId,
 };
 use chrono::{Datelike, Weekday};
 use serde_json::{json, Map, Value};
@@ -95,6 +96,9 @@ pub fn rule_json(rule: &ScheduleRule) -> Value {
     }
     if let Some(r) = rule.reckon {
         m.insert("reckon".into(), json!([r.open_days, r.max_days]));
+    }
+    if let Some(c) = rule.month_cycle {
+        m.insert("months".into(), json!([c.every, c.year, c.month]));
     }
     if let Some(d) = rule.valid_from {
         m.insert("validFrom".into(), json!(d.to_string()));
@@ -215,6 +219,19 @@ pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
             "`reckon` {r:?} needs non-zero open days within 366 days"
         ));
     }
+    let month_cycle = match obj.get("months") {
+        None => None,
+        Some(c) => Some(MonthCycle {
+            every: unsigned(c.get(0))?,
+            year: i32::try_from(num(c.get(1))?).map_err(|e| e.to_string())?,
+            month: unsigned(c.get(2))?,
+        }),
+    };
+    if let Some(c) = month_cycle.filter(|c| c.every == 0 || !(1..=12).contains(&c.month)) {
+        return Err(format!(
+            "`months` {c:?} needs a cycle of at least 1 and a month 1-12"
+        ));
+    }
     let opt_date = |k: &str| obj.get(k).map(date).transpose();
     Ok(ScheduleRule {
         name: obj.get("name").and_then(Value::as_str).map(str::to_string),
@@ -223,6 +240,7 @@ pub fn rule_from_json(v: &Value) -> Result<ScheduleRule, String> {
         on_closed_day,
         reckon,
         repeat_minutes: None,
+        month_cycle,
         valid_from: opt_date("validFrom")?,
         valid_until: opt_date("validUntil")?,
         span: crate::diag::Span::new(crate::diag::FileId(0), 0, 0, 0),

@@ -6,7 +6,7 @@
 //! date and start time) and those on days an exclusive jobnet runs are dropped.
 //!
 //! Choices where the contract leaves room, kept here so the Lambda can follow them:
-//! - validity (`valid_from`/`valid_until`) applies to the nominal date;
+//! - validity (`valid_from`/`valid_until`) and the month cycle apply to the nominal date;
 //! - a reckoned rule moves the nominal date by open days and ignores `on_closed_day`;
 //!   more than `max_days` calendar days of search skips the run;
 //! - `nth_closed_day` runs on its closed day (that is its purpose);
@@ -198,6 +198,7 @@ pub fn rule_selects(cal: &Resolved, rule: &ScheduleRule, d: Date) -> bool {
 fn selects_in(days: &Days, rule: &ScheduleRule, d: Date) -> bool {
     rule.valid_from.is_none_or(|f| d >= f)
         && rule.valid_until.is_none_or(|u| d <= u)
+        && rule.month_cycle.is_none_or(|c| c.selects(d))
         && selects(days, &rule.days, d)
 }
 

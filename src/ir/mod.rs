@@ -725,6 +725,9 @@ pub struct ScheduleRule {
     pub reckon: Option<Reckon>,
     /// Repeat every this many minutes after each start time, within the business day.
     pub repeat_minutes: Option<u32>,
+    /// Select days only in every n-th month (a quarterly close: the last open day of every
+    /// third month). Applies to the nominal date, as validity does.
+    pub month_cycle: Option<MonthCycle>,
     pub valid_from: Option<Date>,
     pub valid_until: Option<Date>,
     pub span: Span,
@@ -770,6 +773,24 @@ pub enum ClosedDayAction {
     Previous { max_days: u32 },
     Next { max_days: u32 },
     RunAnyway,
+}
+
+/// Every `every`-th month, counted from `year`/`month` (earlier months are not selected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthCycle {
+    pub every: u32,
+    pub year: i32,
+    pub month: u32,
+}
+
+impl MonthCycle {
+    /// Whether the cycle selects the month of `d`.
+    pub fn selects(&self, d: Date) -> bool {
+        use chrono::Datelike;
+        let months =
+            i64::from(d.year() - self.year) * 12 + i64::from(d.month()) - i64::from(self.month);
+        self.every > 0 && months >= 0 && months % i64::from(self.every) == 0
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,8 +24,8 @@ class Cal:
   if v is None:raise KeyError(f'calendar {s.c} has no day {d}: load its data file')
   return bool(v)
 def sel(c,R,d):
- k,*a=R['days'];i=str(d)
- if R.get('validFrom','')>i or i>R.get('validUntil','9'):return 0
+ k,*a=R['days'];i=str(d);q,y,m=R.get('months',(1,1,1));j=(d.year-y)*12+d.month-m
+ if R.get('validFrom','')>i or i>R.get('validUntil','9')or j<0 or j%q:return 0
  if k=='daily':return 1
  if k in('weekdays','days_of_month','dates'):return(d.weekday(),d.day,i)[('weekdays','days_of_month','dates').index(k)]in a[0]
  if k in('nth_open_day','nth_closed_day'):o=k[4]=='o';return c.op(d)==o and sum(c.op(x)==o for x in days(d.replace(day=1),d))==a[0]

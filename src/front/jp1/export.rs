@@ -510,6 +510,12 @@ fn rule_value(r: &ScheduleRule, name: Option<&str>) -> Value {
     if let Some(n) = r.repeat_minutes {
         m.insert("repeat_minutes".into(), json!(n));
     }
+    if let Some(c) = r.month_cycle {
+        m.insert(
+            "month_cycle".into(),
+            json!({"every": c.every, "from": format!("{:04}-{:02}", c.year, c.month)}),
+        );
+    }
     if let Some(d) = r.valid_from {
         m.insert("valid_from".into(), json!(d.to_string()));
     }

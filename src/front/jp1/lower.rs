@@ -172,7 +172,7 @@ pub(super) struct Lower<'a> {
     /// Cross-jobnet waits of units whose parent net is still being built:
     /// (parent net, wait unit, waiting unit).
     pub(super) pending_waits: Vec<(UnitId, UnitId, UnitId)>,
-    opts: &'a LoadOptions,
+    pub(super) opts: &'a LoadOptions,
     /// The root rules that the delay rule numbers of the nets being built stand for,
     /// innermost last (None below a root without converted rules).
     rule_links: Vec<Option<RuleLinks>>,
@@ -233,6 +233,9 @@ pub struct LoadOptions {
     pub unix_job_type: String,
     /// Job type of PC (Windows) jobs (`pj`, `cpj`).
     pub windows_job_type: String,
+    /// The date the jobnets are registered for execution on AWS (the cut-over): what a
+    /// start date `sd=en` means. Without it such rules are not converted.
+    pub registration_date: Option<Date>,
 }
 
 impl Default for LoadOptions {
@@ -240,6 +243,7 @@ impl Default for LoadOptions {
         LoadOptions {
             unix_job_type: "ecs".into(),
             windows_job_type: "ecs-windows".into(),
+            registration_date: None,
         }
     }
 }

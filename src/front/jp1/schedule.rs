@@ -4,14 +4,17 @@
 //! module reads the pair as a repeating day rule. Interpretations that are not certain are
 //! recorded as approximations; forms the IR cannot express are reported with what to do.
 //! Defaults: start time 00:00 (`+` times are relative to the calendar's base time),
-//! `sh=ca`, `shd=2`, `cftd` count 1 and limit 10.
+//! `sh=ca`, `shd=2`, `cftd` count 1 and limit 10. A cycle of months or years on a computed
+//! day (`yyyy/mm/*b` with `cy=(3,m)`) becomes the rule's month cycle; `sd=en` is the
+//! registration date the user gives (`LoadOptions::registration_date`).
 
 use super::lower::{approx, ignored, parse_date, split_rule, unsup, weekday, CalCtx, Lower, Marks};
 use super::parser::UnitDef;
 use super::report::Status;
 use crate::diag::Diagnostic;
 use crate::ir::{
-    CalendarRef, ClockTime, ClosedDayAction, Date, DayRule, Net, Reckon, Schedule, ScheduleRule,
+    CalendarRef, ClockTime, ClosedDayAction, Date, DayRule, MonthCycle, Net, Reckon, Schedule,
+    ScheduleRule,
 };
 use chrono::{Datelike, Weekday};
 use std::collections::BTreeMap;
@@ -141,6 +144,7 @@ fn month_bounds(year: i32, month: u32) -> Option<(Date, Date)> {
 /// A day rule with its validity window and an approximation note, or what to do.
 struct DayPlan {
     rule: DayRule,
+    cycle: Option<MonthCycle>,
     from: Option<Date>,
     until: Option<Date>,
     note: Option<String>,
@@ -154,6 +158,7 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
         StartDate::Registration if cycle == Some((1, 'd')) => {
             return Ok(Some(DayPlan {
                 rule: DayRule::Daily,
+                cycle: None,
                 from: None,
                 until: None,
                 note: Some(
@@ -163,7 +168,7 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
         }
         StartDate::Registration => {
             return Err(
-                "start date is the registration date: write the first run date as `sd=yyyy/mm/dd`"
+                "start date is the registration date: give that date (`--registration-date`), or write it as `sd=yyyy/mm/dd`"
                     .into(),
             )
         }
@@ -182,6 +187,7 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
     let first = ym.and_then(|(y, m)| month_bounds(y, m));
     let plain = |rule| DayPlan {
         rule,
+        cycle: None,
         from: None,
         until: None,
         note: None,
@@ -214,6 +220,7 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
                 }
                 DayPlan {
                     rule,
+                    cycle: None,
                     from: Some(f),
                     until: Some(l),
                     note,
@@ -236,14 +243,38 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
             from: first.map(|(f, _)| f),
             ..plain(monthly(day)?)
         },
-        Some((n, 'm')) => match date {
-            Some(from) => plain(DayRule::EveryNMonths { n, from }),
-            None => {
-                return Err(format!(
-                    "every {n} months from a computed day: list the dates"
-                ))
+        Some((n, unit @ ('m' | 'y'))) => {
+            let (months, what) = if unit == 'm' {
+                (n, format!("every {n} months"))
+            } else {
+                (n.saturating_mul(12), format!("every {n} years"))
+            };
+            match (date, first) {
+                (Some(from), _) => plain(DayRule::EveryNMonths { n: months, from }),
+                // The form's day in the first month, then in every n-th month after it.
+                (None, Some((f, _))) => match monthly(day)? {
+                    DayRule::Weekdays(_) => {
+                        return Err(format!(
+                            "{what} on a weekday without a week number: give the week (`mo:1`) or list the dates"
+                        ))
+                    }
+                    rule => DayPlan {
+                        cycle: Some(MonthCycle {
+                            every: months,
+                            year: f.year(),
+                            month: f.month(),
+                        }),
+                        from: Some(f),
+                        ..plain(rule)
+                    },
+                },
+                (None, None) => {
+                    return Err(format!(
+                        "{what} from a day without its first month: give it as `yyyy/mm/…`"
+                    ))
+                }
             }
-        },
+        }
         Some((n, 'd')) => match (date, first) {
             (Some(from), _) => plain(DayRule::EveryNDays { n, from }),
             (None, None) if n == 1 => plain(DayRule::Daily),
@@ -257,9 +288,6 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
             },
             _ => return Err(format!("every {n} weeks needs a start date `yyyy/mm/dd`")),
         },
-        Some((_, 'y')) => {
-            return Err("yearly cycle: list the dates as `sd=yyyy/mm/dd` rules".into())
-        }
         Some((_, u)) => return Err(format!("unknown cycle unit `{u}`")),
     };
     Ok(Some(p))
@@ -395,7 +423,7 @@ impl Lower<'_> {
             return Err(format!("rule {n} has no start date `sd=`"));
         };
         let sd_text = sd.first().cloned().unwrap_or_default();
-        let Some(start) = parse_sd(&sd_text) else {
+        let Some(mut start) = parse_sd(&sd_text) else {
             let s = self.bad_value(
                 &u.params[sd_i],
                 "a start date such as `2024/04/01`, `*1`, `b`, `mo:1`, `en` or `ud`",
@@ -403,6 +431,13 @@ impl Lower<'_> {
             marks.set(sd_i, s);
             return Ok(None);
         };
+        if let (StartDate::Registration, Some(d)) = (&start, self.opts.registration_date) {
+            start = StartDate::Spec {
+                year: Some(d.year()),
+                month: Some(d.month()),
+                day: DaySpec::Day(d.day()),
+            };
+        }
         let cycle = match rest("cy") {
             Some((i, t)) => {
                 let parsed = match t.as_slice() {
@@ -546,6 +581,7 @@ impl Lower<'_> {
             on_closed_day,
             reckon,
             repeat_minutes: None,
+            month_cycle: plan.cycle,
             valid_from: plan.from,
             valid_until: until,
             span: u.params[sd_i].key_span,
@@ -688,7 +724,27 @@ mod tests {
         let p = plan(&sd("en"), Some((1, 'd'))).unwrap().unwrap();
         assert_eq!(p.rule, DayRule::Daily);
         assert!(p.note.is_some());
-        assert!(plan(&sd("2024/01/01"), Some((1, 'y'))).is_err());
+        let p = plan(&sd("2024/01/31"), Some((2, 'y'))).unwrap().unwrap();
+        assert_eq!(
+            p.rule,
+            DayRule::EveryNMonths {
+                n: 24,
+                from: d(2024, 1, 31)
+            }
+        );
+        let p = plan(&sd("2024/06/*2"), Some((6, 'm'))).unwrap().unwrap();
+        assert_eq!(p.rule, DayRule::NthOpenDay(2));
+        assert_eq!(
+            p.cycle,
+            Some(MonthCycle {
+                every: 6,
+                year: 2024,
+                month: 6
+            })
+        );
+        assert_eq!((p.from, p.until), (Some(d(2024, 6, 1)), None));
+        assert!(plan(&sd("*2"), Some((6, 'm'))).is_err());
+        assert!(plan(&sd("b"), Some((1, 'y'))).is_err());
         assert!(plan(&sd("12/12"), None).is_err());
         assert!(plan(&sd("2023/02/29"), None).is_err());
     }

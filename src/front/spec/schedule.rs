@@ -33,13 +33,14 @@ const DAY_SELECTORS: [&str; 10] = [
     "every",
 ];
 
-const RULE_KEYS: [&str; 8] = [
+const RULE_KEYS: [&str; 9] = [
     "name",
     "at",
     "on_closed_day",
     "max_shift_days",
     "reckon",
     "repeat_minutes",
+    "month_cycle",
     "valid_from",
     "valid_until",
 ];
@@ -246,9 +247,8 @@ impl Reader<'_> {
             None => Some(None),
             Some(n) => self.name(n, "schedule rule").map(Some),
         };
-        let days = self
-            .one_of(&f, &DAY_SELECTORS, "a schedule rule")
-            .and_then(|sel| self.day_rule(sel, f.get(sel)?));
+        let selector = self.one_of(&f, &DAY_SELECTORS, "a schedule rule");
+        let days = selector.and_then(|sel| self.day_rule(sel, f.get(sel)?));
         let times = self
             .require(
                 &f,
@@ -300,6 +300,20 @@ impl Reader<'_> {
             None => Some(None),
             Some(n) => self.bounded(n, "`repeat_minutes`", 1, 1440).map(Some),
         };
+        let month_cycle = match f.get("month_cycle") {
+            None => Some(None),
+            Some(n) => {
+                if let Some(sel @ ("dates" | "every")) = selector {
+                    self.error_hint(
+                        E_NOT_ALLOWED,
+                        f.key_span("month_cycle").unwrap_or(n.span),
+                        format!("`month_cycle` does not apply to `{sel}`, which gives its own dates"),
+                        Some("use a day of the month (`days_of_month`, `nth_open_day`, …) with `month_cycle`, or `every: {unit: months}`".into()),
+                    );
+                }
+                self.month_cycle(n).map(Some)
+            }
+        };
         let valid_from = f
             .get("valid_from")
             .map(|n| (self.date(n, "`valid_from`"), n));
@@ -327,6 +341,7 @@ impl Reader<'_> {
             on_closed_day: on_closed_day?,
             reckon: reckon?,
             repeat_minutes: repeat_minutes?,
+            month_cycle: month_cycle?,
             valid_from: unwrap_date(valid_from)?,
             valid_until: unwrap_date(valid_until)?,
             span: node.span,
@@ -396,6 +411,46 @@ impl Reader<'_> {
         Some(Reckon {
             open_days: open_days?,
             max_days: max_days?,
+        })
+    }
+
+    /// `month_cycle: {every: N, from: YYYY-MM}`.
+    fn month_cycle(&mut self, node: &Node) -> Option<MonthCycle> {
+        let f = self.fields(node, "a map such as `{every: 3, from: 2027-03}`")?;
+        self.check_keys(&f, &["every", "from"], "`month_cycle`", &|_| None);
+        let every = self
+            .require(&f, "every", "`month_cycle`", None)
+            .and_then(|n| self.bounded(n, "`every`", 1, 1200));
+        let from = self
+            .require(
+                &f,
+                "from",
+                "`month_cycle`",
+                Some("the first month of the cycle, e.g. `from: 2027-03`"),
+            )
+            .and_then(|n| {
+                let parsed = match &n.value {
+                    Value::Str(s) => parse_month(s),
+                    _ => None,
+                };
+                if parsed.is_none() {
+                    self.error_hint(
+                        E_DATE,
+                        n.span,
+                        format!(
+                            "expected a month like 2027-03 for `from`, found {}",
+                            n.value.describe()
+                        ),
+                        Some("write the month as YYYY-MM".into()),
+                    );
+                }
+                parsed
+            });
+        let (year, month) = from?;
+        Some(MonthCycle {
+            every: every?,
+            year,
+            month,
         })
     }
 
@@ -748,4 +803,16 @@ impl Reader<'_> {
         }
         TextMatch::from_parts(kind, t)
     }
+}
+
+/// `YYYY-MM` (four digits, two digits, month 1-12).
+fn parse_month(s: &str) -> Option<(i32, u32)> {
+    let (y, m) = s.split_once('-')?;
+    if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let month: u32 = m.parse().ok()?;
+    (1..=12)
+        .contains(&month)
+        .then_some((y.parse().ok()?, month))
 }

@@ -2031,6 +2031,88 @@ jobnets:
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A root jobnet held in the definition (JP1 `ha=y`): each run is claimed, then waits at
+/// its gate until `release` marks that run; a second start is still refused meanwhile.
+#[test]
+fn a_held_root_jobnet_waits_for_its_release() {
+    use jobnet2sfn::aws::runs;
+    let moto = moto();
+    let dir = tempdir("held-root");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_held
+    hold: true
+    units:
+      - {name: a, type: test}
+      - {name: b, type: test, after: [a]}
+"#;
+    let jobnet = compile_for_runs("held.yaml", spec, "t_held", &dir);
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let date = "2027-01-05";
+        let input = json!({"businessDate": date});
+        let arn = env.machines["t_held"].clone();
+        let exec = env
+            .clients
+            .start_execution(&arn, "held-1", &input)
+            .await
+            .expect("start");
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let d = env
+            .clients
+            .describe_execution(&exec)
+            .await
+            .expect("describe");
+        assert_eq!(d.status, "RUNNING", "the held run waits");
+        assert!(started_units(&env, "held-1", "/t_held/").await.is_empty());
+        // The run is claimed while it waits: a second start for the date is refused.
+        let second = run_machine(&env, "t_held", "held-2", &input).await;
+        assert_eq!(
+            second.error.as_deref(),
+            Some("RunAlreadyStarted"),
+            "{second:?}"
+        );
+        // A held jobnet cannot be passed over.
+        let skip = runs::hold(&env.clients, &run_table, &jobnet, date, "/t_held", true).await;
+        assert!(skip.is_err(), "{skip:?}");
+        runs::release(&env.clients, &run_table, &jobnet, date, "/t_held")
+            .await
+            .expect("release");
+        let end = env
+            .clients
+            .wait_execution(&exec, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(
+            started_units(&env, "held-1", "/t_held/").await,
+            set(&["a", "b"])
+        );
+        // Another date's run is held on its own.
+        let other = env
+            .clients
+            .start_execution(&arn, "held-3", &json!({"businessDate": "2027-01-06"}))
+            .await
+            .expect("start");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let d = env
+            .clients
+            .describe_execution(&other)
+            .await
+            .expect("describe");
+        assert_eq!(d.status, "RUNNING", "a release holds for its own date only");
+        env.clients
+            .sfn
+            .stop_execution()
+            .execution_arn(&other)
+            .send()
+            .await
+            .expect("stop");
+    });
+}
+
 #[test]
 fn operations_rerun_status_and_hold() {
     use jobnet2sfn::aws::runs::{self, Selection};

@@ -43,6 +43,10 @@ pub struct UnitMap {
     /// jobs had one.
     #[serde(default)]
     pub recorded: Option<bool>,
+    /// A root jobnet held in the definition: its runs wait at a gate whose record
+    /// `release` marks.
+    #[serde(default, rename = "holdGate")]
+    pub hold_gate: bool,
     pub successors: Vec<String>,
 }
 
@@ -97,7 +101,9 @@ pub enum Selection {
 impl JobnetMap {
     /// A unit path from a full path (`/net/job`) or one relative to the jobnet (`job`).
     pub fn unit(&self, name: &str) -> anyhow::Result<&UnitMap> {
-        let path = if name.starts_with('/') {
+        let path = if name.trim_matches('/').is_empty() {
+            self.path.clone()
+        } else if name.starts_with('/') {
             name.to_string()
         } else {
             format!("{}/{}", self.path, name.trim_matches('/'))
@@ -524,7 +530,13 @@ async fn mark_job(
     value: AttributeValue,
 ) -> anyhow::Result<String> {
     let u = jobnet.unit(unit)?;
-    if !u.recorded() {
+    if u.hold_gate && verb == "hold" && value == AttributeValue::S("skip".into()) {
+        bail!(
+            "`{}` is a held jobnet: it can wait, not be passed over; hold the jobs inside it with --skip",
+            u.path
+        );
+    }
+    if !u.recorded() && !u.hold_gate {
         bail!(
             "`{}` has no run record (jobs, interval waits, event waits and file waits for a write or deletion have one): {verb} the jobs inside it",
             u.path
@@ -627,6 +639,7 @@ mod tests {
             parent: Some(parent.into()),
             job,
             recorded: None,
+            hold_gate: false,
             successors: succ.iter().map(|s| s.to_string()).collect(),
         };
         JobnetMap {
@@ -641,6 +654,7 @@ mod tests {
                     parent: None,
                     job: false,
                     recorded: None,
+                    hold_gate: false,
                     successors: vec![],
                 },
                 u("/n/a", "/n", true, &["/n/inner"]),
@@ -651,6 +665,16 @@ mod tests {
                 u("/n/e", "/n", true, &[]),
             ],
         }
+    }
+
+    #[test]
+    fn the_root_is_named_by_its_path_or_by_nothing() {
+        let m = map();
+        for name in ["", "/", "/n"] {
+            assert_eq!(m.unit(name).expect(name).path, "/n");
+        }
+        assert_eq!(m.unit("a").expect("a").path, "/n/a");
+        assert!(m.unit("zz").is_err());
     }
 
     fn set(v: &[&str]) -> BTreeSet<String> {
@@ -694,6 +718,7 @@ mod tests {
             parent: Some("/n".into()),
             job: false,
             recorded: Some(true),
+            hold_gate: false,
             successors: vec!["/n/inner".into()],
         });
         assert_eq!(

@@ -433,6 +433,22 @@ pub fn emit_cached(
     if !arms.is_empty() {
         first = Next::To(e.emit_arms(&mut scope, plan.root, &arms, ArmPoint::Root, first));
     }
+    if e.records && root_unit.hold {
+        // Held in the definition: every run waits here (after its claim, so a second start
+        // is still refused) until an operator releases it. Start delays keep watching.
+        let (gate, wait) = ("jobnet.hold".to_string(), "jobnet.hold.wait".to_string());
+        let record = e.job_record(plan.root);
+        let next = scope.target(&first);
+        let fail = scope.handler();
+        for (name, state) in [
+            (&gate, record.hold_gate(&next, &wait, &fail)),
+            (&wait, record.wait(&gate)),
+        ] {
+            e.map(plan.root, name);
+            scope.insert(name, state);
+        }
+        first = Next::To(gate);
+    }
     if e.records {
         let target = scope.target(&first);
         for (name, state) in records::run_start(
@@ -2842,7 +2858,9 @@ impl<'a> Emitter<'a> {
     fn pending(&mut self, u: UnitId) {
         let unit = &self.project.units[u];
         let mut items: Vec<(FindingKind, String, String)> = Vec::new();
-        if unit.hold && !self.recorded(u) {
+        // A root jobnet's hold is its run's hold gate (`emit_cached`).
+        let gated = u == self.plan.root && self.records;
+        if unit.hold && !self.recorded(u) && !gated {
             items.push((
                 FindingKind::Unsupported,
                 "hold".into(),
@@ -4026,6 +4044,39 @@ mod tests {
         assert!(found[0]
             .what
             .contains("s3://${LegacyFileBucket}/D/work/done.ok"));
+    }
+
+    #[test]
+    fn a_held_root_waits_at_its_gate_after_the_claim_and_a_nested_hold_is_reported() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    hold: true\n    units:\n      - {name: a, type: noop}\n      - {name: s, hold: true, after: [a], units: [{name: b, type: noop}]}\n",
+        );
+        let out = &c.outputs[0];
+        let def = out.machines[0].definition();
+        assert_well_formed(&def);
+        let states = &def["States"];
+        // Both ways into the run (a claim, a rerun) go through the gate.
+        assert_eq!(states["run.claim"]["Next"], "jobnet.hold");
+        assert_eq!(states["run.rerun"]["Next"], "jobnet.hold");
+        let gate = &states["jobnet.hold"];
+        assert_eq!(gate["Next"], "a.begin");
+        assert_eq!(
+            gate["Parameters"]["ConditionExpression"],
+            "attribute_exists(released) AND released = :yes"
+        );
+        assert_eq!(
+            gate["Parameters"]["Key"]["pk"]["S.$"],
+            "States.Format('unit#n#{}#/n', $$.Execution.Input.businessDate)"
+        );
+        assert_eq!(gate["Catch"][0]["Next"], "jobnet.hold.wait");
+        assert_eq!(states["jobnet.hold.wait"]["Next"], "jobnet.hold");
+        let held: Vec<_> = out
+            .findings
+            .iter()
+            .filter(|f| f.what == "hold")
+            .map(|f| f.unit.as_str())
+            .collect();
+        assert_eq!(held, ["/n/s"], "{:?}", out.findings);
     }
 
     #[test]

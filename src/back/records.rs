@@ -188,6 +188,33 @@ impl JobRecord {
         ]
     }
 
+    /// A root jobnet held in the source (`hold: true`, JP1 `ha=y`) passes here only once
+    /// `release` marked its record of this run; until then the run waits at `wait`.
+    pub fn hold_gate(&self, next: &str, wait: &str, fail: &str) -> Tree {
+        tree!({
+            "Type": "Task",
+            "Comment": format!("{}: held in the definition; runs once released (jobnet2sfn release)", self.path),
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": &self.table,
+                "Key": self.key(),
+                "UpdateExpression": "SET passedAt = :now, execution = :x",
+                "ConditionExpression": "attribute_exists(released) AND released = :yes",
+                "ExpressionAttributeValues": {
+                    ":yes": {"BOOL": true},
+                    ":now": {"S.$": "$$.State.EnteredTime"},
+                    ":x": {"S.$": "$$.Execution.Id"}
+                }
+            },
+            "ResultPath": null,
+            "Catch": [
+                {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": wait},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
+            ],
+            "Next": next
+        })
+    }
+
     /// A held job waits here between two attempts to start.
     pub fn wait(&self, begin: &str) -> Tree {
         tree!({
@@ -430,6 +457,12 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
                 "recorded": has_record(&unit.kind),
                 "successors": successors
             }));
+            if u == out.root && unit.hold {
+                // The root's hold gate keeps a record that `release` marks.
+                if let Some(Tree::Object(entry)) = units.last_mut() {
+                    entry.insert("holdGate", tree!(true));
+                }
+            }
         }
         // `object` moves the unit lists in; interpolating them in `tree!` would copy them.
         jobnets.push(object([

@@ -2031,8 +2031,9 @@ jobnets:
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A root jobnet held in the definition (JP1 `ha=y`): each run is claimed, then waits at
-/// its gate until `release` marks that run; a second start is still refused meanwhile.
+/// Jobnets held in the definition (JP1 `ha=y`): the root's run is claimed, then waits at
+/// its gate until `release` marks that run (a second start is refused meanwhile); a nested
+/// jobnet waits when its turn comes, until released too.
 #[test]
 fn a_held_root_jobnet_waits_for_its_release() {
     use jobnet2sfn::aws::runs;
@@ -2044,7 +2045,8 @@ jobnets:
     hold: true
     units:
       - {name: a, type: test}
-      - {name: b, type: test, after: [a]}
+      - {name: s, hold: true, after: [a], units: [{name: b, type: test}]}
+      - {name: c, type: test, after: [s]}
 "#;
     let jobnet = compile_for_runs("held.yaml", spec, "t_held", &dir);
     let rt = runtime();
@@ -2080,6 +2082,18 @@ jobnets:
         runs::release(&env.clients, &run_table, &jobnet, date, "/t_held")
             .await
             .expect("release");
+        // Released, the run goes on to the held nested jobnet, where it waits again.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(started_units(&env, "held-1", "/t_held/").await, set(&["a"]));
+        let d = env
+            .clients
+            .describe_execution(&exec)
+            .await
+            .expect("describe");
+        assert_eq!(d.status, "RUNNING", "the held nested jobnet waits");
+        runs::release(&env.clients, &run_table, &jobnet, date, "s")
+            .await
+            .expect("release s");
         let end = env
             .clients
             .wait_execution(&exec, RUN_TIMEOUT)
@@ -2088,7 +2102,7 @@ jobnets:
         assert_eq!(end.status, "SUCCEEDED", "{end:?}");
         assert_eq!(
             started_units(&env, "held-1", "/t_held/").await,
-            set(&["a", "b"])
+            set(&["a", "s/b", "c"])
         );
         // Another date's run is held on its own.
         let other = env

@@ -43,8 +43,7 @@ pub struct UnitMap {
     /// jobs had one.
     #[serde(default)]
     pub recorded: Option<bool>,
-    /// A root jobnet held in the definition: its runs wait at a gate whose record
-    /// `release` marks.
+    /// A jobnet held in the definition: it waits at a gate whose record `release` marks.
     #[serde(default, rename = "holdGate")]
     pub hold_gate: bool,
     pub successors: Vec<String>,
@@ -538,7 +537,7 @@ async fn mark_job(
     }
     if !u.recorded() && !u.hold_gate {
         bail!(
-            "`{}` has no run record (jobs, interval waits, event waits and file waits for a write or deletion have one): {verb} the jobs inside it",
+            "`{}` has no run record (jobs, interval waits, event waits, file waits for a write or deletion, and jobnets held in the definition have one): {verb} the jobs inside it",
             u.path
         );
     }

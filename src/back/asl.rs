@@ -436,18 +436,8 @@ pub fn emit_cached(
     if e.records && root_unit.hold {
         // Held in the definition: every run waits here (after its claim, so a second start
         // is still refused) until an operator releases it. Start delays keep watching.
-        let (gate, wait) = ("jobnet.hold".to_string(), "jobnet.hold.wait".to_string());
-        let record = e.job_record(plan.root);
         let next = scope.target(&first);
-        let fail = scope.handler();
-        for (name, state) in [
-            (&gate, record.hold_gate(&next, &wait, &fail)),
-            (&wait, record.wait(&gate)),
-        ] {
-            e.map(plan.root, name);
-            scope.insert(name, state);
-        }
-        first = Next::To(gate);
+        first = Next::To(e.emit_hold_gate(&mut scope, plan.root, "jobnet", &next));
     }
     if e.records {
         let target = scope.target(&first);
@@ -1766,6 +1756,9 @@ impl<'a> Emitter<'a> {
     /// monitors that count from its start.
     fn pre_states(&self, u: UnitId) -> Vec<String> {
         let mut out = Vec::new();
+        if self.held_net(u) {
+            out.push(format!("{}.hold", self.names.state(u)));
+        }
         if let Some(m) = self.monitor_of(u, false) {
             out.push(format!("monitor.{}.off", m.key));
         }
@@ -2154,6 +2147,33 @@ impl<'a> Emitter<'a> {
             self.map(u, n);
             scope.insert(n, state);
         }
+    }
+
+    /// A jobnet below the root held in the definition (`hold: true`, JP1 `ha=y`), which
+    /// waits at a gate when run records are kept (the root's gate is `jobnet.hold`).
+    fn held_net(&self, u: UnitId) -> bool {
+        let unit = &self.project.units[u];
+        self.records && unit.hold && u != self.plan.root && unit.as_net().is_some()
+    }
+
+    /// `{name}.hold` and its wait: on to `next` once `release` marked the unit's record of
+    /// this run. A record that cannot be written fails the run, as a job's begin does.
+    fn emit_hold_gate(&mut self, scope: &mut Scope, u: UnitId, name: &str, next: &str) -> String {
+        let (gate, wait) = (format!("{name}.hold"), format!("{name}.hold.wait"));
+        let record = self.job_record(u);
+        let broken = scope.handler();
+        self.iam.push(IamStatement {
+            actions: vec!["dynamodb:UpdateItem".into()],
+            resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+        });
+        for (n, state) in [
+            (&gate, record.hold_gate(next, &wait, &broken)),
+            (&wait, record.wait(&gate)),
+        ] {
+            self.map(u, n);
+            scope.insert(n, state);
+        }
+        gate
     }
 
     fn join_key(&self, join: UnitId) -> String {
@@ -2578,11 +2598,18 @@ impl<'a> Emitter<'a> {
                 body = self.emit_arms(scope, u, &arms, point, Next::To(body));
             }
         }
+        let mut start = body.clone();
         if let Some(m) = self.monitor_of(u, false).cloned() {
             let off = format!("monitor.{}.off", m.key);
             let state = self.off_state(&m, "it started", &body);
             self.map(u, &off);
             scope.insert(&off, state);
+            start = off;
+        }
+        if self.held_net(u) {
+            // Held in the definition: the jobnet starts (and its start monitor stops) only
+            // once released for this run.
+            self.emit_hold_gate(scope, u, &name, &start);
         }
         match &unit.kind {
             UnitKind::Job(_) if self.records => {
@@ -2858,14 +2885,14 @@ impl<'a> Emitter<'a> {
     fn pending(&mut self, u: UnitId) {
         let unit = &self.project.units[u];
         let mut items: Vec<(FindingKind, String, String)> = Vec::new();
-        // A root jobnet's hold is its run's hold gate (`emit_cached`).
-        let gated = u == self.plan.root && self.records;
+        // A jobnet's hold is a gate before it (the root's: `emit_cached`).
+        let gated = self.records && (u == self.plan.root || self.held_net(u));
         if unit.hold && !self.recorded(u) && !gated {
             items.push((
                 FindingKind::Unsupported,
                 "hold".into(),
                 if self.records {
-                    "only jobs, interval waits, event waits and file waits for a write or deletion can be held: hold the jobs inside (jobnet2sfn hold)"
+                    "only jobs, jobnets, interval waits, event waits and file waits for a write or deletion can be held: hold the units around it (jobnet2sfn hold)"
                 } else {
                     "holding needs run records: compile without --no-run-records"
                 }
@@ -4047,7 +4074,7 @@ mod tests {
     }
 
     #[test]
-    fn a_held_root_waits_at_its_gate_after_the_claim_and_a_nested_hold_is_reported() {
+    fn held_jobnets_wait_at_their_gates_the_root_after_the_claim() {
         let c = compile_one(
             "version: 1\njobnets:\n  - name: n\n    hold: true\n    units:\n      - {name: a, type: noop}\n      - {name: s, hold: true, after: [a], units: [{name: b, type: noop}]}\n",
         );
@@ -4070,13 +4097,39 @@ mod tests {
         );
         assert_eq!(gate["Catch"][0]["Next"], "jobnet.hold.wait");
         assert_eq!(states["jobnet.hold.wait"]["Next"], "jobnet.hold");
-        let held: Vec<_> = out
+        // The nested jobnet: its predecessor's end leads to its gate, the gate to its jobs.
+        assert_eq!(states["a.end"]["Next"], "s.hold");
+        assert_eq!(states["s.hold"]["Next"], "b.begin");
+        assert_eq!(
+            states["s.hold"]["Parameters"]["Key"]["pk"]["S.$"],
+            "States.Format('unit#n#{}#/n/s', $$.Execution.Input.businessDate)"
+        );
+        assert_eq!(states["s.hold"]["Catch"][1]["Next"], "jobnet.failed");
+        assert!(
+            out.findings.iter().all(|f| f.what != "hold"),
+            "{:?}",
+            out.findings
+        );
+        // Without run records there is nothing to release: reported.
+        let mut p = Project::default();
+        let mut d = crate::diag::Diagnostics::default();
+        crate::driver::load_text(
+            &mut p,
+            "t.yaml",
+            "version: 1\njobnets:\n  - name: n\n    hold: true\n    units: [{name: a, type: noop}]\n".into(),
+            crate::driver::InputFormat::Spec,
+            &mut d,
+        );
+        let mut opts = crate::driver::CompileOptions::default();
+        opts.emit.run_records = false;
+        let c = crate::driver::compile(&p, &opts, &mut d).expect("compiles");
+        let held: Vec<_> = c.outputs[0]
             .findings
             .iter()
             .filter(|f| f.what == "hold")
             .map(|f| f.unit.as_str())
             .collect();
-        assert_eq!(held, ["/n/s"], "{:?}", out.findings);
+        assert_eq!(held, ["/n"]);
     }
 
     #[test]

@@ -188,8 +188,8 @@ impl JobRecord {
         ]
     }
 
-    /// A root jobnet held in the source (`hold: true`, JP1 `ha=y`) passes here only once
-    /// `release` marked its record of this run; until then the run waits at `wait`.
+    /// A jobnet held in the source (`hold: true`, JP1 `ha=y`) passes here only once
+    /// `release` marked its record of this run; until then it waits at `wait`.
     pub fn hold_gate(&self, next: &str, wait: &str, fail: &str) -> Tree {
         tree!({
             "Type": "Task",
@@ -457,8 +457,8 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
                 "recorded": has_record(&unit.kind),
                 "successors": successors
             }));
-            if u == out.root && unit.hold {
-                // The root's hold gate keeps a record that `release` marks.
+            if unit.hold && unit.as_net().is_some() {
+                // A held jobnet's gate keeps a record that `release` marks.
                 if let Some(Tree::Object(entry)) = units.last_mut() {
                     entry.insert("holdGate", tree!(true));
                 }

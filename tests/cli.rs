@@ -170,9 +170,18 @@ fn a_compile_into_a_directory_another_compile_holds_exits_2() {
 #[test]
 fn not_yet_compiled_items_exit_3_unless_allowed() {
     let out = tmp("partial");
+    std::fs::create_dir_all(&out).unwrap();
+    // An end judgment by a file's modification is not compiled yet.
+    let spec = out.join("partial.yaml");
+    std::fs::write(
+        &spec,
+        "version: 1\njobnets:\n  - name: p\n    units:\n      - {name: k, type: noop, end: {file_modified: 's3://b/x'}}\n",
+    )
+    .unwrap();
+    let out = out.join("out");
     let args = [
         "compile",
-        "examples/scheduled_with_calendar.yaml",
+        spec.to_str().unwrap(),
         "-o",
         out.to_str().unwrap(),
     ];

@@ -2127,6 +2127,81 @@ jobnets:
     });
 }
 
+/// `max_parallel_jobs`: four independent jobs of two seconds each run at most two at a
+/// time (the slots of the run's record), where without the limit all four overlap.
+#[test]
+fn at_most_max_parallel_jobs_run_at_once() {
+    let moto = moto();
+    let dir = tempdir("slots");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_slots
+    concurrency: {max_parallel_jobs: 2}
+    units:
+      - {name: a, type: test, params: {sleep_seconds: 2}}
+      - {name: b, type: test, params: {sleep_seconds: 2}}
+      - {name: c, type: test, params: {sleep_seconds: 2}}
+      - {name: d, type: test, params: {sleep_seconds: 2}}
+      - {name: e, type: noop, after: [a, b, c, d]}
+  - name: t_free
+    units:
+      - {name: a, type: test, params: {sleep_seconds: 2}}
+      - {name: b, type: test, params: {sleep_seconds: 2}}
+      - {name: c, type: test, params: {sleep_seconds: 2}}
+      - {name: d, type: test, params: {sleep_seconds: 2}}
+"#;
+    compile_for_runs("slots.yaml", spec, "t_slots", &dir);
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy(&moto, &dir).await;
+        // The most jobs running at one time, from the ordered start and end events.
+        let overlap = |name: &'static str| {
+            let env = &env;
+            async move {
+                let events = testkit::read_events(&env.clients, &env.table, name)
+                    .await
+                    .expect("events");
+                let (mut running, mut most) = (0i32, 0i32);
+                for e in &events {
+                    running += if e.kind == EventKind::Start { 1 } else { -1 };
+                    most = most.max(running);
+                }
+                (events.len(), most)
+            }
+        };
+        let r = run_date(&env, "t_slots", "slots-1", "2027-01-04").await;
+        assert_eq!(r.status, "SUCCEEDED", "{r:?}");
+        assert_eq!(
+            overlap("slots-1").await,
+            (8, 2),
+            "four starts and ends, two at once"
+        );
+        let r = run_date(&env, "t_free", "free-1", "2027-01-04").await;
+        assert_eq!(r.status, "SUCCEEDED", "{r:?}");
+        assert_eq!(
+            overlap("free-1").await,
+            (8, 4),
+            "without a limit all four overlap"
+        );
+        // Every slot was given back.
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let item = env
+            .clients
+            .dynamodb
+            .get_item()
+            .table_name(&run_table)
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S("run#t_slots#2027-01-04".into()),
+            )
+            .send()
+            .await
+            .expect("run item");
+        let item = item.item().expect("the run's record");
+        assert!(!item.contains_key("slots"), "{item:?}");
+    });
+}
+
 #[test]
 fn operations_rerun_status_and_hold() {
     use jobnet2sfn::aws::runs::{self, Selection};

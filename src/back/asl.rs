@@ -446,6 +446,7 @@ pub fn emit_cached(
             &base,
             e.business_date(),
             e.generation(),
+            e.slots.is_some(),
             &target,
         ) {
             e.map(plan.root, &name);
@@ -1171,6 +1172,8 @@ struct Emitter<'a> {
     records: bool,
     /// Records are keyed by business date and generation (see [`Emitter::generation`]).
     generations: bool,
+    /// At most this many jobs of a run at once (`max_parallel_jobs`, with run records).
+    slots: Option<u32>,
     /// While a job with run records is emitted: where its ends go.
     job_end: Option<JobEnd>,
 }
@@ -1304,6 +1307,7 @@ impl<'a> Emitter<'a> {
             monitor_name: shorten(&format!("{}-monitor", names.machine), 80),
             records: false,
             generations: false,
+            slots: None,
             job_end: None,
             rc_feeders: Arc::default(),
         }
@@ -2096,6 +2100,7 @@ impl<'a> Emitter<'a> {
         // input (schedules pass the start time) and part of every record key.
         self.generations = has_generations(net);
         self.records = true;
+        self.slots = net.concurrency.max_parallel_jobs;
         self.tables.insert(RUN_TABLE.into());
     }
 
@@ -2131,6 +2136,19 @@ impl<'a> Emitter<'a> {
         passed_over: &str,
     ) {
         let name = self.names.state(u).to_string();
+        self.emit_record_entry_to(scope, u, record, passed_over, &name);
+    }
+
+    /// [`Emitter::emit_record_entry`] with the begin going on to `start`.
+    fn emit_record_entry_to(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        record: &JobRecord,
+        passed_over: &str,
+        start: &str,
+    ) {
+        let name = self.names.state(u).to_string();
         let broken = scope.handler();
         let [begin, why, decide, held] =
             ["begin", "why", "decide", "held"].map(|s| format!("{name}.{s}"));
@@ -2139,7 +2157,7 @@ impl<'a> Emitter<'a> {
             resources: vec![format!("${{{RUN_TABLE}Arn}}")],
         });
         for (n, state) in [
-            (&begin, record.begin(&name, &why, &broken)),
+            (&begin, record.begin(start, &why, &broken)),
             (&why, record.why(&decide, &broken)),
             (&decide, record.decide(passed_over, &held)),
             (&held, record.wait(&begin)),
@@ -2631,15 +2649,41 @@ impl<'a> Emitter<'a> {
                 } else {
                     next_target.clone()
                 };
-                self.emit_record_entry(scope, u, &record, &passed_over);
+                // With a limit on the jobs running at once, the job takes a slot of the run
+                // after its begin and gives it back on each way out (a no-op job runs
+                // nothing and takes none).
+                let limit = match &unit.kind {
+                    UnitKind::Job(j) if j.job_type != "noop" => self.slots,
+                    _ => None,
+                };
+                let (start, after_end, after_abnormal) = match limit {
+                    Some(max) => {
+                        let [slot, wait, free, free_abnormal] =
+                            ["slot", "slot.wait", "free", "free-abnormal"]
+                                .map(|s| format!("{name}.{s}"));
+                        let broken = scope.handler();
+                        for (n, state) in [
+                            (&slot, record.take_slot(max, &name, &wait, &broken)),
+                            (&wait, record.slot_wait(&slot)),
+                            (&free, record.free_slot(&next_target, &broken)),
+                            (&free_abnormal, record.free_slot(&fail_target, &broken)),
+                        ] {
+                            self.map(u, n);
+                            scope.insert(n, state);
+                        }
+                        (slot, free, free_abnormal)
+                    }
+                    None => (name.clone(), next_target.clone(), fail_target.clone()),
+                };
+                self.emit_record_entry_to(scope, u, &record, &passed_over, &start);
                 for (n, state) in [
                     (
                         &abnormal,
-                        record.end(records::ENDED_ABNORMALLY, &fail_target, None),
+                        record.end(records::ENDED_ABNORMALLY, &after_abnormal, None),
                     ),
                     (
                         &end,
-                        record.end(records::ENDED_NORMALLY, &next_target, Some("$.rc")),
+                        record.end(records::ENDED_NORMALLY, &after_end, Some("$.rc")),
                     ),
                 ] {
                     self.map(u, n);
@@ -2649,7 +2693,7 @@ impl<'a> Emitter<'a> {
                     record,
                     forced,
                     from_cause,
-                    next: next_target,
+                    next: after_end,
                 });
                 self.emit_job(scope, u, &abnormal, Next::To(end));
                 self.job_end = None;
@@ -2944,8 +2988,9 @@ impl<'a> Emitter<'a> {
                 }
                 items.extend(crate::back::schedule::start_condition_findings(self.project, u));
                 // Multiple launch is compiled (generations of a business date's records).
-                if let Some(n) = net.concurrency.max_parallel_jobs {
-                    items.push((FindingKind::NotYetCompiled, format!("at most {n} jobs at once (max_parallel_jobs)"), "not compiled: every job whose predecessors have ended runs at once; limit the services' own concurrency meanwhile (Lambda reserved concurrency, Batch compute environment size)".into()));
+                // A limit on jobs at once is a slot count on the run's record.
+                if let Some(n) = net.concurrency.max_parallel_jobs.filter(|_| !self.records) {
+                    items.push((FindingKind::Unsupported, format!("at most {n} jobs at once (max_parallel_jobs)"), "the limit counts the run's jobs in its run record: compile without --no-run-records".into()));
                 }
             }
             _ => {}
@@ -4071,6 +4116,71 @@ mod tests {
         assert!(found[0]
             .what
             .contains("s3://${LegacyFileBucket}/D/work/done.ok"));
+    }
+
+    #[test]
+    fn jobs_take_a_slot_of_the_run_after_their_begin_and_give_it_back_on_every_way_out() {
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    concurrency: {max_parallel_jobs: 3}\n    units:\n      - {name: a, type: lambda, params: {function: f}, end: {warning_above: 0, abnormal_above: 4}}\n      - {name: b, type: noop, after: [a]}\n",
+        );
+        let out = &c.outputs[0];
+        let def = out.machines[0].definition();
+        assert_well_formed(&def);
+        let states = &def["States"];
+        // Slots still taken by a stopped execution are freed when the run is (re)claimed.
+        for s in ["run.claim", "run.rerun"] {
+            let expr = states[s]["Parameters"]["UpdateExpression"]
+                .as_str()
+                .unwrap();
+            assert!(expr.contains("REMOVE endedAt, slots"), "{s}: {expr}");
+        }
+        assert_eq!(states["a.begin"]["Next"], "a.slot");
+        let take = &states["a.slot"];
+        assert_eq!(take["Next"], "a");
+        assert_eq!(
+            take["Parameters"]["Key"]["pk"]["S.$"],
+            "States.Format('run#n#{}', $$.Execution.Input.businessDate)"
+        );
+        assert_eq!(
+            take["Parameters"]["ExpressionAttributeValues"][":max"]["N"],
+            "3"
+        );
+        assert_eq!(take["Catch"][0]["Next"], "a.slot.wait");
+        assert_eq!(states["a.slot.wait"]["Next"], "a.slot");
+        // Every end record goes through a give-back: normal (a warning end too), abnormal.
+        assert_eq!(states["a.end"]["Next"], "a.free");
+        assert_eq!(states["a.warning"]["Next"], "a.end");
+        assert_eq!(states["a.end-abnormal"]["Next"], "a.free-abnormal");
+        assert_eq!(states["a.free"]["Next"], "b.begin");
+        assert_eq!(states["a.free-abnormal"]["Next"], "jobnet.failed");
+        assert_eq!(
+            states["a.free"]["Parameters"]["UpdateExpression"],
+            "DELETE slots :me"
+        );
+        // A run passed over never took one; a no-op job takes none.
+        assert_eq!(states["a.decide"]["Choices"][0]["Next"], "b.begin");
+        assert_eq!(states["b.begin"]["Next"], "b");
+        assert!(out
+            .findings
+            .iter()
+            .all(|f| !f.what.contains("max_parallel_jobs")));
+        // Without run records there is nothing to count in: reported.
+        let mut p = Project::default();
+        let mut d = crate::diag::Diagnostics::default();
+        crate::driver::load_text(
+            &mut p,
+            "t.yaml",
+            "version: 1\njobnets:\n  - name: n\n    concurrency: {max_parallel_jobs: 3}\n    units: [{name: a, type: noop}]\n".into(),
+            crate::driver::InputFormat::Spec,
+            &mut d,
+        );
+        let mut opts = crate::driver::CompileOptions::default();
+        opts.emit.run_records = false;
+        let c = crate::driver::compile(&p, &opts, &mut d).expect("compiles");
+        assert!(c.outputs[0]
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::Unsupported && f.what.contains("max_parallel_jobs")));
     }
 
     #[test]

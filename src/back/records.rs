@@ -215,6 +215,72 @@ impl JobRecord {
         })
     }
 
+    /// The key of the run's item, which counts the jobs running (`slots`).
+    fn run_item(&self) -> Tree {
+        key_param(
+            &format!("run#{}", self.jobnet),
+            "",
+            &self.business_date,
+            self.generation.as_deref(),
+        )
+    }
+
+    /// Takes one of the run's `max` job slots (the job's path joins the run item's `slots`
+    /// set), or, all taken, goes to `wait` to try again. Taking it twice is harmless.
+    pub fn take_slot(&self, max: u32, next: &str, wait: &str, fail: &str) -> Tree {
+        tree!({
+            "Type": "Task",
+            "Comment": format!("{}: at most {max} jobs of the run at once: take a slot", self.path),
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": &self.table,
+                "Key": self.run_item(),
+                "UpdateExpression": "ADD slots :me",
+                "ConditionExpression": "attribute_not_exists(slots) OR size(slots) < :max OR contains(slots, :path)",
+                "ExpressionAttributeValues": {
+                    ":me": {"SS": [&self.path]},
+                    ":path": {"S": &self.path},
+                    ":max": {"N": max.to_string()}
+                }
+            },
+            "ResultPath": null,
+            "Catch": [
+                {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": wait},
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
+            ],
+            "Next": next
+        })
+    }
+
+    /// Gives the job's slot back. A slot that cannot be given back would keep other jobs
+    /// waiting: that fails the run (`fail`) instead.
+    pub fn free_slot(&self, next: &str, fail: &str) -> Tree {
+        tree!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": &self.table,
+                "Key": self.run_item(),
+                "UpdateExpression": "DELETE slots :me",
+                "ExpressionAttributeValues": {":me": {"SS": [&self.path]}}
+            },
+            "ResultPath": null,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.slotError", "Next": fail}],
+            "Next": next
+        })
+    }
+
+    /// A job waits here for a free slot between two attempts to take one (a sixth of a
+    /// minute, as scaled for rehearsals).
+    pub fn slot_wait(&self, take: &str) -> Tree {
+        tree!({
+            "Type": "Wait",
+            "Comment": "every slot is taken: look again",
+            "Seconds": (self.hold_poll_seconds / 6).max(1),
+            "Next": take
+        })
+    }
+
     /// A held job waits here between two attempts to start.
     pub fn wait(&self, begin: &str) -> Tree {
         tree!({
@@ -261,6 +327,7 @@ pub fn run_start(
     jobnet: &str,
     business_date: &str,
     generation: Option<&str>,
+    reset_slots: bool,
     next: &str,
 ) -> Vec<(String, Tree)> {
     let key = key_param(&format!("run#{jobnet}"), "", business_date, generation);
@@ -277,7 +344,12 @@ pub fn run_start(
         set.push_str(", generation = :gen");
         values[":gen"] = tree!({"S.$": g});
     }
-    set.push_str(" REMOVE endedAt ADD starts :one");
+    // Slots still taken by an execution that was stopped are free again for this one.
+    set.push_str(if reset_slots {
+        " REMOVE endedAt, slots ADD starts :one"
+    } else {
+        " REMOVE endedAt ADD starts :one"
+    });
     let mut states = Vec::new();
     if let Some(g) = generation {
         states.push((
@@ -503,6 +575,7 @@ mod tests {
             "net",
             "$$.Execution.Input.businessDate",
             Some("$$.Execution.Input.generation"),
+            false,
             "go",
         );
         assert_eq!(states[0].0, "run.generation");

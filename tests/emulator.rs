@@ -2076,15 +2076,47 @@ jobnets:
             Some("RunAlreadyStarted"),
             "{second:?}"
         );
+        // `status` shows the run waiting at the gate.
+        let gates = |rows: Vec<runs::Row>| -> BTreeMap<String, String> {
+            rows.into_iter()
+                .filter(|r| {
+                    !r.unit.ends_with("/a") && !r.unit.ends_with("/b") && !r.unit.ends_with("/c")
+                })
+                .map(|r| (r.unit, r.status))
+                .collect()
+        };
+        let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+            .await
+            .expect("status");
+        assert_eq!(
+            gates(rows),
+            BTreeMap::from([
+                ("/t_held".to_string(), "HELD".to_string()),
+                ("/t_held/s".to_string(), "HELD".to_string())
+            ])
+        );
         // A held jobnet cannot be passed over.
         let skip = runs::hold(&env.clients, &run_table, &jobnet, date, "/t_held", true).await;
         assert!(skip.is_err(), "{skip:?}");
         runs::release(&env.clients, &run_table, &jobnet, date, "/t_held")
             .await
             .expect("release");
-        // Released, the run goes on to the held nested jobnet, where it waits again.
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        assert_eq!(started_units(&env, "held-1", "/t_held/").await, set(&["a"]));
+        // Released (the gate looks every five scaled minutes), the run goes on to the held
+        // nested jobnet, where it waits again.
+        let mut started = BTreeSet::new();
+        for _ in 0..40 {
+            started = started_units(&env, "held-1", "/t_held/").await;
+            if !started.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(
+            started_units(&env, "held-1", "/t_held/").await,
+            set(&["a"]),
+            "{started:?}"
+        );
         let d = env
             .clients
             .describe_execution(&exec)
@@ -2103,6 +2135,13 @@ jobnets:
         assert_eq!(
             started_units(&env, "held-1", "/t_held/").await,
             set(&["a", "s/b", "c"])
+        );
+        let rows = runs::status(&env.clients, &run_table, &jobnet, date)
+            .await
+            .expect("status");
+        assert!(
+            gates(rows).values().all(|s| s == "RELEASED"),
+            "both gates released"
         );
         // Another date's run is held on its own.
         let other = env

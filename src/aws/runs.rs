@@ -174,8 +174,9 @@ impl JobnetMap {
         }
     }
 
-    fn recorded_units(&self) -> impl Iterator<Item = &UnitMap> {
-        self.units.iter().filter(|u| u.recorded())
+    /// The units `status` lists: those with a record, and held jobnets' gates.
+    fn status_units(&self) -> impl Iterator<Item = &UnitMap> {
+        self.units.iter().filter(|u| u.recorded() || u.hold_gate)
     }
 }
 
@@ -334,7 +335,7 @@ pub async fn status(
     jobnet: &JobnetMap,
     date: &str,
 ) -> anyhow::Result<Vec<Row>> {
-    let jobs: Vec<&UnitMap> = jobnet.recorded_units().collect();
+    let jobs: Vec<&UnitMap> = jobnet.status_units().collect();
     let keys: Vec<String> = jobs
         .iter()
         .map(|u| unit_key(&jobnet.record, date, &u.path))
@@ -343,8 +344,28 @@ pub async fn status(
     Ok(jobs
         .iter()
         .zip(&keys)
-        .map(|(u, k)| row(&u.path, date, found.get(k)))
+        .map(|(u, k)| {
+            if u.hold_gate {
+                gate_row(&u.path, date, found.get(k))
+            } else {
+                row(&u.path, date, found.get(k))
+            }
+        })
         .collect())
+}
+
+/// A held jobnet's gate: HELD until released (it waits when the run reaches it), then
+/// RELEASED, with the time the run went through.
+fn gate_row(unit: &str, date: &str, item: Option<&serde_json::Map<String, Value>>) -> Row {
+    let released = item.is_some_and(|i| i.get("released") == Some(&Value::Bool(true)));
+    Row {
+        unit: unit.to_string(),
+        business_date: date.to_string(),
+        status: if released { "RELEASED" } else { "HELD" }.into(),
+        started: item.map(|i| text(i, "passedAt")).unwrap_or_default(),
+        held: if released { "released" } else { "definition" }.into(),
+        ..Row::default()
+    }
 }
 
 /// What `rerun` did.
@@ -729,7 +750,7 @@ mod tests {
             set(&["/n/inner/b", "/n/inner/c", "/n/d"])
         );
         assert!(
-            m.recorded_units().any(|u| u.path == "/n/w"),
+            m.status_units().any(|u| u.path == "/n/w"),
             "listed by status"
         );
     }

@@ -429,15 +429,17 @@ pub fn emit_cached(
     } else {
         Next::To(e.entry(&main, None))
     };
+    if e.records && root_unit.hold {
+        // Held in the definition: every run waits here (after its claim, so a second start
+        // is still refused, and after its monitors are armed, so deadlines watch the wait)
+        // until an operator releases it. `run.` names cannot meet a unit's (no unit state
+        // name has a dot, and no unit suffix is `on-hold`).
+        let next = scope.target(&first);
+        first = Next::To(e.emit_hold_gate(&mut scope, plan.root, "run.on-hold", &next));
+    }
     let arms = e.arms_at(ArmPoint::Root);
     if !arms.is_empty() {
         first = Next::To(e.emit_arms(&mut scope, plan.root, &arms, ArmPoint::Root, first));
-    }
-    if e.records && root_unit.hold {
-        // Held in the definition: every run waits here (after its claim, so a second start
-        // is still refused) until an operator releases it. Start delays keep watching.
-        let next = scope.target(&first);
-        first = Next::To(e.emit_hold_gate(&mut scope, plan.root, "jobnet", &next));
     }
     if e.records {
         let target = scope.target(&first);
@@ -2168,16 +2170,16 @@ impl<'a> Emitter<'a> {
     }
 
     /// A jobnet below the root held in the definition (`hold: true`, JP1 `ha=y`), which
-    /// waits at a gate when run records are kept (the root's gate is `jobnet.hold`).
+    /// waits at a gate when run records are kept (the root's gate is `run.on-hold`).
     fn held_net(&self, u: UnitId) -> bool {
         let unit = &self.project.units[u];
         self.records && unit.hold && u != self.plan.root && unit.as_net().is_some()
     }
 
-    /// `{name}.hold` and its wait: on to `next` once `release` marked the unit's record of
+    /// `{gate}` and `{gate}.wait`: on to `next` once `release` marked the unit's record of
     /// this run. A record that cannot be written fails the run, as a job's begin does.
-    fn emit_hold_gate(&mut self, scope: &mut Scope, u: UnitId, name: &str, next: &str) -> String {
-        let (gate, wait) = (format!("{name}.hold"), format!("{name}.hold.wait"));
+    fn emit_hold_gate(&mut self, scope: &mut Scope, u: UnitId, gate: &str, next: &str) -> String {
+        let (gate, wait) = (gate.to_string(), format!("{gate}.wait"));
         let record = self.job_record(u);
         let broken = scope.handler();
         self.iam.push(IamStatement {
@@ -2186,7 +2188,7 @@ impl<'a> Emitter<'a> {
         });
         for (n, state) in [
             (&gate, record.hold_gate(next, &wait, &broken)),
-            (&wait, record.wait(&gate)),
+            (&wait, record.gate_wait(&gate)),
         ] {
             self.map(u, n);
             scope.insert(n, state);
@@ -2627,7 +2629,7 @@ impl<'a> Emitter<'a> {
         if self.held_net(u) {
             // Held in the definition: the jobnet starts (and its start monitor stops) only
             // once released for this run.
-            self.emit_hold_gate(scope, u, &name, &start);
+            self.emit_hold_gate(scope, u, &format!("{name}.hold"), &start);
         }
         match &unit.kind {
             UnitKind::Job(_) if self.records => {
@@ -4183,6 +4185,60 @@ mod tests {
             .any(|f| f.kind == FindingKind::Unsupported && f.what.contains("max_parallel_jobs")));
     }
 
+    /// Every way into a held jobnet goes through its gate: as an OR join (the continuation
+    /// machine's dispatch), inside a split-off child, as a recovery unit; a held jobnet
+    /// named `jobnet` keeps its own gate apart from the root's; the root's monitors are
+    /// armed before its gate, so deadlines watch the hold.
+    #[test]
+    fn held_jobnets_are_gated_on_every_way_in() {
+        let spec = "version: 1\njobnets:\n  - name: n\n    hold: true\n    end_delay: \"05:00\"\n    units:\n      - {name: a, type: noop}\n      - {name: x, type: noop}\n      - {name: jobnet, hold: true, after: [a, x], join: or, units: [{name: b, type: noop}]}\n      - {name: f, type: lambda, params: {function: g}}\n      - {name: r, hold: true, recovery: true, after: [f], units: [{name: rb, type: noop}]}\n";
+        let c = compile_one(spec);
+        let out = &c.outputs[0];
+        let all: Vec<serde_json::Value> = out.machines.iter().map(Machine::definition).collect();
+        for d in &all {
+            assert_well_formed(d);
+        }
+        let root = &all[0]["States"];
+        // Claim, then the monitors are armed, then the gate.
+        let armed = root["run.claim"]["Next"].as_str().unwrap();
+        assert!(armed.starts_with("monitor."), "{armed}");
+        assert_eq!(root[armed]["Next"], "run.on-hold");
+        // The OR join reaches the nested jobnet's own gate in the continuation machine.
+        let cont = all
+            .iter()
+            .find(|d| d["States"].get("continuation.dispatch").is_some())
+            .expect("a continuation machine");
+        let choices = cont["States"]["continuation.dispatch"]["Choices"]
+            .as_array()
+            .unwrap();
+        assert!(
+            choices.iter().any(|c| c["Next"] == "jobnet.hold"),
+            "{choices:?}"
+        );
+        assert_eq!(cont["States"]["jobnet.hold"]["Next"], "b.begin");
+        // The recovery unit's way in is its gate too (in a branch of the root's fork).
+        fn find<'a>(states: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+            let map = states.as_object()?;
+            map.get(name).or_else(|| {
+                map.values()
+                    .filter_map(|s| s["Branches"].as_array())
+                    .flatten()
+                    .find_map(|b| find(&b["States"], name))
+            })
+        }
+        assert_eq!(find(root, "f.end-abnormal").expect("f")["Next"], "r.hold");
+        // In a split-off child, the child starts at the gate.
+        let split = compile_split(spec.replace("end_delay: \"05:00\"\n    ", ""), 20);
+        let gated: Vec<_> = split.outputs[0]
+            .machines
+            .iter()
+            .filter(|m| m.definition()["States"].get("r.hold").is_some())
+            .collect();
+        assert_eq!(gated.len(), 1);
+        assert_eq!(gated[0].role, Role::Child);
+        assert_well_formed(&gated[0].definition());
+    }
+
     #[test]
     fn held_jobnets_wait_at_their_gates_the_root_after_the_claim() {
         let c = compile_one(
@@ -4193,9 +4249,9 @@ mod tests {
         assert_well_formed(&def);
         let states = &def["States"];
         // Both ways into the run (a claim, a rerun) go through the gate.
-        assert_eq!(states["run.claim"]["Next"], "jobnet.hold");
-        assert_eq!(states["run.rerun"]["Next"], "jobnet.hold");
-        let gate = &states["jobnet.hold"];
+        assert_eq!(states["run.claim"]["Next"], "run.on-hold");
+        assert_eq!(states["run.rerun"]["Next"], "run.on-hold");
+        let gate = &states["run.on-hold"];
         assert_eq!(gate["Next"], "a.begin");
         assert_eq!(
             gate["Parameters"]["ConditionExpression"],
@@ -4205,8 +4261,8 @@ mod tests {
             gate["Parameters"]["Key"]["pk"]["S.$"],
             "States.Format('unit#n#{}#/n', $$.Execution.Input.businessDate)"
         );
-        assert_eq!(gate["Catch"][0]["Next"], "jobnet.hold.wait");
-        assert_eq!(states["jobnet.hold.wait"]["Next"], "jobnet.hold");
+        assert_eq!(gate["Catch"][0]["Next"], "run.on-hold.wait");
+        assert_eq!(states["run.on-hold.wait"]["Next"], "run.on-hold");
         // The nested jobnet: its predecessor's end leads to its gate, the gate to its jobs.
         assert_eq!(states["a.end"]["Next"], "s.hold");
         assert_eq!(states["s.hold"]["Next"], "b.begin");

@@ -281,6 +281,18 @@ impl JobRecord {
         })
     }
 
+    /// A held jobnet waits here between two looks at its record: every five minutes (as
+    /// scaled for rehearsals), about a hundred history events an hour, so that a run can
+    /// stay held for days within an execution's 25,000 events.
+    pub fn gate_wait(&self, gate: &str) -> Tree {
+        tree!({
+            "Type": "Wait",
+            "Comment": "held: look again in five minutes",
+            "Seconds": self.hold_poll_seconds * 5,
+            "Next": gate
+        })
+    }
+
     /// A held job waits here between two attempts to start.
     pub fn wait(&self, begin: &str) -> Tree {
         tree!({

@@ -787,8 +787,8 @@ impl MonthCycle {
     /// Whether the cycle selects the month of `d`.
     pub fn selects(&self, d: Date) -> bool {
         use chrono::Datelike;
-        let months =
-            i64::from(d.year() - self.year) * 12 + i64::from(d.month()) - i64::from(self.month);
+        let months = (i64::from(d.year()) - i64::from(self.year)) * 12 + i64::from(d.month())
+            - i64::from(self.month);
         self.every > 0 && months >= 0 && months % i64::from(self.every) == 0
     }
 }

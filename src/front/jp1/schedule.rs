@@ -239,7 +239,8 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
                 }
             }
         },
-        Some((1, 'm')) => DayPlan {
+        // A monthly form every month (from its month, when given).
+        Some((1, 'm')) if date.is_none() => DayPlan {
             from: first.map(|(f, _)| f),
             ..plain(monthly(day)?)
         },
@@ -249,13 +250,27 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
             } else {
                 (n.saturating_mul(12), format!("every {n} years"))
             };
+            if months > MAX_CYCLE_MONTHS {
+                return Err(format!("{what} is more than 100 years: list the dates"));
+            }
             match (date, first) {
+                // From a date: the same day n months on (the month's last day when it is
+                // shorter), as for any cycle of months.
                 (Some(from), _) => plain(DayRule::EveryNMonths { n: months, from }),
                 // The form's day in the first month, then in every n-th month after it.
                 (None, Some((f, _))) => match monthly(day)? {
                     DayRule::Weekdays(_) => {
                         return Err(format!(
                             "{what} on a weekday without a week number: give the week (`mo:1`) or list the dates"
+                        ))
+                    }
+                    DayRule::DaysBeforeMonthEnd(b)
+                        if b >= longest_month(f.month(), months) =>
+                    {
+                        return Err(format!(
+                            "{b} days before the month end is no day of the months {what} from {}/{:02} reaches, so the rule never runs",
+                            f.year(),
+                            f.month()
                         ))
                     }
                     rule => DayPlan {
@@ -291,6 +306,22 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
         Some((_, u)) => return Err(format!("unknown cycle unit `{u}`")),
     };
     Ok(Some(p))
+}
+
+/// The longest cycle of months a JP1 rule converts to (as the spec's `month_cycle` allows).
+const MAX_CYCLE_MONTHS: u32 = 1200;
+
+/// The most days a month reached by a cycle of `every` months from `month` can have: a
+/// yearly cycle only ever reaches that month (February: 29), others reach a 31-day month.
+fn longest_month(month: u32, every: u32) -> u32 {
+    if !every.is_multiple_of(12) {
+        return 31;
+    }
+    match month {
+        2 => 29,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Whether the unit gives a start date: `sd=0,ud` (what ajsprint writes on jobnets without
@@ -744,6 +775,31 @@ mod tests {
         );
         assert_eq!((p.from, p.until), (Some(d(2024, 6, 1)), None));
         assert!(plan(&sd("*2"), Some((6, 'm'))).is_err());
+        // A monthly cycle from a date keeps the day, or the month's last (31 → 28 in Feb).
+        let p = plan(&sd("2027/01/31"), Some((1, 'm'))).unwrap().unwrap();
+        assert_eq!(
+            p.rule,
+            DayRule::EveryNMonths {
+                n: 1,
+                from: d(2027, 1, 31)
+            }
+        );
+        // Cycles the spec cannot hold, and forms no reached month has, are errors.
+        assert!(plan(&sd("2027/01/31"), Some((101, 'y'))).is_err());
+        assert!(plan(&sd("2027/01/31"), Some((100, 'y'))).is_ok());
+        let Err(e) = plan(&sd("2027/02/b-29"), Some((1, 'y'))) else {
+            panic!("February has no day 29 days before its end")
+        };
+        assert!(e.contains("never runs"), "{e}");
+        assert!(
+            plan(&sd("2027/02/b-28"), Some((1, 'y'))).is_ok(),
+            "in leap years"
+        );
+        assert!(
+            plan(&sd("2027/02/b-29"), Some((6, 'm'))).is_ok(),
+            "August has 31 days"
+        );
+        assert!(plan(&sd("2027/04/b-30"), Some((12, 'm'))).is_err());
         assert!(plan(&sd("b"), Some((1, 'y'))).is_err());
         assert!(plan(&sd("12/12"), None).is_err());
         assert!(plan(&sd("2023/02/29"), None).is_err());

@@ -479,7 +479,7 @@ pub fn emit_cached(
         };
         e.emit_block(&mut scope, &main, None, end);
     }
-    let states = scope.finish();
+    let states = e.close(scope);
     machines.push(e.take_machine(&base, Role::Root, &start, states));
 
     // Continuation machine(s), when any join needs one: one per group the partition pass
@@ -517,7 +517,7 @@ pub fn emit_cached(
             let key = e.names.state(r.join).to_string();
             let mut scope = Scope::top(&key);
             e.emit_block(&mut scope, &r.body, None, Next::End);
-            for (k, v) in scope.finish() {
+            for (k, v) in e.close(scope) {
                 if states.insert(k.clone(), v).is_some() {
                     e.errors
                         .push(format!("internal: duplicate state name `{k}`"));
@@ -566,7 +566,7 @@ pub fn emit_cached(
         } else {
             scope.done();
         }
-        let states = scope.finish();
+        let states = f.close(scope);
         let mut machine = f.take_machine(&name, Role::Child, &start, states);
         built(&mut machine);
         (name, machine, f)
@@ -1016,6 +1016,9 @@ struct Scope {
     run_record: Option<String>,
     /// With `run_record`: the path of the run's generation, if the jobnet has them.
     run_generation: Option<&'static str>,
+    /// Names inserted twice (a unit named like a generated state); the emitter reports
+    /// them when it closes the scope.
+    duplicates: Vec<String>,
 }
 
 impl Scope {
@@ -1029,6 +1032,7 @@ impl Scope {
             alert: None,
             run_record: None,
             run_generation: None,
+            duplicates: Vec::new(),
         }
     }
 
@@ -1057,7 +1061,9 @@ impl Scope {
     }
 
     fn insert(&mut self, name: &str, state: Tree) {
-        self.states.insert(name.to_string(), state);
+        if self.states.insert(name.to_string(), state).is_some() {
+            self.duplicates.push(name.to_string());
+        }
     }
 
     fn finish(mut self) -> IndexMap<String, Tree> {
@@ -2335,7 +2341,7 @@ impl<'a> Emitter<'a> {
             self.emit_block(&mut sub, br, None, Next::End);
             out_branches.push(object([
                 ("StartAt", Tree::from(entry)),
-                ("States", Tree::Object(sub.finish().into())),
+                ("States", Tree::Object(self.close(sub).into())),
             ]));
             selector.insert(format!("b{i}.$"), tree!(format!("$[{i}].failed")));
             rules.push(tree!({"Variable": format!("$.b{i}"), "BooleanEquals": true}));
@@ -2726,7 +2732,7 @@ impl<'a> Emitter<'a> {
                         let check = format!("{name}.check");
                         let branch = object([
                             ("StartAt", Tree::from(inner)),
-                            ("States", Tree::Object(sub.finish().into())),
+                            ("States", Tree::Object(self.close(sub).into())),
                         ]);
                         scope.insert(
                             &name,
@@ -3009,11 +3015,22 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// The states of `scope`; two states of one name (a unit named like a state the
+    /// compiler generates) are an error, not a silent overwrite.
+    fn close(&mut self, scope: Scope) -> IndexMap<String, Tree> {
+        for name in &scope.duplicates {
+            self.errors.push(format!(
+                "two states are named `{name}`: a unit's name meets a state the compiler generates; rename the unit"
+            ));
+        }
+        scope.finish()
+    }
+
     /// Unit `u` emitted on its own as `{"States": {…}}`, for measuring.
     fn scratch(&mut self, u: UnitId) -> Tree {
         let mut scope = Scope::branch("cost");
         self.emit_unit(&mut scope, u, Next::End);
-        object([("States", Tree::Object(scope.finish().into()))])
+        object([("States", Tree::Object(self.close(scope).into()))])
     }
 
     /// The shape of job `u` if it is plain: no recovery units, monitors or arms, no
@@ -4183,6 +4200,15 @@ mod tests {
             .findings
             .iter()
             .any(|f| f.kind == FindingKind::Unsupported && f.what.contains("max_parallel_jobs")));
+    }
+
+    #[test]
+    fn a_state_inserted_twice_is_recorded_not_overwritten_silently() {
+        let mut scope = Scope::top("jobnet");
+        scope.insert("a", tree!({"Type": "Pass", "End": true}));
+        scope.insert("b", tree!({"Type": "Pass", "End": true}));
+        scope.insert("a", tree!({"Type": "Succeed"}));
+        assert_eq!(scope.duplicates, ["a"]);
     }
 
     /// Every way into a held jobnet goes through its gate: as an OR join (the continuation

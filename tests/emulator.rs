@@ -2043,6 +2043,7 @@ fn a_held_root_jobnet_waits_for_its_release() {
 jobnets:
   - name: t_held
     hold: true
+    start_delay: {after_root_start: 2}
     units:
       - {name: a, type: test}
       - {name: s, hold: true, after: [a], units: [{name: b, type: test}]}
@@ -2052,6 +2053,11 @@ jobnets:
     let rt = runtime();
     rt.block_on(async {
         let env = deploy(&moto, &dir).await;
+        let topic = env
+            .topics
+            .get("AlertTopic")
+            .expect("the alert topic was deployed");
+        let queue = inbox(&moto, "subscribe", topic);
         let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
         let date = "2027-01-05";
         let input = json!({"businessDate": date});
@@ -2142,6 +2148,20 @@ jobnets:
         assert!(
             gates(rows).values().all(|s| s == "RELEASED"),
             "both gates released"
+        );
+        // Held past its start delay: the root's start was late.
+        settled_monitors(&env, "held-1").await;
+        let alerts: Vec<Value> =
+            serde_json::from_str(&inbox(&moto, "read", &queue)).expect("alerts JSON");
+        assert!(
+            alerts
+                .iter()
+                .any(|a| a["attributes"]["status"] == "START_DELAY"
+                    && a["attributes"]["unit"] == "/t_held"
+                    && a["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("run: held-1\n"))),
+            "{alerts:#?}"
         );
         // Another date's run is held on its own.
         let other = env

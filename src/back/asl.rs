@@ -432,9 +432,17 @@ pub fn emit_cached(
     if e.records && root_unit.hold {
         // Held in the definition: every run waits here (after its claim, so a second start
         // is still refused, and after its monitors are armed, so deadlines watch the wait)
-        // until an operator releases it. `run.` names cannot meet a unit's (no unit state
-        // name has a dot, and no unit suffix is `on-hold`).
-        let next = scope.target(&first);
+        // until an operator releases it; its start-delay monitor stops when it goes on.
+        // `run.` names cannot meet a unit's (no unit state name has a dot, and no unit
+        // suffix is `on-hold`).
+        let mut next = scope.target(&first);
+        if let Some(m) = e.monitor_of(plan.root, false).cloned() {
+            let off = format!("monitor.{}.off", m.key);
+            let state = e.off_state(&m, "it started", &next);
+            e.map(plan.root, &off);
+            scope.insert(&off, state);
+            next = off;
+        }
         first = Next::To(e.emit_hold_gate(&mut scope, plan.root, "run.on-hold", &next));
     }
     let arms = e.arms_at(ArmPoint::Root);
@@ -1686,7 +1694,9 @@ impl<'a> Emitter<'a> {
         for u in self.project.descendants(root) {
             let unit = &self.project.units[u];
             for (end, slot) in [(false, &unit.start_delay), (true, &unit.end_delay)] {
-                if !end && u == root && !slot.is_empty() {
+                // A held root starts when released: that start can be late.
+                let held_root = self.opts.run_records && unit.hold;
+                if !end && u == root && !slot.is_empty() && !held_root {
                     if report {
                         self.finding(u, FindingKind::Approximated, "start delay: start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)");
                     }
@@ -4217,7 +4227,7 @@ mod tests {
     /// armed before its gate, so deadlines watch the hold.
     #[test]
     fn held_jobnets_are_gated_on_every_way_in() {
-        let spec = "version: 1\njobnets:\n  - name: n\n    hold: true\n    end_delay: \"05:00\"\n    units:\n      - {name: a, type: noop}\n      - {name: x, type: noop}\n      - {name: jobnet, hold: true, after: [a, x], join: or, units: [{name: b, type: noop}]}\n      - {name: f, type: lambda, params: {function: g}}\n      - {name: r, hold: true, recovery: true, after: [f], units: [{name: rb, type: noop}]}\n";
+        let spec = "version: 1\njobnets:\n  - name: n\n    hold: true\n    start_delay: \"04:00\"\n    end_delay: \"05:00\"\n    units:\n      - {name: a, type: noop}\n      - {name: x, type: noop}\n      - {name: jobnet, hold: true, after: [a, x], join: or, units: [{name: b, type: noop}]}\n      - {name: f, type: lambda, params: {function: g}}\n      - {name: r, hold: true, recovery: true, after: [f], units: [{name: rb, type: noop}]}\n";
         let c = compile_one(spec);
         let out = &c.outputs[0];
         let all: Vec<serde_json::Value> = out.machines.iter().map(Machine::definition).collect();
@@ -4225,10 +4235,13 @@ mod tests {
             assert_well_formed(d);
         }
         let root = &all[0]["States"];
-        // Claim, then the monitors are armed, then the gate.
-        let armed = root["run.claim"]["Next"].as_str().unwrap();
-        assert!(armed.starts_with("monitor."), "{armed}");
-        assert_eq!(root[armed]["Next"], "run.on-hold");
+        // Claim, then the monitors are armed, then the gate; going on stops the root's
+        // start-delay monitor.
+        assert_eq!(root["run.claim"]["Next"], "monitor.n-s.arm");
+        assert_eq!(root["monitor.n-s.arm"]["Next"], "monitor.n-e.arm");
+        assert_eq!(root["monitor.n-e.arm"]["Next"], "run.on-hold");
+        assert_eq!(root["run.on-hold"]["Next"], "monitor.n-s.off");
+        assert!(out.findings.iter().all(|f| !f.what.contains("start delay")));
         // The OR join reaches the nested jobnet's own gate in the continuation machine.
         let cont = all
             .iter()
@@ -4254,7 +4267,10 @@ mod tests {
         }
         assert_eq!(find(root, "f.end-abnormal").expect("f")["Next"], "r.hold");
         // In a split-off child, the child starts at the gate.
-        let split = compile_split(spec.replace("end_delay: \"05:00\"\n    ", ""), 20);
+        let split = compile_split(
+            spec.replace("start_delay: \"04:00\"\n    end_delay: \"05:00\"\n    ", ""),
+            20,
+        );
         let gated: Vec<_> = split.outputs[0]
             .machines
             .iter()

@@ -354,15 +354,21 @@ pub async fn status(
         .collect())
 }
 
-/// A held jobnet's gate: HELD until released (it waits when the run reaches it), then
-/// RELEASED, with the time the run went through.
+/// A held jobnet's gate: HELD until released (it waits when the run reaches it), RELEASED
+/// until the run's next look at it, then PASSED, with the time the run went through.
 fn gate_row(unit: &str, date: &str, item: Option<&serde_json::Map<String, Value>>) -> Row {
     let released = item.is_some_and(|i| i.get("released") == Some(&Value::Bool(true)));
+    let passed = item.map(|i| text(i, "passedAt")).unwrap_or_default();
+    let status = match (released, passed.is_empty()) {
+        (false, _) => "HELD",
+        (true, true) => "RELEASED",
+        (true, false) => "PASSED",
+    };
     Row {
         unit: unit.to_string(),
         business_date: date.to_string(),
-        status: if released { "RELEASED" } else { "HELD" }.into(),
-        started: item.map(|i| text(i, "passedAt")).unwrap_or_default(),
+        status: status.into(),
+        started: passed,
         held: if released { "released" } else { "definition" }.into(),
         ..Row::default()
     }

@@ -1340,6 +1340,7 @@ impl<'a> Emitter<'a> {
             rc_feeders: Arc::clone(&self.rc_feeders),
             records: self.records,
             generations: self.generations,
+            slots: self.slots,
             takes: self.takes,
             ..Emitter::new_bare(
                 self.project,
@@ -3007,8 +3008,10 @@ impl<'a> Emitter<'a> {
                 items.extend(crate::back::schedule::start_condition_findings(self.project, u));
                 // Multiple launch is compiled (generations of a business date's records).
                 // A limit on jobs at once is a slot count on the run's record.
-                if let Some(n) = net.concurrency.max_parallel_jobs.filter(|_| !self.records) {
-                    items.push((FindingKind::Unsupported, format!("at most {n} jobs at once (max_parallel_jobs)"), "the limit counts the run's jobs in its run record: compile without --no-run-records".into()));
+                match net.concurrency.max_parallel_jobs {
+                    Some(n) if !self.records => items.push((FindingKind::Unsupported, format!("at most {n} jobs at once (max_parallel_jobs)"), "the limit counts the run's jobs in its run record: compile without --no-run-records".into())),
+                    Some(n) if u == self.plan.root => items.push((FindingKind::Approximated, format!("at most {n} jobs at once (max_parallel_jobs): a job waiting for a slot has begun (its record says RUNNING, its start-delay monitor has stopped, an end delay after its own start counts the wait) and looks again every minute, about 480 history events an hour per waiting job, which the estimates leave out"), "keep queues short (a long wait can reach an execution's 25,000 history events), or limit the services' own concurrency instead".into())),
+                    _ => {}
                 }
             }
             _ => {}
@@ -4189,10 +4192,38 @@ mod tests {
         // A run passed over never took one; a no-op job takes none.
         assert_eq!(states["a.decide"]["Choices"][0]["Next"], "b.begin");
         assert_eq!(states["b.begin"]["Next"], "b");
-        assert!(out
+        // What the limit approximates is said once, on the jobnet.
+        let said: Vec<_> = out
             .findings
             .iter()
-            .all(|f| !f.what.contains("max_parallel_jobs")));
+            .filter(|f| f.what.contains("max_parallel_jobs"))
+            .map(|f| (f.unit.as_str(), f.kind))
+            .collect();
+        assert_eq!(said, [("/n", FindingKind::Approximated)]);
+        // Jobs of split-off machines take slots too.
+        let mut chain = String::from(
+            "version: 1\njobnets:\n  - name: n\n    concurrency: {max_parallel_jobs: 2}\n    units:\n",
+        );
+        for i in 0..12 {
+            chain.push_str(&format!(
+                "      - {{name: j{i}, type: lambda, params: {{function: f}}}}\n"
+            ));
+        }
+        let split = compile_split(chain, 30);
+        let machines = &split.outputs[0].machines;
+        assert!(machines.iter().any(|m| m.role == Role::Child), "split");
+        let mut begins = 0;
+        for m in machines {
+            let d = m.definition();
+            for (name, _) in d["States"].as_object().unwrap() {
+                if let Some(job) = name.strip_suffix(".begin") {
+                    begins += 1;
+                    let slot = format!("{job}.slot");
+                    assert!(d["States"].get(&slot).is_some(), "{}: {name}", m.name);
+                }
+            }
+        }
+        assert_eq!(begins, 12);
         // Without run records there is nothing to count in: reported.
         let mut p = Project::default();
         let mut d = crate::diag::Diagnostics::default();

@@ -270,13 +270,13 @@ impl JobRecord {
         })
     }
 
-    /// A job waits here for a free slot between two attempts to take one (a sixth of a
-    /// minute, as scaled for rehearsals).
+    /// A job waits here for a free slot between two attempts to take one: a minute (as
+    /// scaled for rehearsals), as a held job does.
     pub fn slot_wait(&self, take: &str) -> Tree {
         tree!({
             "Type": "Wait",
             "Comment": "every slot is taken: look again",
-            "Seconds": (self.hold_poll_seconds / 6).max(1),
+            "Seconds": self.hold_poll_seconds,
             "Next": take
         })
     }

@@ -265,7 +265,7 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
                         ))
                     }
                     DayRule::DaysBeforeMonthEnd(b)
-                        if b >= longest_month(f.month(), months) =>
+                        if b >= longest_month(f.year(), f.month(), months) =>
                     {
                         return Err(format!(
                             "{b} days before the month end is no day of the months {what} from {}/{:02} reaches, so the rule never runs",
@@ -311,14 +311,26 @@ fn plan(sd: &StartDate, cycle: Option<(u32, char)>) -> Result<Option<DayPlan>, S
 /// The longest cycle of months a JP1 rule converts to (as the spec's `month_cycle` allows).
 const MAX_CYCLE_MONTHS: u32 = 1200;
 
-/// The most days a month reached by a cycle of `every` months from `month` can have: a
-/// yearly cycle only ever reaches that month (February: 29), others reach a 31-day month.
-fn longest_month(month: u32, every: u32) -> u32 {
+/// The most days a month reached by a cycle of `every` months from `year`/`month` can
+/// have: a cycle of whole years only ever reaches that month (February: 29 only if one of
+/// the years it reaches is a leap year), others reach a 31-day month.
+fn longest_month(year: i32, month: u32, every: u32) -> u32 {
     if !every.is_multiple_of(12) {
         return 31;
     }
     match month {
-        2 => 29,
+        2 => {
+            // The leap years repeat every 400 years: the reached years within them tell.
+            let step = i32::try_from(every / 12).unwrap_or(i32::MAX);
+            let leap = (0..400)
+                .map(|k| year.saturating_add(step.saturating_mul(k)))
+                .any(|y| Date::from_ymd_opt(y, 2, 29).is_some());
+            if leap {
+                29
+            } else {
+                28
+            }
+        }
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
@@ -800,6 +812,10 @@ mod tests {
             "August has 31 days"
         );
         assert!(plan(&sd("2027/04/b-30"), Some((12, 'm'))).is_err());
+        // Every second year from 2027 reaches no leap year: February never has 29 days.
+        assert!(plan(&sd("2027/02/b-28"), Some((2, 'y'))).is_err());
+        assert!(plan(&sd("2028/02/b-28"), Some((2, 'y'))).is_ok());
+        assert!(plan(&sd("2027/02/b-28"), Some((3, 'y'))).is_ok(), "2036");
         assert!(plan(&sd("b"), Some((1, 'y'))).is_err());
         assert!(plan(&sd("12/12"), None).is_err());
         assert!(plan(&sd("2023/02/29"), None).is_err());

@@ -2197,11 +2197,11 @@ jobnets:
   - name: t_slots
     concurrency: {max_parallel_jobs: 2}
     units:
-      - {name: a, type: test, params: {sleep_seconds: 2}}
-      - {name: b, type: test, params: {sleep_seconds: 2}}
-      - {name: c, type: test, params: {sleep_seconds: 2}}
-      - {name: d, type: test, params: {sleep_seconds: 2}}
-      - {name: e, type: noop, after: [a, b, c, d]}
+      - {name: a, type: test, params: {sleep_seconds: 2}, start_delay: {after_root_start: 1}}
+      - {name: b, type: test, params: {sleep_seconds: 2}, start_delay: {after_root_start: 1}}
+      - {name: c, type: test, params: {sleep_seconds: 2}, start_delay: {after_root_start: 1}}
+      - {name: d, type: test, params: {sleep_seconds: 2}, start_delay: {after_root_start: 1}}
+      - {name: e, type: noop, after: [a, b, c, d], start_delay: {after_root_start: 60}}
   - name: t_free
     units:
       - {name: a, type: test, params: {sleep_seconds: 2}}
@@ -2228,6 +2228,11 @@ jobnets:
                 (events.len(), most)
             }
         };
+        let topic = env
+            .topics
+            .get("AlertTopic")
+            .expect("the alert topic was deployed");
+        let queue = inbox(&moto, "subscribe", topic);
         let r = run_date(&env, "t_slots", "slots-1", "2027-01-04").await;
         assert_eq!(r.status, "SUCCEEDED", "{r:?}");
         assert_eq!(
@@ -2235,6 +2240,31 @@ jobnets:
             (8, 2),
             "four starts and ends, two at once"
         );
+        // A job waiting for a slot has not started: the two that start only after another
+        // job's end (two seconds on) are past their one-second start delay.
+        let events = testkit::read_events(&env.clients, &env.table, "slots-1")
+            .await
+            .expect("events");
+        let first_end = events
+            .iter()
+            .position(|e| e.kind == EventKind::End)
+            .expect("an end");
+        let queued: BTreeSet<&str> = events[first_end..]
+            .iter()
+            .filter(|e| e.kind == EventKind::Start)
+            .map(|e| e.unit.as_str())
+            .collect();
+        assert_eq!(queued.len(), 2, "{events:?}");
+        settled_monitors(&env, "slots-1").await;
+        let alerts: Vec<Value> =
+            serde_json::from_str(&inbox(&moto, "read", &queue)).expect("alerts JSON");
+        let late: BTreeSet<&str> = alerts
+            .iter()
+            .filter(|a| a["attributes"]["status"] == "START_DELAY")
+            .filter_map(|a| a["attributes"]["unit"].as_str())
+            .collect();
+        assert!(queued.is_subset(&late), "{queued:?} {alerts:#?}");
+        assert!(!late.contains("/t_slots/e"), "{alerts:#?}");
         let r = run_date(&env, "t_free", "free-1", "2027-01-04").await;
         assert_eq!(r.status, "SUCCEEDED", "{r:?}");
         assert_eq!(

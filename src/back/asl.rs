@@ -1776,9 +1776,13 @@ impl<'a> Emitter<'a> {
     }
 
     /// States that run before unit `u` itself: stop its start-delay monitor, then arm the
-    /// monitors that count from its start.
+    /// monitors that count from its start. (A job under a slot limit does that after its
+    /// begin and slot: it starts at its begin.)
     fn pre_states(&self, u: UnitId) -> Vec<String> {
         let mut out = Vec::new();
+        if self.slot_limit(u).is_some() {
+            return out;
+        }
         if self.held_net(u) {
             out.push(format!("{}.hold", self.names.state(u)));
         }
@@ -2183,6 +2187,15 @@ impl<'a> Emitter<'a> {
         ] {
             self.map(u, n);
             scope.insert(n, state);
+        }
+    }
+
+    /// The limit on jobs at once that job `u` takes a slot under (a no-op job runs nothing
+    /// and takes none).
+    fn slot_limit(&self, u: UnitId) -> Option<u32> {
+        match &self.project.units[u].kind {
+            UnitKind::Job(j) if self.records && j.job_type != "noop" => self.slots,
+            _ => None,
         }
     }
 
@@ -2624,7 +2637,14 @@ impl<'a> Emitter<'a> {
                 fail_target = off;
             }
         }
-        let mut body = self.body_entry(u);
+        // A job under a limit on jobs at once starts when it has a slot: its start monitor
+        // stops, and its own-start deadlines are armed, after `.slot`, just before it runs.
+        let limit = self.slot_limit(u);
+        let mut body = if limit.is_some() {
+            name.clone()
+        } else {
+            self.body_entry(u)
+        };
         let mut points = vec![ArmPoint::Own(u)];
         if unit.as_net().is_some() {
             points.push(ArmPoint::Net(u));
@@ -2669,12 +2689,8 @@ impl<'a> Emitter<'a> {
                     next_target.clone()
                 };
                 // With a limit on the jobs running at once, the job takes a slot of the run
-                // after its begin and gives it back on each way out (a no-op job runs
-                // nothing and takes none).
-                let limit = match &unit.kind {
-                    UnitKind::Job(j) if j.job_type != "noop" => self.slots,
-                    _ => None,
-                };
+                // after its begin (then stops its start monitor and arms its own-start
+                // deadlines: `start`) and gives it back on each way out.
                 let (start, after_end, after_abnormal) = match limit {
                     Some(max) => {
                         let [slot, wait, free, free_abnormal] =
@@ -2682,7 +2698,7 @@ impl<'a> Emitter<'a> {
                                 .map(|s| format!("{name}.{s}"));
                         let broken = scope.handler();
                         for (n, state) in [
-                            (&slot, record.take_slot(max, &name, &wait, &broken)),
+                            (&slot, record.take_slot(max, &start, &wait, &broken)),
                             (&wait, record.slot_wait(&slot)),
                             (&free, record.free_slot(&next_target, &broken)),
                             (&free_abnormal, record.free_slot(&fail_target, &broken)),
@@ -2693,6 +2709,17 @@ impl<'a> Emitter<'a> {
                         (slot, free, free_abnormal)
                     }
                     None => (name.clone(), next_target.clone(), fail_target.clone()),
+                };
+                // A job passed over before its slot never got to stop its start monitor.
+                let passed_over = match (limit, self.monitor_of(u, false).cloned()) {
+                    (Some(_), Some(m)) => {
+                        let off = format!("monitor.{}.off-passed", m.key);
+                        let state = self.off_state(&m, "it was passed over", &passed_over);
+                        self.map(u, &off);
+                        scope.insert(&off, state);
+                        off
+                    }
+                    _ => passed_over,
                 };
                 self.emit_record_entry_to(scope, u, &record, &passed_over, &start);
                 for (n, state) in [
@@ -3010,7 +3037,7 @@ impl<'a> Emitter<'a> {
                 // A limit on jobs at once is a slot count on the run's record.
                 match net.concurrency.max_parallel_jobs {
                     Some(n) if !self.records => items.push((FindingKind::Unsupported, format!("at most {n} jobs at once (max_parallel_jobs)"), "the limit counts the run's jobs in its run record: compile without --no-run-records".into())),
-                    Some(n) if u == self.plan.root => items.push((FindingKind::Approximated, format!("at most {n} jobs at once (max_parallel_jobs): a job waiting for a slot has begun (its record says RUNNING, its start-delay monitor has stopped, an end delay after its own start counts the wait) and looks again every minute, about 480 history events an hour per waiting job, which the estimates leave out"), "keep queues short (a long wait can reach an execution's 25,000 history events), or limit the services' own concurrency instead".into())),
+                    Some(n) if u == self.plan.root => items.push((FindingKind::Approximated, format!("at most {n} jobs at once (max_parallel_jobs): a job waiting for a slot has begun its record (RUNNING, started when it began waiting) and looks again every minute, about 480 history events an hour per waiting job, which the estimates leave out"), "keep queues short (a long wait can reach an execution's 25,000 history events), or limit the services' own concurrency instead".into())),
                     _ => {}
                 }
             }
@@ -4200,6 +4227,23 @@ mod tests {
             .map(|f| (f.unit.as_str(), f.kind))
             .collect();
         assert_eq!(said, [("/n", FindingKind::Approximated)]);
+        // A job starts when it has its slot: its start monitor stops after `.slot`, and a
+        // job passed over stops it on its own way.
+        let c = compile_one(
+            "version: 1\njobnets:\n  - name: n\n    concurrency: {max_parallel_jobs: 1}\n    units:\n      - {name: a, type: lambda, params: {function: f}, start_delay: {after_root_start: 5}, end_delay: {after_own_start: 3}}\n",
+        );
+        let def = c.outputs[0].machines[0].definition();
+        assert_well_formed(&def);
+        let states = &def["States"];
+        assert_eq!(states["monitor.a-s.arm"]["Next"], "a.begin");
+        assert_eq!(states["a.begin"]["Next"], "a.slot");
+        assert_eq!(states["a.slot"]["Next"], "monitor.a-s.off");
+        assert_eq!(states["monitor.a-s.off"]["Next"], "monitor.a-e.arm");
+        assert_eq!(states["monitor.a-e.arm"]["Next"], "a");
+        assert_eq!(
+            states["a.decide"]["Choices"][0]["Next"],
+            "monitor.a-s.off-passed"
+        );
         // Jobs of split-off machines take slots too.
         let mut chain = String::from(
             "version: 1\njobnets:\n  - name: n\n    concurrency: {max_parallel_jobs: 2}\n    units:\n",

@@ -895,15 +895,20 @@ fn month_and_year_cycles_and_the_registration_date() {
             .map(|r| r.status.clone())
     };
 
+    let rules_of = |p: &Project| -> (Vec<ScheduleRule>, Vec<String>) {
+        let rules = unit(p, "/grp/n")
+            .as_net()
+            .unwrap()
+            .schedule
+            .clone()
+            .unwrap()
+            .rules;
+        let names = rules.iter().map(|r| r.name.clone().unwrap()).collect();
+        (rules, names)
+    };
+
     let (p, cov) = load(None);
-    let rules = &unit(&p, "/grp/n")
-        .as_net()
-        .unwrap()
-        .schedule
-        .as_ref()
-        .unwrap()
-        .rules;
-    let names: Vec<_> = rules.iter().map(|r| r.name.as_deref().unwrap()).collect();
+    let (rules, names) = rules_of(&p);
     // `en` every day is read as daily from deployment (approximated).
     assert_eq!(names, ["1", "2", "3", "5"], "{rules:#?}");
     assert_eq!(rules[3].days, DayRule::Daily);
@@ -953,14 +958,7 @@ fn month_and_year_cycles_and_the_registration_date() {
 
     // The cut-over date given: `en` is that date.
     let (p, cov) = load(Some(d(2027, 4, 5)));
-    let rules = &unit(&p, "/grp/n")
-        .as_net()
-        .unwrap()
-        .schedule
-        .as_ref()
-        .unwrap()
-        .rules;
-    let names: Vec<_> = rules.iter().map(|r| r.name.as_deref().unwrap()).collect();
+    let (rules, names) = rules_of(&p);
     assert_eq!(names, ["1", "2", "3", "4", "5"]);
     assert_eq!(
         rules[3].days,

@@ -4269,18 +4269,9 @@ mod tests {
         }
         assert_eq!(begins, 12);
         // Without run records there is nothing to count in: reported.
-        let mut p = Project::default();
-        let mut d = crate::diag::Diagnostics::default();
-        crate::driver::load_text(
-            &mut p,
-            "t.yaml",
-            "version: 1\njobnets:\n  - name: n\n    concurrency: {max_parallel_jobs: 3}\n    units: [{name: a, type: noop}]\n".into(),
-            crate::driver::InputFormat::Spec,
-            &mut d,
+        let c = compile_without_records(
+            "version: 1\njobnets:\n  - name: n\n    concurrency: {max_parallel_jobs: 3}\n    units: [{name: a, type: noop}]\n",
         );
-        let mut opts = crate::driver::CompileOptions::default();
-        opts.emit.run_records = false;
-        let c = crate::driver::compile(&p, &opts, &mut d).expect("compiles");
         assert!(c.outputs[0]
             .findings
             .iter()
@@ -4394,18 +4385,9 @@ mod tests {
             out.findings
         );
         // Without run records there is nothing to release: reported.
-        let mut p = Project::default();
-        let mut d = crate::diag::Diagnostics::default();
-        crate::driver::load_text(
-            &mut p,
-            "t.yaml",
-            "version: 1\njobnets:\n  - name: n\n    hold: true\n    units: [{name: a, type: noop}]\n".into(),
-            crate::driver::InputFormat::Spec,
-            &mut d,
+        let c = compile_without_records(
+            "version: 1\njobnets:\n  - name: n\n    hold: true\n    units: [{name: a, type: noop}]\n",
         );
-        let mut opts = crate::driver::CompileOptions::default();
-        opts.emit.run_records = false;
-        let c = crate::driver::compile(&p, &opts, &mut d).expect("compiles");
         let held: Vec<_> = c.outputs[0]
             .findings
             .iter()
@@ -4557,6 +4539,22 @@ mod tests {
             rules.contains("States.TaskFailed") && rules.contains("{*"),
             "{rules}"
         );
+    }
+
+    /// [`compile_one`] with `--no-run-records`.
+    fn compile_without_records(yaml: &str) -> crate::driver::Compiled {
+        let mut p = Project::default();
+        let mut d = crate::diag::Diagnostics::default();
+        crate::driver::load_text(
+            &mut p,
+            "t.yaml",
+            yaml.into(),
+            crate::driver::InputFormat::Spec,
+            &mut d,
+        );
+        let mut opts = crate::driver::CompileOptions::default();
+        opts.emit.run_records = false;
+        crate::driver::compile(&p, &opts, &mut d).expect("compiles")
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {

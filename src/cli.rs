@@ -52,7 +52,7 @@ struct Cli {
 enum Command {
     /// Compile jobnets into state machines, a CloudFormation template and a report.
     #[command(
-        after_help = "Examples:\n  jobnet2sfn compile examples/daily_batch.yaml -o out/\n  jobnet2sfn compile specs/*.yaml -o out/ --templates my-templates/ --allow-partial"
+        after_help = "Examples:\n  jobnet2sfn compile examples/daily_batch.yaml -o out/\n  jobnet2sfn compile specs/*.yaml -o out/ --templates my-templates/ --allow-partial\n  jobnet2sfn compile ajsprint.txt -o out/ --registration-date 2027-04-05"
     )]
     Compile(CompileArgs),
     /// Validate jobnets without writing anything (for CI).
@@ -94,7 +94,7 @@ enum Command {
     Hold(HoldArgs),
     /// Release a held job (also one held in its definition).
     #[command(
-        after_help = "Examples:\n  jobnet2sfn release daily_sales --date 2027-04-01 aggregate/join_sales --dir out --table T"
+        after_help = "Examples:\n  jobnet2sfn release daily_sales --date 2027-04-01 aggregate/join_sales --dir out --table T\n  jobnet2sfn release daily_sales --date 2027-04-01 /daily_sales --dir out --table T"
     )]
     Release(ReleaseArgs),
     /// Convert legacy definitions into native jobnet specs for a team to review and own.
@@ -287,7 +287,7 @@ struct PushArgs {
 enum ImportCommand {
     /// JP1/AJS3 unit definitions (ajsprint output) → jobnet specs plus a coverage report.
     #[command(
-        after_help = "Examples:\n  jobnet2sfn import jp1 export.txt -o jobnets/\n  jobnet2sfn import jp1 export.txt -o jobnets/ --encoding cp932"
+        after_help = "Examples:\n  jobnet2sfn import jp1 export.txt -o jobnets/\n  jobnet2sfn import jp1 export.txt -o jobnets/ --encoding cp932\n  jobnet2sfn import jp1 export.txt -o jobnets/ --registration-date 2027-04-05"
     )]
     Jp1(ImportArgs),
 }

@@ -108,6 +108,11 @@ echo "compile examples/daily_batch.yaml --log-forward -> $OUT/log-forward"
 echo "compile examples/scheduled_with_calendar.yaml --alert-on-skip -> $OUT/alert-on-skip"
 "$BIN" compile examples/scheduled_with_calendar.yaml -o "$OUT/alert-on-skip" --alert-on-skip --allow-partial || compile_failures+=("--alert-on-skip")
 
+# JP1 rules starting on the registration date (`sd=en`) convert with the cut-over date:
+# yearly cycles become month cycles of the schedules' rules.
+echo "compile tests/fixtures/jp1/02_kittybbit_sample1_large.txt --registration-date -> $OUT/registration"
+"$BIN" compile tests/fixtures/jp1/02_kittybbit_sample1_large.txt -o "$OUT/registration" --allow-partial --registration-date 2027-04-05 || compile_failures+=("--registration-date")
+
 echo "compile tests/scenarios/*.yaml -> $OUT/scenarios"
 "$BIN" compile tests/scenarios/*.yaml -o "$OUT/scenarios" || compile_failures+=(tests/scenarios)
 

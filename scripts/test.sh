@@ -109,7 +109,7 @@ echo "compile examples/scheduled_with_calendar.yaml --alert-on-skip -> $OUT/aler
 "$BIN" compile examples/scheduled_with_calendar.yaml -o "$OUT/alert-on-skip" --alert-on-skip --allow-partial || compile_failures+=("--alert-on-skip")
 
 # JP1 rules starting on the registration date (`sd=en`) convert with the cut-over date:
-# yearly cycles become month cycles of the schedules' rules.
+# the file's 48 roots then run every nine years from that date.
 echo "compile tests/fixtures/jp1/02_kittybbit_sample1_large.txt --registration-date -> $OUT/registration"
 "$BIN" compile tests/fixtures/jp1/02_kittybbit_sample1_large.txt -o "$OUT/registration" --allow-partial --registration-date 2027-04-05 || compile_failures+=("--registration-date")
 

@@ -437,11 +437,7 @@ pub fn emit_cached(
         // suffix is `on-hold`).
         let mut next = scope.target(&first);
         if let Some(m) = e.monitor_of(plan.root, false).cloned() {
-            let off = format!("monitor.{}.off", m.key);
-            let state = e.off_state(&m, "it started", &next);
-            e.map(plan.root, &off);
-            scope.insert(&off, state);
-            next = off;
+            next = e.emit_off(&mut scope, plan.root, &m, ("", "it started"), &next);
         }
         first = Next::To(e.emit_hold_gate(&mut scope, plan.root, "run.on-hold", &next));
     }
@@ -1940,6 +1936,23 @@ impl<'a> Emitter<'a> {
         })
     }
 
+    /// Inserts `monitor.{key}.off{suffix}`, which stops monitor `m` for unit `u` and goes on
+    /// to `next`; returns its name.
+    fn emit_off(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        m: &Monitor,
+        (suffix, why): (&str, &str),
+        next: &str,
+    ) -> String {
+        let off = format!("monitor.{}.off{suffix}", m.key);
+        let state = self.off_state(m, why, next);
+        self.map(u, &off);
+        scope.insert(&off, state);
+        off
+    }
+
     /// Stops monitor `m` (its unit started or ended in time). Never fails the run: a
     /// monitor that already alerted or was never armed is fine.
     fn off_state(&mut self, m: &Monitor, why: &str, next: &str) -> Tree {
@@ -2613,12 +2626,8 @@ impl<'a> Emitter<'a> {
         self.pending(u);
         let mut next = next;
         if let Some(m) = self.monitor_of(u, true).cloned() {
-            let off = format!("monitor.{}.off", m.key);
             let target = scope.target(&next);
-            let state = self.off_state(&m, "it ended", &target);
-            self.map(u, &off);
-            scope.insert(&off, state);
-            next = Next::To(off);
+            next = Next::To(self.emit_off(scope, u, &m, ("", "it ended"), &target));
             // Units that can end abnormally stop their monitor on that way out too.
             let can_fail = match &unit.kind {
                 UnitKind::Job(_)
@@ -2630,11 +2639,13 @@ impl<'a> Emitter<'a> {
                 _ => false,
             };
             if can_fail {
-                let off = format!("monitor.{}.off-abnormal", m.key);
-                let state = self.off_state(&m, "it ended abnormally", &fail_target);
-                self.map(u, &off);
-                scope.insert(&off, state);
-                fail_target = off;
+                fail_target = self.emit_off(
+                    scope,
+                    u,
+                    &m,
+                    ("-abnormal", "it ended abnormally"),
+                    &fail_target,
+                );
             }
         }
         // A job under a limit on jobs at once starts when it has a slot: its start monitor
@@ -2657,11 +2668,7 @@ impl<'a> Emitter<'a> {
         }
         let mut start = body.clone();
         if let Some(m) = self.monitor_of(u, false).cloned() {
-            let off = format!("monitor.{}.off", m.key);
-            let state = self.off_state(&m, "it started", &body);
-            self.map(u, &off);
-            scope.insert(&off, state);
-            start = off;
+            start = self.emit_off(scope, u, &m, ("", "it started"), &body);
         }
         if self.held_net(u) {
             // Held in the definition: the jobnet starts (and its start monitor stops) only
@@ -2712,13 +2719,13 @@ impl<'a> Emitter<'a> {
                 };
                 // A job passed over before its slot never got to stop its start monitor.
                 let passed_over = match (limit, self.monitor_of(u, false).cloned()) {
-                    (Some(_), Some(m)) => {
-                        let off = format!("monitor.{}.off-passed", m.key);
-                        let state = self.off_state(&m, "it was passed over", &passed_over);
-                        self.map(u, &off);
-                        scope.insert(&off, state);
-                        off
-                    }
+                    (Some(_), Some(m)) => self.emit_off(
+                        scope,
+                        u,
+                        &m,
+                        ("-passed", "it was passed over"),
+                        &passed_over,
+                    ),
                     _ => passed_over,
                 };
                 self.emit_record_entry_to(scope, u, &record, &passed_over, &start);
@@ -4543,27 +4550,23 @@ mod tests {
 
     /// [`compile_one`] with `--no-run-records`.
     fn compile_without_records(yaml: &str) -> crate::driver::Compiled {
-        let mut p = Project::default();
-        let mut d = crate::diag::Diagnostics::default();
-        crate::driver::load_text(
-            &mut p,
-            "t.yaml",
-            yaml.into(),
-            crate::driver::InputFormat::Spec,
-            &mut d,
-        );
         let mut opts = crate::driver::CompileOptions::default();
         opts.emit.run_records = false;
-        crate::driver::compile(&p, &opts, &mut d).expect("compiles")
+        compile_with(yaml, &opts)
     }
 
     fn compile_one(yaml: &str) -> crate::driver::Compiled {
+        compile_with(yaml, &crate::driver::CompileOptions::default())
+    }
+
+    /// One spec compiled with `opts` (which must succeed).
+    fn compile_with(yaml: &str, opts: &crate::driver::CompileOptions) -> crate::driver::Compiled {
         use crate::diag::Diagnostics;
-        use crate::driver::{compile, load_text, CompileOptions, InputFormat};
+        use crate::driver::{compile, load_text, InputFormat};
         let mut p = Project::default();
         let mut d = Diagnostics::default();
         load_text(&mut p, "t.yaml", yaml.into(), InputFormat::Spec, &mut d);
-        compile(&p, &CompileOptions::default(), &mut d).expect("compiles")
+        compile(&p, opts, &mut d).unwrap_or_else(|| panic!("does not compile: {:?}", d.items))
     }
 
     /// Every transition target exists and every state is reachable, recursively.

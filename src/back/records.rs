@@ -191,20 +191,45 @@ impl JobRecord {
     /// A jobnet held in the source (`hold: true`, JP1 `ha=y`) passes here only once
     /// `release` marked its record of this run; until then it waits at `wait`.
     pub fn hold_gate(&self, next: &str, wait: &str, fail: &str) -> Tree {
+        self.conditional_update(
+            format!(
+                "{}: held in the definition; runs once released (jobnet2sfn release)",
+                self.path
+            ),
+            self.key(),
+            (
+                "SET passedAt = :now, execution = :x",
+                "attribute_exists(released) AND released = :yes",
+            ),
+            tree!({
+                ":yes": {"BOOL": true},
+                ":now": {"S.$": "$$.State.EnteredTime"},
+                ":x": {"S.$": "$$.Execution.Id"}
+            }),
+            (next, wait, fail),
+        )
+    }
+
+    /// An update of `key` that goes on to `next` when `condition` holds, to `wait` (to look
+    /// again) when it does not, and to `fail` when the table cannot be written.
+    fn conditional_update(
+        &self,
+        comment: String,
+        key: Tree,
+        (update, condition): (&str, &str),
+        values: Tree,
+        (next, wait, fail): (&str, &str, &str),
+    ) -> Tree {
         tree!({
             "Type": "Task",
-            "Comment": format!("{}: held in the definition; runs once released (jobnet2sfn release)", self.path),
+            "Comment": comment,
             "Resource": "arn:aws:states:::dynamodb:updateItem",
             "Parameters": {
                 "TableName": &self.table,
-                "Key": self.key(),
-                "UpdateExpression": "SET passedAt = :now, execution = :x",
-                "ConditionExpression": "attribute_exists(released) AND released = :yes",
-                "ExpressionAttributeValues": {
-                    ":yes": {"BOOL": true},
-                    ":now": {"S.$": "$$.State.EnteredTime"},
-                    ":x": {"S.$": "$$.Execution.Id"}
-                }
+                "Key": key,
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values
             },
             "ResultPath": null,
             "Catch": [
@@ -228,28 +253,23 @@ impl JobRecord {
     /// Takes one of the run's `max` job slots (the job's path joins the run item's `slots`
     /// set), or, all taken, goes to `wait` to try again. Taking it twice is harmless.
     pub fn take_slot(&self, max: u32, next: &str, wait: &str, fail: &str) -> Tree {
-        tree!({
-            "Type": "Task",
-            "Comment": format!("{}: at most {max} jobs of the run at once: take a slot", self.path),
-            "Resource": "arn:aws:states:::dynamodb:updateItem",
-            "Parameters": {
-                "TableName": &self.table,
-                "Key": self.run_item(),
-                "UpdateExpression": "ADD slots :me",
-                "ConditionExpression": "attribute_not_exists(slots) OR size(slots) < :max OR contains(slots, :path)",
-                "ExpressionAttributeValues": {
-                    ":me": {"SS": [&self.path]},
-                    ":path": {"S": &self.path},
-                    ":max": {"N": max.to_string()}
-                }
-            },
-            "ResultPath": null,
-            "Catch": [
-                {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": wait},
-                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
-            ],
-            "Next": next
-        })
+        self.conditional_update(
+            format!(
+                "{}: at most {max} jobs of the run at once: take a slot",
+                self.path
+            ),
+            self.run_item(),
+            (
+                "ADD slots :me",
+                "attribute_not_exists(slots) OR size(slots) < :max OR contains(slots, :path)",
+            ),
+            tree!({
+                ":me": {"SS": [&self.path]},
+                ":path": {"S": &self.path},
+                ":max": {"N": max.to_string()}
+            }),
+            (next, wait, fail),
+        )
     }
 
     /// Gives the job's slot back. A slot that cannot be given back would keep other jobs
@@ -273,34 +293,27 @@ impl JobRecord {
     /// A job waits here for a free slot between two attempts to take one: a minute (as
     /// scaled for rehearsals), as a held job does.
     pub fn slot_wait(&self, take: &str) -> Tree {
-        tree!({
-            "Type": "Wait",
-            "Comment": "every slot is taken: look again",
-            "Seconds": self.hold_poll_seconds,
-            "Next": take
-        })
+        look_again(
+            "every slot is taken: look again",
+            self.hold_poll_seconds,
+            take,
+        )
     }
 
     /// A held jobnet waits here between two looks at its record: every five minutes (as
     /// scaled for rehearsals), about a hundred history events an hour, so that a run can
     /// stay held for days within an execution's 25,000 events.
     pub fn gate_wait(&self, gate: &str) -> Tree {
-        tree!({
-            "Type": "Wait",
-            "Comment": "held: look again in five minutes",
-            "Seconds": self.hold_poll_seconds * 5,
-            "Next": gate
-        })
+        look_again(
+            "held: look again in five minutes",
+            self.hold_poll_seconds * 5,
+            gate,
+        )
     }
 
     /// A held job waits here between two attempts to start.
     pub fn wait(&self, begin: &str) -> Tree {
-        tree!({
-            "Type": "Wait",
-            "Comment": "held: look again",
-            "Seconds": self.hold_poll_seconds,
-            "Next": begin
-        })
+        look_again("held: look again", self.hold_poll_seconds, begin)
     }
 
     /// Records the end, with the return code at `rc` (a path that must exist on every way
@@ -330,6 +343,11 @@ impl JobRecord {
             "Next": next
         })
     }
+}
+
+/// A Wait of `seconds` before `next` looks again.
+fn look_again(comment: &str, seconds: u64, next: &str) -> Tree {
+    tree!({"Type": "Wait", "Comment": comment, "Seconds": seconds, "Next": next})
 }
 
 /// The run item's states at the top of the root machine: claim the business date (or, for

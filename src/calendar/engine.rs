@@ -21,7 +21,8 @@
 use super::{codes, Resolved};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir::{
-    ClockTime, ClosedDayAction, Date, DayKind, DayRule, Project, Schedule, ScheduleRule, UnitId,
+    ClockTime, ClosedDayAction, Date, DayKind, DayRule, MonthCycle, Project, Schedule,
+    ScheduleRule, UnitId,
 };
 use chrono::{Datelike, Duration, NaiveDateTime};
 use std::collections::{BTreeMap, BTreeSet};
@@ -171,12 +172,12 @@ fn selects(days: &Days, rule: &DayRule, d: Date) -> bool {
         DayRule::EveryNDays { n, from } => every(d, *from, i64::from(*n)),
         DayRule::EveryNWeeks { n, from } => every(d, *from, 7 * i64::from(*n)),
         DayRule::EveryNMonths { n, from } => {
-            let months = i64::from(d.year() - from.year()) * 12 + i64::from(d.month())
-                - i64::from(from.month());
-            *n > 0
-                && months >= 0
-                && months % i64::from(*n) == 0
-                && d.day() == from.day().min(month_last(d).day())
+            let months = MonthCycle {
+                every: *n,
+                year: from.year(),
+                month: from.month(),
+            };
+            months.selects(d) && d.day() == from.day().min(month_last(d).day())
         }
     }
 }

@@ -23,9 +23,12 @@ class Cal:
   v=s.r.get(str(d))
   if v is None:raise KeyError(f'calendar {s.c} has no day {d}: load its data file')
   return bool(v)
+def cyc(d,n,y,m):
+ # Every n-th month from y/m (none before).
+ k=(d.year-y)*12+d.month-m;return k>=0 and k%n==0
 def sel(c,R,d):
- k,*a=R['days'];i=str(d);q,y,m=R.get('months',(1,1,1));j=(d.year-y)*12+d.month-m
- if R.get('validFrom','')>i or i>R.get('validUntil','9')or j<0 or j%q:return 0
+ k,*a=R['days'];i=str(d)
+ if R.get('validFrom','')>i or i>R.get('validUntil','9')or not cyc(d,*R.get('months',(1,1,1))):return 0
  if k=='daily':return 1
  if k in('weekdays','days_of_month','dates'):return(d.weekday(),d.day,i)[('weekdays','days_of_month','dates').index(k)]in a[0]
  if k in('nth_open_day','nth_closed_day'):o=k[4]=='o';return c.op(d)==o and sum(c.op(x)==o for x in days(d.replace(day=1),d))==a[0]
@@ -34,7 +37,7 @@ def sel(c,R,d):
  if k=='nth_weekday':
   w,n=a;return d.weekday()==w and((d+7*O).month!=d.month if n<0 or n>4 else(d.day-1)//7+1==n)
  u,n,f=a;f=P(f)
- if u=='months':m=(d.year-f.year)*12+d.month-f.month;return m>=0 and m%n==0 and d.day==min(f.day,mlast(d).day)
+ if u=='months':return cyc(d,n,f.year,f.month)and d.day==min(f.day,mlast(d).day)
  g=(d-f).days;return g>=0 and g%(n*(7 if u=='weeks'else 1))==0
 def decide(c,R,d):
  """None: not selected; (date, why) a run; (None, why) a skip."""

@@ -318,22 +318,13 @@ fn longest_month(year: i32, month: u32, every: u32) -> u32 {
     if !every.is_multiple_of(12) {
         return 31;
     }
-    match month {
-        2 => {
-            // The leap years repeat every 400 years: the reached years within them tell.
-            let step = i32::try_from(every / 12).unwrap_or(i32::MAX);
-            let leap = (0..400)
-                .map(|k| year.saturating_add(step.saturating_mul(k)))
-                .any(|y| Date::from_ymd_opt(y, 2, 29).is_some());
-            if leap {
-                29
-            } else {
-                28
-            }
-        }
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    // Month lengths repeat every 400 years: the years reached within them tell.
+    let step = i32::try_from(every / 12).unwrap_or(i32::MAX);
+    (0..400)
+        .filter_map(|k| month_bounds(year.saturating_add(step.saturating_mul(k)), month))
+        .map(|(_, last)| last.day())
+        .max()
+        .unwrap_or(31)
 }
 
 /// Whether the unit gives a start date: `sd=0,ud` (what ajsprint writes on jobnets without

@@ -2186,6 +2186,149 @@ jobnets:
     });
 }
 
+/// `hold: after_abnormal` and `after_warning`: a run is held when the jobnet's run before
+/// it ended so, until an operator releases it or that run ends normally after all (a rerun).
+#[test]
+fn a_run_is_held_after_its_previous_run_ended_badly() {
+    use jobnet2sfn::aws::runs::{self, Selection};
+    let moto = moto();
+    let dir = tempdir("held-after");
+    let spec = r#"version: 1
+jobnets:
+  - name: t_after_a
+    hold: after_abnormal
+    units:
+      - {name: a, type: test, params: {fail_runs: 1}}
+      - {name: w, type: test, after: [a], params: {rc: 3}, end: {warning_above: 0, abnormal_above: 4}}
+  - name: t_after_w
+    hold: after_warning
+    units:
+      - {name: w, type: test, params: {rc: 3}, end: {warning_above: 0, abnormal_above: 4}}
+"#;
+    let after_a = compile_for_runs("held_after.yaml", spec, "t_after_a", &dir);
+    let after_w = jobnet2sfn::aws::runs::RunMap::read(&dir)
+        .expect("runs.json")
+        .jobnet("t_after_w")
+        .expect("t_after_w in runs.json")
+        .clone();
+    let rt = runtime();
+    rt.block_on(async {
+        let env = deploy(&moto, &dir).await;
+        let root_gate = |rows: Vec<runs::Row>, root: &str| -> (String, String) {
+            let r = rows
+                .into_iter()
+                .find(|r| r.unit == root)
+                .expect("the root's gate has a status row");
+            (r.status, r.held)
+        };
+        let start = |machine: &str, name: &str, date: &str| {
+            let arn = env.machines[machine].clone();
+            let (clients, name) = (&env.clients, name.to_string());
+            let input = json!({"businessDate": date, "vars": {}});
+            async move {
+                clients
+                    .start_execution(&arn, &name, &input)
+                    .await
+                    .expect("start")
+            }
+        };
+        // 1. The first run ends abnormally (a fails); the next date's run is held.
+        let run_table = run_failing(&env, "t_after_a", "ha-1", "2027-02-01").await;
+        let second = start("t_after_a", "ha-2", "2027-02-02").await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let d = env
+            .clients
+            .describe_execution(&second)
+            .await
+            .expect("describe");
+        assert_eq!(d.status, "RUNNING", "held after an abnormal end");
+        assert!(started_units(&env, "ha-2", "/t_after_a/").await.is_empty());
+        let rows = runs::status(&env.clients, &run_table, &after_a, "2027-02-02")
+            .await
+            .expect("status");
+        assert_eq!(
+            root_gate(rows, "/t_after_a"),
+            ("HELD".to_string(), "after run 2027-02-01".to_string())
+        );
+        // 2. The first run is rerun and ends normally: the held run goes on by itself (and
+        // fails in its turn: `a` fails the first run of every date).
+        rerun_succeeds(
+            &env,
+            &run_table,
+            &after_a,
+            "2027-02-01",
+            None,
+            &Selection::Failed,
+        )
+        .await;
+        let end = env
+            .clients
+            .wait_execution(&second, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "FAILED", "{end:?}");
+        assert_eq!(
+            started_units(&env, "ha-2", "/t_after_a/").await,
+            set(&["a"])
+        );
+        // 3. Its rerun ends with a warning (w), which this jobnet does not hold for: the
+        // next run is not held.
+        rerun_succeeds(
+            &env,
+            &run_table,
+            &after_a,
+            "2027-02-02",
+            None,
+            &Selection::Failed,
+        )
+        .await;
+        let third = run_date(&env, "t_after_a", "ha-3", "2027-02-03").await;
+        assert_eq!(third.status, "FAILED", "{third:?}");
+        assert_eq!(
+            started_units(&env, "ha-3", "/t_after_a/").await,
+            set(&["a"])
+        );
+        let rows = runs::status(&env.clients, &run_table, &after_a, "2027-02-03")
+            .await
+            .expect("status");
+        assert_eq!(root_gate(rows, "/t_after_a").0, "NOT HELD");
+        // 4. `after_warning`: a warning holds the next run until it is released.
+        let first = run_date(&env, "t_after_w", "hw-1", "2027-02-01").await;
+        assert_eq!(first.status, "SUCCEEDED", "{first:?}");
+        let second = start("t_after_w", "hw-2", "2027-02-02").await;
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let d = env
+            .clients
+            .describe_execution(&second)
+            .await
+            .expect("describe");
+        assert_eq!(d.status, "RUNNING", "held after a warning");
+        assert!(started_units(&env, "hw-2", "/t_after_w/").await.is_empty());
+        runs::release(
+            &env.clients,
+            &run_table,
+            &after_w,
+            "2027-02-02",
+            "/t_after_w",
+        )
+        .await
+        .expect("release");
+        let end = env
+            .clients
+            .wait_execution(&second, RUN_TIMEOUT)
+            .await
+            .expect("wait");
+        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(
+            started_units(&env, "hw-2", "/t_after_w/").await,
+            set(&["w"])
+        );
+        // 5. A run of an earlier date started late is not held: it is not the latest.
+        let late = run_date(&env, "t_after_w", "hw-0", "2027-01-31").await;
+        assert_eq!(late.status, "SUCCEEDED", "{late:?}");
+    });
+}
+
 /// `max_parallel_jobs`: four independent jobs of two seconds each run at most two at a
 /// time (the slots of the run's record), where without the limit all four overlap.
 #[test]

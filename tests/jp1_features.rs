@@ -195,6 +195,36 @@ fn retry_cutoff_expected_and_hold() {
     );
 }
 
+/// `ha=w`/`ha=a` hold a root jobnet's run after its previous run's warning or abnormal end;
+/// below the root JP1 has no previous run to look at, so it is reported, not guessed.
+#[test]
+fn hold_after_the_previous_run_on_root_jobnets() {
+    let text = "unit=g,,,;{ty=g;
+           unit=w,,,;{ty=n;ha=w;unit=a,,,;{ty=j;te=\"a\";}}
+           unit=ab,,,;{ty=n;ha=a;unit=s,,,;{ty=n;ha=w;unit=b,,,;{ty=j;te=\"b\";}}}}";
+    let mut p = Project::default();
+    let file = p.sources.add("t.ajs", text.to_string(), "utf-8");
+    let mut diags = Diagnostics::default();
+    let cov = jp1::load_with_coverage(&mut p, file, &jp1::LoadOptions::default(), &mut diags);
+    assert!(!diags.has_errors(), "{diags:?}");
+    assert_eq!(unit(&p, "/g/w").hold_after, Some(PreviousEnd::Warning));
+    assert_eq!(unit(&p, "/g/ab").hold_after, Some(PreviousEnd::Abnormal));
+    assert!(!unit(&p, "/g/w").hold);
+    let nested = unit(&p, "/g/ab/s");
+    assert_eq!((nested.hold, nested.hold_after), (false, None));
+    let ha: Vec<_> = cov
+        .findings
+        .iter()
+        .filter(|r| r.key.as_deref() == Some("ha"))
+        .map(|r| (r.line, r.status.clone()))
+        .collect();
+    assert!(
+        matches!(&ha[..], [(3, jp1::Status::Unsupported(why))] if why.contains("root jobnets only")),
+        "{ha:?}"
+    );
+    round_trip(&p);
+}
+
 #[test]
 fn or_job_joins_or() {
     let p = lower_ok(&net(
@@ -1361,10 +1391,11 @@ fn structure(p: &Project, root: UnitId) -> Vec<String> {
             UnitKind::EventWait(m) => format!("event wait {m:?}"),
         };
         out.push(format!(
-            "{rel} {kind} join={:?} rec={} hold={} cut={:?} exp={:?} delays={:?} {:?}",
+            "{rel} {kind} join={:?} rec={} hold={} {:?} cut={:?} exp={:?} delays={:?} {:?}",
             u.join,
             u.recovery,
             u.hold,
+            u.hold_after,
             u.cutoff.as_ref().map(|c| (c.minutes, c.on_timeout)),
             u.expected_minutes,
             deadlines(&u.start_delay),

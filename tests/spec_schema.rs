@@ -173,6 +173,7 @@ fn valid_snippets_pass_both() {
         rule("{days: daily, at: \"22:00\", month_cycle: {every: 1200, from: 1999-12}}"),
         "version: 1\ncalendars:\n  - {name: c, day_start: \"23:59\", dates: [{date: 2027-01-01, open: false}]}\n".into(),
         "version: 1\njobnets: []\n".into(),
+        "version: 1\njobnets:\n  - {name: n, hold: after_warning, units: [{name: a, type: noop, hold: true}]}\n  - {name: m, hold: after_abnormal, units: []}\n".into(),
     ];
     for text in &cases {
         let errors = schema_errors(&v, text);
@@ -192,6 +193,8 @@ fn invalid_snippets_are_rejected_by_both() {
         ("E0105", net("      - {name: a, type: noop, retry: {attempts: 2, backoff: 2}}\n")),
         ("E0105", "version: 1\ncalendars:\n  - {name: c, weekdays: {mo: closed}}\n".into()),
         ("E0104", net("      - {name: a, type: noop, hold: \"yes\"}\n")),
+        ("E0112", "version: 1\njobnets:\n  - {name: n, hold: always, units: []}\n".into()),
+        ("E0116", net("      - {name: s, hold: after_abnormal, units: [{name: a, type: noop}]}\n")),
         ("E0104", net("      - {name: 123, type: noop}\n")),
         ("E0104", net("      - {name: a, type: noop, comment: 5}\n")),
         ("E0104", net("      - {name: a, type: noop, params: [1, 2]}\n")),

@@ -46,6 +46,10 @@ pub struct UnitMap {
     /// A jobnet held in the definition: it waits at a gate whose record `release` marks.
     #[serde(default, rename = "holdGate")]
     pub hold_gate: bool,
+    /// A root jobnet held only after its previous run ended so (`after_warning`,
+    /// `after_abnormal`): its gate holds a run only when it marked the record (`heldAt`).
+    #[serde(default, rename = "holdAfter")]
+    pub hold_after: Option<String>,
     pub successors: Vec<String>,
 }
 
@@ -346,7 +350,7 @@ pub async fn status(
         .zip(&keys)
         .map(|(u, k)| {
             if u.hold_gate {
-                gate_row(&u.path, date, found.get(k))
+                gate_row(&u.path, date, found.get(k), u.hold_after.is_some())
             } else {
                 row(&u.path, date, found.get(k))
             }
@@ -356,10 +360,18 @@ pub async fn status(
 
 /// A held jobnet's gate: HELD until released (it waits when the run reaches it), RELEASED
 /// until the run's next look at it, then PASSED, with the time the run went through.
-fn gate_row(unit: &str, date: &str, item: Option<&serde_json::Map<String, Value>>) -> Row {
+/// A gate held only after the previous run's end is NOT HELD until the run marks it.
+fn gate_row(
+    unit: &str,
+    date: &str,
+    item: Option<&serde_json::Map<String, Value>>,
+    conditional: bool,
+) -> Row {
     let released = item.is_some_and(|i| i.get("released") == Some(&Value::Bool(true)));
     let passed = item.map(|i| text(i, "passedAt")).unwrap_or_default();
+    let held = !conditional || item.is_some_and(|i| i.contains_key("heldAt"));
     let status = match (released, passed.is_empty()) {
+        (false, _) if !held => "NOT HELD",
         (false, _) => "HELD",
         (true, true) => "RELEASED",
         (true, false) => "PASSED",
@@ -369,7 +381,12 @@ fn gate_row(unit: &str, date: &str, item: Option<&serde_json::Map<String, Value>
         business_date: date.to_string(),
         status: status.into(),
         started: passed,
-        held: if released { "released" } else { "definition" }.into(),
+        held: match item.map(|i| text(i, "heldAfter")) {
+            _ if released => "released".into(),
+            Some(after) if conditional && !after.is_empty() => format!("after run {after}"),
+            _ if conditional => String::new(),
+            _ => "definition".into(),
+        },
         ..Row::default()
     }
 }
@@ -462,13 +479,16 @@ pub async fn rerun(
             .await
             .map_err(|e| sdk_error(e, &format!("resetting {path}")))?;
     }
+    // The jobs reset lose their warnings (`warned`, which holds the next run of a jobnet
+    // held after a warning): one that warns again is marked again.
     let counted = clients
         .dynamodb
         .update_item()
         .table_name(table)
         .key("pk", AttributeValue::S(run_key(&jobnet.record, date)))
-        .update_expression("ADD reruns :one")
+        .update_expression("ADD reruns :one DELETE warned :reset")
         .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":reset", AttributeValue::Ss(reset.clone()))
         .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
         .send()
         .await
@@ -666,6 +686,7 @@ mod tests {
             job,
             recorded: None,
             hold_gate: false,
+            hold_after: None,
             successors: succ.iter().map(|s| s.to_string()).collect(),
         };
         JobnetMap {
@@ -681,6 +702,7 @@ mod tests {
                     job: false,
                     recorded: None,
                     hold_gate: false,
+                    hold_after: None,
                     successors: vec![],
                 },
                 u("/n/a", "/n", true, &["/n/inner"]),
@@ -745,6 +767,7 @@ mod tests {
             job: false,
             recorded: Some(true),
             hold_gate: false,
+            hold_after: None,
             successors: vec!["/n/inner".into()],
         });
         assert_eq!(
@@ -759,6 +782,29 @@ mod tests {
             m.status_units().any(|u| u.path == "/n/w"),
             "listed by status"
         );
+    }
+
+    #[test]
+    fn a_gate_held_after_the_previous_run_is_held_once_the_run_marks_it() {
+        let item = |v: serde_json::Value| v.as_object().cloned();
+        let status = |i: Option<serde_json::Map<String, Value>>, conditional| {
+            let r = gate_row("/n", "2027-01-02", i.as_ref(), conditional);
+            (r.status, r.held)
+        };
+        assert_eq!(status(None, true), ("NOT HELD".into(), String::new()));
+        assert_eq!(status(None, false), ("HELD".into(), "definition".into()));
+        let held = item(json!({"heldAt": "t", "heldAfter": "2027-01-01"}));
+        assert_eq!(
+            status(held, true),
+            ("HELD".into(), "after run 2027-01-01".into())
+        );
+        let released = item(json!({"heldAt": "t", "released": true}));
+        assert_eq!(
+            status(released, true),
+            ("RELEASED".into(), "released".into())
+        );
+        let passed = item(json!({"released": true, "passedAt": "t"}));
+        assert_eq!(status(passed, true).0, "PASSED");
     }
 
     #[test]

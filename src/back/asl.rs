@@ -429,7 +429,7 @@ pub fn emit_cached(
     } else {
         Next::To(e.entry(&main, None))
     };
-    if e.records && root_unit.hold {
+    if e.records && (root_unit.hold || root_unit.hold_after.is_some()) {
         // Held in the definition: every run waits here (after its claim, so a second start
         // is still refused, and after its monitors are armed, so deadlines watch the wait)
         // until an operator releases it; its start-delay monitor stops when it goes on.
@@ -439,7 +439,34 @@ pub fn emit_cached(
         if let Some(m) = e.monitor_of(plan.root, false).cloned() {
             next = e.emit_off(&mut scope, plan.root, &m, ("", "it started"), &next);
         }
-        first = Next::To(e.emit_hold_gate(&mut scope, plan.root, "run.on-hold", &next));
+        match root_unit.hold_after.filter(|_| !root_unit.hold) {
+            None => {
+                first =
+                    Next::To(e.emit_hold_gate(&mut scope, plan.root, "run.on-hold", &next, None));
+            }
+            Some(after) => {
+                // Held only when the run before ended so: the gate looks at that run again
+                // each time, and lets this one go when it has since ended normally.
+                let gate = e.emit_hold_gate(
+                    &mut scope,
+                    plan.root,
+                    "run.on-hold",
+                    &next,
+                    Some("run.previous"),
+                );
+                let broken = scope.handler();
+                let record = e.job_record(plan.root);
+                for (name, state) in record.previous_run(after, &gate, &next, &broken) {
+                    e.map(plan.root, &name);
+                    scope.insert(&name, state);
+                }
+                e.iam.push(IamStatement {
+                    actions: vec!["dynamodb:GetItem".into(), "dynamodb:UpdateItem".into()],
+                    resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+                });
+                first = Next::To("run.last".into());
+            }
+        }
     }
     let arms = e.arms_at(ArmPoint::Root);
     if !arms.is_empty() {
@@ -1566,7 +1593,7 @@ impl<'a> Emitter<'a> {
     /// ends as the cutoff's status says (abnormally without one).
     #[allow(clippy::too_many_arguments)]
     fn polled(
-        &self,
+        &mut self,
         u: UnitId,
         mut look: Tree,
         not_yet: fn() -> Tree,
@@ -1583,7 +1610,11 @@ impl<'a> Emitter<'a> {
             "BackoffRate": 1.0
         }]);
         let gave_up = match self.project.units[u].cutoff.as_ref().map(|c| c.on_timeout) {
-            Some(EndStatus::Normal | EndStatus::Warning) => scope.target(next),
+            Some(EndStatus::Normal) => scope.target(next),
+            Some(EndStatus::Warning) => {
+                let next = scope.target(next);
+                self.mark_warning(scope, u, "timed-out-warned", &next)
+            }
             _ => fail_target.to_string(),
         };
         let mut s = with_next(look, next);
@@ -1692,7 +1723,7 @@ impl<'a> Emitter<'a> {
             let unit = &self.project.units[u];
             for (end, slot) in [(false, &unit.start_delay), (true, &unit.end_delay)] {
                 // A held root starts when released: that start can be late.
-                let held_root = self.opts.run_records && unit.hold;
+                let held_root = self.opts.run_records && (unit.hold || unit.hold_after.is_some());
                 if !end && u == root && !slot.is_empty() && !held_root {
                     if report {
                         self.finding(u, FindingKind::Approximated, "start delay: start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)");
@@ -2212,6 +2243,26 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// Where a warning end of job `u` goes on to `next`: through `<name>.<suffix>`, which
+    /// marks the run's item, when the root jobnet is held after a warning of its previous
+    /// run; else straight on.
+    fn mark_warning(&mut self, scope: &mut Scope, u: UnitId, suffix: &str, next: &str) -> String {
+        let root = &self.project.units[self.plan.root];
+        if !(self.records && root.hold_after == Some(crate::ir::PreviousEnd::Warning) && !root.hold)
+        {
+            return next.to_string();
+        }
+        let state = format!("{}.{suffix}", self.names.state(u));
+        let mark = self.job_record(u).warned(next);
+        self.iam.push(IamStatement {
+            actions: vec!["dynamodb:UpdateItem".into()],
+            resources: vec![format!("${{{RUN_TABLE}Arn}}")],
+        });
+        self.map(u, &state);
+        scope.insert(&state, mark);
+        state
+    }
+
     /// A jobnet below the root held in the definition (`hold: true`, JP1 `ha=y`), which
     /// waits at a gate when run records are kept (the root's gate is `run.on-hold`).
     fn held_net(&self, u: UnitId) -> bool {
@@ -2221,7 +2272,15 @@ impl<'a> Emitter<'a> {
 
     /// `{gate}` and `{gate}.wait`: on to `next` once `release` marked the unit's record of
     /// this run. A record that cannot be written fails the run, as a job's begin does.
-    fn emit_hold_gate(&mut self, scope: &mut Scope, u: UnitId, gate: &str, next: &str) -> String {
+    /// `again` is where the wait goes to look again (the gate itself by default).
+    fn emit_hold_gate(
+        &mut self,
+        scope: &mut Scope,
+        u: UnitId,
+        gate: &str,
+        next: &str,
+        again: Option<&str>,
+    ) -> String {
         let (gate, wait) = (gate.to_string(), format!("{gate}.wait"));
         let record = self.job_record(u);
         let broken = scope.handler();
@@ -2229,9 +2288,16 @@ impl<'a> Emitter<'a> {
             actions: vec!["dynamodb:UpdateItem".into()],
             resources: vec![format!("${{{RUN_TABLE}Arn}}")],
         });
+        let mut pass = record.hold_gate(next, &wait, &broken);
+        if again.is_some() {
+            pass["Comment"] = tree!(format!(
+                "{}: held after the run before ended badly; runs once released (jobnet2sfn release) or once that run ends normally",
+                self.project.units[u].path
+            ));
+        }
         for (n, state) in [
-            (&gate, record.hold_gate(next, &wait, &broken)),
-            (&wait, record.gate_wait(&gate)),
+            (&gate, pass),
+            (&wait, record.gate_wait(again.unwrap_or(&gate))),
         ] {
             self.map(u, n);
             scope.insert(n, state);
@@ -2673,7 +2739,7 @@ impl<'a> Emitter<'a> {
         if self.held_net(u) {
             // Held in the definition: the jobnet starts (and its start monitor stops) only
             // once released for this run.
-            self.emit_hold_gate(scope, u, &format!("{name}.hold"), &start);
+            self.emit_hold_gate(scope, u, &format!("{name}.hold"), &start, None);
         }
         match &unit.kind {
             UnitKind::Job(_) if self.records => {
@@ -2994,6 +3060,13 @@ impl<'a> Emitter<'a> {
                     "holding needs run records: compile without --no-run-records"
                 }
                 .into(),
+            ));
+        }
+        if let Some(after) = unit.hold_after.filter(|_| !self.records) {
+            items.push((
+                FindingKind::Unsupported,
+                format!("hold: {}", after.spec_name()),
+                "holding needs run records: compile without --no-run-records".into(),
             ));
         }
         match &unit.kind {
@@ -3469,7 +3542,12 @@ impl<'a> Emitter<'a> {
                     let mut catches = Vec::new();
                     if let Some(c) = &unit.cutoff {
                         if c.on_timeout != EndStatus::Abnormal {
-                            catches.push(tree!({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": continue_to}));
+                            let on = if c.on_timeout == EndStatus::Warning {
+                                self.mark_warning(scope, u, "timed-out-warned", &continue_to)
+                            } else {
+                                continue_to.clone()
+                            };
+                            catches.push(tree!({"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": on}));
                         }
                     }
                     // `States.ALL` may only stand in the last catcher: AWS rejects a
@@ -3537,8 +3615,10 @@ impl<'a> Emitter<'a> {
                 &unit.path.clone(),
                 Some((" (return code {})", &rc_path)),
             );
-            alert["Catch"] = tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": continue_to}]);
-            alert["Next"] = tree!(continue_to);
+            let on = self.mark_warning(scope, u, "warned", &continue_to);
+            alert["Catch"] =
+                tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.alertError", "Next": on}]);
+            alert["Next"] = tree!(on);
             self.map(u, &warn_state);
             scope.insert(&warn_state, alert);
         }
@@ -4352,6 +4432,87 @@ mod tests {
         assert_eq!(gated.len(), 1);
         assert_eq!(gated[0].role, Role::Child);
         assert_well_formed(&gated[0].definition());
+    }
+
+    #[test]
+    fn a_root_held_after_its_previous_run_reads_that_run_and_marks_warnings() {
+        let spec = |after: &str| {
+            format!("version: 1\njobnets:\n  - name: n\n    hold: {after}\n    units:\n      - {{name: w, type: ecs, params: {{task_definition: t, command: x}}, end: {{warning_above: 0, abnormal_above: 4}}, cutoff: {{minutes: 3, status: warning}}}}\n      - {{name: f, wait: {{file: 's3://b/k'}}, cutoff: {{minutes: 3, status: warning}}, after: [w]}}\n")
+        };
+        let c = compile_one(&spec("after_warning"));
+        let def = c.outputs[0].machines[0].definition();
+        assert_well_formed(&def);
+        let states = &def["States"];
+        // Claimed or rerun, the run first notes itself as the jobnet's latest.
+        assert_eq!(states["run.claim"]["Next"], "run.last");
+        assert_eq!(states["run.rerun"]["Next"], "run.last");
+        let last = &states["run.last"];
+        assert_eq!(last["Parameters"]["Key"]["pk"]["S"], "last#n");
+        assert_eq!(
+            last["Parameters"]["ConditionExpression"],
+            "attribute_not_exists(lastRun) OR lastRun < :run"
+        );
+        // Not the latest run: not held.
+        assert_eq!(last["Catch"][0]["Next"], "w.begin");
+        assert_eq!(states["run.previous.any"]["Default"], "w.begin");
+        assert_eq!(
+            states["run.previous"]["Parameters"]["Key"]["pk"]["S.$"],
+            "States.Format('run#n#{}', $.hold.Attributes.lastRun.S)"
+        );
+        let check = &states["run.previous.check"];
+        assert_eq!(check["Choices"].as_array().unwrap().len(), 2);
+        assert_eq!(check["Default"], "w.begin");
+        assert_eq!(states["run.held"]["Next"], "run.on-hold");
+        assert_eq!(states["run.on-hold"]["Next"], "w.begin");
+        // Each look at the gate reads the previous run again.
+        assert_eq!(states["run.on-hold.wait"]["Next"], "run.previous");
+        // Warning ends mark the run's item: a return code, a job's or a wait's cutoff.
+        assert_eq!(states["w.warning"]["Next"], "w.warned");
+        assert_eq!(states["w.warned"]["Next"], "w.end-rc");
+        assert_eq!(
+            states["w.warned"]["Parameters"]["UpdateExpression"],
+            "ADD warned :me"
+        );
+        let timeout = |state: &str| {
+            states[state]["Catch"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| {
+                    c["ErrorEquals"][0] == "States.Timeout" || c["ErrorEquals"][0] == "S3.NoSuchKey"
+                })
+                .map(|c| c["Next"].clone())
+        };
+        assert_eq!(timeout("w"), Some("w.timed-out-warned".into()));
+        assert_eq!(states["w.timed-out-warned"]["Next"], "w.end-forced");
+        assert!(states.get("f.timed-out-warned").is_some(), "{states:#}");
+        // `after_abnormal`: warnings are not marked, and only an abnormal end holds.
+        let c = compile_one(&spec("after_abnormal"));
+        let def = c.outputs[0].machines[0].definition();
+        assert_well_formed(&def);
+        let states = def["States"].as_object().unwrap();
+        assert_eq!(
+            states["run.previous.check"]["Choices"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            states.keys().all(|k| !k.contains("warned")),
+            "{:?}",
+            states.keys()
+        );
+        assert_eq!(states["w.warning"]["Next"], "w.end-rc");
+        // Without run records there is nothing to hold on: reported.
+        let c = compile_without_records(&spec("after_warning"));
+        assert!(c.outputs[0]
+            .findings
+            .iter()
+            .any(|f| f.what == "hold: after_warning" && f.kind == FindingKind::Unsupported));
+        assert!(c.outputs[0].machines[0].definition()["States"]
+            .get("run.last")
+            .is_none());
     }
 
     #[test]

@@ -601,7 +601,25 @@ fn policy(iam: &[IamStatement], rules: &BTreeSet<String>, tables: &BTreeSet<Stri
             .or_default()
             .extend(resources.iter().cloned());
     }
+    // A resource already granted by a statement with more actions needs no statement of
+    // its own for fewer.
+    let covered: Vec<(Vec<String>, BTreeSet<String>)> = grouped
+        .iter()
+        .map(|(a, r)| (a.clone(), r.clone()))
+        .collect();
+    for (actions, resources) in grouped.iter_mut() {
+        resources.retain(|r| {
+            !covered.iter().any(|(more, granted)| {
+                more.len() > actions.len()
+                    && actions.iter().all(|a| more.contains(a))
+                    && granted.contains(r)
+            })
+        });
+    }
     for (actions, resources) in grouped {
+        if resources.is_empty() {
+            continue;
+        }
         let res: Vec<Value> = resources.iter().map(|r| resource(r, tables)).collect();
         statements.push(json!({"Effect": "Allow", "Action": actions, "Resource": res}));
     }
@@ -692,6 +710,37 @@ mod tests {
                 .value
         });
         (template, diags)
+    }
+
+    #[test]
+    fn a_statement_with_more_actions_on_a_resource_absorbs_one_with_fewer() {
+        let st = |actions: &[&str], resources: &[&str]| IamStatement {
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+        };
+        let iam = [
+            st(&["dynamodb:UpdateItem"], &["arn:t1", "arn:t2"]),
+            st(&["dynamodb:UpdateItem", "dynamodb:GetItem"], &["arn:t1"]),
+            st(&["dynamodb:GetItem"], &["arn:t1"]),
+            st(&["sns:Publish"], &["arn:topic"]),
+        ];
+        let statements = policy(&iam, &BTreeSet::new(), &BTreeSet::new());
+        let granted: Vec<(Value, Value)> = statements
+            .iter()
+            .filter(|s| s["Resource"] != "*")
+            .map(|s| (s["Action"].clone(), s["Resource"].clone()))
+            .collect();
+        assert_eq!(
+            granted,
+            vec![
+                (
+                    json!(["dynamodb:GetItem", "dynamodb:UpdateItem"]),
+                    json!(["arn:t1"])
+                ),
+                (json!(["dynamodb:UpdateItem"]), json!(["arn:t2"])),
+                (json!(["sns:Publish"]), json!(["arn:topic"])),
+            ]
+        );
     }
 
     #[test]

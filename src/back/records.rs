@@ -39,6 +39,12 @@ pub fn unit_key(jobnet: &str, run: &str, unit_path: &str) -> String {
     format!("unit#{jobnet}#{run}#{unit_path}")
 }
 
+/// `pk` of the item that names the jobnet's latest run (`lastRun`, a [`run_segment`]), read
+/// by a jobnet held after its previous run's end.
+pub fn last_key(jobnet: &str) -> String {
+    format!("last#{jobnet}")
+}
+
 /// `pk` of the item that says when the last event an event wait waits for happened
 /// (`state` is the wait's state name): events belong to no business date, so every run of
 /// the jobnet reads the same item.
@@ -248,6 +254,140 @@ impl JobRecord {
             &self.business_date,
             self.generation.as_deref(),
         )
+    }
+
+    /// Adds the job to the run item's `warned` set: it ended with a warning, which holds the
+    /// next run of a jobnet held after a warning. A mark that cannot be written changes
+    /// nothing in this run.
+    pub fn warned(&self, next: &str) -> Tree {
+        tree!({
+            "Type": "Task",
+            "Comment": format!("{}: ended with a warning: the next run of the jobnet is held", self.path),
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {
+                "TableName": &self.table,
+                "Key": self.run_item(),
+                "UpdateExpression": "ADD warned :me",
+                "ExpressionAttributeValues": {":me": {"SS": [&self.path]}}
+            },
+            "ResultPath": null,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.recordError", "Next": next}],
+            "Next": next
+        })
+    }
+
+    /// The states of a root jobnet held after its previous run's end (`hold_after`), before
+    /// its gate (`gate`, whose wait loops back to `run.previous`): note this run as the
+    /// jobnet's latest, read the run before it, and hold this one (`run.held`, which marks the
+    /// root's record for `status`) when that run ended so; else go on to `next`. A run that
+    /// is not the latest started (a rerun, an earlier date started late) is not held.
+    pub fn previous_run(
+        &self,
+        after: crate::ir::PreviousEnd,
+        gate: &str,
+        next: &str,
+        fail: &str,
+    ) -> Vec<(String, Tree)> {
+        let run = match &self.generation {
+            Some(g) => {
+                tree!({"S.$": format!("States.Format('{{}}@{{}}', {}, {g})", self.business_date)})
+            }
+            None => tree!({"S.$": &self.business_date}),
+        };
+        let last = "$.hold.Attributes.lastRun.S";
+        let status = "$.hold.previous.Item.status.S";
+        let abnormal = tree!({"And": [
+            {"Variable": status, "IsPresent": true},
+            {"Variable": status, "StringEquals": ENDED_ABNORMALLY}
+        ], "Next": "run.held"});
+        let mut rules = vec![abnormal];
+        if after == crate::ir::PreviousEnd::Warning {
+            rules.push(tree!({"And": [
+                {"Variable": status, "IsPresent": true},
+                {"Variable": status, "StringEquals": ENDED_NORMALLY},
+                {"Variable": "$.hold.previous.Item.warned", "IsPresent": true}
+            ], "Next": "run.held"}));
+        }
+        let when = match after {
+            crate::ir::PreviousEnd::Warning => "with a warning or abnormally",
+            crate::ir::PreviousEnd::Abnormal => "abnormally",
+        };
+        vec![
+            (
+                "run.last".into(),
+                tree!({
+                    "Type": "Task",
+                    "Comment": "note this run as the jobnet's latest; the run it follows is returned",
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": &self.table,
+                        "Key": {"pk": {"S": last_key(&self.jobnet)}},
+                        "UpdateExpression": "SET lastRun = :run, lastExecution = :x",
+                        "ConditionExpression": "attribute_not_exists(lastRun) OR lastRun < :run",
+                        "ExpressionAttributeValues": {":run": run, ":x": {"S.$": "$$.Execution.Id"}},
+                        "ReturnValues": "UPDATED_OLD"
+                    },
+                    "ResultPath": "$.hold",
+                    "Catch": [
+                        {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": next},
+                        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
+                    ],
+                    "Next": "run.previous.any"
+                }),
+            ),
+            (
+                "run.previous.any".into(),
+                tree!({
+                    "Type": "Choice",
+                    "Choices": [{"Variable": last, "IsPresent": true, "Next": "run.previous"}],
+                    "Default": next
+                }),
+            ),
+            (
+                "run.previous".into(),
+                tree!({
+                    "Type": "Task",
+                    "Comment": "read how the run before this one ended",
+                    "Resource": "arn:aws:states:::dynamodb:getItem",
+                    "Parameters": {
+                        "TableName": &self.table,
+                        "Key": {"pk": {"S.$": format!("States.Format('{}#{{}}', {last})", crate::back::intrinsic_literal(&format!("run#{}", self.jobnet)))}},
+                        "ProjectionExpression": "#s, warned",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ConsistentRead": true
+                    },
+                    "ResultPath": "$.hold.previous",
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
+                    "Next": "run.previous.check"
+                }),
+            ),
+            (
+                "run.previous.check".into(),
+                tree!({
+                    "Type": "Choice",
+                    "Comment": format!("held when the run before ended {when} (until released, or until that run ends normally)"),
+                    "Choices": rules,
+                    "Default": next
+                }),
+            ),
+            (
+                "run.held".into(),
+                tree!({
+                    "Type": "Task",
+                    "Comment": "mark the run held, and after which run",
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": &self.table,
+                        "Key": self.key(),
+                        "UpdateExpression": "SET heldAt = if_not_exists(heldAt, :now), heldAfter = :prev",
+                        "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}, ":prev": {"S.$": last}}
+                    },
+                    "ResultPath": null,
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
+                    "Next": gate
+                }),
+            ),
+        ]
     }
 
     /// Takes one of the run's `max` job slots (the job's path joins the run item's `slots`
@@ -559,10 +699,13 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
                 "recorded": has_record(&unit.kind),
                 "successors": successors
             }));
-            if unit.hold && unit.as_net().is_some() {
+            if unit.as_net().is_some() && (unit.hold || unit.hold_after.is_some()) {
                 // A held jobnet's gate keeps a record that `release` marks.
                 if let Some(Tree::Object(entry)) = units.last_mut() {
                     entry.insert("holdGate", tree!(true));
+                    if let Some(after) = unit.hold_after.filter(|_| !unit.hold) {
+                        entry.insert("holdAfter", tree!(after.spec_name()));
+                    }
                 }
             }
         }

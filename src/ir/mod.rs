@@ -70,6 +70,9 @@ pub struct Unit {
     pub comment: Option<String>,
     /// Hold: the unit waits for an operator's release before it runs.
     pub hold: bool,
+    /// Root jobnets only: a run is held (as by `hold`) when the jobnet's previous run ended
+    /// so (JP1 `ha=w`/`ha=a`), until released or until that run ends normally after all.
+    pub hold_after: Option<PreviousEnd>,
     /// Start- and end-delay monitors: at most one for every run (no `rules`), and any number
     /// for the runs of given schedule rules.
     pub start_delay: Vec<DelayMonitor>,
@@ -99,6 +102,7 @@ impl Unit {
             recovery: false,
             comment: None,
             hold: false,
+            hold_after: None,
             start_delay: Vec::new(),
             end_delay: Vec::new(),
             cutoff: None,
@@ -227,6 +231,25 @@ pub struct Cutoff {
     pub minutes: u32,
     pub on_timeout: EndStatus,
     pub span: Span,
+}
+
+/// How the previous run of a jobnet must have ended for the next run to be held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreviousEnd {
+    /// With a warning or abnormally.
+    Warning,
+    /// Abnormally.
+    Abnormal,
+}
+
+impl PreviousEnd {
+    /// The spelling in specs and reports.
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            PreviousEnd::Warning => "after_warning",
+            PreviousEnd::Abnormal => "after_abnormal",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

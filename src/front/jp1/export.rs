@@ -206,6 +206,8 @@ fn unit_value(project: &Project, id: UnitId, root: bool, notes: &mut Vec<String>
     }
     if u.hold {
         m.insert("hold".into(), json!(true));
+    } else if let Some(after) = u.hold_after {
+        m.insert("hold".into(), json!(after.spec_name()));
     }
     for (key, monitors) in [("start_delay", &u.start_delay), ("end_delay", &u.end_delay)] {
         if let Some(v) = delays_value(monitors) {

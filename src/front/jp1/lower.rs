@@ -11,8 +11,8 @@ use super::units::idx;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Span};
 use crate::ir::{
     Calendar, CalendarRef, ClockTime, Concurrency, Cutoff, Date, DayKind, DelayMonitor, Edge,
-    EdgeKind, EndStatus, Job, JoinKind, Net, Project, TimeRef, TimeWait, Unit, UnitId, UnitKind,
-    Unmapped,
+    EdgeKind, EndStatus, Job, JoinKind, Net, PreviousEnd, Project, TimeRef, TimeWait, Unit, UnitId,
+    UnitKind, Unmapped,
 };
 use chrono::Weekday;
 use indexmap::IndexMap;
@@ -1007,7 +1007,15 @@ impl Lower<'_> {
                         Status::Mapped
                     }
                     "n" => Status::Mapped,
-                    "w" | "a" => unsup("hold after a warning/abnormal end of the previous run: hold the unit by hand when needed"),
+                    "w" | "a" if self.project.units[id].parent.is_some() => unsup("hold after a warning/abnormal end of the previous run applies to root jobnets only: hold the unit by hand when needed"),
+                    "w" | "a" => {
+                        self.project.units[id].hold_after = Some(if p.value.first_text() == "w" {
+                            PreviousEnd::Warning
+                        } else {
+                            PreviousEnd::Abnormal
+                        });
+                        Status::Mapped
+                    }
                     _ => self.bad_value(p, "`y`, `w`, `a` or `n`"),
                 },
                 _ => continue,

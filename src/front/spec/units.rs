@@ -633,7 +633,28 @@ impl Reader<'_> {
             u.comment = self.string(n, "a comment");
         }
         if let Some(n) = get("hold") {
-            u.hold = self.boolean(n, "`hold`").unwrap_or(false);
+            let after = [
+                ("after_warning", PreviousEnd::Warning),
+                ("after_abnormal", PreviousEnd::Abnormal),
+            ];
+            match &n.value {
+                Value::Str(s) if root => match after.iter().find(|(a, _)| a == s) {
+                    Some((_, end)) => u.hold_after = Some(*end),
+                    None => self.error_hint(
+                        E_VALUE,
+                        n.span,
+                        format!("unknown `hold` `{s}`"),
+                        Some("expected `true`, `false`, `after_warning` or `after_abnormal`".into()),
+                    ),
+                },
+                Value::Str(s) if after.iter().any(|(a, _)| a == s) => self.error_hint(
+                    E_NOT_ALLOWED,
+                    n.span,
+                    format!("`hold: {s}` is not allowed on unit `{label}`"),
+                    Some("only root jobnets are held after their previous run; hold this unit with `hold: true`".into()),
+                ),
+                _ => u.hold = self.boolean(n, "`hold`").unwrap_or(false),
+            }
         }
         let recovery = get("recovery").and_then(|n| self.boolean(n, "`recovery`"));
         u.recovery = recovery.unwrap_or(false);

@@ -1803,6 +1803,23 @@ async fn started_units(env: &Env, name: &str, net: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Asserts that execution `arn` is still RUNNING after `seconds` (`why` says what it
+/// waits for).
+async fn still_waiting(env: &Env, arn: &str, seconds: u64, why: &str) {
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let d = env.clients.describe_execution(arn).await.expect("describe");
+    assert_eq!(d.status, "RUNNING", "{why}");
+}
+
+/// The entry of jobnet `name` in the runs.json of the compile in `dir`.
+fn jobnet_map(dir: &Path, name: &str) -> jobnet2sfn::aws::runs::JobnetMap {
+    jobnet2sfn::aws::runs::RunMap::read(dir)
+        .expect("runs.json")
+        .jobnet(name)
+        .unwrap_or_else(|e| panic!("{name} in runs.json: {e:#}"))
+        .clone()
+}
+
 /// Compiles one spec into `dir` with clocks at a second per minute and returns the
 /// jobnet's entry of runs.json, which `status` and `rerun` work from.
 fn compile_for_runs(
@@ -1814,8 +1831,7 @@ fn compile_for_runs(
     let mut opts = driver::CompileOptions::default();
     opts.emit.seconds_per_minute = 1;
     let _ = compile(&[(file.into(), spec.into())], &opts, dir);
-    let map = jobnet2sfn::aws::runs::RunMap::read(dir).expect("runs.json");
-    map.jobnet(jobnet).expect("jobnet in runs.json").clone()
+    jobnet_map(dir, jobnet)
 }
 
 /// Runs `machine` as execution `name` with `input`, to its end.
@@ -2067,13 +2083,7 @@ jobnets:
             .start_execution(&arn, "held-1", &input)
             .await
             .expect("start");
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let d = env
-            .clients
-            .describe_execution(&exec)
-            .await
-            .expect("describe");
-        assert_eq!(d.status, "RUNNING", "the held run waits");
+        still_waiting(&env, &exec, 4, "the held run waits").await;
         assert!(started_units(&env, "held-1", "/t_held/").await.is_empty());
         // The run is claimed while it waits: a second start for the date is refused.
         let second = run_machine(&env, "t_held", "held-2", &input).await;
@@ -2123,12 +2133,7 @@ jobnets:
             set(&["a"]),
             "{started:?}"
         );
-        let d = env
-            .clients
-            .describe_execution(&exec)
-            .await
-            .expect("describe");
-        assert_eq!(d.status, "RUNNING", "the held nested jobnet waits");
+        still_waiting(&env, &exec, 0, "the held nested jobnet waits").await;
         runs::release(&env.clients, &run_table, &jobnet, date, "s")
             .await
             .expect("release s");
@@ -2169,13 +2174,7 @@ jobnets:
             .start_execution(&arn, "held-3", &json!({"businessDate": "2027-01-06"}))
             .await
             .expect("start");
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        let d = env
-            .clients
-            .describe_execution(&other)
-            .await
-            .expect("describe");
-        assert_eq!(d.status, "RUNNING", "a release holds for its own date only");
+        still_waiting(&env, &other, 3, "a release holds for its own date only").await;
         env.clients
             .sfn
             .stop_execution()
@@ -2206,11 +2205,7 @@ jobnets:
       - {name: w, type: test, params: {rc: 3}, end: {warning_above: 0, abnormal_above: 4}}
 "#;
     let after_a = compile_for_runs("held_after.yaml", spec, "t_after_a", &dir);
-    let after_w = jobnet2sfn::aws::runs::RunMap::read(&dir)
-        .expect("runs.json")
-        .jobnet("t_after_w")
-        .expect("t_after_w in runs.json")
-        .clone();
+    let after_w = jobnet_map(&dir, "t_after_w");
     let rt = runtime();
     rt.block_on(async {
         let env = deploy(&moto, &dir).await;
@@ -2235,13 +2230,7 @@ jobnets:
         // 1. The first run ends abnormally (a fails); the next date's run is held.
         let run_table = run_failing(&env, "t_after_a", "ha-1", "2027-02-01").await;
         let second = start("t_after_a", "ha-2", "2027-02-02").await;
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let d = env
-            .clients
-            .describe_execution(&second)
-            .await
-            .expect("describe");
-        assert_eq!(d.status, "RUNNING", "held after an abnormal end");
+        still_waiting(&env, &second, 4, "held after an abnormal end").await;
         assert!(started_units(&env, "ha-2", "/t_after_a/").await.is_empty());
         let rows = runs::status(&env.clients, &run_table, &after_a, "2027-02-02")
             .await
@@ -2296,13 +2285,7 @@ jobnets:
         let first = run_date(&env, "t_after_w", "hw-1", "2027-02-01").await;
         assert_eq!(first.status, "SUCCEEDED", "{first:?}");
         let second = start("t_after_w", "hw-2", "2027-02-02").await;
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let d = env
-            .clients
-            .describe_execution(&second)
-            .await
-            .expect("describe");
-        assert_eq!(d.status, "RUNNING", "held after a warning");
+        still_waiting(&env, &second, 4, "held after a warning").await;
         assert!(started_units(&env, "hw-2", "/t_after_w/").await.is_empty());
         runs::release(
             &env.clients,
@@ -2550,13 +2533,13 @@ jobnets:
             .await
             .expect("hold");
         let rr = rerun(Selection::Only("/t_ops/c".into())).await;
-        tokio::time::sleep(Duration::from_secs(4)).await;
-        let d = env
-            .clients
-            .describe_execution(&rr.execution_arn)
-            .await
-            .expect("describe");
-        assert_eq!(d.status, "RUNNING", "a held job keeps the run waiting");
+        still_waiting(
+            &env,
+            &rr.execution_arn,
+            4,
+            "a held job keeps the run waiting",
+        )
+        .await;
         assert!(events("2027-01-04-rerun-3").await.is_empty(), "c is held");
         runs::release(&env.clients, &run_table, &jobnet, date, "/t_ops/c")
             .await
@@ -2777,11 +2760,7 @@ jobnets:
       - {name: c, type: test, after: [nothing_yet]}
 "#;
     let down_map = compile_for_runs("wait.yaml", spec, "t_down", &dir);
-    let up_map = jobnet2sfn::aws::runs::RunMap::read(&dir)
-        .expect("runs.json")
-        .jobnet("t_up")
-        .expect("t_up")
-        .clone();
+    let up_map = jobnet_map(&dir, "t_up");
     let rt = runtime();
     rt.block_on(async {
         let env = deploy(&moto, &dir).await;
@@ -3032,11 +3011,7 @@ jobnets:
         matches!(watched, jobnet2sfn::ir::Watched::Object { bucket, key, .. } if bucket == "inbound" && key == "rates/*.csv"),
         "{watched:?}"
     );
-    let jobnet = jobnet2sfn::aws::runs::RunMap::read(&dir)
-        .expect("runs.json")
-        .jobnet("t_fw")
-        .expect("jobnet in runs.json")
-        .clone();
+    let jobnet = jobnet_map(&dir, "t_fw");
     // S3's event for a write (or deletion) of `key` at `time`.
     let s3_event = |kind: &str, key: &str, time: chrono::DateTime<chrono::Utc>| {
         json!({

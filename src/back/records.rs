@@ -260,20 +260,15 @@ impl JobRecord {
     /// next run of a jobnet held after a warning. A mark that cannot be written changes
     /// nothing in this run.
     pub fn warned(&self, next: &str) -> Tree {
-        tree!({
-            "Type": "Task",
-            "Comment": format!("{}: ended with a warning: the next run of the jobnet is held", self.path),
-            "Resource": "arn:aws:states:::dynamodb:updateItem",
-            "Parameters": {
-                "TableName": &self.table,
-                "Key": self.run_item(),
-                "UpdateExpression": "ADD warned :me",
-                "ExpressionAttributeValues": {":me": {"SS": [&self.path]}}
-            },
-            "ResultPath": null,
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.recordError", "Next": next}],
-            "Next": next
-        })
+        self.run_item_paths(
+            format!(
+                "{}: ended with a warning: the next run of the jobnet is held",
+                self.path
+            ),
+            "ADD warned :me",
+            ("$.recordError", next),
+            next,
+        )
     }
 
     /// The states of a root jobnet held after its previous run's end (`hold_after`), before
@@ -415,17 +410,35 @@ impl JobRecord {
     /// Gives the job's slot back. A slot that cannot be given back would keep other jobs
     /// waiting: that fails the run (`fail`) instead.
     pub fn free_slot(&self, next: &str, fail: &str) -> Tree {
+        self.run_item_paths(
+            format!("{}: give the job's slot back", self.path),
+            "DELETE slots :me",
+            ("$.slotError", fail),
+            next,
+        )
+    }
+
+    /// An update of the run item that adds the job's path to a set or deletes it (`update`
+    /// names it `:me`); a failed write goes to `on_error` with the error at `error_path`.
+    fn run_item_paths(
+        &self,
+        comment: String,
+        update: &str,
+        (error_path, on_error): (&str, &str),
+        next: &str,
+    ) -> Tree {
         tree!({
             "Type": "Task",
+            "Comment": comment,
             "Resource": "arn:aws:states:::dynamodb:updateItem",
             "Parameters": {
                 "TableName": &self.table,
                 "Key": self.run_item(),
-                "UpdateExpression": "DELETE slots :me",
+                "UpdateExpression": update,
                 "ExpressionAttributeValues": {":me": {"SS": [&self.path]}}
             },
             "ResultPath": null,
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.slotError", "Next": fail}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": error_path, "Next": on_error}],
             "Next": next
         })
     }

@@ -2186,7 +2186,8 @@ jobnets:
 }
 
 /// `hold: after_abnormal` and `after_warning`: a run is held when the jobnet's run before
-/// it ended so, until an operator releases it or that run ends normally after all (a rerun).
+/// it did not end well, until an operator releases it or that run ends normally after all
+/// (a rerun), and an operator can hold a run that nothing else holds.
 #[test]
 fn a_run_is_held_after_its_previous_run_ended_badly() {
     use jobnet2sfn::aws::runs::{self, Selection};
@@ -2198,7 +2199,8 @@ jobnets:
     hold: after_abnormal
     units:
       - {name: a, type: test, params: {fail_runs: 1}}
-      - {name: w, type: test, after: [a], params: {rc: 3}, end: {warning_above: 0, abnormal_above: 4}}
+      - {name: s, type: test, after: [a], params: {sleep_seconds: 8}}
+      - {name: w, type: test, after: [s], params: {rc: 3}, end: {warning_above: 0, abnormal_above: 4}}
   - name: t_after_w
     hold: after_warning
     units:
@@ -2209,12 +2211,19 @@ jobnets:
     let rt = runtime();
     rt.block_on(async {
         let env = deploy(&moto, &dir).await;
-        let root_gate = |rows: Vec<runs::Row>, root: &str| -> (String, String) {
-            let r = rows
-                .into_iter()
-                .find(|r| r.unit == root)
-                .expect("the root's gate has a status row");
-            (r.status, r.held)
+        let run_table = env.tables[jobnet2sfn::back::asl::RUN_TABLE].clone();
+        let root_gate = |map: &runs::JobnetMap, date: &'static str| {
+            let (env, table, map) = (&env, &run_table, map.clone());
+            async move {
+                let rows = runs::status(&env.clients, table, &map, date)
+                    .await
+                    .expect("status");
+                let r = rows
+                    .into_iter()
+                    .find(|r| r.unit == map.path)
+                    .expect("the root's gate has a status row");
+                (r.status, r.held)
+            }
         };
         let start = |machine: &str, name: &str, date: &str| {
             let arn = env.machines[machine].clone();
@@ -2227,38 +2236,48 @@ jobnets:
                     .expect("start")
             }
         };
-        // 1. The first run ends abnormally (a fails); the next date's run is held.
-        let run_table = run_failing(&env, "t_after_a", "ha-1", "2027-02-01").await;
+        let ends = |arn: String| {
+            let clients = &env.clients;
+            async move {
+                clients
+                    .wait_execution(&arn, RUN_TIMEOUT)
+                    .await
+                    .expect("wait")
+                    .status
+            }
+        };
+        // 1. The first run ends abnormally (`a` fails the first run of every date); the
+        // next date's run is held.
+        run_failing(&env, "t_after_a", "ha-1", "2027-02-01").await;
         let second = start("t_after_a", "ha-2", "2027-02-02").await;
         still_waiting(&env, &second, 4, "held after an abnormal end").await;
         assert!(started_units(&env, "ha-2", "/t_after_a/").await.is_empty());
-        let rows = runs::status(&env.clients, &run_table, &after_a, "2027-02-02")
-            .await
-            .expect("status");
         assert_eq!(
-            root_gate(rows, "/t_after_a"),
+            root_gate(&after_a, "2027-02-02").await,
             ("HELD".to_string(), "after run 2027-02-01".to_string())
         );
-        // 2. The first run is rerun and ends normally: the held run goes on by itself (and
-        // fails in its turn: `a` fails the first run of every date).
-        rerun_succeeds(
-            &env,
+        // 2. While the first run is rerun it has not ended: the held run keeps waiting.
+        // Once the rerun ends normally, the held run goes on by itself.
+        let rr = runs::rerun(
+            &env.clients,
             &run_table,
             &after_a,
             "2027-02-01",
             None,
             &Selection::Failed,
         )
-        .await;
-        let end = env
-            .clients
-            .wait_execution(&second, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "FAILED", "{end:?}");
+        .await
+        .expect("rerun");
+        still_waiting(&env, &second, 6, "held while the run before is rerun").await;
+        assert_eq!(ends(rr.execution_arn.clone()).await, "SUCCEEDED");
+        assert_eq!(ends(second.clone()).await, "FAILED");
         assert_eq!(
             started_units(&env, "ha-2", "/t_after_a/").await,
             set(&["a"])
+        );
+        assert_eq!(
+            root_gate(&after_a, "2027-02-02").await,
+            ("PASSED".to_string(), "after run 2027-02-01".to_string())
         );
         // 3. Its rerun ends with a warning (w), which this jobnet does not hold for: the
         // next run is not held.
@@ -2277,10 +2296,7 @@ jobnets:
             started_units(&env, "ha-3", "/t_after_a/").await,
             set(&["a"])
         );
-        let rows = runs::status(&env.clients, &run_table, &after_a, "2027-02-03")
-            .await
-            .expect("status");
-        assert_eq!(root_gate(rows, "/t_after_a").0, "NOT HELD");
+        assert_eq!(root_gate(&after_a, "2027-02-03").await.0, "NOT HELD");
         // 4. `after_warning`: a warning holds the next run until it is released.
         let first = run_date(&env, "t_after_w", "hw-1", "2027-02-01").await;
         assert_eq!(first.status, "SUCCEEDED", "{first:?}");
@@ -2296,19 +2312,39 @@ jobnets:
         )
         .await
         .expect("release");
-        let end = env
-            .clients
-            .wait_execution(&second, RUN_TIMEOUT)
-            .await
-            .expect("wait");
-        assert_eq!(end.status, "SUCCEEDED", "{end:?}");
+        assert_eq!(ends(second).await, "SUCCEEDED");
         assert_eq!(
             started_units(&env, "hw-2", "/t_after_w/").await,
             set(&["w"])
         );
-        // 5. A run of an earlier date started late is not held: it is not the latest.
-        let late = run_date(&env, "t_after_w", "hw-0", "2027-01-31").await;
-        assert_eq!(late.status, "SUCCEEDED", "{late:?}");
+        // 5. A run of an earlier date started late is not the latest: nothing holds it but
+        // an operator's hold, until released.
+        runs::hold(
+            &env.clients,
+            &run_table,
+            &after_w,
+            "2027-01-31",
+            "/t_after_w",
+            false,
+        )
+        .await
+        .expect("hold");
+        let late = start("t_after_w", "hw-0", "2027-01-31").await;
+        still_waiting(&env, &late, 4, "held by the operator").await;
+        assert_eq!(
+            root_gate(&after_w, "2027-01-31").await,
+            ("HELD".to_string(), "operator".to_string())
+        );
+        runs::release(
+            &env.clients,
+            &run_table,
+            &after_w,
+            "2027-01-31",
+            "/t_after_w",
+        )
+        .await
+        .expect("release");
+        assert_eq!(ends(late).await, "SUCCEEDED");
     });
 }
 

@@ -60,6 +60,15 @@ impl UnitMap {
     }
 }
 
+impl JobnetMap {
+    /// A root held after a warning of its previous run: its runs mark warnings in `warned`.
+    pub fn warnings_hold(&self) -> bool {
+        self.units
+            .iter()
+            .any(|u| u.parent.is_none() && u.hold_after.as_deref() == Some("after_warning"))
+    }
+}
+
 impl RunMap {
     pub fn read(dir: &Path) -> anyhow::Result<RunMap> {
         let file = dir.join("runs.json");
@@ -359,31 +368,37 @@ pub async fn status(
 }
 
 /// A held jobnet's gate: HELD until released (it waits when the run reaches it), RELEASED
-/// until the run's next look at it, then PASSED, with the time the run went through.
-/// A gate held only after the previous run's end is NOT HELD until the run marks it.
+/// until the run's next look at it, then PASSED, with the time the run went through. A
+/// root held after its previous run (`conditional`) is held only once its run marked it
+/// (`heldAt`) or an operator held it (`held`): NOT HELD before that, and when the run went
+/// through without being held.
 fn gate_row(
     unit: &str,
     date: &str,
     item: Option<&serde_json::Map<String, Value>>,
     conditional: bool,
 ) -> Row {
+    let has = |key: &str| item.is_some_and(|i| i.contains_key(key));
     let released = item.is_some_and(|i| i.get("released") == Some(&Value::Bool(true)));
     let passed = item.map(|i| text(i, "passedAt")).unwrap_or_default();
-    let held = !conditional || item.is_some_and(|i| i.contains_key("heldAt"));
-    let status = match (released, passed.is_empty()) {
-        (false, _) if !held => "NOT HELD",
-        (false, _) => "HELD",
+    let after = item.map(|i| text(i, "heldAfter")).unwrap_or_default();
+    let was_held = !conditional || released || !after.is_empty() || has("held");
+    let status = match (passed.is_empty(), released) {
+        (false, _) if was_held => "PASSED",
+        (false, _) => "NOT HELD",
         (true, true) => "RELEASED",
-        (true, false) => "PASSED",
+        (true, false) if !conditional || has("heldAt") || has("held") => "HELD",
+        (true, false) => "NOT HELD",
     };
     Row {
         unit: unit.to_string(),
         business_date: date.to_string(),
         status: status.into(),
         started: passed,
-        held: match item.map(|i| text(i, "heldAfter")) {
+        held: match () {
             _ if released => "released".into(),
-            Some(after) if conditional && !after.is_empty() => format!("after run {after}"),
+            _ if !after.is_empty() => format!("after run {after}"),
+            _ if has("held") => "operator".into(),
             _ if conditional => String::new(),
             _ => "definition".into(),
         },
@@ -479,16 +494,34 @@ pub async fn rerun(
             .await
             .map_err(|e| sdk_error(e, &format!("resetting {path}")))?;
     }
-    // The jobs reset lose their warnings (`warned`, which holds the next run of a jobnet
-    // held after a warning): one that warns again is marked again.
-    let counted = clients
+    // The units that run again lose their warnings (`warned`, which holds the next run of a
+    // jobnet held after a warning): the jobs reset, and the units without a record, which
+    // every execution runs again. One that warns again is marked again.
+    let mut counting = clients
         .dynamodb
         .update_item()
         .table_name(table)
         .key("pk", AttributeValue::S(run_key(&jobnet.record, date)))
-        .update_expression("ADD reruns :one DELETE warned :reset")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":reset", AttributeValue::Ss(reset.clone()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()));
+    counting = if jobnet.warnings_hold() {
+        let again: BTreeSet<String> = reset
+            .iter()
+            .cloned()
+            .chain(
+                jobnet
+                    .units
+                    .iter()
+                    .filter(|u| !u.recorded())
+                    .map(|u| u.path.clone()),
+            )
+            .collect();
+        counting
+            .update_expression("ADD reruns :one DELETE warned :again")
+            .expression_attribute_values(":again", AttributeValue::Ss(again.into_iter().collect()))
+    } else {
+        counting.update_expression("ADD reruns :one")
+    };
+    let counted = counting
         .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
         .send()
         .await
@@ -798,13 +831,24 @@ mod tests {
             status(held, true),
             ("HELD".into(), "after run 2027-01-01".into())
         );
+        let by_hand = item(json!({"held": "wait"}));
+        assert_eq!(status(by_hand, true), ("HELD".into(), "operator".into()));
         let released = item(json!({"heldAt": "t", "released": true}));
         assert_eq!(
             status(released, true),
             ("RELEASED".into(), "released".into())
         );
+        // Went on by itself once the run before ended well: PASSED, and after which run.
+        let cleared = item(json!({"heldAfter": "2027-01-01", "clearedAt": "t", "passedAt": "u"}));
+        assert_eq!(
+            status(cleared, true),
+            ("PASSED".into(), "after run 2027-01-01".into())
+        );
+        // Never held: its gate let it through at once.
+        let through = item(json!({"passedAt": "u"}));
+        assert_eq!(status(through, true).0, "NOT HELD");
         let passed = item(json!({"released": true, "passedAt": "t"}));
-        assert_eq!(status(passed, true).0, "PASSED");
+        assert_eq!(status(passed, false).0, "PASSED");
     }
 
     #[test]

@@ -445,18 +445,18 @@ pub fn emit_cached(
                     Next::To(e.emit_hold_gate(&mut scope, plan.root, "run.on-hold", &next, None));
             }
             Some(after) => {
-                // Held only when the run before ended so: the gate looks at that run again
-                // each time, and lets this one go when it has since ended normally.
+                // Held only when the run before did not end well: the gate looks at that
+                // run again each time, and lets this one go once it has.
                 let gate = e.emit_hold_gate(
                     &mut scope,
                     plan.root,
                     "run.on-hold",
                     &next,
-                    Some("run.previous"),
+                    Some("run.again"),
                 );
                 let broken = scope.handler();
                 let record = e.job_record(plan.root);
-                for (name, state) in record.previous_run(after, &gate, &next, &broken) {
+                for (name, state) in record.previous_run(after, &gate, &broken) {
                     e.map(plan.root, &name);
                     scope.insert(&name, state);
                 }
@@ -2288,13 +2288,11 @@ impl<'a> Emitter<'a> {
             actions: vec!["dynamodb:UpdateItem".into()],
             resources: vec![format!("${{{RUN_TABLE}Arn}}")],
         });
-        let mut pass = record.hold_gate(next, &wait, &broken);
-        if again.is_some() {
-            pass["Comment"] = tree!(format!(
-                "{}: held after the run before ended badly; runs once released (jobnet2sfn release) or once that run ends normally",
-                self.project.units[u].path
-            ));
-        }
+        // A gate that looks again elsewhere is a root's held after its previous run.
+        let pass = match again {
+            Some(_) => record.hold_gate_after(next, &wait, &broken),
+            None => record.hold_gate(next, &wait, &broken),
+        };
         for (n, state) in [
             (&gate, pass),
             (&wait, record.gate_wait(again.unwrap_or(&gate))),
@@ -4452,20 +4450,42 @@ mod tests {
             last["Parameters"]["ConditionExpression"],
             "attribute_not_exists(lastRun) OR lastRun < :run"
         );
-        // Not the latest run: not held.
-        assert_eq!(last["Catch"][0]["Next"], "w.begin");
-        assert_eq!(states["run.previous.any"]["Default"], "w.begin");
+        // Not the latest run (a rerun, an earlier date), or the first: straight to the
+        // gate, which holds it only when its record says so.
+        assert_eq!(last["Catch"][0]["Next"], "run.on-hold");
+        assert_eq!(states["run.previous.any"]["Default"], "run.on-hold");
         assert_eq!(
             states["run.previous"]["Parameters"]["Key"]["pk"]["S.$"],
             "States.Format('run#n#{}', $.hold.Attributes.lastRun.S)"
         );
+        // Held unless the run before ended normally without warnings (or is gone).
         let check = &states["run.previous.check"];
-        assert_eq!(check["Choices"].as_array().unwrap().len(), 2);
-        assert_eq!(check["Default"], "w.begin");
+        let rules = check["Choices"].as_array().unwrap();
+        assert_eq!(rules.len(), 2);
+        assert!(rules.iter().all(|r| r["Next"] == "run.on-hold"));
+        assert_eq!(rules[1]["And"].as_array().unwrap().len(), 3);
+        assert_eq!(check["Default"], "run.held");
         assert_eq!(states["run.held"]["Next"], "run.on-hold");
-        assert_eq!(states["run.on-hold"]["Next"], "w.begin");
-        // Each look at the gate reads the previous run again.
-        assert_eq!(states["run.on-hold.wait"]["Next"], "run.previous");
+        let gate = &states["run.on-hold"];
+        assert_eq!(gate["Next"], "w.begin");
+        assert_eq!(
+            gate["Parameters"]["ConditionExpression"],
+            "(attribute_not_exists(heldAt) AND attribute_not_exists(held)) OR released = :yes"
+        );
+        // Each look again reads which run held it, and that run again: once it ended
+        // well, the mark is cleared and the gate lets the run go.
+        assert_eq!(states["run.on-hold.wait"]["Next"], "run.again");
+        assert_eq!(
+            states["run.again.previous"]["Parameters"]["Key"]["pk"]["S.$"],
+            "States.Format('run#n#{}', $.hold.record.Item.heldAfter.S)"
+        );
+        assert_eq!(states["run.again.check"]["Default"], "run.on-hold");
+        assert!(states["run.again.check"]["Choices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["Next"] == "run.unheld"));
+        assert_eq!(states["run.unheld"]["Next"], "run.on-hold");
         // Warning ends mark the run's item: a return code, a job's or a wait's cutoff.
         assert_eq!(states["w.warning"]["Next"], "w.warned");
         assert_eq!(states["w.warned"]["Next"], "w.end-rc");
@@ -4491,13 +4511,8 @@ mod tests {
         let def = c.outputs[0].machines[0].definition();
         assert_well_formed(&def);
         let states = def["States"].as_object().unwrap();
-        assert_eq!(
-            states["run.previous.check"]["Choices"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
+        let rules = states["run.previous.check"]["Choices"].as_array().unwrap();
+        assert_eq!(rules[1]["And"].as_array().unwrap().len(), 2, "{rules:?}");
         assert!(
             states.keys().all(|k| !k.contains("warned")),
             "{:?}",

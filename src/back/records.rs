@@ -271,16 +271,42 @@ impl JobRecord {
         )
     }
 
-    /// The states of a root jobnet held after its previous run's end (`hold_after`), before
-    /// its gate (`gate`, whose wait loops back to `run.previous`): note this run as the
-    /// jobnet's latest, read the run before it, and hold this one (`run.held`, which marks the
-    /// root's record for `status`) when that run ended so; else go on to `next`. A run that
-    /// is not the latest started (a rerun, an earlier date started late) is not held.
+    /// A root jobnet held after its previous run's end passes here unless its record says
+    /// it is held (`heldAt`, by `run.held`; `held`, by `jobnet2sfn hold`) and not released.
+    pub fn hold_gate_after(&self, next: &str, wait: &str, fail: &str) -> Tree {
+        self.conditional_update(
+            format!(
+                "{}: held when the run before ended badly (or by jobnet2sfn hold); runs once released, or once that run ends normally",
+                self.path
+            ),
+            self.key(),
+            (
+                "SET passedAt = :now, execution = :x",
+                "(attribute_not_exists(heldAt) AND attribute_not_exists(held)) OR released = :yes",
+            ),
+            tree!({
+                ":yes": {"BOOL": true},
+                ":now": {"S.$": "$$.State.EnteredTime"},
+                ":x": {"S.$": "$$.Execution.Id"}
+            }),
+            (next, wait, fail),
+        )
+    }
+
+    /// The states of a root jobnet held after its previous run's end (`hold_after`) around
+    /// its gate `gate` ([`Self::hold_gate_after`], whose wait goes to `run.again`).
+    ///
+    /// A run that claimed its date notes itself as the jobnet's latest (`run.last`, which
+    /// returns the run before it), reads that run's item, and unless it ended normally
+    /// (without warnings, for `after_warning`) marks its own record held (`run.held`:
+    /// `heldAt`, `heldAfter`). A run still going counts as not ended normally. Each look
+    /// again reads the record and that run once more, and clears the mark (`run.unheld`)
+    /// once the run has ended normally after all. Reruns and runs of an earlier date go
+    /// straight to the gate.
     pub fn previous_run(
         &self,
         after: crate::ir::PreviousEnd,
         gate: &str,
-        next: &str,
         fail: &str,
     ) -> Vec<(String, Tree)> {
         let run = match &self.generation {
@@ -290,23 +316,65 @@ impl JobRecord {
             None => tree!({"S.$": &self.business_date}),
         };
         let last = "$.hold.Attributes.lastRun.S";
-        let status = "$.hold.previous.Item.status.S";
-        let abnormal = tree!({"And": [
-            {"Variable": status, "IsPresent": true},
-            {"Variable": status, "StringEquals": ENDED_ABNORMALLY}
-        ], "Next": "run.held"});
-        let mut rules = vec![abnormal];
-        if after == crate::ir::PreviousEnd::Warning {
-            rules.push(tree!({"And": [
-                {"Variable": status, "IsPresent": true},
-                {"Variable": status, "StringEquals": ENDED_NORMALLY},
-                {"Variable": "$.hold.previous.Item.warned", "IsPresent": true}
-            ], "Next": "run.held"}));
-        }
-        let when = match after {
-            crate::ir::PreviousEnd::Warning => "with a warning or abnormally",
-            crate::ir::PreviousEnd::Abnormal => "abnormally",
+        let held_after = "$.hold.record.Item.heldAfter.S";
+        let run_item = |at: &str| tree!({"pk": {"S.$": format!("States.Format('{}#{{}}', {at})", intrinsic_literal(&format!("run#{}", self.jobnet)))}});
+        let read = |key: Tree, projection: &str, names: Option<Tree>, into: &str, next: &str| {
+            let mut parameters = tree!({
+                "TableName": &self.table,
+                "Key": key,
+                "ProjectionExpression": projection
+            });
+            if let Some(names) = names {
+                parameters["ExpressionAttributeNames"] = names;
+            }
+            parameters["ConsistentRead"] = tree!(true);
+            tree!({
+                "Type": "Task",
+                "Resource": "arn:aws:states:::dynamodb:getItem",
+                "Parameters": parameters,
+                "ResultPath": into,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
+                "Next": next
+            })
         };
+        // The run before ended normally (and without warnings, for `after_warning`), or its
+        // item is gone: nothing holds this one.
+        let status = "$.hold.previous.Item.status.S";
+        let good = |next: &str| {
+            let mut and = vec![
+                tree!({"Variable": status, "IsPresent": true}),
+                tree!({"Variable": status, "StringEquals": ENDED_NORMALLY}),
+            ];
+            if after == crate::ir::PreviousEnd::Warning {
+                and.push(
+                    tree!({"Not": {"Variable": "$.hold.previous.Item.warned", "IsPresent": true}}),
+                );
+            }
+            vec![
+                tree!({"Not": {"Variable": "$.hold.previous.Item", "IsPresent": true}, "Next": next}),
+                tree!({"And": and, "Next": next}),
+            ]
+        };
+        let when = match after {
+            crate::ir::PreviousEnd::Warning => "normally without warnings",
+            crate::ir::PreviousEnd::Abnormal => "normally or with warnings",
+        };
+        let mut read_previous = read(
+            run_item(last),
+            "#s, warned",
+            Some(tree!({"#s": "status"})),
+            "$.hold.previous",
+            "run.previous.check",
+        );
+        read_previous["Comment"] = tree!("read how the run before this one ended");
+        let mut read_again = read(
+            run_item(held_after),
+            "#s, warned",
+            Some(tree!({"#s": "status"})),
+            "$.hold.previous",
+            "run.again.check",
+        );
+        read_again["Comment"] = tree!("read how the run before this one ended, again");
         vec![
             (
                 "run.last".into(),
@@ -324,7 +392,7 @@ impl JobRecord {
                     },
                     "ResultPath": "$.hold",
                     "Catch": [
-                        {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": next},
+                        {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": gate},
                         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
                     ],
                     "Next": "run.previous.any"
@@ -335,34 +403,17 @@ impl JobRecord {
                 tree!({
                     "Type": "Choice",
                     "Choices": [{"Variable": last, "IsPresent": true, "Next": "run.previous"}],
-                    "Default": next
+                    "Default": gate
                 }),
             ),
-            (
-                "run.previous".into(),
-                tree!({
-                    "Type": "Task",
-                    "Comment": "read how the run before this one ended",
-                    "Resource": "arn:aws:states:::dynamodb:getItem",
-                    "Parameters": {
-                        "TableName": &self.table,
-                        "Key": {"pk": {"S.$": format!("States.Format('{}#{{}}', {last})", crate::back::intrinsic_literal(&format!("run#{}", self.jobnet)))}},
-                        "ProjectionExpression": "#s, warned",
-                        "ExpressionAttributeNames": {"#s": "status"},
-                        "ConsistentRead": true
-                    },
-                    "ResultPath": "$.hold.previous",
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
-                    "Next": "run.previous.check"
-                }),
-            ),
+            ("run.previous".into(), read_previous),
             (
                 "run.previous.check".into(),
                 tree!({
                     "Type": "Choice",
-                    "Comment": format!("held when the run before ended {when} (until released, or until that run ends normally)"),
-                    "Choices": rules,
-                    "Default": next
+                    "Comment": format!("not held when the run before ended {when}"),
+                    "Choices": good(gate),
+                    "Default": "run.held"
                 }),
             ),
             (
@@ -376,6 +427,55 @@ impl JobRecord {
                         "Key": self.key(),
                         "UpdateExpression": "SET heldAt = if_not_exists(heldAt, :now), heldAfter = :prev",
                         "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}, ":prev": {"S.$": last}}
+                    },
+                    "ResultPath": null,
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
+                    "Next": gate
+                }),
+            ),
+            ("run.again".into(), {
+                let mut r = read(
+                    self.key(),
+                    "heldAt, heldAfter",
+                    None,
+                    "$.hold.record",
+                    "run.again.any",
+                );
+                r["Comment"] = tree!("held: after which run?");
+                r
+            }),
+            (
+                "run.again.any".into(),
+                tree!({
+                    "Type": "Choice",
+                    "Choices": [{"And": [
+                        {"Variable": "$.hold.record.Item.heldAt", "IsPresent": true},
+                        {"Variable": held_after, "IsPresent": true}
+                    ], "Next": "run.again.previous"}],
+                    "Default": gate
+                }),
+            ),
+            ("run.again.previous".into(), read_again),
+            (
+                "run.again.check".into(),
+                tree!({
+                    "Type": "Choice",
+                    "Comment": format!("no longer held once the run before has ended {when}"),
+                    "Choices": good("run.unheld"),
+                    "Default": gate
+                }),
+            ),
+            (
+                "run.unheld".into(),
+                tree!({
+                    "Type": "Task",
+                    "Comment": "the run before has ended well after all: the run is no longer held by it",
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": &self.table,
+                        "Key": self.key(),
+                        "UpdateExpression": "SET clearedAt = :now REMOVE heldAt",
+                        "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}}
                     },
                     "ResultPath": null,
                     "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],

@@ -382,13 +382,16 @@ fn gate_row(
     let released = item.is_some_and(|i| i.get("released") == Some(&Value::Bool(true)));
     let passed = item.map(|i| text(i, "passedAt")).unwrap_or_default();
     let after = item.map(|i| text(i, "heldAfter")).unwrap_or_default();
+    let held_now = !released && (!conditional || has("heldAt") || has("held"));
     let was_held = !conditional || released || !after.is_empty() || has("held");
-    let status = match (passed.is_empty(), released) {
-        (false, _) if was_held => "PASSED",
-        (false, _) => "NOT HELD",
-        (true, true) => "RELEASED",
-        (true, false) if !conditional || has("heldAt") || has("held") => "HELD",
-        (true, false) => "NOT HELD",
+    let status = if held_now {
+        "HELD"
+    } else if released && passed.is_empty() {
+        "RELEASED"
+    } else if !passed.is_empty() && was_held {
+        "PASSED"
+    } else {
+        "NOT HELD"
     };
     Row {
         unit: unit.to_string(),
@@ -397,10 +400,10 @@ fn gate_row(
         started: passed,
         held: match () {
             _ if released => "released".into(),
+            _ if !conditional => "definition".into(),
+            _ if has("held") && !has("heldAt") => "operator".into(),
             _ if !after.is_empty() => format!("after run {after}"),
-            _ if has("held") => "operator".into(),
-            _ if conditional => String::new(),
-            _ => "definition".into(),
+            _ => String::new(),
         },
         ..Row::default()
     }
@@ -515,8 +518,12 @@ pub async fn rerun(
                     .map(|u| u.path.clone()),
             )
             .collect();
+        // RUNNING at once: a held next run must not read the run as ended without
+        // warnings before the rerun's execution marks it (restored if it cannot start).
         counting
-            .update_expression("ADD reruns :one DELETE warned :again")
+            .update_expression("SET #s = :running ADD reruns :one DELETE warned :again")
+            .expression_attribute_names("#s", "status")
+            .expression_attribute_values(":running", AttributeValue::S(records::RUNNING.into()))
             .expression_attribute_values(":again", AttributeValue::Ss(again.into_iter().collect()))
     } else {
         counting.update_expression("ADD reruns :one")
@@ -543,7 +550,26 @@ pub async fn rerun(
             input[key] = v.clone();
         }
     }
-    let execution_arn = clients.start_execution(arn, &name, &input).await?;
+    let execution_arn = match clients.start_execution(arn, &name, &input).await {
+        Ok(arn) => arn,
+        Err(e) => {
+            let before = text(&run, "status");
+            if jobnet.warnings_hold() && !before.is_empty() {
+                clients
+                    .dynamodb
+                    .update_item()
+                    .table_name(table)
+                    .key("pk", AttributeValue::S(run_key(&jobnet.record, date)))
+                    .update_expression("SET #s = :before")
+                    .expression_attribute_names("#s", "status")
+                    .expression_attribute_values(":before", AttributeValue::S(before))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(e, "restoring the run's status"))?;
+            }
+            return Err(e);
+        }
+    };
     Ok(Rerun {
         execution_arn,
         execution_name: name,
@@ -849,6 +875,21 @@ mod tests {
         assert_eq!(status(through, true).0, "NOT HELD");
         let passed = item(json!({"released": true, "passedAt": "t"}));
         assert_eq!(status(passed, false).0, "PASSED");
+        // Held again by an operator after it went through: HELD (a rerun waits).
+        let again = |v| status(item(v), false);
+        assert_eq!(
+            again(json!({"passedAt": "t", "held": "wait"})),
+            ("HELD".into(), "definition".into())
+        );
+        let again = |v| status(item(v), true);
+        assert_eq!(
+            again(json!({"passedAt": "t", "held": "wait"})),
+            ("HELD".into(), "operator".into())
+        );
+        assert_eq!(
+            again(json!({"passedAt": "t", "heldAt": "u", "heldAfter": "d", "held": "wait"})),
+            ("HELD".into(), "after run d".into())
+        );
     }
 
     #[test]

@@ -4450,9 +4450,10 @@ mod tests {
             last["Parameters"]["ConditionExpression"],
             "attribute_not_exists(lastRun) OR lastRun < :run"
         );
-        // Not the latest run (a rerun, an earlier date), or the first: straight to the
-        // gate, which holds it only when its record says so.
-        assert_eq!(last["Catch"][0]["Next"], "run.on-hold");
+        // Not the latest run (a rerun, an earlier date): a mark an earlier execution left
+        // is looked at at once. The first run: straight to the gate, which holds it only
+        // when its record says so.
+        assert_eq!(last["Catch"][0]["Next"], "run.again");
         assert_eq!(states["run.previous.any"]["Default"], "run.on-hold");
         assert_eq!(
             states["run.previous"]["Parameters"]["Key"]["pk"]["S.$"],

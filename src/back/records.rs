@@ -301,8 +301,9 @@ impl JobRecord {
     /// (without warnings, for `after_warning`) marks its own record held (`run.held`:
     /// `heldAt`, `heldAfter`). A run still going counts as not ended normally. Each look
     /// again reads the record and that run once more, and clears the mark (`run.unheld`)
-    /// once the run has ended normally after all. Reruns and runs of an earlier date go
-    /// straight to the gate.
+    /// once the run has ended normally after all. Reruns and runs of an earlier date are
+    /// not checked: they look at a mark left by an earlier execution at once, then pass the
+    /// gate.
     pub fn previous_run(
         &self,
         after: crate::ir::PreviousEnd,
@@ -392,7 +393,7 @@ impl JobRecord {
                     },
                     "ResultPath": "$.hold",
                     "Catch": [
-                        {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": gate},
+                        {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": "run.again"},
                         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
                     ],
                     "Next": "run.previous.any"

@@ -47,7 +47,8 @@ pub struct UnitMap {
     #[serde(default, rename = "holdGate")]
     pub hold_gate: bool,
     /// A root jobnet held only after its previous run ended so (`after_warning`,
-    /// `after_abnormal`): its gate holds a run only when it marked the record (`heldAt`).
+    /// `after_abnormal`): its gate holds a run only when the run marked its record
+    /// (`heldAt`) or an operator held it (`held`).
     #[serde(default, rename = "holdAfter")]
     pub hold_after: Option<String>,
     pub successors: Vec<String>,
@@ -553,16 +554,33 @@ pub async fn rerun(
     let execution_arn = match clients.start_execution(arn, &name, &input).await {
         Ok(arn) => arn,
         Err(e) => {
+            // The run's status and warnings as they were: a held next run reads them.
             let before = text(&run, "status");
             if jobnet.warnings_hold() && !before.is_empty() {
-                clients
+                let warned: Vec<String> = run
+                    .get("warned")
+                    .and_then(Value::as_array)
+                    .map(|w| {
+                        w.iter()
+                            .filter_map(|p| p.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut restore = clients
                     .dynamodb
                     .update_item()
                     .table_name(table)
                     .key("pk", AttributeValue::S(run_key(&jobnet.record, date)))
-                    .update_expression("SET #s = :before")
                     .expression_attribute_names("#s", "status")
-                    .expression_attribute_values(":before", AttributeValue::S(before))
+                    .expression_attribute_values(":before", AttributeValue::S(before));
+                restore = if warned.is_empty() {
+                    restore.update_expression("SET #s = :before")
+                } else {
+                    restore
+                        .update_expression("SET #s = :before ADD warned :warned")
+                        .expression_attribute_values(":warned", AttributeValue::Ss(warned))
+                };
+                restore
                     .send()
                     .await
                     .map_err(|e| sdk_error(e, "restoring the run's status"))?;

@@ -430,9 +430,11 @@ pub fn emit_cached(
         Next::To(e.entry(&main, None))
     };
     if e.records && (root_unit.hold || root_unit.hold_after.is_some()) {
-        // Held in the definition: every run waits here (after its claim, so a second start
-        // is still refused, and after its monitors are armed, so deadlines watch the wait)
-        // until an operator releases it; its start-delay monitor stops when it goes on.
+        // Held in the definition (`hold: true`), or after the previous run's end
+        // (`hold_after`): a run waits here (after its claim, so a second start is still
+        // refused, and after its monitors are armed, so deadlines watch the wait) until
+        // released, or for `hold_after` only while its record is marked held; its
+        // start-delay monitor stops when it goes on.
         // `run.` names cannot meet a unit's (no unit state name has a dot, and no unit
         // suffix is `on-hold`).
         let mut next = scope.target(&first);
@@ -2272,7 +2274,9 @@ impl<'a> Emitter<'a> {
 
     /// `{gate}` and `{gate}.wait`: on to `next` once `release` marked the unit's record of
     /// this run. A record that cannot be written fails the run, as a job's begin does.
-    /// `again` is where the wait goes to look again (the gate itself by default).
+    /// `again` is where the wait goes to look again (the gate itself by default): with it,
+    /// the gate is that of a root held after its previous run, which also passes while its
+    /// record is not marked held ([`JobRecord::hold_gate_after`]).
     fn emit_hold_gate(
         &mut self,
         scope: &mut Scope,
@@ -2288,7 +2292,7 @@ impl<'a> Emitter<'a> {
             actions: vec!["dynamodb:UpdateItem".into()],
             resources: vec![format!("${{{RUN_TABLE}Arn}}")],
         });
-        // A gate that looks again elsewhere is a root's held after its previous run.
+        // A gate whose wait looks again elsewhere is that of a root held after its previous run.
         let pass = match again {
             Some(_) => record.hold_gate_after(next, &wait, &broken),
             None => record.hold_gate(next, &wait, &broken),

@@ -603,10 +603,7 @@ fn policy(iam: &[IamStatement], rules: &BTreeSet<String>, tables: &BTreeSet<Stri
     }
     // A resource already granted by a statement with more actions needs no statement of
     // its own for fewer.
-    let covered: Vec<(Vec<String>, BTreeSet<String>)> = grouped
-        .iter()
-        .map(|(a, r)| (a.clone(), r.clone()))
-        .collect();
+    let covered = grouped.clone();
     for (actions, resources) in grouped.iter_mut() {
         resources.retain(|r| {
             !covered.iter().any(|(more, granted)| {

@@ -302,8 +302,8 @@ impl JobRecord {
     /// `heldAt`, `heldAfter`). A run still going counts as not ended normally. Each look
     /// again reads the record and that run once more, and clears the mark (`run.unheld`)
     /// once the run has ended normally after all. Reruns and runs of an earlier date are
-    /// not checked: they look at a mark left by an earlier execution at once, then pass the
-    /// gate.
+    /// not checked: they look at a mark an earlier execution left at once (`run.again`),
+    /// then go to the gate, which holds them while it stands.
     pub fn previous_run(
         &self,
         after: crate::ir::PreviousEnd,
@@ -318,7 +318,7 @@ impl JobRecord {
         };
         let last = "$.hold.Attributes.lastRun.S";
         let held_after = "$.hold.record.Item.heldAfter.S";
-        let run_item = |at: &str| tree!({"pk": {"S.$": format!("States.Format('{}#{{}}', {at})", intrinsic_literal(&format!("run#{}", self.jobnet)))}});
+        let run_item_at = |at: &str| tree!({"pk": {"S.$": format!("States.Format('{}#{{}}', {at})", intrinsic_literal(&format!("run#{}", self.jobnet)))}});
         let read = |key: Tree, projection: &str, names: Option<Tree>, into: &str, next: &str| {
             let mut parameters = tree!({
                 "TableName": &self.table,
@@ -361,7 +361,7 @@ impl JobRecord {
             crate::ir::PreviousEnd::Abnormal => "normally or with warnings",
         };
         let mut read_previous = read(
-            run_item(last),
+            run_item_at(last),
             "#s, warned",
             Some(tree!({"#s": "status"})),
             "$.hold.previous",
@@ -369,7 +369,7 @@ impl JobRecord {
         );
         read_previous["Comment"] = tree!("read how the run before this one ended");
         let mut read_again = read(
-            run_item(held_after),
+            run_item_at(held_after),
             "#s, warned",
             Some(tree!({"#s": "status"})),
             "$.hold.previous",

@@ -197,21 +197,9 @@ impl JobRecord {
     /// A jobnet held in the source (`hold: true`, JP1 `ha=y`) passes here only once
     /// `release` marked its record of this run; until then it waits at `wait`.
     pub fn hold_gate(&self, next: &str, wait: &str, fail: &str) -> Tree {
-        self.conditional_update(
-            format!(
-                "{}: held in the definition; runs once released (jobnet2sfn release)",
-                self.path
-            ),
-            self.key(),
-            (
-                "SET passedAt = :now, execution = :x",
-                "attribute_exists(released) AND released = :yes",
-            ),
-            tree!({
-                ":yes": {"BOOL": true},
-                ":now": {"S.$": "$$.State.EnteredTime"},
-                ":x": {"S.$": "$$.Execution.Id"}
-            }),
+        self.gate(
+            "held in the definition; runs once released (jobnet2sfn release)",
+            "attribute_exists(released) AND released = :yes",
             (next, wait, fail),
         )
     }
@@ -274,16 +262,20 @@ impl JobRecord {
     /// A root jobnet held after its previous run's end passes here unless its record says
     /// it is held (`heldAt`, by `run.held`; `held`, by `jobnet2sfn hold`) and not released.
     pub fn hold_gate_after(&self, next: &str, wait: &str, fail: &str) -> Tree {
+        self.gate(
+            "held when the run before ended badly (or by jobnet2sfn hold); runs once released, or once that run ends normally",
+            "(attribute_not_exists(heldAt) AND attribute_not_exists(held)) OR released = :yes",
+            (next, wait, fail),
+        )
+    }
+
+    /// A gate on the unit's record: passes (noting when, and which execution) while
+    /// `condition` holds, else goes to `wait`.
+    fn gate(&self, why: &str, condition: &str, (next, wait, fail): (&str, &str, &str)) -> Tree {
         self.conditional_update(
-            format!(
-                "{}: held when the run before ended badly (or by jobnet2sfn hold); runs once released, or once that run ends normally",
-                self.path
-            ),
+            format!("{}: {why}", self.path),
             self.key(),
-            (
-                "SET passedAt = :now, execution = :x",
-                "(attribute_not_exists(heldAt) AND attribute_not_exists(held)) OR released = :yes",
-            ),
+            ("SET passedAt = :now, execution = :x", condition),
             tree!({
                 ":yes": {"BOOL": true},
                 ":now": {"S.$": "$$.State.EnteredTime"},
@@ -356,6 +348,23 @@ impl JobRecord {
                 tree!({"And": and, "Next": next}),
             ]
         };
+        // An update of the root's own record, on to the gate.
+        let mark = |comment: &str, update: &str, values: Tree| {
+            tree!({
+                "Type": "Task",
+                "Comment": comment,
+                "Resource": "arn:aws:states:::dynamodb:updateItem",
+                "Parameters": {
+                    "TableName": &self.table,
+                    "Key": self.key(),
+                    "UpdateExpression": update,
+                    "ExpressionAttributeValues": values
+                },
+                "ResultPath": null,
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
+                "Next": gate
+            })
+        };
         let when = match after {
             crate::ir::PreviousEnd::Warning => "normally without warnings",
             crate::ir::PreviousEnd::Abnormal => "normally or with warnings",
@@ -419,20 +428,11 @@ impl JobRecord {
             ),
             (
                 "run.held".into(),
-                tree!({
-                    "Type": "Task",
-                    "Comment": "mark the run held, and after which run",
-                    "Resource": "arn:aws:states:::dynamodb:updateItem",
-                    "Parameters": {
-                        "TableName": &self.table,
-                        "Key": self.key(),
-                        "UpdateExpression": "SET heldAt = if_not_exists(heldAt, :now), heldAfter = :prev",
-                        "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}, ":prev": {"S.$": last}}
-                    },
-                    "ResultPath": null,
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
-                    "Next": gate
-                }),
+                mark(
+                    "mark the run held, and after which run",
+                    "SET heldAt = if_not_exists(heldAt, :now), heldAfter = :prev",
+                    tree!({":now": {"S.$": "$$.State.EnteredTime"}, ":prev": {"S.$": last}}),
+                ),
             ),
             ("run.again".into(), {
                 let mut r = read(
@@ -468,20 +468,11 @@ impl JobRecord {
             ),
             (
                 "run.unheld".into(),
-                tree!({
-                    "Type": "Task",
-                    "Comment": "the run before has ended well after all: the run is no longer held by it",
-                    "Resource": "arn:aws:states:::dynamodb:updateItem",
-                    "Parameters": {
-                        "TableName": &self.table,
-                        "Key": self.key(),
-                        "UpdateExpression": "SET clearedAt = :now REMOVE heldAt",
-                        "ExpressionAttributeValues": {":now": {"S.$": "$$.State.EnteredTime"}}
-                    },
-                    "ResultPath": null,
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
-                    "Next": gate
-                }),
+                mark(
+                    "the run before has ended well after all: the run is no longer held by it",
+                    "SET clearedAt = :now REMOVE heldAt",
+                    tree!({":now": {"S.$": "$$.State.EnteredTime"}}),
+                ),
             ),
         ]
     }

@@ -429,7 +429,7 @@ pub fn emit_cached(
     } else {
         Next::To(e.entry(&main, None))
     };
-    if e.records && (root_unit.hold || root_unit.hold_after.is_some()) {
+    if e.records && root_unit.held() {
         // Held in the definition (`hold: true`), or after the previous run's end
         // (`hold_after`): a run waits here (after its claim, so a second start is still
         // refused, and after its monitors are armed, so deadlines watch the wait) until
@@ -441,7 +441,7 @@ pub fn emit_cached(
         if let Some(m) = e.monitor_of(plan.root, false).cloned() {
             next = e.emit_off(&mut scope, plan.root, &m, ("", "it started"), &next);
         }
-        match root_unit.hold_after.filter(|_| !root_unit.hold) {
+        match root_unit.held_after() {
             None => {
                 first =
                     Next::To(e.emit_hold_gate(&mut scope, plan.root, "run.on-hold", &next, None));
@@ -1725,7 +1725,7 @@ impl<'a> Emitter<'a> {
             let unit = &self.project.units[u];
             for (end, slot) in [(false, &unit.start_delay), (true, &unit.end_delay)] {
                 // A held root starts when released: that start can be late.
-                let held_root = self.opts.run_records && (unit.hold || unit.hold_after.is_some());
+                let held_root = self.opts.run_records && unit.held();
                 if !end && u == root && !slot.is_empty() && !held_root {
                     if report {
                         self.finding(u, FindingKind::Approximated, "start delay: start delay of a root jobnet: not monitored; the run starts when its schedule fires, so there is nothing to be late", "watch the schedule's delivery instead (EventBridge Scheduler dead-letter queue)");
@@ -2250,8 +2250,7 @@ impl<'a> Emitter<'a> {
     /// run; else straight on.
     fn mark_warning(&mut self, scope: &mut Scope, u: UnitId, suffix: &str, next: &str) -> String {
         let root = &self.project.units[self.plan.root];
-        if !(self.records && root.hold_after == Some(crate::ir::PreviousEnd::Warning) && !root.hold)
-        {
+        if !(self.records && root.held_after() == Some(crate::ir::PreviousEnd::Warning)) {
             return next.to_string();
         }
         let state = format!("{}.{suffix}", self.names.state(u));

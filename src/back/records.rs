@@ -310,8 +310,12 @@ impl JobRecord {
         };
         let last = "$.hold.Attributes.lastRun.S";
         let held_after = "$.hold.record.Item.heldAfter.S";
-        let run_item_at = |at: &str| tree!({"pk": {"S.$": format!("States.Format('{}#{{}}', {at})", intrinsic_literal(&format!("run#{}", self.jobnet)))}});
-        let read = |key: Tree, projection: &str, names: Option<Tree>, into: &str, next: &str| {
+        let run_item_at = |at: &str| key_param(&format!("run#{}", self.jobnet), "", at, None);
+        let read = |comment: &str,
+                    key: Tree,
+                    projection: &str,
+                    names: Option<Tree>,
+                    (into, next): (&str, &str)| {
             let mut parameters = tree!({
                 "TableName": &self.table,
                 "Key": key,
@@ -323,6 +327,7 @@ impl JobRecord {
             parameters["ConsistentRead"] = tree!(true);
             tree!({
                 "Type": "Task",
+                "Comment": comment,
                 "Resource": "arn:aws:states:::dynamodb:getItem",
                 "Parameters": parameters,
                 "ResultPath": into,
@@ -369,22 +374,16 @@ impl JobRecord {
             crate::ir::PreviousEnd::Warning => "normally without warnings",
             crate::ir::PreviousEnd::Abnormal => "normally or with warnings",
         };
-        let mut read_previous = read(
-            run_item_at(last),
-            "#s, warned",
-            Some(tree!({"#s": "status"})),
-            "$.hold.previous",
-            "run.previous.check",
-        );
-        read_previous["Comment"] = tree!("read how the run before this one ended");
-        let mut read_again = read(
-            run_item_at(held_after),
-            "#s, warned",
-            Some(tree!({"#s": "status"})),
-            "$.hold.previous",
-            "run.again.check",
-        );
-        read_again["Comment"] = tree!("read how the run before this one ended, again");
+        // How a run ended: its status and warnings, into `$.hold.previous`.
+        let read_run = |comment: &str, at: &str, next: &str| {
+            read(
+                comment,
+                run_item_at(at),
+                "#s, warned",
+                Some(tree!({"#s": "status"})),
+                ("$.hold.previous", next),
+            )
+        };
         vec![
             (
                 "run.last".into(),
@@ -416,7 +415,14 @@ impl JobRecord {
                     "Default": gate
                 }),
             ),
-            ("run.previous".into(), read_previous),
+            (
+                "run.previous".into(),
+                read_run(
+                    "read how the run before this one ended",
+                    last,
+                    "run.previous.check",
+                ),
+            ),
             (
                 "run.previous.check".into(),
                 tree!({
@@ -434,17 +440,16 @@ impl JobRecord {
                     tree!({":now": {"S.$": "$$.State.EnteredTime"}, ":prev": {"S.$": last}}),
                 ),
             ),
-            ("run.again".into(), {
-                let mut r = read(
+            (
+                "run.again".into(),
+                read(
+                    "held: after which run?",
                     self.key(),
                     "heldAt, heldAfter",
                     None,
-                    "$.hold.record",
-                    "run.again.any",
-                );
-                r["Comment"] = tree!("held: after which run?");
-                r
-            }),
+                    ("$.hold.record", "run.again.any"),
+                ),
+            ),
             (
                 "run.again.any".into(),
                 tree!({
@@ -456,7 +461,14 @@ impl JobRecord {
                     "Default": gate
                 }),
             ),
-            ("run.again.previous".into(), read_again),
+            (
+                "run.again.previous".into(),
+                read_run(
+                    "read how the run before this one ended, again",
+                    held_after,
+                    "run.again.check",
+                ),
+            ),
             (
                 "run.again.check".into(),
                 tree!({
@@ -804,11 +816,11 @@ pub fn run_map(project: &crate::ir::Project, outputs: &[crate::back::asl::Jobnet
                 "recorded": has_record(&unit.kind),
                 "successors": successors
             }));
-            if unit.as_net().is_some() && (unit.hold || unit.hold_after.is_some()) {
+            if unit.as_net().is_some() && unit.held() {
                 // A held jobnet's gate keeps a record that `release` marks.
                 if let Some(Tree::Object(entry)) = units.last_mut() {
                     entry.insert("holdGate", tree!(true));
-                    if let Some(after) = unit.hold_after.filter(|_| !unit.hold) {
+                    if let Some(after) = unit.held_after() {
                         entry.insert("holdAfter", tree!(after.spec_name()));
                     }
                 }

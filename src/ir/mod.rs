@@ -112,6 +112,16 @@ impl Unit {
         }
     }
 
+    /// Held in the definition in either way: every run, or after the previous run's end.
+    pub fn held(&self) -> bool {
+        self.hold || self.hold_after.is_some()
+    }
+
+    /// The hold after the previous run's end, unless every run is held anyway.
+    pub fn held_after(&self) -> Option<PreviousEnd> {
+        self.hold_after.filter(|_| !self.hold)
+    }
+
     pub fn as_net(&self) -> Option<&Net> {
         match &self.kind {
             UnitKind::Net(n) => Some(n),

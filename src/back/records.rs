@@ -214,22 +214,44 @@ impl JobRecord {
         values: Tree,
         (next, wait, fail): (&str, &str, &str),
     ) -> Tree {
-        tree!({
-            "Type": "Task",
-            "Comment": comment,
-            "Resource": "arn:aws:states:::dynamodb:updateItem",
-            "Parameters": {
-                "TableName": &self.table,
-                "Key": key,
-                "UpdateExpression": update,
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": values
-            },
-            "ResultPath": null,
-            "Catch": [
+        self.update_item(
+            comment,
+            key,
+            (update, Some(condition), values),
+            tree!([
                 {"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "ResultPath": null, "Next": wait},
                 {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}
-            ],
+            ]),
+            next,
+        )
+    }
+
+    /// An `updateItem` Task of the run table that keeps the state's data (`ResultPath:
+    /// null`): `update` of `key`, under `condition` when given, caught by `catches`.
+    fn update_item(
+        &self,
+        comment: impl Into<String>,
+        key: Tree,
+        (update, condition, values): (&str, Option<&str>, Tree),
+        catches: Tree,
+        next: &str,
+    ) -> Tree {
+        let mut parameters = tree!({
+            "TableName": &self.table,
+            "Key": key,
+            "UpdateExpression": update
+        });
+        if let Some(condition) = condition {
+            parameters["ConditionExpression"] = tree!(condition);
+        }
+        parameters["ExpressionAttributeValues"] = values;
+        tree!({
+            "Type": "Task",
+            "Comment": comment.into(),
+            "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": parameters,
+            "ResultPath": null,
+            "Catch": catches,
             "Next": next
         })
     }
@@ -355,20 +377,13 @@ impl JobRecord {
         };
         // An update of the root's own record, on to the gate.
         let mark = |comment: &str, update: &str, values: Tree| {
-            tree!({
-                "Type": "Task",
-                "Comment": comment,
-                "Resource": "arn:aws:states:::dynamodb:updateItem",
-                "Parameters": {
-                    "TableName": &self.table,
-                    "Key": self.key(),
-                    "UpdateExpression": update,
-                    "ExpressionAttributeValues": values
-                },
-                "ResultPath": null,
-                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}],
-                "Next": gate
-            })
+            self.update_item(
+                comment,
+                self.key(),
+                (update, None, values),
+                tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail}]),
+                gate,
+            )
         };
         let when = match after {
             crate::ir::PreviousEnd::Warning => "normally without warnings",
@@ -531,20 +546,13 @@ impl JobRecord {
         (error_path, on_error): (&str, &str),
         next: &str,
     ) -> Tree {
-        tree!({
-            "Type": "Task",
-            "Comment": comment,
-            "Resource": "arn:aws:states:::dynamodb:updateItem",
-            "Parameters": {
-                "TableName": &self.table,
-                "Key": self.run_item(),
-                "UpdateExpression": update,
-                "ExpressionAttributeValues": {":me": {"SS": [&self.path]}}
-            },
-            "ResultPath": null,
-            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": error_path, "Next": on_error}],
-            "Next": next
-        })
+        self.update_item(
+            comment,
+            self.run_item(),
+            (update, None, tree!({":me": {"SS": [&self.path]}})),
+            tree!([{"ErrorEquals": ["States.ALL"], "ResultPath": error_path, "Next": on_error}]),
+            next,
+        )
     }
 
     /// A job waits here for a free slot between two attempts to take one: a minute (as
